@@ -1,0 +1,156 @@
+"""Products and their variant SKUs (shade, size, scent, formula), each event-sourced."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import ProductDiscontinuedError
+from domain.ids import product_id, sku_id
+from domain.trace import Trace
+
+SKIN_TYPES = frozenset({"dry", "oily", "combination", "normal", "sensitive"})
+
+
+class Product(Aggregate):
+    """A product line (one formula family) as sold under a brand, with its INCI list."""
+
+    class Defined(Aggregate.Created):
+        product_code: str
+        details: dict[str, Any]
+        trace: Trace
+
+    class Changed(Aggregate.Event):
+        changes: dict[str, Any]
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Product)
+            aggregate.details = {**aggregate.details, **self.changes}
+
+    class VariantAdded(Aggregate.Event):
+        sku: str
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Product)
+            aggregate.skus = [*aggregate.skus, self.sku]
+
+    class Discontinued(Aggregate.Event):
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Product)
+            aggregate.discontinued = True
+
+    def __init__(self, product_code: str, details: dict[str, Any], trace: Trace) -> None:
+        self.product_code = product_code
+        self.details = details
+        self.skus: list[str] = []
+        self.discontinued = False
+
+    @classmethod
+    def create_id(cls, product_code: str, **_: Any) -> UUID:
+        return product_id(product_code)
+
+    @classmethod
+    def define(cls, product_code: str, details: dict[str, Any], trace: Trace) -> Product:
+        return cls._create(cls.Defined, product_code=product_code, details=details, trace=trace)
+
+    def change(self, changes: dict[str, Any], trace: Trace) -> None:
+        self._require_current()
+        if changes:
+            self.trigger_event(self.Changed, changes=changes, trace=trace)
+
+    def add_variant(self, sku: str) -> None:
+        self._require_current()
+        self.trigger_event(self.VariantAdded, sku=sku)
+
+    def discontinue(self, trace: Trace) -> None:
+        if not self.discontinued:
+            self.trigger_event(self.Discontinued, trace=trace)
+
+    def _require_current(self) -> None:
+        if self.discontinued:
+            raise ProductDiscontinuedError(
+                f"product {self.product_code!r} is discontinued and can no longer change",
+                product_code=self.product_code,
+            )
+
+
+class Sku(Aggregate):
+    """One sellable variant of a product: the unit stock is counted in."""
+
+    class Defined(Aggregate.Created):
+        sku: str
+        product_code: str
+        attributes: dict[str, str]
+        price: Decimal
+        currency: str
+        trace: Trace
+
+    class Repriced(Aggregate.Event):
+        price: Decimal
+        currency: str
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Sku)
+            aggregate.price, aggregate.currency = self.price, self.currency
+
+    class Discontinued(Aggregate.Event):
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Sku)
+            aggregate.discontinued = True
+
+    def __init__(
+        self,
+        sku: str,
+        product_code: str,
+        attributes: dict[str, str],
+        price: Decimal,
+        currency: str,
+        trace: Trace,
+    ) -> None:
+        self.sku = sku
+        self.product_code = product_code
+        self.attributes = attributes
+        self.price = price
+        self.currency = currency
+        self.discontinued = False
+
+    @classmethod
+    def create_id(cls, sku: str, **_: Any) -> UUID:
+        return sku_id(sku)
+
+    @classmethod
+    def define(
+        cls,
+        sku: str,
+        product_code: str,
+        attributes: dict[str, str],
+        price: Decimal,
+        currency: str,
+        trace: Trace,
+    ) -> Sku:
+        return cls._create(
+            cls.Defined,
+            sku=sku,
+            product_code=product_code,
+            attributes=attributes,
+            price=price,
+            currency=currency,
+            trace=trace,
+        )
+
+    def reprice(self, price: Decimal, currency: str, trace: Trace) -> None:
+        if (price, currency) != (self.price, self.currency):
+            self.trigger_event(self.Repriced, price=price, currency=currency, trace=trace)
+
+    def discontinue(self, trace: Trace) -> None:
+        if not self.discontinued:
+            self.trigger_event(self.Discontinued, trace=trace)

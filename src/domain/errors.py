@@ -1,0 +1,96 @@
+"""Named business-rule errors. The API maps each class to one status code in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base of every rule the ledger refuses a command for.
+
+    `details` carries machine-readable facts (what was asked, what is available) that the API
+    puts into its problem document.
+    """
+
+    code = "domain-error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class NotFoundError(DomainError):
+    code = "not-found"
+
+
+class UnknownSkuError(NotFoundError):
+    code = "unknown-sku"
+
+
+class UnknownLocationError(NotFoundError):
+    code = "unknown-location"
+
+
+class UnknownProductError(NotFoundError):
+    code = "unknown-product"
+
+
+class UnknownReservationError(NotFoundError):
+    code = "unknown-reservation"
+
+
+class UnknownBatchError(NotFoundError):
+    code = "unknown-batch"
+
+
+class ConflictError(DomainError):
+    """The command is well formed but contradicts the ledger's current state."""
+
+    code = "conflict"
+
+
+class InsufficientStockError(ConflictError):
+    code = "insufficient-stock"
+
+
+class AlreadyExistsError(ConflictError):
+    code = "already-exists"
+
+
+class ReservationClosedError(ConflictError):
+    code = "reservation-closed"
+
+
+class ReservationExpiredError(ReservationClosedError):
+    code = "reservation-expired"
+
+
+class BatchNotSellableError(ConflictError):
+    code = "batch-not-sellable"
+
+
+class BatchMismatchError(ConflictError):
+    code = "batch-mismatch"
+
+
+class ProductDiscontinuedError(ConflictError):
+    code = "product-discontinued"
+
+
+class ConcurrencyConflictError(ConflictError):
+    """Retries ran out: other writers kept changing the same aggregates."""
+
+    code = "concurrency-conflict"
+
+
+class IdempotencyKeyReusedError(ConflictError):
+    """The same idempotency key arrived with a different command."""
+
+    code = "idempotency-key-reused"
+
+
+class InvalidCommandError(DomainError):
+    """A value is well typed but breaks a rule (a zero quantity, a past expiry)."""
+
+    code = "invalid-command"

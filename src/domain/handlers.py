@@ -1,0 +1,356 @@
+"""One handler per command: load, decide, return the answer. Saving is the caller's job."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from domain import commands as c
+from domain.catalog import Product, Sku
+from domain.errors import (
+    AlreadyExistsError,
+    InsufficientStockError,
+    InvalidCommandError,
+    UnknownBatchError,
+    UnknownLocationError,
+    UnknownProductError,
+    UnknownReservationError,
+    UnknownSkuError,
+)
+from domain.ids import location_directory_id, location_id, product_id, sku_id, stock_id
+from domain.location import Location, LocationDirectory
+from domain.reservation import Reservation
+from domain.stock import Stock
+from domain.trace import Trace
+from domain.unit_of_work import UnitOfWork, find_as
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict[str, Any]
+
+
+def define_product(cmd: c.DefineProduct, uow: UnitOfWork) -> Answer:
+    if uow.find(product_id(cmd.product_code)) is not None:
+        raise AlreadyExistsError(
+            f"product {cmd.product_code!r} is already defined; change it instead",
+            product_code=cmd.product_code,
+        )
+    product = Product.define(cmd.product_code, cmd.details, cmd.trace)
+    uow.add(product)
+    for variant in cmd.variants:
+        _define_variant(product, variant, cmd.trace, uow)
+    return Answer(201, {"product_code": cmd.product_code, "skus": product.skus})
+
+
+def change_product(cmd: c.ChangeProduct, uow: UnitOfWork) -> Answer:
+    product = _product(uow, cmd.product_code)
+    product.change(cmd.changes, cmd.trace)
+    return Answer(200, {"product_code": cmd.product_code, "version": product.version})
+
+
+def add_variant(cmd: c.AddVariant, uow: UnitOfWork) -> Answer:
+    product = _product(uow, cmd.product_code)
+    _define_variant(product, cmd.variant, cmd.trace, uow)
+    return Answer(201, {"product_code": cmd.product_code, "sku": cmd.variant.sku})
+
+
+def reprice_sku(cmd: c.RepriceSku, uow: UnitOfWork) -> Answer:
+    sku = _sku(uow, cmd.sku)
+    sku.reprice(cmd.price, cmd.currency, cmd.trace)
+    return Answer(200, {"sku": cmd.sku, "price": str(sku.price), "currency": sku.currency})
+
+
+def discontinue_product(cmd: c.DiscontinueProduct, uow: UnitOfWork) -> Answer:
+    product = _product(uow, cmd.product_code)
+    product.discontinue(cmd.trace)
+    for code in product.skus:
+        _sku(uow, code).discontinue(cmd.trace)
+    return Answer(200, {"product_code": cmd.product_code, "discontinued": True})
+
+
+def register_location(cmd: c.RegisterLocation, uow: UnitOfWork) -> Answer:
+    if uow.find(location_id(cmd.code)) is not None:
+        raise AlreadyExistsError(f"location {cmd.code!r} is already registered", location=cmd.code)
+    uow.add(Location.register(cmd.code, cmd.name, cmd.kind, cmd.latitude, cmd.longitude, cmd.trace))
+    directory = find_as(uow, location_directory_id(), LocationDirectory)
+    if directory is None:
+        directory = LocationDirectory.open()
+        uow.add(directory)
+    directory.list_location(cmd.code)
+    return Answer(201, {"location": cmd.code, "kind": cmd.kind})
+
+
+def receive_batch(cmd: c.ReceiveBatch, uow: UnitOfWork) -> Answer:
+    stock = _stock_or_open(uow, cmd.sku, cmd.location)
+    stock.receive(cmd.batch, cmd.expiry, cmd.quantity, cmd.shipment_ref, cmd.trace)
+    return Answer(200, _stock_answer(stock, cmd.trace))
+
+
+def expect_shipment(cmd: c.ExpectShipment, uow: UnitOfWork) -> Answer:
+    stock = _stock_or_open(uow, cmd.sku, cmd.location)
+    stock.expect_shipment(cmd.shipment_ref, cmd.quantity, cmd.expected_on, cmd.trace)
+    return Answer(200, _stock_answer(stock, cmd.trace))
+
+
+def place_reservation(cmd: c.PlaceReservation, uow: UnitOfWork) -> Answer:
+    if uow.find(cmd.reservation_id) is not None:
+        raise AlreadyExistsError(
+            f"reservation {cmd.reservation_id} already exists; use a new reservation id",
+            reservation_id=str(cmd.reservation_id),
+        )
+    lines = []
+    for line in combine_lines(cmd.lines):
+        stock = _stock_to_draw_from(uow, line)
+        allocations = stock.reserve(cmd.reservation_id, line.quantity, cmd.trace)
+        lines.append(_line_answer(line, allocations))
+    reservation = Reservation.place(cmd.reservation_id, lines, cmd.expires_at, cmd.trace)
+    uow.add(reservation)
+    return Answer(201, reservation.as_dict())
+
+
+def confirm_reservation(cmd: c.ConfirmReservation, uow: UnitOfWork) -> Answer:
+    reservation = _reservation(uow, cmd.reservation_id)
+    trace = cmd.trace.at(cmd.now)
+    reservation.confirm(trace)
+    sold = []
+    for line in reservation.lines:
+        stock = _existing_stock(uow, line["sku"], line["location"])
+        price = _sku(uow, line["sku"])
+        allocations = stock.sell_reserved(reservation.id, price.price, price.currency, trace)
+        sold.append({**line, "allocations": allocations, "unit_price": str(price.price)})
+    return Answer(200, {**reservation.as_dict(), "sold": sold})
+
+
+def release_reservation(cmd: c.ReleaseReservation, uow: UnitOfWork) -> Answer:
+    reservation = _reservation(uow, cmd.reservation_id)
+    reservation.release(cmd.trace)
+    for line in reservation.lines:
+        _existing_stock(uow, line["sku"], line["location"]).release(reservation.id, cmd.trace)
+    return Answer(200, reservation.as_dict())
+
+
+def expire_reservation(cmd: c.ExpireReservation, uow: UnitOfWork) -> Answer:
+    reservation = _reservation(uow, cmd.reservation_id)
+    if reservation.expire(cmd.trace.at(cmd.now)):
+        for line in reservation.lines:
+            stock = _existing_stock(uow, line["sku"], line["location"])
+            stock.expire(reservation.id, cmd.trace)
+    return Answer(200, reservation.as_dict())
+
+
+def sell_direct(cmd: c.SellDirect, uow: UnitOfWork) -> Answer:
+    sold = []
+    for line in combine_lines(cmd.lines):
+        stock = _stock_to_draw_from(uow, line)
+        price = _sku(uow, line.sku)
+        allocations = stock.sell(line.quantity, line.batch, price.price, price.currency, cmd.trace)
+        sold.append({**_line_answer(line, allocations), "unit_price": str(price.price)})
+    return Answer(200, {"sale_id": str(cmd.sale_id), "sold": sold})
+
+
+def accept_return(cmd: c.AcceptReturn, uow: UnitOfWork) -> Answer:
+    stock = _stock_or_open(uow, cmd.sku, cmd.location)
+    stock.accept_return(cmd.batch, cmd.expiry, cmd.quantity, cmd.restock, cmd.trace)
+    return Answer(200, _stock_answer(stock, cmd.trace))
+
+
+def adjust_stock(cmd: c.AdjustStock, uow: UnitOfWork) -> Answer:
+    stock = _existing_stock(uow, cmd.sku, cmd.location)
+    if (cmd.delta is None) == (cmd.counted is None):
+        raise InvalidCommandError("give exactly one of 'delta' or 'counted'")
+    delta = cmd.delta
+    if cmd.counted is not None:
+        if cmd.batch not in stock.batches:
+            raise UnknownBatchError(
+                f"batch {cmd.batch!r} is not held at {cmd.location}", batch=cmd.batch
+            )
+        delta = cmd.counted - stock.batches[cmd.batch].on_hand
+    assert delta is not None
+    stock.adjust(cmd.batch, delta, cmd.trace)
+    return Answer(200, _stock_answer(stock, cmd.trace))
+
+
+def transfer_stock(cmd: c.TransferStock, uow: UnitOfWork) -> Answer:
+    if cmd.from_location == cmd.to_location:
+        raise InvalidCommandError("a transfer needs two different locations")
+    line = c.StockLine(cmd.sku, cmd.from_location, cmd.quantity)
+    source = _stock_to_draw_from(uow, line)
+    _location(uow, cmd.to_location)
+    moved = source.transfer_out(cmd.transfer_id, cmd.to_location, cmd.quantity, cmd.trace)
+    target = _stock_or_open(uow, cmd.sku, cmd.to_location)
+    target.transfer_in(cmd.transfer_id, cmd.from_location, moved, cmd.trace)
+    return Answer(
+        200,
+        {
+            "transfer_id": str(cmd.transfer_id),
+            "from": _stock_answer(source, cmd.trace),
+            "to": _stock_answer(target, cmd.trace),
+        },
+    )
+
+
+def quarantine_batch(cmd: c.QuarantineBatch, uow: UnitOfWork) -> Answer:
+    stock = _existing_stock(uow, cmd.sku, cmd.location)
+    stock.quarantine(cmd.batch, cmd.trace)
+    return Answer(200, _stock_answer(stock, cmd.trace))
+
+
+def lift_quarantine(cmd: c.LiftQuarantine, uow: UnitOfWork) -> Answer:
+    stock = _existing_stock(uow, cmd.sku, cmd.location)
+    stock.lift_quarantine(cmd.batch, cmd.trace)
+    return Answer(200, _stock_answer(stock, cmd.trace))
+
+
+def recall_batch(cmd: c.RecallBatch, uow: UnitOfWork) -> Answer:
+    _sku(uow, cmd.sku)
+    directory = find_as(uow, location_directory_id(), LocationDirectory)
+    recalled_at = []
+    for code in directory.codes if directory else []:
+        stock = find_as(uow, stock_id(cmd.sku, code), Stock)
+        if stock is not None and stock.recall(cmd.batch, cmd.trace):
+            recalled_at.append(code)
+    if not recalled_at:
+        raise UnknownBatchError(
+            f"batch {cmd.batch!r} of {cmd.sku} is not held anywhere, or is already recalled",
+            sku=cmd.sku,
+            batch=cmd.batch,
+        )
+    return Answer(200, {"sku": cmd.sku, "batch": cmd.batch, "recalled_at": recalled_at})
+
+
+HANDLERS: dict[type[Any], Callable[[Any, UnitOfWork], Answer]] = {
+    c.DefineProduct: define_product,
+    c.ChangeProduct: change_product,
+    c.AddVariant: add_variant,
+    c.RepriceSku: reprice_sku,
+    c.DiscontinueProduct: discontinue_product,
+    c.RegisterLocation: register_location,
+    c.ReceiveBatch: receive_batch,
+    c.ExpectShipment: expect_shipment,
+    c.PlaceReservation: place_reservation,
+    c.ConfirmReservation: confirm_reservation,
+    c.ReleaseReservation: release_reservation,
+    c.ExpireReservation: expire_reservation,
+    c.SellDirect: sell_direct,
+    c.AcceptReturn: accept_return,
+    c.AdjustStock: adjust_stock,
+    c.TransferStock: transfer_stock,
+    c.QuarantineBatch: quarantine_batch,
+    c.LiftQuarantine: lift_quarantine,
+    c.RecallBatch: recall_batch,
+}
+
+
+def handle(command: c.Command, uow: UnitOfWork) -> Answer:
+    return HANDLERS[type(command)](command, uow)
+
+
+def combine_lines(lines: Iterable[c.StockLine]) -> list[c.StockLine]:
+    """Lines for the same SKU, location (and batch) are summed before any stock check,
+    so a bundle cannot oversell an item it shares with another line."""
+    totals: dict[tuple[str, str, str | None], int] = {}
+    for line in lines:
+        if line.quantity <= 0:
+            raise InvalidCommandError(
+                f"quantity must be a positive whole number, got {line.quantity} for {line.sku}"
+            )
+        key = (line.sku, line.location, line.batch)
+        totals[key] = totals.get(key, 0) + line.quantity
+    return [c.StockLine(sku, loc, qty, batch) for (sku, loc, batch), qty in totals.items()]
+
+
+# --- loading helpers ---------------------------------------------------------------------
+
+
+def _define_variant(product: Product, spec: c.VariantSpec, trace: Trace, uow: UnitOfWork) -> None:
+    if uow.find(sku_id(spec.sku)) is not None:
+        raise AlreadyExistsError(f"SKU {spec.sku!r} is already defined", sku=spec.sku)
+    uow.add(
+        Sku.define(
+            spec.sku, product.product_code, spec.attributes, spec.price, spec.currency, trace
+        )
+    )
+    product.add_variant(spec.sku)
+
+
+def _product(uow: UnitOfWork, code: str) -> Product:
+    product = find_as(uow, product_id(code), Product)
+    if product is None:
+        raise UnknownProductError(f"no product with code {code!r}", product_code=code)
+    return product
+
+
+def _sku(uow: UnitOfWork, code: str) -> Sku:
+    sku = find_as(uow, sku_id(code), Sku)
+    if sku is None:
+        raise UnknownSkuError(f"no SKU {code!r} in the catalog", sku=code)
+    return sku
+
+
+def _location(uow: UnitOfWork, code: str) -> Location:
+    location = find_as(uow, location_id(code), Location)
+    if location is None:
+        raise UnknownLocationError(f"no location {code!r} is registered", location=code)
+    return location
+
+
+def _reservation(uow: UnitOfWork, reservation_id: UUID) -> Reservation:
+    reservation = find_as(uow, reservation_id, Reservation)
+    if reservation is None:
+        raise UnknownReservationError(
+            f"no reservation {reservation_id}", reservation_id=str(reservation_id)
+        )
+    return reservation
+
+
+def _stock_or_open(uow: UnitOfWork, sku: str, location: str) -> Stock:
+    _sku(uow, sku)
+    _location(uow, location)
+    stock = find_as(uow, stock_id(sku, location), Stock)
+    if stock is None:
+        stock = Stock.open(sku, location)
+        uow.add(stock)
+    return stock
+
+
+def _existing_stock(uow: UnitOfWork, sku: str, location: str) -> Stock:
+    _sku(uow, sku)
+    _location(uow, location)
+    stock = find_as(uow, stock_id(sku, location), Stock)
+    if stock is None:
+        raise UnknownBatchError(
+            f"no stock of {sku} has ever been held at {location}", sku=sku, location=location
+        )
+    return stock
+
+
+def _stock_to_draw_from(uow: UnitOfWork, line: c.StockLine) -> Stock:
+    _sku(uow, line.sku)
+    _location(uow, line.location)
+    stock = find_as(uow, stock_id(line.sku, line.location), Stock)
+    if stock is None:
+        raise InsufficientStockError(
+            f"only 0 unit(s) of {line.sku} available at {line.location}, {line.quantity} requested",
+            sku=line.sku,
+            location=line.location,
+            requested=line.quantity,
+            available=0,
+        )
+    return stock
+
+
+def _line_answer(line: c.StockLine, allocations: dict[str, int]) -> dict[str, Any]:
+    return {
+        "sku": line.sku,
+        "location": line.location,
+        "quantity": line.quantity,
+        "allocations": allocations,
+    }
+
+
+def _stock_answer(stock: Stock, trace: Trace) -> dict[str, Any]:
+    return stock.summary(trace.occurred_at.date())

@@ -1,0 +1,31 @@
+"""Natural keys become uuid5 aggregate ids, so uniqueness needs no lookup."""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid5
+
+GLOWLEDGER_NAMESPACE = UUID("6f1d2c9e-3b7a-5e0f-9a51-0c4e8d2b7a13")
+
+
+def product_id(product_code: str) -> UUID:
+    return uuid5(GLOWLEDGER_NAMESPACE, f"product:{product_code}")
+
+
+def sku_id(sku: str) -> UUID:
+    return uuid5(GLOWLEDGER_NAMESPACE, f"sku:{sku}")
+
+
+def location_id(location_code: str) -> UUID:
+    return uuid5(GLOWLEDGER_NAMESPACE, f"location:{location_code}")
+
+
+def stock_id(sku: str, location_code: str) -> UUID:
+    return uuid5(GLOWLEDGER_NAMESPACE, f"stock:{sku}@{location_code}")
+
+
+def command_record_id(idempotency_key: str) -> UUID:
+    return uuid5(GLOWLEDGER_NAMESPACE, f"command:{idempotency_key}")
+
+
+def location_directory_id() -> UUID:
+    return uuid5(GLOWLEDGER_NAMESPACE, "directory:locations")

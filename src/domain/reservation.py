@@ -1,0 +1,104 @@
+"""A cart's hold on stock across SKUs and locations, until it is confirmed, released or expires."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import ReservationClosedError, ReservationExpiredError
+from domain.trace import Trace
+
+OPEN = "open"
+CONFIRMED = "confirmed"
+RELEASED = "released"
+EXPIRED = "expired"
+
+
+def _reservation(aggregate: Aggregate) -> Reservation:
+    assert isinstance(aggregate, Reservation)
+    return aggregate
+
+
+class Reservation(Aggregate):
+    class Placed(Aggregate.Created):
+        lines: list[dict[str, Any]]
+        expires_at: datetime
+        trace: Trace
+
+    class Confirmed(Aggregate.Event):
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            _reservation(aggregate).status = CONFIRMED
+
+    class Released(Aggregate.Event):
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            _reservation(aggregate).status = RELEASED
+
+    class Expired(Aggregate.Event):
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            _reservation(aggregate).status = EXPIRED
+
+    def __init__(self, lines: list[dict[str, Any]], expires_at: datetime, trace: Trace) -> None:
+        self.lines = lines
+        self.expires_at = expires_at
+        self.channel = trace.channel
+        self.source_ref = trace.source_ref
+        self.status = OPEN
+
+    @classmethod
+    def place(
+        cls, reservation_id: Any, lines: list[dict[str, Any]], expires_at: datetime, trace: Trace
+    ) -> Reservation:
+        return cls._create(
+            cls.Placed, id=reservation_id, lines=lines, expires_at=expires_at, trace=trace
+        )
+
+    def is_overdue(self, now: datetime) -> bool:
+        return self.status == OPEN and now >= self.expires_at
+
+    def confirm(self, trace: Trace) -> None:
+        self._require_open("confirmed")
+        if self.is_overdue(trace.occurred_at):
+            raise ReservationExpiredError(
+                f"reservation {self.id} expired at {self.expires_at.isoformat()}; place a new one",
+                reservation_id=str(self.id),
+                expires_at=self.expires_at.isoformat(),
+            )
+        self.trigger_event(self.Confirmed, trace=trace)
+
+    def release(self, trace: Trace) -> None:
+        self._require_open("released")
+        self.trigger_event(self.Released, trace=trace)
+
+    def expire(self, trace: Trace) -> bool:
+        if not self.is_overdue(trace.occurred_at):
+            return False
+        self.trigger_event(self.Expired, trace=trace)
+        return True
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "reservation_id": str(self.id),
+            "status": self.status,
+            "expires_at": self.expires_at.isoformat(),
+            "channel": self.channel,
+            "source_ref": self.source_ref,
+            "lines": self.lines,
+            "version": self.version,
+        }
+
+    def _require_open(self, verb: str) -> None:
+        if self.status != OPEN:
+            error = ReservationExpiredError if self.status == EXPIRED else ReservationClosedError
+            raise error(
+                f"reservation {self.id} is {self.status} and cannot be {verb}",
+                reservation_id=str(self.id),
+                status=self.status,
+            )

@@ -1,0 +1,514 @@
+"""Stock of one SKU at one location: batches, reservations held, incoming shipments.
+
+Command methods decide (validate, then trigger an event); each event's `apply` only mutates,
+so replaying history never re-runs a rule.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.batch import ACTIVE, QUARANTINED, RECALLED, Batch, allocate_fefo
+from domain.errors import (
+    BatchMismatchError,
+    BatchNotSellableError,
+    InsufficientStockError,
+    InvalidCommandError,
+    UnknownBatchError,
+)
+from domain.ids import stock_id
+from domain.trace import Trace
+
+
+def _stock(aggregate: Aggregate) -> Stock:
+    assert isinstance(aggregate, Stock)
+    return aggregate
+
+
+class Stock(Aggregate):
+    class Opened(Aggregate.Created):
+        sku: str
+        location: str
+
+    class BatchReceived(Aggregate.Event):
+        batch: str
+        expiry: date
+        quantity: int
+        shipment_ref: str | None
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            stock = _stock(aggregate)
+            batch = stock.batches.setdefault(self.batch, Batch(self.batch, self.expiry))
+            batch.on_hand += self.quantity
+            stock.counters["received"] += self.quantity
+            stock.settle_incoming(self.shipment_ref, self.quantity)
+
+    class IncomingShipmentExpected(Aggregate.Event):
+        shipment_ref: str
+        quantity: int
+        expected_on: date
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            stock = _stock(aggregate)
+            stock.incoming[self.shipment_ref] = self.quantity
+
+    class Reserved(Aggregate.Event):
+        reservation_id: UUID
+        allocations: dict[str, int]
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            stock = _stock(aggregate)
+            held = stock.holds.setdefault(self.reservation_id.hex, {})
+            for number, quantity in self.allocations.items():
+                stock.batches[number].reserved += quantity
+                held[number] = held.get(number, 0) + quantity
+
+    class ReservationReleased(Aggregate.Event):
+        reservation_id: UUID
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            _stock(aggregate).drop_hold(self.reservation_id)
+
+    class ReservationExpired(Aggregate.Event):
+        reservation_id: UUID
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            _stock(aggregate).drop_hold(self.reservation_id)
+
+    class Sold(Aggregate.Event):
+        reservation_id: UUID | None
+        allocations: dict[str, int]
+        unit_price: Decimal
+        currency: str
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            stock = _stock(aggregate)
+            if self.reservation_id is not None:
+                stock.drop_hold(self.reservation_id)
+            for number, quantity in self.allocations.items():
+                stock.batches[number].on_hand -= quantity
+                stock.counters["sold"] += quantity
+
+    class Returned(Aggregate.Event):
+        batch: str
+        expiry: date
+        quantity: int
+        restocked: bool
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            stock = _stock(aggregate)
+            if self.restocked:
+                batch = stock.batches.setdefault(self.batch, Batch(self.batch, self.expiry))
+                batch.on_hand += self.quantity
+                stock.counters["restocked"] += self.quantity
+            else:
+                stock.counters["returned_damaged"] += self.quantity
+
+    class Adjusted(Aggregate.Event):
+        batch: str
+        delta: int
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            stock = _stock(aggregate)
+            stock.batches[self.batch].on_hand += self.delta
+            stock.counters["adjusted"] += self.delta
+
+    class TransferredOut(Aggregate.Event):
+        transfer_id: UUID
+        to_location: str
+        allocations: dict[str, int]
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            stock = _stock(aggregate)
+            for number, quantity in self.allocations.items():
+                stock.batches[number].on_hand -= quantity
+                stock.counters["transferred_out"] += quantity
+
+    class TransferredIn(Aggregate.Event):
+        transfer_id: UUID
+        from_location: str
+        batches_in: dict[str, dict[str, Any]]
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            stock = _stock(aggregate)
+            for number, line in self.batches_in.items():
+                expiry = date.fromisoformat(line["expiry"])
+                batch = stock.batches.setdefault(number, Batch(number, expiry))
+                batch.on_hand += line["quantity"]
+                if line["status"] != ACTIVE and batch.status == ACTIVE:
+                    batch.status = line["status"]
+                stock.counters["transferred_in"] += line["quantity"]
+
+    class BatchQuarantined(Aggregate.Event):
+        batch: str
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            _stock(aggregate).batches[self.batch].status = QUARANTINED
+
+    class BatchQuarantineLifted(Aggregate.Event):
+        batch: str
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            _stock(aggregate).batches[self.batch].status = ACTIVE
+
+    class BatchRecalled(Aggregate.Event):
+        batch: str
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            _stock(aggregate).batches[self.batch].status = RECALLED
+
+    def __init__(self, sku: str, location: str) -> None:
+        self.sku = sku
+        self.location = location
+        self.batches: dict[str, Batch] = {}
+        self.holds: dict[str, dict[str, int]] = {}
+        self.incoming: dict[str, int] = {}
+        self.counters: dict[str, int] = dict.fromkeys(
+            (
+                "received",
+                "sold",
+                "restocked",
+                "returned_damaged",
+                "adjusted",
+                "transferred_out",
+                "transferred_in",
+            ),
+            0,
+        )
+
+    @classmethod
+    def create_id(cls, sku: str, location: str, **_: Any) -> UUID:
+        return stock_id(sku, location)
+
+    @classmethod
+    def open(cls, sku: str, location: str) -> Stock:
+        return cls._create(cls.Opened, sku=sku, location=location)
+
+    # --- mutations shared by several events' apply ---------------------------------------
+
+    def drop_hold(self, reservation_id: UUID) -> None:
+        for number, quantity in self.holds.pop(reservation_id.hex, {}).items():
+            self.batches[number].reserved -= quantity
+
+    def settle_incoming(self, shipment_ref: str | None, quantity: int) -> None:
+        if shipment_ref is None or shipment_ref not in self.incoming:
+            return
+        left = self.incoming[shipment_ref] - quantity
+        if left > 0:
+            self.incoming[shipment_ref] = left
+        else:
+            del self.incoming[shipment_ref]
+
+    # --- queries -----------------------------------------------------------------------
+
+    def available(self, today: date) -> int:
+        return sum(b.available(today) for b in self.batches.values())
+
+    def holds_reservation(self, reservation_id: UUID) -> bool:
+        return reservation_id.hex in self.holds
+
+    def summary(self, today: date) -> dict[str, Any]:
+        batches = self.batches.values()
+        return {
+            "sku": self.sku,
+            "location": self.location,
+            "version": self.version,
+            "on_hand": sum(b.on_hand for b in batches),
+            "reserved": sum(b.reserved for b in batches),
+            "available": self.available(today),
+            "quarantined": sum(b.on_hand for b in batches if b.status == QUARANTINED),
+            "recalled": sum(b.on_hand for b in batches if b.status == RECALLED),
+            "expired": sum(b.on_hand for b in batches if b.is_expired(today)),
+            "incoming": sum(self.incoming.values()),
+            "next_expiry": min(
+                (b.expiry.isoformat() for b in batches if b.available(today) > 0), default=None
+            ),
+            "batches": [
+                {**b.as_dict(), "available": b.available(today)}
+                for b in sorted(batches, key=lambda b: (b.expiry, b.number))
+            ],
+        }
+
+    # --- commands ----------------------------------------------------------------------
+
+    def receive(
+        self, batch: str, expiry: date, quantity: int, shipment_ref: str | None, trace: Trace
+    ) -> None:
+        _require_positive(quantity)
+        self._require_same_expiry(batch, expiry)
+        self.trigger_event(
+            self.BatchReceived,
+            batch=batch,
+            expiry=expiry,
+            quantity=quantity,
+            shipment_ref=shipment_ref,
+            trace=trace,
+        )
+
+    def expect_shipment(
+        self, shipment_ref: str, quantity: int, expected_on: date, trace: Trace
+    ) -> None:
+        _require_positive(quantity)
+        self.trigger_event(
+            self.IncomingShipmentExpected,
+            shipment_ref=shipment_ref,
+            quantity=quantity,
+            expected_on=expected_on,
+            trace=trace,
+        )
+
+    def reserve(self, reservation_id: UUID, quantity: int, trace: Trace) -> dict[str, int]:
+        allocations = self._allocate(quantity, trace.occurred_at.date())
+        self.trigger_event(
+            self.Reserved, reservation_id=reservation_id, allocations=allocations, trace=trace
+        )
+        return allocations
+
+    def release(self, reservation_id: UUID, trace: Trace) -> None:
+        if self.holds_reservation(reservation_id):
+            self.trigger_event(self.ReservationReleased, reservation_id=reservation_id, trace=trace)
+
+    def expire(self, reservation_id: UUID, trace: Trace) -> None:
+        if self.holds_reservation(reservation_id):
+            self.trigger_event(self.ReservationExpired, reservation_id=reservation_id, trace=trace)
+
+    def sell_reserved(
+        self, reservation_id: UUID, unit_price: Decimal, currency: str, trace: Trace
+    ) -> dict[str, int]:
+        """Sell what the reservation holds here, swapping out units of batches that stopped
+        being sellable (expired, quarantined, recalled) for sellable ones, first-expired-first."""
+        today = trace.occurred_at.date()
+        held = self.holds.get(reservation_id.hex, {})
+        allocations = {n: q for n, q in held.items() if self.batches[n].is_sellable(today)}
+        missing = sum(held.values()) - sum(allocations.values())
+        if missing:
+            # Units still held in sellable batches stay reserved, so they are not offered twice.
+            replacements = allocate_fefo(list(self.batches.values()), missing, today)
+            for number, quantity in replacements.items():
+                allocations[number] = allocations.get(number, 0) + quantity
+            if sum(allocations.values()) < sum(held.values()):
+                raise BatchNotSellableError(
+                    f"reservation holds {missing} unit(s) of {self.sku} at {self.location} "
+                    "in batches that can no longer be sold (expired, quarantined or recalled) "
+                    "and no sellable stock is free to replace them",
+                    sku=self.sku,
+                    location=self.location,
+                    unsellable=missing,
+                )
+        self.trigger_event(
+            self.Sold,
+            reservation_id=reservation_id,
+            allocations=allocations,
+            unit_price=unit_price,
+            currency=currency,
+            trace=trace,
+        )
+        return allocations
+
+    def sell(
+        self, quantity: int, batch: str | None, unit_price: Decimal, currency: str, trace: Trace
+    ) -> dict[str, int]:
+        """A direct sale (a POS till): from the named batch, or first-expired-first-out."""
+        today = trace.occurred_at.date()
+        if batch is None:
+            allocations = self._allocate(quantity, today)
+        else:
+            _require_positive(quantity)
+            found = self._batch(batch)
+            if not found.is_sellable(today):
+                raise BatchNotSellableError(
+                    f"batch {batch!r} of {self.sku} at {self.location} cannot be sold: "
+                    f"it is {_unsellable_reason(found, today)}",
+                    sku=self.sku,
+                    location=self.location,
+                    batch=batch,
+                )
+            if found.available(today) < quantity:
+                raise _insufficient(self, quantity, found.available(today), batch=batch)
+            allocations = {batch: quantity}
+        self.trigger_event(
+            self.Sold,
+            reservation_id=None,
+            allocations=allocations,
+            unit_price=unit_price,
+            currency=currency,
+            trace=trace,
+        )
+        return allocations
+
+    def accept_return(
+        self, batch: str, expiry: date | None, quantity: int, restock: bool, trace: Trace
+    ) -> None:
+        _require_positive(quantity)
+        known = self.batches.get(batch)
+        if known is not None and expiry is not None and known.expiry != expiry:
+            self._require_same_expiry(batch, expiry)
+        resolved = known.expiry if known is not None else expiry
+        if resolved is None:
+            raise UnknownBatchError(
+                f"batch {batch!r} was never held at {self.location}; "
+                "give its expiry date to take the return",
+                sku=self.sku,
+                location=self.location,
+                batch=batch,
+            )
+        self.trigger_event(
+            self.Returned,
+            batch=batch,
+            expiry=resolved,
+            quantity=quantity,
+            restocked=restock,
+            trace=trace,
+        )
+
+    def adjust(self, batch: str, delta: int, trace: Trace) -> None:
+        if delta == 0:
+            raise InvalidCommandError("an adjustment must change the count: delta was 0")
+        found = self._batch(batch)
+        if found.on_hand + delta < found.reserved:
+            raise InsufficientStockError(
+                f"adjusting batch {batch!r} of {self.sku} at {self.location} by {delta} would "
+                f"leave {found.on_hand + delta} on hand for {found.reserved} reserved; release "
+                "reservations first",
+                sku=self.sku,
+                location=self.location,
+                batch=batch,
+                on_hand=found.on_hand,
+                reserved=found.reserved,
+            )
+        self.trigger_event(self.Adjusted, batch=batch, delta=delta, trace=trace)
+
+    def transfer_out(
+        self, transfer_id: UUID, to_location: str, quantity: int, trace: Trace
+    ) -> dict[str, dict[str, Any]]:
+        allocations = self._allocate(quantity, trace.occurred_at.date())
+        self.trigger_event(
+            self.TransferredOut,
+            transfer_id=transfer_id,
+            to_location=to_location,
+            allocations=allocations,
+            trace=trace,
+        )
+        return {
+            n: {"expiry": self.batches[n].expiry.isoformat(), "quantity": q, "status": ACTIVE}
+            for n, q in allocations.items()
+        }
+
+    def transfer_in(
+        self,
+        transfer_id: UUID,
+        from_location: str,
+        batches_in: dict[str, dict[str, Any]],
+        trace: Trace,
+    ) -> None:
+        for number, line in batches_in.items():
+            self._require_same_expiry(number, date.fromisoformat(line["expiry"]))
+        self.trigger_event(
+            self.TransferredIn,
+            transfer_id=transfer_id,
+            from_location=from_location,
+            batches_in=batches_in,
+            trace=trace,
+        )
+
+    def quarantine(self, batch: str, trace: Trace) -> None:
+        found = self._batch(batch)
+        if found.status == RECALLED:
+            raise BatchNotSellableError(
+                f"batch {batch!r} is recalled; a recall cannot be turned into a quarantine",
+                batch=batch,
+            )
+        if found.status == ACTIVE:
+            self.trigger_event(self.BatchQuarantined, batch=batch, trace=trace)
+
+    def lift_quarantine(self, batch: str, trace: Trace) -> None:
+        found = self._batch(batch)
+        if found.status == RECALLED:
+            raise BatchNotSellableError(
+                f"batch {batch!r} is recalled; a recall is final", batch=batch
+            )
+        if found.status == QUARANTINED:
+            self.trigger_event(self.BatchQuarantineLifted, batch=batch, trace=trace)
+
+    def recall(self, batch: str, trace: Trace) -> bool:
+        found = self.batches.get(batch)
+        if found is None or found.status == RECALLED:
+            return False
+        self.trigger_event(self.BatchRecalled, batch=batch, trace=trace)
+        return True
+
+    # --- rules -------------------------------------------------------------------------
+
+    def _allocate(self, quantity: int, today: date) -> dict[str, int]:
+        _require_positive(quantity)
+        allocations = allocate_fefo(list(self.batches.values()), quantity, today)
+        allocated = sum(allocations.values())
+        if allocated < quantity:
+            raise _insufficient(self, quantity, allocated)
+        return allocations
+
+    def _batch(self, batch: str) -> Batch:
+        try:
+            return self.batches[batch]
+        except KeyError:
+            raise UnknownBatchError(
+                f"batch {batch!r} is not held at {self.location} for {self.sku}; "
+                f"known batches: {sorted(self.batches) or 'none'}",
+                sku=self.sku,
+                location=self.location,
+                batch=batch,
+            ) from None
+
+    def _require_same_expiry(self, batch: str, expiry: date) -> None:
+        known = self.batches.get(batch)
+        if known is not None and known.expiry != expiry:
+            raise BatchMismatchError(
+                f"batch {batch!r} of {self.sku} has expiry {known.expiry.isoformat()}, "
+                f"not {expiry.isoformat()}",
+                sku=self.sku,
+                batch=batch,
+                expiry=known.expiry.isoformat(),
+            )
+
+
+def _require_positive(quantity: int) -> None:
+    if quantity <= 0:
+        raise InvalidCommandError(f"quantity must be a positive whole number, got {quantity}")
+
+
+def _unsellable_reason(batch: Batch, today: date) -> str:
+    if batch.status != ACTIVE:
+        return batch.status
+    return f"expired on {batch.expiry.isoformat()}" if batch.is_expired(today) else "sellable"
+
+
+def _insufficient(
+    stock: Stock, requested: int, available: int, batch: str | None = None
+) -> InsufficientStockError:
+    where = f"batch {batch!r} of " if batch else ""
+    return InsufficientStockError(
+        f"only {available} unit(s) of {where}{stock.sku} available at {stock.location}, "
+        f"{requested} requested",
+        sku=stock.sku,
+        location=stock.location,
+        requested=requested,
+        available=available,
+    )

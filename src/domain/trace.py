@@ -1,0 +1,33 @@
+"""Who asked for a change, why, from which document, and when it really happened."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Traceability carried by every event.
+
+    `occurred_at` is when it happened in the world (a till that was offline reports late);
+    the event's own `timestamp` is when the ledger recorded it.
+    """
+
+    channel: str
+    principal: str
+    occurred_at: datetime
+    idempotency_key: str | None = None
+    source_ref: str | None = None
+    reason: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Trace:
+        return cls(**data)
+
+    def at(self, occurred_at: datetime) -> Trace:
+        return replace(self, occurred_at=occurred_at)

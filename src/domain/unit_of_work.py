@@ -1,0 +1,28 @@
+"""What a handler needs from storage: aggregates by id, and a place to put new ones."""
+
+from __future__ import annotations
+
+from typing import Protocol, TypeVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class UnitOfWork(Protocol):
+    def find(self, aggregate_id: UUID) -> Aggregate | None:
+        """The aggregate's current state, including this unit's own changes, or None."""
+
+    def add(self, aggregate: Aggregate) -> None:
+        """Track a newly created aggregate so its events are saved with the rest."""
+
+
+def find_as(uow: UnitOfWork, aggregate_id: UUID, kind: type[A]) -> A | None:
+    found = uow.find(aggregate_id)
+    if found is None:
+        return None
+    if not isinstance(found, kind):
+        kind_found = type(found).__name__
+        raise TypeError(f"aggregate {aggregate_id} is a {kind_found}, not {kind.__name__}")
+    return found
