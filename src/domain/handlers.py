@@ -34,7 +34,7 @@ class Answer:
 
 
 def define_product(cmd: c.DefineProduct, uow: UnitOfWork) -> Answer:
-    if uow.find(product_id(cmd.product_code)) is not None:
+    if not uow.is_new(product_id(cmd.product_code)):
         raise AlreadyExistsError(
             f"product {cmd.product_code!r} is already defined; change it instead",
             product_code=cmd.product_code,
@@ -73,7 +73,7 @@ def discontinue_product(cmd: c.DiscontinueProduct, uow: UnitOfWork) -> Answer:
 
 
 def register_location(cmd: c.RegisterLocation, uow: UnitOfWork) -> Answer:
-    if uow.find(location_id(cmd.code)) is not None:
+    if not uow.is_new(location_id(cmd.code)):
         raise AlreadyExistsError(f"location {cmd.code!r} is already registered", location=cmd.code)
     uow.add(Location.register(cmd.code, cmd.name, cmd.kind, cmd.latitude, cmd.longitude, cmd.trace))
     directory = find_as(uow, location_directory_id(), LocationDirectory)
@@ -97,7 +97,7 @@ def expect_shipment(cmd: c.ExpectShipment, uow: UnitOfWork) -> Answer:
 
 
 def place_reservation(cmd: c.PlaceReservation, uow: UnitOfWork) -> Answer:
-    if uow.find(cmd.reservation_id) is not None:
+    if not uow.is_new(cmd.reservation_id):
         raise AlreadyExistsError(
             f"reservation {cmd.reservation_id} already exists; use a new reservation id",
             reservation_id=str(cmd.reservation_id),
@@ -267,7 +267,7 @@ def combine_lines(lines: Iterable[c.StockLine]) -> list[c.StockLine]:
 
 
 def _define_variant(product: Product, spec: c.VariantSpec, trace: Trace, uow: UnitOfWork) -> None:
-    if uow.find(sku_id(spec.sku)) is not None:
+    if not uow.is_new(sku_id(spec.sku)):
         raise AlreadyExistsError(f"SKU {spec.sku!r} is already defined", sku=spec.sku)
     uow.add(
         Sku.define(

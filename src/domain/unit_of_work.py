@@ -14,6 +14,13 @@ class UnitOfWork(Protocol):
     def find(self, aggregate_id: UUID) -> Aggregate | None:
         """The aggregate's current state, including this unit's own changes, or None."""
 
+    def is_new(self, aggregate_id: UUID) -> bool:
+        """True when no aggregate has this id yet.
+
+        May answer optimistically: the event store's uniqueness of (id, version) refuses a
+        second creation at save time, and the command is then decided again strictly.
+        """
+
     def add(self, aggregate: Aggregate) -> None:
         """Track a newly created aggregate so its events are saved with the rest."""
 

@@ -1,0 +1,124 @@
+"""The Starlette application: routes, error mapping, and the runtime's lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from api import query_routes as q
+from api.command_routes import COMMAND_ROUTES, command_endpoint
+from api.metrics import REFUSALS
+from api.openapi import openapi_document
+from api.problems import ApiProblem, api_problem, domain_problem, problem_response
+from domain.errors import DomainError
+from service_layer.bootstrap import LedgerRuntime
+from service_layer.command_writer import WriterOverloadedError, WriterStoppedError
+
+log = logging.getLogger(__name__)
+
+
+def _routes() -> list[Route]:
+    routes = [
+        Route(route.path, command_endpoint(route), methods=["POST"]) for route in COMMAND_ROUTES
+    ]
+    document = orjson.dumps(openapi_document())
+
+    async def openapi(_: Request) -> Response:
+        return Response(document, media_type="application/json")
+
+    return [
+        *routes,
+        Route("/stock/{sku}", q.stock_of_sku),
+        Route("/stock/{sku}/locations/{location}", q.stock_at_location),
+        Route("/reservations/{reservation_id}", q.reservation),
+        Route("/products/{product_code}", q.product),
+        Route("/locations", q.locations),
+        Route("/health", q.health),
+        Route("/metrics", q.metrics),
+        Route("/openapi.json", openapi),
+    ]
+
+
+async def _on_domain_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, DomainError)
+    REFUSALS.labels(error.code).inc()
+    return domain_problem(error, request.url.path)
+
+
+async def _on_api_problem(request: Request, error: Exception) -> Response:
+    assert isinstance(error, ApiProblem)
+    REFUSALS.labels(error.code).inc()
+    return api_problem(error, request.url.path)
+
+
+async def _on_busy(request: Request, error: Exception) -> Response:
+    return problem_response(
+        503,
+        "ledger-busy",
+        "Ledger busy",
+        f"{error or 'the command took too long to commit'}; retry with the same Idempotency-Key, "
+        "which never applies a command twice",
+        request.url.path,
+    )
+
+
+async def _on_http_error(request: Request, error: Exception) -> Response:
+    status = getattr(error, "status_code", 500)
+    detail = getattr(error, "detail", "") or "request refused"
+    code = {404: "no-such-route", 405: "method-not-allowed"}.get(status, "http-error")
+    return problem_response(
+        status,
+        code,
+        str(detail),
+        f"{request.method} {request.url.path}: {detail}",
+        request.url.path,
+    )
+
+
+async def _on_unexpected(request: Request, error: Exception) -> Response:
+    log.exception("unexpected error on %s", request.url.path, exc_info=error)
+    return problem_response(
+        500,
+        "internal-error",
+        "Internal error",
+        "the ledger failed unexpectedly; nothing was half-applied; retry with the same key",
+        request.url.path,
+    )
+
+
+def create_app(runtime: LedgerRuntime, *, manage_runtime: bool = True) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        if manage_runtime:
+            runtime.start()
+        try:
+            yield
+        finally:
+            if manage_runtime:
+                runtime.close()
+
+    from starlette.exceptions import HTTPException
+
+    app = Starlette(
+        routes=_routes(),
+        lifespan=lifespan,
+        exception_handlers={
+            DomainError: _on_domain_error,
+            ApiProblem: _on_api_problem,
+            WriterOverloadedError: _on_busy,
+            WriterStoppedError: _on_busy,
+            asyncio.TimeoutError: _on_busy,
+            HTTPException: _on_http_error,
+            Exception: _on_unexpected,
+        },
+    )
+    app.state.runtime = runtime
+    return app

@@ -1,0 +1,67 @@
+"""The `glow` command: serve the API, apply migrations."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from service_layer.settings import Settings, SettingsError, postgres_conninfo
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="glow", description="glowledger inventory ledger")
+    parser.add_argument(
+        "--store",
+        help="event store URL (default: $GLOW_EVENT_STORE_URL, else sqlite:///var/ledger.sqlite)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the HTTP API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--log-level", default="info")
+    commands.add_parser("migrate", help="apply PostgreSQL migrations (recorded, idempotent)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        settings = Settings.from_env(event_store_url=args.store)
+        if args.command == "migrate":
+            return _migrate(settings)
+        return _serve(settings, args.host, args.port, args.log_level)
+    except SettingsError as error:
+        print(f"glow: {error}", file=sys.stderr)
+        return 2
+
+
+def _migrate(settings: Settings) -> int:
+    from service_layer.migrations import apply_migrations
+
+    if not settings.is_postgres():
+        print("glow: nothing to migrate: the SQLite store creates its tables on first use")
+        return 0
+    applied = apply_migrations(postgres_conninfo(settings.event_store_url))
+    print(
+        f"glow: applied {len(applied)} migration(s)"
+        + (f": {', '.join(applied)}" if applied else "; schema up to date")
+    )
+    return 0
+
+
+def _serve(settings: Settings, host: str, port: int, log_level: str) -> int:
+    import uvicorn
+
+    from api.app import create_app
+    from service_layer.bootstrap import SchemaNotReadyError, bootstrap
+
+    try:
+        runtime = bootstrap(settings)
+    except SchemaNotReadyError as error:
+        print(f"glow: {error}", file=sys.stderr)
+        return 2
+    uvicorn.run(create_app(runtime), host=host, port=port, log_level=log_level, access_log=False)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,271 @@
+"""Every command route: path, body model, builder. The OpenAPI document is made from this list."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import orjson
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import Response
+
+from api import command_builders as b
+from api import models as m
+from api.metrics import COMMAND_LATENCY
+from api.problems import ApiProblem
+from api.request_body import fingerprint, read_json, validate
+from domain.commands import Command
+from domain.trace import Trace
+from service_layer.bootstrap import LedgerRuntime
+
+CHANNELS = ("web", "app", "pos", "marketplace", "backoffice")
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+MAX_KEY_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class CommandRoute:
+    path: str
+    model: type[BaseModel]
+    build: Callable[[Any, b.Context], Command]
+    summary: str
+    tag: str
+    creates: bool = False
+    path_params: dict[str, Callable[[str], Any]] = field(default_factory=dict)
+
+
+RESERVATION: dict[str, Callable[[str], Any]] = {"reservation_id": UUID}
+
+COMMAND_ROUTES = [
+    CommandRoute(
+        "/products",
+        m.DefineProductIn,
+        b.define_product,
+        "Define a product and its variant SKUs",
+        "catalog",
+        creates=True,
+    ),
+    CommandRoute(
+        "/products/{product_code}/changes",
+        m.ChangeProductIn,
+        b.change_product,
+        "Change a product's details",
+        "catalog",
+        path_params={"product_code": str},
+    ),
+    CommandRoute(
+        "/products/{product_code}/variants",
+        m.AddVariantIn,
+        b.add_variant,
+        "Add a variant SKU to a product",
+        "catalog",
+        creates=True,
+        path_params={"product_code": str},
+    ),
+    CommandRoute(
+        "/products/{product_code}/discontinue",
+        m.DiscontinueIn,
+        b.discontinue,
+        "Discontinue a product and all its SKUs",
+        "catalog",
+        path_params={"product_code": str},
+    ),
+    CommandRoute(
+        "/skus/{sku}/price",
+        m.RepriceIn,
+        b.reprice,
+        "Change a SKU's price",
+        "catalog",
+        path_params={"sku": str},
+    ),
+    CommandRoute(
+        "/locations",
+        m.RegisterLocationIn,
+        b.register_location,
+        "Register a warehouse, store or fulfilment centre",
+        "locations",
+        creates=True,
+    ),
+    CommandRoute("/stock/receipts", m.ReceiveIn, b.receive, "Receive a batch into stock", "stock"),
+    CommandRoute(
+        "/stock/expected-shipments",
+        m.ExpectShipmentIn,
+        b.expect_shipment,
+        "Announce an incoming shipment",
+        "stock",
+    ),
+    CommandRoute(
+        "/reservations",
+        m.ReserveIn,
+        b.reserve,
+        "Reserve stock on several lines: all lines or none",
+        "reservations",
+        creates=True,
+    ),
+    CommandRoute(
+        "/reservations/{reservation_id}/confirm",
+        m.ReservationActionIn,
+        b.confirm,
+        "Confirm a reservation into a sale",
+        "reservations",
+        path_params=RESERVATION,
+    ),
+    CommandRoute(
+        "/reservations/{reservation_id}/release",
+        m.ReservationActionIn,
+        b.release,
+        "Release a reservation's stock",
+        "reservations",
+        path_params=RESERVATION,
+    ),
+    CommandRoute("/sales", m.SellIn, b.sell, "Sell directly (a POS till), no reservation", "stock"),
+    CommandRoute(
+        "/returns",
+        m.ReturnIn,
+        b.accept_return,
+        "Take a return: restocked, or written off as damaged",
+        "stock",
+    ),
+    CommandRoute(
+        "/adjustments",
+        m.AdjustIn,
+        b.adjust,
+        "Adjust a batch's count (cycle count, damage, theft)",
+        "stock",
+    ),
+    CommandRoute(
+        "/transfers",
+        m.TransferIn,
+        b.transfer,
+        "Move stock between locations, batches and expiry kept",
+        "stock",
+    ),
+    CommandRoute(
+        "/batches/quarantine",
+        m.BatchActionIn,
+        b.quarantine,
+        "Quarantine a batch at a location: it cannot be sold",
+        "batches",
+    ),
+    CommandRoute(
+        "/batches/lift-quarantine",
+        m.BatchActionIn,
+        b.lift_quarantine,
+        "Lift a batch's quarantine",
+        "batches",
+    ),
+    CommandRoute(
+        "/batches/recall",
+        m.RecallIn,
+        b.recall,
+        "Recall a batch everywhere it is held: it can never be sold",
+        "batches",
+    ),
+]
+
+
+def command_endpoint(route: CommandRoute) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        runtime: LedgerRuntime = request.app.state.runtime
+        settings = runtime.settings
+        key = _idempotency_key(request)
+        channel, principal = _caller(request)
+        path = _path_params(route, request)
+        data, _ = await read_json(request, settings.max_body_bytes)
+        body = validate(route.model, data)
+        now = datetime.now(tz=UTC)
+        trace = Trace(
+            channel=channel,
+            principal=principal,
+            occurred_at=_occurred_at(getattr(body, "occurred_at", None), now),
+            idempotency_key=key,
+            source_ref=getattr(body, "source_ref", None),
+            reason=getattr(body, "reason", None),
+        )
+        command = route.build(body, b.Context(trace, now, path, settings.reservation_ttl_seconds))
+        future = runtime.writer.submit(
+            command, key, fingerprint(request.method, request.url.path, data)
+        )
+        with COMMAND_LATENCY.labels(route.path).time():
+            outcome = await asyncio.wait_for(
+                asyncio.wrap_future(future), settings.command_timeout_seconds
+            )
+        headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+        return Response(
+            orjson.dumps(outcome.body),
+            status_code=outcome.status,
+            media_type="application/json",
+            headers=headers,
+        )
+
+    endpoint.__name__ = "command_" + route.path.strip("/").replace("/", "_").replace("{", "")
+    return endpoint
+
+
+def _idempotency_key(request: Request) -> str:
+    key = request.headers.get("idempotency-key", "").strip()
+    if not key:
+        raise ApiProblem(
+            400,
+            "missing-idempotency-key",
+            "Missing Idempotency-Key",
+            "every command needs an Idempotency-Key header (a unique string per command, "
+            "e.g. a UUID); send the same key when you retry",
+        )
+    if len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise ApiProblem(
+            400,
+            "invalid-idempotency-key",
+            "Invalid Idempotency-Key",
+            f"the Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters",
+        )
+    return key
+
+
+def _caller(request: Request) -> tuple[str, str]:
+    channel = request.headers.get("x-channel", "").strip().lower()
+    if channel not in CHANNELS:
+        raise ApiProblem(
+            400,
+            "unknown-channel",
+            "Unknown channel",
+            f"the X-Channel header was {channel or 'missing'!r}; expected one of "
+            f"{', '.join(CHANNELS)}",
+        )
+    principal = request.headers.get("x-principal", "").strip() or "anonymous"
+    return channel, principal[:200]
+
+
+def _path_params(route: CommandRoute, request: Request) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for name, parse in route.path_params.items():
+        raw = request.path_params[name]
+        try:
+            params[name] = parse(raw)
+        except ValueError:
+            raise ApiProblem(
+                422,
+                "invalid-path-parameter",
+                "Invalid path parameter",
+                f"{name} {raw!r} is not a valid {parse.__name__}",
+            ) from None
+    return params
+
+
+def _occurred_at(reported: datetime | None, now: datetime) -> datetime:
+    if reported is None:
+        return now
+    if reported - now > MAX_CLOCK_SKEW:
+        raise ApiProblem(
+            422,
+            "occurred-in-future",
+            "Occurred in the future",
+            f"occurred_at {reported.isoformat()} is later than the ledger's clock "
+            f"({now.isoformat()}) by more than {MAX_CLOCK_SKEW}; send when it really happened",
+        )
+    return reported.astimezone(UTC)

@@ -1,0 +1,126 @@
+"""The OpenAPI 3.1 document, generated from the same route lists the app is built from."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from api.command_routes import COMMAND_ROUTES
+
+PROBLEM = {"$ref": "#/components/schemas/Problem"}
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "description": "RFC 9457 problem details",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+    "required": ["type", "title", "status", "detail"],
+}
+COMMAND_HEADERS = [
+    {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": True,
+        "schema": {"type": "string", "maxLength": 200},
+        "description": "Unique per command; a retry with the same key returns "
+        "the first answer and changes nothing",
+    },
+    {
+        "name": "X-Channel",
+        "in": "header",
+        "required": True,
+        "schema": {"enum": ["web", "app", "pos", "marketplace", "backoffice"]},
+    },
+    {"name": "X-Principal", "in": "header", "required": False, "schema": {"type": "string"}},
+]
+QUERIES: list[tuple[str, str, str]] = [
+    ("/stock/{sku}", "Stock of a SKU across all locations", "stock"),
+    ("/stock/{sku}/locations/{location}", "Stock of a SKU at one location, per batch", "stock"),
+    ("/reservations/{reservation_id}", "A reservation and its lines", "reservations"),
+    ("/products/{product_code}", "A product and its variants", "catalog"),
+    ("/locations", "Every registered location", "locations"),
+    ("/health", "Liveness and the event store's reachability", "operations"),
+    ("/metrics", "Prometheus metrics", "operations"),
+]
+
+
+def _problems(*statuses: int) -> dict[str, Any]:
+    return {
+        str(s): {
+            "description": "Problem",
+            "content": {"application/problem+json": {"schema": PROBLEM}},
+        }
+        for s in statuses
+    }
+
+
+def _path_parameters(path: str) -> list[dict[str, Any]]:
+    return [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in re.findall(r"{(\w+)}", path)
+    ]
+
+
+def openapi_document() -> dict[str, Any]:
+    models: list[tuple[type[BaseModel], Literal["validation"]]] = [
+        (route.model, "validation") for route in COMMAND_ROUTES
+    ]
+    refs, defs = models_json_schema(models, ref_template="#/components/schemas/{model}")
+    paths: dict[str, Any] = {}
+    for route in COMMAND_ROUTES:
+        ok = "201" if route.creates else "200"
+        paths.setdefault(route.path, {})["post"] = {
+            "summary": route.summary,
+            "tags": [route.tag],
+            "operationId": route.path.strip("/")
+            .replace("/", "_")
+            .replace("{", "")
+            .replace("}", ""),
+            "parameters": _path_parameters(route.path) + COMMAND_HEADERS,
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": refs[(route.model, "validation")]}},
+            },
+            "responses": {
+                ok: {
+                    "description": "Done; repeated answers carry Idempotent-Replayed: true",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                **_problems(400, 404, 409, 413, 415, 422, 503),
+            },
+        }
+    for path, summary, tag in QUERIES:
+        paths.setdefault(path, {})["get"] = {
+            "summary": summary,
+            "tags": [tag],
+            "operationId": "get_"
+            + path.strip("/").replace("/", "_").replace("{", "").replace("}", ""),
+            "parameters": _path_parameters(path),
+            "responses": {
+                "200": {
+                    "description": "OK",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                **_problems(404, 422),
+            },
+        }
+    schemas = dict(defs.get("$defs", {}))
+    schemas["Problem"] = PROBLEM_SCHEMA
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "glowledger",
+            "version": "0.1.0",
+            "description": "Event-sourced inventory ledger: commands and queries",
+        },
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }

@@ -1,0 +1,89 @@
+"""Reading a command's body: size cap, JSON, pydantic validation, and its fingerprint."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, TypeVar
+
+import orjson
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+
+from api.problems import ApiProblem
+
+M = TypeVar("M", bound=BaseModel)
+
+
+async def read_json(request: Request, max_bytes: int) -> tuple[Any, bytes]:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise _too_large(int(declared), max_bytes)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise _too_large(size, max_bytes)
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    content_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
+    if content_type not in ("application/json", "application/*+json") and not content_type.endswith(
+        "+json"
+    ):
+        raise ApiProblem(
+            415,
+            "unsupported-media-type",
+            "Unsupported media type",
+            f"send the command as application/json, not {content_type!r}",
+        )
+    try:
+        return orjson.loads(raw or b"{}"), raw
+    except orjson.JSONDecodeError as error:
+        raise ApiProblem(
+            400,
+            "malformed-json",
+            "Malformed JSON",
+            f"the body is not valid JSON: {error}; expected one JSON object",
+        ) from None
+
+
+def validate(model: type[M], data: Any) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        problems = [
+            {
+                "field": ".".join(str(p) for p in item["loc"]) or "(body)",
+                "problem": item["msg"],
+                "input": _short(item.get("input")),
+            }
+            for item in error.errors(include_url=False)
+        ]
+        fields = ", ".join(p["field"] for p in problems)
+        raise ApiProblem(
+            422,
+            "invalid-request",
+            "Invalid request",
+            f"{len(problems)} field(s) are invalid: {fields}",
+            errors=problems,
+        ) from None
+
+
+def fingerprint(method: str, path: str, data: Any) -> str:
+    canonical = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
+
+
+def _short(value: Any) -> Any:
+    text = orjson.dumps(value, default=str)
+    return value if len(text) <= 200 else text[:200].decode(errors="replace") + "..."
+
+
+def _too_large(size: int, max_bytes: int) -> ApiProblem:
+    return ApiProblem(
+        413,
+        "body-too-large",
+        "Body too large",
+        f"the body has at least {size} bytes; at most {max_bytes} are accepted",
+        max_bytes=max_bytes,
+    )

@@ -1,0 +1,1 @@
+"""Runs the domain: storage settings, group-commit writing, reservation expiry, migrations."""

@@ -1,0 +1,122 @@
+"""Answers read straight from the aggregates, until the read models take over."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
+
+from domain.catalog import Product, Sku
+from domain.errors import (
+    UnknownLocationError,
+    UnknownProductError,
+    UnknownReservationError,
+    UnknownSkuError,
+)
+from domain.ids import location_directory_id, location_id, product_id, sku_id, stock_id
+from domain.ledger import InventoryLedger
+from domain.location import Location, LocationDirectory
+from domain.reservation import Reservation
+from domain.stock import Stock
+
+A = TypeVar("A", bound=Aggregate)
+
+QUANTITIES = ("on_hand", "reserved", "available", "quarantined", "recalled", "expired", "incoming")
+
+
+def _get(ledger: InventoryLedger, aggregate_id: UUID, kind: type[A]) -> A | None:
+    try:
+        found: Aggregate = ledger.repository.get(aggregate_id)
+    except AggregateNotFoundError:
+        return None
+    return found if isinstance(found, kind) else None
+
+
+def stock_at(ledger: InventoryLedger, sku: str, location: str, today: date) -> dict[str, Any]:
+    _require_sku(ledger, sku)
+    if _get(ledger, location_id(location), Location) is None:
+        raise UnknownLocationError(f"no location {location!r} is registered", location=location)
+    stock = _get(ledger, stock_id(sku, location), Stock)
+    if stock is None:
+        return {
+            "sku": sku,
+            "location": location,
+            **dict.fromkeys(QUANTITIES, 0),
+            "next_expiry": None,
+            "batches": [],
+            "version": 0,
+        }
+    return stock.summary(today)
+
+
+def stock_across(ledger: InventoryLedger, sku: str, today: date) -> dict[str, Any]:
+    _require_sku(ledger, sku)
+    directory = _get(ledger, location_directory_id(), LocationDirectory)
+    locations = []
+    for code in directory.codes if directory else []:
+        stock = _get(ledger, stock_id(sku, code), Stock)
+        if stock is not None:
+            locations.append(stock.summary(today))
+    totals = {q: sum(loc[q] for loc in locations) for q in QUANTITIES}
+    return {"sku": sku, **totals, "locations": locations}
+
+
+def reservation(ledger: InventoryLedger, reservation_id: UUID) -> dict[str, Any]:
+    found = _get(ledger, reservation_id, Reservation)
+    if found is None:
+        raise UnknownReservationError(
+            f"no reservation {reservation_id}", reservation_id=str(reservation_id)
+        )
+    return found.as_dict()
+
+
+def product(ledger: InventoryLedger, product_code: str) -> dict[str, Any]:
+    found = _get(ledger, product_id(product_code), Product)
+    if found is None:
+        raise UnknownProductError(
+            f"no product with code {product_code!r}", product_code=product_code
+        )
+    skus = [_get(ledger, sku_id(code), Sku) for code in found.skus]
+    return {
+        "product_code": found.product_code,
+        **found.details,
+        "discontinued": found.discontinued,
+        "variants": [
+            {
+                "sku": s.sku,
+                "attributes": s.attributes,
+                "price": str(s.price),
+                "currency": s.currency,
+                "discontinued": s.discontinued,
+            }
+            for s in skus
+            if s is not None
+        ],
+        "version": found.version,
+    }
+
+
+def locations(ledger: InventoryLedger) -> list[dict[str, Any]]:
+    directory = _get(ledger, location_directory_id(), LocationDirectory)
+    found = [
+        _get(ledger, location_id(code), Location) for code in (directory.codes if directory else [])
+    ]
+    return [
+        {
+            "code": loc.code,
+            "name": loc.name,
+            "kind": loc.kind,
+            "latitude": loc.latitude,
+            "longitude": loc.longitude,
+        }
+        for loc in found
+        if loc is not None
+    ]
+
+
+def _require_sku(ledger: InventoryLedger, sku: str) -> None:
+    if _get(ledger, sku_id(sku), Sku) is None:
+        raise UnknownSkuError(f"no SKU {sku!r} in the catalog", sku=sku)

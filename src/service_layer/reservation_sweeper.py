@@ -1,0 +1,130 @@
+"""Expires abandoned reservations: follows the log for open reservations and their deadlines,
+and sends an ExpireReservation command for each one that is overdue."""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from uuid import UUID
+
+from eventsourcing.utils import get_topic
+
+from domain.commands import ExpireReservation
+from domain.errors import DomainError
+from domain.ledger import InventoryLedger
+from domain.reservation import Reservation
+from domain.trace import Trace
+from service_layer.command_writer import CommandWriter
+
+log = logging.getLogger(__name__)
+
+PLACED = get_topic(Reservation.Placed)
+CLOSED = frozenset(
+    get_topic(t) for t in (Reservation.Confirmed, Reservation.Released, Reservation.Expired)
+)
+TOPICS = [PLACED, *sorted(CLOSED)]
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(tz=UTC)
+
+
+class ReservationDeadlines:
+    """Open reservations and when they lapse, kept current by reading the notification log."""
+
+    def __init__(self, ledger: InventoryLedger, page_size: int = 1000) -> None:
+        self._ledger = ledger
+        self._page_size = page_size
+        self.position = 0
+        self._open: dict[UUID, datetime] = {}
+        self._heap: list[tuple[datetime, UUID]] = []
+
+    def catch_up(self) -> None:
+        while True:
+            page = self._ledger.recorder.select_notifications(
+                self.position + 1, self._page_size, topics=TOPICS
+            )
+            for notification in page:
+                self._apply(notification.topic, notification.originator_id, notification)
+                self.position = notification.id
+            if len(page) < self._page_size:
+                return
+
+    def overdue(self, now: datetime) -> list[UUID]:
+        due: list[UUID] = []
+        while self._heap and self._heap[0][0] <= now:
+            expires_at, reservation_id = heapq.heappop(self._heap)
+            if self._open.get(reservation_id) == expires_at:
+                due.append(reservation_id)
+        return due
+
+    def open_count(self) -> int:
+        return len(self._open)
+
+    def _apply(self, topic: str, originator_id: object, notification: object) -> None:
+        assert isinstance(originator_id, UUID)
+        if topic == PLACED:
+            event = self._ledger.mapper.to_domain_event(notification)  # type: ignore[arg-type]
+            assert isinstance(event, Reservation.Placed)
+            self._open[originator_id] = event.expires_at
+            heapq.heappush(self._heap, (event.expires_at, originator_id))
+        elif topic in CLOSED:
+            self._open.pop(originator_id, None)
+
+
+class ReservationSweeper:
+    """A background thread: every interval, catch up with the log and expire what is overdue."""
+
+    def __init__(
+        self,
+        ledger: InventoryLedger,
+        writer: CommandWriter,
+        interval_seconds: float,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.deadlines = ReservationDeadlines(ledger)
+        self._writer = writer
+        self._interval = interval_seconds
+        self._clock = clock
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="reservation-sweeper", daemon=True)
+        self.expired_total = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(5)
+
+    def sweep(self) -> int:
+        """Expire every overdue reservation now; returns how many were expired."""
+        self.deadlines.catch_up()
+        now = self._clock()
+        expired = 0
+        for reservation_id in self.deadlines.overdue(now):
+            trace = Trace(
+                channel="system", principal="reservation-sweeper", occurred_at=now, reason="expired"
+            )
+            try:
+                outcome = self._writer.execute(ExpireReservation(reservation_id, now, trace))
+            except DomainError as error:
+                log.info("reservation %s not expired: %s", reservation_id, error)
+                continue
+            if outcome.body.get("status") == "expired":
+                expired += 1
+        self.expired_total += expired
+        return expired
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self.sweep()
+            except Exception:  # keep sweeping after a passing storage fault
+                log.exception("reservation sweep failed")

@@ -1,0 +1,104 @@
+"""Settings from the environment: one code path, different URLs."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+DEFAULT_STORE_URL = "sqlite:///var/ledger.sqlite"
+
+
+class SettingsError(ValueError):
+    """A setting has a value the ledger cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    event_store_url: str = DEFAULT_STORE_URL
+    reservation_ttl_seconds: int = 900
+    sweep_interval_seconds: float = 1.0
+    max_group: int = 256
+    max_attempts: int = 5
+    max_body_bytes: int = 64 * 1024
+    command_timeout_seconds: float = 10.0
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        values: dict[str, object] = {
+            "event_store_url": env.get("GLOW_EVENT_STORE_URL", DEFAULT_STORE_URL),
+            "reservation_ttl_seconds": _int(env, "GLOW_RESERVATION_TTL_SECONDS", 900),
+            "sweep_interval_seconds": _float(env, "GLOW_SWEEP_INTERVAL_SECONDS", 1.0),
+            "max_group": _int(env, "GLOW_MAX_GROUP", 256),
+            "max_attempts": _int(env, "GLOW_MAX_ATTEMPTS", 5),
+            "max_body_bytes": _int(env, "GLOW_MAX_BODY_BYTES", 64 * 1024),
+            "command_timeout_seconds": _float(env, "GLOW_COMMAND_TIMEOUT_SECONDS", 10.0),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+    def is_postgres(self) -> bool:
+        return self.event_store_url.startswith(("postgresql://", "postgres://"))
+
+
+def eventsourcing_env(url: str) -> dict[str, str]:
+    """Translate an event-store URL into eventsourcing's environment settings."""
+    parts = urlsplit(url)
+    if parts.scheme in ("postgresql", "postgres"):
+        if not parts.path.strip("/"):
+            raise SettingsError(f"event store URL {url!r} names no database; expected .../dbname")
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": unquote(parts.path.lstrip("/")),
+            "POSTGRES_HOST": parts.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(parts.port or 5432),
+            "POSTGRES_USER": unquote(parts.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(parts.password or ""),
+            "POSTGRES_POOL_SIZE": "8",
+            "POSTGRES_MAX_OVERFLOW": "8",
+            "POSTGRES_LOCK_TIMEOUT": "5",
+            "CREATE_TABLE": "n",
+        }
+    if parts.scheme == "sqlite":
+        # As SQLAlchemy spells it: sqlite:///relative/path, sqlite:////absolute/path.
+        path = unquote(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else ""
+        if not path:
+            raise SettingsError(f"event store URL {url!r} names no file; expected sqlite:///path")
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": path,
+            "SQLITE_LOCK_TIMEOUT": "10",
+            "CREATE_TABLE": "y",
+        }
+    raise SettingsError(
+        f"unsupported event store URL {url!r}; expected postgresql://user@host:port/db "
+        "or sqlite:///path/to/file"
+    )
+
+
+def postgres_conninfo(url: str) -> str:
+    return url.replace("postgres://", "postgresql://", 1)
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _float(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
