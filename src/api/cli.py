@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import logging
 import sys
 from collections.abc import Sequence
@@ -50,6 +51,8 @@ def _migrate(settings: Settings) -> int:
 
 def _serve(settings: Settings, host: str, port: int, log_level: str) -> int:
     import uvicorn
+
+    sys.setswitchinterval(float(os.environ.get("GLOW_SWITCH_INTERVAL", "0.0005")))
 
     from api.app import create_app
     from service_layer.bootstrap import SchemaNotReadyError, bootstrap

@@ -1,0 +1,57 @@
+"""Starting what a benchmark needs that is not running: PostgreSQL, a scratch database."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import psycopg
+
+
+def ensure_postgres(base_url: str) -> None:
+    try:
+        psycopg.connect(f"{base_url}/postgres", connect_timeout=3).close()
+        return
+    except psycopg.OperationalError:
+        pass
+    clusters = sorted(p.name for p in Path("/etc/postgresql").glob("*"))
+    if not clusters:
+        raise SystemExit("PostgreSQL is not reachable and not installed: run scripts/test once "
+                         "(it installs it) or point --postgres at a server")
+    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", clusters[-1], "main", "start"],
+                   check=False)
+    for _ in range(30):
+        try:
+            psycopg.connect(f"{base_url}/postgres", connect_timeout=3).close()
+            return
+        except psycopg.OperationalError:
+            time.sleep(1)
+    raise SystemExit(f"PostgreSQL at {base_url} did not come up")
+
+
+def fresh_database(base_url: str, name: str) -> str:
+    with psycopg.connect(f"{base_url}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{base_url}/{name}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_http(url: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as reply:  # noqa: S310 (loopback)
+                if reply.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not answer within {seconds} s")
