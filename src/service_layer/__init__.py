@@ -1,0 +1,1 @@
+"""Services around the domain: schema migrations and, later, the composition of the application."""
