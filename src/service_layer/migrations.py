@@ -45,16 +45,16 @@ class ChangedMigrationError(MigrationError):
 @dataclass(frozen=True)
 class Migration:
     name: str
-    sql: str
+    sql: bytes
 
     @property
     def checksum(self) -> str:
-        return hashlib.sha256(self.sql.encode()).hexdigest()
+        return hashlib.sha256(self.sql).hexdigest()
 
 
 def read_migrations(directory: Path) -> list[Migration]:
     paths = sorted(directory.glob("*.sql"), key=lambda path: path.name)
-    return [Migration(path.name, path.read_text(encoding="utf-8")) for path in paths]
+    return [Migration(path.name, path.read_bytes()) for path in paths]
 
 
 def apply_migrations(conninfo: str, directory: Path = MIGRATIONS_DIRECTORY) -> list[str]:
@@ -86,7 +86,7 @@ def _apply(conn: psycopg.Connection[Any], migration: Migration) -> bool:
             if row[0] != migration.checksum:
                 raise ChangedMigrationError(migration.name, row[0], migration.checksum)
             return False
-        conn.execute(migration.sql.encode())
+        conn.execute(migration.sql)
         conn.execute(
             "INSERT INTO glow_schema_migrations (name, checksum) VALUES (%s, %s)",
             (migration.name, migration.checksum),
