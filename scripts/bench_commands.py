@@ -33,10 +33,9 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from bench_services import ensure_postgres, free_port, fresh_database, wait_for_http  # noqa: E402
-from http_load import Connection  # noqa: E402
-
 from domain import commands as c  # noqa: E402
 from domain.trace import Trace  # noqa: E402
+from http_load import Connection  # noqa: E402
 from service_layer.bootstrap import bootstrap  # noqa: E402
 from service_layer.settings import Settings  # noqa: E402
 
@@ -89,7 +88,8 @@ def _far() -> object:
 
 async def reserve_and_confirm(conn: Connection, sku: str) -> tuple[int, int]:
     reply = await conn.request(
-        "POST", "/reservations",
+        "POST",
+        "/reservations",
         {"lines": [{"sku": sku, "location": "WH", "quantity": 1}], "source_ref": "bench"},
         {**HEADERS, "idempotency-key": uuid.uuid4().hex},
     )
@@ -159,11 +159,30 @@ def pgbench(base_url: str, dbname: str, clients: int, seconds: int) -> float:
     user, _, hostport = host.rpartition("@")
     hostname, _, port = hostport.partition(":")
     out = subprocess.run(
-        ["pgbench", "-n", "-c", str(clients), "-j", str(clients), "-T", str(seconds),
-         "-f", script.name, "-h", hostname, "-p", port or "5432", "-U", user or "postgres", dbname],
-        capture_output=True, text=True, check=True,
+        [
+            "pgbench",
+            "-n",
+            "-c",
+            str(clients),
+            "-j",
+            str(clients),
+            "-T",
+            str(seconds),
+            "-f",
+            script.name,
+            "-h",
+            hostname,
+            "-p",
+            port or "5432",
+            "-U",
+            user or "postgres",
+            dbname,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
-    os.unlink(script.name)
+    Path(script.name).unlink()
     match = re.search(r"tps = ([0-9.]+)", out)
     assert match, out
     return float(match.group(1))
@@ -176,8 +195,10 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--history", type=int, default=50_000)
     parser.add_argument("--skus", type=int, default=200)
-    parser.add_argument("--postgres", default=os.environ.get(
-        "GLOW_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432"))
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("GLOW_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432"),
+    )
     args = parser.parse_args()
     duration = 8.0 if args.quick else args.duration
     ensure_postgres(args.postgres)
@@ -187,8 +208,10 @@ def main() -> None:
 
     t0 = time.perf_counter()
     seed(url, args.skus, args.history)
-    print(f"seeded {args.skus + 2} SKUs and {args.history} events of history in "
-          f"{time.perf_counter() - t0:.1f} s")
+    print(
+        f"seeded {args.skus + 2} SKUs and {args.history} events of history in "
+        f"{time.perf_counter() - t0:.1f} s"
+    )
 
     port = free_port()
     server = subprocess.Popen(
@@ -220,15 +243,21 @@ def main() -> None:
         "history_median_ms": round(history[f"{HIST}_median_ms"], 3),
         "fresh_median_ms": round(history[f"{FRESH}_median_ms"], 3),
     }
-    print(f"reserve+confirm over HTTP, {args.clients} clients, {duration:.0f} s: "
-          f"{figures['commands_per_s']} commands/s, p50 {figures['p50_ms']} ms, "
-          f"p99 {figures['p99_ms']} ms, {figures['failures']} failures")
-    print(f"pgbench single-row INSERT, {args.clients} clients: {figures['pgbench_tps']} tps; "
-          f"ratio {figures['ratio']} (target >= 0.25)")
-    print(f"history ({args.history} events) vs fresh SKU median latency: "
-          f"{figures['history_median_ms']} / {figures['fresh_median_ms']} ms = "
-          f"{figures['history_ratio']} (target <= 1.5); cold first command "
-          f"{figures['history_cold_ms']} vs {figures['fresh_cold_ms']} ms")
+    print(
+        f"reserve+confirm over HTTP, {args.clients} clients, {duration:.0f} s: "
+        f"{figures['commands_per_s']} commands/s, p50 {figures['p50_ms']} ms, "
+        f"p99 {figures['p99_ms']} ms, {figures['failures']} failures"
+    )
+    print(
+        f"pgbench single-row INSERT, {args.clients} clients: {figures['pgbench_tps']} tps; "
+        f"ratio {figures['ratio']} (target >= 0.25)"
+    )
+    print(
+        f"history ({args.history} events) vs fresh SKU median latency: "
+        f"{figures['history_median_ms']} / {figures['fresh_median_ms']} ms = "
+        f"{figures['history_ratio']} (target <= 1.5); cold first command "
+        f"{figures['history_cold_ms']} vs {figures['fresh_cold_ms']} ms"
+    )
     print(orjson.dumps(figures).decode())
 
 

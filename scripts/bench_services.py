@@ -19,10 +19,13 @@ def ensure_postgres(base_url: str) -> None:
         pass
     clusters = sorted(p.name for p in Path("/etc/postgresql").glob("*"))
     if not clusters:
-        raise SystemExit("PostgreSQL is not reachable and not installed: run scripts/test once "
-                         "(it installs it) or point --postgres at a server")
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", clusters[-1], "main", "start"],
-                   check=False)
+        raise SystemExit(
+            "PostgreSQL is not reachable and not installed: run scripts/test once "
+            "(it installs it) or point --postgres at a server"
+        )
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", clusters[-1], "main", "start"], check=False
+    )
     for _ in range(30):
         try:
             psycopg.connect(f"{base_url}/postgres", connect_timeout=3).close()
@@ -49,7 +52,7 @@ def wait_for_http(url: str, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=2) as reply:  # noqa: S310 (loopback)
+            with urllib.request.urlopen(url, timeout=2) as reply:
                 if reply.status == 200:
                     return
         except OSError:

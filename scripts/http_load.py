@@ -36,11 +36,19 @@ class Connection:
             await self.writer.wait_closed()
 
     async def request(
-        self, method: str, path: str, body: object | None = None, headers: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        body: object | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Reply:
         assert self.reader is not None and self.writer is not None
         payload = b"" if body is None else orjson.dumps(body)
-        head = [f"{method} {path} HTTP/1.1", f"host: {self.host}", f"content-length: {len(payload)}"]
+        head = [
+            f"{method} {path} HTTP/1.1",
+            f"host: {self.host}",
+            f"content-length: {len(payload)}",
+        ]
         if body is not None:
             head.append("content-type: application/json")
         head.extend(f"{k}: {v}" for k, v in (headers or {}).items())
