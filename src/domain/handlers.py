@@ -135,10 +135,11 @@ def release_reservation(cmd: c.ReleaseReservation, uow: UnitOfWork) -> Answer:
 
 def expire_reservation(cmd: c.ExpireReservation, uow: UnitOfWork) -> Answer:
     reservation = _reservation(uow, cmd.reservation_id)
-    if reservation.expire(cmd.trace.at(cmd.now)):
+    trace = cmd.trace.at(cmd.now)
+    if reservation.expire(trace):
         for line in reservation.lines:
             stock = _existing_stock(uow, line["sku"], line["location"])
-            stock.expire(reservation.id, cmd.trace)
+            stock.expire(reservation.id, trace)
     return Answer(200, reservation.as_dict())
 
 
