@@ -165,13 +165,16 @@ def adjust_stock(cmd: c.AdjustStock, uow: UnitOfWork) -> Answer:
         raise InvalidCommandError("give exactly one of 'delta' or 'counted'")
     delta = cmd.delta
     if cmd.counted is not None:
+        if cmd.counted < 0:
+            raise InvalidCommandError(f"a counted quantity cannot be negative, got {cmd.counted}")
         if cmd.batch not in stock.batches:
             raise UnknownBatchError(
                 f"batch {cmd.batch!r} is not held at {cmd.location}", batch=cmd.batch
             )
         delta = cmd.counted - stock.batches[cmd.batch].on_hand
     assert delta is not None
-    stock.adjust(cmd.batch, delta, cmd.trace)
+    if cmd.counted is None or delta != 0:  # a count that matches the books changes nothing
+        stock.adjust(cmd.batch, delta, cmd.trace)
     return Answer(200, _stock_answer(stock, cmd.trace))
 
 
