@@ -105,7 +105,7 @@ def place_reservation(cmd: c.PlaceReservation, uow: UnitOfWork) -> Answer:
     lines = []
     for line in combine_lines(cmd.lines):
         stock = _stock_to_draw_from(uow, line)
-        allocations = stock.reserve(cmd.reservation_id, line.quantity, cmd.trace)
+        allocations = stock.reserve(cmd.reservation_id, line.quantity, cmd.trace, line.batch)
         lines.append(_line_answer(line, allocations))
     reservation = Reservation.place(cmd.reservation_id, lines, cmd.expires_at, cmd.trace)
     uow.add(reservation)
