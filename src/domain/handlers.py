@@ -264,7 +264,9 @@ def combine_lines(lines: Iterable[c.StockLine]) -> list[c.StockLine]:
             )
         key = (line.sku, line.location, line.batch)
         totals[key] = totals.get(key, 0) + line.quantity
-    return [c.StockLine(sku, loc, qty, batch) for (sku, loc, batch), qty in totals.items()]
+    combined = [c.StockLine(sku, loc, qty, batch) for (sku, loc, batch), qty in totals.items()]
+    # Named batches first: a first-expired-first-out line must not take what another line named.
+    return sorted(combined, key=lambda line: line.batch is None)
 
 
 # --- loading helpers ---------------------------------------------------------------------
