@@ -119,6 +119,8 @@ def confirm_reservation(cmd: c.ConfirmReservation, uow: UnitOfWork) -> Answer:
     sold = []
     for line in reservation.lines:
         stock = _existing_stock(uow, line["sku"], line["location"])
+        if not stock.holds_reservation(reservation.id):
+            continue  # an earlier line on the same shelf sold everything held there
         price = _sku(uow, line["sku"])
         allocations = stock.sell_reserved(reservation.id, price.price, price.currency, trace)
         sold.append({**line, "allocations": allocations, "unit_price": str(price.price)})
