@@ -271,3 +271,33 @@ def test_a_placed_reservation_records_its_lines_and_expiry():
         {"sku": RED, "location": "WH1", "quantity": 2, "allocations": {"EARLY": 2}}
     ]
     assert reservation.expires_at == command.expires_at
+
+
+def test_a_reservation_line_naming_a_batch_holds_units_of_that_batch():
+    uow = shop_with_two_batches()
+    uow.run(reserve(line(2, batch="LATE")))
+    assert counts(uow) == {"LATE": (5, 2), "EARLY": (3, 0)}
+    assert uow.last_events[0].allocations == {"LATE": 2}
+
+
+def test_a_reservation_line_naming_an_unsellable_batch_is_refused():
+    uow = shop_with_two_batches()
+    uow.run(c.QuarantineBatch(RED, "WH1", "LATE", Trace("test", "qa", NOW)))
+    with pytest.raises(BatchNotSellableError):
+        uow.run(reserve(line(1, batch="LATE")))
+    assert counts(uow) == {"LATE": (5, 0), "EARLY": (3, 0)}
+
+
+def test_named_batch_lines_are_served_before_first_expired_lines():
+    uow = shop_with_two_batches()
+    uow.run(reserve(line(1), line(3, batch="EARLY")))
+    assert counts(uow) == {"LATE": (5, 1), "EARLY": (3, 3)}
+
+
+def test_confirming_two_lines_on_the_same_shelf_sells_once_per_shelf():
+    uow = shop_with_two_batches()
+    command = reserve(line(1), line(1, batch="LATE"))
+    uow.run(command)
+    uow.run(confirm(command.reservation_id))
+    assert counts(uow) == {"LATE": (4, 0), "EARLY": (2, 0)}
+    assert uow.event_types() == ["Reservation.Confirmed", "Stock.Sold"]

@@ -133,3 +133,11 @@ def test_a_return_with_the_wrong_expiry_for_a_known_batch_is_refused():
     with pytest.raises(BatchMismatchError):
         uow.run(c.AcceptReturn(RED, WAREHOUSE, "B1", SOON, 1, True, trace()))
     assert counts(uow) == {"B1": (10, 0)}
+
+
+def test_a_sale_naming_a_batch_is_served_before_its_first_expired_lines():
+    uow = open_shop()
+    uow.run(receive(batch="EARLY", expiry=SOON, quantity=3))
+    uow.run(receive(batch="LATE", expiry=LATEST, quantity=5))
+    uow.run(sell(line(1), line(3, batch="EARLY")))
+    assert counts(uow) == {"EARLY": (0, 0), "LATE": (4, 0)}

@@ -37,7 +37,7 @@ batches = st.sampled_from(sorted(EXPIRIES))
 quantities = st.integers(min_value=1, max_value=4)
 shipment_refs = st.sampled_from(["PO-1", "PO-2"])
 stock_lines = st.lists(
-    st.builds(c.StockLine, skus, places, quantities, st.none()), min_size=1, max_size=2
+    st.builds(c.StockLine, skus, places, quantities, st.none() | batches), min_size=1, max_size=2
 )
 
 
@@ -201,11 +201,9 @@ class StockMachine(RuleBasedStateMachine):
         rid = self.reservation_ids[pick % len(self.reservation_ids)]
         self.run(c.ExpireReservation(rid, self.now, self.trace()))
 
-    @rule(sale=st.uuids(), lines=stock_lines, batch=st.none() | batches)
-    def sell(self, sale: UUID, lines: list[c.StockLine], batch: str | None) -> None:
-        first, *rest = lines
-        named = c.StockLine(first.sku, first.location, first.quantity, batch)
-        self.run(c.SellDirect(sale, (named, *rest), self.trace()))
+    @rule(sale=st.uuids(), lines=stock_lines)
+    def sell(self, sale: UUID, lines: list[c.StockLine]) -> None:
+        self.run(c.SellDirect(sale, tuple(lines), self.trace()))
 
     @rule(
         sku=skus,
