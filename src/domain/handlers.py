@@ -105,7 +105,7 @@ def place_reservation(cmd: c.PlaceReservation, uow: UnitOfWork) -> Answer:
     lines = []
     for line in combine_lines(cmd.lines):
         stock = _stock_to_draw_from(uow, line)
-        allocations = stock.reserve(cmd.reservation_id, line.quantity, cmd.trace)
+        allocations = stock.reserve(cmd.reservation_id, line.quantity, cmd.trace, line.batch)
         lines.append(_line_answer(line, allocations))
     reservation = Reservation.place(cmd.reservation_id, lines, cmd.expires_at, cmd.trace)
     uow.add(reservation)
@@ -119,6 +119,8 @@ def confirm_reservation(cmd: c.ConfirmReservation, uow: UnitOfWork) -> Answer:
     sold = []
     for line in reservation.lines:
         stock = _existing_stock(uow, line["sku"], line["location"])
+        if not stock.holds_reservation(reservation.id):
+            continue  # an earlier line on the same shelf sold everything held there
         price = _sku(uow, line["sku"])
         allocations = stock.sell_reserved(reservation.id, price.price, price.currency, trace)
         sold.append({**line, "allocations": allocations, "unit_price": str(price.price)})
@@ -135,10 +137,11 @@ def release_reservation(cmd: c.ReleaseReservation, uow: UnitOfWork) -> Answer:
 
 def expire_reservation(cmd: c.ExpireReservation, uow: UnitOfWork) -> Answer:
     reservation = _reservation(uow, cmd.reservation_id)
-    if reservation.expire(cmd.trace.at(cmd.now)):
+    trace = cmd.trace.at(cmd.now)
+    if reservation.expire(trace):
         for line in reservation.lines:
             stock = _existing_stock(uow, line["sku"], line["location"])
-            stock.expire(reservation.id, cmd.trace)
+            stock.expire(reservation.id, trace)
     return Answer(200, reservation.as_dict())
 
 
@@ -164,13 +167,16 @@ def adjust_stock(cmd: c.AdjustStock, uow: UnitOfWork) -> Answer:
         raise InvalidCommandError("give exactly one of 'delta' or 'counted'")
     delta = cmd.delta
     if cmd.counted is not None:
+        if cmd.counted < 0:
+            raise InvalidCommandError(f"a counted quantity cannot be negative, got {cmd.counted}")
         if cmd.batch not in stock.batches:
             raise UnknownBatchError(
                 f"batch {cmd.batch!r} is not held at {cmd.location}", batch=cmd.batch
             )
         delta = cmd.counted - stock.batches[cmd.batch].on_hand
     assert delta is not None
-    stock.adjust(cmd.batch, delta, cmd.trace)
+    if cmd.counted is None or delta != 0:  # a count that matches the books changes nothing
+        stock.adjust(cmd.batch, delta, cmd.trace)
     return Answer(200, _stock_answer(stock, cmd.trace))
 
 
@@ -260,7 +266,9 @@ def combine_lines(lines: Iterable[c.StockLine]) -> list[c.StockLine]:
             )
         key = (line.sku, line.location, line.batch)
         totals[key] = totals.get(key, 0) + line.quantity
-    return [c.StockLine(sku, loc, qty, batch) for (sku, loc, batch), qty in totals.items()]
+    combined = [c.StockLine(sku, loc, qty, batch) for (sku, loc, batch), qty in totals.items()]
+    # Named batches first: a first-expired-first-out line must not take what another line named.
+    return sorted(combined, key=lambda line: line.batch is None)
 
 
 # --- loading helpers ---------------------------------------------------------------------

@@ -275,8 +275,11 @@ class Stock(Aggregate):
             trace=trace,
         )
 
-    def reserve(self, reservation_id: UUID, quantity: int, trace: Trace) -> dict[str, int]:
-        allocations = self._allocate(quantity, trace.occurred_at.date())
+    def reserve(
+        self, reservation_id: UUID, quantity: int, trace: Trace, batch: str | None = None
+    ) -> dict[str, int]:
+        """Hold units from the named batch, or first-expired-first-out."""
+        allocations = self._allocate_line(quantity, batch, trace.occurred_at.date())
         self.trigger_event(
             self.Reserved, reservation_id=reservation_id, allocations=allocations, trace=trace
         )
@@ -327,23 +330,7 @@ class Stock(Aggregate):
         self, quantity: int, batch: str | None, unit_price: Decimal, currency: str, trace: Trace
     ) -> dict[str, int]:
         """A direct sale (a POS till): from the named batch, or first-expired-first-out."""
-        today = trace.occurred_at.date()
-        if batch is None:
-            allocations = self._allocate(quantity, today)
-        else:
-            _require_positive(quantity)
-            found = self._batch(batch)
-            if not found.is_sellable(today):
-                raise BatchNotSellableError(
-                    f"batch {batch!r} of {self.sku} at {self.location} cannot be sold: "
-                    f"it is {_unsellable_reason(found, today)}",
-                    sku=self.sku,
-                    location=self.location,
-                    batch=batch,
-                )
-            if found.available(today) < quantity:
-                raise _insufficient(self, quantity, found.available(today), batch=batch)
-            allocations = {batch: quantity}
+        allocations = self._allocate_line(quantity, batch, trace.occurred_at.date())
         self.trigger_event(
             self.Sold,
             reservation_id=None,
@@ -456,6 +443,23 @@ class Stock(Aggregate):
         return True
 
     # --- rules -------------------------------------------------------------------------
+
+    def _allocate_line(self, quantity: int, batch: str | None, today: date) -> dict[str, int]:
+        if batch is None:
+            return self._allocate(quantity, today)
+        _require_positive(quantity)
+        found = self._batch(batch)
+        if not found.is_sellable(today):
+            raise BatchNotSellableError(
+                f"batch {batch!r} of {self.sku} at {self.location} cannot be sold: "
+                f"it is {_unsellable_reason(found, today)}",
+                sku=self.sku,
+                location=self.location,
+                batch=batch,
+            )
+        if found.available(today) < quantity:
+            raise _insufficient(self, quantity, found.available(today), batch=batch)
+        return {batch: quantity}
 
     def _allocate(self, quantity: int, today: date) -> dict[str, int]:
         _require_positive(quantity)

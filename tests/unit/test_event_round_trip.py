@@ -1,0 +1,125 @@
+"""Every event survives the real application's mapper, and a Stock survives a snapshot."""
+
+from collections.abc import Iterator
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from eventsourcing.domain import Aggregate
+from memory_uow import MemoryUnitOfWork
+from shop import (
+    LATEST,
+    NOW,
+    RED,
+    SOON,
+    STORE,
+    WAREHOUSE,
+    YESTERDAY,
+    confirm,
+    expire,
+    line,
+    open_shop,
+    receive,
+    release,
+    reserve,
+    sell,
+    trace,
+)
+
+from domain import catalog, command_record, location, reservation, stock
+from domain import commands as c
+from domain.command_record import CommandRecord
+from domain.ids import stock_id
+from domain.ledger import InventoryLedger
+
+
+@pytest.fixture
+def ledger() -> Iterator[InventoryLedger]:
+    app = InventoryLedger(
+        env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": ":memory:"}
+    )
+    yield app
+    app.close()
+
+
+def event_classes() -> set[str]:
+    found = set()
+    for module in (catalog, command_record, location, reservation, stock):
+        for value in vars(module).values():
+            if not (isinstance(value, type) and value.__module__ == module.__name__):
+                continue
+            for name, member in vars(value).items():
+                written = name not in {"Event", "Created"}  # eventsourcing adds these two
+                if written and isinstance(member, type) and issubclass(member, Aggregate.Event):
+                    found.add(f"{value.__name__}.{name}")
+    return found
+
+
+def busy_day() -> MemoryUnitOfWork:
+    """A day in the shop that emits every kind of event at least once."""
+    uow = open_shop()
+    uow.run(c.ChangeProduct("LIP", {"inci": ["ricinus communis seed oil"]}, trace()))
+    uow.run(c.AddVariant("LIP", c.VariantSpec("LIP-PLUM", {}, Decimal("13"), "EUR"), trace()))
+    uow.run(c.RepriceSku(RED, Decimal("11.99"), "EUR", trace()))
+    uow.run(c.ExpectShipment(RED, WAREHOUSE, "PO-1", 20, SOON, trace()))
+    uow.run(receive(batch="EARLY", expiry=SOON, quantity=12, shipment_ref="PO-1"))
+    uow.run(receive(batch="LATE", expiry=LATEST, quantity=8))
+    uow.run(receive(batch="OLD", expiry=YESTERDAY, quantity=2))
+    for end in (confirm, release, lambda rid: expire(rid, NOW + timedelta(hours=1))):
+        placed = reserve(line(2), line(1, where=WAREHOUSE))
+        uow.run(placed)
+        uow.run(end(placed.reservation_id))
+    uow.run(sell(line(1)))
+    uow.run(c.AcceptReturn(RED, WAREHOUSE, "EARLY", None, 1, True, trace()))
+    uow.run(c.AcceptReturn(RED, WAREHOUSE, "GONE", SOON, 1, False, trace()))
+    uow.run(c.AdjustStock(RED, WAREHOUSE, "LATE", -1, None, trace()))
+    uow.run(c.TransferStock(uuid4(), RED, WAREHOUSE, STORE, 3, trace()))
+    uow.run(c.QuarantineBatch(RED, WAREHOUSE, "LATE", trace()))
+    uow.run(c.LiftQuarantine(RED, WAREHOUSE, "LATE", trace()))
+    uow.run(c.RecallBatch(RED, "EARLY", trace()))
+    uow.run(c.DiscontinueProduct("LIP", trace()))
+    return uow
+
+
+def state(aggregate: Any) -> dict[str, Any]:
+    return {k: v for k, v in vars(aggregate).items() if k != "_pending_events"}
+
+
+def test_the_busy_day_emits_every_kind_of_event():
+    uow = busy_day()
+    emitted = {type(e).__qualname__ for e in uow.all_events()}
+    assert event_classes() - emitted == {"CommandRecord.Recorded"}
+
+
+def test_every_event_survives_the_ledgers_mapper(ledger):
+    uow = busy_day()
+    record = CommandRecord.record("key-1", "sha256:abc", 201, {"ok": True, "n": [1, 2]})
+    ledger.save(*uow.all_events(), record)
+    for aggregate_id, aggregate in [*uow.aggregates.items(), (record.id, record)]:
+        assert state(ledger.repository.get(aggregate_id)) == state(aggregate)
+
+
+def test_every_event_decodes_to_an_equal_event(ledger):
+    uow = busy_day()
+    ledger.save(*uow.all_events())
+    for aggregate_id, events in uow.history.items():
+        assert list(ledger.events.get(aggregate_id)) == events
+
+
+def test_a_stock_snapshot_reloads_to_the_same_state(ledger):
+    uow = busy_day()
+    ledger.save(*uow.all_events())
+    red = stock_id(RED, WAREHOUSE)
+    ledger.take_snapshot(red)
+    assert ledger.snapshots is not None
+    assert len(list(ledger.snapshots.get(red))) == 1
+    assert state(ledger.repository.get(red)) == state(uow.get(red))
+    ledger.save(*_more_events(uow))
+    assert state(ledger.repository.get(red)) == state(uow.get(red))
+
+
+def _more_events(uow: MemoryUnitOfWork) -> list[Any]:
+    uow.run(receive(batch="LATE", expiry=LATEST, quantity=4))
+    return uow.last_events
