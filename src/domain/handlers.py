@@ -24,7 +24,7 @@ from domain.location import Location, LocationDirectory
 from domain.reservation import Reservation
 from domain.stock import Stock
 from domain.trace import Trace
-from domain.unit_of_work import UnitOfWork, find_as
+from domain.unit_of_work import UnitOfWork, find_as, view_as
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def add_variant(cmd: c.AddVariant, uow: UnitOfWork) -> Answer:
 
 
 def reprice_sku(cmd: c.RepriceSku, uow: UnitOfWork) -> Answer:
-    sku = _sku(uow, cmd.sku)
+    sku = _sku(uow, cmd.sku, to_change=True)
     sku.reprice(cmd.price, cmd.currency, cmd.trace)
     return Answer(200, {"sku": cmd.sku, "price": str(sku.price), "currency": sku.currency})
 
@@ -68,7 +68,7 @@ def discontinue_product(cmd: c.DiscontinueProduct, uow: UnitOfWork) -> Answer:
     product = _product(uow, cmd.product_code)
     product.discontinue(cmd.trace)
     for code in product.skus:
-        _sku(uow, code).discontinue(cmd.trace)
+        _sku(uow, code, to_change=True).discontinue(cmd.trace)
     return Answer(200, {"product_code": cmd.product_code, "discontinued": True})
 
 
@@ -292,15 +292,15 @@ def _product(uow: UnitOfWork, code: str) -> Product:
     return product
 
 
-def _sku(uow: UnitOfWork, code: str) -> Sku:
-    sku = find_as(uow, sku_id(code), Sku)
+def _sku(uow: UnitOfWork, code: str, *, to_change: bool = False) -> Sku:
+    sku = (find_as if to_change else view_as)(uow, sku_id(code), Sku)
     if sku is None:
         raise UnknownSkuError(f"no SKU {code!r} in the catalog", sku=code)
     return sku
 
 
 def _location(uow: UnitOfWork, code: str) -> Location:
-    location = find_as(uow, location_id(code), Location)
+    location = view_as(uow, location_id(code), Location)
     if location is None:
         raise UnknownLocationError(f"no location {code!r} is registered", location=code)
     return location

@@ -14,6 +14,9 @@ class UnitOfWork(Protocol):
     def find(self, aggregate_id: UUID) -> Aggregate | None:
         """The aggregate's current state, including this unit's own changes, or None."""
 
+    def view(self, aggregate_id: UUID) -> Aggregate | None:
+        """The aggregate's current state to read, never to change (no copy is made)."""
+
     def is_new(self, aggregate_id: UUID) -> bool:
         """True when no aggregate has this id yet.
 
@@ -26,7 +29,14 @@ class UnitOfWork(Protocol):
 
 
 def find_as(uow: UnitOfWork, aggregate_id: UUID, kind: type[A]) -> A | None:
-    found = uow.find(aggregate_id)
+    return _as(uow.find(aggregate_id), aggregate_id, kind)
+
+
+def view_as(uow: UnitOfWork, aggregate_id: UUID, kind: type[A]) -> A | None:
+    return _as(uow.view(aggregate_id), aggregate_id, kind)
+
+
+def _as(found: Aggregate | None, aggregate_id: UUID, kind: type[A]) -> A | None:
     if found is None:
         return None
     if not isinstance(found, kind):

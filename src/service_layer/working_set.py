@@ -105,6 +105,11 @@ class CommandScope:
         self.touched[aggregate_id] = working_copy
         return working_copy
 
+    def view(self, aggregate_id: UUID) -> Aggregate | None:
+        if aggregate_id in self.touched:
+            return self.touched[aggregate_id]
+        return self._group.current(aggregate_id)
+
     def is_new(self, aggregate_id: UUID) -> bool:
         if aggregate_id in self.touched or self._group.known(aggregate_id) is not None:
             return False

@@ -35,6 +35,14 @@ class MemoryUnitOfWork:
             working[aggregate_id] = deepcopy(stored)
         return working[aggregate_id]
 
+    def view(self, aggregate_id: UUID) -> Aggregate | None:
+        working = self._in_command()
+        return working.get(aggregate_id) or self.aggregates.get(aggregate_id)
+
+    def is_new(self, aggregate_id: UUID) -> bool:
+        working = self._in_command()
+        return aggregate_id not in working and aggregate_id not in self.aggregates
+
     def add(self, aggregate: Aggregate) -> None:
         working = self._in_command()
         if aggregate.id in working or aggregate.id in self.aggregates:
