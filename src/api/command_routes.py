@@ -189,12 +189,11 @@ def command_endpoint(route: CommandRoute) -> Callable[[Request], Awaitable[Respo
         )
         command = route.build(body, b.Context(trace, now, path, settings.reservation_ttl_seconds))
         future = runtime.writer.submit(
-            command, key, fingerprint(request.method, request.url.path, data)
+            command, key, fingerprint(request.method, request.scope["path"], data)
         )
         with COMMAND_LATENCY.labels(route.path).time():
-            outcome = await asyncio.wait_for(
-                asyncio.wrap_future(future), settings.command_timeout_seconds
-            )
+            async with asyncio.timeout(settings.command_timeout_seconds):
+                outcome = await asyncio.wrap_future(future)
         headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
         return Response(
             orjson.dumps(outcome.body),

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from uuid import UUID, uuid5
 
 GLOWLEDGER_NAMESPACE = UUID("6f1d2c9e-3b7a-5e0f-9a51-0c4e8d2b7a13")
 
 
+@lru_cache(maxsize=100_000)
 def product_id(product_code: str) -> UUID:
     return uuid5(GLOWLEDGER_NAMESPACE, f"product:{product_code}")
 
 
+@lru_cache(maxsize=100_000)
 def sku_id(sku: str) -> UUID:
     return uuid5(GLOWLEDGER_NAMESPACE, f"sku:{sku}")
 
 
+@lru_cache(maxsize=100_000)
 def location_id(location_code: str) -> UUID:
     return uuid5(GLOWLEDGER_NAMESPACE, f"location:{location_code}")
 
 
+@lru_cache(maxsize=100_000)
 def stock_id(sku: str, location_code: str) -> UUID:
     return uuid5(GLOWLEDGER_NAMESPACE, f"stock:{sku}@{location_code}")
 

@@ -14,7 +14,7 @@ from domain.batch import Batch
 from domain.stock import Stock
 from domain.trace import Trace
 
-SNAPSHOT_INTERVAL = 500
+SNAPSHOT_INTERVAL = 100
 
 
 class DateAsISO(Transcoding):

@@ -6,6 +6,7 @@ so replaying history never re-runs a rule.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -66,10 +67,11 @@ class Stock(Aggregate):
 
         def apply(self, aggregate: Aggregate) -> None:
             stock = _stock(aggregate)
-            held = stock.holds.setdefault(self.reservation_id.hex, {})
+            held = dict(stock.holds.get(self.reservation_id.hex, {}))
             for number, quantity in self.allocations.items():
                 stock.batches[number].reserved += quantity
                 held[number] = held.get(number, 0) + quantity
+            stock.holds[self.reservation_id.hex] = held  # replaced, never changed in place
 
     class ReservationReleased(Aggregate.Event):
         reservation_id: UUID
@@ -197,6 +199,22 @@ class Stock(Aggregate):
     @classmethod
     def create_id(cls, sku: str, location: str, **_: Any) -> UUID:
         return stock_id(sku, location)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Stock:
+        """A copy as independent as a deep copy, at the cost of one dict copy for the holds.
+
+        A hot SKU holds thousands of open reservations, and every command runs on a copy; the
+        inner dict of each hold is replaced, never changed in place, so sharing it is safe.
+        """
+        clone = object.__new__(Stock)
+        clone.__dict__.update(self.__dict__)
+        clone.batches = {n: replace(b) for n, b in self.batches.items()}
+        clone.holds = dict(self.holds)
+        clone.incoming = dict(self.incoming)
+        clone.counters = dict(self.counters)
+        clone.__dict__["_pending_events"] = list(self.__dict__.get("_pending_events", []))
+        memo[id(self)] = clone
+        return clone
 
     @classmethod
     def open(cls, sku: str, location: str) -> Stock:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +23,14 @@ class Trace:
     reason: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "channel": self.channel,
+            "principal": self.principal,
+            "occurred_at": self.occurred_at,
+            "idempotency_key": self.idempotency_key,
+            "source_ref": self.source_ref,
+            "reason": self.reason,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Trace:

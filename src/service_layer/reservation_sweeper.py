@@ -45,15 +45,16 @@ class ReservationDeadlines:
         self._heap: list[tuple[datetime, UUID]] = []
 
     def catch_up(self) -> None:
-        while True:
+        head = self._ledger.recorder.max_notification_id() or 0
+        while self.position < head:
             page = self._ledger.recorder.select_notifications(
-                self.position + 1, self._page_size, topics=TOPICS
+                self.position + 1, self._page_size, stop=head, topics=TOPICS
             )
             for notification in page:
                 self._apply(notification.topic, notification.originator_id, notification)
                 self.position = notification.id
             if len(page) < self._page_size:
-                return
+                self.position = head
 
     def overdue(self, now: datetime) -> list[UUID]:
         due: list[UUID] = []
