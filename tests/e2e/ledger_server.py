@@ -121,9 +121,7 @@ def receive(
     return ok(post(client, "/stock/receipts", receipt))
 
 
-def stocked_sku(
-    client: httpx.Client, sku: str, location: str, batches: dict[str, int]
-) -> None:
+def stocked_sku(client: httpx.Client, sku: str, location: str, batches: dict[str, int]) -> None:
     """Define the SKU, register the location, receive each batch (earlier expiry first)."""
     define_sku(client, sku)
     register_location(client, location)
