@@ -79,15 +79,16 @@ def ok(response: httpx.Response) -> dict[str, Any]:
 
 
 def count_events(store_url: str) -> int:
-    """Rows in the event store's `inventory_events` table, read with a connection of our own."""
+    """Rows in the event store's events table, read with a connection of our own.
+
+    eventsourcing names it `inventory_events` on PostgreSQL, `stored_events` on SQLite."""
     env = eventsourcing_env(store_url)
-    query = "SELECT count(*) FROM inventory_events"
     if env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
         with closing(sqlite3.connect(env["SQLITE_DBNAME"])) as conn:
-            row = conn.execute(query).fetchone()
+            row = conn.execute("SELECT count(*) FROM stored_events").fetchone()
     else:
         with psycopg.connect(store_url) as conn:
-            row = conn.execute(query).fetchone()
+            row = conn.execute("SELECT count(*) FROM inventory_events").fetchone()
     assert row is not None
     return int(row[0])
 
