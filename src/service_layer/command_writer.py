@@ -161,6 +161,9 @@ class CommandWriter:
                 decided.append((submission, self._decide(submission, group)))
             except DomainError:
                 again.append(submission)  # refuse only on fresh state: decide strictly below
+            except Exception as error:  # its scope is dropped; the rest of the group goes on
+                log.exception("command %s failed", type(submission.command).__name__)
+                submission.future.set_exception(error)
         try:
             self._save(group)
         except IntegrityError:
@@ -178,7 +181,7 @@ class CommandWriter:
             group = self._new_group(strict=True)
             try:
                 outcome = self._decide(submission, group)
-            except DomainError as error:
+            except Exception as error:
                 submission.future.set_exception(error)
                 return
             try:
