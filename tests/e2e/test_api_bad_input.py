@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from domain.ids import stock_id
 from service_layer.settings import Settings
 from tests.e2e.conftest import scratch_database
 from tests.e2e.ledger_server import RunningLedger, count_events, headers, serve, stocked_sku
@@ -105,6 +106,13 @@ BAD_REQUESTS = {
         404,
         "unknown-reservation",
         str(uuid.UUID(int=7)),
+    ),
+    "reservation id that names a stock": _bad(
+        f"/reservations/{stock_id(SKU, SHOP)}/release",
+        {},
+        404,
+        "unknown-reservation",
+        str(stock_id(SKU, SHOP)),
     ),
     "date in the wrong format": _bad(
         "/stock/receipts",
