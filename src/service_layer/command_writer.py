@@ -133,7 +133,13 @@ class CommandWriter:
                     self._queue.put(_STOP)
                     break
                 group.append(item)
-            submissions = [s for s in group if isinstance(s, Submission)]
+            # Claiming a future makes it uncancellable, so a caller that times out later
+            # cannot make set_result fail; a caller that already gave up is not applied.
+            submissions = [
+                s
+                for s in group
+                if isinstance(s, Submission) and s.future.set_running_or_notify_cancel()
+            ]
             try:
                 self._process(submissions)
             except Exception as error:  # the thread must survive anything a group throws
@@ -149,7 +155,7 @@ class CommandWriter:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 return
-            if isinstance(item, Submission):
+            if isinstance(item, Submission) and item.future.set_running_or_notify_cancel():
                 item.future.set_exception(WriterStoppedError("the ledger shut down"))
 
     def _process(self, submissions: list[Submission]) -> None:
