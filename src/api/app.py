@@ -74,13 +74,15 @@ async def _on_http_error(request: Request, error: Exception) -> Response:
     status = getattr(error, "status_code", 500)
     detail = getattr(error, "detail", "") or "request refused"
     code = {404: "no-such-route", 405: "method-not-allowed"}.get(status, "http-error")
-    return problem_response(
+    response = problem_response(
         status,
         code,
         str(detail),
         f"{request.method} {request.url.path}: {detail}",
         request.url.path,
     )
+    response.headers.update(getattr(error, "headers", None) or {})  # a 405's Allow
+    return response
 
 
 async def _on_unexpected(request: Request, error: Exception) -> Response:

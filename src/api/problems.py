@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -10,6 +11,7 @@ from starlette.responses import Response
 from domain import errors as e
 
 PROBLEM_TYPE_BASE = "/problems/"
+STANDARD_MEMBERS = frozenset({"type", "title", "status", "detail", "instance"})
 
 STATUS_BY_ERROR: list[tuple[type[e.DomainError], int]] = [
     (e.NotFoundError, 404),
@@ -33,12 +35,25 @@ class ApiProblem(Exception):  # noqa: N818 (a problem document, named as RFC 945
 
 
 def problem_response(
-    status: int, code: str, title: str, detail: str, instance: str | None = None, **extra: Any
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    instance: str | None = None,
+    extensions: Mapping[str, Any] | None = None,
 ) -> Response:
-    body = {"type": PROBLEM_TYPE_BASE + code, "title": title, "status": status, "detail": detail}
+    """Extension members never replace the standard ones: a clashing name is given a prefix."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
     if instance is not None:
         body["instance"] = instance
-    body.update(extra)
+    prefix = code.split("-")[0]
+    for name, value in (extensions or {}).items():
+        body[f"{prefix}_{name}" if name in STANDARD_MEMBERS else name] = value
     return Response(orjson.dumps(body), status_code=status, media_type="application/problem+json")
 
 
@@ -53,13 +68,13 @@ def domain_problem(error: e.DomainError, instance: str) -> Response:
     title = type(error).__name__.removesuffix("Error")
     title = "".join(f" {ch.lower()}" if ch.isupper() else ch for ch in title).strip().capitalize()
     return problem_response(
-        status_for(error), error.code, title, error.message, instance, **_jsonable(error.details)
+        status_for(error), error.code, title, error.message, instance, _jsonable(error.details)
     )
 
 
 def api_problem(problem: ApiProblem, instance: str) -> Response:
     return problem_response(
-        problem.status, problem.code, problem.title, problem.detail, instance, **problem.extra
+        problem.status, problem.code, problem.title, problem.detail, instance, problem.extra
     )
 
 

@@ -54,19 +54,28 @@ def validate(model: type[M], data: Any) -> M:
         problems = [
             {
                 "field": ".".join(str(p) for p in item["loc"]) or "(body)",
-                "problem": item["msg"],
+                "problem": item["msg"] + _expected_format(item["type"]),
                 "input": _short(item.get("input")),
             }
             for item in error.errors(include_url=False)
         ]
-        fields = ", ".join(p["field"] for p in problems)
+        said = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
         raise ApiProblem(
             422,
             "invalid-request",
             "Invalid request",
-            f"{len(problems)} field(s) are invalid: {fields}",
+            f"{len(problems)} field(s) are invalid: {said}",
             errors=problems,
         ) from None
+
+
+def _expected_format(error_type: str) -> str:
+    """pydantic says a date is malformed but not how to spell one; say it."""
+    if error_type.startswith("datetime"):
+        return " (expected ISO 8601 with an offset, e.g. 2026-11-26T10:00:00Z)"
+    if error_type.startswith("date"):
+        return " (expected YYYY-MM-DD)"
+    return ""
 
 
 def fingerprint(method: str, path: str, data: Any) -> str:

@@ -307,8 +307,8 @@ def _location(uow: UnitOfWork, code: str) -> Location:
 
 
 def _reservation(uow: UnitOfWork, reservation_id: UUID) -> Reservation:
-    reservation = find_as(uow, reservation_id, Reservation)
-    if reservation is None:
+    reservation = uow.find(reservation_id)  # a client's id may name another kind of aggregate
+    if not isinstance(reservation, Reservation):
         raise UnknownReservationError(
             f"no reservation {reservation_id}", reservation_id=str(reservation_id)
         )

@@ -133,7 +133,13 @@ class CommandWriter:
                     self._queue.put(_STOP)
                     break
                 group.append(item)
-            submissions = [s for s in group if isinstance(s, Submission)]
+            # Claiming a future makes it uncancellable, so a caller that times out later
+            # cannot make set_result fail; a caller that already gave up is not applied.
+            submissions = [
+                s
+                for s in group
+                if isinstance(s, Submission) and s.future.set_running_or_notify_cancel()
+            ]
             try:
                 self._process(submissions)
             except Exception as error:  # the thread must survive anything a group throws
@@ -149,7 +155,7 @@ class CommandWriter:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 return
-            if isinstance(item, Submission):
+            if isinstance(item, Submission) and item.future.set_running_or_notify_cancel():
                 item.future.set_exception(WriterStoppedError("the ledger shut down"))
 
     def _process(self, submissions: list[Submission]) -> None:
@@ -161,6 +167,9 @@ class CommandWriter:
                 decided.append((submission, self._decide(submission, group)))
             except DomainError:
                 again.append(submission)  # refuse only on fresh state: decide strictly below
+            except Exception as error:  # its scope is dropped; the rest of the group goes on
+                log.exception("command %s failed", type(submission.command).__name__)
+                submission.future.set_exception(error)
         try:
             self._save(group)
         except IntegrityError:
@@ -178,7 +187,7 @@ class CommandWriter:
             group = self._new_group(strict=True)
             try:
                 outcome = self._decide(submission, group)
-            except DomainError as error:
+            except Exception as error:
                 submission.future.set_exception(error)
                 return
             try:

@@ -13,7 +13,7 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 
 from domain.commands import ExpireReservation
-from domain.errors import DomainError
+from domain.errors import ConcurrencyConflictError, DomainError
 from domain.ledger import InventoryLedger
 from domain.reservation import Reservation
 from domain.trace import Trace
@@ -64,6 +64,12 @@ class ReservationDeadlines:
                 due.append(reservation_id)
         return due
 
+    def retry(self, reservation_ids: list[UUID]) -> None:
+        """Put reservations that could not be expired back, for the next sweep."""
+        for reservation_id in reservation_ids:
+            if reservation_id in self._open:
+                heapq.heappush(self._heap, (self._open[reservation_id], reservation_id))
+
     def open_count(self) -> int:
         return len(self._open)
 
@@ -109,15 +115,22 @@ class ReservationSweeper:
         self.deadlines.catch_up()
         now = self._clock()
         expired = 0
-        for reservation_id in self.deadlines.overdue(now):
+        due = self.deadlines.overdue(now)
+        for done, reservation_id in enumerate(due):
             trace = Trace(
                 channel="system", principal="reservation-sweeper", occurred_at=now, reason="expired"
             )
             try:
                 outcome = self._writer.execute(ExpireReservation(reservation_id, now, trace))
+            except ConcurrencyConflictError:
+                self.deadlines.retry([reservation_id])
+                continue
             except DomainError as error:
                 log.info("reservation %s not expired: %s", reservation_id, error)
                 continue
+            except Exception:
+                self.deadlines.retry(due[done:])
+                raise
             if outcome.body.get("status") == "expired":
                 expired += 1
         self.expired_total += expired

@@ -1,0 +1,85 @@
+"""Fixtures for tests over HTTP: a scratch PostgreSQL database per test, and a real uvicorn
+server in front of a ledger runtime built by the composition root.
+
+PostgreSQL must be reachable: an unreachable server fails the tests, it never skips them."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import psycopg
+import pytest
+from psycopg import sql
+
+from domain.ledger import InventoryLedger
+from service_layer.settings import Settings, eventsourcing_env
+from tests.e2e.ledger_server import RunningLedger, serve
+
+POSTGRES_URL = os.environ.get(
+    "GLOW_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/glow_test"
+)
+
+
+def prepare_schema(url: str) -> None:
+    """Create the event store's tables. To be swapped for the migration runner."""
+    InventoryLedger(env={**eventsourcing_env(url), "CREATE_TABLE": "y"}).close()
+
+
+def with_database(url: str, database: str) -> str:
+    return urlsplit(url)._replace(path=f"/{database}").geturl()
+
+
+def _maintenance_connection() -> psycopg.Connection[tuple[object, ...]]:
+    url = with_database(POSTGRES_URL, "postgres")
+    try:
+        return psycopg.connect(url, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as error:
+        pytest.fail(
+            f"PostgreSQL is unreachable at {url} ({error}); start it or point "
+            "GLOW_TEST_POSTGRES_URL at a server where user may CREATE DATABASE",
+            pytrace=False,
+        )
+
+
+@contextmanager
+def scratch_database() -> Iterator[str]:
+    """A new database with the event store's schema, dropped afterwards."""
+    name = f"glow_e2e_{secrets.token_hex(5)}"
+    with _maintenance_connection() as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        url = with_database(POSTGRES_URL, name)
+        prepare_schema(url)
+        yield url
+    finally:
+        with _maintenance_connection() as conn:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def postgres_store() -> Iterator[str]:
+    with scratch_database() as url:
+        yield url
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+
+
+@pytest.fixture
+def ledger(postgres_store: str) -> Iterator[RunningLedger]:
+    with serve(Settings(event_store_url=postgres_store)) as running:
+        yield running
+
+
+@pytest.fixture
+def client(ledger: RunningLedger) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=ledger.base_url, timeout=30) as http:
+        yield http

@@ -1,0 +1,131 @@
+"""A real uvicorn server in a background thread, and the few calls every HTTP test makes."""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import psycopg
+import uvicorn
+
+from api.app import create_app
+from service_layer.bootstrap import LedgerRuntime, bootstrap
+from service_layer.settings import Settings, eventsourcing_env
+
+EXPIRY_SOON = "2031-01-31"
+EXPIRY_LATER = "2032-06-30"
+
+
+@dataclass(frozen=True)
+class RunningLedger:
+    base_url: str
+    runtime: LedgerRuntime
+
+    @property
+    def store_url(self) -> str:
+        return self.runtime.settings.event_store_url
+
+
+@contextmanager
+def serve(settings: Settings) -> Iterator[RunningLedger]:
+    """Bootstrap a runtime and serve it with uvicorn until the block ends."""
+    runtime = bootstrap(settings)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(runtime), lifespan="on", ws="none", log_level="warning", access_log=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            listener.close()
+            raise RuntimeError(f"uvicorn did not start on port {port}")
+        time.sleep(0.01)
+    try:
+        yield RunningLedger(f"http://127.0.0.1:{port}", runtime)
+    finally:
+        server.should_exit = True
+        thread.join(15)
+        listener.close()
+
+
+def headers(key: str | None = None, channel: str = "web") -> dict[str, str]:
+    return {"Idempotency-Key": key or str(uuid.uuid4()), "X-Channel": channel}
+
+
+def post(
+    client: httpx.Client, path: str, body: dict[str, Any], key: str | None = None
+) -> httpx.Response:
+    return client.post(path, json=body, headers=headers(key))
+
+
+def ok(response: httpx.Response) -> dict[str, Any]:
+    assert response.status_code in (200, 201), response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def count_events(store_url: str) -> int:
+    """Rows in the event store's events table, read with a connection of our own.
+
+    eventsourcing names it `inventory_events` on PostgreSQL, `stored_events` on SQLite."""
+    env = eventsourcing_env(store_url)
+    if env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
+        with closing(sqlite3.connect(env["SQLITE_DBNAME"])) as conn:
+            row = conn.execute("SELECT count(*) FROM stored_events").fetchone()
+    else:
+        with psycopg.connect(store_url) as conn:
+            row = conn.execute("SELECT count(*) FROM inventory_events").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def define_sku(client: httpx.Client, sku: str, price: str = "12.50") -> None:
+    product = {
+        "product_code": f"P-{sku}",
+        "name": f"Product {sku}",
+        "brand": "Glow",
+        "category": "lips",
+        "variants": [{"sku": sku, "price": price, "shade": "rose"}],
+    }
+    ok(post(client, "/products", product))
+
+
+def register_location(client: httpx.Client, code: str) -> None:
+    location = {"code": code, "name": code, "kind": "store", "latitude": 48.8, "longitude": 2.3}
+    ok(post(client, "/locations", location))
+
+
+def receive(
+    client: httpx.Client, sku: str, location: str, batch: str, quantity: int, expiry: str
+) -> dict[str, Any]:
+    receipt = {
+        "sku": sku,
+        "location": location,
+        "batch": batch,
+        "expiry": expiry,
+        "quantity": quantity,
+    }
+    return ok(post(client, "/stock/receipts", receipt))
+
+
+def stocked_sku(client: httpx.Client, sku: str, location: str, batches: dict[str, int]) -> None:
+    """Define the SKU, register the location, receive each batch (earlier expiry first)."""
+    define_sku(client, sku)
+    register_location(client, location)
+    expiries = [EXPIRY_SOON, EXPIRY_LATER]
+    for (batch, quantity), expiry in zip(batches.items(), expiries, strict=False):
+        receive(client, sku, location, batch, quantity, expiry)
