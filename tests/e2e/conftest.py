@@ -17,8 +17,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from domain.ledger import InventoryLedger
-from service_layer.settings import Settings, eventsourcing_env
+from service_layer.migrations import apply_migrations
+from service_layer.settings import Settings
 from tests.e2e.ledger_server import RunningLedger, serve
 
 POSTGRES_URL = os.environ.get(
@@ -27,8 +27,8 @@ POSTGRES_URL = os.environ.get(
 
 
 def prepare_schema(url: str) -> None:
-    """Create the event store's tables. To be swapped for the migration runner."""
-    InventoryLedger(env={**eventsourcing_env(url), "CREATE_TABLE": "y"}).close()
+    """Create the event store's tables with the same migrations `glow migrate` applies."""
+    apply_migrations(url)
 
 
 def with_database(url: str, database: str) -> str:
