@@ -24,7 +24,6 @@ class LedgerRuntime:
 
     def start(self) -> None:
         self.writer.start()
-        self.sweeper.deadlines.catch_up()
         self.sweeper.start()
 
     def close(self) -> None:

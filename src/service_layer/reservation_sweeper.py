@@ -137,8 +137,12 @@ class ReservationSweeper:
         return expired
 
     def _run(self) -> None:
-        while not self._stop.wait(self._interval):
+        # The first sweep reads the log's reservations since the beginning; doing it here,
+        # not in start(), keeps a long history from delaying the API's start-up.
+        while True:
             try:
                 self.sweep()
             except Exception:  # keep sweeping after a passing storage fault
                 log.exception("reservation sweep failed")
+            if self._stop.wait(self._interval):
+                return
