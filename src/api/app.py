@@ -36,8 +36,8 @@ def _routes() -> list[Route]:
 
     return [
         *routes,
-        Route("/stock/{sku}", q.stock_of_sku),
-        Route("/stock/{sku}/locations/{location}", q.stock_at_location),
+        Route("/skus/{sku}/stock", q.stock_of_sku),
+        Route("/skus/{sku}/stock/{location}", q.stock_at_location),
         Route("/reservations/{reservation_id}", q.reservation),
         Route("/products/{product_code}", q.product),
         Route("/locations", q.locations),

@@ -42,8 +42,8 @@ COMMAND_HEADERS = [
     {"name": "X-Principal", "in": "header", "required": False, "schema": {"type": "string"}},
 ]
 QUERIES: list[tuple[str, str, str]] = [
-    ("/stock/{sku}", "Stock of a SKU across all locations", "stock"),
-    ("/stock/{sku}/locations/{location}", "Stock of a SKU at one location, per batch", "stock"),
+    ("/skus/{sku}/stock", "Stock of a SKU across all locations", "stock"),
+    ("/skus/{sku}/stock/{location}", "Stock of a SKU at one location, per batch", "stock"),
     ("/reservations/{reservation_id}", "A reservation and its lines", "reservations"),
     ("/products/{product_code}", "A product and its variants", "catalog"),
     ("/locations", "Every registered location", "locations"),

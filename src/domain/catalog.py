@@ -8,7 +8,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.errors import ProductDiscontinuedError
+from domain.errors import BatchNotSellableError, ProductDiscontinuedError
 from domain.ids import product_id, sku_id
 from domain.trace import Trace
 
@@ -107,6 +107,16 @@ class Sku(Aggregate):
             assert isinstance(aggregate, Sku)
             aggregate.discontinued = True
 
+    class BatchRecalled(Aggregate.Event):
+        """Kept on the SKU so that a recalled batch can never come back into stock anywhere."""
+
+        batch: str
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Sku)
+            aggregate.recalled_batches = [*aggregate.recalled_batches, self.batch]
+
     def __init__(
         self,
         sku: str,
@@ -122,6 +132,7 @@ class Sku(Aggregate):
         self.price = price
         self.currency = currency
         self.discontinued = False
+        self.recalled_batches: list[str] = []
 
     @classmethod
     def create_id(cls, sku: str, **_: Any) -> UUID:
@@ -154,3 +165,18 @@ class Sku(Aggregate):
     def discontinue(self, trace: Trace) -> None:
         if not self.discontinued:
             self.trigger_event(self.Discontinued, trace=trace)
+
+    def recall_batch(self, batch: str, trace: Trace) -> None:
+        if batch in self.recalled_batches:
+            raise BatchNotSellableError(
+                f"batch {batch!r} of {self.sku} is already recalled", sku=self.sku, batch=batch
+            )
+        self.trigger_event(self.BatchRecalled, batch=batch, trace=trace)
+
+    def require_not_recalled(self, batch: str, action: str) -> None:
+        if batch in self.recalled_batches:
+            raise BatchNotSellableError(
+                f"batch {batch!r} of {self.sku} is recalled and {action}",
+                sku=self.sku,
+                batch=batch,
+            )

@@ -85,6 +85,7 @@ def register_location(cmd: c.RegisterLocation, uow: UnitOfWork) -> Answer:
 
 
 def receive_batch(cmd: c.ReceiveBatch, uow: UnitOfWork) -> Answer:
+    _sku(uow, cmd.sku).require_not_recalled(cmd.batch, "cannot be received into stock")
     stock = _stock_or_open(uow, cmd.sku, cmd.location)
     stock.receive(cmd.batch, cmd.expiry, cmd.quantity, cmd.shipment_ref, cmd.trace)
     return Answer(200, _stock_answer(stock, cmd.trace))
@@ -156,6 +157,10 @@ def sell_direct(cmd: c.SellDirect, uow: UnitOfWork) -> Answer:
 
 
 def accept_return(cmd: c.AcceptReturn, uow: UnitOfWork) -> Answer:
+    if cmd.restock:
+        _sku(uow, cmd.sku).require_not_recalled(
+            cmd.batch, "cannot go back on the shelf; take the return with restock=false"
+        )
     stock = _stock_or_open(uow, cmd.sku, cmd.location)
     stock.accept_return(cmd.batch, cmd.expiry, cmd.quantity, cmd.restock, cmd.trace)
     return Answer(200, _stock_answer(stock, cmd.trace))
@@ -212,19 +217,15 @@ def lift_quarantine(cmd: c.LiftQuarantine, uow: UnitOfWork) -> Answer:
 
 
 def recall_batch(cmd: c.RecallBatch, uow: UnitOfWork) -> Answer:
-    _sku(uow, cmd.sku)
-    directory = find_as(uow, location_directory_id(), LocationDirectory)
+    """Recorded on the SKU even where no location holds the batch yet, so that it can never be
+    received or restocked later; every location that holds it marks it recalled now."""
+    _sku(uow, cmd.sku, to_change=True).recall_batch(cmd.batch, cmd.trace)
+    directory = view_as(uow, location_directory_id(), LocationDirectory)
     recalled_at = []
     for code in directory.codes if directory else []:
         stock = find_as(uow, stock_id(cmd.sku, code), Stock)
         if stock is not None and stock.recall(cmd.batch, cmd.trace):
             recalled_at.append(code)
-    if not recalled_at:
-        raise UnknownBatchError(
-            f"batch {cmd.batch!r} of {cmd.sku} is not held anywhere, or is already recalled",
-            sku=cmd.sku,
-            batch=cmd.batch,
-        )
     return Answer(200, {"sku": cmd.sku, "batch": cmd.batch, "recalled_at": recalled_at})
 
 

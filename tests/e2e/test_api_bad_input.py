@@ -204,6 +204,13 @@ BAD_REQUESTS = {
         "method-not-allowed",
         ("GET", "/sales"),
     ),
+    "get on a post route that looks like a stock query": BadRequest(
+        "GET",
+        "/stock/receipts",
+        405,
+        "method-not-allowed",
+        ("GET", "/stock/receipts"),
+    ),
 }
 
 

@@ -101,7 +101,7 @@ def test_sixteen_clients_never_sell_or_reserve_more_than_the_hundred_units_held(
         assert 0 <= refusal["available"] < refusal["requested"]
 
     assert tally.refusals, "demand should have outrun the hundred units"
-    stock = client.get(f"/stock/{SKU}").json()
+    stock = client.get(f"/skus/{SKU}/stock").json()
     sold_by_stock = 100 - stock["on_hand"]
     assert sold_by_stock + stock["reserved"] == 100
     assert stock["available"] == 0

@@ -29,8 +29,8 @@ def test_openapi_lists_every_command_route_with_a_request_body_schema(
 def test_openapi_lists_the_query_routes(client: httpx.Client) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     for path in (
-        "/stock/{sku}",
-        "/stock/{sku}/locations/{location}",
+        "/skus/{sku}/stock",
+        "/skus/{sku}/stock/{location}",
         "/reservations/{reservation_id}",
         "/products/{product_code}",
         "/locations",

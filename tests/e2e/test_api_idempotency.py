@@ -60,7 +60,7 @@ def test_a_command_sent_five_times_at_once_with_one_key_is_applied_once(
     assert len({r.content for r in responses}) == 1
     replayed = [r.headers.get("idempotent-replayed") for r in responses]
     assert Counter(replayed) == {"true": 4, None: 1}
-    assert client.get(f"/stock/{SKU}").json()["available"] == 8
+    assert client.get(f"/skus/{SKU}/stock").json()["available"] == 8
 
 
 def test_the_same_key_with_a_different_body_is_refused_and_changes_nothing(

@@ -55,11 +55,11 @@ def test_a_reservation_lapses_by_itself_and_frees_its_stock(
         )
         assert placed.status_code == 201
         reservation_id = placed.json()["reservation_id"]
-        assert client.get(f"/stock/{SKU}").json()["available"] == 0
+        assert client.get(f"/skus/{SKU}/stock").json()["available"] == 0
 
         _wait_for_status(client, reservation_id, "expired")
 
-        stock = client.get(f"/stock/{SKU}").json()
+        stock = client.get(f"/skus/{SKU}/stock").json()
         assert (stock["available"], stock["reserved"], stock["on_hand"]) == (5, 0, 5)
         topics = _topics_logged(swept_ledger)
         assert topics.count(get_topic(Reservation.Expired)) == 1
@@ -115,6 +115,6 @@ def test_two_lines_where_the_second_is_short_take_nothing_from_the_first(
     assert problem["type"] == "/problems/insufficient-stock"
     assert (problem["sku"], problem["available"], problem["requested"]) == ("CREAM-B", 1, 2)
     assert count_events(ledger.store_url) == before
-    toner = client.get("/stock/TONER-A").json()
+    toner = client.get("/skus/TONER-A/stock").json()
     assert (toner["available"], toner["reserved"], toner["on_hand"]) == (5, 0, 5)
-    assert client.get("/stock/CREAM-B").json()["available"] == 1
+    assert client.get("/skus/CREAM-B/stock").json()["available"] == 1

@@ -38,7 +38,7 @@ def _stock_events(running: RunningLedger) -> Counter[str]:
 
 
 def _at(client: httpx.Client, location: str) -> dict[str, int]:
-    stock = client.get(f"/stock/{SKU}/locations/{location}").json()
+    stock = client.get(f"/skus/{SKU}/stock/{location}").json()
     return {k: stock[k] for k in ("on_hand", "reserved", "available", "quarantined", "recalled")}
 
 

@@ -1,5 +1,6 @@
 import pytest
 from shop import (
+    LATER,
     NOW,
     NUDE,
     RED,
@@ -85,7 +86,7 @@ def test_a_recall_marks_the_batch_at_every_location_that_holds_it():
     assert stock(uow).batches["B1"].status == RECALLED
     assert stock(uow, where=STORE).batches["B1"].status == RECALLED
     assert stock(uow, where="FC1").batches["OTHER"].status == ACTIVE
-    assert uow.event_types() == ["Stock.BatchRecalled", "Stock.BatchRecalled"]
+    assert uow.event_types() == ["Sku.BatchRecalled", "Stock.BatchRecalled", "Stock.BatchRecalled"]
 
 
 def test_a_recall_reaches_a_batch_even_while_it_is_quarantined_and_reserved():
@@ -98,11 +99,41 @@ def test_a_recall_reaches_a_batch_even_while_it_is_quarantined_and_reserved():
     assert counts(uow) == {"B1": (5, 2)}
 
 
-def test_a_recall_of_a_batch_held_nowhere_is_not_found():
+def test_a_recall_of_a_batch_held_nowhere_is_recorded_so_it_can_never_be_received():
     uow = open_shop()
     uow.run(receive(quantity=5))
-    with pytest.raises(UnknownBatchError):
-        uow.run(recall(batch="NOPE"))
+    answer = uow.run(recall(batch="NOPE"))
+    assert answer.body["recalled_at"] == []
+    assert uow.event_types() == ["Sku.BatchRecalled"]
+    with pytest.raises(BatchNotSellableError, match="cannot be received"):
+        uow.run(receive(batch="NOPE", quantity=5))
+    assert uow.last_events == []
+
+
+def test_a_recalled_batch_received_later_at_another_location_is_refused():
+    uow = open_shop()
+    uow.run(receive(quantity=5))
+    uow.run(recall())
+    with pytest.raises(BatchNotSellableError, match="recalled"):
+        uow.run(receive(where=STORE, quantity=5))
+
+
+def test_a_recalled_batch_cannot_be_restocked_from_a_return_but_can_be_written_off():
+    uow = open_shop()
+    uow.run(receive(quantity=5))
+    uow.run(recall())
+    with pytest.raises(BatchNotSellableError, match="restock=false"):
+        uow.run(c.AcceptReturn(RED, STORE, "B1", LATER, 1, True, trace()))
+    uow.run(c.AcceptReturn(RED, STORE, "B1", LATER, 1, False, trace()))
+    assert uow.event_types() == ["Stock.Opened", "Stock.Returned"]
+
+
+def test_recalling_the_same_batch_twice_is_refused():
+    uow = open_shop()
+    uow.run(receive(quantity=5))
+    uow.run(recall())
+    with pytest.raises(BatchNotSellableError, match="already recalled"):
+        uow.run(recall())
 
 
 def test_a_recall_of_the_same_batch_of_another_sku_leaves_this_one_alone():
