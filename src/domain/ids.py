@@ -28,9 +28,5 @@ def stock_id(sku: str, location_code: str) -> UUID:
     return uuid5(GLOWLEDGER_NAMESPACE, f"stock:{sku}@{location_code}")
 
 
-def command_record_id(idempotency_key: str) -> UUID:
-    return uuid5(GLOWLEDGER_NAMESPACE, f"command:{idempotency_key}")
-
-
 def location_directory_id() -> UUID:
     return uuid5(GLOWLEDGER_NAMESPACE, "directory:locations")

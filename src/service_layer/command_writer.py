@@ -23,13 +23,13 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
-from domain.command_record import CommandRecord
 from domain.commands import Command
 from domain.errors import ConcurrencyConflictError, DomainError, IdempotencyKeyReusedError
 from domain.handlers import handle
-from domain.ids import command_record_id
 from domain.ledger import SNAPSHOT_INTERVAL, InventoryLedger
 from domain.stock import Stock
+from service_layer.command_answers import CommandAnswer, RecentAnswers
+from service_layer.recorders import ANSWERS, CommandAnswerStore
 from service_layer.working_set import AggregateCache, CommitGroup
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,8 @@ class CommandWriter:
         self.max_group = max_group
         self.max_attempts = max_attempts
         self.cache = AggregateCache(cache_size)
+        self.answers = RecentAnswers()
+        self._answer_store = _answer_store(ledger)
         self._queue: queue.Queue[Submission | object] = queue.Queue(queue_size)
         self._thread = threading.Thread(target=self._run, name="command-writer", daemon=True)
         self._on_commit = on_commit
@@ -207,27 +209,33 @@ class CommandWriter:
         )
 
     def _decide(self, submission: Submission, group: CommitGroup) -> Outcome:
-        scope = group.scope()
         key = submission.idempotency_key
         if key is not None:
-            record_id = command_record_id(key)
-            record = scope.find(record_id) if group.strict else group.known(record_id)
-            if record is not None:
-                return _replay(record, key, submission.fingerprint)
+            known = group.answers.get(key) or self.answers.get(key)
+            if known is None and group.strict:
+                known = self._answer_store.select_answer(key)
+            if known is not None:
+                return _replay(known, submission.fingerprint)
+        scope = group.scope()
         answer = handle(submission.command, scope)
-        if key is not None:
-            scope.add(CommandRecord.record(key, submission.fingerprint, answer.status, answer.body))
         group.promote(scope)
+        if key is not None:
+            group.answers[key] = CommandAnswer(
+                key, submission.fingerprint, answer.status, answer.body
+            )
         return Outcome(answer.status, answer.body)
 
     def _save(self, group: CommitGroup) -> None:
-        if not group.events:
+        if not group.events and not group.answers:
             return
         # The event store directly: Application.save() would add nothing here but a slow
         # runtime Protocol check per event; snapshots are taken below from the group's state.
-        recordings = self.ledger.events.put(group.events)
+        # The answers go into the same transaction (service_layer/recorders.py).
+        recordings = self.ledger.events.put(group.events, **{ANSWERS: list(group.answers.values())})
         self._take_snapshots(group)
         group.commit_to(self.cache)
+        for answer in group.answers.values():
+            self.answers.put(answer)
         self.groups_committed += 1
         if self._on_commit is not None and recordings:
             self._on_commit(recordings[-1].notification.id)
@@ -269,12 +277,21 @@ class CommandWriter:
         return refreshed
 
 
-def _replay(record: Aggregate, key: str, fingerprint: str) -> Outcome:
-    assert isinstance(record, CommandRecord)
-    if record.fingerprint != fingerprint:
+def _replay(known: CommandAnswer, fingerprint: str) -> Outcome:
+    if known.fingerprint != fingerprint:
         raise IdempotencyKeyReusedError(
-            f"idempotency key {key!r} was already used for a different command; "
-            "send a new key for a new command",
-            idempotency_key=key,
+            f"idempotency key {known.idempotency_key!r} was already used for a different "
+            "command; send a new key for a new command",
+            idempotency_key=known.idempotency_key,
         )
-    return Outcome(record.status, record.response, replayed=True)
+    return Outcome(known.status, known.body, replayed=True)
+
+
+def _answer_store(ledger: InventoryLedger) -> CommandAnswerStore:
+    recorder = ledger.recorder
+    if not hasattr(recorder, "select_answer"):
+        raise TypeError(
+            f"the ledger's recorder {type(recorder).__name__} cannot keep command answers; "
+            "configure APPLICATION_RECORDER_TOPIC as service_layer.settings does"
+        )
+    return recorder

@@ -13,6 +13,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, DomainEventProtocol
 
+from service_layer.command_answers import CommandAnswer
+
 Loader = Callable[[UUID], Aggregate | None]
 Refresher = Callable[[Aggregate], Aggregate]
 
@@ -58,6 +60,7 @@ class CommitGroup:
         self.strict = strict
         self.aggregates: dict[UUID, Aggregate] = {}
         self.events: list[DomainEventProtocol[UUID]] = []
+        self.answers: dict[str, CommandAnswer] = {}
 
     def current(self, aggregate_id: UUID) -> Aggregate | None:
         if aggregate_id in self.aggregates:

@@ -78,6 +78,19 @@ def ok(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
+def count_answers(store_url: str) -> int:
+    """Idempotency answers recorded (service_layer/recorders.py), on either store."""
+    env = eventsourcing_env(store_url)
+    if env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
+        with closing(sqlite3.connect(env["SQLITE_DBNAME"])) as conn:
+            row = conn.execute("SELECT count(*) FROM glow_command_answers").fetchone()
+    else:
+        with psycopg.connect(store_url) as conn:
+            row = conn.execute("SELECT count(*) FROM glow_command_answers").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 def count_events(store_url: str) -> int:
     """Rows in the event store's events table, read with a connection of our own.
 

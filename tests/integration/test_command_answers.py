@@ -1,0 +1,70 @@
+"""Idempotency answers commit in the same transaction as the command's events, on both stores."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from eventsourcing.persistence import IntegrityError
+
+from domain.ledger import InventoryLedger
+from domain.location import Location, LocationDirectory
+from domain.trace import Trace
+from service_layer.command_answers import CommandAnswer
+from service_layer.migrations import apply_migrations
+from service_layer.recorders import ANSWERS
+from service_layer.settings import eventsourcing_env
+
+
+@pytest.fixture(params=["postgres", "sqlite"])
+def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[InventoryLedger]:
+    if request.param == "postgres":
+        url = request.getfixturevalue("scratch_database_url")
+        apply_migrations(url)
+    else:
+        url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    app = InventoryLedger(env=eventsourcing_env(url))
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+def warehouse(code: str) -> Location:
+    trace = Trace("backoffice", "tester", datetime(2026, 1, 1, tzinfo=UTC))
+    return Location.register(code, f"Warehouse {code}", "warehouse", 52.0, 4.0, trace)
+
+
+def answer(key: str, body: dict[str, object]) -> CommandAnswer:
+    return CommandAnswer(key, f"fingerprint-of-{key}", 201, body)
+
+
+def test_an_answer_is_stored_with_the_events_of_its_command(ledger: InventoryLedger) -> None:
+    directory = LocationDirectory.open()
+    ledger.events.put(directory.collect_events(), **{ANSWERS: [answer("k1", {"n": [1, 2]})]})
+
+    assert ledger.recorder.select_answer("k1") == answer("k1", {"n": [1, 2]})  # type: ignore[attr-defined]
+    assert ledger.repository.get(directory.id).version == 1
+
+
+def test_a_second_answer_for_a_key_undoes_the_events_it_came_with(
+    ledger: InventoryLedger,
+) -> None:
+    ledger.events.put(warehouse("WH1").collect_events(), **{ANSWERS: [answer("k1", {"n": 1})]})
+    head = ledger.recorder.max_notification_id()
+
+    with pytest.raises(IntegrityError):
+        ledger.events.put(warehouse("WH2").collect_events(), **{ANSWERS: [answer("k1", {"n": 2})]})
+
+    assert ledger.recorder.max_notification_id() == head
+    assert ledger.recorder.select_answer("k1") == answer("k1", {"n": 1})  # type: ignore[attr-defined]
+
+
+def test_an_answer_alone_is_stored_when_its_command_changed_nothing(
+    ledger: InventoryLedger,
+) -> None:
+    ledger.events.put([], **{ANSWERS: [answer("k2", {"unchanged": True})]})
+    assert ledger.recorder.select_answer("k2") == answer("k2", {"unchanged": True})  # type: ignore[attr-defined]
+    assert ledger.recorder.select_answer("unknown") is None  # type: ignore[attr-defined]
