@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import time
@@ -58,3 +59,15 @@ def wait_for_http(url: str, seconds: float) -> None:
         except OSError:
             time.sleep(0.2)
     raise SystemExit(f"{url} did not answer within {seconds} s")
+
+
+def wait_for_sweeper(health_url: str, seconds: float) -> None:
+    """Wait until the reservation sweeper has read the log's history (it does so at start)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(health_url, timeout=5) as reply:
+            health = json.loads(reply.read())
+        if health["sweeper_position"] >= health["log_head"]:
+            return
+        time.sleep(0.2)
+    raise SystemExit(f"the reservation sweeper did not catch up within {seconds} s")

@@ -86,6 +86,7 @@ async def health(request: Request) -> Response:
             "log_head": head or 0,
             "writer_queue": runtime.writer.queue_depth(),
             "open_reservations": runtime.sweeper.deadlines.open_count(),
+            "sweeper_position": runtime.sweeper.deadlines.position,
         }
     )
 
