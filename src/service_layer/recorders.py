@@ -2,8 +2,10 @@
 
 - command answers (idempotency) are inserted in the same transaction as the command's events,
   so a key's first answer and its effects commit together or not at all;
-- on PostgreSQL, events are sent as four binary arrays instead of an array of composite values
-  in text form, which spent a quarter of the writer's time escaping every byte of every event.
+- on PostgreSQL, the same transaction as eventsourcing's (table lock, NOTIFY, notification
+  ids in commit order) in fewer round trips, with SQL rendered once, and events sent as four
+  binary arrays instead of composite values in text form (whose escaping of every byte took a
+  quarter of the writer's time). Measured: half the CPU and about 0.6x the wall time per save.
 
 Selected through eventsourcing's APPLICATION_RECORDER_TOPIC setting.
 """
@@ -13,12 +15,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
-from psycopg import Cursor
-from psycopg.rows import DictRow
-from psycopg.sql import SQL, Identifier
+from eventsourcing.utils import retry
+from psycopg.sql import SQL, Composed, Identifier
 
 from service_layer.command_answers import CommandAnswer
 
@@ -40,51 +41,74 @@ class CommandAnswerStore(Protocol):
 
 
 class LedgerPostgresRecorder(PostgresApplicationRecorder):
+    """One write transaction, as eventsourcing makes it (table lock, NOTIFY, notification ids
+    in commit order), in fewer round trips and with its SQL rendered once, not per call."""
+
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
         schema = Identifier(self.datastore.schema or "public")
-        self._insert_binary = SQL(
-            "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state)"
-            " SELECT * FROM unnest(%b::uuid[], %b::int8[], %b::text[], %b::bytea[])"
-            " RETURNING notification_id"
-        ).format(schema=schema, table=Identifier(self.events_table_name))
-        self._insert_answers = SQL(
-            "INSERT INTO {schema}.{table} (idempotency_key, fingerprint, status, response)"
-            " SELECT * FROM unnest(%b::text[], %b::text[], %b::int4[], %b::bytea[])"
-        ).format(schema=schema, table=Identifier(ANSWERS_TABLE))
-        self._select_answer = SQL(
-            "SELECT fingerprint, status, response FROM {schema}.{table} WHERE idempotency_key = %s"
-        ).format(schema=schema, table=Identifier(ANSWERS_TABLE))
+        table = Identifier(self.events_table_name)
+        answers = Identifier(ANSWERS_TABLE)
+        self._take_lock = _render(
+            SQL(
+                "SET LOCAL lock_timeout = '{timeout}s'; "
+                "LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; NOTIFY {channel}"
+            ).format(
+                timeout=SQL(str(int(self.datastore.lock_timeout))),
+                schema=schema,
+                table=table,
+                channel=Identifier(self.channel_name),
+            )
+        )
+        self._insert_binary = _render(
+            SQL(
+                "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state)"
+                " SELECT * FROM unnest(%b::uuid[], %b::int8[], %b::text[], %b::bytea[])"
+                " RETURNING notification_id"
+            ).format(schema=schema, table=table)
+        )
+        self._insert_answers = _render(
+            SQL(
+                "INSERT INTO {schema}.{table} (idempotency_key, fingerprint, status, response)"
+                " SELECT * FROM unnest(%b::text[], %b::text[], %b::int4[], %b::bytea[])"
+            ).format(schema=schema, table=answers)
+        )
+        self._select_answer = _render(
+            SQL(
+                "SELECT fingerprint, status, response FROM {schema}.{table}"
+                " WHERE idempotency_key = %s"
+            ).format(schema=schema, table=answers)
+        )
 
-    def _insert_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> None:
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
         answers: Sequence[CommandAnswer] = kwargs.get(ANSWERS, ())
-        if answers:
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            if answers:
+                curs.execute(
+                    self._insert_answers,
+                    (
+                        [a.idempotency_key for a in answers],
+                        [a.fingerprint for a in answers],
+                        [a.status for a in answers],
+                        [a.response_bytes() for a in answers],
+                    ),
+                )
+            if not stored_events:
+                return []
+            curs.execute(self._take_lock)
             curs.execute(
-                self._insert_answers,
+                self._insert_binary,
                 (
-                    [a.idempotency_key for a in answers],
-                    [a.fingerprint for a in answers],
-                    [a.status for a in answers],
-                    [a.response_bytes() for a in answers],
+                    [e.originator_id for e in stored_events],
+                    [e.originator_version for e in stored_events],
+                    [e.topic for e in stored_events],
+                    [e.state for e in stored_events],
                 ),
             )
-
-    def _insert_stored_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> None:
-        self._lock_table(curs)
-        self._notify_channel(curs)
-        curs.execute(
-            self._insert_binary,
-            (
-                [e.originator_id for e in stored_events],
-                [e.originator_version for e in stored_events],
-                [e.topic for e in stored_events],
-                [e.state for e in stored_events],
-            ),
-        )
+            return [row["notification_id"] for row in curs.fetchall()]
 
     def select_answer(self, idempotency_key: str) -> CommandAnswer | None:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
@@ -95,6 +119,10 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         return CommandAnswer.from_row(
             idempotency_key, row["fingerprint"], row["status"], bytes(row["response"])
         )
+
+
+def _render(statement: Composed) -> str:
+    return statement.as_string(None)
 
 
 class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
