@@ -150,13 +150,22 @@ class ReturnIn(Traceable):
     restock: bool = Field(description="True: back on the shelf; false: damaged, written off")
 
 
+AdjustmentReason = Literal[
+    "cycle_count", "damaged", "theft", "expired", "found", "recall", "sample", "correction"
+]
+
+
 class AdjustIn(Traceable):
     sku: Code
     location: Code
     batch: Code
-    delta: Annotated[int, Field(ge=-1_000_000, le=1_000_000, strict=True)] | None = None
-    counted: Annotated[int, Field(ge=0, le=1_000_000, strict=True)] | None = None
-    reason: Text = Field(description="cycle_count, damaged, theft, expired, found, ...")
+    delta: Annotated[int, Field(ge=-1_000_000, le=1_000_000, strict=True)] | None = Field(
+        None, description="The change in units; give this or `counted`"
+    )
+    counted: Annotated[int, Field(ge=0, le=1_000_000, strict=True)] | None = Field(
+        None, description="The units found by a count; give this or `delta`"
+    )
+    reason: AdjustmentReason = Field(description="Why the count changed: a reason code")
 
 
 class TransferIn(Traceable):

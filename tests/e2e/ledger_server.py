@@ -80,28 +80,26 @@ def ok(response: httpx.Response) -> dict[str, Any]:
 
 def count_answers(store_url: str) -> int:
     """Idempotency answers recorded (service_layer/recorders.py), on either store."""
-    env = eventsourcing_env(store_url)
-    if env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
-        with closing(sqlite3.connect(env["SQLITE_DBNAME"])) as conn:
-            row = conn.execute("SELECT count(*) FROM glow_command_answers").fetchone()
-    else:
-        with psycopg.connect(store_url) as conn:
-            row = conn.execute("SELECT count(*) FROM glow_command_answers").fetchone()
-    assert row is not None
-    return int(row[0])
+    return _count_rows(
+        store_url, sqlite_table="glow_command_answers", postgres_table="glow_command_answers"
+    )
 
 
 def count_events(store_url: str) -> int:
     """Rows in the event store's events table, read with a connection of our own.
 
     eventsourcing names it `inventory_events` on PostgreSQL, `stored_events` on SQLite."""
+    return _count_rows(store_url, sqlite_table="stored_events", postgres_table="inventory_events")
+
+
+def _count_rows(store_url: str, *, sqlite_table: str, postgres_table: str) -> int:
     env = eventsourcing_env(store_url)
     if env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
         with closing(sqlite3.connect(env["SQLITE_DBNAME"])) as conn:
-            row = conn.execute("SELECT count(*) FROM stored_events").fetchone()
+            row = conn.execute(f"SELECT count(*) FROM {sqlite_table}").fetchone()
     else:
         with psycopg.connect(store_url) as conn:
-            row = conn.execute("SELECT count(*) FROM inventory_events").fetchone()
+            row = conn.execute(f"SELECT count(*) FROM {postgres_table}").fetchone()  # type: ignore[call-overload]
     assert row is not None
     return int(row[0])
 

@@ -63,6 +63,14 @@ BAD_REQUESTS = {
         "quantity",
         "valid integer",
     ),
+    "unknown adjustment reason code": _bad(
+        "/adjustments",
+        {"sku": SKU, "location": SHOP, "batch": "B1", "delta": -1, "reason": "because"},
+        422,
+        "invalid-request",
+        "reason",
+        "cycle_count",
+    ),
     "negative quantity": _bad(
         "/reservations",
         {"lines": [{**LINE, "quantity": -2}]},
