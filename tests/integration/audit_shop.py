@@ -56,16 +56,22 @@ class Shop:
 
 
 @contextmanager
-def open_shop(url: str) -> Iterator[Shop]:
+def open_shop(url: str, *, first_time: bool = True) -> Iterator[Shop]:
+    """The shop's catalog and places are defined the first time it opens."""
     ledger = InventoryLedger(env=eventsourcing_env(url))
     writer = CommandWriter(ledger)
     writer.start()
     try:
-        variant = c.VariantSpec(SOAP, {"scent": "rose"}, Decimal("4.50"), "EUR")
-        writer.execute(c.DefineProduct("P-SOAP", {"name": "Rose soap"}, (variant,), trace()))
-        for code in (WAREHOUSE, SHOP):
-            writer.execute(c.RegisterLocation(code, code, "store", 0.0, 0.0, trace()))
+        if first_time:
+            _define_shop(writer)
         yield Shop(url, ledger, writer)
     finally:
         writer.stop()
         ledger.close()
+
+
+def _define_shop(writer: CommandWriter) -> None:
+    variant = c.VariantSpec(SOAP, {"scent": "rose"}, Decimal("4.50"), "EUR")
+    writer.execute(c.DefineProduct("P-SOAP", {"name": "Rose soap"}, (variant,), trace()))
+    for code in (WAREHOUSE, SHOP):
+        writer.execute(c.RegisterLocation(code, code, "store", 0.0, 0.0, trace()))
