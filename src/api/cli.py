@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from api import audit_commands, chain_commands
+from api import audit_commands, chain_commands, export_commands
 from audit.errors import AuditError
 from service_layer.bootstrap import SchemaNotReadyError
 from service_layer.settings import Settings, SettingsError, postgres_conninfo
@@ -28,6 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("migrate", help="apply PostgreSQL migrations (recorded, idempotent)")
     audit_commands.add_parsers(commands)
     chain_commands.add_parsers(commands)
+    export_commands.add_parsers(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
@@ -42,7 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"glow: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("glow: interrupted; run the same command again to resume", file=sys.stderr)
+        print(
+            "glow: interrupted; run the same command again to resume (glow export: add --resume)",
+            file=sys.stderr,
+        )
         return 130
 
 

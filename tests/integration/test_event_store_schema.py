@@ -31,6 +31,7 @@ STORAGE_OPTIONS = """
 SELECT c.relname, c.reloptions FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = %s AND c.relkind = 'r' ORDER BY 1
 """
+OWN_TABLES = frozenset({"glow_schema_migrations", "audit_chain", "audit_checkpoints"})
 
 
 def ledger_env(url: str, **settings: str) -> dict[str, str]:
@@ -47,14 +48,15 @@ def ledger_env(url: str, **settings: str) -> dict[str, str]:
 
 
 def describe(conn: psycopg.Connection[Any], schema: str) -> list[tuple[Any, ...]]:
-    """Tables, indexes, composite types and storage options, leaving out the migration record."""
+    """Tables, indexes, composite types and storage options, leaving out our own tables (the
+    migration record, the audit chain and its checkpoints)."""
     rows = [
         *conn.execute(COLUMNS, (schema,)),
         *conn.execute(INDEXES, (schema, schema)),
         *conn.execute(TYPE_ATTRIBUTES, (schema,)),
         *conn.execute(STORAGE_OPTIONS, (schema,)),
     ]
-    return [row for row in rows if row[0] != "glow_schema_migrations"]
+    return [row for row in rows if row[0] not in OWN_TABLES]
 
 
 def test_the_migrated_schema_equals_the_one_eventsourcing_creates(
