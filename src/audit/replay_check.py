@@ -16,6 +16,26 @@ from domain.ledger import InventoryLedger
 
 
 @dataclass
+class Rebuilt:
+    """Aggregates folded from events in log order; those whose history does not start at their
+    creation (a time window, a resumed tail) are set aside as incomplete."""
+
+    aggregates: dict[UUID, Aggregate] = field(default_factory=dict)
+    incomplete: set[UUID] = field(default_factory=set)
+    events: int = 0
+
+    def apply(self, event: Any) -> None:
+        self.events += 1
+        aggregate_id = event.originator_id
+        if aggregate_id in self.incomplete:
+            return
+        if aggregate_id not in self.aggregates and event.originator_version != 1:
+            self.incomplete.add(aggregate_id)
+            return
+        self.aggregates[aggregate_id] = event.mutate(self.aggregates.get(aggregate_id))
+
+
+@dataclass
 class ReplayComparison:
     events: int = 0
     matching: list[str] = field(default_factory=list)
@@ -42,27 +62,15 @@ def rebuild(
     ledger: InventoryLedger,
     lines: Iterable[bytes],
     progress: Callable[[int], None] | None = None,
-) -> tuple[dict[UUID, Aggregate], set[UUID], int]:
-    """Aggregates from the file's lines; those whose history in the file does not start at
-    their creation (a time window, a resumed tail) are set aside as incomplete."""
-    rebuilt: dict[UUID, Aggregate] = {}
-    incomplete: set[UUID] = set()
-    count = 0
+) -> Rebuilt:
+    """Aggregates from an export file's lines alone."""
+    rebuilt = Rebuilt()
     for raw in lines:
-        if not raw.strip():
-            continue
-        event: Any = ledger.mapper.to_domain_event(stored_event(orjson.loads(raw)))
-        count += 1
-        if progress is not None:
-            progress(len(raw))
-        aggregate_id = event.originator_id
-        if aggregate_id in incomplete:
-            continue
-        if aggregate_id not in rebuilt and event.originator_version != 1:
-            incomplete.add(aggregate_id)
-            continue
-        rebuilt[aggregate_id] = event.mutate(rebuilt.get(aggregate_id))
-    return rebuilt, incomplete, count
+        if raw.strip():
+            rebuilt.apply(ledger.mapper.to_domain_event(stored_event(orjson.loads(raw))))
+            if progress is not None:
+                progress(len(raw))
+    return rebuilt
 
 
 def compare_with_store(
@@ -70,9 +78,11 @@ def compare_with_store(
     lines: Iterable[bytes],
     progress: Callable[[int], None] | None = None,
 ) -> ReplayComparison:
-    rebuilt, incomplete, count = rebuild(ledger, lines, progress)
-    result = ReplayComparison(events=count, incomplete=sorted(str(i) for i in incomplete))
-    for aggregate_id, aggregate in rebuilt.items():
+    rebuilt = rebuild(ledger, lines, progress)
+    result = ReplayComparison(
+        events=rebuilt.events, incomplete=sorted(str(i) for i in rebuilt.incomplete)
+    )
+    for aggregate_id, aggregate in rebuilt.aggregates.items():
         try:
             live: Aggregate = ledger.repository.get(aggregate_id, version=aggregate.version)
         except AggregateNotFoundError:
