@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from audit.chain_follower import extend_chain  # noqa: E402
 from audit.chain_verification import verify_chain  # noqa: E402
+from audit.history import recorded_events  # noqa: E402
 from audit.log_replay import replay_log  # noqa: E402
 from audit.time_travel import replay  # noqa: E402
 from bench_services import ensure_postgres, fresh_database  # noqa: E402
@@ -174,7 +175,7 @@ def main() -> None:
 
 
 def _replayed_version(ledger: Any, aggregate_id: uuid.UUID) -> int:
-    aggregate = replay(ledger.events.get(aggregate_id))
+    aggregate = replay(recorded_events(ledger, aggregate_id))
     assert aggregate is not None
     return int(aggregate.version)
 

@@ -12,6 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from audit.errors import UnknownAggregateError
+from audit.history import recorded_events
 from audit.rendering import event_type
 from domain.ids import location_directory_id, stock_id
 from domain.ledger import InventoryLedger
@@ -49,7 +50,7 @@ def trace_batch(ledger: InventoryLedger, sku: str, batch: str) -> dict[str, Any]
     found = BatchTrace(sku, batch)
     placed: dict[UUID, Any] = {}
     for code in _location_codes(ledger):
-        events: list[Any] = list(ledger.events.get(stock_id(sku, code)))
+        events: list[Any] = list(recorded_events(ledger, stock_id(sku, code)))
         for event in events:
             quantity = _quantity_of_batch(event, batch, found.holds)
             if quantity is None:
@@ -129,7 +130,7 @@ def _sale(
     if event.reservation_id is not None:
         rid: UUID = event.reservation_id
         if rid not in placed:
-            placed[rid] = next(iter(ledger.events.get(rid, lte=1)), None)
+            placed[rid] = next(recorded_events(ledger, rid, lte=1), None)
         reservation = placed[rid]
         sale["reservation_id"] = str(rid)
         if reservation is not None:

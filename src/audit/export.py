@@ -17,6 +17,7 @@ from uuid import UUID
 import orjson
 from eventsourcing.persistence import StoredEvent
 
+from audit.event_decoding import reading_mapper
 from audit.rendering import describe_event
 from domain.ledger import InventoryLedger
 
@@ -39,8 +40,9 @@ class Selection:
 def export_lines(
     ledger: InventoryLedger, selection: Selection, progress: Callable[[int], None] | None = None
 ) -> Iterator[bytes]:
+    to_domain_event = reading_mapper(ledger).to_domain_event
     for position, stored in _stored_rows(ledger, selection):
-        event: Any = ledger.mapper.to_domain_event(stored)
+        event: Any = to_domain_event(stored)
         if progress is not None:
             progress(1)
         if selection.admits(event.timestamp):

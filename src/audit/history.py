@@ -7,13 +7,17 @@ from typing import Any
 from uuid import UUID
 
 from audit.errors import UnknownAggregateError
+from audit.event_decoding import reading_mapper
 from audit.rendering import describe_event
 from domain.ledger import InventoryLedger
 
 
-def recorded_events(ledger: InventoryLedger, aggregate_id: UUID) -> Iterator[Any]:
+def recorded_events(
+    ledger: InventoryLedger, aggregate_id: UUID, lte: int | None = None
+) -> Iterator[Any]:
     """The aggregate's events in version order, decoded from the store (never a snapshot)."""
-    return iter(ledger.events.get(aggregate_id))
+    to_domain_event = reading_mapper(ledger).to_domain_event
+    return map(to_domain_event, ledger.recorder.select_events(aggregate_id, lte=lte))
 
 
 def history(ledger: InventoryLedger, aggregate_id: UUID) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from audit.event_decoding import reading_mapper
 from audit.replay_check import Rebuilt
 from domain.ledger import InventoryLedger
 
@@ -12,7 +13,7 @@ PAGE = 10_000
 
 def replay_log(ledger: InventoryLedger, progress: Callable[[int], None] | None = None) -> Rebuilt:
     rebuilt = Rebuilt()
-    to_domain_event = ledger.mapper.to_domain_event
+    to_domain_event = reading_mapper(ledger).to_domain_event
     start = 1
     while page := ledger.recorder.select_notifications(start, PAGE):
         for notification in page:

@@ -92,7 +92,7 @@ def state_as_of(
 
 
 def state_at_version(ledger: InventoryLedger, aggregate_id: UUID, version: int) -> Aggregate | None:
-    return replay(ledger.events.get(aggregate_id, lte=version))
+    return replay(recorded_events(ledger, aggregate_id, lte=version))
 
 
 def stock_as_of(
