@@ -116,14 +116,14 @@ def main() -> None:
     parser.add_argument("--history", type=int, default=50_000, help="events of the one aggregate")
     parser.add_argument("--others", type=int, default=50_000, help="events on other SKUs")
     parser.add_argument("--skus", type=int, default=500)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument(
         "--postgres",
         default=os.environ.get("GLOW_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432"),
     )
     args = parser.parse_args()
     if args.quick:
-        args.others, args.skus, args.repeats = 10_000, 200, 2
+        args.others, args.skus, args.repeats = 10_000, 200, 3
     ensure_postgres(args.postgres)
     url = fresh_database(args.postgres, "glow_bench_replay")
     subprocess.run([GLOW, "--store", url, "migrate"], check=True, capture_output=True)

@@ -11,6 +11,7 @@ import orjson
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
+from audit.bulk_reading import collector_paused
 from audit.event_decoding import reading_mapper
 from audit.export import stored_event
 from domain.ledger import InventoryLedger
@@ -67,11 +68,12 @@ def rebuild(
     """Aggregates from an export file's lines alone."""
     rebuilt = Rebuilt()
     to_domain_event = reading_mapper(ledger).to_domain_event
-    for raw in lines:
-        if raw.strip():
-            rebuilt.apply(to_domain_event(stored_event(orjson.loads(raw))))
-            if progress is not None:
-                progress(len(raw))
+    with collector_paused():
+        for raw in lines:
+            if raw.strip():
+                rebuilt.apply(to_domain_event(stored_event(orjson.loads(raw))))
+                if progress is not None:
+                    progress(len(raw))
     return rebuilt
 
 

@@ -17,6 +17,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from audit.bulk_reading import collector_paused
 from audit.errors import InvalidAuditQueryError, NotYetExistingError, UnknownAggregateError
 from audit.history import recorded_events
 from domain.ids import location_directory_id, stock_id
@@ -52,8 +53,9 @@ def event_instant(event: Any, basis: str) -> datetime:
 def replay(events: Iterable[Any]) -> Aggregate | None:
     """Fold events into an aggregate with the library's own checks (ids, consecutive versions)."""
     aggregate: Aggregate | None = None
-    for event in events:
-        aggregate = event.mutate(aggregate)
+    with collector_paused():
+        for event in events:
+            aggregate = event.mutate(aggregate)
     return aggregate
 
 

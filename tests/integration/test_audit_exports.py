@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from api.cli import main
+from audit.log_replay import replay_log
 from tests.e2e.conftest import scratch_database
 from tests.integration.audit_shop import SHOP, SOAP, now, open_shop
 
@@ -110,3 +111,13 @@ def test_history_as_of_and_batch_trace_answer_on_the_command_line(
     assert main(["--store", store, "batch-trace", SOAP, "B1"]) == 0
     assert orjson.loads(capsys.readouterr().out)["sales"][0]["order"] == "receipt-1"
     assert main(["--store", store, "as-of", "stock", SOAP, "--at", "not-a-time"]) == 2
+
+
+def test_the_whole_log_replays_from_the_store_to_every_live_aggregate(store: str) -> None:
+    with open_shop(store, first_time=False) as shop:
+        rebuilt = replay_log(shop.ledger)
+        assert rebuilt.incomplete == set()
+        for aggregate_id, aggregate in rebuilt.aggregates.items():
+            live = shop.ledger.repository.get(aggregate_id)
+            assert live.version == aggregate.version
+            assert vars(live) == {**vars(aggregate), "_pending_events": []}
