@@ -13,11 +13,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from api import audit_routes as a
 from api import query_routes as q
 from api.command_routes import COMMAND_ROUTES, command_endpoint
 from api.metrics import REFUSALS
 from api.openapi import openapi_document
-from api.problems import ApiProblem, api_problem, domain_problem, problem_response
+from api.problems import (
+    ApiProblem,
+    api_problem,
+    audit_problem,
+    domain_problem,
+    problem_response,
+)
+from audit.errors import AuditError
 from domain.errors import DomainError
 from service_layer.bootstrap import LedgerRuntime
 from service_layer.command_writer import WriterOverloadedError, WriterStoppedError
@@ -41,6 +49,12 @@ def _routes() -> list[Route]:
         Route("/reservations/{reservation_id}", q.reservation),
         Route("/products/{product_code}", q.product),
         Route("/locations", q.locations),
+        Route("/audit/chain", a.chain),
+        Route("/audit/chain/verification", a.chain_verification),
+        Route("/audit/export", a.export),
+        Route("/audit/batches/{sku}/{batch}/trace", a.batch_trace),
+        Route("/audit/{kind}/{key}/history", a.aggregate_history),
+        Route("/audit/{kind}/{key}/as-of", a.aggregate_as_of),
         Route("/health", q.health),
         Route("/metrics", q.metrics),
         Route("/openapi.json", openapi),
@@ -57,6 +71,11 @@ async def _on_api_problem(request: Request, error: Exception) -> Response:
     assert isinstance(error, ApiProblem)
     REFUSALS.labels(error.code).inc()
     return api_problem(error, request.url.path)
+
+
+async def _on_audit_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, AuditError)
+    return audit_problem(error, request.url.path)
 
 
 async def _on_busy(request: Request, error: Exception) -> Response:
@@ -115,6 +134,7 @@ def create_app(runtime: LedgerRuntime, *, manage_runtime: bool = True) -> Starle
         exception_handlers={
             DomainError: _on_domain_error,
             ApiProblem: _on_api_problem,
+            AuditError: _on_audit_error,
             WriterOverloadedError: _on_busy,
             WriterStoppedError: _on_busy,
             asyncio.TimeoutError: _on_busy,

@@ -1,4 +1,4 @@
-"""The `glow` command: serve the API, apply migrations."""
+"""The `glow` command: serve the API, apply migrations, answer auditors."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+from api import audit_commands, chain_commands, export_commands
+from audit.errors import AuditError
+from service_layer.bootstrap import SchemaNotReadyError
 from service_layer.settings import Settings, SettingsError, postgres_conninfo
 
 
@@ -23,16 +26,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--log-level", default="info")
     commands.add_parser("migrate", help="apply PostgreSQL migrations (recorded, idempotent)")
+    audit_commands.add_parsers(commands)
+    chain_commands.add_parsers(commands)
+    export_commands.add_parsers(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         settings = Settings.from_env(event_store_url=args.store)
         if args.command == "migrate":
             return _migrate(settings)
-        return _serve(settings, args.host, args.port, args.log_level)
-    except SettingsError as error:
+        if args.command == "serve":
+            return _serve(settings, args.host, args.port, args.log_level)
+        run: Callable[[Settings, argparse.Namespace], int] = args.run
+        return run(settings, args)
+    except (SettingsError, SchemaNotReadyError, AuditError) as error:
         print(f"glow: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(
+            "glow: interrupted; run the same command again to resume (glow export: add --resume)",
+            file=sys.stderr,
+        )
+        return 130
 
 
 def _migrate(settings: Settings) -> int:
@@ -55,7 +70,7 @@ def _serve(settings: Settings, host: str, port: int, log_level: str) -> int:
     sys.setswitchinterval(float(os.environ.get("GLOW_SWITCH_INTERVAL", "0.0005")))
 
     from api.app import create_app
-    from service_layer.bootstrap import SchemaNotReadyError, bootstrap
+    from service_layer.bootstrap import bootstrap
 
     try:
         runtime = bootstrap(settings)

@@ -47,9 +47,40 @@ QUERIES: list[tuple[str, str, str]] = [
     ("/reservations/{reservation_id}", "A reservation and its lines", "reservations"),
     ("/products/{product_code}", "A product and its variants", "catalog"),
     ("/locations", "Every registered location", "locations"),
+    ("/audit/{kind}/{key}/history", "An aggregate's events with who, why and when", "audit"),
+    ("/audit/{kind}/{key}/as-of", "An aggregate's state as of an instant, by replay", "audit"),
+    ("/audit/batches/{sku}/{batch}/trace", "Everything a batch went through (recall)", "audit"),
+    ("/audit/chain", "The hash chain's head, the log's head, the latest checkpoint", "audit"),
+    ("/audit/chain/verification", "Recompute the chain; the first discrepancy", "audit"),
+    ("/audit/export", "The log as JSON Lines (application/x-ndjson)", "audit"),
     ("/health", "Liveness and the event store's reachability", "operations"),
     ("/metrics", "Prometheus metrics", "operations"),
 ]
+
+KIND_HELP = (
+    "stock (key SKU@LOCATION; a SKU alone for as-of across locations), reservation (UUID), "
+    "product, sku, location, command (idempotency key), aggregate (UUID)"
+)
+INSTANT = {"type": "string", "format": "date-time"}
+QUERY_PARAMETERS: dict[str, list[dict[str, Any]]] = {
+    "/audit/{kind}/{key}/as-of": [
+        {"name": "at", "in": "query", "schema": INSTANT, "description": "default: now"},
+        {
+            "name": "basis",
+            "in": "query",
+            "schema": {"enum": ["recorded", "occurred"], "default": "recorded"},
+            "description": "recorded: what the ledger had recorded by then; occurred: the "
+            "events that happened by then by their trace, as known now",
+        },
+    ],
+    "/audit/export": [
+        {"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+        {"name": "kind", "in": "query", "schema": {"type": "string"}, "description": KIND_HELP},
+        {"name": "key", "in": "query", "schema": {"type": "string"}},
+        {"name": "since", "in": "query", "schema": INSTANT},
+        {"name": "until", "in": "query", "schema": INSTANT},
+    ],
+}
 
 
 def _problems(*statuses: int) -> dict[str, Any]:
@@ -103,7 +134,7 @@ def openapi_document() -> dict[str, Any]:
             "tags": [tag],
             "operationId": "get_"
             + path.strip("/").replace("/", "_").replace("{", "").replace("}", ""),
-            "parameters": _path_parameters(path),
+            "parameters": _path_parameters(path) + QUERY_PARAMETERS.get(path, []),
             "responses": {
                 "200": {
                     "description": "OK",

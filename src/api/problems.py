@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
+from audit import errors as audit
 from domain import errors as e
 
 PROBLEM_TYPE_BASE = "/problems/"
@@ -17,6 +18,12 @@ STATUS_BY_ERROR: list[tuple[type[e.DomainError], int]] = [
     (e.NotFoundError, 404),
     (e.InvalidCommandError, 422),
     (e.ConflictError, 409),
+]
+
+STATUS_BY_AUDIT_ERROR: list[tuple[type[audit.AuditError], int]] = [
+    (audit.UnknownAggregateError, 404),
+    (audit.InvalidAuditQueryError, 422),
+    (audit.ChainUnavailableError, 501),
 ]
 
 
@@ -70,6 +77,12 @@ def domain_problem(error: e.DomainError, instance: str) -> Response:
     return problem_response(
         status_for(error), error.code, title, error.message, instance, _jsonable(error.details)
     )
+
+
+def audit_problem(error: audit.AuditError, instance: str) -> Response:
+    status = next((s for kind, s in STATUS_BY_AUDIT_ERROR if isinstance(error, kind)), 400)
+    title = {404: "Not found", 422: "Invalid audit query", 501: "Not available"}.get(status, "")
+    return problem_response(status, error.code, title or "Refused", str(error), instance)
 
 
 def api_problem(problem: ApiProblem, instance: str) -> Response:

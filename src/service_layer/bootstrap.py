@@ -32,7 +32,13 @@ class LedgerRuntime:
         self.ledger.close()
 
 
-def bootstrap(settings: Settings) -> LedgerRuntime:
+def open_ledger(settings: Settings) -> InventoryLedger:
+    """The ledger alone, for readers (auditors' commands) that write nothing."""
+    require_schema(settings)
+    return InventoryLedger(env=eventsourcing_env(settings.event_store_url))
+
+
+def require_schema(settings: Settings) -> None:
     if settings.is_postgres():
         pending = pending_migrations(postgres_conninfo(settings.event_store_url))
         if pending:
@@ -40,6 +46,10 @@ def bootstrap(settings: Settings) -> LedgerRuntime:
                 f"the database lacks {len(pending)} migration(s) ({', '.join(pending)}); "
                 "run `glow migrate` first"
             )
+
+
+def bootstrap(settings: Settings) -> LedgerRuntime:
+    require_schema(settings)
     ledger = InventoryLedger(env=eventsourcing_env(settings.event_store_url))
     writer = CommandWriter(ledger, max_group=settings.max_group, max_attempts=settings.max_attempts)
     sweeper = ReservationSweeper(ledger, writer, settings.sweep_interval_seconds)

@@ -31,6 +31,7 @@ STORAGE_OPTIONS = """
 SELECT c.relname, c.reloptions FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = %s AND c.relkind = 'r' ORDER BY 1
 """
+OWN_TABLES = frozenset({"glow_schema_migrations", "audit_chain", "audit_checkpoints"})
 
 
 def ledger_env(url: str, **settings: str) -> dict[str, str]:
@@ -48,14 +49,15 @@ def ledger_env(url: str, **settings: str) -> dict[str, str]:
 
 def describe(conn: psycopg.Connection[Any], schema: str) -> list[tuple[Any, ...]]:
     """Tables, indexes, composite types and storage options of eventsourcing's own tables,
-    leaving out the ledger's (`glow_*`: the migration record, the command answers)."""
+    leaving out the ledger's own (`glow_*`: the migration record, the command answers; the audit
+    chain and its checkpoints)."""
     rows = [
         *conn.execute(COLUMNS, (schema,)),
         *conn.execute(INDEXES, (schema, schema)),
         *conn.execute(TYPE_ATTRIBUTES, (schema,)),
         *conn.execute(STORAGE_OPTIONS, (schema,)),
     ]
-    return [row for row in rows if not str(row[0]).startswith("glow_")]
+    return [row for row in rows if row[0] not in OWN_TABLES and not str(row[0]).startswith("glow_")]
 
 
 def test_the_migrated_schema_equals_the_one_eventsourcing_creates(

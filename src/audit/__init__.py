@@ -1,0 +1,1 @@
+"""Audit: history, time travel, batch traces, a tamper-evident hash chain and exports."""
