@@ -16,24 +16,36 @@ from eventsourcing.persistence import JSONTranscoder, Mapper
 
 from domain.ledger import InventoryLedger
 
+_CONTAINERS = (dict, list)
 _MAPPERS: WeakKeyDictionary[InventoryLedger, Mapper[Any]] = WeakKeyDictionary()
 
 
 class OrjsonDecoding(JSONTranscoder):
     def decode(self, data: bytes) -> Any:
-        return self._revive(orjson.loads(data))
+        value = orjson.loads(data)
+        return self._revive_dict(value) if type(value) is dict else self._revive(value)
 
     def _revive(self, value: Any) -> Any:
         kind = type(value)
         if kind is dict:
-            for key, inner in value.items():
-                if type(inner) is dict or type(inner) is list:
-                    value[key] = self._revive(inner)
-            if len(value) == 2 and "_type_" in value and "_data_" in value:
-                return self._decode_obj(value)
-            return value
+            return self._revive_dict(value)
         if kind is list:
-            return [self._revive(v) if type(v) is dict or type(v) is list else v for v in value]
+            return [self._revive(v) if type(v) in _CONTAINERS else v for v in value]
+        return value
+
+    def _revive_dict(self, value: dict[str, Any]) -> Any:
+        # Tagged values ({"_type_": name, "_data_": data}) are decoded by their transcoding
+        # directly; the library's _decode_obj re-checks every key, which showed in profiles.
+        for key, inner in value.items():
+            if type(inner) in _CONTAINERS:
+                value[key] = self._revive(inner)
+        if len(value) == 2:
+            name = value.get("_type_")
+            if name is not None and "_data_" in value:
+                transcoding = self.names.get(name)
+                if transcoding is not None:
+                    return transcoding.decode(value["_data_"])
+                return self._decode_obj(value)  # the library's error for an unknown name
         return value
 
 
