@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.ledger import InventoryLedger
+from service_layer.chain_keeper import ChainKeeper
 from service_layer.command_writer import CommandWriter
 from service_layer.migrations import pending_migrations
 from service_layer.reservation_sweeper import ReservationSweeper
@@ -21,12 +22,17 @@ class LedgerRuntime:
     ledger: InventoryLedger
     writer: CommandWriter
     sweeper: ReservationSweeper
+    chain_keeper: ChainKeeper | None = None
 
     def start(self) -> None:
         self.writer.start()
         self.sweeper.start()
+        if self.chain_keeper is not None:
+            self.chain_keeper.start()
 
     def close(self) -> None:
+        if self.chain_keeper is not None:
+            self.chain_keeper.stop()
         self.sweeper.stop()
         self.writer.stop()
         self.ledger.close()
@@ -53,4 +59,9 @@ def bootstrap(settings: Settings) -> LedgerRuntime:
     ledger = InventoryLedger(env=eventsourcing_env(settings.event_store_url))
     writer = CommandWriter(ledger, max_group=settings.max_group, max_attempts=settings.max_attempts)
     sweeper = ReservationSweeper(ledger, writer, settings.sweep_interval_seconds)
-    return LedgerRuntime(settings, ledger, writer, sweeper)
+    keeper = None
+    if settings.is_postgres() and settings.chain_interval_seconds > 0:
+        keeper = ChainKeeper(
+            postgres_conninfo(settings.event_store_url), settings.chain_interval_seconds
+        )
+    return LedgerRuntime(settings, ledger, writer, sweeper, keeper)

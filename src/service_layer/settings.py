@@ -23,6 +23,7 @@ class Settings:
     max_attempts: int = 5
     max_body_bytes: int = 64 * 1024
     command_timeout_seconds: float = 10.0
+    chain_interval_seconds: float = 2.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -35,6 +36,7 @@ class Settings:
             "max_attempts": _int(env, "GLOW_MAX_ATTEMPTS", 5),
             "max_body_bytes": _int(env, "GLOW_MAX_BODY_BYTES", 64 * 1024),
             "command_timeout_seconds": _float(env, "GLOW_COMMAND_TIMEOUT_SECONDS", 10.0),
+            "chain_interval_seconds": _float(env, "GLOW_CHAIN_INTERVAL_SECONDS", 2.0),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

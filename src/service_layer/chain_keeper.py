@@ -1,0 +1,37 @@
+"""Keeps the audit hash chain current while the ledger runs (PostgreSQL only).
+
+The chain is extended by a tracked follower (audit/chain_follower.py) that takes an advisory
+lock, so several ledger processes, or `glow chain --follow` beside them, never race."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from audit.chain_follower import extend_chain
+
+log = logging.getLogger(__name__)
+
+
+class ChainKeeper:
+    def __init__(self, conninfo: str, interval_seconds: float) -> None:
+        self._conninfo = conninfo
+        self._interval = interval_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="audit-chain", daemon=True)
+        self.chained_total = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self.chained_total += extend_chain(self._conninfo)
+            except Exception:  # a passing storage fault: try again at the next interval
+                log.exception("extending the audit chain failed")
