@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from api import readside_cli
 from service_layer.settings import Settings, SettingsError, postgres_conninfo
 
 
@@ -23,12 +24,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--log-level", default="info")
     commands.add_parser("migrate", help="apply PostgreSQL migrations (recorded, idempotent)")
+    readside_cli.register(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         settings = Settings.from_env(event_store_url=args.store)
         if args.command == "migrate":
             return _migrate(settings)
+        if args.command in readside_cli.COMMANDS:
+            return readside_cli.run(args, settings)
         return _serve(settings, args.host, args.port, args.log_level)
     except SettingsError as error:
         print(f"glow: {error}", file=sys.stderr)
