@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
-from uuid import uuid4
 
 import jsonschema
 import orjson
 import pytest
 import shop
-from event_log import ShopLog
+from busy_day import busy_day
 
-from domain import commands as c
 from domain.stock import Stock
 from streams.contracts import (
     committed_contracts,
@@ -23,28 +20,6 @@ from streams.contracts import (
 )
 from streams.envelope import Envelope
 from streams.published import PUBLISHED_EVENTS
-
-
-def busy_day() -> ShopLog:
-    """One of every kind of stock, reservation and catalog event."""
-    log = ShopLog()
-    log.run(shop.lipstick(), shop.location(shop.WAREHOUSE), shop.location(shop.STORE))
-    log.run(shop.receive(quantity=10), shop.receive(batch="B2", expiry=shop.LATEST, quantity=5))
-    kept, dropped = shop.reserve(shop.line(2)), shop.reserve(shop.line(1))
-    log.run(kept, shop.confirm(kept.reservation_id), dropped)
-    log.run(c.ReleaseReservation(dropped.reservation_id, shop.trace()))
-    log.run(shop.sell(shop.line(1)))
-    log.run(c.AcceptReturn(shop.RED, shop.WAREHOUSE, "B1", None, 1, True, shop.trace()))
-    log.run(c.AdjustStock(shop.RED, shop.WAREHOUSE, "B2", -1, None, shop.trace()))
-    log.run(c.TransferStock(uuid4(), shop.RED, shop.WAREHOUSE, shop.STORE, 2, shop.trace()))
-    log.run(c.QuarantineBatch(shop.RED, shop.WAREHOUSE, "B2", shop.trace()))
-    log.run(c.LiftQuarantine(shop.RED, shop.WAREHOUSE, "B2", shop.trace()))
-    log.run(c.RecallBatch(shop.RED, "B2", shop.trace()))
-    log.run(c.RepriceSku(shop.NUDE, Decimal("13.00"), "EUR", shop.trace()))
-    log.run(
-        c.ExpectShipment(shop.NUDE, shop.STORE, "ASN-1", 4, shop.TODAY + timedelta(3), shop.trace())
-    )
-    return log
 
 
 def test_every_published_event_type_has_a_committed_contract() -> None:
