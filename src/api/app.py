@@ -18,6 +18,7 @@ from api.command_routes import COMMAND_ROUTES, command_endpoint
 from api.metrics import REFUSALS
 from api.openapi import openapi_document
 from api.problems import ApiProblem, api_problem, domain_problem, problem_response
+from api.read_routes import READ_ROUTES
 from domain.errors import DomainError
 from service_layer.bootstrap import LedgerRuntime
 from service_layer.command_writer import WriterOverloadedError, WriterStoppedError
@@ -41,6 +42,7 @@ def _routes() -> list[Route]:
         Route("/reservations/{reservation_id}", q.reservation),
         Route("/products/{product_code}", q.product),
         Route("/locations", q.locations),
+        *READ_ROUTES,
         Route("/health", q.health),
         Route("/metrics", q.metrics),
         Route("/openapi.json", openapi),

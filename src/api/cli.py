@@ -23,7 +23,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--log-level", default="info")
-    commands.add_parser("migrate", help="apply PostgreSQL migrations (recorded, idempotent)")
+    commands.add_parser(
+        "migrate", help="apply PostgreSQL and ClickHouse migrations (recorded, idempotent)"
+    )
     readside_cli.register(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -42,6 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _migrate(settings: Settings) -> int:
     from service_layer.migrations import apply_migrations
 
+    readside_cli.migrate_analytics(settings)
     if not settings.is_postgres():
         print("glow: nothing to migrate: the SQLite store creates its tables on first use")
         return 0

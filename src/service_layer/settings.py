@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 DEFAULT_STORE_URL = "sqlite:///var/ledger.sqlite"
+DEFAULT_ANALYTICS_URL = f"chdb://{Path('var/analytics').resolve()}"
 
 
 class SettingsError(ValueError):
@@ -23,6 +24,9 @@ class Settings:
     max_attempts: int = 5
     max_body_bytes: int = 64 * 1024
     command_timeout_seconds: float = 10.0
+    # Read models: None turns one off. "memory://" is the in-process hot-view store.
+    hot_views_url: str | None = None
+    analytics_url: str | None = None
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -35,6 +39,8 @@ class Settings:
             "max_attempts": _int(env, "GLOW_MAX_ATTEMPTS", 5),
             "max_body_bytes": _int(env, "GLOW_MAX_BODY_BYTES", 64 * 1024),
             "command_timeout_seconds": _float(env, "GLOW_COMMAND_TIMEOUT_SECONDS", 10.0),
+            "hot_views_url": env.get("GLOW_HOT_VIEWS_URL", "memory://") or None,
+            "analytics_url": env.get("GLOW_ANALYTICS_URL", DEFAULT_ANALYTICS_URL) or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
