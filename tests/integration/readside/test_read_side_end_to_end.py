@@ -91,3 +91,22 @@ def test_a_rebuild_from_the_log_equals_the_live_read_models(running: RunningLedg
     assert views.all_documents() == live_documents
     assert {table: facts.table_rows(table) for table in TABLES} == live_rows
     assert len(live_documents) >= 5 and sum(map(len, live_rows.values())) >= 10
+
+
+def test_the_embedded_default_serves_the_same_read_models_on_sqlite(
+    tmp_path, analytics_url: str
+) -> None:
+    """No services: SQLite store, the in-process hot-view store, chDB."""
+    settings = Settings(
+        event_store_url=f"sqlite:///{tmp_path / 'ledger.sqlite'}",
+        hot_views_url="memory://",
+        analytics_url=analytics_url,
+    )
+    with serve(settings) as ledger, httpx.Client(base_url=ledger.base_url, timeout=30) as client:
+        trade(client)
+        view = caught_up(client, "/availability/SERUM-1")
+        truth = client.get("/skus/SERUM-1/stock").json()
+        assert view["log"]["behind"] == 0
+        for figure in ("on_hand", "reserved", "available"):
+            assert view["availability"][figure] == truth[figure], figure
+        assert sum(r["units"] for r in caught_up(client, "/analytics/daily-sales")["rows"]) == 4
