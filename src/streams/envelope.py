@@ -8,6 +8,7 @@ trace's principal: it may name a person, and no read model or topic carries plai
 
 from __future__ import annotations
 
+import functools
 import typing
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -68,6 +69,7 @@ class Envelope:
         return cls(**orjson.loads(raw))
 
 
+@functools.cache
 def payload_fields(event_class: type[Aggregate.Event]) -> dict[str, Any]:
     hints = typing.get_type_hints(event_class)
     return {name: hint for name, hint in hints.items() if name not in BASE_FIELDS}
