@@ -25,6 +25,7 @@ from api.problems import (
     domain_problem,
     problem_response,
 )
+from api.read_routes import READ_ROUTES
 from audit.errors import AuditError
 from domain.errors import DomainError
 from service_layer.bootstrap import LedgerRuntime
@@ -55,6 +56,7 @@ def _routes() -> list[Route]:
         Route("/audit/batches/{sku}/{batch}/trace", a.batch_trace),
         Route("/audit/{kind}/{key}/history", a.aggregate_history),
         Route("/audit/{kind}/{key}/as-of", a.aggregate_as_of),
+        *READ_ROUTES,
         Route("/health", q.health),
         Route("/metrics", q.metrics),
         Route("/openapi.json", openapi),

@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from api import audit_commands, chain_commands, export_commands
+from api import audit_commands, chain_commands, export_commands, readside_cli
 from audit.errors import AuditError
 from service_layer.bootstrap import SchemaNotReadyError
 from service_layer.settings import Settings, SettingsError, postgres_conninfo
@@ -25,10 +25,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--log-level", default="info")
-    commands.add_parser("migrate", help="apply PostgreSQL migrations (recorded, idempotent)")
+    commands.add_parser(
+        "migrate", help="apply PostgreSQL and ClickHouse migrations (recorded, idempotent)"
+    )
     audit_commands.add_parsers(commands)
     chain_commands.add_parsers(commands)
     export_commands.add_parsers(commands)
+    readside_cli.register(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
@@ -37,6 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _migrate(settings)
         if args.command == "serve":
             return _serve(settings, args.host, args.port, args.log_level)
+        if args.command in readside_cli.COMMANDS:
+            return readside_cli.run(args, settings)
         run: Callable[[Settings, argparse.Namespace], int] = args.run
         return run(settings, args)
     except (SettingsError, SchemaNotReadyError, AuditError) as error:
@@ -53,6 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _migrate(settings: Settings) -> int:
     from service_layer.migrations import apply_migrations
 
+    readside_cli.migrate_analytics(settings)
     if not settings.is_postgres():
         print("glow: nothing to migrate: the SQLite store creates its tables on first use")
         return 0

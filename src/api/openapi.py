@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from api.command_routes import COMMAND_ROUTES
+from api.read_routes import READ_QUERIES
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 PROBLEM_SCHEMA = {
@@ -128,7 +129,7 @@ def openapi_document() -> dict[str, Any]:
                 **_problems(400, 404, 409, 413, 415, 422, 503),
             },
         }
-    for path, summary, tag in QUERIES:
+    for path, summary, tag in [*QUERIES, *READ_QUERIES]:
         paths.setdefault(path, {})["get"] = {
             "summary": summary,
             "tags": [tag],

@@ -8,6 +8,7 @@ from domain.ledger import InventoryLedger
 from service_layer.chain_keeper import ChainKeeper
 from service_layer.command_writer import CommandWriter
 from service_layer.migrations import pending_migrations
+from service_layer.read_side import ReadSide, build_read_side
 from service_layer.reservation_sweeper import ReservationSweeper
 from service_layer.settings import Settings, eventsourcing_env, postgres_conninfo
 
@@ -23,14 +24,19 @@ class LedgerRuntime:
     writer: CommandWriter
     sweeper: ReservationSweeper
     chain_keeper: ChainKeeper | None = None
+    read_side: ReadSide | None = None
 
     def start(self) -> None:
         self.writer.start()
         self.sweeper.start()
         if self.chain_keeper is not None:
             self.chain_keeper.start()
+        if self.read_side is not None:
+            self.read_side.start()
 
     def close(self) -> None:
+        if self.read_side is not None:
+            self.read_side.close()
         if self.chain_keeper is not None:
             self.chain_keeper.stop()
         self.sweeper.stop()
@@ -64,4 +70,5 @@ def bootstrap(settings: Settings) -> LedgerRuntime:
         keeper = ChainKeeper(
             postgres_conninfo(settings.event_store_url), settings.chain_interval_seconds
         )
-    return LedgerRuntime(settings, ledger, writer, sweeper, keeper)
+    read_side = build_read_side(settings, ledger)
+    return LedgerRuntime(settings, ledger, writer, sweeper, keeper, read_side)

@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 DEFAULT_STORE_URL = "sqlite:///var/ledger.sqlite"
+DEFAULT_ANALYTICS_URL = f"chdb://{Path('var/analytics').resolve()}"
 
 
 class SettingsError(ValueError):
@@ -24,6 +25,9 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     command_timeout_seconds: float = 10.0
     chain_interval_seconds: float = 2.0
+    # Read models: None turns one off. "memory://" is the in-process hot-view store.
+    hot_views_url: str | None = None
+    analytics_url: str | None = None
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -37,6 +41,8 @@ class Settings:
             "max_body_bytes": _int(env, "GLOW_MAX_BODY_BYTES", 64 * 1024),
             "command_timeout_seconds": _float(env, "GLOW_COMMAND_TIMEOUT_SECONDS", 10.0),
             "chain_interval_seconds": _float(env, "GLOW_CHAIN_INTERVAL_SECONDS", 2.0),
+            "hot_views_url": env.get("GLOW_HOT_VIEWS_URL", "memory://") or None,
+            "analytics_url": env.get("GLOW_ANALYTICS_URL", DEFAULT_ANALYTICS_URL) or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -1,0 +1,182 @@
+"""Queries answered from the read models only (hot views, ClickHouse facts). Every answer
+says how far the model is behind the log: its position, the log's head, and the gap."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from api.problems import ApiProblem
+from projections import analytics, stock_queries
+from projections.clickhouse_facts import ClickHouseFacts
+from projections.hot_view_store import HotViewStore
+from service_layer.read_side import ReadSide
+from streams.embedded_driver import CONSUMER
+
+
+def _read_side(request: Request) -> ReadSide:
+    read_side: ReadSide | None = request.app.state.runtime.read_side
+    if read_side is None:
+        raise ApiProblem(503, "read-models-off", "Read models off", "no read model is configured")
+    return read_side
+
+
+def _hot_views(request: Request) -> tuple[ReadSide, HotViewStore]:
+    side = _read_side(request)
+    if side.sinks.hot_views is None:
+        raise ApiProblem(503, "read-models-off", "Hot views off", "GLOW_HOT_VIEWS_URL is not set")
+    return side, side.sinks.hot_views
+
+
+def _facts(request: Request) -> tuple[ReadSide, ClickHouseFacts]:
+    side = _read_side(request)
+    if side.sinks.facts is None:
+        raise ApiProblem(503, "read-models-off", "Analytics off", "GLOW_ANALYTICS_URL is not set")
+    return side, side.sinks.facts
+
+
+def _answer(body: dict[str, Any], position: int, head: int) -> Response:
+    freshness = {"position": position, "head": head, "behind": max(head - position, 0)}
+    return Response(orjson.dumps({**body, "log": freshness}), media_type="application/json")
+
+
+def _param(request: Request, name: str, parse: Callable[[str], Any], default: Any = None) -> Any:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        if default is None and parse is not str:
+            raise ApiProblem(422, "invalid-query", "Invalid query", f"{name} is required")
+        return default
+    try:
+        return parse(raw)
+    except ValueError:
+        raise ApiProblem(
+            422, "invalid-query", "Invalid query", f"{name}={raw!r} is not valid"
+        ) from None
+
+
+def _today() -> date:
+    return datetime.now(tz=UTC).date()
+
+
+async def _stock(request: Request, answer: Callable[[HotViewStore], dict[str, Any]]) -> Response:
+    side, store = _hot_views(request)
+
+    def read() -> tuple[int, dict[str, Any], int]:
+        position = store.position(CONSUMER)
+        return position, answer(store), side.head()
+
+    position, body, head = await run_in_threadpool(read)
+    return _answer(body, position, head)
+
+
+async def availability_of_sku(request: Request) -> Response:
+    sku, location = request.path_params["sku"], request.query_params.get("location")
+
+    def answer(store: HotViewStore) -> dict[str, Any]:
+        if location:
+            found = stock_queries.at_location(store, sku, location, _today())
+            return {"availability": found}
+        return {"availability": stock_queries.across_locations(store, [sku], _today())[0]}
+
+    return await _stock(request, answer)
+
+
+async def availability_of_skus(request: Request) -> Response:
+    skus = [s for s in (request.query_params.get("skus") or "").split(",") if s]
+    if not skus or len(skus) > 500:
+        raise ApiProblem(422, "invalid-query", "Invalid query", "give 1 to 500 SKUs in skus=A,B")
+    return await _stock(
+        request,
+        lambda store: {"skus": stock_queries.across_locations(store, skus, _today())},
+    )
+
+
+async def nearest_stock(request: Request) -> Response:
+    sku = request.path_params["sku"]
+    lat, lon = _param(request, "lat", float), _param(request, "lon", float)
+    quantity = _param(request, "quantity", int, 1)
+    return await _stock(
+        request,
+        lambda store: {
+            "nearest": stock_queries.nearest_with_stock(store, sku, lat, lon, quantity, _today())
+        },
+    )
+
+
+def _analytics(question: Callable[[ClickHouseFacts, Request], list[dict[str, Any]]]) -> Any:
+    async def endpoint(request: Request) -> Response:
+        side, facts = _facts(request)
+
+        def read() -> tuple[int, list[dict[str, Any]], int]:
+            return facts.position(CONSUMER), question(facts, request), side.head()
+
+        position, rows, head = await run_in_threadpool(read)
+        return _answer({"rows": rows}, position, head)
+
+    return endpoint
+
+
+def _period(request: Request) -> tuple[date, date]:
+    end = _param(request, "to", date.fromisoformat, _today())
+    start = _param(request, "from", date.fromisoformat, end - timedelta(days=29))
+    return start, end
+
+
+def _text(request: Request, name: str) -> str | None:
+    return request.query_params.get(name) or None
+
+
+READ_ROUTES = [
+    Route("/availability", availability_of_skus),
+    Route("/availability/{sku}", availability_of_sku),
+    Route("/availability/{sku}/nearest", nearest_stock),
+    Route(
+        "/analytics/daily-sales",
+        _analytics(
+            lambda f, r: analytics.daily_sales(
+                f, *_period(r), _text(r, "channel"), _text(r, "sku"), _text(r, "location")
+            )
+        ),
+    ),
+    Route(
+        "/analytics/turnover",
+        _analytics(
+            lambda f, r: analytics.turnover(f, *_period(r), _text(r, "sku"), _text(r, "location"))
+        ),
+    ),
+    Route(
+        "/analytics/expiring-batches",
+        _analytics(
+            lambda f, r: analytics.expiring_batches(
+                f, _today(), _param(r, "days", int, 30), _text(r, "location")
+            )
+        ),
+    ),
+    Route(
+        "/analytics/reservation-conversion",
+        _analytics(
+            lambda f, r: analytics.reservation_conversion(f, *_period(r), _text(r, "channel"))
+        ),
+    ),
+    Route(
+        "/analytics/sell-through",
+        _analytics(lambda f, r: analytics.sell_through(f, *_period(r), _text(r, "product"))),
+    ),
+]
+READ_QUERIES: list[tuple[str, str, str]] = [
+    ("/availability", "Availability of many SKUs at once (skus=A,B)", "read-models"),
+    ("/availability/{sku}", "Availability of a SKU, summed or at ?location=", "read-models"),
+    ("/availability/{sku}/nearest", "Nearest location with stock to ?lat=&lon=", "read-models"),
+    ("/analytics/daily-sales", "Daily sales by channel, SKU, location", "analytics"),
+    ("/analytics/turnover", "Inventory turnover and days of cover", "analytics"),
+    ("/analytics/expiring-batches", "Batches expiring within ?days=", "analytics"),
+    ("/analytics/reservation-conversion", "Reservation conversion and abandonment", "analytics"),
+    ("/analytics/sell-through", "Sell-through by product", "analytics"),
+]

@@ -1,0 +1,120 @@
+"""The read side's `glow` subcommands: contracts, rebuild, relay, worker, lag."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from service_layer.settings import Settings
+
+COMMANDS = ("contracts", "rebuild")
+
+
+def register(commands: Any) -> None:
+    contracts = commands.add_parser(
+        "contracts", help="check the published events' JSON Schemas against the committed ones"
+    )
+    contracts.add_argument(
+        "--write", action="store_true", help="commit new or compatibly changed contracts"
+    )
+
+    rebuild = commands.add_parser(
+        "rebuild", help="replay the whole log into a fresh read model, then swap it in"
+    )
+    rebuild.add_argument("model", choices=("hot-views", "facts"))
+    rebuild.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "rebuild":
+        return _rebuild(settings, args.model, show=not args.quiet)
+    return _contracts(write=args.write)
+
+
+def migrate_analytics(settings: Settings) -> None:
+    """Apply migrations/clickhouse to the analytics database, when one is configured."""
+    from projections.clickhouse_facts import apply_migrations, open_facts
+
+    if settings.analytics_url is None:
+        return
+    facts = open_facts(settings.analytics_url)
+    try:
+        applied = apply_migrations(facts.client)
+    finally:
+        facts.close()
+    print(
+        f"glow: applied {len(applied)} ClickHouse migration(s)"
+        + (f": {', '.join(applied)}" if applied else "; schema up to date")
+    )
+
+
+def _rebuild(settings: Settings, model: str, *, show: bool) -> int:
+    from domain.ledger import InventoryLedger
+    from projections.redis_views import RedisHotViews
+    from service_layer.read_side import open_analytics, open_hot_views
+    from service_layer.settings import eventsourcing_env
+    from streams.log_reader import LogReader
+    from streams.rebuild import rebuild_facts, rebuild_hot_views
+
+    ledger = InventoryLedger(env=eventsourcing_env(settings.event_store_url))
+    reader = LogReader(ledger)
+    try:
+        if model == "hot-views":
+            url = settings.hot_views_url
+            if url is None or not url.startswith(("redis://", "rediss://", "unix://")):
+                print(
+                    "glow: rebuild hot-views needs GLOW_HOT_VIEWS_URL=redis://...; the "
+                    "in-process store is rebuilt at every start",
+                    file=sys.stderr,
+                )
+                return 2
+            views = open_hot_views(url)
+            assert isinstance(views, RedisHotViews)
+            done = rebuild_hot_views(reader, views, show=show)
+        else:
+            if settings.analytics_url is None:
+                print("glow: rebuild facts needs GLOW_ANALYTICS_URL", file=sys.stderr)
+                return 2
+            facts = open_analytics(settings.analytics_url)
+            try:
+                done = rebuild_facts(reader, facts, show=show)
+            finally:
+                facts.close()
+    finally:
+        ledger.close()
+    rate = done.events / done.seconds if done.seconds else 0.0
+    print(
+        f"glow: rebuilt {done.model} from {done.events} events up to position {done.position} "
+        f"in {done.seconds:.2f} s ({rate:,.0f} events/s)"
+    )
+    return 0
+
+
+def _contracts(*, write: bool) -> int:
+    from streams.contracts import (
+        committed_contracts,
+        current_contracts,
+        incompatibilities,
+        write_contracts,
+    )
+
+    problems = incompatibilities(committed_contracts(), current_contracts())
+    for problem in problems:
+        print(f"glow: incompatible: {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    if write:
+        written = write_contracts()
+        print(
+            f"glow: wrote {len(written)} contract(s)"
+            + (f": {', '.join(written)}" if written else "")
+        )
+        return 0
+    committed = committed_contracts()
+    stale = [name for name, schema in current_contracts().items() if committed.get(name) != schema]
+    if stale:
+        print(f"glow: compatible but not committed: {', '.join(stale)}; run glow contracts --write")
+        return 1
+    print("glow: every published event matches its committed contract")
+    return 0

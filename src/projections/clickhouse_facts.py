@@ -1,0 +1,108 @@
+"""ClickHouse facts through clickhouse-connect: a server over http(s)://, or chDB in-process
+with a `chdb:///path` DSN (one process per path). `?database=name` picks a database."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import clickhouse_connect
+from clickhouse_connect.driver.client import Client
+
+from projections.facts import TABLES, Rows
+
+MIGRATIONS_DIRECTORY = Path(__file__).resolve().parents[2] / "migrations" / "clickhouse"
+RECORD_TABLE = """
+CREATE TABLE IF NOT EXISTS glow_schema_migrations (
+    name String, checksum String, applied_at DateTime64(6, 'UTC') DEFAULT now64(6)
+) ENGINE = ReplacingMergeTree ORDER BY name
+"""
+
+
+def connect(url: str, database: str | None = None) -> Client:
+    parts = urlsplit(url)
+    name = database or parse_qs(parts.query).get("database", ["default"])[0]
+    base = parts._replace(query="").geturl()
+    if name != "default":
+        clickhouse_connect.get_client(dsn=base).command(f"CREATE DATABASE IF NOT EXISTS `{name}`")
+    return clickhouse_connect.get_client(dsn=base, database=name)
+
+
+def statements(sql: str) -> list[str]:
+    text = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
+    return [s.strip() for s in text.split(";") if s.strip()]
+
+
+def apply_migrations(client: Client, directory: Path = MIGRATIONS_DIRECTORY) -> list[str]:
+    """Apply the files not yet recorded in this database; each is idempotent DDL."""
+    client.command(RECORD_TABLE)
+    done = {
+        row[0] for row in client.query("SELECT name FROM glow_schema_migrations FINAL").result_rows
+    }
+    applied = []
+    for path in sorted(directory.glob("*.sql")):
+        if path.name in done:
+            continue
+        for statement in statements(path.read_text()):
+            client.command(statement)
+        checksum = hashlib.sha256(path.read_bytes()).hexdigest()
+        client.insert("glow_schema_migrations", [[path.name, checksum]], ["name", "checksum"])
+        applied.append(path.name)
+    return applied
+
+
+class ClickHouseFacts:
+    def __init__(self, client: Client, url: str) -> None:
+        self.client = client
+        self.url = url  # without the database, to open a shadow database on the same server
+
+    def write(self, rows: Rows, consumer: str, position: int) -> None:
+        """Insert the rows, then the position: a crash in between re-inserts the same facts."""
+        for table, found in rows.items():
+            if found:
+                columns = list(found[0])
+                self.client.insert(table, [[r[c] for c in columns] for r in found], columns)
+        self.client.insert("projection_positions", [[consumer, position]], ["consumer", "position"])
+
+    def position(self, consumer: str) -> int:
+        result = self.client.query(
+            "SELECT max(position) FROM projection_positions WHERE consumer = {c:String}",
+            parameters={"c": consumer},
+        )
+        return int(result.result_rows[0][0] or 0)
+
+    def rows(self, sql: str, parameters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        result = self.client.query(sql, parameters=parameters or {})
+        return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
+
+    def table_rows(self, table: str) -> list[tuple[Any, ...]]:
+        """Every row of a fact table as FINAL reads it, sorted: for comparing two builds."""
+        if table not in TABLES:
+            raise ValueError(f"no fact table {table!r}")
+        query = f"SELECT * FROM {table} FINAL"  # noqa: S608 - a known table name
+        return sorted((tuple(row) for row in self.client.query(query).result_rows), key=repr)
+
+    # --- rebuild: fill fresh tables, then exchange them with the live ones -------------------
+
+    def shadow(self) -> ClickHouseFacts:
+        database = f"glow_rebuild_{secrets.token_hex(4)}"
+        self.client.command(f"CREATE DATABASE `{database}`")
+        shadow = ClickHouseFacts(connect(self.url, database), self.url)
+        apply_migrations(shadow.client)
+        return shadow
+
+    def swap_in(self, rebuilt: ClickHouseFacts) -> None:
+        live, fresh = self.client.database, rebuilt.client.database
+        for table in (*TABLES, "projection_positions"):
+            self.client.command(f"EXCHANGE TABLES `{live}`.{table} AND `{fresh}`.{table}")
+        self.client.command(f"DROP DATABASE `{fresh}` SYNC")
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def open_facts(url: str, database: str | None = None) -> ClickHouseFacts:
+    return ClickHouseFacts(connect(url, database), urlsplit(url)._replace(query="").geturl())

@@ -1,0 +1,53 @@
+"""What a hot-view store offers (Redis, or in-process in the embedded mode), and how a batch
+of events is applied to one: read the documents, fold the events, write only over the versions
+read, retry the documents another writer changed in between."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from projections.hot_views import Document, ViewWrite, fold, view_key
+from streams.envelope import Envelope
+
+MAX_RETRIES = 10
+
+
+class HotViewConflictError(RuntimeError):
+    """Documents kept changing under this writer; another writer is projecting the same log."""
+
+
+class HotViewStore(Protocol):
+    def read(self, keys: Sequence[str]) -> dict[str, Document | None]: ...
+
+    def apply(self, writes: Sequence[ViewWrite], consumer: str, position: int) -> list[str]:
+        """Write each document whose stored version is still the one it was computed from;
+        return the keys of the others. Records `position` when nothing conflicted."""
+
+    def position(self, consumer: str) -> int: ...
+
+    def members(self, index: str) -> list[str]: ...
+
+    def nearest(self, longitude: float, latitude: float, radius_km: float) -> list[str]:
+        """Location codes within the radius, nearest first."""
+
+    def open_reservations_due(self, until_epoch: float) -> list[str]: ...
+
+    def all_documents(self) -> dict[str, Document]: ...
+
+
+def apply_batch(
+    store: HotViewStore, envelopes: Sequence[Envelope], consumer: str, position: int
+) -> int:
+    """Project `envelopes` into `store` and record `position`; returns documents written."""
+    pending = list(envelopes)
+    written = 0
+    for _ in range(MAX_RETRIES):
+        keys = sorted({view_key(e) for e in pending})
+        writes = fold(store.read(keys), pending)
+        conflicts = set(store.apply(list(writes.values()), consumer, position))
+        written += len(writes) - len(conflicts)
+        if not conflicts:
+            return written
+        pending = [e for e in pending if view_key(e) in conflicts]
+    raise HotViewConflictError(f"{len(pending)} event(s) conflicted {MAX_RETRIES} times")

@@ -1,0 +1,279 @@
+"""Hot views: one JSON document per aggregate (a stock, a reservation, a product, a SKU, a
+location), plus small indexes (a SKU's locations, open reservations by expiry, locations by
+position). Pure: a document and an event in, the next document and index changes out.
+
+Each document stores the version of the last event applied to it; an event at or below that
+version was applied already, so a duplicate or a late redelivery changes nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from streams.envelope import Envelope
+
+Document = dict[str, Any]
+
+SKU_LOCATIONS = "sku-locations:"
+OPEN_RESERVATIONS = "reservations-open"
+LOCATIONS_GEO = "locations-geo"
+PRODUCTS = "products"
+
+
+@dataclass(frozen=True)
+class IndexOp:
+    """`sadd`/`srem` a member of a set, `zadd`/`zrem` a scored member, `geoadd` a place."""
+
+    kind: str
+    key: str
+    member: str
+    score: float = 0.0
+    longitude: float = 0.0
+    latitude: float = 0.0
+
+
+@dataclass
+class ViewWrite:
+    """The new document for `key`, valid only over the version it was computed from."""
+
+    key: str
+    expected_version: int
+    document: Document
+    indexes: list[IndexOp] = field(default_factory=list)
+
+
+def view_key(envelope: Envelope) -> str:
+    kind, subject = envelope.type.split(".")[0], envelope.subject
+    if kind == "Stock":
+        return f"stock:{subject['sku']}@{subject['location']}"
+    if kind == "Product":
+        return f"product:{subject['product_code']}"
+    if kind == "Sku":
+        return f"sku:{subject['sku']}"
+    if kind == "Location":
+        return f"location:{subject['code']}"
+    return f"reservation:{envelope.aggregate_id}"
+
+
+def project(document: Document | None, envelope: Envelope) -> tuple[Document, list[IndexOp]] | None:
+    """The document after the event, and index changes; None if the event was applied already."""
+    if document is not None and envelope.version <= document["version"]:
+        return None
+    handler = _HANDLERS.get(envelope.type)
+    new = copy.deepcopy(document) if document is not None else {}
+    indexes = handler(new, envelope.payload, envelope) if handler else []
+    new["version"] = envelope.version
+    return new, indexes
+
+
+def fold(
+    documents: dict[str, Document | None], envelopes: Iterable[Envelope]
+) -> dict[str, ViewWrite]:
+    """Apply events in order over the documents read; one write per document touched."""
+    writes: dict[str, ViewWrite] = {}
+    for envelope in envelopes:
+        key = view_key(envelope)
+        current = writes[key].document if key in writes else documents.get(key)
+        projected = project(current, envelope)
+        if projected is None:
+            continue
+        if key not in writes:
+            writes[key] = ViewWrite(key, current["version"] if current else 0, {})
+        writes[key].document = projected[0]
+        writes[key].indexes.extend(projected[1])
+    return writes
+
+
+# --- stock ---------------------------------------------------------------------------------
+
+Handler = Callable[[Document, dict[str, Any], Envelope], list[IndexOp]]
+
+
+def _opened(doc: Document, p: dict[str, Any], _: Envelope) -> list[IndexOp]:
+    doc.update(sku=p["sku"], location=p["location"], batches={}, holds={}, incoming={})
+    return [IndexOp("sadd", SKU_LOCATIONS + p["sku"], p["location"])]
+
+
+def _batch(doc: Document, number: str, expiry: str) -> dict[str, Any]:
+    batches: dict[str, dict[str, Any]] = doc["batches"]
+    return batches.setdefault(
+        number, {"expiry": expiry, "on_hand": 0, "reserved": 0, "status": "active"}
+    )
+
+
+def _received(doc: Document, p: dict[str, Any], _: Envelope) -> list[IndexOp]:
+    _batch(doc, p["batch"], p["expiry"])["on_hand"] += p["quantity"]
+    ref, incoming = p["shipment_ref"], doc["incoming"]
+    if ref in incoming:
+        left = incoming[ref]["quantity"] - p["quantity"]
+        if left > 0:
+            incoming[ref]["quantity"] = left
+        else:
+            del incoming[ref]
+    return []
+
+
+def _expected(doc: Document, p: dict[str, Any], _: Envelope) -> list[IndexOp]:
+    doc["incoming"][p["shipment_ref"]] = {
+        "quantity": p["quantity"],
+        "expected_on": p["expected_on"],
+    }
+    return []
+
+
+def _reserved(doc: Document, p: dict[str, Any], _: Envelope) -> list[IndexOp]:
+    held = doc["holds"].setdefault(p["reservation_id"], {})
+    for number, quantity in p["allocations"].items():
+        doc["batches"][number]["reserved"] += quantity
+        held[number] = held.get(number, 0) + quantity
+    return []
+
+
+def _drop_hold(doc: Document, p: dict[str, Any], _: Envelope) -> list[IndexOp]:
+    for number, quantity in doc["holds"].pop(p["reservation_id"] or "", {}).items():
+        doc["batches"][number]["reserved"] -= quantity
+    return []
+
+
+def _sold(doc: Document, p: dict[str, Any], e: Envelope) -> list[IndexOp]:
+    _drop_hold(doc, p, e)
+    return _take(doc, p, e)
+
+
+def _take(doc: Document, p: dict[str, Any], _: Envelope) -> list[IndexOp]:
+    for number, quantity in p["allocations"].items():
+        doc["batches"][number]["on_hand"] -= quantity
+    return []
+
+
+def _returned(doc: Document, p: dict[str, Any], _: Envelope) -> list[IndexOp]:
+    if p["restocked"]:
+        _batch(doc, p["batch"], p["expiry"])["on_hand"] += p["quantity"]
+    return []
+
+
+def _adjusted(doc: Document, p: dict[str, Any], _: Envelope) -> list[IndexOp]:
+    doc["batches"][p["batch"]]["on_hand"] += p["delta"]
+    return []
+
+
+def _transferred_in(doc: Document, p: dict[str, Any], _: Envelope) -> list[IndexOp]:
+    for number, line in p["batches_in"].items():
+        batch = _batch(doc, number, line["expiry"])
+        batch["on_hand"] += line["quantity"]
+        if line["status"] != "active" and batch["status"] == "active":
+            batch["status"] = line["status"]
+    return []
+
+
+def _status(status: str) -> Handler:
+    def set_status(doc: Document, p: dict[str, Any], _: Envelope) -> list[IndexOp]:
+        doc["batches"][p["batch"]]["status"] = status
+        return []
+
+    return set_status
+
+
+# --- reservations, catalog, locations ------------------------------------------------------
+
+
+def _placed(doc: Document, p: dict[str, Any], e: Envelope) -> list[IndexOp]:
+    trace = p["trace"]
+    doc.update(
+        reservation_id=e.aggregate_id,
+        status="open",
+        expires_at=p["expires_at"],
+        channel=trace["channel"],
+        source_ref=trace["source_ref"],
+        lines=p["lines"],
+    )
+    expiry = datetime.fromisoformat(p["expires_at"]).timestamp()
+    return [IndexOp("zadd", OPEN_RESERVATIONS, e.aggregate_id, score=expiry)]
+
+
+def _closed(status: str) -> Handler:
+    def close(doc: Document, _: dict[str, Any], e: Envelope) -> list[IndexOp]:
+        doc["status"] = status
+        return [IndexOp("zrem", OPEN_RESERVATIONS, e.aggregate_id)]
+
+    return close
+
+
+def _product_defined(doc: Document, p: dict[str, Any], _: Envelope) -> list[IndexOp]:
+    doc.update(product_code=p["product_code"], details=p["details"], skus=[], discontinued=False)
+    return [IndexOp("sadd", PRODUCTS, p["product_code"])]
+
+
+def _product_changed(doc: Document, p: dict[str, Any], _: Envelope) -> list[IndexOp]:
+    doc["details"] = {**doc["details"], **p["changes"]}
+    return []
+
+
+def _variant_added(doc: Document, p: dict[str, Any], _: Envelope) -> list[IndexOp]:
+    doc["skus"] = [*doc["skus"], p["sku"]]
+    return []
+
+
+def _discontinued(doc: Document, _: dict[str, Any], __: Envelope) -> list[IndexOp]:
+    doc["discontinued"] = True
+    return []
+
+
+def _sku_defined(doc: Document, p: dict[str, Any], _: Envelope) -> list[IndexOp]:
+    fields = ("sku", "product_code", "attributes", "price", "currency")
+    doc.update({name: p[name] for name in fields}, discontinued=False, recalled_batches=[])
+    return []
+
+
+def _repriced(doc: Document, p: dict[str, Any], _: Envelope) -> list[IndexOp]:
+    doc.update(price=p["price"], currency=p["currency"])
+    return []
+
+
+def _sku_recall(doc: Document, p: dict[str, Any], _: Envelope) -> list[IndexOp]:
+    doc["recalled_batches"] = [*doc["recalled_batches"], p["batch"]]
+    return []
+
+
+def _registered(doc: Document, p: dict[str, Any], _: Envelope) -> list[IndexOp]:
+    doc.update({name: p[name] for name in ("code", "name", "kind", "latitude", "longitude")})
+    return [
+        IndexOp(
+            "geoadd", LOCATIONS_GEO, p["code"], longitude=p["longitude"], latitude=p["latitude"]
+        )
+    ]
+
+
+_HANDLERS: dict[str, Handler] = {
+    "Stock.Opened": _opened,
+    "Stock.BatchReceived": _received,
+    "Stock.IncomingShipmentExpected": _expected,
+    "Stock.Reserved": _reserved,
+    "Stock.ReservationReleased": _drop_hold,
+    "Stock.ReservationExpired": _drop_hold,
+    "Stock.Sold": _sold,
+    "Stock.Returned": _returned,
+    "Stock.Adjusted": _adjusted,
+    "Stock.TransferredOut": _take,
+    "Stock.TransferredIn": _transferred_in,
+    "Stock.BatchQuarantined": _status("quarantined"),
+    "Stock.BatchQuarantineLifted": _status("active"),
+    "Stock.BatchRecalled": _status("recalled"),
+    "Reservation.Placed": _placed,
+    "Reservation.Confirmed": _closed("confirmed"),
+    "Reservation.Released": _closed("released"),
+    "Reservation.Expired": _closed("expired"),
+    "Product.Defined": _product_defined,
+    "Product.Changed": _product_changed,
+    "Product.VariantAdded": _variant_added,
+    "Product.Discontinued": _discontinued,
+    "Sku.Defined": _sku_defined,
+    "Sku.Repriced": _repriced,
+    "Sku.Discontinued": _discontinued,
+    "Sku.BatchRecalled": _sku_recall,
+    "Location.Registered": _registered,
+}

@@ -1,0 +1,67 @@
+"""Which domain events are published, under which name, to which Kafka topic.
+
+Every event of these aggregates is a published fact. The LocationDirectory (an index of location
+codes, which Location.Registered already tells) is bookkeeping of the write side: never
+published, never projected. (Idempotency answers are not events at all: see
+service_layer/recorders.py.)
+"""
+
+from __future__ import annotations
+
+from eventsourcing.domain import Aggregate
+
+from domain.catalog import Product, Sku
+from domain.location import Location
+from domain.reservation import Reservation
+from domain.stock import Stock
+
+INVENTORY_TOPIC = "inventory"
+CATALOG_TOPIC = "catalog"
+CUSTOMER_TOPIC = "customer"
+KAFKA_TOPICS = (INVENTORY_TOPIC, CATALOG_TOPIC, CUSTOMER_TOPIC)
+
+AGGREGATE_TOPICS: dict[type[Aggregate], str] = {
+    Stock: INVENTORY_TOPIC,
+    Reservation: INVENTORY_TOPIC,
+    Product: CATALOG_TOPIC,
+    Sku: CATALOG_TOPIC,
+    Location: CATALOG_TOPIC,
+}
+
+# Raise an event type's number when its payload changes shape; the old contract stays committed.
+SCHEMA_VERSIONS: dict[str, int] = {}
+
+
+_GENERATED = frozenset({"Event", "Created"})  # base classes eventsourcing adds
+
+
+def _published_events() -> dict[str, type[Aggregate.Event]]:
+    found: dict[str, type[Aggregate.Event]] = {}
+    for aggregate in AGGREGATE_TOPICS:
+        for name, member in vars(aggregate).items():
+            if (
+                isinstance(member, type)
+                and issubclass(member, Aggregate.Event)
+                and name not in _GENERATED
+            ):
+                found[f"{aggregate.__name__}.{name}"] = member
+    return dict(sorted(found.items()))
+
+
+PUBLISHED_EVENTS: dict[str, type[Aggregate.Event]] = _published_events()
+EVENT_TOPICS: dict[str, str] = {
+    name: AGGREGATE_TOPICS[aggregate]
+    for aggregate in AGGREGATE_TOPICS
+    for name in PUBLISHED_EVENTS
+    if name.split(".")[0] == aggregate.__name__
+}
+
+
+def schema_version(event_type: str) -> int:
+    return SCHEMA_VERSIONS.get(event_type, 1)
+
+
+def event_type_of(stored_topic: str) -> str | None:
+    """`domain.stock:Stock.Sold` -> `Stock.Sold`; None for events that are not published."""
+    name = stored_topic.rpartition(":")[2]
+    return name if name in PUBLISHED_EVENTS else None

@@ -1,0 +1,63 @@
+"""`glow rebuild <model>`: replay the whole log into a fresh copy of a read model, with a
+progress bar, then swap the copy in for the live one."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from projections.clickhouse_facts import ClickHouseFacts
+from projections.redis_views import RedisHotViews
+from streams.embedded_driver import Sinks, catch_up
+from streams.log_reader import LogReader
+
+MODELS = ("hot-views", "facts")
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    model: str
+    events: int
+    position: int
+    seconds: float
+
+
+def rebuild_hot_views(reader: LogReader, live: RedisHotViews, *, show: bool = True) -> Rebuilt:
+    fresh = live.new_generation()
+    result = _replay("hot-views", reader, Sinks(hot_views=fresh), show)
+    live.swap_in(fresh)
+    return result
+
+
+def rebuild_facts(reader: LogReader, live: ClickHouseFacts, *, show: bool = True) -> Rebuilt:
+    shadow = live.shadow()
+    try:
+        result = _replay("facts", reader, Sinks(facts=shadow), show)
+        live.swap_in(shadow)
+    finally:
+        shadow.close()
+    return result
+
+
+def _replay(model: str, reader: LogReader, sinks: Sinks, show: bool) -> Rebuilt:
+    head = reader.head()
+    started = time.perf_counter()
+    columns = (
+        TextColumn(f"rebuilding {model}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]} events/s"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, disable=not show, transient=False) as bar:
+        task = bar.add_task(model, total=head, rate="-")
+
+        def advance(position: int) -> None:
+            elapsed = max(time.perf_counter() - started, 1e-9)
+            bar.update(task, completed=min(position, head), rate=f"{position / elapsed:,.0f}")
+
+        events = catch_up(reader, sinks, page=5000, progress=advance)
+    seconds = time.perf_counter() - started
+    return Rebuilt(model, events, max(sinks.positions().values(), default=0), seconds)
