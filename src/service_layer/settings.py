@@ -23,6 +23,8 @@ class Settings:
     max_attempts: int = 5
     max_body_bytes: int = 64 * 1024
     command_timeout_seconds: float = 10.0
+    master_key: str = ""  # base64, 32 bytes; wraps every customer's data key
+    previous_master_keys: str = ""  # comma-separated; kept only until `glow keys rotate`
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -35,6 +37,8 @@ class Settings:
             "max_attempts": _int(env, "GLOW_MAX_ATTEMPTS", 5),
             "max_body_bytes": _int(env, "GLOW_MAX_BODY_BYTES", 64 * 1024),
             "command_timeout_seconds": _float(env, "GLOW_COMMAND_TIMEOUT_SECONDS", 10.0),
+            "master_key": env.get("GLOW_MASTER_KEY", ""),
+            "previous_master_keys": env.get("GLOW_PREVIOUS_MASTER_KEYS", ""),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
