@@ -9,11 +9,15 @@ from collections.abc import AsyncIterator
 
 import orjson
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from api import query_routes as q
+from api.access import AccessControl
+from api.access_rules import ACCESS_RULES
+from api.auth import verifier
 from api.command_routes import COMMAND_ROUTES, command_endpoint
 from api.metrics import REFUSALS
 from api.openapi import openapi_document
@@ -109,8 +113,13 @@ def create_app(runtime: LedgerRuntime, *, manage_runtime: bool = True) -> Starle
 
     from starlette.exceptions import HTTPException
 
+    routes = _routes()
+    access = Middleware(
+        AccessControl, verifier=verifier(runtime.settings), rules=ACCESS_RULES, routes=routes
+    )
     app = Starlette(
-        routes=_routes(),
+        routes=routes,
+        middleware=[access],
         lifespan=lifespan,
         exception_handlers={
             DomainError: _on_domain_error,
