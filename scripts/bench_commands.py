@@ -36,6 +36,7 @@ from bench_services import ensure_postgres, free_port, fresh_database, wait_for_
 from domain import commands as c  # noqa: E402
 from domain.trace import Trace  # noqa: E402
 from http_load import Connection  # noqa: E402
+from privacy.master_keys import MasterKeys  # noqa: E402
 from service_layer.bootstrap import bootstrap  # noqa: E402
 from service_layer.settings import Settings  # noqa: E402
 
@@ -52,7 +53,7 @@ def trace() -> Trace:
 
 def seed(url: str, pool: int, history_events: int) -> None:
     """Catalog, stock, and a SKU with a long history, written through the real writer."""
-    runtime = bootstrap(Settings(event_store_url=url))
+    runtime = bootstrap(Settings(event_store_url=url, master_key=MasterKeys.generate()))
     runtime.writer.start()
     try:
         w = runtime.writer

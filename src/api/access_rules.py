@@ -45,4 +45,33 @@ INVENTORY_RULES: dict[tuple[str, str], Access] = {
     ("GET", "/openapi.json"): PUBLIC,
 }
 
-ACCESS_RULES: dict[tuple[str, str], Access] = {**INVENTORY_RULES}
+PERSONAL_WRITERS = ("channel", "store-staff", "customer", "admin")
+OWN = {"own_customer": True}
+
+CUSTOMER_RULES: dict[tuple[str, str], Access] = {
+    ("POST", "/customers"): allow("channel", "store-staff", "admin"),
+    ("POST", "/customers/{customer_id}/contact-details"): allow(*PERSONAL_WRITERS, **OWN),
+    ("POST", "/customers/{customer_id}/skin-profile"): allow(*PERSONAL_WRITERS, **OWN),
+    ("POST", "/customers/{customer_id}/preferences"): allow(*PERSONAL_WRITERS, **OWN),
+    ("POST", "/customers/{customer_id}/wishlist"): allow(*PERSONAL_WRITERS, **OWN),
+    ("POST", "/customers/{customer_id}/wishlist/remove"): allow(*PERSONAL_WRITERS, **OWN),
+    ("POST", "/customers/{customer_id}/feedback"): allow(*PERSONAL_WRITERS, **OWN),
+    ("POST", "/customers/{customer_id}/consents/grant"): allow(*PERSONAL_WRITERS, **OWN),
+    ("POST", "/customers/{customer_id}/consents/withdraw"): allow(*PERSONAL_WRITERS, **OWN),
+    ("POST", "/customers/{customer_id}/loyalty-tier"): allow(*ADMIN),
+    ("POST", "/customers/merges"): allow(*ADMIN),
+    ("POST", "/customers/{customer_id}/forget"): allow("customer", "admin", **OWN),
+    # an auditor without pii:read sees profile and history with personal fields redacted
+    ("GET", "/customers/{customer_id}"): allow(*PERSONAL_WRITERS, "auditor", **OWN),
+    ("GET", "/customers/{customer_id}/history"): allow("auditor", "admin"),
+    ("GET", "/customers/{customer_id}/export"): allow(
+        "customer", "auditor", "admin", needs_pii=True, **OWN
+    ),
+    ("GET", "/customers/{customer_id}/recommender-input"): allow(
+        "channel", "customer", "admin", **OWN
+    ),
+    ("GET", "/customers/{customer_id}/marketing-contact"): allow(*ADMIN),
+    ("GET", "/customers/{customer_id}/match-proposals"): allow(*ADMIN),
+}
+
+ACCESS_RULES: dict[tuple[str, str], Access] = {**INVENTORY_RULES, **CUSTOMER_RULES}

@@ -19,6 +19,11 @@ from api.access import AccessControl
 from api.access_rules import ACCESS_RULES
 from api.auth import verifier
 from api.command_routes import COMMAND_ROUTES, command_endpoint
+from api.customer_routes import (
+    CUSTOMER_COMMAND_ROUTES,
+    CUSTOMER_QUERIES,
+    customer_command_endpoint,
+)
 from api.metrics import REFUSALS
 from api.openapi import openapi_document
 from api.problems import ApiProblem, api_problem, domain_problem, problem_response
@@ -33,6 +38,11 @@ def _routes() -> list[Route]:
     routes = [
         Route(route.path, command_endpoint(route), methods=["POST"]) for route in COMMAND_ROUTES
     ]
+    routes += [
+        Route(route.path, customer_command_endpoint(route), methods=["POST"])
+        for route in CUSTOMER_COMMAND_ROUTES
+    ]
+    routes += [Route(path, endpoint) for path, endpoint, _ in CUSTOMER_QUERIES]
     document = orjson.dumps(openapi_document())
 
     async def openapi(_: Request) -> Response:

@@ -191,6 +191,7 @@ def command_endpoint(route: CommandRoute) -> Callable[[Request], Awaitable[Respo
             idempotency_key=key,
             source_ref=getattr(body, "source_ref", None),
             reason=getattr(body, "reason", None),
+            customer_id=_optional_str(getattr(body, "customer_id", None)),
         )
         command = route.build(body, b.Context(trace, now, path, settings.reservation_ttl_seconds))
         require_locations(principal_of(request), command_locations(command))
@@ -255,6 +256,10 @@ def _caller(request: Request) -> tuple[str, str]:
             f"the token acts for channel {principal.channel!r}, not {channel!r}",
         )
     return channel, principal.subject
+
+
+def _optional_str(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def command_locations(command: Command) -> list[str]:

@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.ledger import InventoryLedger
+from privacy.access_log import AccessLog
 from service_layer.command_writer import CommandWriter
+from service_layer.customer_desk import CustomerDesk
+from service_layer.customer_store import (
+    close_customer_ledger,
+    open_access_log,
+    open_customer_ledger,
+)
 from service_layer.migrations import pending_migrations
 from service_layer.reservation_sweeper import ReservationSweeper
 from service_layer.settings import Settings, eventsourcing_env, postgres_conninfo
@@ -21,6 +28,8 @@ class LedgerRuntime:
     ledger: InventoryLedger
     writer: CommandWriter
     sweeper: ReservationSweeper
+    customers: CustomerDesk
+    access_log: AccessLog
 
     def start(self) -> None:
         self.writer.start()
@@ -30,6 +39,7 @@ class LedgerRuntime:
         self.sweeper.stop()
         self.writer.stop()
         self.ledger.close()
+        close_customer_ledger(self.customers.ledger)
 
 
 def bootstrap(settings: Settings) -> LedgerRuntime:
@@ -43,4 +53,8 @@ def bootstrap(settings: Settings) -> LedgerRuntime:
     ledger = InventoryLedger(env=eventsourcing_env(settings.event_store_url))
     writer = CommandWriter(ledger, max_group=settings.max_group, max_attempts=settings.max_attempts)
     sweeper = ReservationSweeper(ledger, writer, settings.sweep_interval_seconds)
-    return LedgerRuntime(settings, ledger, writer, sweeper)
+    customer_ledger = open_customer_ledger(settings)
+    access_log = open_access_log(customer_ledger, settings)
+    return LedgerRuntime(
+        settings, ledger, writer, sweeper, CustomerDesk(customer_ledger), access_log
+    )

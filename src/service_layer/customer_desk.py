@@ -82,6 +82,21 @@ class CustomerDesk:
             customer_id = found.merged_into
         raise UnknownCustomerError(f"no customer {customer_id}", customer_id=str(customer_id))
 
+    def all_customers(self) -> list[Customer]:
+        """Every customer, read from the notification log (a scan: for merge proposals)."""
+        ids: list[UUID] = []
+        start = 1
+        while True:
+            page = self.ledger.recorder.select_notifications(start, 1000)
+            ids += [
+                UUID(str(n.originator_id)) for n in page if n.topic.endswith("Customer.Registered")
+            ]
+            if len(page) < 1000:
+                break
+            start = page[-1].id + 1
+        found = [LedgerUnitOfWork(self.ledger).find(customer_id) for customer_id in ids]
+        return [customer for customer in found if isinstance(customer, Customer)]
+
     def history(self, customer: Customer) -> list[Any]:
         """Every event of the customer and of those merged into them, oldest first."""
         ids = [customer.id, *customer.absorbed]

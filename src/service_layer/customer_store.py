@@ -14,6 +14,7 @@ from uuid import UUID
 from eventsourcing.persistence import Mapper
 
 from domain.customer_ledger import CustomerLedger
+from privacy.access_log import AccessLog, PostgresAccessLog, SqliteAccessLog
 from privacy.key_stores import KeyStore, PostgresKeyStore, SqliteKeyStore
 from privacy.master_keys import MasterKeyError, MasterKeys
 from privacy.sealing import PersonalDataMapper
@@ -69,6 +70,13 @@ def key_store(settings: Settings) -> KeyStore:
 def open_customer_ledger(settings: Settings) -> SealedCustomerLedger:
     vault = KeyVault(key_store(settings), master_keys(settings))
     return SealedCustomerLedger(vault, customer_store_env(settings))
+
+
+def open_access_log(ledger: SealedCustomerLedger, settings: Settings) -> AccessLog:
+    store = ledger.vault.store
+    if isinstance(store, PostgresKeyStore):
+        return PostgresAccessLog(store.pool)
+    return SqliteAccessLog(customer_store_env(settings)["SQLITE_DBNAME"])
 
 
 def close_customer_ledger(ledger: SealedCustomerLedger) -> None:
