@@ -206,3 +206,26 @@ def test_unknown_skin_facts_and_consent_purposes_are_refused_and_record_nothing(
     response = send(client, f"/customers/{customer_id}/{path}", body, as_customer(customer_id))
     assert response.status_code == 422, response.text
     assert customer_events(ledger.store_url) == before
+
+
+@pytest.mark.postgres
+def test_a_likely_duplicate_is_proposed_not_merged_until_a_person_merges_it(
+    client: httpx.Client,
+) -> None:
+    admin = {"role": "admin"}
+    first = register(client)
+    body = {
+        "name": "Kerbrat-Quillivic, Ysolde",
+        "email": "ysolde.other@example.net",
+        "date_of_birth": "1984-02-29",
+        "address": {"postcode": "29 200"},
+    }
+    second = str(ok(send(client, "/customers", body, WEB))["customer_id"])
+
+    proposals = get(client, f"/customers/{second}/match-proposals", admin).json()["proposals"]
+    assert [p["customer_id"] for p in proposals] == [first] and proposals[0]["score"] >= 0.75
+    assert get(client, f"/customers/{first}", admin).json()["merged_from"] == []
+
+    ok(send(client, "/customers/merges", {"source_id": second, "target_id": first}, admin))
+    survivor = get(client, f"/customers/{second}", admin).json()  # the old id redirects
+    assert survivor["customer_id"] == first and survivor["merged_from"] == [second]
