@@ -8,6 +8,7 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
+from domain.customer_ledger import CustomerLedger
 from domain.ledger import InventoryLedger
 from domain.location import LocationDirectory
 from service_layer.migrations import MIGRATIONS_DIRECTORY, apply_migrations
@@ -33,6 +34,9 @@ WHERE n.nspname = %s AND c.relkind = 'r' ORDER BY 1
 """
 
 
+OWN_TABLES = {"glow_schema_migrations", "customer_keys", "pii_access_log"}
+
+
 def ledger_env(url: str, **settings: str) -> dict[str, str]:
     params = conninfo_to_dict(url)
     return {
@@ -47,14 +51,15 @@ def ledger_env(url: str, **settings: str) -> dict[str, str]:
 
 
 def describe(conn: psycopg.Connection[Any], schema: str) -> list[tuple[Any, ...]]:
-    """Tables, indexes, composite types and storage options, leaving out the migration record."""
+    """Tables, indexes, composite types and storage options, leaving out the tables that are
+    ours, not eventsourcing's (the migration record, the customer key vault, the access log)."""
     rows = [
         *conn.execute(COLUMNS, (schema,)),
         *conn.execute(INDEXES, (schema, schema)),
         *conn.execute(TYPE_ATTRIBUTES, (schema,)),
         *conn.execute(STORAGE_OPTIONS, (schema,)),
     ]
-    return [row for row in rows if row[0] != "glow_schema_migrations"]
+    return [row for row in rows if row[0] not in OWN_TABLES]
 
 
 def test_the_migrated_schema_equals_the_one_eventsourcing_creates(
@@ -64,6 +69,7 @@ def test_the_migrated_schema_equals_the_one_eventsourcing_creates(
     with psycopg.connect(scratch_database_url, autocommit=True) as conn:
         conn.execute("CREATE SCHEMA library")
     InventoryLedger(env=ledger_env(scratch_database_url, POSTGRES_SCHEMA="library")).close()
+    CustomerLedger(env=ledger_env(scratch_database_url, POSTGRES_SCHEMA="library")).close()
 
     with psycopg.connect(scratch_database_url) as conn:
         assert describe(conn, "public") == describe(conn, "library")
