@@ -38,7 +38,7 @@ COLUMNS = "principal, role, channel, customer_id, action, reason"
 
 
 class PostgresAccessLog:
-    """The `pii_access_log` table of migration 0003."""
+    """The `pii_access_log` table of migration 0004."""
 
     def __init__(self, pool: ConnectionPool) -> None:
         self.pool = pool

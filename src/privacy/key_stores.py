@@ -57,7 +57,7 @@ class MemoryKeyStore:
 
 
 class PostgresKeyStore:
-    """The `customer_keys` table of migration 0003."""
+    """The `customer_keys` table of migration 0004."""
 
     def __init__(self, conninfo: str, max_size: int = 4) -> None:
         self.pool = ConnectionPool(conninfo, min_size=1, max_size=max_size, open=True)

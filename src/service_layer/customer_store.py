@@ -1,6 +1,6 @@
 """Builds the customer ledger from settings: its event store, its key vault, its master keys.
 
-PostgreSQL: tables `customers_events` and `customer_keys` (migration 0003) in the same database
+PostgreSQL: tables `customers_events` and `customer_keys` (migration 0004) in the same database
 as the inventory. SQLite (embedded): a file of its own beside the inventory's, because
 eventsourcing's SQLite recorder names its table the same for every application.
 """
