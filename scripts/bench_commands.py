@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from api.auth import mint_token  # noqa: E402
 from bench_services import (  # noqa: E402
     ensure_postgres,
     free_port,
@@ -42,11 +43,17 @@ from bench_services import (  # noqa: E402
 from domain import commands as c  # noqa: E402
 from domain.trace import Trace  # noqa: E402
 from http_load import Connection  # noqa: E402
+from privacy.master_keys import MasterKeys  # noqa: E402
 from service_layer.bootstrap import bootstrap  # noqa: E402
 from service_layer.settings import Settings  # noqa: E402
 
 GLOW = str(ROOT / ".venv" / "bin" / "glow")
-HEADERS = {"x-channel": "web"}
+MASTER_KEY = MasterKeys.generate()
+JWT_SECRET = "bench-" + uuid.uuid4().hex
+HEADERS = {
+    "x-channel": "web",
+    "authorization": "Bearer " + mint_token(JWT_SECRET, "bench", "channel", 3600, channel="web"),
+}
 HIST, FRESH = "HIST-SKU", "FRESH-SKU"
 
 
@@ -61,7 +68,7 @@ def seed(url: str, pool: int, history_events: int) -> float:
 
     Returns the writer's own rate (commands/s) while it wrote that history: in-process, no
     HTTP, every command on the same hot SKU, each with an idempotency key."""
-    runtime = bootstrap(Settings(event_store_url=url))
+    runtime = bootstrap(Settings(event_store_url=url, master_key=MASTER_KEY))
     runtime.writer.start()
     try:
         w = runtime.writer
@@ -232,7 +239,16 @@ def main() -> None:
     port = free_port()
     server = subprocess.Popen(
         [GLOW, "--store", url, "serve", "--port", str(port), "--log-level", "warning"],
-        env={**os.environ, "GLOW_EVENT_STORE_URL": url},
+        env={
+            **os.environ,
+            "GLOW_EVENT_STORE_URL": url,
+            "GLOW_MASTER_KEY": MASTER_KEY,
+            "GLOW_JWT_SECRET": JWT_SECRET,
+            # A command node, as in the cluster: the read models are projected elsewhere
+            # (relay + workers), not in the process that answers the commands.
+            "GLOW_HOT_VIEWS_URL": "",
+            "GLOW_ANALYTICS_URL": "",
+        },
     )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/health", 30)

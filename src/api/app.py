@@ -9,13 +9,22 @@ from collections.abc import AsyncIterator
 
 import orjson
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from api import audit_routes as a
 from api import query_routes as q
+from api.access import AccessControl
+from api.access_rules import ACCESS_RULES
+from api.auth import verifier
 from api.command_routes import COMMAND_ROUTES, command_endpoint
+from api.customer_routes import (
+    CUSTOMER_COMMAND_ROUTES,
+    CUSTOMER_QUERIES,
+    customer_command_endpoint,
+)
 from api.metrics import REFUSALS
 from api.openapi import openapi_document
 from api.problems import (
@@ -38,6 +47,11 @@ def _routes() -> list[Route]:
     routes = [
         Route(route.path, command_endpoint(route), methods=["POST"]) for route in COMMAND_ROUTES
     ]
+    routes += [
+        Route(route.path, customer_command_endpoint(route), methods=["POST"])
+        for route in CUSTOMER_COMMAND_ROUTES
+    ]
+    routes += [Route(path, endpoint) for path, endpoint, _ in CUSTOMER_QUERIES]
     document = orjson.dumps(openapi_document())
 
     async def openapi(_: Request) -> Response:
@@ -130,8 +144,13 @@ def create_app(runtime: LedgerRuntime, *, manage_runtime: bool = True) -> Starle
 
     from starlette.exceptions import HTTPException
 
+    routes = _routes()
+    access = Middleware(
+        AccessControl, verifier=verifier(runtime.settings), rules=ACCESS_RULES, routes=routes
+    )
     app = Starlette(
-        routes=_routes(),
+        routes=routes,
+        middleware=[access],
         lifespan=lifespan,
         exception_handlers={
             DomainError: _on_domain_error,

@@ -32,6 +32,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     chain_commands.add_parsers(commands)
     export_commands.add_parsers(commands)
     readside_cli.register(commands)
+    _add_token_parser(commands)
+    keys = commands.add_parser("keys", help="master keys of the customer key vault")
+    keys.add_argument("action", choices=["generate", "rotate"])
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
@@ -40,6 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _migrate(settings)
         if args.command == "serve":
             return _serve(settings, args.host, args.port, args.log_level)
+        if args.command == "token":
+            return _token(settings, args)
+        if args.command == "keys":
+            return _keys(settings, args.action)
         if args.command in readside_cli.COMMANDS:
             return readside_cli.run(args, settings)
         run: Callable[[Settings, argparse.Namespace], int] = args.run
@@ -53,6 +60,58 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
+
+
+def _add_token_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    token = commands.add_parser("token", help="mint a development bearer token (HS256)")
+    token.add_argument("--role", required=True, help="channel, store-staff, customer, ...")
+    token.add_argument("--sub", default=os.environ.get("USER", "developer"), help="who")
+    token.add_argument("--channel", help="the channel a channel/store-staff token acts for")
+    token.add_argument("--location", help="a store-staff token's location")
+    token.add_argument("--customer-id", help="a customer token's own customer id")
+    token.add_argument("--scope", help="e.g. pii:read for an auditor")
+    token.add_argument("--ttl", type=int, default=8 * 3600, help="seconds (default 8 h)")
+
+
+def _token(settings: Settings, args: argparse.Namespace) -> int:
+    from api.auth import TokenError, jwt_secret, mint_token
+
+    try:
+        print(
+            mint_token(
+                jwt_secret(settings),
+                args.sub,
+                args.role,
+                args.ttl,
+                channel=args.channel,
+                location=args.location,
+                customer_id=args.customer_id,
+                scope=args.scope,
+            )
+        )
+    except TokenError as error:
+        print(f"glow: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _keys(settings: Settings, action: str) -> int:
+    from privacy.master_keys import MasterKeys
+    from service_layer.customer_store import close_customer_ledger, open_customer_ledger
+
+    if action == "generate":
+        print(MasterKeys.generate())
+        return 0
+    ledger = open_customer_ledger(settings)
+    try:
+        rewrapped = ledger.vault.rotate()
+    finally:
+        close_customer_ledger(ledger)
+    print(
+        f"glow: re-wrapped {rewrapped} customer key(s) under master key "
+        f"{ledger.vault.masters.current_id}; GLOW_PREVIOUS_MASTER_KEYS may now be emptied"
+    )
+    return 0
 
 
 def _migrate(settings: Settings) -> int:

@@ -16,12 +16,15 @@ from starlette.responses import Response
 
 from api import command_builders as b
 from api import models as m
+from api.access import principal_of, require_locations
 from api.metrics import COMMAND_LATENCY
 from api.problems import ApiProblem
 from api.request_body import fingerprint, read_json, validate
 from domain.commands import Command
+from domain.errors import UnknownReservationError
 from domain.trace import Trace
 from service_layer.bootstrap import LedgerRuntime
+from service_layer.queries import reservation
 
 CHANNELS = ("web", "app", "pos", "marketplace", "backoffice")
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -178,6 +181,8 @@ def command_endpoint(route: CommandRoute) -> Callable[[Request], Awaitable[Respo
         path = _path_params(route, request)
         data, _ = await read_json(request, settings.max_body_bytes)
         body = validate(route.model, data)
+        if "reservation_id" in path and principal_of(request).role == "store-staff":
+            require_locations(principal_of(request), _reservation_locations(runtime, path))
         now = datetime.now(tz=UTC)
         trace = Trace(
             channel=channel,
@@ -186,8 +191,10 @@ def command_endpoint(route: CommandRoute) -> Callable[[Request], Awaitable[Respo
             idempotency_key=key,
             source_ref=getattr(body, "source_ref", None),
             reason=getattr(body, "reason", None),
+            customer_id=_optional_str(getattr(body, "customer_id", None)),
         )
         command = route.build(body, b.Context(trace, now, path, settings.reservation_ttl_seconds))
+        require_locations(principal_of(request), command_locations(command))
         future = runtime.writer.submit(
             command, key, fingerprint(request.method, request.scope["path"], data)
         )
@@ -227,6 +234,10 @@ def _idempotency_key(request: Request) -> str:
 
 
 def _caller(request: Request) -> tuple[str, str]:
+    """The channel and principal the events record: the token's, never the caller's say-so.
+
+    X-Channel stays required; it must name the token's channel (an admin token, which names
+    none, may act on any channel). X-Principal is ignored: the token's subject is recorded."""
     channel = request.headers.get("x-channel", "").strip().lower()
     if channel not in CHANNELS:
         raise ApiProblem(
@@ -236,8 +247,34 @@ def _caller(request: Request) -> tuple[str, str]:
             f"the X-Channel header was {channel or 'missing'!r}; expected one of "
             f"{', '.join(CHANNELS)}",
         )
-    principal = request.headers.get("x-principal", "").strip() or "anonymous"
-    return channel, principal[:200]
+    principal = principal_of(request)
+    if principal.channel is not None and principal.channel != channel:
+        raise ApiProblem(
+            403,
+            "forbidden",
+            "Forbidden",
+            f"the token acts for channel {principal.channel!r}, not {channel!r}",
+        )
+    return channel, principal.subject
+
+
+def _optional_str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def command_locations(command: Command) -> list[str]:
+    """Every location a command touches, for the store-staff rule."""
+    found = [getattr(command, name, None) for name in ("location", "from_location", "to_location")]
+    found += [line.location for line in getattr(command, "lines", ())]
+    return [location for location in found if isinstance(location, str)]
+
+
+def _reservation_locations(runtime: LedgerRuntime, path: dict[str, Any]) -> list[str]:
+    try:
+        found = reservation(runtime.ledger, path["reservation_id"])
+    except UnknownReservationError:
+        return []  # the handler answers 404
+    return [line["location"] for line in found.get("lines", [])]
 
 
 def _path_params(route: CommandRoute, request: Request) -> dict[str, Any]:

@@ -125,6 +125,7 @@ class SaleLineIn(LineIn):
 
 
 class ReserveIn(Traceable):
+    customer_id: UUID | None = Field(None, description="The customer it is for, if known")
     reservation_id: UUID | None = Field(None, description="Chosen by the client, or generated")
     lines: list[LineIn] = Field(min_length=1, max_length=100)
     ttl_seconds: Annotated[int, Field(gt=0, le=7 * 24 * 3600, strict=True)] | None = Field(
@@ -137,11 +138,13 @@ class ReservationActionIn(Traceable):
 
 
 class SellIn(Traceable):
+    customer_id: UUID | None = Field(None, description="The customer it is for, if known")
     sale_id: UUID | None = None
     lines: list[SaleLineIn] = Field(min_length=1, max_length=100)
 
 
 class ReturnIn(Traceable):
+    customer_id: UUID | None = Field(None, description="The customer it is for, if known")
     sku: Code
     location: Code
     batch: Code

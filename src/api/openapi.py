@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from api.command_routes import COMMAND_ROUTES
+from api.customer_routes import CUSTOMER_COMMAND_ROUTES, CUSTOMER_QUERIES
 from api.read_routes import READ_QUERIES
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
@@ -101,17 +102,20 @@ def _path_parameters(path: str) -> list[dict[str, Any]]:
     ]
 
 
+ALL_COMMAND_ROUTES: list[Any] = [*COMMAND_ROUTES, *CUSTOMER_COMMAND_ROUTES]
+
+
 def openapi_document() -> dict[str, Any]:
     models: list[tuple[type[BaseModel], Literal["validation"]]] = [
-        (route.model, "validation") for route in COMMAND_ROUTES
+        (route.model, "validation") for route in ALL_COMMAND_ROUTES
     ]
     refs, defs = models_json_schema(models, ref_template="#/components/schemas/{model}")
     paths: dict[str, Any] = {}
-    for route in COMMAND_ROUTES:
+    for route in ALL_COMMAND_ROUTES:
         ok = "201" if route.creates else "200"
         paths.setdefault(route.path, {})["post"] = {
             "summary": route.summary,
-            "tags": [route.tag],
+            "tags": [getattr(route, "tag", "customers")],
             "operationId": route.path.strip("/")
             .replace("/", "_")
             .replace("{", "")
@@ -126,10 +130,11 @@ def openapi_document() -> dict[str, Any]:
                     "description": "Done; repeated answers carry Idempotent-Replayed: true",
                     "content": {"application/json": {"schema": {"type": "object"}}},
                 },
-                **_problems(400, 404, 409, 413, 415, 422, 503),
+                **_problems(400, 401, 403, 404, 409, 413, 415, 422, 503),
             },
         }
-    for path, summary, tag in [*QUERIES, *READ_QUERIES]:
+    customer_queries = [(path, summary, "customers") for path, _, summary in CUSTOMER_QUERIES]
+    for path, summary, tag in [*QUERIES, *READ_QUERIES, *customer_queries]:
         paths.setdefault(path, {})["get"] = {
             "summary": summary,
             "tags": [tag],
@@ -141,7 +146,7 @@ def openapi_document() -> dict[str, Any]:
                     "description": "OK",
                     "content": {"application/json": {"schema": {"type": "object"}}},
                 },
-                **_problems(404, 422),
+                **_problems(401, 403, 404, 409, 422),
             },
         }
     schemas = dict(defs.get("$defs", {}))
@@ -154,5 +159,11 @@ def openapi_document() -> dict[str, Any]:
             "description": "Event-sourced inventory ledger: commands and queries",
         },
         "paths": paths,
-        "components": {"schemas": schemas},
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            },
+        },
+        "security": [{"bearer": []}],
     }

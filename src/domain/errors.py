@@ -94,3 +94,31 @@ class InvalidCommandError(DomainError):
     """A value is well typed but breaks a rule (a zero quantity, a past expiry)."""
 
     code = "invalid-command"
+
+
+class InvalidContactError(InvalidCommandError):
+    """An email address, phone number or other contact detail that cannot be a real one."""
+
+    code = "invalid-contact"
+
+
+class UnknownCustomerError(NotFoundError):
+    code = "unknown-customer"
+
+
+class CustomerForgottenError(ConflictError):
+    """The customer asked to be forgotten: their record takes no more personal data."""
+
+    code = "customer-forgotten"
+
+
+class IdentityConflictError(ConflictError):
+    """An email or phone already identifies another customer; merge them first."""
+
+    code = "identity-conflict"
+
+
+class ConsentRequiredError(ConflictError):
+    """A use of personal data whose purpose the customer has not granted, or has withdrawn."""
+
+    code = "consent-required"

@@ -21,6 +21,7 @@ class Trace:
     idempotency_key: str | None = None
     source_ref: str | None = None
     reason: str | None = None
+    customer_id: str | None = None  # the customer a sale, reservation or return was for
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -30,6 +31,7 @@ class Trace:
             "idempotency_key": self.idempotency_key,
             "source_ref": self.source_ref,
             "reason": self.reason,
+            "customer_id": self.customer_id,
         }
 
     @classmethod

@@ -5,8 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.ledger import InventoryLedger
+from privacy.access_log import AccessLog
 from service_layer.chain_keeper import ChainKeeper
 from service_layer.command_writer import CommandWriter
+from service_layer.customer_desk import CustomerDesk
+from service_layer.customer_store import (
+    close_customer_ledger,
+    open_access_log,
+    open_customer_ledger,
+)
 from service_layer.migrations import pending_migrations
 from service_layer.read_side import ReadSide, build_read_side
 from service_layer.reservation_sweeper import ReservationSweeper
@@ -23,6 +30,8 @@ class LedgerRuntime:
     ledger: InventoryLedger
     writer: CommandWriter
     sweeper: ReservationSweeper
+    customers: CustomerDesk
+    access_log: AccessLog
     chain_keeper: ChainKeeper | None = None
     read_side: ReadSide | None = None
 
@@ -42,6 +51,7 @@ class LedgerRuntime:
         self.sweeper.stop()
         self.writer.stop()
         self.ledger.close()
+        close_customer_ledger(self.customers.ledger)
 
 
 def open_ledger(settings: Settings) -> InventoryLedger:
@@ -71,4 +81,15 @@ def bootstrap(settings: Settings) -> LedgerRuntime:
             postgres_conninfo(settings.event_store_url), settings.chain_interval_seconds
         )
     read_side = build_read_side(settings, ledger)
-    return LedgerRuntime(settings, ledger, writer, sweeper, keeper, read_side)
+    customer_ledger = open_customer_ledger(settings)
+    access_log = open_access_log(customer_ledger, settings)
+    return LedgerRuntime(
+        settings,
+        ledger,
+        writer,
+        sweeper,
+        CustomerDesk(customer_ledger),
+        access_log,
+        keeper,
+        read_side,
+    )

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
@@ -77,7 +77,7 @@ class CommandWriter:
         self.max_attempts = max_attempts
         self.cache = AggregateCache(cache_size)
         self.answers = RecentAnswers()
-        self._answer_store = _answer_store(ledger)
+        self._answer_store = answer_store(ledger)
         self._queue: queue.Queue[Submission | object] = queue.Queue(queue_size)
         self._thread = threading.Thread(target=self._run, name="command-writer", daemon=True)
         self._on_commit = on_commit
@@ -215,7 +215,7 @@ class CommandWriter:
             if known is None and group.strict:
                 known = self._answer_store.select_answer(key)
             if known is not None:
-                return _replay(known, submission.fingerprint)
+                return replay(known, submission.fingerprint)
         scope = group.scope()
         answer = handle(submission.command, scope)
         group.promote(scope)
@@ -277,7 +277,7 @@ class CommandWriter:
         return refreshed
 
 
-def _replay(known: CommandAnswer, fingerprint: str) -> Outcome:
+def replay(known: CommandAnswer, fingerprint: str) -> Outcome:
     if known.fingerprint != fingerprint:
         raise IdempotencyKeyReusedError(
             f"idempotency key {known.idempotency_key!r} was already used for a different "
@@ -287,7 +287,7 @@ def _replay(known: CommandAnswer, fingerprint: str) -> Outcome:
     return Outcome(known.status, known.body, replayed=True)
 
 
-def _answer_store(ledger: InventoryLedger) -> CommandAnswerStore:
+def answer_store(ledger: Application[Any]) -> CommandAnswerStore:
     recorder = ledger.recorder
     if not hasattr(recorder, "select_answer"):
         raise TypeError(

@@ -28,6 +28,12 @@ class Settings:
     # Read models: None turns one off. "memory://" is the in-process hot-view store.
     hot_views_url: str | None = None
     analytics_url: str | None = None
+    master_key: str = ""  # base64, 32 bytes; wraps every customer's data key
+    previous_master_keys: str = ""  # comma-separated; kept only until `glow keys rotate`
+    jwt_secret: str = ""  # HS256 key for bearer tokens (the embedded default)
+    jwt_jwks_url: str = ""  # RS256 keys of an external OpenID Connect provider, if set
+    jwt_issuer: str = ""
+    jwt_audience: str = ""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -43,6 +49,12 @@ class Settings:
             "chain_interval_seconds": _float(env, "GLOW_CHAIN_INTERVAL_SECONDS", 2.0),
             "hot_views_url": env.get("GLOW_HOT_VIEWS_URL", "memory://") or None,
             "analytics_url": env.get("GLOW_ANALYTICS_URL", DEFAULT_ANALYTICS_URL) or None,
+            "master_key": env.get("GLOW_MASTER_KEY", ""),
+            "previous_master_keys": env.get("GLOW_PREVIOUS_MASTER_KEYS", ""),
+            "jwt_secret": env.get("GLOW_JWT_SECRET", ""),
+            "jwt_jwks_url": env.get("GLOW_JWT_JWKS_URL", ""),
+            "jwt_issuer": env.get("GLOW_JWT_ISSUER", ""),
+            "jwt_audience": env.get("GLOW_JWT_AUDIENCE", ""),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -19,7 +19,7 @@ from psycopg import sql
 
 from service_layer.migrations import apply_migrations
 from service_layer.settings import Settings
-from tests.e2e.ledger_server import RunningLedger, serve
+from tests.e2e.ledger_server import RunningLedger, auth_headers, serve
 
 POSTGRES_URL = os.environ.get(
     "GLOW_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/glow_test"
@@ -81,5 +81,5 @@ def ledger(postgres_store: str) -> Iterator[RunningLedger]:
 
 @pytest.fixture
 def client(ledger: RunningLedger) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=ledger.base_url, timeout=30) as http:
+    with httpx.Client(headers=auth_headers(), base_url=ledger.base_url, timeout=30) as http:
         yield http

@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -17,11 +17,14 @@ import psycopg
 import uvicorn
 
 from api.app import create_app
+from api.auth import mint_token
 from service_layer.bootstrap import LedgerRuntime, bootstrap
 from service_layer.settings import Settings, eventsourcing_env
 
 EXPIRY_SOON = "2031-01-31"
 EXPIRY_LATER = "2032-06-30"
+TEST_JWT_SECRET = "e2e-secret-" + uuid.uuid4().hex
+TEST_MASTER_KEY = "dGVzdC1tYXN0ZXIta2V5LW9mLTMyLWJ5dGVzLWxvbmc="  # 32 bytes, tests only
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,14 @@ class RunningLedger:
 
 @contextmanager
 def serve(settings: Settings) -> Iterator[RunningLedger]:
-    """Bootstrap a runtime and serve it with uvicorn until the block ends."""
+    """Bootstrap a runtime and serve it with uvicorn until the block ends.
+
+    Tokens are verified with TEST_JWT_SECRET, which `token` and `headers` sign with."""
+    settings = replace(
+        settings,
+        jwt_secret=settings.jwt_secret or TEST_JWT_SECRET,
+        master_key=settings.master_key or TEST_MASTER_KEY,
+    )
     runtime = bootstrap(settings)
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -62,8 +72,17 @@ def serve(settings: Settings) -> Iterator[RunningLedger]:
         listener.close()
 
 
+def token(role: str = "admin", subject: str = "e2e-tester", **claims: Any) -> str:
+    return mint_token(TEST_JWT_SECRET, subject, role, **claims)
+
+
+def auth_headers(role: str = "admin", **claims: Any) -> dict[str, str]:
+    """An Authorization header; an admin by default, who may act on any channel."""
+    return {"Authorization": f"Bearer {token(role, **claims)}"}
+
+
 def headers(key: str | None = None, channel: str = "web") -> dict[str, str]:
-    return {"Idempotency-Key": key or str(uuid.uuid4()), "X-Channel": channel}
+    return {"Idempotency-Key": key or str(uuid.uuid4()), "X-Channel": channel, **auth_headers()}
 
 
 def post(

@@ -10,7 +10,7 @@ import orjson
 
 from api.cli import main
 from service_layer.settings import Settings
-from tests.e2e.ledger_server import RunningLedger, serve, stocked_sku
+from tests.e2e.ledger_server import RunningLedger, auth_headers, serve, stocked_sku
 
 SKU, SHOP = "SERUM-C", "SHOP-1"
 
@@ -85,7 +85,7 @@ def test_the_openapi_document_lists_the_audit_routes(client: httpx.Client) -> No
 def test_the_embedded_sqlite_store_answers_history_but_has_no_chain(sqlite_store: str) -> None:
     with (
         serve(Settings(event_store_url=sqlite_store)) as running,
-        httpx.Client(base_url=running.base_url, timeout=30) as client,
+        httpx.Client(headers=auth_headers(), base_url=running.base_url, timeout=30) as client,
     ):
         _stocked(client)
         assert client.get(f"/audit/stock/{SKU}@{SHOP}/history").status_code == 200

@@ -14,7 +14,14 @@ import pytest
 from domain.ids import stock_id
 from service_layer.settings import Settings
 from tests.e2e.conftest import scratch_database
-from tests.e2e.ledger_server import RunningLedger, count_events, headers, serve, stocked_sku
+from tests.e2e.ledger_server import (
+    RunningLedger,
+    auth_headers,
+    count_events,
+    headers,
+    serve,
+    stocked_sku,
+)
 
 SKU, SHOP = "MASCARA-BAD", "NICE-1"
 LINE = {"sku": SKU, "location": SHOP, "quantity": 1}
@@ -225,7 +232,7 @@ BAD_REQUESTS = {
 @pytest.fixture(scope="module")
 def stocked_ledger() -> Iterator[RunningLedger]:
     with scratch_database() as url, serve(Settings(event_store_url=url)) as running:
-        with httpx.Client(base_url=running.base_url) as client:
+        with httpx.Client(headers=auth_headers(), base_url=running.base_url) as client:
             stocked_sku(client, SKU, SHOP, {"B1": 5})
         yield running
 
@@ -243,7 +250,7 @@ def test_a_bad_request_gets_a_problem_document_and_changes_nothing(
     stocked_ledger: RunningLedger, bad: BadRequest
 ) -> None:
     before = count_events(stocked_ledger.store_url)
-    with httpx.Client(base_url=stocked_ledger.base_url) as client:
+    with httpx.Client(headers=auth_headers(), base_url=stocked_ledger.base_url) as client:
         response = _send(client, bad)
 
     assert response.status_code == bad.status, response.text

@@ -10,7 +10,7 @@ from audit.chain_status import chain_status
 from audit.chain_verification import verify_chain
 from service_layer.settings import Settings
 from tests.e2e.conftest import scratch_database
-from tests.e2e.ledger_server import count_events, serve, stocked_sku
+from tests.e2e.ledger_server import auth_headers, count_events, serve, stocked_sku
 
 
 def test_the_chain_follows_the_commands_the_ledger_records() -> None:
@@ -18,7 +18,7 @@ def test_the_chain_follows_the_commands_the_ledger_records() -> None:
         scratch_database() as url,
         serve(Settings(event_store_url=url, chain_interval_seconds=0.1)) as running,
     ):
-        with httpx.Client(base_url=running.base_url) as client:
+        with httpx.Client(headers=auth_headers(), base_url=running.base_url) as client:
             stocked_sku(client, "CHAIN-SKU", "CHAIN-SHOP", {"B1": 5, "B2": 7})
         events = count_events(url)
         deadline = time.monotonic() + 10

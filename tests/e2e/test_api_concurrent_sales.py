@@ -13,7 +13,7 @@ import httpx
 from eventsourcing.utils import get_topic
 
 from domain.stock import Stock
-from tests.e2e.ledger_server import RunningLedger, headers, stocked_sku
+from tests.e2e.ledger_server import RunningLedger, auth_headers, headers, stocked_sku
 
 SKU, SHOP = "LIP-RACE", "PARIS-1"
 CLIENTS = 16
@@ -37,7 +37,7 @@ class Tally:
 def _shop(base_url: str, seed: int, tally: Tally, start: threading.Barrier) -> None:
     rng = random.Random(seed)
     line = {"sku": SKU, "location": SHOP}
-    with httpx.Client(base_url=base_url, timeout=30) as client:
+    with httpx.Client(headers=auth_headers(), base_url=base_url, timeout=30) as client:
         start.wait()
         for _ in range(60):
             quantity = rng.choice([1, 2, 3])

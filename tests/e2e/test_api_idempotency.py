@@ -19,7 +19,10 @@ import httpx
 import pytest
 
 from tests.e2e.ledger_server import (
+    TEST_JWT_SECRET,
+    TEST_MASTER_KEY,
     RunningLedger,
+    auth_headers,
     count_answers,
     count_events,
     headers,
@@ -34,7 +37,7 @@ def _send_five_times(base_url: str, path: str, body: dict[str, Any]) -> list[htt
     key = str(uuid.uuid4())
 
     def send(_: int) -> httpx.Response:
-        with httpx.Client(base_url=base_url, timeout=30) as client:
+        with httpx.Client(headers=auth_headers(), base_url=base_url, timeout=30) as client:
             return client.post(path, json=body, headers=headers(key))
 
     with ThreadPoolExecutor(5) as pool:
@@ -97,7 +100,12 @@ def _glow_serve(store_url: str, log: Path) -> Iterator[str]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     glow = Path(sys.executable).parent / "glow"
-    env = {**os.environ, "GLOW_EVENT_STORE_URL": store_url}
+    env = {
+        **os.environ,
+        "GLOW_EVENT_STORE_URL": store_url,
+        "GLOW_JWT_SECRET": TEST_JWT_SECRET,
+        "GLOW_MASTER_KEY": TEST_MASTER_KEY,
+    }
     with log.open("wb") as output:
         process = subprocess.Popen(
             [glow, "serve", "--port", str(port), "--log-level", "warning"],
@@ -137,7 +145,7 @@ def test_a_repeat_after_a_restart_is_replayed_from_the_store(
 
     with (
         _glow_serve(ledger.store_url, tmp_path / "glow.log") as base_url,
-        httpx.Client(base_url=base_url) as other,
+        httpx.Client(headers=auth_headers(), base_url=base_url) as other,
     ):
         again = other.post("/reservations", json={"lines": LINES}, headers=headers(key))
         sale_again = other.post("/sales", json={"lines": LINES}, headers=headers(sale_key))

@@ -14,6 +14,7 @@ from domain.stock import Stock
 from service_layer.settings import Settings
 from tests.e2e.ledger_server import (
     RunningLedger,
+    auth_headers,
     count_events,
     define_sku,
     headers,
@@ -47,7 +48,7 @@ def _topics_logged(running: RunningLedger) -> list[str]:
 def test_a_reservation_lapses_by_itself_and_frees_its_stock(
     swept_ledger: RunningLedger,
 ) -> None:
-    with httpx.Client(base_url=swept_ledger.base_url) as client:
+    with httpx.Client(headers=auth_headers(), base_url=swept_ledger.base_url) as client:
         stocked_sku(client, SKU, SHOP, {"B1": 5})
         lines = [{"sku": SKU, "location": SHOP, "quantity": 5}]
         placed = client.post(

@@ -13,6 +13,7 @@ from tests.e2e.ledger_server import (
     EXPIRY_LATER,
     EXPIRY_SOON,
     RunningLedger,
+    auth_headers,
     count_events,
     define_sku,
     headers,
@@ -45,7 +46,7 @@ def _at(client: httpx.Client, location: str) -> dict[str, int]:
 def test_receive_reserve_confirm_release_return_adjust_transfer_quarantine_recall(
     any_ledger: RunningLedger,
 ) -> None:
-    with httpx.Client(base_url=any_ledger.base_url) as client:
+    with httpx.Client(headers=auth_headers(), base_url=any_ledger.base_url) as client:
         define_sku(client, SKU)
         register_location(client, SHOP)
         register_location(client, DEPOT)

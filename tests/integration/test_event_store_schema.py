@@ -8,6 +8,7 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
+from domain.customer_ledger import CustomerLedger
 from domain.ledger import InventoryLedger
 from domain.location import LocationDirectory
 from service_layer.migrations import MIGRATIONS_DIRECTORY, apply_migrations
@@ -31,7 +32,15 @@ STORAGE_OPTIONS = """
 SELECT c.relname, c.reloptions FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = %s AND c.relkind = 'r' ORDER BY 1
 """
-OWN_TABLES = frozenset({"glow_schema_migrations", "audit_chain", "audit_checkpoints"})
+OWN_TABLES = frozenset(
+    {
+        "glow_schema_migrations",
+        "audit_chain",
+        "audit_checkpoints",
+        "customer_keys",
+        "pii_access_log",
+    }
+)
 
 
 def ledger_env(url: str, **settings: str) -> dict[str, str]:
@@ -50,7 +59,7 @@ def ledger_env(url: str, **settings: str) -> dict[str, str]:
 def describe(conn: psycopg.Connection[Any], schema: str) -> list[tuple[Any, ...]]:
     """Tables, indexes, composite types and storage options of eventsourcing's own tables,
     leaving out the ledger's own (`glow_*`: the migration record, the command answers; the audit
-    chain and its checkpoints)."""
+    chain and its checkpoints; the customer key vault, the access log)."""
     rows = [
         *conn.execute(COLUMNS, (schema,)),
         *conn.execute(INDEXES, (schema, schema)),
@@ -67,6 +76,7 @@ def test_the_migrated_schema_equals_the_one_eventsourcing_creates(
     with psycopg.connect(scratch_database_url, autocommit=True) as conn:
         conn.execute("CREATE SCHEMA library")
     InventoryLedger(env=ledger_env(scratch_database_url, POSTGRES_SCHEMA="library")).close()
+    CustomerLedger(env=ledger_env(scratch_database_url, POSTGRES_SCHEMA="library")).close()
 
     with psycopg.connect(scratch_database_url) as conn:
         assert describe(conn, "public") == describe(conn, "library")

@@ -7,6 +7,7 @@ nothing. The events each command emitted are collected, so tests can assert on t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from copy import deepcopy
 from typing import Any
 from uuid import UUID
@@ -52,12 +53,12 @@ class MemoryUnitOfWork:
 
     # --- running commands ------------------------------------------------------------------
 
-    def run(self, command: Command) -> Answer:
+    def run(self, command: Command | Any, handler: Callable[[Any, Any], Answer] = handle) -> Answer:
         """Handle one command; keep its changes and events only if the handler returns."""
         self._working = {}
         self.last_events = []
         try:
-            answer = handle(command, self)
+            answer = handler(command, self)
             changed = self._working
         finally:
             self._working = None

@@ -16,7 +16,7 @@ from projections.redis_views import RedisHotViews
 from service_layer.settings import Settings
 from streams.rebuild import rebuild_facts, rebuild_hot_views
 from tests.e2e.conftest import scratch_database
-from tests.e2e.ledger_server import RunningLedger, ok, post, serve, stocked_sku
+from tests.e2e.ledger_server import RunningLedger, auth_headers, ok, post, serve, stocked_sku
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def trade(client: httpx.Client) -> None:
 
 
 def test_commands_through_the_api_end_up_in_the_read_models(running: RunningLedger) -> None:
-    with httpx.Client(base_url=running.base_url, timeout=30) as client:
+    with httpx.Client(headers=auth_headers(), base_url=running.base_url, timeout=30) as client:
         trade(client)
         view = caught_up(client, "/availability/SERUM-1?location=PARIS")
         truth = client.get("/skus/SERUM-1/stock/PARIS").json()
@@ -76,7 +76,7 @@ def test_commands_through_the_api_end_up_in_the_read_models(running: RunningLedg
 
 
 def test_a_rebuild_from_the_log_equals_the_live_read_models(running: RunningLedger) -> None:
-    with httpx.Client(base_url=running.base_url, timeout=30) as client:
+    with httpx.Client(headers=auth_headers(), base_url=running.base_url, timeout=30) as client:
         trade(client)
         caught_up(client, "/availability/SERUM-1")
         caught_up(client, "/analytics/daily-sales")
@@ -102,7 +102,10 @@ def test_the_embedded_default_serves_the_same_read_models_on_sqlite(
         hot_views_url="memory://",
         analytics_url=analytics_url,
     )
-    with serve(settings) as ledger, httpx.Client(base_url=ledger.base_url, timeout=30) as client:
+    with (
+        serve(settings) as ledger,
+        httpx.Client(headers=auth_headers(), base_url=ledger.base_url, timeout=30) as client,
+    ):
         trade(client)
         view = caught_up(client, "/availability/SERUM-1")
         truth = client.get("/skus/SERUM-1/stock").json()

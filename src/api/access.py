@@ -1,0 +1,138 @@
+"""Who may call which route: one rule per (method, path template), enforced by one middleware
+before any endpoint runs. A route without a rule is refused (and fails the access tests).
+
+Rules that need a path parameter (a customer's own profile, a store's own location) are
+decided here; rules that need the body (the locations a command touches) by the endpoint,
+through `require_locations`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.routing import BaseRoute, Match
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.auth import Principal, TokenError, TokenVerifier
+from api.problems import ApiProblem, problem_response
+
+PRINCIPAL_KEY = "glow.principal"
+
+
+@dataclass(frozen=True)
+class Access:
+    roles: frozenset[str] = frozenset()
+    public: bool = False
+    own_customer: bool = False  # a customer may only name their own customer_id
+    own_location: str | None = None  # store staff may only name their own location here
+    needs_pii: bool = False  # an auditor needs the pii:read scope
+
+    def refusal(self, principal: Principal, path_params: Mapping[str, Any]) -> str | None:
+        if principal.role not in self.roles:
+            return f"the {principal.role} role may not use this route"
+        named_customer = str(path_params.get("customer_id"))
+        if self.own_customer and principal.role == "customer":
+            return _unless(named_customer == str(principal.customer_id), "their own profile")
+        if self.own_location and principal.role == "store-staff":
+            named_location = path_params.get(self.own_location)
+            return _unless(named_location == principal.location, "their own location")
+        if self.needs_pii and not principal.may_read_pii:
+            return "this route returns personal data: the token needs the pii:read scope"
+        return None
+
+
+def _unless(allowed: bool, what: str) -> str | None:
+    return None if allowed else f"this token may only reach {what}"
+
+
+def allow(*roles: str, **options: Any) -> Access:
+    return Access(roles=frozenset(roles), **options)
+
+
+PUBLIC = Access(public=True)
+
+
+class AccessControl:
+    def __init__(
+        self,
+        app: ASGIApp,
+        verifier: TokenVerifier,
+        rules: Mapping[tuple[str, str], Access],
+        routes: Iterable[BaseRoute],
+    ) -> None:
+        self.app, self.verifier, self.rules, self.routes = app, verifier, rules, list(routes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        found = self._route(scope)
+        if found is None:  # no such route, or not with this method: the router answers
+            await self.app(scope, receive, send)
+            return
+        key, path_params = found
+        access = self.rules.get(key)
+        refusal = self._refusal(scope, access, path_params)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _refusal(self, scope: Scope, access: Access | None, path_params: Mapping[str, Any]) -> Any:
+        path = scope["path"]
+        if access is None:
+            return problem_response(
+                403, "no-access-rule", "No access rule", f"{path} has no access rule", path
+            )
+        if access.public:
+            return None
+        try:
+            principal = self.verifier.verify(_bearer(Request(scope)))
+        except TokenError as error:
+            response = problem_response(401, "unauthenticated", "Unauthenticated", str(error), path)
+            response.headers["WWW-Authenticate"] = 'Bearer realm="glowledger"'
+            return response
+        reason = access.refusal(principal, path_params)
+        if reason is not None:
+            return problem_response(403, "forbidden", "Forbidden", reason, path)
+        scope[PRINCIPAL_KEY] = principal
+        return None
+
+    def _route(self, scope: Scope) -> tuple[tuple[str, str], Mapping[str, Any]] | None:
+        method = "GET" if scope["method"] == "HEAD" else scope["method"]
+        for route in self.routes:
+            match, child = route.matches(scope)
+            if match == Match.FULL:
+                return (method, getattr(route, "path", "")), child.get("path_params", {})
+        return None
+
+
+def principal_of(request: Request) -> Principal:
+    principal = request.scope.get(PRINCIPAL_KEY)
+    if not isinstance(principal, Principal):
+        raise ApiProblem(401, "unauthenticated", "Unauthenticated", "no bearer token was checked")
+    return principal
+
+
+def require_locations(principal: Principal, locations: Iterable[str]) -> None:
+    if principal.role != "store-staff":
+        return
+    others = sorted({loc for loc in locations if loc != principal.location})
+    if others:
+        raise ApiProblem(
+            403,
+            "forbidden",
+            "Forbidden",
+            f"store staff of {principal.location!r} may not act at {', '.join(others)}",
+        )
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise TokenError("send a bearer token: Authorization: Bearer <token> (see `glow token`)")
+    return token.strip()

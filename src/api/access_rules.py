@@ -1,0 +1,108 @@
+"""The access rule of every route, read top to bottom. The access tests walk the app's routes
+and fail for any route missing here."""
+
+from __future__ import annotations
+
+from api.access import PUBLIC, Access, allow
+
+ADMIN = ("admin",)
+STOCK_OPS = ("store-staff", "admin")
+SELLING = ("channel", "store-staff", "admin")
+READERS = ("channel", "store-staff", "auditor", "analyst", "admin")
+SHOPPERS = (*READERS, "customer")
+
+INVENTORY_RULES: dict[tuple[str, str], Access] = {
+    # catalog and places: the back office only
+    ("POST", "/products"): allow(*ADMIN),
+    ("POST", "/products/{product_code}/changes"): allow(*ADMIN),
+    ("POST", "/products/{product_code}/variants"): allow(*ADMIN),
+    ("POST", "/products/{product_code}/discontinue"): allow(*ADMIN),
+    ("POST", "/skus/{sku}/price"): allow(*ADMIN),
+    ("POST", "/locations"): allow(*ADMIN),
+    ("POST", "/batches/recall"): allow(*ADMIN),
+    # stock handling: staff at their own location (checked on the body), the back office
+    ("POST", "/stock/receipts"): allow(*STOCK_OPS),
+    ("POST", "/stock/expected-shipments"): allow(*STOCK_OPS),
+    ("POST", "/adjustments"): allow(*STOCK_OPS),
+    ("POST", "/transfers"): allow(*STOCK_OPS),
+    ("POST", "/batches/quarantine"): allow(*STOCK_OPS),
+    ("POST", "/batches/lift-quarantine"): allow(*STOCK_OPS),
+    # selling: channels for their own channel, staff at their own location
+    ("POST", "/reservations"): allow(*SELLING),
+    ("POST", "/reservations/{reservation_id}/confirm"): allow(*SELLING),
+    ("POST", "/reservations/{reservation_id}/release"): allow(*SELLING),
+    ("POST", "/sales"): allow(*SELLING),
+    ("POST", "/returns"): allow(*SELLING),
+    # reads
+    ("GET", "/skus/{sku}/stock"): allow(*SHOPPERS),
+    ("GET", "/skus/{sku}/stock/{location}"): allow(*SHOPPERS, own_location="location"),
+    ("GET", "/reservations/{reservation_id}"): allow(*SELLING, "auditor"),
+    ("GET", "/products/{product_code}"): allow(*SHOPPERS),
+    ("GET", "/locations"): allow(*SHOPPERS),
+    # operations
+    ("GET", "/health"): PUBLIC,
+    ("GET", "/metrics"): PUBLIC,
+    ("GET", "/openapi.json"): PUBLIC,
+}
+
+PERSONAL_WRITERS = ("channel", "store-staff", "customer", "admin")
+OWN = {"own_customer": True}
+
+CUSTOMER_RULES: dict[tuple[str, str], Access] = {
+    ("POST", "/customers"): allow("channel", "store-staff", "admin"),
+    ("POST", "/customers/{customer_id}/contact-details"): allow(*PERSONAL_WRITERS, **OWN),
+    ("POST", "/customers/{customer_id}/skin-profile"): allow(*PERSONAL_WRITERS, **OWN),
+    ("POST", "/customers/{customer_id}/preferences"): allow(*PERSONAL_WRITERS, **OWN),
+    ("POST", "/customers/{customer_id}/wishlist"): allow(*PERSONAL_WRITERS, **OWN),
+    ("POST", "/customers/{customer_id}/wishlist/remove"): allow(*PERSONAL_WRITERS, **OWN),
+    ("POST", "/customers/{customer_id}/feedback"): allow(*PERSONAL_WRITERS, **OWN),
+    ("POST", "/customers/{customer_id}/consents/grant"): allow(*PERSONAL_WRITERS, **OWN),
+    ("POST", "/customers/{customer_id}/consents/withdraw"): allow(*PERSONAL_WRITERS, **OWN),
+    ("POST", "/customers/{customer_id}/loyalty-tier"): allow(*ADMIN),
+    ("POST", "/customers/merges"): allow(*ADMIN),
+    ("POST", "/customers/{customer_id}/forget"): allow("customer", "admin", **OWN),
+    # an auditor without pii:read sees profile and history with personal fields redacted
+    ("GET", "/customers/{customer_id}"): allow(*PERSONAL_WRITERS, "auditor", **OWN),
+    ("GET", "/customers/{customer_id}/history"): allow("auditor", "admin"),
+    ("GET", "/customers/{customer_id}/export"): allow(
+        "customer", "auditor", "admin", needs_pii=True, **OWN
+    ),
+    ("GET", "/customers/{customer_id}/recommender-input"): allow(
+        "channel", "customer", "admin", **OWN
+    ),
+    ("GET", "/customers/{customer_id}/marketing-contact"): allow(*ADMIN),
+    ("GET", "/customers/{customer_id}/match-proposals"): allow(*ADMIN),
+}
+
+ANALYSTS = ("analyst", "admin")
+
+READ_MODEL_RULES: dict[tuple[str, str], Access] = {
+    # hot views: whoever sells or shops; analytics: analysts (read models only) and admins
+    ("GET", "/availability"): allow(*SHOPPERS),
+    ("GET", "/availability/{sku}"): allow(*SHOPPERS),
+    ("GET", "/availability/{sku}/nearest"): allow(*SHOPPERS),
+    ("GET", "/analytics/daily-sales"): allow(*ANALYSTS),
+    ("GET", "/analytics/turnover"): allow(*ANALYSTS),
+    ("GET", "/analytics/expiring-batches"): allow(*ANALYSTS),
+    ("GET", "/analytics/reservation-conversion"): allow(*ANALYSTS),
+    ("GET", "/analytics/sell-through"): allow(*ANALYSTS),
+}
+
+AUDITORS = ("auditor", "admin")
+
+AUDIT_RULES: dict[tuple[str, str], Access] = {
+    # the log itself: history, time travel, recalls, the hash chain, exports
+    ("GET", "/audit/{kind}/{key}/history"): allow(*AUDITORS),
+    ("GET", "/audit/{kind}/{key}/as-of"): allow(*AUDITORS),
+    ("GET", "/audit/batches/{sku}/{batch}/trace"): allow(*AUDITORS),
+    ("GET", "/audit/chain"): allow(*AUDITORS),
+    ("GET", "/audit/chain/verification"): allow(*AUDITORS),
+    ("GET", "/audit/export"): allow(*AUDITORS),
+}
+
+ACCESS_RULES: dict[tuple[str, str], Access] = {
+    **INVENTORY_RULES,
+    **CUSTOMER_RULES,
+    **READ_MODEL_RULES,
+    **AUDIT_RULES,
+}

@@ -1,0 +1,146 @@
+"""Bearer tokens: who is calling, in which role, for which channel, location or customer.
+
+HS256 with GLOW_JWT_SECRET is the embedded default (`glow token` mints with the same key);
+with GLOW_JWT_JWKS_URL set, RS256 tokens of an external OpenID Connect provider are verified
+against its published keys instead.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import jwt
+
+from service_layer.settings import Settings, SettingsError, eventsourcing_env
+
+ROLES = ("channel", "store-staff", "customer", "auditor", "analyst", "admin")
+PII_READ = "pii:read"
+DEV_SECRET_FILE = "glow-jwt.secret"  # noqa: S105 (a file name, not a secret)
+LEEWAY_SECONDS = 30
+
+
+class TokenError(Exception):
+    """The bearer token is missing, malformed, forged, expired or says too little."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    role: str
+    channel: str | None = None  # None: may act on any channel (admin)
+    location: str | None = None  # store-staff: the one location they work at
+    customer_id: UUID | None = None  # customer: the one profile they may see
+    scopes: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def may_read_pii(self) -> bool:
+        if self.role == "auditor":
+            return PII_READ in self.scopes
+        return self.role in ("channel", "store-staff", "customer", "admin")
+
+
+@dataclass
+class TokenVerifier:
+    secret: str = ""
+    jwks_url: str = ""
+    issuer: str = ""
+    audience: str = ""
+    _jwks: jwt.PyJWKClient | None = None
+
+    def verify(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(
+                token,
+                key=self._key(token),
+                algorithms=["RS256"] if self.jwks_url else ["HS256"],
+                issuer=self.issuer or None,
+                audience=self.audience or None,
+                leeway=LEEWAY_SECONDS,
+                options={"require": ["sub", "exp"], "verify_aud": bool(self.audience)},
+            )
+        except jwt.ExpiredSignatureError:
+            raise TokenError("the bearer token has expired; get a new one") from None
+        except jwt.PyJWTError as error:
+            raise TokenError(f"the bearer token is not valid: {error}") from None
+        return principal_from(claims)
+
+    def _key(self, token: str) -> Any:
+        if not self.jwks_url:
+            return self.secret
+        if self._jwks is None:
+            self._jwks = jwt.PyJWKClient(self.jwks_url, cache_keys=True)
+        try:
+            return self._jwks.get_signing_key_from_jwt(token).key
+        except jwt.PyJWTError as error:
+            raise TokenError(f"no signing key for the bearer token: {error}") from None
+
+
+def principal_from(claims: dict[str, Any]) -> Principal:
+    role = claims.get("role")
+    if role not in ROLES:
+        raise TokenError(f"the token's role {role!r} is not one of {', '.join(ROLES)}")
+    customer = claims.get("customer_id")
+    try:
+        customer_id = UUID(str(customer)) if customer else None
+    except ValueError:
+        raise TokenError(f"the token's customer_id {customer!r} is not a UUID") from None
+    principal = Principal(
+        subject=str(claims["sub"])[:200],
+        role=role,
+        channel=claims.get("channel"),
+        location=claims.get("location"),
+        customer_id=customer_id,
+        scopes=frozenset(str(claims.get("scope", "")).split()),
+    )
+    _require_attributes(principal)
+    return principal
+
+
+def _require_attributes(principal: Principal) -> None:
+    needs = {"channel": "channel", "store-staff": "location", "customer": "customer_id"}
+    attribute = needs.get(principal.role)
+    if attribute and getattr(principal, attribute) is None:
+        raise TokenError(f"a {principal.role} token needs a {attribute!r} claim")
+
+
+def mint_token(secret: str, subject: str, role: str, ttl_seconds: int = 3600, **claims: Any) -> str:
+    """An HS256 token for development and tests (production tokens come from the provider)."""
+    now = int(time.time())
+    payload = {"sub": subject, "role": role, "iat": now, "exp": now + ttl_seconds}
+    payload.update({name: value for name, value in claims.items() if value is not None})
+    principal_from(payload)  # refuse to mint a token the API would refuse
+    return jwt.encode(payload, secret, algorithm="HS256")
+
+
+def jwt_secret(settings: Settings) -> str:
+    """GLOW_JWT_SECRET; the embedded SQLite mode keeps a development secret beside its store."""
+    if settings.jwt_secret:
+        return settings.jwt_secret
+    if settings.is_postgres():
+        if settings.jwt_jwks_url:
+            return ""
+        raise SettingsError(
+            "GLOW_JWT_SECRET (or GLOW_JWT_JWKS_URL) is not set: the API needs a key to "
+            "verify bearer tokens"
+        )
+    store = Path(eventsourcing_env(settings.event_store_url)["SQLITE_DBNAME"])
+    path = store.with_name(DEV_SECRET_FILE)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def verifier(settings: Settings) -> TokenVerifier:
+    return TokenVerifier(
+        secret=jwt_secret(settings),
+        jwks_url=settings.jwt_jwks_url,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+    )

@@ -1,0 +1,305 @@
+"""Customer routes: commands (path, body model, builder) and queries, like the stock routes.
+
+Every route that writes or returns personal data records the access in the access log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+import orjson
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from api import customer_models as m
+from api.access import principal_of
+from api.command_routes import _caller, _idempotency_key
+from api.problems import ApiProblem
+from api.request_body import fingerprint, read_json, validate
+from domain import customer_commands as c
+from domain.trace import Trace
+from privacy.access_log import AccessEntry
+from privacy.contacts import DEFAULT_REGION, normalise_email, normalise_phone
+from service_layer import customer_views as views
+from service_layer.bootstrap import LedgerRuntime
+
+Build = Callable[[Any, UUID | None, Trace], c.CustomerCommand]
+
+
+@dataclass(frozen=True)
+class CustomerRoute:
+    path: str
+    model: type[BaseModel]
+    build: Build
+    summary: str
+    personal: bool = True  # the body carries personal data: its access is logged
+    creates: bool = False
+
+
+def _contact(body: m.ContactIn) -> tuple[dict[str, Any], tuple[c.IdentityClaim, ...]]:
+    given = body.model_dump(exclude_none=True, exclude={"phone_region"})
+    claims = []
+    if body.email is not None:
+        claims.append(c.IdentityClaim("email", normalise_email(body.email)))
+    if body.phone is not None:
+        phone = normalise_phone(body.phone, body.phone_region or DEFAULT_REGION)
+        given["phone"] = phone
+        claims.append(c.IdentityClaim("phone", phone))
+    return given, tuple(claims)
+
+
+def _register(body: m.RegisterCustomerIn, _: UUID | None, trace: Trace) -> c.CustomerCommand:
+    contact, claims = _contact(body)
+    return c.RegisterCustomer(uuid4(), contact, claims, trace)
+
+
+def _change_contact(body: m.ContactIn, cid: UUID | None, trace: Trace) -> c.CustomerCommand:
+    contact, claims = _contact(body)
+    return c.ChangeContactDetails(_id(cid), contact, claims, trace)
+
+
+def _id(customer_id: UUID | None) -> UUID:
+    assert customer_id is not None  # every route but registration and merge names one
+    return customer_id
+
+
+CUSTOMER_COMMAND_ROUTES = [
+    CustomerRoute(
+        "/customers",
+        m.RegisterCustomerIn,
+        _register,
+        "Register a customer (or find them by email/phone)",
+        creates=True,
+    ),
+    CustomerRoute(
+        "/customers/{customer_id}/contact-details",
+        m.ContactIn,
+        _change_contact,
+        "Change contact details",
+    ),
+    CustomerRoute(
+        "/customers/{customer_id}/skin-profile",
+        m.SkinProfileIn,
+        lambda b, cid, t: c.ChangeSkinProfile(_id(cid), b.model_dump(), t),
+        "Change the skin profile (type, concerns, allergies as INCI names)",
+    ),
+    CustomerRoute(
+        "/customers/{customer_id}/preferences",
+        m.PreferencesIn,
+        lambda b, cid, t: c.ChangePreferences(_id(cid), b.model_dump(exclude_none=True), t),
+        "Change preferences (fragrance-free, vegan, cruelty-free)",
+    ),
+    CustomerRoute(
+        "/customers/{customer_id}/loyalty-tier",
+        m.LoyaltyTierIn,
+        lambda b, cid, t: c.ChangeLoyaltyTier(_id(cid), b.tier, t),
+        "Change the loyalty tier",
+        personal=False,
+    ),
+    CustomerRoute(
+        "/customers/{customer_id}/wishlist",
+        m.WishlistIn,
+        lambda b, cid, t: c.AddToWishlist(_id(cid), b.sku, t),
+        "Add a SKU to the wishlist",
+        personal=False,
+    ),
+    CustomerRoute(
+        "/customers/{customer_id}/wishlist/remove",
+        m.WishlistIn,
+        lambda b, cid, t: c.RemoveFromWishlist(_id(cid), b.sku, t),
+        "Remove a SKU from the wishlist",
+        personal=False,
+    ),
+    CustomerRoute(
+        "/customers/{customer_id}/feedback",
+        m.FeedbackIn,
+        lambda b, cid, t: c.GiveFeedback(_id(cid), b.sku, b.rating, b.comment, t),
+        "Rate a product, with an optional comment",
+    ),
+    CustomerRoute(
+        "/customers/{customer_id}/consents/grant",
+        m.ConsentGrantIn,
+        lambda b, cid, t: c.GrantConsent(_id(cid), b.purpose, b.text_version, t),
+        "Grant consent for a purpose (with the version of the text shown)",
+        personal=False,
+    ),
+    CustomerRoute(
+        "/customers/{customer_id}/consents/withdraw",
+        m.ConsentWithdrawIn,
+        lambda b, cid, t: c.WithdrawConsent(_id(cid), b.purpose, t),
+        "Withdraw consent for a purpose; it applies from the next request",
+        personal=False,
+    ),
+    CustomerRoute(
+        "/customers/merges",
+        m.MergeIn,
+        lambda b, _, t: c.MergeCustomers(b.source_id, b.target_id, t),
+        "Merge two customers (a person confirms a proposal); the old id redirects",
+    ),
+    CustomerRoute(
+        "/customers/{customer_id}/forget",
+        m.ForgetIn,
+        lambda b, cid, t: c.ForgetCustomer(_id(cid), t),
+        "Forget the customer: their key is destroyed, their personal data erased everywhere",
+    ),
+]
+
+
+def customer_command_endpoint(route: CustomerRoute) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        runtime: LedgerRuntime = request.app.state.runtime
+        key = _idempotency_key(request)
+        channel, subject = _caller(request)
+        customer_id = _customer_id(request) if "customer_id" in request.path_params else None
+        data, _ = await read_json(request, runtime.settings.max_body_bytes)
+        body = validate(route.model, data)
+        now = datetime.now(tz=UTC)
+        trace = Trace(channel, subject, now, key, None, getattr(body, "reason", None))
+        command = route.build(body, customer_id, trace)
+        print_ = fingerprint(request.method, request.scope["path"], data)
+        outcome = await run_in_threadpool(runtime.customers.execute, command, key, print_)
+        if route.personal:
+            touched = UUID(outcome.body["customer_id"])
+            await _log(request, touched, f"write {route.path}", trace.reason)
+        headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+        return _json(outcome.body, outcome.status, headers)
+
+    endpoint.__name__ = "customer_" + route.path.strip("/").replace("/", "_").replace("{", "")
+    return endpoint
+
+
+# --- queries -----------------------------------------------------------------------------
+
+
+async def customer_profile(request: Request) -> Response:
+    customer, with_pii = await _load(request, "read profile")
+    return _json(views.profile(customer, with_pii=with_pii))
+
+
+async def customer_history(request: Request) -> Response:
+    customer, with_pii = await _load(request, "read history")
+    desk = _runtime(request).customers
+    events = await run_in_threadpool(views.history, desk, customer, with_pii=with_pii)
+    return _json({"customer_id": str(customer.id), "events": events})
+
+
+async def customer_export(request: Request) -> Response:
+    """Everything held about the customer (a data-subject access request)."""
+    customer, _ = await _load(request, "export")
+    runtime = _runtime(request)
+    events = await run_in_threadpool(views.history, runtime.customers, customer, with_pii=True)
+    accesses = await run_in_threadpool(runtime.access_log.entries_for, customer.id)
+    return _json(
+        {
+            "customer_id": str(customer.id),
+            "exported_at": datetime.now(tz=UTC).isoformat(),
+            "profile": views.profile(customer, with_pii=True),
+            "consent_history": views.consent_history(events),
+            "events": events,
+            "purchases_and_returns": await run_in_threadpool(
+                views.purchases_and_returns, runtime.ledger, customer
+            ),
+            "recommendations_shown": [],
+            "accesses": [
+                {"at": a.at, "principal": a.principal, "role": a.role, "action": a.action}
+                for a in accesses
+            ],
+        }
+    )
+
+
+async def recommender_input(request: Request) -> Response:
+    customer, _ = await _load(request, "read for personalisation")
+    return _json(views.recommender_input(customer))
+
+
+async def marketing_contact(request: Request) -> Response:
+    medium = request.query_params.get("medium", "email")
+    if medium not in ("email", "sms"):
+        raise ApiProblem(422, "invalid-medium", "Invalid medium", "medium is email or sms")
+    customer, _ = await _load(request, f"read for marketing by {medium}")
+    return _json(views.marketing_contact(customer, medium))
+
+
+async def match_proposals(request: Request) -> Response:
+    customer, _ = await _load(request, "match proposals")
+    desk = _runtime(request).customers
+    proposals = await run_in_threadpool(views.match_proposals, desk, customer)
+    return _json({"customer_id": str(customer.id), "proposals": proposals})
+
+
+CUSTOMER_QUERIES: list[tuple[str, Callable[[Request], Awaitable[Response]], str]] = [
+    ("/customers/{customer_id}", customer_profile, "A customer's profile"),
+    ("/customers/{customer_id}/history", customer_history, "A customer's events, for audit"),
+    ("/customers/{customer_id}/export", customer_export, "Everything held about a customer"),
+    (
+        "/customers/{customer_id}/recommender-input",
+        recommender_input,
+        "Recommender input; needs the personalisation consent",
+    ),
+    (
+        "/customers/{customer_id}/marketing-contact",
+        marketing_contact,
+        "A campaign address (?medium=email|sms); needs the marketing consent",
+    ),
+    (
+        "/customers/{customer_id}/match-proposals",
+        match_proposals,
+        "Customers who may be the same person, scored; never merged by this",
+    ),
+]
+
+
+async def _load(request: Request, action: str) -> tuple[Any, bool]:
+    customer_id = _customer_id(request)
+    customer = await run_in_threadpool(_runtime(request).customers.customer, customer_id)
+    with_pii = principal_of(request).may_read_pii
+    if with_pii:
+        await _log(request, customer.id, action, request.headers.get("x-access-reason"))
+    return customer, with_pii
+
+
+async def _log(request: Request, customer_id: UUID, action: str, reason: str | None) -> None:
+    principal = principal_of(request)
+    entry = AccessEntry(
+        principal.subject,
+        principal.role,
+        principal.channel,
+        customer_id,
+        action,
+        (reason or "")[:500] or None,
+    )
+    await run_in_threadpool(_runtime(request).access_log.record, entry)
+
+
+def _customer_id(request: Request) -> UUID:
+    raw = request.path_params["customer_id"]
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise ApiProblem(
+            422,
+            "invalid-path-parameter",
+            "Invalid path parameter",
+            f"customer_id {raw!r} is not a UUID",
+        ) from None
+
+
+def _runtime(request: Request) -> LedgerRuntime:
+    runtime: LedgerRuntime = request.app.state.runtime
+    return runtime
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        orjson.dumps(body, default=str),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )

@@ -1,0 +1,123 @@
+"""Commands to the customer ledger: imperative, frozen, each carrying its Trace.
+
+Contact details arrive already normalised (emails lower case, phones in E.164): the API does
+that before it builds a command, so the domain needs no parsing library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from domain.trace import Trace
+
+
+@dataclass(frozen=True)
+class IdentityClaim:
+    kind: str  # "email" or "phone"
+    key: str  # the normalised email or E.164 number; only its uuid5 is ever stored
+
+
+@dataclass(frozen=True)
+class RegisterCustomer:
+    customer_id: UUID  # used only if no identity already names a customer
+    contact: dict[str, Any]
+    identities: tuple[IdentityClaim, ...]
+    trace: Trace
+
+
+@dataclass(frozen=True)
+class ChangeContactDetails:
+    customer_id: UUID
+    changes: dict[str, Any]
+    identities: tuple[IdentityClaim, ...]
+    trace: Trace
+
+
+@dataclass(frozen=True)
+class ChangeSkinProfile:
+    customer_id: UUID
+    profile: dict[str, Any]
+    trace: Trace
+
+
+@dataclass(frozen=True)
+class ChangePreferences:
+    customer_id: UUID
+    preferences: dict[str, bool]
+    trace: Trace
+
+
+@dataclass(frozen=True)
+class ChangeLoyaltyTier:
+    customer_id: UUID
+    tier: str
+    trace: Trace
+
+
+@dataclass(frozen=True)
+class AddToWishlist:
+    customer_id: UUID
+    sku: str
+    trace: Trace
+
+
+@dataclass(frozen=True)
+class RemoveFromWishlist:
+    customer_id: UUID
+    sku: str
+    trace: Trace
+
+
+@dataclass(frozen=True)
+class GiveFeedback:
+    customer_id: UUID
+    sku: str
+    rating: int
+    comment: str | None
+    trace: Trace
+
+
+@dataclass(frozen=True)
+class GrantConsent:
+    customer_id: UUID
+    purpose: str
+    text_version: str
+    trace: Trace
+
+
+@dataclass(frozen=True)
+class WithdrawConsent:
+    customer_id: UUID
+    purpose: str
+    trace: Trace
+
+
+@dataclass(frozen=True)
+class MergeCustomers:
+    source_id: UUID
+    target_id: UUID
+    trace: Trace
+
+
+@dataclass(frozen=True)
+class ForgetCustomer:
+    customer_id: UUID
+    trace: Trace
+
+
+CustomerCommand = (
+    RegisterCustomer
+    | ChangeContactDetails
+    | ChangeSkinProfile
+    | ChangePreferences
+    | ChangeLoyaltyTier
+    | AddToWishlist
+    | RemoveFromWishlist
+    | GiveFeedback
+    | GrantConsent
+    | WithdrawConsent
+    | MergeCustomers
+    | ForgetCustomer
+)

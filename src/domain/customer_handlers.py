@@ -1,0 +1,200 @@
+"""One handler per customer command: load, decide, answer. Answers carry ids, never personal
+data, because the customer ledger keeps each answer for its idempotency key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from domain import customer_commands as c
+from domain.customer import Customer
+from domain.errors import IdentityConflictError, InvalidCommandError, UnknownCustomerError
+from domain.handlers import Answer
+from domain.identity import IdentityKey
+from domain.ids import identity_id
+from domain.trace import Trace
+from domain.unit_of_work import UnitOfWork
+
+MAX_MERGE_HOPS = 20
+
+
+def register_customer(cmd: c.RegisterCustomer, uow: UnitOfWork) -> Answer:
+    if not cmd.identities:
+        raise InvalidCommandError("a registration needs an email or a phone number")
+    owners = {key.customer_id for key in _keys(uow, cmd.identities) if key and key.customer_id}
+    if len(owners) > 1:
+        raise IdentityConflictError(
+            "the email and the phone identify two different customers; merge them first",
+            customers=sorted(str(owner) for owner in owners),
+        )
+    if owners:
+        customer = _customer(uow, owners.pop())
+        status = 200
+    else:
+        customer = Customer.register(cmd.customer_id, cmd.contact, cmd.trace)
+        uow.add(customer)
+        status = 201
+    for claim in cmd.identities:
+        _claim(uow, customer, claim, cmd.trace)
+    return Answer(status, {"customer_id": str(customer.id), "matched": status == 200})
+
+
+def change_contact_details(cmd: c.ChangeContactDetails, uow: UnitOfWork) -> Answer:
+    customer = _customer(uow, cmd.customer_id)
+    customer.change_contact(cmd.changes, cmd.trace)
+    for claim in cmd.identities:
+        new_id = identity_id(claim.kind, claim.key)
+        for old_id, kind in list(customer.identities.items()):
+            if kind == claim.kind and UUID(old_id) != new_id:
+                _release(uow, customer, UUID(old_id), cmd.trace)
+        _claim(uow, customer, claim, cmd.trace)
+    return _done(customer)
+
+
+def change_skin_profile(cmd: c.ChangeSkinProfile, uow: UnitOfWork) -> Answer:
+    customer = _customer(uow, cmd.customer_id)
+    customer.change_skin_profile(cmd.profile, cmd.trace)
+    return _done(customer)
+
+
+def change_preferences(cmd: c.ChangePreferences, uow: UnitOfWork) -> Answer:
+    customer = _customer(uow, cmd.customer_id)
+    customer.change_preferences(cmd.preferences, cmd.trace)
+    return _done(customer)
+
+
+def change_loyalty_tier(cmd: c.ChangeLoyaltyTier, uow: UnitOfWork) -> Answer:
+    customer = _customer(uow, cmd.customer_id)
+    customer.change_loyalty_tier(cmd.tier, cmd.trace)
+    return _done(customer)
+
+
+def add_to_wishlist(cmd: c.AddToWishlist, uow: UnitOfWork) -> Answer:
+    customer = _customer(uow, cmd.customer_id)
+    customer.add_to_wishlist(cmd.sku, cmd.trace)
+    return _done(customer)
+
+
+def remove_from_wishlist(cmd: c.RemoveFromWishlist, uow: UnitOfWork) -> Answer:
+    customer = _customer(uow, cmd.customer_id)
+    customer.remove_from_wishlist(cmd.sku, cmd.trace)
+    return _done(customer)
+
+
+def give_feedback(cmd: c.GiveFeedback, uow: UnitOfWork) -> Answer:
+    customer = _customer(uow, cmd.customer_id)
+    customer.give_feedback(cmd.sku, cmd.rating, cmd.comment, cmd.trace)
+    return _done(customer)
+
+
+def grant_consent(cmd: c.GrantConsent, uow: UnitOfWork) -> Answer:
+    customer = _customer(uow, cmd.customer_id)
+    customer.grant_consent(cmd.purpose, cmd.text_version, cmd.trace)
+    return Answer(200, {**_done(customer).body, "purpose": cmd.purpose, "granted": True})
+
+
+def withdraw_consent(cmd: c.WithdrawConsent, uow: UnitOfWork) -> Answer:
+    customer = _customer(uow, cmd.customer_id)
+    customer.withdraw_consent(cmd.purpose, cmd.trace)
+    return Answer(200, {**_done(customer).body, "purpose": cmd.purpose, "granted": False})
+
+
+def merge_customers(cmd: c.MergeCustomers, uow: UnitOfWork) -> Answer:
+    source, target = _customer(uow, cmd.source_id), _customer(uow, cmd.target_id)
+    target.absorb(source, cmd.trace)
+    for key_id, kind in source.identities.items():
+        key = _key(uow, UUID(key_id))
+        if key is not None and key.customer_id == source.id:
+            key.reclaim(target.id)
+            target.link_identity(UUID(key_id), kind, cmd.trace)
+    return Answer(200, {"customer_id": str(target.id), "merged": str(source.id)})
+
+
+def forget_customer(cmd: c.ForgetCustomer, uow: UnitOfWork) -> Answer:
+    """Forgets the person: the customer, and every customer merged into them."""
+    customer = _customer(uow, cmd.customer_id)
+    forgotten = []
+    for person in [customer, *(_merged(uow, source) for source in customer.absorbed)]:
+        for key_id in list(person.identities):
+            _release(uow, person, UUID(key_id), cmd.trace)
+        person.forget(cmd.trace)
+        forgotten.append(str(person.id))
+    return Answer(200, {"customer_id": str(customer.id), "forgotten": forgotten})
+
+
+CUSTOMER_HANDLERS: dict[type[Any], Callable[[Any, UnitOfWork], Answer]] = {
+    c.RegisterCustomer: register_customer,
+    c.ChangeContactDetails: change_contact_details,
+    c.ChangeSkinProfile: change_skin_profile,
+    c.ChangePreferences: change_preferences,
+    c.ChangeLoyaltyTier: change_loyalty_tier,
+    c.AddToWishlist: add_to_wishlist,
+    c.RemoveFromWishlist: remove_from_wishlist,
+    c.GiveFeedback: give_feedback,
+    c.GrantConsent: grant_consent,
+    c.WithdrawConsent: withdraw_consent,
+    c.MergeCustomers: merge_customers,
+    c.ForgetCustomer: forget_customer,
+}
+
+
+def handle_customer(command: c.CustomerCommand, uow: UnitOfWork) -> Answer:
+    return CUSTOMER_HANDLERS[type(command)](command, uow)
+
+
+# --- loading helpers ---------------------------------------------------------------------
+
+
+def _customer(uow: UnitOfWork, customer_id: UUID) -> Customer:
+    """The customer, following merges to the survivor: an old id keeps working."""
+    for _ in range(MAX_MERGE_HOPS):
+        found = uow.find(customer_id)  # a client's id may name another kind of aggregate
+        if not isinstance(found, Customer):
+            break
+        if found.merged_into is None:
+            return found
+        customer_id = found.merged_into
+    raise UnknownCustomerError(f"no customer {customer_id}", customer_id=str(customer_id))
+
+
+def _merged(uow: UnitOfWork, customer_id: UUID) -> Customer:
+    found = uow.find(customer_id)
+    if not isinstance(found, Customer):
+        raise UnknownCustomerError(f"no customer {customer_id}", customer_id=str(customer_id))
+    return found
+
+
+def _key(uow: UnitOfWork, key_id: UUID) -> IdentityKey | None:
+    found = uow.find(key_id)
+    return found if isinstance(found, IdentityKey) else None
+
+
+def _keys(uow: UnitOfWork, claims: tuple[c.IdentityClaim, ...]) -> list[IdentityKey | None]:
+    return [_key(uow, identity_id(claim.kind, claim.key)) for claim in claims]
+
+
+def _claim(uow: UnitOfWork, customer: Customer, claim: c.IdentityClaim, trace: Trace) -> None:
+    key_id = identity_id(claim.kind, claim.key)
+    key = _key(uow, key_id)
+    if key is None:
+        uow.add(IdentityKey.claim(key_id, claim.kind, customer.id))
+    elif key.customer_id not in (None, customer.id):
+        raise IdentityConflictError(
+            f"this {claim.kind} already identifies another customer; merge them first",
+            kind=claim.kind,
+        )
+    else:
+        key.reclaim(customer.id)
+    customer.link_identity(key_id, claim.kind, trace)
+
+
+def _release(uow: UnitOfWork, customer: Customer, key_id: UUID, trace: Trace) -> None:
+    key = _key(uow, key_id)
+    if key is not None and key.customer_id == customer.id:
+        key.release()
+    customer.unlink_identity(key_id, trace)
+
+
+def _done(customer: Customer) -> Answer:
+    return Answer(200, {"customer_id": str(customer.id), "version": customer.version})

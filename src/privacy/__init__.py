@@ -1,0 +1,1 @@
+"""Personal data: contact normalisation, identity matching, per-customer keys and encryption."""

@@ -1,0 +1,38 @@
+"""Per-customer data keys: made on first use, wrapped by the master key, destroyed on forget."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from uuid import UUID
+
+from privacy.key_stores import KeyStore
+from privacy.master_keys import MasterKeys
+
+
+@dataclass
+class KeyVault:
+    store: KeyStore
+    masters: MasterKeys
+
+    def data_key(self, customer_id: UUID) -> bytes | None:
+        """The customer's key, or None once it has been destroyed (or never existed)."""
+        stored = self.store.get(customer_id)
+        return None if stored is None else self.masters.unwrap(customer_id, *stored)
+
+    def data_key_for_writing(self, customer_id: UUID) -> bytes:
+        new = self.masters.wrap(customer_id, os.urandom(32))
+        stored = self.store.put_if_absent(customer_id, new)
+        return self.masters.unwrap(customer_id, *stored)
+
+    def destroy(self, customer_id: UUID) -> None:
+        self.store.delete(customer_id)
+
+    def rotate(self) -> int:
+        """Re-wrap every data key still under a previous master key; returns how many."""
+        rewrapped = 0
+        for customer_id, old in self.store.wrapped_by_others(self.masters.current_id):
+            data_key = self.masters.unwrap(customer_id, *old)
+            if self.store.replace(customer_id, old, self.masters.wrap(customer_id, data_key)):
+                rewrapped += 1
+        return rewrapped

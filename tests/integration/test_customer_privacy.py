@@ -1,0 +1,141 @@
+"""The customer ledger on real stores: identities resolve across channels, personal data is
+sealed at rest, and after forget not even a dump of the whole database holds it."""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from domain import customer_commands as c
+from domain.customer import Customer
+from domain.trace import Trace
+from privacy.contacts import normalise_email, normalise_phone
+from privacy.master_keys import MasterKeys
+from service_layer.customer_desk import CustomerDesk
+from service_layer.customer_store import close_customer_ledger, open_customer_ledger
+from service_layer.migrations import apply_migrations
+from service_layer.settings import Settings
+
+NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+NAME = "Quentaline Vostrikova"
+EMAIL = "Quentaline.Vostrikova+shop@Example.com"
+PHONE = "06 47 11 23 58"
+STREET = "17 rue Zephyrinovna"
+COMMENT = "my cheeks went blotchy-xq7 after the serum"
+ALLERGY = "METHYLISOTHIAZOLINONE"
+PLAINTEXTS = [NAME, "quentaline.vostrikova@example.com", "+33647112358", STREET, COMMENT, ALLERGY]
+
+
+def claims() -> tuple[c.IdentityClaim, ...]:
+    return (
+        c.IdentityClaim("email", normalise_email(EMAIL)),
+        c.IdentityClaim("phone", normalise_phone(PHONE)),
+    )
+
+
+def contact() -> dict[str, object]:
+    return {
+        "name": NAME,
+        "email": normalise_email(EMAIL),
+        "phone": normalise_phone(PHONE),
+        "date_of_birth": date(1987, 3, 21),
+        "address": {"line1": STREET, "city": "Lyon", "postcode": "69003", "country": "FR"},
+    }
+
+
+@pytest.fixture
+def postgres_desk(scratch_database_url: str) -> Iterator[CustomerDesk]:
+    apply_migrations(scratch_database_url)
+    settings = Settings(event_store_url=scratch_database_url, master_key=MasterKeys.generate())
+    ledger = open_customer_ledger(settings)
+    try:
+        yield CustomerDesk(ledger)
+    finally:
+        close_customer_ledger(ledger)
+
+
+@pytest.fixture
+def sqlite_desk(tmp_path: Path) -> Iterator[CustomerDesk]:
+    ledger = open_customer_ledger(Settings(event_store_url=f"sqlite:///{tmp_path}/ledger.sqlite"))
+    try:
+        yield CustomerDesk(ledger)
+    finally:
+        close_customer_ledger(ledger)
+
+
+def register_everything(desk: CustomerDesk) -> uuid.UUID:
+    web, pos = Trace("web", "site", NOW), Trace("pos", "till-3", NOW)
+    first = desk.execute(c.RegisterCustomer(uuid.uuid4(), contact(), claims()[:1], web))
+    again = desk.execute(c.RegisterCustomer(uuid.uuid4(), contact(), claims(), pos))
+    assert first.status == 201 and again.status == 200
+    assert again.body["customer_id"] == first.body["customer_id"]
+    customer_id = uuid.UUID(first.body["customer_id"])
+    skin = {"skin_type": "sensitive", "concerns": ["redness"], "allergies": [ALLERGY]}
+    desk.execute(c.ChangeSkinProfile(customer_id, skin, web))
+    desk.execute(c.GiveFeedback(customer_id, "SERUM-30", 2, COMMENT, web))
+    desk.execute(c.GrantConsent(customer_id, "personalisation", "v2", web))
+    return customer_id
+
+
+def pg_dump(url: str) -> bytes:
+    return subprocess.run(
+        ["pg_dump", "--data-only", "--inserts", url], check=True, capture_output=True
+    ).stdout
+
+
+@pytest.mark.postgres
+def test_registering_on_web_and_at_a_till_with_one_email_makes_one_customer(
+    postgres_desk: CustomerDesk,
+) -> None:
+    customer_id = register_everything(postgres_desk)
+    customer = postgres_desk.customer(customer_id)
+    assert customer.contact["name"] == NAME and customer.skin["allergies"] == [ALLERGY]
+    assert len(customer.identities) == 2
+
+
+@pytest.mark.postgres
+def test_after_forget_a_dump_of_the_database_holds_none_of_the_plaintext(
+    postgres_desk: CustomerDesk, scratch_database_url: str
+) -> None:
+    customer_id = register_everything(postgres_desk)
+    before = pg_dump(scratch_database_url)
+    assert str(customer_id).encode() in before  # the dump does see the customer's events
+    assert [p for p in PLAINTEXTS if p.encode() in before] == []  # sealed at rest already
+
+    postgres_desk.execute(c.ForgetCustomer(customer_id, Trace("web", "customer", NOW)))
+
+    after = pg_dump(scratch_database_url)
+    assert [p for p in PLAINTEXTS if p.encode() in after] == []
+    assert postgres_desk.ledger.vault.data_key(customer_id) is None
+    forgotten: Customer = postgres_desk.customer(customer_id)
+    assert forgotten.forgotten and forgotten.erased
+    assert forgotten.contact == {} and forgotten.skin == {}
+    assert forgotten.feedback == [{"sku": "SERUM-30", "rating": 2, "comment": None}]
+    assert forgotten.has_consent("personalisation")  # non-personal history replays whole
+
+
+@pytest.mark.postgres
+def test_a_replay_of_a_forgotten_customers_events_shows_the_personal_fields_erased(
+    postgres_desk: CustomerDesk,
+) -> None:
+    customer_id = register_everything(postgres_desk)
+    postgres_desk.execute(c.ForgetCustomer(customer_id, Trace("web", "customer", NOW)))
+    events = postgres_desk.history(postgres_desk.customer(customer_id))
+    sealed = [e for e in events if hasattr(e, "personal")]
+    assert sealed and all(e.personal is None for e in sealed)
+
+
+def test_the_embedded_sqlite_store_seals_and_forgets_alike(
+    sqlite_desk: CustomerDesk, tmp_path: Path
+) -> None:
+    customer_id = register_everything(sqlite_desk)
+    assert sqlite_desk.customer(customer_id).contact["name"] == NAME
+    sqlite_desk.execute(c.ForgetCustomer(customer_id, Trace("web", "customer", NOW)))
+    assert sqlite_desk.customer(customer_id).contact == {}
+    stored = b"".join(path.read_bytes() for path in tmp_path.glob("*.sqlite*"))
+    assert [p for p in PLAINTEXTS if p.encode() in stored] == []

@@ -1,0 +1,42 @@
+"""Tokens: minted for development, read into a principal, refused when they say too little."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from api.auth import PII_READ, TokenError, TokenVerifier, mint_token
+
+SECRET = "unit-test-secret-of-enough-length-0123456789"
+
+
+def test_a_minted_token_reads_back_as_its_principal() -> None:
+    customer = uuid.uuid4()
+    token = mint_token(SECRET, "ana", "customer", customer_id=str(customer), channel="app")
+    principal = TokenVerifier(secret=SECRET).verify(token)
+    assert (principal.subject, principal.role, principal.channel) == ("ana", "customer", "app")
+    assert principal.customer_id == customer and principal.may_read_pii
+
+
+def test_an_auditor_reads_personal_data_only_with_pii_read() -> None:
+    verifier = TokenVerifier(secret=SECRET)
+    assert not verifier.verify(mint_token(SECRET, "a", "auditor")).may_read_pii
+    assert verifier.verify(mint_token(SECRET, "a", "auditor", scope=PII_READ)).may_read_pii
+    assert not verifier.verify(mint_token(SECRET, "a", "analyst")).may_read_pii
+
+
+@pytest.mark.parametrize(
+    "role,claims",
+    [("store-staff", {}), ("channel", {}), ("customer", {"customer_id": "nope"}), ("root", {})],
+)
+def test_a_token_that_says_too_little_is_not_minted(role: str, claims: dict[str, str]) -> None:
+    with pytest.raises(TokenError):
+        mint_token(SECRET, "x", role, **claims)
+
+
+def test_a_token_for_another_audience_is_refused() -> None:
+    verifier = TokenVerifier(secret=SECRET, audience="glowledger")
+    with pytest.raises(TokenError):
+        verifier.verify(mint_token(SECRET, "x", "admin", aud="someone-else"))
+    assert verifier.verify(mint_token(SECRET, "x", "admin", aud="glowledger")).role == "admin"
