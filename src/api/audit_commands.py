@@ -64,9 +64,15 @@ def _as_of(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _batch_trace(settings: Settings, args: argparse.Namespace) -> int:
+    from service_layer.customer_desk import CustomerDesk
+    from service_layer.customer_store import close_customer_ledger, open_customer_ledger
+
     ledger = open_ledger(settings)
+    customers = open_customer_ledger(settings)
     try:
-        print_json(trace_batch(ledger, args.sku, args.batch))
+        notice = CustomerDesk(customers).recall_notice
+        print_json(trace_batch(ledger, args.sku, args.batch, notice))
     finally:
+        close_customer_ledger(customers)
         ledger.close()
     return 0

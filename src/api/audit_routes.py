@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from uuid import UUID
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from api.access import principal_of
 from api.query_routes import _json, _runtime
 from audit.aggregate_keys import aggregate_id
 from audit.batch_trace import trace_batch
@@ -22,6 +24,7 @@ from audit.export import Selection, export_lines
 from audit.history import history
 from audit.rendering import describe_state
 from audit.time_travel import RECORDED, parse_instant, state_as_of, stock_as_of
+from privacy.access_log import AccessEntry
 from service_layer.settings import postgres_conninfo
 
 
@@ -47,7 +50,25 @@ async def aggregate_as_of(request: Request) -> Response:
 
 async def batch_trace(request: Request) -> Response:
     sku, batch = request.path_params["sku"], request.path_params["batch"]
-    return _json(await run_in_threadpool(trace_batch, _runtime(request).ledger, sku, batch))
+    runtime = _runtime(request)
+    found = await run_in_threadpool(
+        trace_batch, runtime.ledger, sku, batch, runtime.customers.recall_notice
+    )
+    # Telling whether a customer can be reached read their sealed contact details: log it.
+    principal = principal_of(request)
+    reason = f"recall of batch {batch} of {sku}"
+    for notice in found["customers_to_notify"]:
+        if notice.get("status") in ("active", "forgotten"):
+            entry = AccessEntry(
+                principal.subject,
+                principal.role,
+                principal.channel,
+                UUID(notice["customer_id"]),
+                "recall-notice",
+                reason,
+            )
+            await run_in_threadpool(runtime.access_log.record, entry)
+    return _json(found)
 
 
 async def chain(request: Request) -> Response:

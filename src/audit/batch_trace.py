@@ -1,12 +1,15 @@
 """Everything one batch of a SKU went through, at every location, for a recall: received,
 reserved, sold (to which orders, on which channels), returned, moved, quarantined, recalled.
 
-Customers are not recorded by the ledger yet, so a recall lists the orders (source
-references) and channels to notify through; naming customers comes with the customer ledger.
+Sales that named a customer (`customer_id` in the sale's or the reservation's trace) list the
+customers to notify, through a resolver the caller passes in (the customer ledger): forgotten
+customers are reported as such and carry nothing that could identify them, and no contact
+detail is included here (the notifier reads those through the customer routes, which log it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -19,10 +22,7 @@ from domain.ledger import InventoryLedger
 from domain.location import LocationDirectory
 from domain.trace import Trace
 
-CUSTOMER_NOTICE = (
-    "customers are not recorded by the ledger yet: notify them through the orders "
-    "(source_ref) and channels listed"
-)
+CustomerLookup = Callable[[str], dict[str, Any]]
 
 
 @dataclass
@@ -33,7 +33,7 @@ class BatchTrace:
     sales: list[dict[str, Any]] = field(default_factory=list)
     holds: dict[str, str] = field(default_factory=dict)  # reservation hex -> location
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, lookup: CustomerLookup | None) -> dict[str, Any]:
         movements = sorted(self.movements, key=lambda m: m["recorded_at"])
         sales = sorted(self.sales, key=lambda s: s["recorded_at"])
         return {
@@ -42,11 +42,21 @@ class BatchTrace:
             "totals": _totals(movements),
             "sales": sales,
             "movements": movements,
-            "customers": CUSTOMER_NOTICE,
+            "customers_to_notify": _customers(sales, lookup),
         }
 
 
-def trace_batch(ledger: InventoryLedger, sku: str, batch: str) -> dict[str, Any]:
+def _customers(sales: list[dict[str, Any]], lookup: CustomerLookup | None) -> list[dict[str, Any]]:
+    named = sorted({sale["customer_id"] for sale in sales if sale["customer_id"]})
+    if lookup is None:
+        return [{"customer_id": customer_id} for customer_id in named]
+    return [{"customer_id": customer_id, **lookup(customer_id)} for customer_id in named]
+
+
+def trace_batch(
+    ledger: InventoryLedger, sku: str, batch: str, customers: CustomerLookup | None = None
+) -> dict[str, Any]:
+    """`customers` tells, for a customer id, whether and how the customer can be notified."""
     found = BatchTrace(sku, batch)
     placed: dict[UUID, Any] = {}
     for code in _location_codes(ledger):
@@ -62,7 +72,7 @@ def trace_batch(ledger: InventoryLedger, sku: str, batch: str) -> dict[str, Any]
                 found.holds[event.reservation_id.hex] = code
     if not found.movements:
         raise UnknownAggregateError(f"batch {batch!r} of SKU {sku!r} was never held anywhere")
-    return found.as_dict()
+    return found.as_dict(customers)
 
 
 def _location_codes(ledger: InventoryLedger) -> list[str]:
@@ -126,6 +136,7 @@ def _sale(
         "order": trace.source_ref,
         "reservation_id": None,
         "reserved_on_channel": None,
+        "customer_id": trace.customer_id,
     }
     if event.reservation_id is not None:
         rid: UUID = event.reservation_id
@@ -136,6 +147,7 @@ def _sale(
         if reservation is not None:
             sale["reserved_on_channel"] = reservation.trace.channel
             sale["order"] = reservation.trace.source_ref or trace.source_ref
+            sale["customer_id"] = trace.customer_id or reservation.trace.customer_id
     return sale
 
 

@@ -82,6 +82,25 @@ class CustomerDesk:
             customer_id = found.merged_into
         raise UnknownCustomerError(f"no customer {customer_id}", customer_id=str(customer_id))
 
+    def recall_notice(self, customer_id: str) -> dict[str, Any]:
+        """Whether a customer named by a sale can be told of a safety recall, and how.
+
+        A safety notice is owed, not marketing: it needs no marketing consent. A forgotten
+        customer cannot be reached and is reported as such; no contact detail is returned."""
+        try:
+            customer = self.customer(UUID(customer_id))
+        except (ValueError, UnknownCustomerError):
+            return {"status": "unknown", "notify": False, "reachable_by": []}
+        if customer.forgotten:
+            return {"status": "forgotten", "notify": False, "reachable_by": []}
+        reachable = [name for name in ("email", "phone") if customer.contact.get(name)]
+        return {
+            "status": "active",
+            "notify": bool(reachable),
+            "reachable_by": reachable,
+            "notify_as": str(customer.id),  # the survivor, if the customer was merged
+        }
+
     def all_customers(self) -> list[Customer]:
         """Every customer, read from the notification log (a scan: for merge proposals)."""
         ids: list[UUID] = []

@@ -229,3 +229,43 @@ def test_a_likely_duplicate_is_proposed_not_merged_until_a_person_merges_it(
     ok(send(client, "/customers/merges", {"source_id": second, "target_id": first}, admin))
     survivor = get(client, f"/customers/{second}", admin).json()  # the old id redirects
     assert survivor["customer_id"] == first and survivor["merged_from"] == [second]
+
+
+def test_a_recall_names_the_customers_to_notify_and_respects_forgetting(
+    client: httpx.Client,
+) -> None:
+    kept = str(
+        ok(send(client, "/customers", {"name": "Kept", "email": "kept@example.org"}, WEB))[
+            "customer_id"
+        ]
+    )
+    gone = str(
+        ok(send(client, "/customers", {"name": "Gone", "email": "gone@example.org"}, WEB))[
+            "customer_id"
+        ]
+    )
+    stocked_sku(client, "TONIC-R", "BREST-1", {"R1": 6})
+    line = {"sku": "TONIC-R", "location": "BREST-1", "quantity": 1}
+    placed = ok(send(client, "/reservations", {"lines": [line], "customer_id": kept}, WEB))
+    ok(send(client, f"/reservations/{placed['reservation_id']}/confirm", {}, WEB))
+    ok(send(client, "/sales", {"lines": [line], "customer_id": gone}, POS, channel="pos"))
+    ok(send(client, "/sales", {"lines": [line]}, POS, channel="pos"))  # an anonymous till sale
+    ok(send(client, f"/customers/{gone}/forget", {}, as_customer(gone)))
+    recall = {"sku": "TONIC-R", "batch": "R1", "reason": "contamination"}
+    ok(send(client, "/batches/recall", recall, {"role": "admin"}, channel="backoffice"))
+
+    trace = get(client, "/audit/batches/TONIC-R/R1/trace", {"role": "auditor"})
+
+    assert trace.status_code == 200, trace.text
+    notices = {n["customer_id"]: n for n in trace.json()["customers_to_notify"]}
+    assert set(notices) == {kept, gone}
+    assert notices[kept]["notify"] is True
+    assert notices[kept]["reachable_by"] == ["email"]
+    assert notices[gone] == {
+        "customer_id": gone,
+        "status": "forgotten",
+        "notify": False,
+        "reachable_by": [],
+    }
+    assert "kept@example.org" not in trace.text
+    assert len(trace.json()["sales"]) == 3
