@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 import orjson
@@ -13,7 +14,7 @@ from audit.history import history
 from audit.rendering import describe_state
 from audit.time_travel import BASES, RECORDED, parse_instant, state_as_of, stock_as_of
 from service_layer.bootstrap import open_ledger
-from service_layer.settings import Settings
+from service_layer.settings import Settings, SettingsError
 
 KEY_HELP = "stock: SKU@LOCATION (or a SKU alone for as-of across locations); reservation: UUID"
 
@@ -68,11 +69,16 @@ def _batch_trace(settings: Settings, args: argparse.Namespace) -> int:
     from service_layer.customer_store import close_customer_ledger, open_customer_ledger
 
     ledger = open_ledger(settings)
-    customers = open_customer_ledger(settings)
     try:
-        notice = CustomerDesk(customers).recall_notice
+        customers = open_customer_ledger(settings)
+    except SettingsError as error:
+        print(f"glow: customers listed by id only ({error})", file=sys.stderr)
+        customers = None
+    try:
+        notice = CustomerDesk(customers).recall_notice if customers is not None else None
         print_json(trace_batch(ledger, args.sku, args.batch, notice))
     finally:
-        close_customer_ledger(customers)
+        if customers is not None:
+            close_customer_ledger(customers)
         ledger.close()
     return 0
