@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,9 @@ ROLES = ("channel", "store-staff", "customer", "auditor", "analyst", "admin")
 PII_READ = "pii:read"
 DEV_SECRET_FILE = "glow-jwt.secret"  # noqa: S105 (a file name, not a secret)
 LEEWAY_SECONDS = 30
+
+
+VERIFIED_TOKENS_KEPT = 10_000
 
 
 class TokenError(Exception):
@@ -51,8 +55,21 @@ class TokenVerifier:
     issuer: str = ""
     audience: str = ""
     _jwks: jwt.PyJWKClient | None = None
+    _verified: OrderedDict[str, tuple[Principal, float]] = field(default_factory=OrderedDict)
 
     def verify(self, token: str) -> Principal:
+        """A channel sends the same token with thousands of commands: a token verified once is
+        remembered (bounded, never past its expiry) instead of being decoded every time."""
+        known = self._verified.get(token)
+        if known is not None and known[1] > time.time():
+            return known[0]
+        principal, expires = self._decode(token)
+        self._verified[token] = (principal, expires)
+        while len(self._verified) > VERIFIED_TOKENS_KEPT:
+            self._verified.popitem(last=False)
+        return principal
+
+    def _decode(self, token: str) -> tuple[Principal, float]:
         try:
             claims = jwt.decode(
                 token,
@@ -67,7 +84,7 @@ class TokenVerifier:
             raise TokenError("the bearer token has expired; get a new one") from None
         except jwt.PyJWTError as error:
             raise TokenError(f"the bearer token is not valid: {error}") from None
-        return principal_from(claims)
+        return principal_from(claims), float(claims["exp"])
 
     def _key(self, token: str) -> Any:
         if not self.jwks_url:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
 
-from api.auth import PII_READ, TokenError, TokenVerifier, mint_token
+from api.auth import LEEWAY_SECONDS, PII_READ, TokenError, TokenVerifier, mint_token
 
 SECRET = "unit-test-secret-of-enough-length-0123456789"
 
@@ -40,3 +41,41 @@ def test_a_token_for_another_audience_is_refused() -> None:
     with pytest.raises(TokenError):
         verifier.verify(mint_token(SECRET, "x", "admin", aud="someone-else"))
     assert verifier.verify(mint_token(SECRET, "x", "admin", aud="glowledger")).role == "admin"
+
+
+def test_a_token_is_remembered_only_until_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    verifier = TokenVerifier(secret=SECRET)
+    token = mint_token(SECRET, "till-7", "channel", 60, channel="pos")
+    decoded: list[str] = []
+    decode = verifier._decode
+
+    def counting(raw: str) -> object:
+        decoded.append(raw)
+        return decode(raw)
+
+    monkeypatch.setattr(verifier, "_decode", counting)
+    assert verifier.verify(token).subject == "till-7"
+    assert verifier.verify(token).subject == "till-7"
+    assert len(decoded) == 1  # the second time from memory
+
+    later = time.time() + 61
+    monkeypatch.setattr(time, "time", lambda: later)
+    verifier.verify(token)  # past its expiry it is checked again (and PyJWT's leeway applies)
+    assert len(decoded) == 2
+
+
+def test_an_expired_token_is_refused() -> None:
+    token = mint_token(SECRET, "till-7", "channel", -(LEEWAY_SECONDS + 5), channel="pos")
+    with pytest.raises(TokenError, match="expired"):
+        TokenVerifier(secret=SECRET).verify(token)
+
+
+def test_a_forged_token_is_refused_even_beside_a_remembered_one() -> None:
+    verifier = TokenVerifier(secret=SECRET)
+    good = mint_token(SECRET, "till-7", "channel", 60, channel="pos")
+    verifier.verify(good)
+    forged = mint_token(
+        "another-secret-of-at-least-32-bytes!", "till-7", "channel", 60, channel="pos"
+    )
+    with pytest.raises(TokenError):
+        verifier.verify(forged)
