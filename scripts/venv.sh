@@ -37,3 +37,11 @@ ensure_venv() {
         echo "$stamp" >.venv/installed
     fi
 }
+
+# MovieLens 100k for the recommender's tests ships inside the recbole wheel. Installed without its
+# declared dependencies (they pull torch, several GB); only its data files are read, never its code.
+ensure_movielens() {
+    if ! compgen -G ".venv/lib/python3*/site-packages/recbole/dataset_example/ml-100k" >/dev/null; then
+        .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps recbole==1.2.1
+    fi
+}

@@ -1,0 +1,79 @@
+"""What the recommender learns from, as read from the event log: products, customers and their
+interactions. Plain values, so the model and the rules never see an aggregate or a store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+PURCHASE = "purchase"
+RETURN = "return"
+RATING = "rating"
+WISHLIST = "wishlist"
+
+
+@dataclass(frozen=True)
+class ProductFacts:
+    product_code: str
+    category: str
+    inci: tuple[str, ...]
+    skin_types: tuple[str, ...]
+    skus: tuple[str, ...] = ()
+    name: str = ""
+    discontinued: bool = False
+
+
+@dataclass(frozen=True)
+class CustomerFacts:
+    """A customer as the recommender may see them. Without `personalisation` consent (or once
+    forgotten) the profile is empty and no personal model is used."""
+
+    customer_id: str
+    skin_type: str | None = None
+    concerns: tuple[str, ...] = ()
+    allergies: tuple[str, ...] = ()
+    preferences: tuple[str, ...] = ()
+    personalisation: bool = False
+    forgotten: bool = False
+    locations: tuple[str, ...] = ()
+
+    @property
+    def may_personalise(self) -> bool:
+        return self.personalisation and not self.forgotten
+
+
+@dataclass(frozen=True)
+class Interaction:
+    customer_id: str
+    product_code: str
+    kind: str  # purchase, return, rating, wishlist
+    at: datetime
+    value: float = 1.0  # units bought or returned; stars for a rating
+    location: str | None = None
+
+
+@dataclass
+class LogSignals:
+    products: dict[str, ProductFacts] = field(default_factory=dict)
+    customers: dict[str, CustomerFacts] = field(default_factory=dict)
+    interactions: list[Interaction] = field(default_factory=list)
+    sku_products: dict[str, str] = field(default_factory=dict)
+    position: int = 0  # the last notification read from the inventory log
+
+    def extended(self, newer: LogSignals) -> LogSignals:
+        """These signals followed by those read since `position` (incremental training)."""
+        return LogSignals(
+            products={**self.products, **newer.products},
+            customers={**self.customers, **newer.customers},
+            interactions=[*self.interactions, *newer.interactions],
+            sku_products={**self.sku_products, **newer.sku_products},
+            position=max(self.position, newer.position),
+        )
+
+    def consented(self) -> LogSignals:
+        """Only what personalisation may use: interactions of consenting, unforgotten customers."""
+        allowed = {c for c, facts in self.customers.items() if facts.may_personalise}
+        return replace(
+            self,
+            interactions=[i for i in self.interactions if i.customer_id in allowed],
+        )
