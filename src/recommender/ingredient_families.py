@@ -116,18 +116,6 @@ CONCERN_FAMILIES: dict[str, tuple[str, ...]] = {
     "sensitivity": ("soothing", "ceramides"),
 }
 
-FAMILY_WORDS: dict[str, str] = {
-    "humectants": "humectants for hydration",
-    "exfoliating_acids": "exfoliating acids",
-    "retinoids": "a retinoid",
-    "niacinamide": "niacinamide",
-    "antioxidants": "antioxidants",
-    "ceramides": "ceramides for the skin barrier",
-    "soothing": "soothing ingredients",
-    "peptides": "peptides",
-    "clays": "clays for oil control",
-}
-
 
 @cache
 def _index() -> dict[str, set[str]]:

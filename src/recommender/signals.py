@@ -20,6 +20,7 @@ class ProductFacts:
     skin_types: tuple[str, ...]
     skus: tuple[str, ...] = ()
     name: str = ""
+    brand: str = ""
     discontinued: bool = False
 
 

@@ -1,0 +1,1 @@
+"""A synthetic cosmetics business to try the ledger, the recommender, analytics and audit on."""

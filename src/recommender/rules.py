@@ -1,0 +1,144 @@
+"""Rules applied after scoring. Each exclusion and each boost is named and explained; every
+suggestion that survives carries its reasons."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from recommender.dermatology import ProductProfile, allergen_hits, profile
+from recommender.eu_lists import EuLists, eu_lists
+from recommender.ingredient_families import CONCERN_FAMILIES
+from recommender.signals import CustomerFacts, ProductFacts
+
+InStock = Callable[[ProductFacts, tuple[str, ...]], bool]
+CONCERN_BOOST = 0.6
+SKIN_BOOST = 0.8
+SKIN_MISMATCH = -1.0
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    product_code: str
+    score: float
+    reasons: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "product_code": self.product_code,
+            "score": round(self.score, 4),
+            "reasons": list(self.reasons),
+        }
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    product_code: str
+    rule: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Situation:
+    """What the rules need beyond the profile: history and stock."""
+
+    bought: frozenset[str] = frozenset()
+    returned: frozenset[str] = frozenset()
+    in_stock: InStock | None = None
+    locations: tuple[str, ...] = ()
+
+
+@dataclass
+class RuleBook:
+    products: dict[str, ProductFacts]
+    lists: EuLists = field(default_factory=eu_lists)
+    profiles: dict[str, ProductProfile] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.profiles = {code: profile(p, self.lists) for code, p in self.products.items()}
+
+    def exclusion(
+        self, customer: CustomerFacts, code: str, situation: Situation
+    ) -> Exclusion | None:
+        found = self.profiles[code]
+        product = found.product
+        checks: list[tuple[str, str | None]] = [
+            ("discontinued", "no longer sold" if product.discontinued else None),
+            ("eu_restriction", found.eu_exclusion),
+            ("allergen", _allergen(found, customer, self.lists)),
+            ("preference", _preference(found, customer)),
+            ("returned", "you returned it" if code in situation.returned else None),
+            ("single_purchase", _single(found, code, situation)),
+            ("out_of_stock", _stock(product, situation)),
+        ]
+        for rule, reason in checks:
+            if reason:
+                return Exclusion(code, rule, reason)
+        return None
+
+    def rank(
+        self,
+        customer: CustomerFacts,
+        scored: Iterable[tuple[str, float]],
+        situation: Situation,
+        origin: str,
+        limit: int = 10,
+    ) -> tuple[list[Suggestion], list[Exclusion]]:
+        kept: list[Suggestion] = []
+        excluded: list[Exclusion] = []
+        for code, score in scored:
+            if code not in self.profiles:
+                continue
+            barred = self.exclusion(customer, code, situation)
+            if barred:
+                excluded.append(barred)
+                continue
+            boost, reasons = self.explain(customer, code)
+            kept.append(Suggestion(code, score + boost, (*reasons, origin)))
+        kept.sort(key=lambda s: (-s.score, s.product_code))
+        return kept[:limit], excluded
+
+    def explain(self, customer: CustomerFacts, code: str) -> tuple[float, list[str]]:
+        found = self.profiles[code]
+        boost, reasons = 0.0, []
+        if customer.skin_type and found.product.skin_types:
+            if customer.skin_type in found.product.skin_types:
+                boost += SKIN_BOOST
+                reasons.append(f"suits {customer.skin_type} skin")
+            else:
+                boost += SKIN_MISMATCH
+        for concern in customer.concerns:
+            for family in CONCERN_FAMILIES.get(concern, ()):
+                if family in found.families:
+                    boost += CONCERN_BOOST
+                    words = ", ".join(n.lower() for n in found.families[family][:2])
+                    reasons.append(f"{words} for {concern}")
+                    break
+        if "fragrance_free" in customer.preferences and not found.fragranced:
+            reasons.append("fragrance-free")
+        return boost, reasons
+
+
+def _allergen(found: ProductProfile, customer: CustomerFacts, lists: EuLists) -> str | None:
+    hits = allergen_hits(found, customer.allergies, lists)
+    return f"contains {', '.join(hits)}, which you are sensitive to" if hits else None
+
+
+def _preference(found: ProductProfile, customer: CustomerFacts) -> str | None:
+    if "fragrance_free" in customer.preferences and found.fragranced:
+        names = ", ".join(found.families["fragrance"][:3])
+        return f"contains fragrance ({names}); you prefer fragrance-free"
+    return None
+
+
+def _single(found: ProductProfile, code: str, situation: Situation) -> str | None:
+    if found.single_purchase and code in situation.bought:
+        return "you already have it (bought once, lasts)"
+    return None
+
+
+def _stock(product: ProductFacts, situation: Situation) -> str | None:
+    if situation.in_stock is None or situation.in_stock(product, situation.locations):
+        return None
+    where = ", ".join(situation.locations) if situation.locations else "any location"
+    return f"out of stock at {where}"
