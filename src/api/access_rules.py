@@ -70,6 +70,9 @@ CUSTOMER_RULES: dict[tuple[str, str], Access] = {
     ("GET", "/customers/{customer_id}/recommender-input"): allow(
         "channel", "customer", "admin", **OWN
     ),
+    ("GET", "/customers/{customer_id}/recommendations"): allow(
+        "channel", "store-staff", "customer", "admin", **OWN
+    ),
     ("GET", "/customers/{customer_id}/marketing-contact"): allow(*ADMIN),
     ("GET", "/customers/{customer_id}/match-proposals"): allow(*ADMIN),
 }

@@ -35,6 +35,7 @@ from api.problems import (
     problem_response,
 )
 from api.read_routes import READ_ROUTES
+from api.recommendation_routes import recommendations
 from audit.errors import AuditError
 from domain.errors import DomainError
 from service_layer.bootstrap import LedgerRuntime
@@ -64,6 +65,7 @@ def _routes() -> list[Route]:
         Route("/reservations/{reservation_id}", q.reservation),
         Route("/products/{product_code}", q.product),
         Route("/locations", q.locations),
+        Route("/customers/{customer_id}/recommendations", recommendations),
         Route("/audit/chain", a.chain),
         Route("/audit/chain/verification", a.chain_verification),
         Route("/audit/export", a.export),

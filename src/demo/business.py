@@ -211,7 +211,7 @@ def _year_of(
         if owned and category != "tools" and rng.random() < 0.35:
             product: DemoProduct | None = rng.choice(owned)
         else:
-            product = _choose(rng, customer, by_category[category], bought)
+            product = _choose(rng, customer, by_category.get(category, []), bought)
         if product is None:
             continue
         happenings += _purchase(rng, customer, product, at, kept)

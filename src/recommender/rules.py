@@ -58,7 +58,7 @@ class RuleBook:
         self.profiles = {code: profile(p, self.lists) for code, p in self.products.items()}
 
     def exclusion(
-        self, customer: CustomerFacts, code: str, situation: Situation
+        self, customer: CustomerFacts, code: str, situation: Situation, stock: bool = True
     ) -> Exclusion | None:
         found = self.profiles[code]
         product = found.product
@@ -69,12 +69,12 @@ class RuleBook:
             ("preference", _preference(found, customer)),
             ("returned", "you returned it" if code in situation.returned else None),
             ("single_purchase", _single(found, code, situation)),
-            ("out_of_stock", _stock(product, situation)),
         ]
         for rule, reason in checks:
             if reason:
                 return Exclusion(code, rule, reason)
-        return None
+        out_of_stock = _stock(product, situation) if stock else None
+        return Exclusion(code, "out_of_stock", out_of_stock) if out_of_stock else None
 
     def rank(
         self,
@@ -84,19 +84,29 @@ class RuleBook:
         origin: str,
         limit: int = 10,
     ) -> tuple[list[Suggestion], list[Exclusion]]:
-        kept: list[Suggestion] = []
+        """Best first after boosts; stock is checked last, only until `limit` are found."""
+        ranked: list[Suggestion] = []
         excluded: list[Exclusion] = []
         for code, score in scored:
             if code not in self.profiles:
                 continue
-            barred = self.exclusion(customer, code, situation)
+            barred = self.exclusion(customer, code, situation, stock=False)
             if barred:
                 excluded.append(barred)
                 continue
             boost, reasons = self.explain(customer, code)
-            kept.append(Suggestion(code, score + boost, (*reasons, origin)))
-        kept.sort(key=lambda s: (-s.score, s.product_code))
-        return kept[:limit], excluded
+            ranked.append(Suggestion(code, score + boost, (*reasons, origin)))
+        ranked.sort(key=lambda s: (-s.score, s.product_code))
+        kept: list[Suggestion] = []
+        for suggestion in ranked:
+            if len(kept) == limit:
+                break
+            missing = _stock(self.profiles[suggestion.product_code].product, situation)
+            if missing:
+                excluded.append(Exclusion(suggestion.product_code, "out_of_stock", missing))
+            else:
+                kept.append(suggestion)
+        return kept, excluded
 
     def explain(self, customer: CustomerFacts, code: str) -> tuple[float, list[str]]:
         found = self.profiles[code]

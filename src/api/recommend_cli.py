@@ -1,0 +1,85 @@
+"""`glow recommend train|evaluate` (the batch recommender) and `glow demo` (a synthetic business
+seeded through the command API)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from service_layer.settings import Settings
+
+
+def add_parsers(commands: Any) -> None:
+    recommend = commands.add_parser("recommend", help="train, evaluate and publish recommendations")
+    steps = recommend.add_subparsers(dest="step", required=True)
+    train = steps.add_parser("train", help="read the event log, train, save a model, publish")
+    train.add_argument(
+        "--since-last", action="store_true", help="read only the log since the last model"
+    )
+    train.add_argument("--no-publish", action="store_true", help="do not write to Redis")
+    train.set_defaults(run=_train)
+    evaluate = steps.add_parser("evaluate", help="precision@10, recall@10, AUC on a time hold-out")
+    evaluate.add_argument("--holdout-days", type=int, default=60)
+    evaluate.add_argument(
+        "--movielens", action="store_true", help="also MovieLens 100k (recbole wheel)"
+    )
+    evaluate.set_defaults(run=_evaluate)
+    demo = commands.add_parser("demo", help="seed a synthetic business through the command API")
+    demo.add_argument("--products", type=int, default=300)
+    demo.add_argument("--customers", type=int, default=1500)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(run=_demo)
+
+
+def _ledgers(settings: Settings) -> tuple[Any, Any]:
+    from service_layer.bootstrap import open_ledger
+    from service_layer.customer_store import open_customer_ledger
+
+    return open_ledger(settings), open_customer_ledger(settings)
+
+
+def _train(settings: Settings, args: argparse.Namespace) -> int:
+    from recommender.config import model_dir, recommendations_url
+    from recommender.store import RecommendationStore
+    from recommender.training import train_from_log
+
+    url = None if args.no_publish else recommendations_url(settings)
+    store = RecommendationStore.from_url(url) if url else None
+    inventory, customers = _ledgers(settings)
+    report = train_from_log(
+        inventory, customers, model_dir(), datetime.now(UTC), args.since_last, store
+    )
+    print(json.dumps({**report.as_dict(), "published": store is not None}, indent=1))
+    return 0
+
+
+def _evaluate(settings: Settings, args: argparse.Namespace) -> int:
+    from recommender.evaluation import evaluate_log
+    from recommender.rule_audit import audit_suggestions
+    from recommender.training import read_log
+
+    inventory, customers = _ledgers(settings)
+    signals, _, _, _ = read_log(inventory, customers, None)
+    cutoff = datetime.now(UTC) - timedelta(days=args.holdout_days)
+    report, model = evaluate_log(signals, cutoff)
+    out: dict[str, Any] = {**report.as_dict(), "rule_violations": audit_suggestions(model, signals)}
+    if args.movielens:
+        from recommender import movielens
+
+        result = movielens.run()
+        out |= result.model.as_dict("ml100k_") | result.popular.as_dict("ml100k_popular_")
+    print(json.dumps(out, indent=1))
+    return 0
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncio
+
+    from demo.running import seed_in_process
+
+    counts = asyncio.run(seed_in_process(settings, args.products, args.customers, args.seed))
+    print(json.dumps(counts, indent=1))
+    print("glow: now run `glow recommend train` to train and publish recommendations")
+    return 0

@@ -1,0 +1,22 @@
+"""Where the recommender keeps its artefacts and publishes its answers, from the environment:
+`GLOW_MODEL_DIR` (default var/recommender) and `GLOW_RECOMMENDATIONS_URL` (a redis:// URL with
+an optional ?namespace=; default: the hot views' Redis when that is Redis)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from service_layer.settings import Settings
+
+
+def model_dir() -> Path:
+    return Path(os.environ.get("GLOW_MODEL_DIR") or "var/recommender")
+
+
+def recommendations_url(settings: Settings) -> str | None:
+    url = os.environ.get("GLOW_RECOMMENDATIONS_URL")
+    if url:
+        return url
+    hot = settings.hot_views_url or ""
+    return hot if hot.startswith(("redis://", "rediss://")) else None

@@ -1,0 +1,71 @@
+"""Precomputed recommendations in Redis, written by the batch job and read by the API.
+
+Keys (under a namespace): `recs:customer:<id>` one customer's candidates with their history
+and locations; `recs:popular:<skin type>` and `recs:popular:any` the fallbacks; `recs:catalog`
+the products the rules need; `recs:model` which model version published them."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import orjson
+import redis
+
+NAMESPACE = "glow"
+TTL_SECONDS = 14 * 86_400
+
+
+class RecommendationStore:
+    def __init__(self, client: redis.Redis, namespace: str = NAMESPACE) -> None:
+        self.client = client
+        self.prefix = f"{namespace}:recs:"
+
+    @classmethod
+    def from_url(cls, url: str) -> RecommendationStore:
+        """`redis://host:port/db`, with an optional `?namespace=` for the keys."""
+        parts = urlsplit(url)
+        namespace = parse_qs(parts.query).get("namespace", [NAMESPACE])[0]
+        return cls(redis.Redis.from_url(parts._replace(query="").geturl()), namespace)
+
+    def publish(
+        self,
+        version: str,
+        catalog: dict[str, Any],
+        popular: dict[str, list[str]],
+        customers: dict[str, dict[str, Any]],
+        withdrawn: list[str],
+    ) -> None:
+        """Replace everything a model publishes; customers without consent lose their entry."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.set(self.prefix + "catalog", orjson.dumps(catalog))
+        for skin, codes in popular.items():
+            pipe.set(self.prefix + f"popular:{skin}", orjson.dumps(codes))
+        for n, (customer_id, entry) in enumerate(customers.items()):
+            pipe.set(self.prefix + f"customer:{customer_id}", orjson.dumps(entry), ex=TTL_SECONDS)
+            if n % 1000 == 999:
+                pipe.execute()
+        for customer_id in withdrawn:
+            pipe.delete(self.prefix + f"customer:{customer_id}")
+        pipe.set(self.prefix + "model", version)
+        pipe.execute()
+
+    def forget(self, customer_id: str) -> None:
+        self.client.delete(self.prefix + f"customer:{customer_id}")
+
+    def customer(self, customer_id: str) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = self._get(f"customer:{customer_id}")
+        return found
+
+    def popular(self, skin_type: str | None) -> list[str]:
+        found = self._get(f"popular:{skin_type or 'any'}") if skin_type else None
+        return list(found or self._get("popular:any") or [])
+
+    def catalog(self) -> tuple[str, dict[str, Any]]:
+        version = self.client.get(self.prefix + "model")
+        label = version.decode() if isinstance(version, bytes) else ""
+        return label, dict(self._get("catalog") or {})
+
+    def _get(self, key: str) -> Any:
+        raw = self.client.get(self.prefix + key)
+        return None if raw is None else orjson.loads(raw)

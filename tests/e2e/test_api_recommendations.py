@@ -1,0 +1,143 @@
+"""Recommendations end to end on PostgreSQL and Redis: a small synthetic business seeded through
+the command API, the batch job reading the event log and publishing to Redis, the API serving
+from Redis with reasons, session re-ranking, live consent and allergens."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+
+from demo.business import Business, generate
+from demo.seeding import Seeder, seed
+from recommender.store import RecommendationStore
+from recommender.training import train_from_log
+from service_layer.settings import Settings
+from tests.e2e.ledger_server import RunningLedger, auth_headers, serve, token
+
+REDIS_URL = os.environ.get("GLOW_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def recs_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    namespace = f"test-{uuid.uuid4().hex[:8]}"
+    url = f"{REDIS_URL}?namespace={namespace}"
+    monkeypatch.setenv("GLOW_RECOMMENDATIONS_URL", url)
+    yield url
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(f"{namespace}:*"))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture
+def shop(postgres_store: str, recs_url: str) -> Iterator[RunningLedger]:
+    settings = Settings(event_store_url=postgres_store, hot_views_url="memory://")
+    with serve(settings) as running:
+        yield running
+
+
+def seeded(shop: RunningLedger) -> tuple[Business, dict[str, str]]:
+    business = generate(products=40, customers=60, seed=11)
+
+    async def run() -> dict[str, str]:
+        async with httpx.AsyncClient(base_url=shop.base_url, timeout=60) as client:
+            seeder = Seeder(client, token("admin"))
+            await seed(seeder, business)
+            return seeder.customer_ids
+
+    return business, asyncio.run(run())
+
+
+def trained(shop: RunningLedger, tmp_path: Path, recs_url: str) -> dict[str, Any]:
+    runtime = shop.runtime
+    store = RecommendationStore.from_url(recs_url)
+    report = train_from_log(
+        runtime.ledger, runtime.customers.ledger, tmp_path, datetime.now(UTC), store=store
+    )
+    return report.as_dict()
+
+
+def recommendations(shop: RunningLedger, customer_id: str, query: str = "") -> dict[str, Any]:
+    headers = auth_headers("customer", customer_id=customer_id, channel="web")
+    response = httpx.get(
+        f"{shop.base_url}/customers/{customer_id}/recommendations{query}", headers=headers
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def post(shop: RunningLedger, path: str, body: dict[str, Any]) -> None:
+    headers = {**auth_headers(), "Idempotency-Key": str(uuid.uuid4()), "X-Channel": "web"}
+    response = httpx.post(f"{shop.base_url}{path}", json=body, headers=headers)
+    assert response.status_code in (200, 201), response.text
+
+
+def test_the_batch_job_publishes_and_the_api_serves_explained_safe_suggestions(
+    shop: RunningLedger, tmp_path: Path, recs_url: str
+) -> None:
+    business, ids = seeded(shop)
+    report = trained(shop, tmp_path, recs_url)
+    assert report["version"] == "v0001" and report["interactions"] > 300
+    assert (tmp_path / "v0001" / "model.json").exists()
+    consenting = [c for c in business.customers.values() if c.facts.personalisation]
+    allergic = next(c for c in consenting if c.facts.allergies)
+    body = recommendations(shop, ids[allergic.facts.customer_id])
+    assert body["kind"] == "personal" and body["model"] == "v0001" and body["stock_checked"]
+    assert len(body["suggestions"]) == 10
+    for suggestion in body["suggestions"]:
+        assert suggestion["reasons"]
+        inci = {n.upper() for n in business.products[suggestion["product_code"]].facts.inci}
+        assert not inci & set(allergic.facts.allergies)
+
+
+def test_the_session_reranks_and_withdrawn_consent_stops_personal_suggestions_at_once(
+    shop: RunningLedger, tmp_path: Path, recs_url: str
+) -> None:
+    business, ids = seeded(shop)
+    trained(shop, tmp_path, recs_url)
+    person = next(c for c in business.customers.values() if c.facts.personalisation)
+    cid = ids[person.facts.customer_id]
+    before = recommendations(shop, cid)
+    viewed = business.products[before["suggestions"][-1]["product_code"]].facts.skus[0]
+    session = recommendations(shop, cid, f"?viewed={viewed}")
+    assert any("which you viewed" in r for s in session["suggestions"] for r in s["reasons"])
+
+    post(shop, f"/customers/{cid}/consents/withdraw", {"purpose": "personalisation"})
+    after = recommendations(shop, cid)
+    assert after["kind"] == "popular"
+    assert all(s["reasons"] == ["popular with our customers"] for s in after["suggestions"])
+
+
+def test_a_customer_without_a_personal_model_gets_popular_for_their_skin_type(
+    shop: RunningLedger, tmp_path: Path, recs_url: str
+) -> None:
+    seeded(shop)
+    trained(shop, tmp_path, recs_url)
+    headers = {**auth_headers(), "Idempotency-Key": str(uuid.uuid4()), "X-Channel": "web"}
+    made = httpx.post(
+        f"{shop.base_url}/customers",
+        json={"name": "New Face", "email": "new@example.org"},
+        headers=headers,
+    ).json()
+    cid = made["customer_id"]
+    post(shop, f"/customers/{cid}/skin-profile", {"skin_type": "oily", "concerns": ["pores"]})
+    post(
+        shop,
+        f"/customers/{cid}/consents/grant",
+        {"purpose": "personalisation", "text_version": "1"},
+    )
+    body = recommendations(shop, cid)
+    assert body["kind"] == "popular_for_skin_type"
+    assert body["suggestions"] and all(
+        "popular with oily skin" in s["reasons"] for s in body["suggestions"]
+    )
