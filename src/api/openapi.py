@@ -49,6 +49,11 @@ QUERIES: list[tuple[str, str, str]] = [
     ("/reservations/{reservation_id}", "A reservation and its lines", "reservations"),
     ("/products/{product_code}", "A product and its variants", "catalog"),
     ("/locations", "Every registered location", "locations"),
+    (
+        "/customers/{customer_id}/recommendations",
+        "Personal suggestions with reasons (personalisation consent), else popular ones",
+        "recommendations",
+    ),
     ("/audit/{kind}/{key}/history", "An aggregate's events with who, why and when", "audit"),
     ("/audit/{kind}/{key}/as-of", "An aggregate's state as of an instant, by replay", "audit"),
     ("/audit/batches/{sku}/{batch}/trace", "Everything a batch went through (recall)", "audit"),
@@ -65,6 +70,19 @@ KIND_HELP = (
 )
 INSTANT = {"type": "string", "format": "date-time"}
 QUERY_PARAMETERS: dict[str, list[dict[str, Any]]] = {
+    "/customers/{customer_id}/recommendations": [
+        {
+            "name": "viewed",
+            "in": "query",
+            "schema": {"type": "string"},
+            "description": "SKUs viewed in this session, comma-separated: re-ranks the answer",
+        },
+        {
+            "name": "limit",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10},
+        },
+    ],
     "/audit/{kind}/{key}/as-of": [
         {"name": "at", "in": "query", "schema": INSTANT, "description": "default: now"},
         {

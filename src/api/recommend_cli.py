@@ -26,6 +26,8 @@ def add_parsers(commands: Any) -> None:
         "--movielens", action="store_true", help="also MovieLens 100k (recbole wheel)"
     )
     evaluate.set_defaults(run=_evaluate)
+    sold = steps.add_parser("uptake", help="whether the latest model's suggestions sold since")
+    sold.set_defaults(run=_uptake)
     demo = commands.add_parser("demo", help="seed a synthetic business through the command API")
     demo.add_argument("--products", type=int, default=300)
     demo.add_argument("--customers", type=int, default=1500)
@@ -71,6 +73,23 @@ def _evaluate(settings: Settings, args: argparse.Namespace) -> int:
         result = movielens.run()
         out |= result.model.as_dict("ml100k_") | result.popular.as_dict("ml100k_popular_")
     print(json.dumps(out, indent=1))
+    return 0
+
+
+def _uptake(settings: Settings, args: argparse.Namespace) -> int:
+    from recommender import artefacts
+    from recommender.config import model_dir
+    from recommender.training import read_log
+    from recommender.uptake import uptake
+
+    found = artefacts.versions(model_dir())
+    if not found:
+        print("glow: no model yet; run `glow recommend train` first")
+        return 2
+    model, _meta = artefacts.load(found[-1])
+    inventory, customers = _ledgers(settings)
+    signals, _, _, _ = read_log(inventory, customers, None)
+    print(json.dumps(uptake(model, found[-1].name, signals).as_dict(), indent=1))
     return 0
 
 

@@ -14,6 +14,7 @@ from recommender.hybrid import HybridModel, fit
 from recommender.recommending import PERSONAL, Recommender
 from recommender.rules import RuleBook, Situation
 from recommender.signals import RETURN, CustomerFacts
+from recommender.uptake import uptake
 
 CUTOFF = datetime(2026, 8, 1, tzinfo=UTC)
 
@@ -21,6 +22,11 @@ CUTOFF = datetime(2026, 8, 1, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def business() -> Business:
     return generate(products=300, customers=2000, seed=7)
+
+
+@pytest.fixture(scope="module")
+def full_model(business: Business) -> HybridModel:
+    return fit(business.signals(), business.end)
 
 
 @pytest.fixture(scope="module")
@@ -39,10 +45,10 @@ def test_the_hybrid_model_beats_popular_for_skin_type_on_precision_at_10(
 
 
 def test_cold_start_customers_get_suggestions_that_suit_their_skin_type(
-    business: Business,
+    business: Business, full_model: HybridModel
 ) -> None:
     signals = business.signals()
-    model = fit(signals, business.end)
+    model = full_model
     recommender = Recommender(RuleBook(signals.products), popularity(signals), model)
     matched = total = 0
     for skin in ("dry", "oily", "combination", "normal", "sensitive"):
@@ -59,9 +65,11 @@ def test_cold_start_customers_get_suggestions_that_suit_their_skin_type(
     assert matched / total >= 0.9
 
 
-def test_returned_products_are_negative_signal_and_never_come_back(business: Business) -> None:
+def test_returned_products_are_negative_signal_and_never_come_back(
+    business: Business, full_model: HybridModel
+) -> None:
     signals = business.signals()
-    model = fit(signals, business.end)
+    model = full_model
     returned = {(i.customer_id, i.product_code) for i in signals.interactions if i.kind == RETURN}
     assert returned and returned & model.negative
     recommender = Recommender(RuleBook(signals.products), popularity(signals), model)
@@ -70,3 +78,13 @@ def test_returned_products_are_negative_signal_and_never_come_back(business: Bus
     situation = Situation(returned=frozenset(c for u, c in model.negative if u == customer_id))
     shown = recommender.recommend(facts, situation, limit=50).suggestions
     assert code not in {s.product_code for s in shown}
+
+
+def test_merchandisers_see_how_many_later_purchases_were_recommended(
+    business: Business, evaluated: tuple[LogEvaluation, HybridModel]
+) -> None:
+    _, model = evaluated  # trained on the log before CUTOFF
+    report = uptake(model, "v-test", business.signals())
+    assert report.purchases > 500 and report.customers_buying > 300
+    assert 0 < report.recommended_purchases < report.purchases
+    assert report.as_dict()["share"] == round(report.recommended_purchases / report.purchases, 4)
