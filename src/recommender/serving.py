@@ -64,6 +64,7 @@ def recommend(
 ) -> Recommendation:
     entry = store.customer(customer.customer_id) if customer.may_personalise else None
     if not customer.may_personalise:
+        store.forget(customer.customer_id)  # what was computed from their data goes at once
         customer = CustomerFacts(customer.customer_id)  # no profile without consent
         kind, origin = POPULAR, "popular with our customers"
         pairs = _ranked(store.popular(None))

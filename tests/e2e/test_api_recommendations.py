@@ -114,6 +114,7 @@ def test_the_session_reranks_and_withdrawn_consent_stops_personal_suggestions_at
 
     post(shop, f"/customers/{cid}/consents/withdraw", {"purpose": "personalisation"})
     after = recommendations(shop, cid)
+    assert RecommendationStore.from_url(recs_url).customer(cid) is None
     assert after["kind"] == "popular"
     assert all(s["reasons"] == ["popular with our customers"] for s in after["suggestions"])
 
