@@ -30,7 +30,7 @@ def add_parsers(commands: Any) -> None:
     sold.set_defaults(run=_uptake)
     demo = commands.add_parser("demo", help="seed a synthetic business through the command API")
     demo.add_argument("--products", type=int, default=300)
-    demo.add_argument("--customers", type=int, default=1500)
+    demo.add_argument("--customers", type=int, default=2000)
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(run=_demo)
 
