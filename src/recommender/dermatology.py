@@ -46,11 +46,18 @@ def profile(product: ProductFacts, lists: EuLists) -> ProductProfile:
     )
 
 
+ALLOWED_ANNEXES = ("Annex IV", "Annex V", "Annex VI")  # colourants, preservatives, UV filters
+
+
 def eu_exclusion(product: ProductFacts, lists: EuLists) -> str | None:
     for ingredient in product.inci:
-        for listing in lists.listings(ingredient):
+        listings = lists.listings(ingredient)
+        # An ingredient on an allowed list (benzyl alcohol is an Annex V preservative) is not
+        # barred by an Annex III row naming its other uses (Annex III 45: solvent, fragrance).
+        allowed = any(listing.source in ALLOWED_ANNEXES for listing in listings)
+        for listing in listings:
             reason = _listing_bars(listing, product, ingredient)
-            if reason:
+            if reason and not (allowed and listing.source == "Annex III"):
                 return reason
     return None
 

@@ -102,6 +102,11 @@ def test_restricted_but_permitted_ingredients_do_not_bar_a_face_product() -> Non
     assert rules.exclusion(CustomerFacts("c1"), "P1", Situation()) is None
 
 
+def test_an_allowed_preservative_is_not_barred_by_its_annex_iii_row_on_other_uses() -> None:
+    rules = RuleBook({"P1": product("P1", ["AQUA", "BENZYL ALCOHOL", "DEHYDROACETIC ACID"])})
+    assert rules.exclusion(CustomerFacts("c1"), "P1", Situation()) is None
+
+
 def test_out_of_stock_at_the_customers_locations_is_excluded() -> None:
     rules = RuleBook({"P1": product("P1", ["AQUA"])})
     situation = Situation(in_stock=lambda p, where: "STORE-B" in where, locations=("STORE-A",))
