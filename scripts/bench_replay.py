@@ -42,6 +42,7 @@ from bench_services import ensure_postgres, fresh_database  # noqa: E402
 from domain import commands as c  # noqa: E402
 from domain.ids import stock_id  # noqa: E402
 from domain.trace import Trace  # noqa: E402
+from privacy.master_keys import MasterKeys  # noqa: E402
 from service_layer.bootstrap import bootstrap  # noqa: E402
 from service_layer.settings import Settings  # noqa: E402
 
@@ -62,7 +63,7 @@ def trace() -> Trace:
 
 
 def seed(url: str, history: int, others: int, pool: int) -> None:
-    runtime = bootstrap(Settings(event_store_url=url))
+    runtime = bootstrap(Settings(event_store_url=url, master_key=MasterKeys.generate()))
     runtime.writer.start()
     w = runtime.writer
     try:
