@@ -8,7 +8,7 @@ from typing import Any
 
 from service_layer.settings import Settings
 
-COMMANDS = ("contracts", "rebuild")
+COMMANDS = ("contracts", "rebuild", "relay")
 
 
 def register(commands: Any) -> None:
@@ -25,10 +25,26 @@ def register(commands: Any) -> None:
     rebuild.add_argument("model", choices=("hot-views", "facts"))
     rebuild.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    relay = commands.add_parser(
+        "relay", help="publish the event log to Kafka (GLOW_BROKER_URL), at least once"
+    )
+    relay.add_argument(
+        "--from",
+        dest="start",
+        type=int,
+        default=None,
+        help="re-publish every event after this log position, then follow the log",
+    )
+    relay.add_argument("--partitions", type=int, default=4, help="partitions of new topics")
+
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "rebuild":
         return _rebuild(settings, args.model, show=not args.quiet)
+    if args.command == "relay":
+        from streams.relay_cli import run_relay
+
+        return run_relay(settings, args.start, args.partitions)
     return _contracts(write=args.write)
 
 

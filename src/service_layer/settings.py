@@ -28,6 +28,9 @@ class Settings:
     # Read models: None turns one off. "memory://" is the in-process hot-view store.
     hot_views_url: str | None = None
     analytics_url: str | None = None
+    # kafka://host:port: the cluster path (relay + Faust workers); None: the embedded driver.
+    broker_url: str | None = None
+    topic_prefix: str = ""  # topics and the worker group under a prefix (tests, tenants)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -43,9 +46,20 @@ class Settings:
             "chain_interval_seconds": _float(env, "GLOW_CHAIN_INTERVAL_SECONDS", 2.0),
             "hot_views_url": env.get("GLOW_HOT_VIEWS_URL", "memory://") or None,
             "analytics_url": env.get("GLOW_ANALYTICS_URL", DEFAULT_ANALYTICS_URL) or None,
+            "broker_url": env.get("GLOW_BROKER_URL") or None,
+            "topic_prefix": env.get("GLOW_TOPIC_PREFIX", ""),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
+
+    def bootstrap_servers(self) -> str:
+        """`kafka://h1:9092,h2:9092` -> `h1:9092,h2:9092`, as Kafka clients take it."""
+        if self.broker_url is None:
+            raise SettingsError("no broker: set GLOW_BROKER_URL=kafka://host:port")
+        scheme, _, hosts = self.broker_url.partition("://")
+        if scheme != "kafka" or not hosts.strip("/"):
+            raise SettingsError(f"broker URL {self.broker_url!r}: expected kafka://host:port")
+        return hosts.strip("/")
 
     def is_postgres(self) -> bool:
         return self.event_store_url.startswith(("postgresql://", "postgres://"))
