@@ -129,6 +129,7 @@ from projections.facts import TABLES
 facts = open_facts(sys.argv[1])
 rows = {t: [repr(r) for r in facts.table_rows(t)] for t in TABLES}
 rows["_position"] = facts.position("projector")
+rows["_sold_units"] = facts.rows("SELECT sum(quantity) AS n FROM sales_lines FINAL")[0]["n"]
 sys.stdout.buffer.write(orjson.dumps(rows))
 """
 
