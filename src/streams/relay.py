@@ -44,23 +44,40 @@ class RelayConfig:
     topic_prefix: str = ""
 
 
-async def ensure_topics(bootstrap_servers: str, partitions: int, prefix: str = "") -> list[str]:
-    """Create the topics the broker lacks; return the names created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        missing = [prefix + topic for topic in KAFKA_TOPICS if prefix + topic not in existing]
+MARKER_TOPIC = "glow-relay-marker"  # never written: its absence tells a broker that lost its topics
+
+
+class TopicKeeper:
+    """Creates the topics a broker lacks. A broker that restarts empty (Tansu in memory) may
+    create topics again as soon as a producer writes to them, so the relay also keeps a marker
+    topic nobody writes to: when the marker is gone, everything published before is gone."""
+
+    def __init__(self, bootstrap_servers: str, partitions: int, prefix: str = "") -> None:
+        self.admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+        self.wanted = {prefix + topic: partitions for topic in KAFKA_TOPICS}
+        self.wanted[prefix + MARKER_TOPIC] = 1
+
+    async def __aenter__(self) -> TopicKeeper:
+        await self.admin.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.admin.close()
+
+    async def ensure(self) -> list[str]:
+        """Create the topics the broker lacks; return the names created."""
+        existing = set(await self.admin.list_topics())
+        missing = [topic for topic in self.wanted if topic not in existing]
         if missing:
-            await admin.create_topics(
-                [
-                    NewTopic(topic, num_partitions=partitions, replication_factor=1)
-                    for topic in missing
-                ]
+            await self.admin.create_topics(
+                [NewTopic(t, num_partitions=self.wanted[t], replication_factor=1) for t in missing]
             )
         return missing
-    finally:
-        await admin.close()
+
+
+async def ensure_topics(bootstrap_servers: str, partitions: int, prefix: str = "") -> list[str]:
+    async with TopicKeeper(bootstrap_servers, partitions, prefix) as keeper:
+        return await keeper.ensure()
 
 
 class Relay:
@@ -86,7 +103,13 @@ class Relay:
                 await _wait(stop, self.config.retry_seconds)
 
     async def _run_connected(self, stop: asyncio.Event) -> None:
-        await self._recover_lost_topics()
+        config = self.config
+        async with TopicKeeper(
+            config.bootstrap_servers, config.partitions, config.topic_prefix
+        ) as keeper:
+            await self._follow(stop, keeper)
+
+    async def _follow(self, stop: asyncio.Event, keeper: TopicKeeper) -> None:
         producer = AIOKafkaProducer(
             bootstrap_servers=self.config.bootstrap_servers,
             acks="all",
@@ -99,16 +122,14 @@ class Relay:
         try:
             await listener.execute(f"LISTEN {CHANNEL}")
             while not stop.is_set():
-                if await self.publish_pending(producer) == 0:
+                if await self.publish_pending(producer, keeper) == 0:
                     await self._wait_for_commit(listener, stop)
         finally:
             await listener.close()
             await producer.stop()
 
-    async def _recover_lost_topics(self) -> None:
-        created = await ensure_topics(
-            self.config.bootstrap_servers, self.config.partitions, self.config.topic_prefix
-        )
+    async def _recover_lost_topics(self, keeper: TopicKeeper) -> None:
+        created = await keeper.ensure()
         position = await asyncio.to_thread(self.positions.get, self.name)
         if created and position > 0:
             needed = await asyncio.to_thread(self.positions.consumers)
@@ -120,10 +141,12 @@ class Relay:
             )
             await asyncio.to_thread(self.rewind, start)
 
-    async def publish_pending(self, producer: AIOKafkaProducer) -> int:
-        """Publish pages until the log's head; returns the number of events published."""
+    async def publish_pending(self, producer: AIOKafkaProducer, keeper: TopicKeeper) -> int:
+        """Publish pages until the log's head; returns the number of events published. Before
+        each page, checks that the broker still has the topics (else rewinds)."""
         published = 0
         while True:
+            await self._recover_lost_topics(keeper)
             after = await asyncio.to_thread(self.positions.get, self.name)
             batch = await asyncio.to_thread(self.reader.read, after, self.config.page)
             if batch.last_position == after:

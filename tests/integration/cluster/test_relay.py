@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter, defaultdict
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -20,7 +21,8 @@ from streams.log_reader import LogReader
 from streams.positions import PositionBook
 from streams.published import EVENT_TOPICS, KAFKA_TOPICS
 from streams.relay import Relay, RelayConfig
-from tests.integration.cluster.processes import seed, sell
+from tests.integration.cluster.processes import seed, sell, start_tansu
+from tests.integration.cluster.test_cluster_end_to_end import free_port
 
 pytestmark = pytest.mark.kafka
 
@@ -223,3 +225,55 @@ def run_relay_briefly(settings: Settings, *args: Any) -> str:
         process.send_signal(signal.SIGTERM)
     out, _ = process.communicate(timeout=20)
     return out.decode()
+
+
+def test_a_broker_restarted_empty_while_the_relay_runs_gets_what_the_workers_need(
+    cluster: Settings, tmp_path
+) -> None:
+    port = free_port()
+    broker_log = tmp_path / "tansu.log"
+    broker = start_tansu(port, broker_log)
+    own = replace(cluster, broker_url=f"kafka://127.0.0.1:{port}")
+    seed(own.event_store_url, sales=300, pool=4)
+    ledger = InventoryLedger(env=eventsourcing_env(own.event_store_url))
+    book = PositionBook(postgres_conninfo(own.event_store_url))
+    book.set("worker", 100)  # the workers have applied everything up to here
+
+    async def relay_through_a_broker_restart() -> None:
+        nonlocal broker
+        relay = relay_for(own, ledger)
+        stop = asyncio.Event()
+        task = asyncio.create_task(relay.run(stop))
+        first_head = relay.reader.head()
+        await until(lambda: book.get("relay") >= first_head, "the relay to reach the head")
+        broker.terminate()
+        broker.wait(10)
+        broker = start_tansu(port, broker_log)
+        await asyncio.to_thread(sell, own.event_store_url, 50, 4)
+        head = relay.reader.head()
+        republished = head - 100  # every event a worker still needs (all are published ones)
+        await until(
+            lambda: book.get("relay") >= head and relay.published >= first_head + republished - 3,
+            "the relay to re-publish after the restart",
+        )
+        stop.set()
+        await task
+        relay.close()
+
+    try:
+        asyncio.run(relay_through_a_broker_restart())
+        needed = [e for e in log_envelopes(ledger) if e.position > 100]
+        messages = published(own, len(needed))
+        assert {e.event_id for e in needed} <= {m[3].event_id for m in messages}
+    finally:
+        broker.terminate()
+        broker.wait(10)
+        book.close()
+        ledger.close()
+
+
+async def until(check: Any, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not await asyncio.to_thread(check):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
