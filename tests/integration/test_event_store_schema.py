@@ -31,7 +31,9 @@ STORAGE_OPTIONS = """
 SELECT c.relname, c.reloptions FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = %s AND c.relkind = 'r' ORDER BY 1
 """
-OWN_TABLES = frozenset({"glow_schema_migrations", "audit_chain", "audit_checkpoints"})
+OWN_TABLES = frozenset(
+    {"glow_schema_migrations", "audit_chain", "audit_checkpoints", "stream_positions"}
+)
 
 
 def ledger_env(url: str, **settings: str) -> dict[str, str]:
@@ -50,7 +52,7 @@ def ledger_env(url: str, **settings: str) -> dict[str, str]:
 def describe(conn: psycopg.Connection[Any], schema: str) -> list[tuple[Any, ...]]:
     """Tables, indexes, composite types and storage options of eventsourcing's own tables,
     leaving out the ledger's own (`glow_*`: the migration record, the command answers; the audit
-    chain and its checkpoints)."""
+    chain and its checkpoints; the relay's and the stream workers' positions)."""
     rows = [
         *conn.execute(COLUMNS, (schema,)),
         *conn.execute(INDEXES, (schema, schema)),
