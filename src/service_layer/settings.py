@@ -34,6 +34,9 @@ class Settings:
     jwt_jwks_url: str = ""  # RS256 keys of an external OpenID Connect provider, if set
     jwt_issuer: str = ""
     jwt_audience: str = ""
+    # kafka://host:port: the cluster path (relay + Faust workers); None: the embedded driver.
+    broker_url: str | None = None
+    topic_prefix: str = ""  # topics and the worker group under a prefix (tests, tenants)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -55,9 +58,20 @@ class Settings:
             "jwt_jwks_url": env.get("GLOW_JWT_JWKS_URL", ""),
             "jwt_issuer": env.get("GLOW_JWT_ISSUER", ""),
             "jwt_audience": env.get("GLOW_JWT_AUDIENCE", ""),
+            "broker_url": env.get("GLOW_BROKER_URL") or None,
+            "topic_prefix": env.get("GLOW_TOPIC_PREFIX", ""),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
+
+    def bootstrap_servers(self) -> str:
+        """`kafka://h1:9092,h2:9092` -> `h1:9092,h2:9092`, as Kafka clients take it."""
+        if self.broker_url is None:
+            raise SettingsError("no broker: set GLOW_BROKER_URL=kafka://host:port")
+        scheme, _, hosts = self.broker_url.partition("://")
+        if scheme != "kafka" or not hosts.strip("/"):
+            raise SettingsError(f"broker URL {self.broker_url!r}: expected kafka://host:port")
+        return hosts.strip("/")
 
     def is_postgres(self) -> bool:
         return self.event_store_url.startswith(("postgresql://", "postgres://"))

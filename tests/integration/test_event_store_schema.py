@@ -39,6 +39,7 @@ OWN_TABLES = frozenset(
         "audit_checkpoints",
         "customer_keys",
         "pii_access_log",
+        "stream_positions",
     }
 )
 
@@ -59,7 +60,8 @@ def ledger_env(url: str, **settings: str) -> dict[str, str]:
 def describe(conn: psycopg.Connection[Any], schema: str) -> list[tuple[Any, ...]]:
     """Tables, indexes, composite types and storage options of eventsourcing's own tables,
     leaving out the ledger's own (`glow_*`: the migration record, the command answers; the audit
-    chain and its checkpoints; the customer key vault, the access log)."""
+    chain and its checkpoints; the customer key vault, the access log; the relay's and the
+    stream workers' positions)."""
     rows = [
         *conn.execute(COLUMNS, (schema,)),
         *conn.execute(INDEXES, (schema, schema)),

@@ -1,0 +1,149 @@
+"""The Faust app of the cluster path (`glow worker`): one agent reads the inventory and catalog
+topics in batches and hands them to the StreamProjector, which runs the same projectors and
+stores as the embedded driver. State lives in Redis and ClickHouse, never in Faust Tables, and
+offsets are committed after a batch is applied: at least once, idempotent stores."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Hashable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+from faust.transport.drivers import TRANSPORTS
+from faust.transport.drivers import aiokafka as faust_aiokafka
+
+from service_layer.settings import Settings, postgres_conninfo
+from streams.embedded_driver import Sinks
+from streams.envelope import Envelope
+from streams.positions import PositionBook
+from streams.published import CATALOG_TOPIC, INVENTORY_TOPIC
+from streams.stream_projector import StreamProjector
+
+log = logging.getLogger(__name__)
+
+PROJECTED_TOPICS = (INVENTORY_TOPIC, CATALOG_TOPIC)
+BATCH = 500
+WITHIN_SECONDS = 0.05
+# Faust fixes the consumer's fetch wait at 1,500 ms, and Tansu answers a fetch with no new data
+# only after half the wait, so a message could sit ~750 ms before the worker saw it.
+FETCH_MAX_WAIT_MS = 100
+TRANSPORT = "glowkafka"
+
+
+class _PromptConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
+        return consumer
+
+
+class _PromptConsumer(faust_aiokafka.Consumer):
+    def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
+        return _PromptConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
+class PromptTransport(faust_aiokafka.Transport):
+    """Faust's aiokafka transport with a short fetch wait, under the scheme glowkafka://."""
+
+    Consumer = _PromptConsumer
+
+
+TRANSPORTS.aliases[TRANSPORT] = f"{__name__}:PromptTransport"
+
+
+@dataclass(frozen=True)
+class ProjectorApp:
+    app: faust.App
+    agent: Any  # the projecting agent, for agent.test_context()
+
+
+def group_id(prefix: str = "") -> str:
+    return f"{prefix}glow-projector"
+
+
+def create_app(
+    bootstrap_servers: str,
+    projector: StreamProjector,
+    *,
+    prefix: str = "",
+    web_port: int = 6066,
+    data_dir: str = "var/faust",
+    partitions: int = 4,
+) -> ProjectorApp:
+    app = faust.App(
+        group_id(prefix),
+        broker=[f"{TRANSPORT}://{host}" for host in bootstrap_servers.split(",")],
+        value_serializer="raw",
+        key_serializer="raw",
+        web_enabled=False,
+        web_port=web_port,
+        datadir=data_dir,
+        topic_partitions=partitions,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=4,
+        broker_heartbeat_interval=1,
+        broker_rebalance_timeout=4,
+        broker_commit_interval=1,
+        producer_acks=1,
+    )
+    topic = app.topic(*(prefix + name for name in PROJECTED_TOPICS), value_serializer="raw")
+    executor = ThreadPoolExecutor(1, thread_name_prefix="projector")  # one writer, in order
+
+    topics = {prefix + name for name in PROJECTED_TOPICS}
+    offsets: dict[Any, int] = {}  # partition -> the last offset this worker read from it
+
+    async def pending() -> list[Hashable]:
+        """The assigned partitions with messages this worker has not read yet."""
+        found: list[Hashable] = []
+        for tp in app.assignor.assigned_actives():
+            if tp.topic not in topics:
+                continue
+            highwater = app.consumer.highwater(tp)
+            after = offsets[tp] + 1 if tp in offsets else await app.consumer.position(tp)
+            if highwater is None or after is None or highwater > after:
+                found.append(tp)
+        return found
+
+    @app.agent(topic)
+    async def project(stream: Any) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        async for events in stream.take_events(BATCH, within=WITHIN_SECONDS):
+            delivered = []
+            for event in events:
+                tp = event.message.tp
+                offsets[tp] = max(offsets.get(tp, -1), event.message.offset)
+                delivered.append((tp, Envelope.from_json(event.value)))
+            await loop.run_in_executor(executor, projector.apply, delivered, await pending())
+            yield None
+
+    return ProjectorApp(app, project)
+
+
+def run_worker(settings: Settings, web_port: int, data_dir: str) -> int:
+    from service_layer.read_side import open_analytics, open_hot_views
+
+    sinks = Sinks(
+        hot_views=open_hot_views(settings.hot_views_url) if settings.hot_views_url else None,
+        facts=open_analytics(settings.analytics_url) if settings.analytics_url else None,
+    )
+    book = PositionBook(postgres_conninfo(settings.event_store_url))
+    projector = StreamProjector(sinks, book)
+    built = create_app(
+        settings.bootstrap_servers(),
+        projector,
+        prefix=settings.topic_prefix,
+        web_port=web_port,
+        data_dir=data_dir,
+    )
+    worker = faust.Worker(built.app, loglevel="WARNING", quiet=True)
+    try:
+        worker.execute_from_commandline()
+    finally:
+        if sinks.facts is not None:
+            sinks.facts.close()
+        book.close()
+    return 0

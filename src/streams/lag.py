@@ -1,0 +1,103 @@
+"""`glow lag`: how far each consumer of the log is behind. The relay's position and the
+workers' watermarks (PostgreSQL) against the log's head; the worker group's committed offsets
+against the topics' end offsets (the broker); the hot views' position (Redis) against the head.
+A chDB path is owned by the worker that writes it: its position is the worker's watermark."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import psycopg
+from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-untyped]
+
+from service_layer.settings import Settings, postgres_conninfo
+from streams.embedded_driver import CONSUMER
+from streams.faust_app import PROJECTED_TOPICS, group_id
+from streams.positions import PositionBook
+
+
+@dataclass(frozen=True)
+class Lag:
+    consumer: str
+    position: int
+    target: int
+    unit: str = "events"
+
+    @property
+    def behind(self) -> int:
+        return max(self.target - self.position, 0)
+
+
+def log_head(conninfo: str) -> int:
+    with psycopg.connect(conninfo) as conn:
+        row = conn.execute("SELECT max(notification_id) FROM inventory_events").fetchone()
+    return int(row[0] or 0) if row else 0
+
+
+async def group_lag(bootstrap_servers: str, prefix: str) -> list[Lag]:
+    """Committed offsets of the worker group against the end offsets, per topic."""
+    # A consumer in the group that never joins it: committed() only fetches the offsets.
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers, group_id=group_id(prefix), enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        lags = []
+        await consumer.topics()  # fresh metadata
+        for name in PROJECTED_TOPICS:
+            topic = prefix + name
+            partitions = consumer.partitions_for_topic(topic) or set()
+            tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+            ends = await consumer.end_offsets(tps) if tps else {}
+            done = 0
+            for tp in tps:
+                done += max(await consumer.committed(tp) or 0, 0)
+            lags.append(
+                Lag(f"group {group_id(prefix)} on {topic}", done, sum(ends.values()), "messages")
+            )
+        return lags
+    finally:
+        await consumer.stop()
+
+
+def measure(settings: Settings) -> list[Lag]:
+    conninfo = postgres_conninfo(settings.event_store_url)
+    head = log_head(conninfo)
+    book = PositionBook(conninfo)
+    try:
+        lags = [Lag(name, position, head) for name, position in sorted(book.all().items())]
+    finally:
+        book.close()
+    if settings.broker_url is not None:
+        lags.extend(asyncio.run(group_lag(settings.bootstrap_servers(), settings.topic_prefix)))
+    url = settings.hot_views_url
+    if url is not None and url.startswith(("redis://", "rediss://", "unix://")):
+        from service_layer.read_side import open_hot_views
+
+        lags.append(Lag("hot views (redis)", open_hot_views(url).position(CONSUMER), head))
+    url = settings.analytics_url
+    if url is not None and url.startswith(("http://", "https://")):
+        from projections.clickhouse_facts import open_facts
+
+        facts = open_facts(url)
+        try:
+            lags.append(Lag("facts (clickhouse)", facts.position(CONSUMER), head))
+        finally:
+            facts.close()
+    return lags
+
+
+def print_lag(settings: Settings) -> int:
+    if not settings.is_postgres():
+        print("glow: lag follows a PostgreSQL event store (--store postgresql://...)")
+        return 2
+    lags = measure(settings)
+    width = max((len(lag.consumer) for lag in lags), default=10)
+    print(f"{'consumer':<{width}}  {'position':>10}  {'target':>10}  {'behind':>8}")
+    for lag in lags:
+        print(
+            f"{lag.consumer:<{width}}  {lag.position:>10}  {lag.target:>10}  "
+            f"{lag.behind:>8} {lag.unit}"
+        )
+    return 0
