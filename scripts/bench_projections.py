@@ -49,6 +49,7 @@ from tests.integration.cluster.processes import environment, seed, sell, trace  
 from bench_services import ensure_postgres, free_port, fresh_database  # noqa: E402
 from domain import commands as c  # noqa: E402
 from domain.ledger import InventoryLedger  # noqa: E402
+from privacy.master_keys import MasterKeys  # noqa: E402
 from projections.redis_views import RedisHotViews  # noqa: E402
 from service_layer.bootstrap import bootstrap  # noqa: E402
 from service_layer.migrations import apply_migrations  # noqa: E402
@@ -156,7 +157,12 @@ def measure_lag(
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     runtime = bootstrap(
-        Settings(event_store_url=store_url, chain_interval_seconds=0, sweep_interval_seconds=3600)
+        Settings(
+            event_store_url=store_url,
+            chain_interval_seconds=0,
+            sweep_interval_seconds=3600,
+            master_key=MasterKeys.generate(),
+        )
     )
     runtime.writer.start()
     commits: list[tuple[float, int]] = []
