@@ -12,12 +12,11 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 import orjson
+from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, Mapper
 
-from domain.ledger import InventoryLedger
-
 _CONTAINERS = (dict, list)
-_MAPPERS: WeakKeyDictionary[InventoryLedger, Mapper[Any]] = WeakKeyDictionary()
+_MAPPERS: WeakKeyDictionary[Application[Any], Mapper[Any]] = WeakKeyDictionary()
 
 
 class OrjsonDecoding(JSONTranscoder):
@@ -49,8 +48,13 @@ class OrjsonDecoding(JSONTranscoder):
         return value
 
 
-def reading_mapper(ledger: InventoryLedger) -> Mapper[Any]:
-    """A mapper for `ledger`'s stored events (same transcodings, compressor and cipher)."""
+def reading_mapper(ledger: Application[Any]) -> Mapper[Any]:
+    """A mapper for `ledger`'s stored events (same transcodings, compressor and cipher).
+
+    Only for applications with eventsourcing's plain Mapper: a custom one (the customer
+    ledger's, which unseals personal data) is returned unchanged."""
+    if type(ledger.mapper) is not Mapper:
+        return ledger.mapper
     mapper = _MAPPERS.get(ledger)
     if mapper is None:
         transcoder = OrjsonDecoding()

@@ -11,6 +11,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 
+from audit.event_decoding import reading_mapper
 from streams.envelope import Envelope, envelope_of, plain, subject_of
 from streams.published import event_type_of
 
@@ -93,7 +94,7 @@ class LogReader:
         )
         if not notifications:
             return LogBatch([], after)
-        to_event = self.app.mapper.to_domain_event
+        to_event = reading_mapper(self.app).to_domain_event  # orjson: ~2x the library's json
         positioned: list[tuple[int, Any]] = [
             (n.id, to_event(n)) for n in notifications if event_type_of(n.topic) is not None
         ]
