@@ -27,7 +27,7 @@ def run_relay(settings: Settings, start: int | None, partitions: int) -> int:
     try:
         if start is not None:
             relay.rewind(start)
-            print(f"glow: the relay re-publishes every event after position {start}")
+            print(f"glow: the relay re-publishes every event after position {start}", flush=True)
         asyncio.run(_until_signalled(relay))
     finally:
         relay.close()

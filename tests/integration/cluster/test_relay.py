@@ -6,6 +6,7 @@ lowest position; `glow relay --from N` re-publishes."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import replace
@@ -212,9 +213,24 @@ def run_relay_briefly(settings: Settings, *args: Any) -> str:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
+    assert process.stdout is not None
+    lines: list[bytes] = []
+    started = threading.Event()
+
+    def read_output() -> None:  # the relay says when it has rewound; a cold start can be slow
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            if b"after position" in line or b"relay started" in line:
+                started.set()
+        started.set()
+
+    reader = threading.Thread(target=read_output, daemon=True)
+    reader.start()
     book = PositionBook(postgres_conninfo(settings.event_store_url))
     try:
         head = int(glow_head(settings))
+        started.wait(60)
         deadline = time.monotonic() + 20
         time.sleep(0.5)
         while book.get("relay") < head and time.monotonic() < deadline:
@@ -223,8 +239,10 @@ def run_relay_briefly(settings: Settings, *args: Any) -> str:
     finally:
         book.close()
         process.send_signal(signal.SIGTERM)
-    out, _ = process.communicate(timeout=20)
-    return out.decode()
+    process.wait(timeout=20)
+    reader.join(timeout=5)
+    process.stdout.close()
+    return b"".join(lines).decode()
 
 
 def test_a_broker_restarted_empty_while_the_relay_runs_gets_what_the_workers_need(
