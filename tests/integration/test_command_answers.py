@@ -18,14 +18,16 @@ from service_layer.recorders import ANSWERS
 from service_layer.settings import eventsourcing_env
 
 
-@pytest.fixture(params=["postgres", "sqlite"])
+@pytest.fixture(params=["postgres", "postgres-statements", "sqlite"])
 def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[InventoryLedger]:
-    if request.param == "postgres":
+    if request.param.startswith("postgres"):
         url = request.getfixturevalue("scratch_database_url")
         apply_migrations(url)
     else:
         url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
     app = InventoryLedger(env=eventsourcing_env(url))
+    if request.param == "postgres-statements":  # a table the migrations made no function for
+        app.recorder._has_append_function = False  # type: ignore[attr-defined]
     try:
         yield app
     finally:
@@ -68,3 +70,22 @@ def test_an_answer_alone_is_stored_when_its_command_changed_nothing(
     ledger.events.put([], **{ANSWERS: [answer("k2", {"unchanged": True})]})
     assert ledger.recorder.select_answer("k2") == answer("k2", {"unchanged": True})  # type: ignore[attr-defined]
     assert ledger.recorder.select_answer("unknown") is None  # type: ignore[attr-defined]
+
+
+def test_on_migrated_postgres_a_group_is_appended_in_one_call_that_notifies_listeners(
+    scratch_database_url: str,
+) -> None:
+    import psycopg
+
+    apply_migrations(scratch_database_url)
+    app = InventoryLedger(env=eventsourcing_env(scratch_database_url))
+    try:
+        with psycopg.connect(scratch_database_url, autocommit=True) as listener:
+            listener.execute("LISTEN inventory_events")
+            app.events.put(warehouse("WH1").collect_events(), **{ANSWERS: [answer("k1", {})]})
+            notified = list(listener.notifies(timeout=5, stop_after=1))
+        assert app.recorder._has_append_function is True  # type: ignore[attr-defined]
+        assert [n.channel for n in notified] == ["inventory_events"]
+        assert app.recorder.max_notification_id() == 1
+    finally:
+        app.close()
