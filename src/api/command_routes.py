@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -17,6 +17,7 @@ from starlette.responses import Response
 from api import command_builders as b
 from api import models as m
 from api.access import principal_of, require_locations
+from api.command_waits import deadlines
 from api.metrics import COMMAND_LATENCY
 from api.problems import ApiProblem
 from api.request_body import fingerprint, read_json, validate
@@ -173,6 +174,8 @@ COMMAND_ROUTES = [
 
 
 def command_endpoint(route: CommandRoute) -> Callable[[Request], Awaitable[Response]]:
+    latency = COMMAND_LATENCY.labels(route.path)
+
     async def endpoint(request: Request) -> Response:
         runtime: LedgerRuntime = request.app.state.runtime
         settings = runtime.settings
@@ -195,12 +198,13 @@ def command_endpoint(route: CommandRoute) -> Callable[[Request], Awaitable[Respo
         )
         command = route.build(body, b.Context(trace, now, path, settings.reservation_ttl_seconds))
         require_locations(principal_of(request), command_locations(command))
-        future = runtime.writer.submit(
+        started = time.perf_counter()
+        future = runtime.writer.submit_async(
             command, key, fingerprint(request.method, request.scope["path"], data)
         )
-        with COMMAND_LATENCY.labels(route.path).time():
-            async with asyncio.timeout(settings.command_timeout_seconds):
-                outcome = await asyncio.wrap_future(future)
+        deadlines().watch(future, settings.command_timeout_seconds)
+        outcome = await future
+        latency.observe(time.perf_counter() - started)
         headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
         return Response(
             orjson.dumps(outcome.body),

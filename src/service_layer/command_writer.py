@@ -10,13 +10,14 @@ leaves nothing, and optimistic concurrency on every aggregate still rejects a st
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -50,12 +51,64 @@ class Outcome:
     replayed: bool = False
 
 
+class Answerable(Protocol):
+    """Where the writer puts a command's outcome: a concurrent Future, or a LoopSlot."""
+
+    def set_running_or_notify_cancel(self) -> bool: ...
+
+    def set_result(self, result: Outcome) -> None: ...
+
+    def set_exception(self, exception: BaseException | None) -> None: ...
+
+    def done(self) -> bool: ...
+
+
 @dataclass(frozen=True)
 class Submission:
     command: Command
     idempotency_key: str | None
     fingerprint: str
-    future: Future[Outcome]
+    future: Answerable
+
+
+class LoopSlot:
+    """An outcome bound for an asyncio event loop. The writer collects the outcomes of a whole
+    commit group and hands them to each loop in one wake-up (call_soon_threadsafe), instead of
+    one cross-thread future chain and one wake-up per command."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, outbox: list[Delivery]) -> None:
+        self.loop = loop
+        self.future: asyncio.Future[Outcome] = loop.create_future()
+        self._outbox = outbox
+        self._answered = False
+
+    def set_running_or_notify_cancel(self) -> bool:
+        return not self.future.done()  # the caller gave up (timed out): do not apply it
+
+    def set_result(self, result: Outcome) -> None:
+        self._answered = True
+        self._outbox.append((self, result, None))
+
+    def set_exception(self, exception: BaseException | None) -> None:
+        self._answered = True
+        self._outbox.append((self, None, exception))
+
+    def done(self) -> bool:
+        return self._answered
+
+
+Delivery = tuple[LoopSlot, Outcome | None, BaseException | None]
+
+
+def _settle(deliveries: list[Delivery]) -> None:
+    """Runs in the slots' event loop."""
+    for slot, outcome, error in deliveries:
+        if slot.future.done():
+            continue
+        if error is not None:
+            slot.future.set_exception(error)
+        else:
+            slot.future.set_result(outcome)  # type: ignore[arg-type]
 
 
 _STOP = object()
@@ -82,6 +135,7 @@ class CommandWriter:
         self._thread = threading.Thread(target=self._run, name="command-writer", daemon=True)
         self._on_commit = on_commit
         self._stopped = threading.Event()
+        self._outbox: list[Delivery] = []  # the writer thread's; handed over after each group
         self.groups_committed = 0
         self.commands_committed = 0
 
@@ -109,6 +163,21 @@ class CommandWriter:
                 f"{self._queue.maxsize} commands are already waiting; retry shortly"
             ) from None
         return future
+
+    def submit_async(
+        self, command: Command, idempotency_key: str | None = None, fingerprint: str = ""
+    ) -> asyncio.Future[Outcome]:
+        """As submit, from a coroutine: the outcome arrives in the running event loop."""
+        if self._stopped.is_set():
+            raise WriterStoppedError("the ledger is shutting down; retry on another instance")
+        slot = LoopSlot(asyncio.get_running_loop(), self._outbox)
+        try:
+            self._queue.put_nowait(Submission(command, idempotency_key, fingerprint, slot))
+        except queue.Full:
+            raise WriterOverloadedError(
+                f"{self._queue.maxsize} commands are already waiting; retry shortly"
+            ) from None
+        return slot.future
 
     def execute(
         self, command: Command, idempotency_key: str | None = None, fingerprint: str = ""
@@ -149,7 +218,25 @@ class CommandWriter:
                 for submission in submissions:
                     if not submission.future.done():
                         submission.future.set_exception(error)
+            finally:
+                self._deliver()
         self._fail_waiting()
+        self._deliver()
+
+    def _deliver(self) -> None:
+        """Hand the group's outcomes to their event loops, one wake-up per loop."""
+        if not self._outbox:
+            return
+        outbox = self._outbox[:]  # the slots hold this very list: empty it in place
+        self._outbox.clear()
+        by_loop: dict[asyncio.AbstractEventLoop, list[Delivery]] = {}
+        for delivery in outbox:
+            by_loop.setdefault(delivery[0].loop, []).append(delivery)
+        for loop, deliveries in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_settle, deliveries)
+            except RuntimeError:  # that loop has closed: nobody is waiting any more
+                log.warning("%d outcome(s) for a closed event loop dropped", len(deliveries))
 
     def _fail_waiting(self) -> None:
         while True:

@@ -79,3 +79,51 @@ def test_a_caller_that_gave_up_does_not_fail_the_commands_grouped_with_it(
 
     assert sale.result(10).status == 200
     assert count_events(store_url) == before + 1  # the abandoned sale is not applied
+
+
+def test_a_loop_receives_a_whole_groups_outcomes_and_a_timed_out_wait_is_not_applied(
+    idle_writer: CommandWriter, store_url: str
+) -> None:
+    import asyncio
+
+    from api.command_waits import deadlines
+
+    before = count_events(store_url)
+
+    async def scenario() -> tuple[list[int], BaseException | None]:
+        abandoned = idle_writer.submit_async(_sale(), "key-late", "fp-late")
+        deadlines().watch(abandoned, 0.05)  # times out while the writer is not running
+        late: BaseException | None = None
+        try:
+            await abandoned
+        except TimeoutError as error:
+            late = error
+        futures = [idle_writer.submit_async(_sale(), f"key-{n}", f"fp-{n}") for n in range(3)]
+        idle_writer.start()
+        outcomes = await asyncio.gather(*futures)
+        return [o.status for o in outcomes], late
+
+    statuses, late = asyncio.run(scenario())
+
+    assert statuses == [200, 200, 200]
+    assert isinstance(late, TimeoutError)
+    assert count_events(store_url) == before + 3  # the abandoned sale is not applied
+    assert idle_writer.groups_committed == 1  # one group, handed over in one wake-up
+
+
+def test_a_refusal_reaches_the_loop_as_the_domain_error(
+    idle_writer: CommandWriter, store_url: str
+) -> None:
+    import asyncio
+
+    from domain.errors import InsufficientStockError
+
+    async def scenario() -> BaseException | None:
+        idle_writer.start()
+        try:
+            await idle_writer.submit_async(_sale(quantity=11), "key-big", "fp-big")
+        except InsufficientStockError as error:
+            return error
+        return None
+
+    assert isinstance(asyncio.run(scenario()), InsufficientStockError)
