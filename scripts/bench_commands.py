@@ -34,9 +34,11 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from api.auth import mint_token  # noqa: E402
 from bench_services import (  # noqa: E402
+    cpu_seconds,
     ensure_postgres,
     free_port,
     fresh_database,
+    postgres_pids,
     wait_for_http,
     wait_for_sweeper,
 )
@@ -149,6 +151,22 @@ async def drive(port: int, clients: int, seconds: float, skus: list[str]) -> dic
     }
 
 
+async def warm(port: int, clients: int, skus: list[str]) -> None:
+    """One reserve+confirm on every SKU: a running ledger has its working set cached, and a
+    few seconds of random load would leave part of it cold."""
+    conns = [Connection("127.0.0.1", port) for _ in range(clients)]
+    for conn in conns:
+        await conn.open()
+
+    async def client(conn: Connection, mine: list[str]) -> None:
+        for sku in mine:
+            await reserve_and_confirm(conn, sku)
+
+    await asyncio.gather(*(client(conn, skus[n::clients]) for n, conn in enumerate(conns)))
+    for conn in conns:
+        await conn.close()
+
+
 async def history_latency(port: int, rounds: int) -> dict[str, float]:
     """Median reserve+confirm latency on the long-history SKU and on a fresh one, measured in
     alternation so that whatever else the machine does weighs on both alike."""
@@ -255,8 +273,13 @@ def main() -> None:
         wait_for_sweeper(f"http://127.0.0.1:{port}/health", 120)
         history = asyncio.run(history_latency(port, 150 if args.quick else 400))
         skus = [f"SKU-{i:04d}" for i in range(args.skus)]
-        asyncio.run(drive(port, args.clients, 1.5, skus))  # warm the cache and the pools
+        asyncio.run(warm(port, args.clients, skus))
+        asyncio.run(drive(port, args.clients, 1.5, skus))  # warm the pools
+        pg = postgres_pids()
+        before = (cpu_seconds([server.pid]), cpu_seconds(pg), time.process_time())
         load = asyncio.run(drive(port, args.clients, duration, skus))
+        after = (cpu_seconds([server.pid]), cpu_seconds(pg), time.process_time())
+        cpu_us = [(b - a) / load["commands"] * 1e6 for a, b in zip(before, after, strict=True)]
     finally:
         server.terminate()
         server.wait(10)
@@ -272,6 +295,9 @@ def main() -> None:
         "history_ratio": round(history["history_ratio"], 3),
         "writer_commands_per_s": round(writer_rate, 1),
         "writer_ratio": round(writer_rate / tps, 3),
+        "server_cpu_us_per_command": round(cpu_us[0]),
+        "postgres_cpu_us_per_command": round(cpu_us[1]),
+        "loadgen_cpu_us_per_command": round(cpu_us[2]),
         "history_events": args.history,
         "history_cold_ms": round(history[f"{HIST}_cold_ms"], 2),
         "fresh_cold_ms": round(history[f"{FRESH}_cold_ms"], 2),
@@ -282,6 +308,11 @@ def main() -> None:
         f"reserve+confirm over HTTP, {args.clients} clients, {duration:.0f} s: "
         f"{figures['commands_per_s']} commands/s, p50 {figures['p50_ms']} ms, "
         f"p99 {figures['p99_ms']} ms, {figures['failures']} failures"
+    )
+    print(
+        f"CPU per command: server {figures['server_cpu_us_per_command']} us, PostgreSQL "
+        f"{figures['postgres_cpu_us_per_command']} us, load generator "
+        f"{figures['loadgen_cpu_us_per_command']} us"
     )
     print(
         f"pgbench single-row INSERT, {args.clients} clients: {figures['pgbench_tps']} tps; "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import time
@@ -71,3 +72,29 @@ def wait_for_sweeper(health_url: str, seconds: float) -> None:
             return
         time.sleep(0.2)
     raise SystemExit(f"the reservation sweeper did not catch up within {seconds} s")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the given processes (all their threads) have used so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # it exited
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
+def postgres_pids() -> list[int]:
+    """Every process of the local PostgreSQL server (backends included)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() in ("postgres", "postmaster"):
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
