@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -82,24 +83,7 @@ class AccessControl:
         await self.app(scope, receive, send)
 
     def _refusal(self, scope: Scope, access: Access | None, path_params: Mapping[str, Any]) -> Any:
-        path = scope["path"]
-        if access is None:
-            return problem_response(
-                403, "no-access-rule", "No access rule", f"{path} has no access rule", path
-            )
-        if access.public:
-            return None
-        try:
-            principal = self.verifier.verify(_bearer(Request(scope)))
-        except TokenError as error:
-            response = problem_response(401, "unauthenticated", "Unauthenticated", str(error), path)
-            response.headers["WWW-Authenticate"] = 'Bearer realm="glowledger"'
-            return response
-        reason = access.refusal(principal, path_params)
-        if reason is not None:
-            return problem_response(403, "forbidden", "Forbidden", reason, path)
-        scope[PRINCIPAL_KEY] = principal
-        return None
+        return refusal(self.verifier, scope, access, path_params)
 
     def _route(self, scope: Scope) -> tuple[tuple[str, str], Mapping[str, Any]] | None:
         method = "GET" if scope["method"] == "HEAD" else scope["method"]
@@ -108,6 +92,31 @@ class AccessControl:
             if match == Match.FULL:
                 return (method, getattr(route, "path", "")), child.get("path_params", {})
         return None
+
+
+def refusal(
+    verifier: TokenVerifier, scope: Scope, access: Access | None, path_params: Mapping[str, Any]
+) -> Response | None:
+    """The response refusing this call, or None when the caller may make it (the principal
+    is then in the scope for the endpoint)."""
+    path = scope["path"]
+    if access is None:
+        return problem_response(
+            403, "no-access-rule", "No access rule", f"{path} has no access rule", path
+        )
+    if access.public:
+        return None
+    try:
+        principal = verifier.verify(_bearer(Request(scope)))
+    except TokenError as error:
+        response = problem_response(401, "unauthenticated", "Unauthenticated", str(error), path)
+        response.headers["WWW-Authenticate"] = 'Bearer realm="glowledger"'
+        return response
+    reason = access.refusal(principal, path_params)
+    if reason is not None:
+        return problem_response(403, "forbidden", "Forbidden", reason, path)
+    scope[PRINCIPAL_KEY] = principal
+    return None
 
 
 def principal_of(request: Request) -> Principal:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import orjson
 from starlette.applications import Starlette
@@ -19,6 +20,7 @@ from api import query_routes as q
 from api.access import AccessControl
 from api.access_rules import ACCESS_RULES
 from api.auth import verifier
+from api.command_gateway import CommandGateway, GlowApp, Handler
 from api.command_routes import COMMAND_ROUTES, command_endpoint
 from api.customer_routes import (
     CUSTOMER_COMMAND_ROUTES,
@@ -44,10 +46,14 @@ from service_layer.command_writer import WriterOverloadedError, WriterStoppedErr
 log = logging.getLogger(__name__)
 
 
-def _routes() -> list[Route]:
-    routes = [
+def _command_routes() -> list[Route]:
+    return [
         Route(route.path, command_endpoint(route), methods=["POST"]) for route in COMMAND_ROUTES
     ]
+
+
+def _routes(command_routes: list[Route] | None = None) -> list[Route]:
+    routes = list(_command_routes() if command_routes is None else command_routes)
     routes += [
         Route(route.path, customer_command_endpoint(route), methods=["POST"])
         for route in CUSTOMER_COMMAND_ROUTES
@@ -133,7 +139,7 @@ async def _on_unexpected(request: Request, error: Exception) -> Response:
     )
 
 
-def create_app(runtime: LedgerRuntime, *, manage_runtime: bool = True) -> Starlette:
+def create_app(runtime: LedgerRuntime, *, manage_runtime: bool = True) -> GlowApp:
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         if manage_runtime:
@@ -146,24 +152,23 @@ def create_app(runtime: LedgerRuntime, *, manage_runtime: bool = True) -> Starle
 
     from starlette.exceptions import HTTPException
 
-    routes = _routes()
-    access = Middleware(
-        AccessControl, verifier=verifier(runtime.settings), rules=ACCESS_RULES, routes=routes
+    command_routes = _command_routes()
+    routes = _routes(command_routes)
+    tokens = verifier(runtime.settings)
+    access = Middleware(AccessControl, verifier=tokens, rules=ACCESS_RULES, routes=routes)
+    handlers: dict[Any, Handler] = {
+        DomainError: _on_domain_error,
+        ApiProblem: _on_api_problem,
+        AuditError: _on_audit_error,
+        WriterOverloadedError: _on_busy,
+        WriterStoppedError: _on_busy,
+        asyncio.TimeoutError: _on_busy,
+        HTTPException: _on_http_error,
+        Exception: _on_unexpected,
+    }
+    app = GlowApp(
+        routes=routes, middleware=[access], lifespan=lifespan, exception_handlers=handlers
     )
-    app = Starlette(
-        routes=routes,
-        middleware=[access],
-        lifespan=lifespan,
-        exception_handlers={
-            DomainError: _on_domain_error,
-            ApiProblem: _on_api_problem,
-            AuditError: _on_audit_error,
-            WriterOverloadedError: _on_busy,
-            WriterStoppedError: _on_busy,
-            asyncio.TimeoutError: _on_busy,
-            HTTPException: _on_http_error,
-            Exception: _on_unexpected,
-        },
-    )
+    app.gateway = CommandGateway(command_routes, tokens, ACCESS_RULES, handlers)
     app.state.runtime = runtime
     return app

@@ -31,6 +31,7 @@ TEST_MASTER_KEY = "dGVzdC1tYXN0ZXIta2V5LW9mLTMyLWJ5dGVzLWxvbmc="  # 32 bytes, te
 class RunningLedger:
     base_url: str
     runtime: LedgerRuntime
+    app: Any = None
 
     @property
     def store_url(self) -> str:
@@ -52,9 +53,8 @@ def serve(settings: Settings) -> Iterator[RunningLedger]:
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(runtime), lifespan="on", ws="none", log_level="warning", access_log=False
-    )
+    app = create_app(runtime)
+    config = uvicorn.Config(app, lifespan="on", ws="none", log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
@@ -65,7 +65,7 @@ def serve(settings: Settings) -> Iterator[RunningLedger]:
             raise RuntimeError(f"uvicorn did not start on port {port}")
         time.sleep(0.01)
     try:
-        yield RunningLedger(f"http://127.0.0.1:{port}", runtime)
+        yield RunningLedger(f"http://127.0.0.1:{port}", runtime, app)
     finally:
         server.should_exit = True
         thread.join(15)
