@@ -52,6 +52,16 @@ class Reservation(Aggregate):
         self.source_ref = trace.source_ref
         self.status = OPEN
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Reservation:
+        """A copy as independent as a deep copy, without copying the lines: once placed they
+        never change (only the status does), so the copy shares them. Every command runs on
+        a copy, and a generic deep copy of the lines was half the cost of a confirmation."""
+        clone = object.__new__(Reservation)
+        clone.__dict__.update(self.__dict__)
+        clone.__dict__["_pending_events"] = list(self.__dict__.get("_pending_events", []))
+        memo[id(self)] = clone
+        return clone
+
     @classmethod
     def place(
         cls, reservation_id: Any, lines: list[dict[str, Any]], expires_at: datetime, trace: Trace

@@ -301,3 +301,21 @@ def test_confirming_two_lines_on_the_same_shelf_sells_once_per_shelf():
     uow.run(confirm(command.reservation_id))
     assert counts(uow) == {"LATE": (4, 0), "EARLY": (2, 0)}
     assert uow.event_types() == ["Reservation.Confirmed", "Stock.Sold"]
+
+
+def test_a_copy_of_a_reservation_changes_without_touching_the_original():
+    import copy
+    import uuid
+    from datetime import UTC, datetime
+
+    trace = Trace("web", "tester", datetime(2026, 11, 27, tzinfo=UTC))
+    lines = [{"sku": "SERUM", "location": "WH", "quantity": 1}]
+    original = Reservation.place(uuid.uuid4(), lines, trace.occurred_at + timedelta(hours=1), trace)
+    original.collect_events()
+
+    clone = copy.deepcopy(original)
+    clone.confirm(trace)
+
+    assert (clone.status, clone.version, len(clone.collect_events())) == (CONFIRMED, 2, 1)
+    assert (original.status, original.version, original.collect_events()) == ("open", 1, [])
+    assert clone.lines == original.lines
