@@ -29,12 +29,15 @@ class Rebuilt:
     def apply(self, event: Any) -> None:
         self.events += 1
         aggregate_id = event.originator_id
-        if aggregate_id in self.incomplete:
-            return
-        if aggregate_id not in self.aggregates and event.originator_version != 1:
+        aggregate = self.aggregates.get(aggregate_id)  # one lookup: hashing a UUID is Python
+        if aggregate is not None:
+            mutated = event.mutate(aggregate)
+            if mutated is not aggregate:
+                self.aggregates[aggregate_id] = mutated
+        elif event.originator_version == 1 and aggregate_id not in self.incomplete:
+            self.aggregates[aggregate_id] = event.mutate(None)
+        else:
             self.incomplete.add(aggregate_id)
-            return
-        self.aggregates[aggregate_id] = event.mutate(self.aggregates.get(aggregate_id))
 
 
 @dataclass
