@@ -98,3 +98,17 @@ def postgres_pids() -> list[int]:
             except OSError:
                 continue
     return pids
+
+
+def with_descendants(pid: int) -> list[int]:
+    """A process and every process it started (the writer process of `glow serve`)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            try:
+                todo += [int(child) for child in (task / "children").read_text().split()]
+            except OSError:
+                continue
+    return found

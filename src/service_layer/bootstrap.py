@@ -18,6 +18,7 @@ from service_layer.migrations import pending_migrations
 from service_layer.read_side import ReadSide, build_read_side
 from service_layer.reservation_sweeper import ReservationSweeper
 from service_layer.settings import Settings, eventsourcing_env, postgres_conninfo
+from service_layer.writer_process import RemoteWriter
 
 
 class SchemaNotReadyError(RuntimeError):
@@ -28,7 +29,7 @@ class SchemaNotReadyError(RuntimeError):
 class LedgerRuntime:
     settings: Settings
     ledger: InventoryLedger
-    writer: CommandWriter
+    writer: CommandWriter | RemoteWriter
     sweeper: ReservationSweeper
     customers: CustomerDesk
     access_log: AccessLog
@@ -73,7 +74,13 @@ def require_schema(settings: Settings) -> None:
 def bootstrap(settings: Settings) -> LedgerRuntime:
     require_schema(settings)
     ledger = InventoryLedger(env=eventsourcing_env(settings.event_store_url))
-    writer = CommandWriter(ledger, max_group=settings.max_group, max_attempts=settings.max_attempts)
+    writer: CommandWriter | RemoteWriter
+    if settings.writer_process and settings.is_postgres():
+        writer = RemoteWriter(settings)
+    else:
+        writer = CommandWriter(
+            ledger, max_group=settings.max_group, max_attempts=settings.max_attempts
+        )
     sweeper = ReservationSweeper(ledger, writer, settings.sweep_interval_seconds)
     keeper = None
     if settings.is_postgres() and settings.chain_interval_seconds > 0:

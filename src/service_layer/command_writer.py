@@ -124,6 +124,7 @@ class CommandWriter:
         cache_size: int = 100_000,
         queue_size: int = 20_000,
         on_commit: Callable[[int], None] | None = None,
+        after_group: Callable[[], None] | None = None,
     ) -> None:
         self.ledger = ledger
         self.max_group = max_group
@@ -134,6 +135,7 @@ class CommandWriter:
         self._queue: queue.Queue[Submission | object] = queue.Queue(queue_size)
         self._thread = threading.Thread(target=self._run, name="command-writer", daemon=True)
         self._on_commit = on_commit
+        self._after_group = after_group  # in the writer thread, once a group's outcomes are set
         self._stopped = threading.Event()
         self._outbox: list[Delivery] = []  # the writer thread's; handed over after each group
         self.groups_committed = 0
@@ -163,6 +165,19 @@ class CommandWriter:
                 f"{self._queue.maxsize} commands are already waiting; retry shortly"
             ) from None
         return future
+
+    def submit_to(
+        self, answer: Answerable, command: Command, idempotency_key: str | None, fingerprint: str
+    ) -> None:
+        """As submit, with the outcome put where the caller says (another process's slot)."""
+        if self._stopped.is_set():
+            raise WriterStoppedError("the ledger is shutting down; retry on another instance")
+        try:
+            self._queue.put_nowait(Submission(command, idempotency_key, fingerprint, answer))
+        except queue.Full:
+            raise WriterOverloadedError(
+                f"{self._queue.maxsize} commands are already waiting; retry shortly"
+            ) from None
 
     def submit_async(
         self, command: Command, idempotency_key: str | None = None, fingerprint: str = ""
@@ -224,6 +239,14 @@ class CommandWriter:
         self._deliver()
 
     def _deliver(self) -> None:
+        self._deliver_to_loops()
+        if self._after_group is not None:
+            try:
+                self._after_group()
+            except Exception:
+                log.exception("handing a group's outcomes over failed")
+
+    def _deliver_to_loops(self) -> None:
         """Hand the group's outcomes to their event loops, one wake-up per loop."""
         if not self._outbox:
             return

@@ -8,16 +8,17 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Protocol
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
-from domain.commands import ExpireReservation
+from domain.commands import Command, ExpireReservation
 from domain.errors import ConcurrencyConflictError, DomainError
 from domain.ledger import InventoryLedger
 from domain.reservation import Reservation
 from domain.trace import Trace
-from service_layer.command_writer import CommandWriter
+from service_layer.command_writer import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,14 @@ Clock = Callable[[], datetime]
 
 def utc_now() -> datetime:
     return datetime.now(tz=UTC)
+
+
+class Executor(Protocol):
+    """What the sweeper needs of a command writer (in-process or in the writer process)."""
+
+    def execute(
+        self, command: Command, idempotency_key: str | None = None, fingerprint: str = ""
+    ) -> Outcome: ...
 
 
 class ReservationDeadlines:
@@ -90,7 +99,7 @@ class ReservationSweeper:
     def __init__(
         self,
         ledger: InventoryLedger,
-        writer: CommandWriter,
+        writer: Executor,
         interval_seconds: float,
         clock: Clock = utc_now,
     ) -> None:

@@ -22,6 +22,8 @@ class Settings:
     sweep_interval_seconds: float = 1.0
     max_group: int = 256
     max_attempts: int = 5
+    # PostgreSQL only: the command writer in a child process (service_layer/writer_process.py).
+    writer_process: bool = False
     max_body_bytes: int = 64 * 1024
     command_timeout_seconds: float = 10.0
     chain_interval_seconds: float = 2.0
@@ -47,6 +49,7 @@ class Settings:
             "sweep_interval_seconds": _float(env, "GLOW_SWEEP_INTERVAL_SECONDS", 1.0),
             "max_group": _int(env, "GLOW_MAX_GROUP", 256),
             "max_attempts": _int(env, "GLOW_MAX_ATTEMPTS", 5),
+            "writer_process": env.get("GLOW_WRITER_PROCESS", "").lower() in ("1", "true", "yes"),
             "max_body_bytes": _int(env, "GLOW_MAX_BODY_BYTES", 64 * 1024),
             "command_timeout_seconds": _float(env, "GLOW_COMMAND_TIMEOUT_SECONDS", 10.0),
             "chain_interval_seconds": _float(env, "GLOW_CHAIN_INTERVAL_SECONDS", 2.0),

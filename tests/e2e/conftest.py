@@ -79,6 +79,24 @@ def ledger(postgres_store: str) -> Iterator[RunningLedger]:
         yield running
 
 
+WRITERS = pytest.mark.parametrize(
+    "writer_process", [False, True], ids=["writer-thread", "writer-process"]
+)
+
+
+@pytest.fixture
+def writer_process() -> bool:
+    return False
+
+
+@pytest.fixture
+def either_ledger(postgres_store: str, writer_process: bool) -> Iterator[RunningLedger]:
+    """A server whose command writer runs in-process or in a process of its own; tests that
+    take it are marked WRITERS to run with both."""
+    with serve(Settings(event_store_url=postgres_store, writer_process=writer_process)) as running:
+        yield running
+
+
 @pytest.fixture
 def client(ledger: RunningLedger) -> Iterator[httpx.Client]:
     with httpx.Client(headers=auth_headers(), base_url=ledger.base_url, timeout=30) as http:

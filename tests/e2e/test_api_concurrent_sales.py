@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pytest
 from eventsourcing.utils import get_topic
 
 from domain.stock import Stock
+from tests.e2e.conftest import WRITERS
 from tests.e2e.ledger_server import RunningLedger, auth_headers, headers, stocked_sku
 
 SKU, SHOP = "LIP-RACE", "PARIS-1"
@@ -78,6 +80,7 @@ def _units_in_events(running: RunningLedger) -> tuple[int, int, int]:
     return sold, reserved, sold_reserved
 
 
+@WRITERS
 def test_sixteen_clients_never_sell_or_reserve_more_than_the_hundred_units_held(
     ledger: RunningLedger, client: httpx.Client
 ) -> None:
@@ -112,6 +115,7 @@ def test_sixteen_clients_never_sell_or_reserve_more_than_the_hundred_units_held(
     assert reserved - sold_reserved == stock["reserved"]
 
 
+@WRITERS
 def test_a_refused_sale_names_the_problem_and_what_is_available(
     ledger: RunningLedger, client: httpx.Client
 ) -> None:
@@ -125,3 +129,8 @@ def test_a_refused_sale_names_the_problem_and_what_is_available(
     assert problem["type"] == "/problems/insufficient-stock"
     assert (problem["available"], problem["requested"]) == (2, 3)
     assert "only 2 unit(s)" in problem["detail"]
+
+
+@pytest.fixture
+def ledger(either_ledger: RunningLedger) -> RunningLedger:
+    return either_ledger

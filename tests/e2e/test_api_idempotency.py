@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.e2e.conftest import WRITERS
 from tests.e2e.ledger_server import (
     TEST_JWT_SECRET,
     TEST_MASTER_KEY,
@@ -51,6 +52,7 @@ def _send_five_times(base_url: str, path: str, body: dict[str, Any]) -> list[htt
         ("/sales", {"lines": LINES}, 200, 1),  # Sold
     ],
 )
+@WRITERS
 def test_a_command_sent_five_times_at_once_with_one_key_is_applied_once(
     ledger: RunningLedger,
     client: httpx.Client,
@@ -74,6 +76,7 @@ def test_a_command_sent_five_times_at_once_with_one_key_is_applied_once(
     assert client.get(f"/skus/{SKU}/stock").json()["available"] == 8
 
 
+@WRITERS
 def test_the_same_key_with_a_different_body_is_refused_and_changes_nothing(
     ledger: RunningLedger, client: httpx.Client, tmp_path: Path
 ) -> None:
@@ -131,6 +134,7 @@ def _glow_serve(store_url: str, log: Path) -> Iterator[str]:
         process.wait(15)
 
 
+@WRITERS
 def test_a_repeat_after_a_restart_is_replayed_from_the_store(
     ledger: RunningLedger, client: httpx.Client, tmp_path: Path
 ) -> None:
@@ -155,3 +159,38 @@ def test_a_repeat_after_a_restart_is_replayed_from_the_store(
     assert (sale_again.status_code, sale_again.json()) == (200, sale.json())
     assert sale_again.headers["idempotent-replayed"] == "true"
     assert count_events(ledger.store_url) == before
+
+
+@pytest.fixture
+def ledger(either_ledger: RunningLedger) -> RunningLedger:
+    return either_ledger
+
+
+def test_when_the_writer_process_dies_commands_get_503_and_nothing_half_applied(
+    postgres_store: str,
+) -> None:
+    from service_layer.settings import Settings
+    from service_layer.writer_process import RemoteWriter
+    from tests.e2e.ledger_server import serve
+
+    with (
+        serve(Settings(event_store_url=postgres_store, writer_process=True)) as running,
+        httpx.Client(headers=auth_headers(), base_url=running.base_url, timeout=30) as client,
+    ):
+        stocked_sku(client, SKU, SHOP, {"B1": 10})
+        before = count_events(running.store_url)
+        writer = running.runtime.writer
+        assert isinstance(writer, RemoteWriter)
+        writer._process.kill()  # the writer process is gone, say the OOM killer took it
+        writer._process.join(10)
+        deadline = time.monotonic() + 10
+        while True:
+            refused = client.post("/sales", json={"lines": LINES}, headers=headers())
+            if refused.status_code == 503 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["type"] == "/problems/ledger-busy"
+    assert "retry with the same Idempotency-Key" in refused.json()["detail"]
+    assert count_events(running.store_url) == before

@@ -27,9 +27,12 @@ from tests.e2e.ledger_server import (
 SKU, SHOP = "BLUSH-TTL", "LILLE-1"
 
 
-@pytest.fixture
-def swept_ledger(postgres_store: str) -> Iterator[RunningLedger]:
-    with serve(Settings(event_store_url=postgres_store, sweep_interval_seconds=0.2)) as running:
+@pytest.fixture(params=[False, True], ids=["writer-thread", "writer-process"])
+def swept_ledger(postgres_store: str, request: pytest.FixtureRequest) -> Iterator[RunningLedger]:
+    settings = Settings(
+        event_store_url=postgres_store, sweep_interval_seconds=0.2, writer_process=request.param
+    )
+    with serve(settings) as running:
         yield running
 
 
