@@ -39,9 +39,9 @@ from bench_services import (  # noqa: E402
     free_port,
     fresh_database,
     postgres_pids,
-    with_descendants,
     wait_for_http,
     wait_for_sweeper,
+    with_descendants,
 )
 from domain import commands as c  # noqa: E402
 from domain.trace import Trace  # noqa: E402
