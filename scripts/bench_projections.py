@@ -251,6 +251,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="duration of the lag run")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument(
+        "--database",
+        default=os.environ.get("GLOW_BENCH_DB", "glow_bench_projections"),
+        help="scratch database (dropped first): give each checkout its own",
+    )
+    parser.add_argument(
         "--redis", default=os.environ.get("GLOW_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
     )
     args = parser.parse_args()
@@ -259,7 +264,7 @@ def main() -> None:
 
     ensure_postgres(args.postgres)
     redis.Redis.from_url(args.redis).ping()
-    store_url = fresh_database(args.postgres, "glow_bench_projections")
+    store_url = fresh_database(args.postgres, args.database)
     apply_migrations(store_url)
     work = Path(tempfile.mkdtemp(prefix="glow-bench-projections-"))
     port = free_port()

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from audit.bulk_reading import collector_paused
 from projections.clickhouse_facts import ClickHouseFacts
 from projections.facts import batch_rows
 from projections.hot_view_store import HotViewStore, apply_batch
@@ -54,10 +55,11 @@ def catch_up(
     read = 0
     while True:
         after = min(sinks.positions().values(), default=0)
-        batch = reader.read(after, page)
-        if batch.last_position == after:
-            return read
-        sinks.apply(batch.envelopes, batch.last_position)
+        with collector_paused():  # a page allocates thousands of acyclic objects
+            batch = reader.read(after, page)
+            if batch.last_position == after:
+                return read
+            sinks.apply(batch.envelopes, batch.last_position)
         read += len(batch.envelopes)
         if progress is not None:
             progress(batch.last_position)
