@@ -10,8 +10,8 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from every_event import busy_day
 from eventsourcing.persistence import Mapper, Notification
+from every_event import busy_day
 from shop import RED, WAREHOUSE, line, receive, reserve, sell, trace
 
 from domain import commands as c
