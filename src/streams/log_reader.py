@@ -14,7 +14,7 @@ from eventsourcing.persistence import Notification
 from audit.event_decoding import reading_mapper
 from streams.envelope import Envelope, envelope_of, plain, subject_of
 from streams.published import event_type_of
-from streams.stored_envelopes import StoredEnvelopes
+from streams.stored_envelopes import StoredEnvelopes, StoredRow, stored_rows
 
 CreationLoader = Callable[[UUID], Aggregate.Event | None]
 
@@ -27,13 +27,13 @@ class SubjectBook:
     def __init__(self, load_creation: CreationLoader, size: int = 200_000) -> None:
         self._load_creation = load_creation
         self._size = size
-        self._subjects: dict[UUID, dict[str, str]] = {}
+        self._subjects: dict[str, dict[str, str]] = {}
 
     def subject(self, event: Aggregate.Event, event_type: str) -> dict[str, str]:
-        return self.subject_for(event.originator_id, event_type, _payload(event))
+        return self.subject_for(str(event.originator_id), event_type, _payload(event))
 
     def subject_for(
-        self, aggregate_id: UUID, event_type: str, payload: dict[str, Any]
+        self, aggregate_id: str, event_type: str, payload: dict[str, Any]
     ) -> dict[str, str]:
         found = subject_of(event_type, payload)
         if found is None:
@@ -44,14 +44,14 @@ class SubjectBook:
         self._remember(aggregate_id, found)
         return found
 
-    def _from_store(self, aggregate_id: UUID) -> dict[str, str]:
-        creation = self._load_creation(aggregate_id)
+    def _from_store(self, aggregate_id: str) -> dict[str, str]:
+        creation = self._load_creation(UUID(aggregate_id))
         if creation is None:
             return {}
         event_type = event_type_of(type(creation).__qualname__)
         return (subject_of(event_type, _payload(creation)) if event_type else None) or {}
 
-    def _remember(self, aggregate_id: UUID, subject: dict[str, str]) -> None:
+    def _remember(self, aggregate_id: str, subject: dict[str, str]) -> None:
         self._subjects[aggregate_id] = subject
         if len(self._subjects) > self._size:
             del self._subjects[next(iter(self._subjects))]
@@ -98,22 +98,30 @@ class LogReader:
         return self.app.recorder.max_notification_id() or 0
 
     def read(self, after: int, limit: int = 1000, stop: int | None = None) -> LogBatch:
+        if self.stored is None:
+            return self._read_through_mapper(after, limit, stop)
+        rows = stored_rows(self.app.recorder, after, limit, stop)
+        if not rows:
+            return LogBatch([], after)
+        envelopes = []
+        for row in rows:
+            event_type = event_type_of(row[3])
+            if event_type is not None:
+                envelope = self.stored.envelope(row, event_type, self.book.subject_for)
+                envelopes.append(envelope or self._through_mapper(_notification(row), event_type))
+        return LogBatch(envelopes, rows[-1][0])
+
+    def _read_through_mapper(self, after: int, limit: int, stop: int | None) -> LogBatch:
         notifications = self.app.recorder.select_notifications(
             after, limit, stop, inclusive_of_start=False
         )
         if not notifications:
             return LogBatch([], after)
-        envelopes = []
-        for notification in notifications:
-            event_type = event_type_of(notification.topic)
-            if event_type is None:
-                continue
-            envelope = None
-            if self.stored is not None:
-                envelope = self.stored.envelope(
-                    notification, notification.id, event_type, self.book.subject_for
-                )
-            envelopes.append(envelope or self._through_mapper(notification, event_type))
+        envelopes = [
+            self._through_mapper(n, event_type)
+            for n in notifications
+            if (event_type := event_type_of(n.topic)) is not None
+        ]
         return LogBatch(envelopes, notifications[-1].id)
 
     def _through_mapper(self, notification: Notification, event_type: str) -> Envelope:
@@ -123,3 +131,14 @@ class LogReader:
     def _creation(self, aggregate_id: UUID) -> Aggregate.Event | None:
         events: list[Any] = list(self.app.events.get(aggregate_id, lte=1))
         return events[0] if events else None
+
+
+def _notification(row: StoredRow) -> Notification:
+    position, aggregate_id, version, topic, state = row
+    return Notification(
+        id=position,
+        originator_id=UUID(aggregate_id),
+        originator_version=version,
+        topic=topic,
+        state=state,
+    )

@@ -14,19 +14,40 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-from uuid import UUID
+from typing import Any, Protocol, runtime_checkable
 
 import orjson
 from eventsourcing.application import Application
-from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing.persistence import ApplicationRecorder, Mapper
 from eventsourcing.utils import resolve_topic
 
 from streams.envelope import Envelope, payload_fields
 from streams.published import schema_version
 from streams.stored_json import UnknownTagError, plain_stored, plain_value
 
-SubjectLookup = Callable[[UUID, str, dict[str, Any]], dict[str, str]]
+SubjectLookup = Callable[[str, str, dict[str, Any]], dict[str, str]]
+StoredRow = tuple[int, str, int, str, bytes]  # position, aggregate id, version, topic, state
+
+
+@runtime_checkable
+class StoredRowSource(Protocol):
+    """A recorder that reads its log as `StoredRow`s directly (the ledger's on PostgreSQL)."""
+
+    def select_stored_rows(
+        self, after: int, limit: int, stop: int | None = None
+    ) -> list[StoredRow]: ...
+
+
+def stored_rows(
+    recorder: ApplicationRecorder, after: int, limit: int, stop: int | None = None
+) -> list[StoredRow]:
+    """The notifications after `after` (up to `stop`) as `StoredRow`s, from any recorder."""
+    if isinstance(recorder, StoredRowSource):
+        return recorder.select_stored_rows(after, limit, stop)
+    notifications = recorder.select_notifications(after, limit, stop, inclusive_of_start=False)
+    return [
+        (n.id, str(n.originator_id), n.originator_version, n.topic, n.state) for n in notifications
+    ]
 
 
 @dataclass(frozen=True)
@@ -56,28 +77,24 @@ class StoredEnvelopes:
         """The fast decoder for `app`'s events, or None when its mapper is not the plain one."""
         return cls(app.mapper) if type(app.mapper) is Mapper else None
 
-    def envelope(
-        self, stored: StoredEvent, position: int, event_type: str, subject: SubjectLookup
-    ) -> Envelope | None:
-        shape = shape_of(stored.topic)
+    def envelope(self, row: StoredRow, event_type: str, subject: SubjectLookup) -> Envelope | None:
+        position, aggregate_id, version, topic, data = row
+        shape = shape_of(topic)
         if shape.upcasts:
             return None
         try:
-            state = self._state(stored)
+            state = self._state(data)
             payload = {name: plain_value(state[name]) for name in shape.fields if name in state}
             timestamp = plain_stored(state["timestamp"])
         except (UnknownTagError, KeyError, TypeError):
             return None
         if "class_version" in state or type(timestamp) is not str:
             return None
-        aggregate_id = _uuid(stored.originator_id)
-        text_id = str(aggregate_id)
-        version = stored.originator_version
         return Envelope(
-            event_id=f"{text_id}:{version}",
+            event_id=f"{aggregate_id}:{version}",
             position=position,
             type=event_type,
-            aggregate_id=text_id,
+            aggregate_id=aggregate_id,
             version=version,
             timestamp=timestamp,
             schema_version=schema_version(event_type),
@@ -85,8 +102,7 @@ class StoredEnvelopes:
             payload=payload,
         )
 
-    def _state(self, stored: StoredEvent) -> dict[str, Any]:
-        data = stored.state
+    def _state(self, data: bytes) -> dict[str, Any]:
         if self.cipher:
             data = self.cipher.decrypt(data)
         if self.compressor:
@@ -95,7 +111,3 @@ class StoredEnvelopes:
         if type(state) is not dict:
             raise TypeError("a stored state that is not an object")
         return state
-
-
-def _uuid(value: Any) -> UUID:
-    return value if type(value) is UUID else UUID(str(value))

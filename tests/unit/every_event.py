@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any
 from uuid import uuid4
 
 from memory_uow import MemoryUnitOfWork
@@ -27,6 +28,8 @@ from shop import (
 )
 
 from domain import commands as c
+
+PARIS = timezone(timedelta(hours=2))
 
 
 def busy_day() -> MemoryUnitOfWork:
@@ -53,3 +56,23 @@ def busy_day() -> MemoryUnitOfWork:
     uow.run(c.RecallBatch(RED, "EARLY", trace()))
     uow.run(c.DiscontinueProduct("LIP", trace()))
     return uow
+
+
+def every_event_with_odd_values() -> list[Any]:
+    """Every published event type, plus traces and times that are not the common case: an
+    offset other than UTC, every optional trace field, an exponent in a price."""
+    uow = busy_day()
+    odd = trace(
+        at=datetime(2025, 3, 1, 12, 0, 0, 250, tzinfo=PARIS),
+        idempotency_key="k-1",
+        source_ref="receipt-7",
+        reason="café",
+    )
+    uow.run(receive(batch="B9", quantity=5))
+    uow.run(c.RepriceSku(RED, Decimal("1.2E+1"), "EUR", odd))
+    uow.run(c.AdjustStock(RED, WAREHOUSE, "B9", 1, None, odd))
+    placed = reserve(line(1, batch="B9"))
+    uow.run(placed)
+    uow.run(sell(line(1)))
+    uow.run(c.ReleaseReservation(placed.reservation_id, odd))
+    return uow.all_events()
