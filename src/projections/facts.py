@@ -57,8 +57,10 @@ def _common(e: Envelope) -> Row:
     }
 
 
-def _movement(e: Envelope, kind: str, lines: list[tuple[str, int, str | None]]) -> Rows:
-    base = {**_common(e), "recorded_at": _moment(e.timestamp), "kind": kind}
+def _movement(
+    e: Envelope, kind: str, lines: list[tuple[str, int, str | None]], common: Row | None = None
+) -> Rows:
+    base = {**(common or _common(e)), "recorded_at": _moment(e.timestamp), "kind": kind}
     return {
         "stock_movements": [
             {
@@ -84,21 +86,22 @@ def _received(e: Envelope) -> Rows:
 
 def _sold(e: Envelope) -> Rows:
     p = e.payload
-    rows = _movement(e, "sold", _allocated(p["allocations"], -1))
+    allocations: dict[str, int] = p["allocations"]
+    batches = sorted(allocations)
+    common = _common(e)
+    rows = _movement(e, "sold", [(b, -allocations[b], None) for b in batches], common)
     price = Decimal(p["unit_price"])
-    base = _common(e)
+    sale = {**common, "currency": p["currency"], "reservation_id": p["reservation_id"] or ""}
     rows["sales_lines"] = [
         {
-            **base,
+            **sale,
             "line": i,
             "batch": batch,
-            "quantity": p["allocations"][batch],
+            "quantity": allocations[batch],
             "unit_price": price,
-            "amount": price * p["allocations"][batch],
-            "currency": p["currency"],
-            "reservation_id": p["reservation_id"] or "",
+            "amount": price * allocations[batch],
         }
-        for i, batch in enumerate(sorted(p["allocations"]))
+        for i, batch in enumerate(batches)
     ]
     return rows
 

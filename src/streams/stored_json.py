@@ -21,7 +21,8 @@ from streams.envelope import TRACE_FIELDS, utc_iso
 
 UTC_SUFFIX = "+00:00"
 TRACE_REQUIRED = frozenset({"channel", "principal", "occurred_at"})
-TRACE_ALL = frozenset(field.name for field in fields(Trace))
+TRACE_STORED = tuple(field.name for field in fields(Trace))  # the order Trace.as_dict writes
+TRACE_ALL = frozenset(TRACE_STORED)
 
 
 class UnknownTagError(ValueError):
@@ -48,9 +49,14 @@ def _plain_uuid(data: str) -> str:
 
 
 def _plain_trace(data: dict[str, Any]) -> dict[str, Any]:
-    if not TRACE_REQUIRED <= data.keys() <= TRACE_ALL:
+    if tuple(data) != TRACE_STORED and not TRACE_REQUIRED <= data.keys() <= TRACE_ALL:
         raise UnknownTagError("a trace whose fields Trace does not take")
-    return {name: plain_value(data.get(name)) for name in TRACE_FIELDS}
+    get = data.get
+    trace = {name: get(name) for name in TRACE_FIELDS}
+    for name, value in trace.items():
+        if type(value) is dict or type(value) is list:
+            trace[name] = plain_stored(value)
+    return trace
 
 
 TAGS: dict[str, Callable[[Any], Any]] = {
@@ -60,12 +66,6 @@ TAGS: dict[str, Callable[[Any], Any]] = {
     "uuid_hex": _plain_uuid,
     "trace": _plain_trace,
 }
-
-
-def plain_value(value: Any) -> Any:
-    """`plain_stored`, skipping the call for the scalars that most values are."""
-    kind = type(value)
-    return plain_stored(value) if kind is dict or kind is list else value
 
 
 def plain_stored(value: Any) -> Any:
