@@ -127,10 +127,17 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         self, after: int, limit: int, stop: int | None = None
     ) -> list[StoredRow]:
         """The notifications after `after` (up to `stop`) as (position, aggregate id as text,
-        version, topic, state) tuples."""
+        version, topic, state) tuples. Through a server-side cursor, so PostgreSQL plans for
+        the first rows (an index range scan) even when its statistics lag behind a burst of
+        writes: a plain query then sorted the whole table on disk (~4x slower per row)."""
         last = LAST_POSITION if stop is None else stop
-        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
-            curs.execute(self._select_rows, (after, last, limit), prepare=True)
+        with (
+            self.datastore.get_connection() as conn,
+            conn.transaction(),
+            conn.cursor(name="glow_log_page", row_factory=tuple_row) as curs,
+        ):
+            curs.itersize = limit
+            curs.execute(self._select_rows, (after, last, limit))
             return curs.fetchall()
 
     def select_answer(self, idempotency_key: str) -> CommandAnswer | None:
