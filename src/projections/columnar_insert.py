@@ -3,8 +3,10 @@
 clickhouse-connect asks the server for a table's column types on every insert and turns each
 datetime into ticks in Python. Here the insert context of each (table, columns) is built once
 and reused, datetimes become ticks in one subtraction each, and the rows go in as columns.
-`optimize_on_insert` is off: it only merges rows with equal keys inside one insert, which a
-ReplacingMergeTree read with FINAL does anyway (a rebuild measured ~1.4x faster inserts).
+LowCardinality columns are sent as their plain type, which the server converts (building their
+dictionaries in Python cost more than the rest of the column work). `optimize_on_insert` is
+off: it only merges rows with equal keys inside one insert, which a ReplacingMergeTree read
+with FINAL does anyway (a rebuild measured ~1.4x faster inserts).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from clickhouse_connect.datatypes.base import ClickHouseType
+from clickhouse_connect.datatypes.registry import get_from_name
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.insert import InsertContext
 
@@ -50,8 +54,15 @@ class ColumnarInsert:
             context = self.client.create_insert_context(
                 table, list(names), column_oriented=True, settings=SETTINGS
             )
+            context.column_types = [_unwrapped(kind) for kind in context.column_types]
             self._contexts[key] = context
         return context
+
+
+def _unwrapped(kind: ClickHouseType) -> ClickHouseType:
+    """LowCardinality(T) as T."""
+    prefix = "LowCardinality("
+    return get_from_name(kind.name[len(prefix) : -1]) if kind.name.startswith(prefix) else kind
 
 
 def _ticks(column: list[Any], precision: int) -> list[Any]:
