@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from clickhouse_connect.datatypes.base import ClickHouseType
@@ -34,13 +35,12 @@ class ColumnarInsert:
         """Insert dict rows that all have the keys of the first row."""
         names = tuple(rows[0])
         context = self._context(table, names)
-        columns = []
-        for name, kind in zip(names, context.column_types, strict=True):
-            column = [row[name] for row in rows]
+        pick = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
+        columns: list[Sequence[Any]] = list(zip(*map(pick, rows), strict=True))  # in C
+        for i, kind in enumerate(context.column_types):
             precision = getattr(kind, "prec", None)
             if kind.base_type == "DateTime64" and precision is not None:
-                column = _ticks(column, precision)
-            columns.append(column)
+                columns[i] = _ticks(columns[i], precision)
         context.data = columns
         try:
             self.client.insert(context=context)
@@ -65,7 +65,7 @@ def _unwrapped(kind: ClickHouseType) -> ClickHouseType:
     return get_from_name(kind.name[len(prefix) : -1]) if kind.name.startswith(prefix) else kind
 
 
-def _ticks(column: list[Any], precision: int) -> list[Any]:
+def _ticks(column: Sequence[Any], precision: int) -> Sequence[Any]:
     """Aware datetimes as ticks of the column's precision; a column with anything else (a
     naive datetime, a string) is left for clickhouse-connect to convert."""
     try:
