@@ -35,9 +35,12 @@ def fact_rows(envelope: Envelope) -> Rows:
 
 def batch_rows(envelopes: Iterable[Envelope]) -> Rows:
     rows: Rows = {table: [] for table in TABLES}
+    handlers = _HANDLERS
     for envelope in envelopes:
-        for table, found in fact_rows(envelope).items():
-            rows[table].extend(found)
+        handler = handlers.get(envelope.type)
+        if handler is not None:
+            for table, found in handler(envelope).items():
+                rows[table] += found
     return rows
 
 
@@ -87,23 +90,19 @@ def _received(e: Envelope) -> Rows:
 def _sold(e: Envelope) -> Rows:
     p = e.payload
     allocations: dict[str, int] = p["allocations"]
-    batches = sorted(allocations)
     common = _common(e)
-    rows = _movement(e, "sold", [(b, -allocations[b], None) for b in batches], common)
-    price = Decimal(p["unit_price"])
+    moved = {**common, "recorded_at": _moment(e.timestamp), "kind": "sold"}
     sale = {**common, "currency": p["currency"], "reservation_id": p["reservation_id"] or ""}
-    rows["sales_lines"] = [
-        {
-            **sale,
-            "line": i,
-            "batch": batch,
-            "quantity": allocations[batch],
-            "unit_price": price,
-            "amount": price * allocations[batch],
-        }
-        for i, batch in enumerate(batches)
-    ]
-    return rows
+    price = Decimal(p["unit_price"])
+    movements, sales = [], []
+    for i, batch in enumerate(sorted(allocations)):
+        quantity = allocations[batch]
+        line = {"line": i, "batch": batch}
+        movements.append({**moved, **line, "quantity": -quantity, "expiry": None})
+        sales.append(
+            {**sale, **line, "quantity": quantity, "unit_price": price, "amount": price * quantity}
+        )
+    return {"stock_movements": movements, "sales_lines": sales}
 
 
 def _returned(e: Envelope) -> Rows:

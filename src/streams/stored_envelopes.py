@@ -23,7 +23,7 @@ from eventsourcing.utils import resolve_topic
 
 from streams.envelope import Envelope, payload_fields
 from streams.published import schema_version
-from streams.stored_json import UnknownTagError, plain_stored
+from streams.stored_json import UnknownTagError, plain_moment, plain_stored
 
 SubjectLookup = Callable[[str, str, dict[str, Any]], dict[str, str]]
 StoredRow = tuple[int, str, int, str, bytes]  # position, aggregate id, version, topic, state
@@ -71,6 +71,7 @@ class StoredEnvelopes:
     def __init__(self, mapper: Mapper[Any]) -> None:
         self.cipher = mapper.cipher
         self.compressor = mapper.compressor
+        self.plain_bytes = not (self.cipher or self.compressor)
 
     @classmethod
     def for_app(cls, app: Application[Any]) -> StoredEnvelopes | None:
@@ -83,17 +84,21 @@ class StoredEnvelopes:
         if shape.upcasts:
             return None
         try:
-            state = self._state(data)
+            state = orjson.loads(data) if self.plain_bytes else self._state(data)
+            if type(state) is not dict:
+                return None
             payload = {name: state[name] for name in shape.fields if name in state}
             for name, value in payload.items():
                 if type(value) is dict or type(value) is list:
                     payload[name] = plain_stored(value)
-            timestamp = plain_stored(state["timestamp"])
+            timestamp = state["timestamp"]
+            if type(timestamp) is dict and timestamp.get("_type_") == "datetime_iso":
+                timestamp = plain_moment(timestamp["_data_"])
         except (UnknownTagError, KeyError, TypeError):
             return None
         if "class_version" in state or type(timestamp) is not str:
             return None
-        return Envelope(  # positionally: measurably cheaper than by keyword, per event
+        return Envelope.trusted(
             f"{aggregate_id}:{version}",
             position,
             event_type,
@@ -110,7 +115,5 @@ class StoredEnvelopes:
             data = self.cipher.decrypt(data)
         if self.compressor:
             data = self.compressor.decompress(data)
-        state = orjson.loads(data)
-        if type(state) is not dict:
-            raise TypeError("a stored state that is not an object")
+        state: dict[str, Any] = orjson.loads(data)
         return state
