@@ -94,7 +94,7 @@ class StoredEnvelopes:
             timestamp = state["timestamp"]
             if type(timestamp) is dict and timestamp.get("_type_") == "datetime_iso":
                 timestamp = plain_moment(timestamp["_data_"])
-        except (UnknownTagError, KeyError, TypeError):
+        except (UnknownTagError, KeyError, TypeError, ValueError, AttributeError):
             return None
         if "class_version" in state or type(timestamp) is not str:
             return None

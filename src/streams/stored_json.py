@@ -30,8 +30,12 @@ class UnknownTagError(ValueError):
 
 
 def plain_moment(data: str) -> str:
-    """A stored datetime as `utc_iso` gives it; already in UTC it is its own ISO form."""
-    if data.endswith(UTC_SUFFIX) and "T" in data:
+    """A stored datetime as `utc_iso` gives it. What `isoformat()` wrote for a UTC time is
+    already that form (25 characters, or 32 with a fraction that is not all zeros); anything
+    else is parsed and written again."""
+    size = len(data)
+    canonical = size == 25 or (size == 32 and data[19] == "." and data[20:26] != "000000")
+    if canonical and data.endswith(UTC_SUFFIX) and data[10] == "T":
         return data
     return utc_iso(datetime.fromisoformat(data))
 

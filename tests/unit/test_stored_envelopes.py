@@ -12,10 +12,11 @@ from eventsourcing.persistence import Mapper
 from every_event import every_event_with_odd_values
 
 from domain.ledger import InventoryLedger
-from streams.envelope import Envelope
+from streams.envelope import Envelope, utc_iso
 from streams.log_reader import LogReader
 from streams.published import PUBLISHED_EVENTS, event_type_of
 from streams.stored_envelopes import StoredEnvelopes, stored_rows
+from streams.stored_json import plain_moment
 
 STORES = {
     "popo": {"PERSISTENCE_MODULE": "eventsourcing.popo"},
@@ -95,3 +96,21 @@ def test_a_time_outside_utc_is_published_in_utc(ledger: InventoryLedger) -> None
     assert repriced.payload["trace"]["occurred_at"] == "2025-03-01T10:00:00.000250+00:00"
     assert repriced.payload["price"] == "12"
     assert datetime.fromisoformat(repriced.timestamp).tzinfo == UTC
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "2025-03-01T10:00:00+00:00",
+        "2025-03-01T10:00:00.000250+00:00",
+        "2025-03-01T10:00:00.000000+00:00",
+        "2025-03-01T12:00:00.5+02:00",
+        "2025-03-01T10:00:00",
+        "2025-03-01 10:00:00.123456+00:00",
+        "2025-03-01T09:00:00-01:00",
+    ],
+)
+def test_a_stored_time_in_any_form_is_published_as_the_object_path_publishes_it(
+    stored: str,
+) -> None:
+    assert plain_moment(stored) == utc_iso(datetime.fromisoformat(stored))
