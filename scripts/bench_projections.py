@@ -17,7 +17,7 @@ Measures:
   into a fresh generation / shadow database, then the swap), as a ratio to reading the same
   rows from PostgreSQL raw;
 - clickhouse_speedup: daily sales by channel over --sales-lines sales lines (1,000,000;
-  150,000 with --quick; clickhouse_sales_lines says how many) in ClickHouse (chDB) against the
+  100,000 with --quick; clickhouse_sales_lines says how many) in ClickHouse (chDB) against the
   same question in SQL over the PostgreSQL event table; the two answers are compared. The log
   is topped up to that many lines with sales generated in SQL in the ledger's stored form
   (scripts/bulk_sales.py), projected into ClickHouse by the rebuild's pass.
@@ -290,7 +290,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.quick:
-        args.events, args.seconds, args.sales_lines = 20_000, 8.0, 150_000
+        args.events, args.seconds, args.sales_lines = 20_000, 8.0, 100_000
 
     ensure_postgres(args.postgres)
     redis.Redis.from_url(args.redis).ping()
@@ -313,7 +313,6 @@ def main() -> None:
     book = PositionBook(store_url)
     processes: list[subprocess.Popen[bytes]] = []
     try:
-        seed(store_url, sales=0, pool=POOL)
         relay = start_glow(cluster, "relay", log=log)
         worker = start_glow(
             cluster,
@@ -325,6 +324,7 @@ def main() -> None:
             log=log,
         )
         processes += [relay, worker]
+        seed(store_url, sales=0, pool=POOL)  # while the worker boots and joins its group
         first = head(store_url)
         wait_until(lambda: book.get("worker") >= first, 60, "the worker to start")
         print("relay and worker ready", flush=True)
