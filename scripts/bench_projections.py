@@ -17,7 +17,7 @@ Measures:
   into a fresh generation / shadow database, then the swap), as a ratio to reading the same
   rows from PostgreSQL raw;
 - clickhouse_speedup: daily sales by channel over --sales-lines sales lines (1,000,000;
-  100,000 with --quick; clickhouse_sales_lines says how many) in ClickHouse (chDB) against the
+  60,000 with --quick; clickhouse_sales_lines says how many) in ClickHouse (chDB) against the
   same question in SQL over the PostgreSQL event table; the two answers are compared. The log
   is topped up to that many lines with sales generated in SQL in the ledger's stored form
   (scripts/bulk_sales.py), projected into ClickHouse by the rebuild's pass.
@@ -290,7 +290,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.quick:
-        args.events, args.seconds, args.sales_lines = 20_000, 8.0, 100_000
+        args.events, args.seconds, args.sales_lines = 20_000, 6.0, 60_000
 
     ensure_postgres(args.postgres)
     redis.Redis.from_url(args.redis).ping()
@@ -380,7 +380,7 @@ def main() -> None:
                 rates[name] = rebuilt.events / (time.perf_counter() - started)
             grow_sales_history(store_url, ledger, facts, args.sales_lines)
             print(f"rebuilds: {rates}", flush=True)
-            speedup, lines = daily_sales_speedup(store_url, facts, 4.0 if args.quick else 60.0)
+            speedup, lines = daily_sales_speedup(store_url, facts, 2.0 if args.quick else 60.0)
             result["clickhouse_speedup"] = round(speedup, 1)
             result["clickhouse_sales_lines"] = lines
         finally:
