@@ -17,7 +17,7 @@ Measures:
   into a fresh generation / shadow database, then the swap), as a ratio to reading the same
   rows from PostgreSQL raw;
 - clickhouse_speedup: daily sales by channel over --sales-lines sales lines (1,000,000;
-  60,000 with --quick; clickhouse_sales_lines says how many) in ClickHouse (chDB) against the
+  40,000 with --quick; clickhouse_sales_lines says how many) in ClickHouse (chDB) against the
   same question in SQL over the PostgreSQL event table; the two answers are compared. The log
   is topped up to that many lines with sales generated in SQL in the ledger's stored form
   (scripts/bulk_sales.py), projected into ClickHouse by the rebuild's pass.
@@ -98,8 +98,15 @@ def start_glow(settings: Settings, *args: str, log: Path) -> subprocess.Popen[by
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
+    stop_all([process])
+
+
+def stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM to every process first, then wait for each: they shut down side by side."""
+    running = [process for process in processes if process.poll() is None]
+    for process in running:
         process.send_signal(signal.SIGTERM)
+    for process in running:
         try:
             process.wait(20)
         except subprocess.TimeoutExpired:
@@ -290,7 +297,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.quick:
-        args.events, args.seconds, args.sales_lines = 20_000, 6.0, 60_000
+        args.events, args.seconds, args.sales_lines = 20_000, 6.0, 40_000
 
     ensure_postgres(args.postgres)
     redis.Redis.from_url(args.redis).ping()
@@ -356,8 +363,7 @@ def main() -> None:
         result["lag_commands"] = len(lags)
         print(f"lag over {len(lags)} commands: p50 {result['lag_p50_ms']} ms", flush=True)
         stopping = time.perf_counter()
-        for process in processes:
-            stop(process)
+        stop_all(processes)
         print(f"relay and worker stopped in {time.perf_counter() - stopping:.1f} s", flush=True)
 
         # 3. The embedded driver and rebuilds over the whole log, and the raw read.
