@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
+from projections.columnar_insert import ColumnarInsert
 from projections.facts import TABLES, Rows
 
 MIGRATIONS_DIRECTORY = Path(__file__).resolve().parents[2] / "migrations" / "clickhouse"
@@ -58,14 +59,14 @@ class ClickHouseFacts:
     def __init__(self, client: Client, url: str) -> None:
         self.client = client
         self.url = url  # without the database, to open a shadow database on the same server
+        self._columns = ColumnarInsert(client)
 
     def write(self, rows: Rows, consumer: str, position: int) -> None:
         """Insert the rows, then the position: a crash in between re-inserts the same facts."""
         for table, found in rows.items():
             if found:
-                columns = list(found[0])
-                self.client.insert(table, [[r[c] for c in columns] for r in found], columns)
-        self.client.insert("projection_positions", [[consumer, position]], ["consumer", "position"])
+                self._columns.insert(table, found)
+        self._columns.insert("projection_positions", [{"consumer": consumer, "position": position}])
 
     def position(self, consumer: str) -> int:
         result = self.client.query(

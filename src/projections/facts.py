@@ -35,9 +35,12 @@ def fact_rows(envelope: Envelope) -> Rows:
 
 def batch_rows(envelopes: Iterable[Envelope]) -> Rows:
     rows: Rows = {table: [] for table in TABLES}
+    handlers = _HANDLERS
     for envelope in envelopes:
-        for table, found in fact_rows(envelope).items():
-            rows[table].extend(found)
+        handler = handlers.get(envelope.type)
+        if handler is not None:
+            for table, found in handler(envelope).items():
+                rows[table] += found
     return rows
 
 
@@ -57,8 +60,10 @@ def _common(e: Envelope) -> Row:
     }
 
 
-def _movement(e: Envelope, kind: str, lines: list[tuple[str, int, str | None]]) -> Rows:
-    base = {**_common(e), "recorded_at": _moment(e.timestamp), "kind": kind}
+def _movement(
+    e: Envelope, kind: str, lines: list[tuple[str, int, str | None]], common: Row | None = None
+) -> Rows:
+    base = {**(common or _common(e)), "recorded_at": _moment(e.timestamp), "kind": kind}
     return {
         "stock_movements": [
             {
@@ -84,23 +89,20 @@ def _received(e: Envelope) -> Rows:
 
 def _sold(e: Envelope) -> Rows:
     p = e.payload
-    rows = _movement(e, "sold", _allocated(p["allocations"], -1))
+    allocations: dict[str, int] = p["allocations"]
+    common = _common(e)
+    moved = {**common, "recorded_at": _moment(e.timestamp), "kind": "sold"}
+    sale = {**common, "currency": p["currency"], "reservation_id": p["reservation_id"] or ""}
     price = Decimal(p["unit_price"])
-    base = _common(e)
-    rows["sales_lines"] = [
-        {
-            **base,
-            "line": i,
-            "batch": batch,
-            "quantity": p["allocations"][batch],
-            "unit_price": price,
-            "amount": price * p["allocations"][batch],
-            "currency": p["currency"],
-            "reservation_id": p["reservation_id"] or "",
-        }
-        for i, batch in enumerate(sorted(p["allocations"]))
-    ]
-    return rows
+    movements, sales = [], []
+    for i, batch in enumerate(sorted(allocations)):
+        quantity = allocations[batch]
+        line = {"line": i, "batch": batch}
+        movements.append({**moved, **line, "quantity": -quantity, "expiry": None})
+        sales.append(
+            {**sale, **line, "quantity": quantity, "unit_price": price, "amount": price * quantity}
+        )
+    return {"stock_movements": movements, "sales_lines": sales}
 
 
 def _returned(e: Envelope) -> Rows:

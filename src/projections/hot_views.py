@@ -63,28 +63,36 @@ def project(document: Document | None, envelope: Envelope) -> tuple[Document, li
     """The document after the event, and index changes; None if the event was applied already."""
     if document is not None and envelope.version <= document["version"]:
         return None
-    handler = _HANDLERS.get(envelope.type)
     new = copy.deepcopy(document) if document is not None else {}
-    indexes = handler(new, envelope.payload, envelope) if handler else []
-    new["version"] = envelope.version
-    return new, indexes
+    return new, _advance(new, envelope)
+
+
+def _advance(document: Document, envelope: Envelope) -> list[IndexOp]:
+    """Apply a newer event to a document this fold owns, in place."""
+    handler = _HANDLERS.get(envelope.type)
+    indexes = handler(document, envelope.payload, envelope) if handler else []
+    document["version"] = envelope.version
+    return indexes
 
 
 def fold(
     documents: dict[str, Document | None], envelopes: Iterable[Envelope]
 ) -> dict[str, ViewWrite]:
-    """Apply events in order over the documents read; one write per document touched."""
+    """Apply events in order over the documents read; one write per document touched. Each
+    document is copied once, when its first new event comes, then advanced in place."""
     writes: dict[str, ViewWrite] = {}
     for envelope in envelopes:
         key = view_key(envelope)
-        current = writes[key].document if key in writes else documents.get(key)
-        projected = project(current, envelope)
-        if projected is None:
+        write = writes.get(key)
+        if write is not None:
+            if envelope.version > write.document["version"]:
+                write.indexes.extend(_advance(write.document, envelope))
             continue
-        if key not in writes:
-            writes[key] = ViewWrite(key, current["version"] if current else 0, {})
-        writes[key].document = projected[0]
-        writes[key].indexes.extend(projected[1])
+        projected = project(documents.get(key), envelope)
+        if projected is not None:
+            current = documents.get(key)
+            expected = current["version"] if current else 0
+            writes[key] = ViewWrite(key, expected, projected[0], projected[1])
     return writes
 
 

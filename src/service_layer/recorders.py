@@ -1,7 +1,9 @@
-"""eventsourcing's application recorders, extended the two ways the ledger needs:
+"""eventsourcing's application recorders, extended the ways the ledger needs:
 
 - command answers (idempotency) are inserted in the same transaction as the command's events,
   so a key's first answer and its effects commit together or not at all;
+- on PostgreSQL, the log read as plain tuples with ids as text (`select_stored_rows`), which
+  the stream reader decodes without a Notification or a UUID object per row;
 - on PostgreSQL, the same transaction as eventsourcing's (table lock, NOTIFY, notification
   ids in commit order) in ONE round trip: a function per event table (migration
   0006_group_append.sql) takes the answers and the events as binary arrays and runs the whole
@@ -23,6 +25,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError, StoredEv
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 from eventsourcing.utils import retry
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
 from service_layer.command_answers import CommandAnswer
@@ -30,6 +33,8 @@ from service_layer.pg_arrays import bytea_array, int4_array, int8_array, text_ar
 
 ANSWERS_TABLE = "glow_command_answers"
 ANSWERS = "command_answers"  # the keyword that carries them through EventStore.put()
+LAST_POSITION = 2**63 - 1
+StoredRow = tuple[int, str, int, str, bytes]  # position, aggregate id, version, topic, state
 SQLITE_INSERT_ANSWERS = (
     "INSERT INTO glow_command_answers (idempotency_key, fingerprint, status, response)"
     " VALUES (?, ?, ?, ?)"
@@ -86,6 +91,13 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             ).format(schema=schema, function=Identifier(append_function(self.events_table_name)))
         )
         self._has_append_function: bool | None = None
+        self._select_rows = _render(
+            SQL(
+                "SELECT notification_id, originator_id::text, originator_version, topic, state"
+                " FROM {schema}.{table} WHERE notification_id > %s AND notification_id <= %s"
+                " ORDER BY notification_id LIMIT %s"
+            ).format(schema=schema, table=table)
+        )
         self._select_answer = _render(
             SQL(
                 "SELECT fingerprint, status, response FROM {schema}.{table}"
@@ -155,6 +167,24 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 ),
             )
             return [row["notification_id"] for row in curs.fetchall()]
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_stored_rows(
+        self, after: int, limit: int, stop: int | None = None
+    ) -> list[StoredRow]:
+        """The notifications after `after` (up to `stop`) as (position, aggregate id as text,
+        version, topic, state) tuples. Through a server-side cursor, so PostgreSQL plans for
+        the first rows (an index range scan) even when its statistics lag behind a burst of
+        writes: a plain query then sorted the whole table on disk (~4x slower per row)."""
+        last = LAST_POSITION if stop is None else stop
+        with (
+            self.datastore.get_connection() as conn,
+            conn.transaction(),
+            conn.cursor(name="glow_log_page", row_factory=tuple_row) as curs,
+        ):
+            curs.itersize = limit
+            curs.execute(self._select_rows, (after, last, limit))
+            return curs.fetchall()
 
     def select_answer(self, idempotency_key: str) -> CommandAnswer | None:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:

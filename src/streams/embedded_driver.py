@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from audit.bulk_reading import collector_paused
 from projections.clickhouse_facts import ClickHouseFacts
 from projections.facts import batch_rows
 from projections.hot_view_store import HotViewStore, apply_batch
@@ -37,8 +38,12 @@ class Sinks:
             found["facts"] = self.facts.position(CONSUMER)
         return found
 
-    def apply(self, envelopes: list[Envelope], last_position: int) -> None:
-        positions = self.positions()
+    def apply(
+        self, envelopes: list[Envelope], last_position: int, positions: dict[str, int] | None = None
+    ) -> None:
+        """Apply a page to each sink that has not got it yet (`positions`, if known, saves
+        asking each sink again)."""
+        positions = self.positions() if positions is None else positions
         if self.hot_views is not None and positions["hot_views"] < last_position:
             fresh = [e for e in envelopes if e.position > positions["hot_views"]]
             apply_batch(self.hot_views, fresh, CONSUMER, last_position)
@@ -53,11 +58,13 @@ def catch_up(
     """Project every event after the sinks' positions up to the head; returns events read."""
     read = 0
     while True:
-        after = min(sinks.positions().values(), default=0)
-        batch = reader.read(after, page)
-        if batch.last_position == after:
-            return read
-        sinks.apply(batch.envelopes, batch.last_position)
+        positions = sinks.positions()
+        after = min(positions.values(), default=0)
+        with collector_paused():  # a page allocates thousands of acyclic objects
+            batch = reader.read(after, page)
+            if batch.last_position == after:
+                return read
+            sinks.apply(batch.envelopes, batch.last_position, positions)
         read += len(batch.envelopes)
         if progress is not None:
             progress(batch.last_position)

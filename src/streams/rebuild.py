@@ -10,8 +10,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from projections.clickhouse_facts import ClickHouseFacts
 from projections.redis_views import RedisHotViews
-from streams.embedded_driver import Sinks, catch_up
+from streams.embedded_driver import Sinks
 from streams.log_reader import LogReader
+from streams.replay import replay
 
 MODELS = ("hot-views", "facts")
 
@@ -58,6 +59,6 @@ def _replay(model: str, reader: LogReader, sinks: Sinks, show: bool) -> Rebuilt:
             elapsed = max(time.perf_counter() - started, 1e-9)
             bar.update(task, completed=min(position, head), rate=f"{position / elapsed:,.0f}")
 
-        events = catch_up(reader, sinks, page=5000, progress=advance)
+        events = replay(reader, sinks, progress=advance)
     seconds = time.perf_counter() - started
     return Rebuilt(model, events, max(sinks.positions().values(), default=0), seconds)

@@ -1,35 +1,15 @@
 """Every event survives the real application's mapper, and a Stock survives a snapshot."""
 
 from collections.abc import Iterator
-from datetime import timedelta
-from decimal import Decimal
 from typing import Any
-from uuid import uuid4
 
 import pytest
 from eventsourcing.domain import Aggregate
+from every_event import busy_day
 from memory_uow import MemoryUnitOfWork
-from shop import (
-    LATEST,
-    NOW,
-    RED,
-    SOON,
-    STORE,
-    WAREHOUSE,
-    YESTERDAY,
-    confirm,
-    expire,
-    line,
-    open_shop,
-    receive,
-    release,
-    reserve,
-    sell,
-    trace,
-)
+from shop import LATEST, RED, WAREHOUSE, receive
 
 from domain import catalog, location, reservation, stock
-from domain import commands as c
 from domain.ids import stock_id
 from domain.ledger import InventoryLedger
 
@@ -54,32 +34,6 @@ def event_classes() -> set[str]:
                 if written and isinstance(member, type) and issubclass(member, Aggregate.Event):
                     found.add(f"{value.__name__}.{name}")
     return found
-
-
-def busy_day() -> MemoryUnitOfWork:
-    """A day in the shop that emits every kind of event at least once."""
-    uow = open_shop()
-    uow.run(c.ChangeProduct("LIP", {"inci": ["ricinus communis seed oil"]}, trace()))
-    uow.run(c.AddVariant("LIP", c.VariantSpec("LIP-PLUM", {}, Decimal("13"), "EUR"), trace()))
-    uow.run(c.RepriceSku(RED, Decimal("11.99"), "EUR", trace()))
-    uow.run(c.ExpectShipment(RED, WAREHOUSE, "PO-1", 20, SOON, trace()))
-    uow.run(receive(batch="EARLY", expiry=SOON, quantity=12, shipment_ref="PO-1"))
-    uow.run(receive(batch="LATE", expiry=LATEST, quantity=8))
-    uow.run(receive(batch="OLD", expiry=YESTERDAY, quantity=2))
-    for end in (confirm, release, lambda rid: expire(rid, NOW + timedelta(hours=1))):
-        placed = reserve(line(2), line(1, where=WAREHOUSE))
-        uow.run(placed)
-        uow.run(end(placed.reservation_id))
-    uow.run(sell(line(1)))
-    uow.run(c.AcceptReturn(RED, WAREHOUSE, "EARLY", None, 1, True, trace()))
-    uow.run(c.AcceptReturn(RED, WAREHOUSE, "GONE", SOON, 1, False, trace()))
-    uow.run(c.AdjustStock(RED, WAREHOUSE, "LATE", -1, None, trace()))
-    uow.run(c.TransferStock(uuid4(), RED, WAREHOUSE, STORE, 3, trace()))
-    uow.run(c.QuarantineBatch(RED, WAREHOUSE, "LATE", trace()))
-    uow.run(c.LiftQuarantine(RED, WAREHOUSE, "LATE", trace()))
-    uow.run(c.RecallBatch(RED, "EARLY", trace()))
-    uow.run(c.DiscontinueProduct("LIP", trace()))
-    return uow
 
 
 def state(aggregate: Any) -> dict[str, Any]:

@@ -3,7 +3,7 @@ exactly once, however often a batch is delivered."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import shop
 from busy_day import busy_day
@@ -80,3 +80,22 @@ def test_a_rebuilt_shadow_swaps_in_for_the_live_tables(facts: ClickHouseFacts) -
     shadow.close()
     assert facts.position("worker") == log.envelopes[-1].position
     assert facts.rows("SELECT sum(quantity) AS units FROM sales_lines FINAL") == [{"units": 3}]
+
+
+def test_facts_keep_every_value_as_projected(facts: ClickHouseFacts) -> None:
+    """Times to the microsecond in UTC, prices to the cent, expiries, nulls (the columns go in
+    as ticks and arrays, not as the rows the projector gives)."""
+    rows = batch_rows(busy_day().envelopes)
+    facts.write(rows, "worker", 1)
+    for table in ("sales_lines", "stock_movements", "reservation_events", "returns"):
+        stored = facts.rows(f"SELECT * FROM {table} FINAL")
+        columns = list(stored[0])
+        expected = [tuple(_as_read(row[c]) for c in columns if c in row) for row in rows[table]]
+        assert sorted(tuple(r[c] for c in columns) for r in stored) == sorted(expected), table
+
+
+def _as_read(value: object) -> object:
+    """chDB gives DateTime64 columns back as naive UTC datetimes."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value
