@@ -38,9 +38,6 @@ class OrjsonDecoding(JSONTranscoder):
         return revivers
 
 
-_CONTAINERS = (dict, list)
-
-
 def _revivers(
     transcoding_named: Callable[[str], Transcoding | None],
     unknown: Callable[[dict[str, Any]], Any],
@@ -48,18 +45,21 @@ def _revivers(
     def revive_dict(value: dict[str, Any]) -> Any:
         # Tagged values ({"_type_": name, "_data_": data}) are decoded by their transcoding
         # directly, their data revived first, as the library's object hook does bottom-up.
-        # A tag whose data is a plain value (a datetime, a decimal: most tags) is decoded
-        # here without a call of its own.
+        # A tag inside is decoded here, in the parent's loop, without a call of its own.
         for key, inner in value.items():
             kind = type(inner)
             if kind is dict:
-                if len(inner) == 2 and "_type_" in inner:
-                    data = inner.get("_data_", inner)
-                    if type(data) not in _CONTAINERS:
-                        transcoding = transcoding_named(inner["_type_"])
-                        if transcoding is not None:
-                            value[key] = transcoding.decode(data)
-                            continue
+                if len(inner) == 2 and "_data_" in inner and type(inner.get("_type_")) is str:
+                    transcoding = transcoding_named(inner["_type_"])
+                    if transcoding is not None:
+                        data = inner["_data_"]
+                        data_kind = type(data)
+                        if data_kind is dict:
+                            data = revive_dict(data)
+                        elif data_kind is list:
+                            data = revive_list(data)
+                        value[key] = transcoding.decode(data)
+                        continue
                 value[key] = revive_dict(inner)
             elif kind is list:
                 value[key] = revive_list(inner)
