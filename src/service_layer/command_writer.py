@@ -155,21 +155,23 @@ class CommandWriter:
     def submit(
         self, command: Command, idempotency_key: str | None = None, fingerprint: str = ""
     ) -> Future[Outcome]:
-        if self._stopped.is_set():
-            raise WriterStoppedError("the ledger is shutting down; retry on another instance")
         future: Future[Outcome] = Future()
-        try:
-            self._queue.put_nowait(Submission(command, idempotency_key, fingerprint, future))
-        except queue.Full:
-            raise WriterOverloadedError(
-                f"{self._queue.maxsize} commands are already waiting; retry shortly"
-            ) from None
+        self.submit_to(future, command, idempotency_key, fingerprint)
         return future
+
+    def submit_async(
+        self, command: Command, idempotency_key: str | None = None, fingerprint: str = ""
+    ) -> asyncio.Future[Outcome]:
+        """As submit, from a coroutine: the outcome arrives in the running event loop."""
+        slot = LoopSlot(asyncio.get_running_loop(), self._outbox)
+        self.submit_to(slot, command, idempotency_key, fingerprint)
+        return slot.future
 
     def submit_to(
         self, answer: Answerable, command: Command, idempotency_key: str | None, fingerprint: str
     ) -> None:
-        """As submit, with the outcome put where the caller says (another process's slot)."""
+        """Queue a command; its outcome goes to `answer` (a Future, a LoopSlot, or the slot of
+        a command another process sent)."""
         if self._stopped.is_set():
             raise WriterStoppedError("the ledger is shutting down; retry on another instance")
         try:
@@ -178,21 +180,6 @@ class CommandWriter:
             raise WriterOverloadedError(
                 f"{self._queue.maxsize} commands are already waiting; retry shortly"
             ) from None
-
-    def submit_async(
-        self, command: Command, idempotency_key: str | None = None, fingerprint: str = ""
-    ) -> asyncio.Future[Outcome]:
-        """As submit, from a coroutine: the outcome arrives in the running event loop."""
-        if self._stopped.is_set():
-            raise WriterStoppedError("the ledger is shutting down; retry on another instance")
-        slot = LoopSlot(asyncio.get_running_loop(), self._outbox)
-        try:
-            self._queue.put_nowait(Submission(command, idempotency_key, fingerprint, slot))
-        except queue.Full:
-            raise WriterOverloadedError(
-                f"{self._queue.maxsize} commands are already waiting; retry shortly"
-            ) from None
-        return slot.future
 
     def execute(
         self, command: Command, idempotency_key: str | None = None, fingerprint: str = ""
