@@ -127,3 +127,24 @@ def test_a_refusal_reaches_the_loop_as_the_domain_error(
         return None
 
     assert isinstance(asyncio.run(scenario()), InsufficientStockError)
+
+
+def test_the_writer_process_answers_a_caller_outside_any_event_loop(store_url: str) -> None:
+    """Started without a running loop (a script, a CLI command), the RemoteWriter reads the
+    answers in a thread of its own; stopping it lets the writer process finish first."""
+    from service_layer.settings import Settings
+    from service_layer.writer_process import RemoteWriter
+
+    writer = RemoteWriter(Settings(event_store_url=store_url, writer_process=True))
+    writer.start()
+    try:
+        before = count_events(store_url)
+        sold = writer.execute(_sale(2), "sale-outside-a-loop", "f")
+        again = writer.execute(_sale(2), "sale-outside-a-loop", "f")
+        pending = [writer.submit(_sale(), None, "") for _ in range(3)]
+    finally:
+        writer.stop()
+    assert sold.status == 200 and not sold.replayed
+    assert again.replayed and again.body == sold.body
+    assert [f.result(timeout=0).status for f in pending] == [200, 200, 200]
+    assert count_events(store_url) == before + 4
