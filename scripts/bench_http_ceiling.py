@@ -1,0 +1,130 @@
+"""The HTTP layer's own ceiling: the command API served by uvicorn exactly as `glow serve` runs
+it, with the command writer answering every command at once, without deciding or saving it.
+
+    .venv/bin/python scripts/bench_http_ceiling.py            # about 30 s
+    .venv/bin/python scripts/bench_http_ceiling.py --clients 16
+
+Drives reserve+confirm as scripts/bench_commands.py does and prints commands/s against
+pgbench's single-row INSERT in the same run. No ledger can answer faster than this over HTTP
+on this machine, so it tells how much of bench_commands' ratio target the deciding and saving
+may use up. The last line is one JSON object.
+
+Benchmark tooling only: the writer is replaced in this script's own server process (the
+writer runs in-process here, GLOW_WRITER_PROCESS=0), never in the product.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from bench_commands import GLOW, JWT_SECRET, MASTER_KEY, drive, pgbench  # noqa: E402
+from bench_services import (  # noqa: E402
+    cpu_seconds,
+    ensure_postgres,
+    free_port,
+    fresh_database,
+    wait_for_http,
+    with_descendants,
+)
+
+
+def serve(port: int) -> None:
+    """The server process: the real app and uvicorn settings, a writer that only answers."""
+    import uvicorn
+
+    from api.app import create_app
+    from service_layer import command_writer as cw
+    from service_layer.bootstrap import bootstrap
+    from service_layer.settings import Settings
+
+    def answer_at_once(self: cw.CommandWriter, submissions: list[cw.Submission]) -> None:
+        for submission in submissions:
+            reservation_id = getattr(submission.command, "reservation_id", None)
+            placing = type(submission.command).__name__ == "PlaceReservation"
+            body = {"reservation_id": str(reservation_id), "status": "placed"}
+            submission.future.set_result(cw.Outcome(201 if placing else 200, body))
+
+    cw.CommandWriter._process = answer_at_once  # type: ignore[method-assign]
+    runtime = bootstrap(Settings.from_env())
+    uvicorn.run(create_app(runtime), port=port, log_level="warning", access_log=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--duration", type=float, default=8.0)
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("GLOW_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432"),
+    )
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve)
+        return
+    ensure_postgres(args.postgres)
+    dbname = "glow_bench_ceiling"
+    url = fresh_database(args.postgres, dbname)
+    subprocess.run([GLOW, "--store", url, "migrate"], check=True, capture_output=True)
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(port)],
+        env={
+            **os.environ,
+            "GLOW_EVENT_STORE_URL": url,
+            "GLOW_MASTER_KEY": MASTER_KEY,
+            "GLOW_JWT_SECRET": JWT_SECRET,
+            "GLOW_HOT_VIEWS_URL": "",
+            "GLOW_ANALYTICS_URL": "",
+            "GLOW_WRITER_PROCESS": "0",
+        },
+    )
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/health", 60)
+        skus = ["SKU-0001"]
+        asyncio.run(drive(port, args.clients, 1.5, skus))  # warm up
+        served_by = with_descendants(server.pid)
+        before = (cpu_seconds(served_by), time.process_time())
+        load = asyncio.run(drive(port, args.clients, args.duration, skus))
+        after = (cpu_seconds(served_by), time.process_time())
+    finally:
+        server.terminate()
+        server.wait(10)
+    tps = pgbench(args.postgres, dbname, args.clients, int(args.duration))
+    figures = {
+        "clients": args.clients,
+        "commands_per_s": round(load["commands_per_s"], 1),
+        "pgbench_tps": round(tps, 1),
+        "ratio": round(load["commands_per_s"] / tps, 3),
+        "p50_ms": round(load["p50_ms"], 2),
+        "p99_ms": round(load["p99_ms"], 2),
+        "failures": int(load["failures"]),
+        "server_cpu_us_per_command": round((after[0] - before[0]) / load["commands"] * 1e6),
+        "loadgen_cpu_us_per_command": round((after[1] - before[1]) / load["commands"] * 1e6),
+    }
+    print(
+        f"HTTP layer alone (writer answers at once), {args.clients} clients: "
+        f"{figures['commands_per_s']} commands/s, p50 {figures['p50_ms']} ms; "
+        f"server CPU {figures['server_cpu_us_per_command']} us/command"
+    )
+    print(
+        f"pgbench single-row INSERT: {figures['pgbench_tps']} tps; the HTTP layer's ceiling is "
+        f"{figures['ratio']} x pgbench (bench_commands' target: 0.25)"
+    )
+    print(orjson.dumps(figures).decode())
+
+
+if __name__ == "__main__":
+    main()
