@@ -188,6 +188,19 @@ async def history_latency(port: int, rounds: int) -> dict[str, float]:
     return result
 
 
+def load_figures(clients: int, load: dict[str, float], tps: float) -> dict[str, float]:
+    """A drive's figures against pgbench's, rounded as the benchmarks print them."""
+    return {
+        "clients": clients,
+        "commands_per_s": round(load["commands_per_s"], 1),
+        "pgbench_tps": round(tps, 1),
+        "ratio": round(load["commands_per_s"] / tps, 3),
+        "p50_ms": round(load["p50_ms"], 2),
+        "p99_ms": round(load["p99_ms"], 2),
+        "failures": int(load["failures"]),
+    }
+
+
 def pgbench(base_url: str, dbname: str, clients: int, seconds: int) -> float:
     with psycopg.connect(f"{base_url}/{dbname}", autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS pgbench_single_insert")
@@ -287,13 +300,7 @@ def main() -> None:
         server.wait(10)
     tps = pgbench(args.postgres, dbname, args.clients, int(duration))
     figures = {
-        "clients": args.clients,
-        "commands_per_s": round(load["commands_per_s"], 1),
-        "pgbench_tps": round(tps, 1),
-        "ratio": round(load["commands_per_s"] / tps, 3),
-        "p50_ms": round(load["p50_ms"], 2),
-        "p99_ms": round(load["p99_ms"], 2),
-        "failures": int(load["failures"]),
+        **load_figures(args.clients, load, tps),
         "history_ratio": round(history["history_ratio"], 3),
         "writer_commands_per_s": round(writer_rate, 1),
         "writer_ratio": round(writer_rate / tps, 3),

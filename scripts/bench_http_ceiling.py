@@ -29,7 +29,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench_commands import GLOW, JWT_SECRET, MASTER_KEY, drive, pgbench  # noqa: E402
+from bench_commands import (  # noqa: E402
+    GLOW,
+    JWT_SECRET,
+    MASTER_KEY,
+    drive,
+    load_figures,
+    pgbench,
+)
 from bench_services import (  # noqa: E402
     cpu_seconds,
     ensure_postgres,
@@ -104,13 +111,7 @@ def main() -> None:
         server.wait(10)
     tps = pgbench(args.postgres, dbname, args.clients, int(args.duration))
     figures = {
-        "clients": args.clients,
-        "commands_per_s": round(load["commands_per_s"], 1),
-        "pgbench_tps": round(tps, 1),
-        "ratio": round(load["commands_per_s"] / tps, 3),
-        "p50_ms": round(load["p50_ms"], 2),
-        "p99_ms": round(load["p99_ms"], 2),
-        "failures": int(load["failures"]),
+        **load_figures(args.clients, load, tps),
         "server_cpu_us_per_command": round((after[0] - before[0]) / load["commands"] * 1e6),
         "loadgen_cpu_us_per_command": round((after[1] - before[1]) / load["commands"] * 1e6),
     }
