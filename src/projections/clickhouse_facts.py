@@ -12,8 +12,10 @@ from urllib.parse import parse_qs, urlsplit
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
-from projections.columnar_insert import ColumnarInsert
+from projections.columnar_insert import ColumnarInsert, Encoded, RowEncoder
 from projections.facts import TABLES, Rows
+
+EncodedRows = dict[str, Encoded]  # table -> its rows as Arrow columns
 
 MIGRATIONS_DIRECTORY = Path(__file__).resolve().parents[2] / "migrations" / "clickhouse"
 RECORD_TABLE = """
@@ -63,9 +65,16 @@ class ClickHouseFacts:
 
     def write(self, rows: Rows, consumer: str, position: int) -> None:
         """Insert the rows, then the position: a crash in between re-inserts the same facts."""
-        for table, found in rows.items():
-            if found:
-                self._columns.insert(table, found)
+        self.write_encoded(encode_rows(self.encoder(), rows), consumer, position)
+
+    def encoder(self) -> RowEncoder:
+        """What turns rows into this database's columns; holds no connection, so another
+        process can encode (a rebuild's page readers)."""
+        return self._columns.encoder()
+
+    def write_encoded(self, rows: EncodedRows, consumer: str, position: int) -> None:
+        for table, encoded in rows.items():
+            self._columns.insert_encoded(table, encoded)
         self._columns.insert("projection_positions", [{"consumer": consumer, "position": position}])
 
     def position(self, consumer: str) -> int:
@@ -103,6 +112,10 @@ class ClickHouseFacts:
 
     def close(self) -> None:
         self.client.close()
+
+
+def encode_rows(encoder: RowEncoder, rows: Rows) -> EncodedRows:
+    return {table: encoder.encode(table, found) for table, found in rows.items() if found}
 
 
 def open_facts(url: str, database: str | None = None) -> ClickHouseFacts:
