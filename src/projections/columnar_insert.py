@@ -75,16 +75,39 @@ class RowEncoder:
         return names, sink.getvalue().to_pybytes()
 
 
+def merged(encoded: Sequence[Encoded]) -> list[Encoded]:
+    """Several encodings of one table's rows as few as their columns allow (one insert each:
+    ClickHouse makes a part per insert, a few milliseconds however small)."""
+    groups: dict[tuple[str, ...], list[bytes]] = {}
+    for names, data in encoded:
+        groups.setdefault(names, []).append(data)
+    return [(names, _concatenated(streams)) for names, streams in groups.items()]
+
+
+def _concatenated(streams: list[bytes]) -> bytes:
+    if len(streams) == 1:
+        return streams[0]
+    readers = [pa.ipc.open_stream(data) for data in streams]
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, readers[0].schema) as stream:
+        for reader in readers:
+            for batch in reader:
+                stream.write_batch(batch)
+    return bytes(sink.getvalue().to_pybytes())
+
+
 class ColumnarInsert:
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, database: str) -> None:
         self.client = client
+        self.database = database
         self._encoder: RowEncoder | None = None
 
     def encoder(self) -> RowEncoder:
         """The encoder for this database's tables (their columns are read once)."""
         if self._encoder is None:
             result = self.client.query(
-                "SELECT table, name, type FROM system.columns WHERE database = currentDatabase()"
+                "SELECT table, name, type FROM system.columns WHERE database = {d:String}",
+                parameters={"d": self.database},
             )
             columns: dict[str, dict[str, pa.DataType]] = {}
             for table, name, kind in result.result_rows:
@@ -100,4 +123,6 @@ class ColumnarInsert:
 
     def insert_encoded(self, table: str, encoded: Encoded) -> None:
         names, data = encoded
-        self.client.raw_insert(table, list(names), data, settings=SETTINGS, fmt="ArrowStream")
+        self.client.raw_insert(
+            f"`{self.database}`.`{table}`", list(names), data, settings=SETTINGS, fmt="ArrowStream"
+        )
