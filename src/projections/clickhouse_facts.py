@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -13,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
-from projections.columnar_insert import ColumnarInsert, Encoded, RowEncoder, merged
+from projections.columnar_insert import ColumnarInsert, Encoded, RowEncoder
 from projections.facts import TABLES, Rows
 
 SWAPPED = (*TABLES, "projection_positions")  # what a rebuild fills and exchanges
@@ -78,18 +77,12 @@ class ClickHouseFacts:
         self.write_encoded(encode_rows(self.encoder(), rows), consumer, position)
 
     def encoder(self) -> RowEncoder:
-        """What turns rows into this database's columns; holds no connection, so another
-        process can encode (a rebuild's page readers)."""
+        """What turns rows into this database's columns (holds no connection)."""
         return self._columns.encoder()
 
-    def write_encoded(
-        self, rows: EncodedRows | Sequence[EncodedRows], consumer: str, position: int
-    ) -> None:
-        """`write` of rows encoded already; several pages' rows go in one insert a table."""
-        pages = [rows] if isinstance(rows, dict) else rows
-        for table in TABLES:
-            for encoded in merged([page[table] for page in pages if table in page]):
-                self._columns.insert_encoded(table, encoded)
+    def write_encoded(self, rows: EncodedRows, consumer: str, position: int) -> None:
+        for table, encoded in rows.items():
+            self._columns.insert_encoded(table, encoded)
         self._columns.insert("projection_positions", [{"consumer": consumer, "position": position}])
 
     def position(self, consumer: str) -> int:

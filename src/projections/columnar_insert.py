@@ -75,27 +75,6 @@ class RowEncoder:
         return names, sink.getvalue().to_pybytes()
 
 
-def merged(encoded: Sequence[Encoded]) -> list[Encoded]:
-    """Several encodings of one table's rows as few as their columns allow (one insert each:
-    ClickHouse makes a part per insert, a few milliseconds however small)."""
-    groups: dict[tuple[str, ...], list[bytes]] = {}
-    for names, data in encoded:
-        groups.setdefault(names, []).append(data)
-    return [(names, _concatenated(streams)) for names, streams in groups.items()]
-
-
-def _concatenated(streams: list[bytes]) -> bytes:
-    if len(streams) == 1:
-        return streams[0]
-    readers = [pa.ipc.open_stream(data) for data in streams]
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, readers[0].schema) as stream:
-        for reader in readers:
-            for batch in reader:
-                stream.write_batch(batch)
-    return bytes(sink.getvalue().to_pybytes())
-
-
 class ColumnarInsert:
     def __init__(self, client: Client, database: str) -> None:
         self.client = client

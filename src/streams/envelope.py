@@ -101,23 +101,6 @@ class Envelope:
         )
         return envelope
 
-    def fields(self) -> EnvelopeFields:
-        """The values in `trusted`'s order: `Envelope.trusted(*e.fields()) == e`."""
-        return (
-            self.event_id,
-            self.position,
-            self.type,
-            self.aggregate_id,
-            self.version,
-            self.timestamp,
-            self.schema_version,
-            self.subject,
-            self.payload,
-        )
-
-
-EnvelopeFields = tuple[str, int, str, str, int, str, int, dict[str, str], dict[str, Any]]
-
 
 @functools.cache
 def payload_fields(event_class: type[Aggregate.Event]) -> dict[str, Any]:

@@ -101,10 +101,6 @@ class LogReader:
         self.book = SubjectBook(self._creation)
         self.stored = StoredEnvelopes.for_app(app)
 
-    def reopened(self) -> LogReader:
-        """A reader of the same log through an application, and connections, of its own."""
-        return LogReader(type(self.app)(env=self.app.env))
-
     def head(self) -> int:
         return self.app.recorder.max_notification_id() or 0
 

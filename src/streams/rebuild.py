@@ -12,7 +12,6 @@ from projections.clickhouse_facts import ClickHouseFacts
 from projections.redis_views import RedisHotViews
 from streams.embedded_driver import Sinks
 from streams.log_reader import LogReader
-from streams.page_feed import PageFeed, Preparation
 from streams.replay import replay
 
 MODELS = ("hot-views", "facts")
@@ -26,42 +25,24 @@ class Rebuilt:
     seconds: float
 
 
-def rebuild_hot_views(
-    reader: LogReader, live: RedisHotViews, *, show: bool = True, readers: int | None = None
-) -> Rebuilt:
-    """`readers`: processes that read and decode pages (default: one per core, where the
-    store allows; 0: none, the one process does it all; see `page_feed`)."""
+def rebuild_hot_views(reader: LogReader, live: RedisHotViews, *, show: bool = True) -> Rebuilt:
     fresh = live.new_generation()
-    feed = PageFeed.open(reader, Preparation(hot_views=True, facts=None), 0, readers)
-    try:
-        result = _replay("hot-views", reader, Sinks(hot_views=fresh), show, feed)
-    finally:
-        if feed is not None:
-            feed.close()
+    result = _replay("hot-views", reader, Sinks(hot_views=fresh), show)
     live.swap_in(fresh)
     return result
 
 
-def rebuild_facts(
-    reader: LogReader, live: ClickHouseFacts, *, show: bool = True, readers: int | None = None
-) -> Rebuilt:
-    """As `rebuild_hot_views`; the readers start before the shadow database is made, so its
-    migrations overlap their first pages (both have the live database's schema)."""
-    feed = PageFeed.open(reader, Preparation(hot_views=False, facts=live.encoder()), 0, readers)
+def rebuild_facts(reader: LogReader, live: ClickHouseFacts, *, show: bool = True) -> Rebuilt:
     shadow = live.shadow()
     try:
-        result = _replay("facts", reader, Sinks(facts=shadow), show, feed)
+        result = _replay("facts", reader, Sinks(facts=shadow), show)
         live.swap_in(shadow)
     finally:
         shadow.close()
-        if feed is not None:
-            feed.close()
     return result
 
 
-def _replay(
-    model: str, reader: LogReader, sinks: Sinks, show: bool, feed: PageFeed | None
-) -> Rebuilt:
+def _replay(model: str, reader: LogReader, sinks: Sinks, show: bool) -> Rebuilt:
     head = reader.head()
     started = time.perf_counter()
     columns = (
@@ -78,6 +59,6 @@ def _replay(
             elapsed = max(time.perf_counter() - started, 1e-9)
             bar.update(task, completed=min(position, head), rate=f"{position / elapsed:,.0f}")
 
-        events = replay(reader, sinks, progress=advance, feed=feed)
+        events = replay(reader, sinks, progress=advance)
     seconds = time.perf_counter() - started
     return Rebuilt(model, events, max(sinks.positions().values(), default=0), seconds)

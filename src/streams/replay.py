@@ -13,31 +13,17 @@ from concurrent.futures import ThreadPoolExecutor
 from audit.bulk_reading import collector_paused
 from streams.embedded_driver import Progress, Sinks
 from streams.log_reader import LogReader
-from streams.page_feed import PageFeed, apply_prepared
 
 REBUILD_PAGE = 20_000  # larger pages: fewer inserts into ClickHouse, each with its fixed cost
 
 
 def replay(
-    reader: LogReader,
-    sinks: Sinks,
-    page: int = REBUILD_PAGE,
-    progress: Progress | None = None,
-    feed: PageFeed | None = None,
+    reader: LogReader, sinks: Sinks, page: int = REBUILD_PAGE, progress: Progress | None = None
 ) -> int:
-    """Project every event after the sinks' positions up to the head; returns events read.
-    A `feed` that starts where every sink is gives the pages up to its head."""
+    """Project every event after the sinks' positions up to the head; returns events read."""
     positions = sinks.positions()
     after = min(positions.values(), default=0)
     read = 0
-    if feed is not None and set(positions.values()) == {feed.after}:
-        with collector_paused():
-            for pages in feed:
-                after, events = apply_prepared(sinks, pages)
-                read += events
-                if progress is not None:
-                    progress(after)
-        positions = dict.fromkeys(positions, after)
     with collector_paused(), ThreadPoolExecutor(1, thread_name_prefix="replay-reader") as ahead:
         pending = ahead.submit(reader.read, after, page)
         while True:

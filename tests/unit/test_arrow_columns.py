@@ -1,5 +1,4 @@
-"""Fact rows become Arrow columns of the types ClickHouse reads without loss, and several
-pages' columns for one table become one stream (one insert)."""
+"""Fact rows become Arrow columns of the types ClickHouse reads without loss."""
 
 from __future__ import annotations
 
@@ -9,7 +8,7 @@ from decimal import Decimal
 import pyarrow as pa
 import pytest
 
-from projections.columnar_insert import RowEncoder, arrow_type, merged
+from projections.columnar_insert import RowEncoder, arrow_type
 
 
 @pytest.mark.parametrize(
@@ -63,18 +62,3 @@ def test_rows_round_trip_through_their_arrow_columns() -> None:
     names, data = ENCODER.encode("sales", [row(1), row(2)])
     assert names == ("sku", "at", "day", "price")
     assert read(data) == [row(1), row(2)]
-
-
-def test_pages_of_one_tables_rows_merge_into_one_stream() -> None:
-    pages = [ENCODER.encode("sales", [row(n)]) for n in range(3)]
-    [(names, data)] = merged(pages)
-    assert names == ("sku", "at", "day", "price")
-    assert read(data) == [row(n) for n in range(3)]
-
-
-def test_rows_with_other_columns_stay_a_stream_of_their_own() -> None:
-    narrow = ENCODER.encode("sales", [{"sku": "SKU-9"}])
-    assert [names for names, _ in merged([ENCODER.encode("sales", [row(1)]), narrow])] == [
-        ("sku", "at", "day", "price"),
-        ("sku",),
-    ]
