@@ -88,19 +88,50 @@ def _received(e: Envelope) -> Rows:
 
 
 def _sold(e: Envelope) -> Rows:
-    p = e.payload
-    allocations: dict[str, int] = p["allocations"]
-    common = _common(e)
-    moved = {**common, "recorded_at": _moment(e.timestamp), "kind": "sold"}
-    sale = {**common, "currency": p["currency"], "reservation_id": p["reservation_id"] or ""}
+    """The commonest event, so its rows are written out (the columns of `_common`, then the
+    movement's or the sale's) rather than merged from partial dicts (~2x faster)."""
+    p, trace, subject = e.payload, e.payload["trace"], e.subject
+    event_id, position, channel = e.event_id, e.position, trace["channel"]
+    sku, location = subject["sku"], subject["location"]
+    occurred_at, recorded_at = _moment(trace["occurred_at"]), _moment(e.timestamp)
+    currency, reservation_id = p["currency"], p["reservation_id"] or ""
     price = Decimal(p["unit_price"])
+    allocations: dict[str, int] = p["allocations"]
     movements, sales = [], []
     for i, batch in enumerate(sorted(allocations)):
         quantity = allocations[batch]
-        line = {"line": i, "batch": batch}
-        movements.append({**moved, **line, "quantity": -quantity, "expiry": None})
+        movements.append(
+            {
+                "event_id": event_id,
+                "position": position,
+                "occurred_at": occurred_at,
+                "channel": channel,
+                "sku": sku,
+                "location": location,
+                "recorded_at": recorded_at,
+                "kind": "sold",
+                "line": i,
+                "batch": batch,
+                "quantity": -quantity,
+                "expiry": None,
+            }
+        )
         sales.append(
-            {**sale, **line, "quantity": quantity, "unit_price": price, "amount": price * quantity}
+            {
+                "event_id": event_id,
+                "position": position,
+                "occurred_at": occurred_at,
+                "channel": channel,
+                "sku": sku,
+                "location": location,
+                "currency": currency,
+                "reservation_id": reservation_id,
+                "line": i,
+                "batch": batch,
+                "quantity": quantity,
+                "unit_price": price,
+                "amount": price * quantity,
+            }
         )
     return {"stock_movements": movements, "sales_lines": sales}
 

@@ -98,6 +98,13 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 " ORDER BY notification_id LIMIT %s"
             ).format(schema=schema, table=table)
         )
+        self._select_creation_rows = _render(
+            SQL(
+                "SELECT notification_id, originator_id::text, originator_version, topic, state"
+                " FROM {schema}.{table} WHERE originator_id = ANY(%s::uuid[])"
+                " AND originator_version = 1"
+            ).format(schema=schema, table=table)
+        )
         self._select_answer = _render(
             SQL(
                 "SELECT fingerprint, status, response FROM {schema}.{table}"
@@ -175,15 +182,27 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         """The notifications after `after` (up to `stop`) as (position, aggregate id as text,
         version, topic, state) tuples. Through a server-side cursor, so PostgreSQL plans for
         the first rows (an index range scan) even when its statistics lag behind a burst of
-        writes: a plain query then sorted the whole table on disk (~4x slower per row)."""
+        writes: a plain query then sorted the whole table on disk (~4x slower per row). In
+        binary format, so the states arrive as stored rather than hex-encoded (here about half
+        the client's and the server's time per row)."""
         last = LAST_POSITION if stop is None else stop
         with (
             self.datastore.get_connection() as conn,
             conn.transaction(),
-            conn.cursor(name="glow_log_page", row_factory=tuple_row) as curs,
+            conn.cursor(name="glow_log_page", row_factory=tuple_row, binary=True) as curs,
         ):
             curs.itersize = limit
             curs.execute(self._select_rows, (after, last, limit))
+            return curs.fetchall()
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_creation_rows(self, aggregate_ids: Sequence[str]) -> list[StoredRow]:
+        """The first event of each aggregate (the one that names it), in one round trip."""
+        with (
+            self.datastore.get_connection() as conn,
+            conn.cursor(row_factory=tuple_row, binary=True) as curs,
+        ):
+            curs.execute(self._select_creation_rows, (list(aggregate_ids),))
             return curs.fetchall()
 
     def select_answer(self, idempotency_key: str) -> CommandAnswer | None:

@@ -12,9 +12,9 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Notification
 
 from audit.event_decoding import reading_mapper
-from streams.envelope import Envelope, envelope_of, plain, subject_of
+from streams.envelope import SUBJECT_FIELDS, Envelope, envelope_of, plain, subject_of
 from streams.published import event_type_of
-from streams.stored_envelopes import StoredEnvelopes, StoredRow, stored_rows
+from streams.stored_envelopes import StoredEnvelopes, StoredRow, StoredRowSource, stored_rows
 
 CreationLoader = Callable[[UUID], Aggregate.Event | None]
 
@@ -43,6 +43,13 @@ class SubjectBook:
             found = self._from_store(aggregate_id)
         self._remember(aggregate_id, found)
         return found
+
+    def unknown(self, aggregate_ids: set[str]) -> set[str]:
+        return {i for i in aggregate_ids if i not in self._subjects}
+
+    def learn(self, aggregate_id: str, event_type: str, payload: dict[str, Any]) -> None:
+        """Remember the subject an aggregate's creation event (type, payload) gives."""
+        self._remember(aggregate_id, subject_of(event_type, payload) or {})
 
     def _from_store(self, aggregate_id: str) -> dict[str, str]:
         creation = self._load_creation(UUID(aggregate_id))
@@ -103,6 +110,7 @@ class LogReader:
         rows = stored_rows(self.app.recorder, after, limit, stop)
         if not rows:
             return LogBatch([], after)
+        self._learn_subjects(rows)
         envelopes = []
         for row in rows:
             event_type = event_type_of(row[3])
@@ -110,6 +118,31 @@ class LogReader:
                 envelope = self.stored.envelope(row, event_type, self.book.subject_for)
                 envelopes.append(envelope or self._through_mapper(_notification(row), event_type))
         return LogBatch(envelopes, rows[-1][0])
+
+    def _learn_subjects(self, rows: list[StoredRow]) -> None:
+        """Subjects of the aggregates in `rows` not created in them nor known yet, from one
+        query (a reader that starts mid-log, or a rebuild's reader of every other page, would
+        otherwise load each aggregate's creation event on its own)."""
+        recorder, stored = self.app.recorder, self.stored
+        if not isinstance(recorder, StoredRowSource) or stored is None:
+            return
+        created, later = set(), set()
+        for _, aggregate_id, version, topic, _ in rows:
+            event_type = event_type_of(topic)
+            if event_type is None:
+                continue
+            if version > 1:
+                later.add(aggregate_id)
+                continue
+            created.add(aggregate_id)
+            if event_type not in SUBJECT_FIELDS:  # names nothing: no need to look it up
+                self.book.learn(aggregate_id, event_type, {})
+        unknown = self.book.unknown(later - created)
+        for row in recorder.select_creation_rows(sorted(unknown)) if unknown else []:
+            event_type = event_type_of(row[3])
+            envelope = event_type and stored.envelope(row, event_type, _no_subject)
+            if envelope:
+                self.book.learn(envelope.aggregate_id, envelope.type, envelope.payload)
 
     def _read_through_mapper(self, after: int, limit: int, stop: int | None) -> LogBatch:
         notifications = self.app.recorder.select_notifications(
@@ -131,6 +164,10 @@ class LogReader:
     def _creation(self, aggregate_id: UUID) -> Aggregate.Event | None:
         events: list[Any] = list(self.app.events.get(aggregate_id, lte=1))
         return events[0] if events else None
+
+
+def _no_subject(aggregate_id: str, event_type: str, payload: dict[str, Any]) -> dict[str, str]:
+    return {}
 
 
 def _notification(row: StoredRow) -> Notification:

@@ -8,6 +8,8 @@ service_layer/recorders.py.)
 
 from __future__ import annotations
 
+import functools
+
 from eventsourcing.domain import Aggregate
 
 from domain.catalog import Product, Sku
@@ -61,6 +63,7 @@ def schema_version(event_type: str) -> int:
     return SCHEMA_VERSIONS.get(event_type, 1)
 
 
+@functools.cache  # called for every row read; there are few topics
 def event_type_of(stored_topic: str) -> str | None:
     """`domain.stock:Stock.Sold` -> `Stock.Sold`; None for events that are not published."""
     name = stored_topic.rpartition(":")[2]

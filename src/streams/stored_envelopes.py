@@ -12,7 +12,7 @@ plain Mapper: the customer ledger's events go through their unsealing mapper.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -22,8 +22,8 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper
 from eventsourcing.utils import resolve_topic
 
 from streams.envelope import Envelope, payload_fields
-from streams.published import schema_version
-from streams.stored_json import UnknownTagError, plain_moment, plain_stored
+from streams.published import event_type_of, schema_version
+from streams.stored_json import UnknownTagError, plain_dict, plain_moment, plain_stored
 
 SubjectLookup = Callable[[str, str, dict[str, Any]], dict[str, str]]
 StoredRow = tuple[int, str, int, str, bytes]  # position, aggregate id, version, topic, state
@@ -31,11 +31,14 @@ StoredRow = tuple[int, str, int, str, bytes]  # position, aggregate id, version,
 
 @runtime_checkable
 class StoredRowSource(Protocol):
-    """A recorder that reads its log as `StoredRow`s directly (the ledger's on PostgreSQL)."""
+    """A recorder that reads its log as `StoredRow`s directly (the ledger's on PostgreSQL),
+    and the creation events of many aggregates in one query."""
 
     def select_stored_rows(
         self, after: int, limit: int, stop: int | None = None
     ) -> list[StoredRow]: ...
+
+    def select_creation_rows(self, aggregate_ids: Sequence[str]) -> list[StoredRow]: ...
 
 
 def stored_rows(
@@ -56,14 +59,17 @@ class StoredShape:
 
     fields: tuple[str, ...]
     upcasts: bool  # a class_version above 1: only the object path upcasts
+    schema_version: int  # of the published event type (1 for events not published)
 
 
 @functools.cache
 def shape_of(topic: str) -> StoredShape:
     event_class = resolve_topic(topic)
+    event_type = event_type_of(topic)
     return StoredShape(
         fields=tuple(payload_fields(event_class)),
         upcasts=getattr(event_class, "class_version", 1) > 1,
+        schema_version=schema_version(event_type) if event_type else 1,
     )
 
 
@@ -89,7 +95,10 @@ class StoredEnvelopes:
                 return None
             payload = {name: state[name] for name in shape.fields if name in state}
             for name, value in payload.items():
-                if type(value) is dict or type(value) is list:
+                kind = type(value)
+                if kind is dict:
+                    payload[name] = plain_dict(value)
+                elif kind is list:
                     payload[name] = plain_stored(value)
             timestamp = state["timestamp"]
             if type(timestamp) is dict and timestamp.get("_type_") == "datetime_iso":
@@ -105,7 +114,7 @@ class StoredEnvelopes:
             aggregate_id,
             version,
             timestamp,
-            schema_version(event_type),
+            shape.schema_version,
             subject(aggregate_id, event_type, payload),
             payload,
         )

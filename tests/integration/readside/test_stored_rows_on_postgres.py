@@ -17,7 +17,7 @@ from projections.memory_views import MemoryHotViews
 from service_layer.settings import eventsourcing_env
 from streams.embedded_driver import CONSUMER, Sinks, catch_up
 from streams.envelope import Envelope
-from streams.log_reader import LogReader
+from streams.log_reader import LogReader, SubjectBook
 from streams.replay import replay
 from streams.stored_envelopes import StoredRowSource
 from tests.e2e.conftest import scratch_database
@@ -80,3 +80,17 @@ def test_a_replay_in_small_pages_read_ahead_builds_what_one_page_builds(
     for table, rows in batch_rows(envelopes).items():
         expected = {tuple(row[c] for c in KEYS[table]) for row in rows}
         assert len(facts.table_rows(table)) == len(expected), table
+
+
+def test_a_reader_from_the_middle_learns_the_subjects_of_a_page_in_one_query(
+    ledger: InventoryLedger,
+) -> None:
+    reader = LogReader(ledger)
+
+    def one_by_one(_: object) -> None:
+        raise AssertionError("a creation event loaded on its own")
+
+    reader.book = SubjectBook(one_by_one)
+    head = reader.head()
+    stocks = [e for e in reader.read(head // 2, 1000).envelopes if e.type.startswith("Stock.")]
+    assert stocks and all(e.subject.keys() == {"sku", "location"} for e in stocks)
