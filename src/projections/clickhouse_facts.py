@@ -4,6 +4,7 @@ with a `chdb:///path` DSN (one process per path). `?database=name` picks a datab
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from pathlib import Path
 from typing import Any
@@ -11,9 +12,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import DatabaseError
 
 from projections.columnar_insert import ColumnarInsert, Encoded, RowEncoder
 from projections.facts import TABLES, Rows
+
+log = logging.getLogger(__name__)
 
 SWAPPED = (*TABLES, "projection_positions")  # what a rebuild fills and exchanges
 
@@ -113,7 +117,7 @@ class ClickHouseFacts:
         shadow = ClickHouseFacts(self.client, self.url, database, owns_client=False)
         for table in SWAPPED:
             self.client.command(f"CREATE TABLE {shadow._table(table)} AS {self._table(table)}")
-            self.client.command(f"SYSTEM STOP MERGES {shadow._table(table)}")
+            shadow._merges(table, "STOP")
         return shadow
 
     def swap_in(self, rebuilt: ClickHouseFacts) -> None:
@@ -122,7 +126,7 @@ class ClickHouseFacts:
         on the tables now live."""
         for table in SWAPPED:
             self.client.command(f"EXCHANGE TABLES {self._table(table)} AND {rebuilt._table(table)}")
-            self.client.command(f"SYSTEM START MERGES {self._table(table)}")
+            self._merges(table, "START")
         self.client.command(f"DROP DATABASE `{rebuilt.database}` SYNC")
 
     def close(self) -> None:
@@ -131,6 +135,14 @@ class ClickHouseFacts:
 
     def _table(self, table: str) -> str:
         return f"`{self.database}`.`{table}`"
+
+    def _merges(self, table: str, action: str) -> None:
+        """STOP or START merges: only a speed-up, so a server that does not grant the SYSTEM
+        privilege gets the rebuild without it."""
+        try:
+            self.client.command(f"SYSTEM {action} MERGES {self._table(table)}")
+        except DatabaseError as error:
+            log.warning("could not %s merges on %s (%s); going on", action, table, error)
 
 
 def encode_rows(encoder: RowEncoder, rows: Rows) -> EncodedRows:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import pyarrow as pa  # type: ignore[import-untyped]
@@ -68,11 +69,33 @@ class RowEncoder:
         types = self.columns[table]
         names = tuple(rows[0])
         schema = pa.schema([(name, types[name]) for name in names])
-        batch = pa.RecordBatch.from_pylist(list(rows), schema=schema)
+        try:
+            batch = pa.RecordBatch.from_pylist(list(rows), schema=schema)
+        except pa.ArrowInvalid:  # a decimal finer than its column: Arrow refuses to round
+            batch = pa.RecordBatch.from_pylist(_fitted(rows, schema), schema=schema)
         sink = pa.BufferOutputStream()
         with pa.ipc.new_stream(sink, schema) as stream:
             stream.write_batch(batch)
         return names, sink.getvalue().to_pybytes()
+
+
+def _fitted(rows: Sequence[dict[str, Any]], schema: pa.Schema) -> list[dict[str, Any]]:
+    """The rows with each decimal rounded (half to even) to its column's scale, as ClickHouse
+    stores a finer decimal it is given as text; one odd value must not stop a projection."""
+    scales = {
+        field.name: Decimal(1).scaleb(-field.type.scale)
+        for field in schema
+        if pa.types.is_decimal(field.type)
+    }
+    return [
+        {
+            name: value.quantize(scales[name], ROUND_HALF_EVEN)
+            if name in scales and isinstance(value, Decimal)
+            else value
+            for name, value in row.items()
+        }
+        for row in rows
+    ]
 
 
 class ColumnarInsert:

@@ -82,6 +82,31 @@ def test_a_rebuilt_shadow_swaps_in_for_the_live_tables(facts: ClickHouseFacts) -
     assert facts.rows("SELECT sum(quantity) AS units FROM sales_lines FINAL") == [{"units": 3}]
 
 
+def test_a_server_that_refuses_merge_control_still_gets_its_rebuild(
+    facts: ClickHouseFacts, monkeypatch
+) -> None:
+    """SYSTEM STOP/START MERGES needs a privilege a real ClickHouse user may lack."""
+    from clickhouse_connect.driver.exceptions import DatabaseError
+
+    command = facts.client.command
+    refused: list[str] = []
+
+    def without_system(statement: str, *args, **kwargs):
+        if statement.startswith("SYSTEM"):
+            refused.append(statement)
+            raise DatabaseError("Not enough privileges: SYSTEM MERGES")
+        return command(statement, *args, **kwargs)
+
+    monkeypatch.setattr(facts.client, "command", without_system)
+    log = busy_day()
+    shadow = facts.shadow()
+    shadow.write(batch_rows(log.envelopes), "worker", log.envelopes[-1].position)
+    facts.swap_in(shadow)
+    assert len(refused) == 2 * len(TABLES) + 2  # stop and start, each fact table + positions
+    assert facts.position("worker") == log.envelopes[-1].position
+    assert facts.rows("SELECT sum(quantity) AS units FROM sales_lines FINAL") == [{"units": 3}]
+
+
 def test_facts_keep_every_value_as_projected(facts: ClickHouseFacts) -> None:
     """Times to the microsecond in UTC, prices to the cent, expiries, nulls (the columns go in
     as ticks and arrays, not as the rows the projector gives)."""
