@@ -15,7 +15,8 @@ Measures:
   Redis and chDB together), and cluster_vs_embedded, their ratio;
 - rebuild_redis_ratio / rebuild_clickhouse_ratio: `glow rebuild` of each store alone (replay
   into a fresh generation / shadow database, then the swap), as a ratio to reading the same
-  rows from PostgreSQL raw;
+  rows from PostgreSQL raw; each rebuild runs --rounds times (3) between raw reads, and the
+  medians are compared, so that a burst of load elsewhere weighs on both sides alike;
 - clickhouse_speedup: daily sales by channel over --sales-lines sales lines (1,000,000;
   40,000 with --quick; clickhouse_sales_lines says how many) in ClickHouse (chDB) against the
   same question in SQL over the PostgreSQL event table; the two answers are compared. The log
@@ -30,6 +31,7 @@ import argparse
 import os
 import secrets
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -106,6 +108,11 @@ def head(url: str) -> int:
     with psycopg.connect(url) as conn:
         row = conn.execute("SELECT max(notification_id) FROM inventory_events").fetchone()
     return int(row[0] or 0) if row else 0
+
+
+def raw_rate_of(url: str) -> float:
+    rows, seconds = raw_read(url)
+    return rows / seconds
 
 
 def raw_read(url: str) -> tuple[int, float]:
@@ -263,6 +270,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=50_000, help="backlog of sales")
     parser.add_argument("--rate", type=float, default=300.0, help="commands/s for the lag")
     parser.add_argument("--seconds", type=float, default=20.0, help="duration of the lag run")
+    parser.add_argument("--rounds", type=int, default=3, help="rebuilds of each store")
     parser.add_argument(
         "--sales-lines", type=int, default=1_000_000, help="sales lines for the analyst query"
     )
@@ -347,8 +355,7 @@ def main() -> None:
         print(f"relay and worker stopped in {time.perf_counter() - stopping:.1f} s", flush=True)
 
         # 3. The embedded driver and rebuilds over the whole log, and the raw read.
-        rows, raw_seconds = raw_read(store_url)
-        raw_rate = rows / raw_seconds
+        raw_rates = [raw_rate_of(store_url)]
         ledger = InventoryLedger(env=eventsourcing_env(store_url))
         facts = open_analytics(f"chdb://{work / 'embedded-chdb'}?database=both")
         alone = open_analytics(f"chdb://{work / 'embedded-chdb'}?database=alone")
@@ -357,13 +364,22 @@ def main() -> None:
             started = time.perf_counter()
             events = catch_up(LogReader(ledger), Sinks(hot_views=views[0], facts=facts))
             rates = {"embedded": events / (time.perf_counter() - started)}
-            for name, rebuild in (
-                ("redis", lambda: rebuild_hot_views(LogReader(ledger), views[1], show=False)),
-                ("clickhouse", lambda: rebuild_facts(LogReader(ledger), alone, show=False)),
-            ):
-                started = time.perf_counter()
-                rebuilt = rebuild()
-                rates[name] = rebuilt.events / (time.perf_counter() - started)
+            rebuilds: dict[str, list[float]] = {"redis": [], "clickhouse": []}
+            for _ in range(args.rounds):
+                for name, rebuild in (
+                    ("redis", lambda: rebuild_hot_views(LogReader(ledger), views[1], show=False)),
+                    ("clickhouse", lambda: rebuild_facts(LogReader(ledger), alone, show=False)),
+                ):
+                    started = time.perf_counter()
+                    rebuilt = rebuild()
+                    rebuilds[name].append(rebuilt.events / (time.perf_counter() - started))
+                raw_rates.append(raw_rate_of(store_url))
+            print(f"raw reads (rows/s): {[round(r) for r in raw_rates]}", flush=True)
+            print(
+                f"rebuilds (events/s): { {k: [round(r) for r in v] for k, v in rebuilds.items()} }"
+            )
+            rates.update({name: statistics.median(found) for name, found in rebuilds.items()})
+            raw_rate = statistics.median(raw_rates)
             grow_sales_history(store_url, ledger, facts, args.sales_lines)
             print(f"rebuilds: {rates}", flush=True)
             speedup, lines = daily_sales_speedup(store_url, facts, 2.0 if args.quick else 60.0)
