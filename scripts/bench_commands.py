@@ -188,6 +188,21 @@ async def history_latency(port: int, rounds: int) -> dict[str, float]:
     return result
 
 
+def command_node_env(url: str, **settings: str) -> dict[str, str]:
+    """The environment of a benchmarked server: a command node, as in the cluster, whose read
+    models are projected elsewhere (relay + workers), not in the process answering commands."""
+    return {
+        **os.environ,
+        "GLOW_EVENT_STORE_URL": url,
+        "GLOW_MASTER_KEY": MASTER_KEY,
+        "GLOW_JWT_SECRET": JWT_SECRET,
+        "GLOW_HOT_VIEWS_URL": "",
+        "GLOW_ANALYTICS_URL": "",
+        "GLOW_WRITER_PROCESS": os.environ.get("GLOW_WRITER_PROCESS", "1"),
+        **settings,
+    }
+
+
 def load_figures(clients: int, load: dict[str, float], tps: float) -> dict[str, float]:
     """A drive's figures against pgbench's, rounded as the benchmarks print them."""
     return {
@@ -271,17 +286,7 @@ def main() -> None:
     port = free_port()
     server = subprocess.Popen(
         [GLOW, "--store", url, "serve", "--port", str(port), "--log-level", "warning"],
-        env={
-            **os.environ,
-            "GLOW_EVENT_STORE_URL": url,
-            "GLOW_MASTER_KEY": MASTER_KEY,
-            "GLOW_JWT_SECRET": JWT_SECRET,
-            # A command node, as in the cluster: the read models are projected elsewhere
-            # (relay + workers), not in the process that answers the commands.
-            "GLOW_HOT_VIEWS_URL": "",
-            "GLOW_ANALYTICS_URL": "",
-            "GLOW_WRITER_PROCESS": os.environ.get("GLOW_WRITER_PROCESS", "1"),
-        },
+        env=command_node_env(url),
     )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/health", 30)

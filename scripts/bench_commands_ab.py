@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench_commands import GLOW, JWT_SECRET, MASTER_KEY, drive, seed, warm  # noqa: E402
+from bench_commands import GLOW, command_node_env, drive, seed, warm  # noqa: E402
 from bench_services import (  # noqa: E402
     cpu_seconds,
     ensure_postgres,
@@ -63,17 +63,8 @@ def start_server(
     port = free_port()
     server = subprocess.Popen(
         [GLOW, "--store", url, "serve", "--port", str(port), "--log-level", "warning"],
-        env={
-            **os.environ,
-            "PYTHONPATH": str(source),  # ahead of the venv's own (editable) path to src/
-            "GLOW_EVENT_STORE_URL": url,
-            "GLOW_MASTER_KEY": MASTER_KEY,
-            "GLOW_JWT_SECRET": JWT_SECRET,
-            "GLOW_HOT_VIEWS_URL": "",
-            "GLOW_ANALYTICS_URL": "",
-            "GLOW_WRITER_PROCESS": "1",
-            **extra,
-        },
+        # PYTHONPATH goes ahead of the venv's own (editable) path to src/.
+        env=command_node_env(url, PYTHONPATH=str(source), GLOW_WRITER_PROCESS="1", **extra),
     )
     stack.callback(server.wait, 10)
     stack.callback(server.terminate)

@@ -29,14 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench_commands import (  # noqa: E402
-    GLOW,
-    JWT_SECRET,
-    MASTER_KEY,
-    drive,
-    load_figures,
-    pgbench,
-)
+from bench_commands import GLOW, command_node_env, drive, load_figures, pgbench  # noqa: E402
 from bench_services import (  # noqa: E402
     cpu_seconds,
     ensure_postgres,
@@ -88,15 +81,7 @@ def main() -> None:
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, __file__, "--serve", str(port)],
-        env={
-            **os.environ,
-            "GLOW_EVENT_STORE_URL": url,
-            "GLOW_MASTER_KEY": MASTER_KEY,
-            "GLOW_JWT_SECRET": JWT_SECRET,
-            "GLOW_HOT_VIEWS_URL": "",
-            "GLOW_ANALYTICS_URL": "",
-            "GLOW_WRITER_PROCESS": "0",
-        },
+        env=command_node_env(url, GLOW_WRITER_PROCESS="0"),
     )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/health", 60)
