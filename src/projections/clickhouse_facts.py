@@ -129,6 +129,11 @@ class ClickHouseFacts:
             self._merges(table, "START")
         self.client.command(f"DROP DATABASE `{rebuilt.database}` SYNC")
 
+    def discard(self, rebuilt: ClickHouseFacts) -> None:
+        """Drop the database of a shadow a failed rebuild left half-filled."""
+        if rebuilt.database != self.database:
+            self.client.command(f"DROP DATABASE IF EXISTS `{rebuilt.database}` SYNC")
+
     def close(self) -> None:
         if self._owns_client:
             self.client.close()

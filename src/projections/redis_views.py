@@ -136,7 +136,15 @@ class RedisHotViews:
     def swap_in(self, rebuilt: RedisHotViews) -> None:
         old = self.prefix()
         self.client.set(self.generation_key, rebuilt.generation)
-        stale = [str(k) for k in self.client.scan_iter(match=old + "*", count=1000)]
+        self._unlink_prefixed(old)
+
+    def discard(self, rebuilt: RedisHotViews) -> None:
+        """Delete a generation a failed rebuild left half-filled (never the live one)."""
+        if rebuilt.generation and rebuilt.prefix() != self.prefix():
+            self._unlink_prefixed(rebuilt.prefix())
+
+    def _unlink_prefixed(self, prefix: str) -> None:
+        stale = [str(k) for k in self.client.scan_iter(match=prefix + "*", count=1000)]
         for batch in _chunks(stale, 1000):
             self.client.unlink(*batch)
 

@@ -27,7 +27,11 @@ class Rebuilt:
 
 def rebuild_hot_views(reader: LogReader, live: RedisHotViews, *, show: bool = True) -> Rebuilt:
     fresh = live.new_generation()
-    result = _replay("hot-views", reader, Sinks(hot_views=fresh), show)
+    try:
+        result = _replay("hot-views", reader, Sinks(hot_views=fresh), show)
+    except BaseException:  # interrupted or failed: the live views stay, the half-built go
+        live.discard(fresh)
+        raise
     live.swap_in(fresh)
     return result
 
@@ -36,9 +40,12 @@ def rebuild_facts(reader: LogReader, live: ClickHouseFacts, *, show: bool = True
     shadow = live.shadow()
     try:
         result = _replay("facts", reader, Sinks(facts=shadow), show)
-        live.swap_in(shadow)
+    except BaseException:  # interrupted or failed: the live tables stay, the shadow goes
+        live.discard(shadow)
+        raise
     finally:
         shadow.close()
+    live.swap_in(shadow)
     return result
 
 

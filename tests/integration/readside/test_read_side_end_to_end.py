@@ -93,6 +93,47 @@ def test_a_rebuild_from_the_log_equals_the_live_read_models(running: RunningLedg
     assert len(live_documents) >= 5 and sum(map(len, live_rows.values())) >= 10
 
 
+def test_a_rebuild_that_fails_midway_leaves_the_live_models_and_nothing_else(
+    running: RunningLedger, monkeypatch
+) -> None:
+    with httpx.Client(headers=auth_headers(), base_url=running.base_url, timeout=30) as client:
+        trade(client)
+        caught_up(client, "/availability/SERUM-1")
+        caught_up(client, "/analytics/daily-sales")
+    side = running.runtime.read_side
+    assert side is not None
+    views, facts = side.sinks.hot_views, side.sinks.facts
+    assert isinstance(views, RedisHotViews) and isinstance(facts, ClickHouseFacts)
+    live_documents = views.all_documents()
+    live_rows = {table: facts.table_rows(table) for table in TABLES}
+    live_keys = set(views.client.scan_iter(match=views.namespace + ":*"))
+    databases = facts.rows("SELECT name FROM system.databases ORDER BY name")
+
+    reads = 0
+    original_read = side.reader.read
+
+    def read_then_fail(*args, **kwargs):  # the store goes away after the first page
+        nonlocal reads
+        reads += 1
+        if reads > 1:
+            raise ConnectionError("the event store went away")
+        return original_read(*args, **kwargs)
+
+    monkeypatch.setattr(side.reader, "read", read_then_fail)
+    for rebuild, live in ((rebuild_hot_views, views), (rebuild_facts, facts)):
+        reads = 0
+        with pytest.raises(ConnectionError):
+            rebuild(side.reader, live, show=False)  # type: ignore[operator]
+    assert views.all_documents() == live_documents
+    assert {table: facts.table_rows(table) for table in TABLES} == live_rows
+    # No half-built generation or shadow database is left behind (the generation counter
+    # is the one key a failed rebuild adds).
+    assert set(views.client.scan_iter(match=views.namespace + ":*")) - live_keys <= {
+        views.namespace + ":generations"
+    }
+    assert facts.rows("SELECT name FROM system.databases ORDER BY name") == databases
+
+
 def test_the_embedded_default_serves_the_same_read_models_on_sqlite(
     tmp_path, analytics_url: str
 ) -> None:
