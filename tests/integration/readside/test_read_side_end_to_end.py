@@ -13,6 +13,7 @@ import pytest
 from projections.clickhouse_facts import ClickHouseFacts
 from projections.facts import TABLES
 from projections.redis_views import RedisHotViews
+from service_layer.read_side import ReadSide
 from service_layer.settings import Settings
 from streams.rebuild import rebuild_facts, rebuild_hot_views
 from tests.e2e.conftest import scratch_database
@@ -75,7 +76,8 @@ def test_commands_through_the_api_end_up_in_the_read_models(running: RunningLedg
         assert [(r["placed"], r["confirmed"], r["open"]) for r in conversion] == [(2, 1, 1)]
 
 
-def test_a_rebuild_from_the_log_equals_the_live_read_models(running: RunningLedger) -> None:
+def traded_and_projected(running: RunningLedger) -> tuple[ReadSide, RedisHotViews, ClickHouseFacts]:
+    """The ledger after `trade`, once both read models have caught up with it."""
     with httpx.Client(headers=auth_headers(), base_url=running.base_url, timeout=30) as client:
         trade(client)
         caught_up(client, "/availability/SERUM-1")
@@ -84,6 +86,11 @@ def test_a_rebuild_from_the_log_equals_the_live_read_models(running: RunningLedg
     assert side is not None
     views, facts = side.sinks.hot_views, side.sinks.facts
     assert isinstance(views, RedisHotViews) and isinstance(facts, ClickHouseFacts)
+    return side, views, facts
+
+
+def test_a_rebuild_from_the_log_equals_the_live_read_models(running: RunningLedger) -> None:
+    side, views, facts = traded_and_projected(running)
     live_documents = views.all_documents()
     live_rows = {table: facts.table_rows(table) for table in TABLES}
     rebuild_hot_views(side.reader, views, show=False)
@@ -96,14 +103,7 @@ def test_a_rebuild_from_the_log_equals_the_live_read_models(running: RunningLedg
 def test_a_rebuild_that_fails_midway_leaves_the_live_models_and_nothing_else(
     running: RunningLedger, monkeypatch
 ) -> None:
-    with httpx.Client(headers=auth_headers(), base_url=running.base_url, timeout=30) as client:
-        trade(client)
-        caught_up(client, "/availability/SERUM-1")
-        caught_up(client, "/analytics/daily-sales")
-    side = running.runtime.read_side
-    assert side is not None
-    views, facts = side.sinks.hot_views, side.sinks.facts
-    assert isinstance(views, RedisHotViews) and isinstance(facts, ClickHouseFacts)
+    side, views, facts = traded_and_projected(running)
     live_documents = views.all_documents()
     live_rows = {table: facts.table_rows(table) for table in TABLES}
     live_keys = set(views.client.scan_iter(match=views.namespace + ":*"))
