@@ -15,12 +15,13 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError
 
 from projections.columnar_insert import ColumnarInsert, Encoded, RowEncoder
-from projections.facts import TABLES, Rows
+from projections.facts import COLUMNS, TABLES, Rows
 
 log = logging.getLogger(__name__)
 
 SWAPPED = (*TABLES, "projection_positions")  # what a rebuild fills and exchanges
 
+POSITION_COLUMNS = ("consumer", "position")
 EncodedRows = dict[str, Encoded]  # table -> its rows as Arrow columns
 
 MIGRATIONS_DIRECTORY = Path(__file__).resolve().parents[2] / "migrations" / "clickhouse"
@@ -87,7 +88,7 @@ class ClickHouseFacts:
     def write_encoded(self, rows: EncodedRows, consumer: str, position: int) -> None:
         for table, encoded in rows.items():
             self._columns.insert_encoded(table, encoded)
-        self._columns.insert("projection_positions", [{"consumer": consumer, "position": position}])
+        self._columns.insert("projection_positions", POSITION_COLUMNS, [(consumer, position)])
 
     def position(self, consumer: str) -> int:
         result = self.client.query(
@@ -151,7 +152,11 @@ class ClickHouseFacts:
 
 
 def encode_rows(encoder: RowEncoder, rows: Rows) -> EncodedRows:
-    return {table: encoder.encode(table, found) for table, found in rows.items() if found}
+    return {
+        table: encoder.encode(table, COLUMNS[table], found)
+        for table, found in rows.items()
+        if found
+    }
 
 
 def open_facts(url: str, database: str | None = None) -> ClickHouseFacts:

@@ -1,6 +1,6 @@
 """Fact rows into ClickHouse as Arrow columns, the cheap way for a bulk of rows.
 
-Encoding (dict rows to an Arrow IPC stream, in pyarrow's C++) is apart from inserting (the
+Encoding (rows to an Arrow IPC stream, in pyarrow's C++) is apart from inserting (the
 bytes into ClickHouse, `FORMAT ArrowStream`): the encoder holds only the tables' Arrow schemas,
 read once from the database, so a rebuild can encode pages in other processes while the one
 process that owns a chDB path inserts them. clickhouse-connect's own insert converted each
@@ -60,41 +60,41 @@ def arrow_type(clickhouse_type: str) -> pa.DataType:
 
 @dataclass(frozen=True)
 class RowEncoder:
-    """Dict rows as Arrow IPC bytes, given each table's columns (name -> Arrow type)."""
+    """Rows (tuples of the named columns) as Arrow IPC bytes, given each table's columns
+    (name -> Arrow type)."""
 
     columns: dict[str, dict[str, pa.DataType]]
 
-    def encode(self, table: str, rows: Sequence[dict[str, Any]]) -> Encoded:
-        """Rows that all have the keys of the first row."""
+    def encode(self, table: str, names: Sequence[str], rows: Sequence[Sequence[Any]]) -> Encoded:
         types = self.columns[table]
-        names = tuple(rows[0])
         schema = pa.schema([(name, types[name]) for name in names])
-        try:
-            batch = pa.RecordBatch.from_pylist(list(rows), schema=schema)
-        except pa.ArrowInvalid:  # a decimal finer than its column: Arrow refuses to round
-            batch = pa.RecordBatch.from_pylist(_fitted(rows, schema), schema=schema)
+        arrays = [
+            _array(values, field.type)
+            for values, field in zip(zip(*rows, strict=True), schema, strict=True)
+        ]
         sink = pa.BufferOutputStream()
         with pa.ipc.new_stream(sink, schema) as stream:
-            stream.write_batch(batch)
-        return names, sink.getvalue().to_pybytes()
+            stream.write_batch(pa.RecordBatch.from_arrays(arrays, schema=schema))
+        return tuple(names), sink.getvalue().to_pybytes()
 
 
-def _fitted(rows: Sequence[dict[str, Any]], schema: pa.Schema) -> list[dict[str, Any]]:
-    """The rows with each decimal rounded (half to even) to its column's scale, as ClickHouse
-    stores a finer decimal it is given as text; one odd value must not stop a projection."""
-    scales = {
-        field.name: Decimal(1).scaleb(-field.type.scale)
-        for field in schema
-        if pa.types.is_decimal(field.type)
-    }
+def _array(values: Sequence[Any], kind: pa.DataType) -> pa.Array:
+    try:
+        return pa.array(values, type=kind)
+    except pa.ArrowInvalid:
+        if not pa.types.is_decimal(kind):
+            raise
+        return pa.array(_fitted(values, kind.scale), type=kind)
+
+
+def _fitted(values: Sequence[Any], scale: int) -> list[Any]:
+    """Decimals rounded (half to even) to their column's scale, as ClickHouse stores a finer
+    decimal it is given as text: Arrow refuses to round, and one odd value must not stop a
+    projection."""
+    step = Decimal(1).scaleb(-scale)
     return [
-        {
-            name: value.quantize(scales[name], ROUND_HALF_EVEN)
-            if name in scales and isinstance(value, Decimal)
-            else value
-            for name, value in row.items()
-        }
-        for row in rows
+        value.quantize(step, ROUND_HALF_EVEN) if isinstance(value, Decimal) else value
+        for value in values
     ]
 
 
@@ -120,8 +120,8 @@ class ColumnarInsert:
             self._encoder = RowEncoder(columns)
         return self._encoder
 
-    def insert(self, table: str, rows: Sequence[dict[str, Any]]) -> None:
-        self.insert_encoded(table, self.encoder().encode(table, rows))
+    def insert(self, table: str, names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        self.insert_encoded(table, self.encoder().encode(table, names, rows))
 
     def insert_encoded(self, table: str, encoded: Encoded) -> None:
         names, data = encoded

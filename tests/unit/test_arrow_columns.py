@@ -53,13 +53,16 @@ def row(n: int) -> dict[str, object]:
     }
 
 
+NAMES = ("sku", "at", "day", "price")
+
+
 def read(data: bytes) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = pa.ipc.open_stream(data).read_all().to_pylist()
     return rows
 
 
 def test_rows_round_trip_through_their_arrow_columns() -> None:
-    names, data = ENCODER.encode("sales", [row(1), row(2)])
+    names, data = ENCODER.encode("sales", NAMES, [tuple(row(n).values()) for n in (1, 2)])
     assert names == ("sku", "at", "day", "price")
     assert read(data) == [row(1), row(2)]
 
@@ -67,7 +70,7 @@ def test_rows_round_trip_through_their_arrow_columns() -> None:
 def test_a_decimal_finer_than_its_column_is_rounded_not_refused() -> None:
     fine = {**row(1), "price": Decimal("9.12345")}
     tie = {**row(2), "price": Decimal("0.00005")}
-    _, data = ENCODER.encode("sales", [fine, tie, row(3)])
+    _, data = ENCODER.encode("sales", NAMES, [tuple(r.values()) for r in (fine, tie, row(3))])
     assert [r["price"] for r in read(data)] == [
         Decimal("9.1234"),
         Decimal("0.0000"),

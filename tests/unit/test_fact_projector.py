@@ -11,14 +11,14 @@ from test_hot_view_projector import redelivered_late
 
 from domain.ids import stock_id
 from domain.stock import Stock
-from projections.facts import KEYS, batch_rows
+from projections.facts import KEYS, as_dicts, batch_rows
 from streams.envelope import Envelope
 
 
 def replaced(envelopes: list[Envelope]) -> dict[str, dict[tuple, dict]]:
     """What a ReplacingMergeTree read with FINAL returns: the highest version per key."""
     tables: dict[str, dict[tuple, dict]] = {}
-    for table, rows in batch_rows(envelopes).items():
+    for table, rows in as_dicts(batch_rows(envelopes)).items():
         kept: dict[tuple, dict] = {}
         for row in rows:
             key = tuple(row[column] for column in KEYS[table])
@@ -77,7 +77,7 @@ def test_the_catalog_keeps_the_latest_value_of_each_attribute() -> None:
 
 
 def test_a_clean_log_gives_each_key_once() -> None:
-    for table, rows in batch_rows(busy_day().envelopes).items():
+    for table, rows in as_dicts(batch_rows(busy_day().envelopes)).items():
         if table != "catalog_attributes":
             keys = [tuple(row[c] for c in KEYS[table]) for row in rows]
             assert len(keys) == len(set(keys)), table

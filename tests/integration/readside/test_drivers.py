@@ -16,7 +16,7 @@ import shop
 from busy_day import busy_day
 
 from projections.clickhouse_facts import ClickHouseFacts
-from projections.facts import KEYS, TABLES, batch_rows
+from projections.facts import KEYS, TABLES, as_dicts, batch_rows
 from projections.hot_views import fold
 from streams.embedded_driver import CONSUMER, Sinks
 from streams.envelope import Envelope
@@ -87,7 +87,7 @@ def test_both_drivers_project_each_event_once(
     clean = {key: write.document for key, write in fold({}, log.envelopes).items()}
     assert hot_views.all_documents() == clean
     assert hot_views.position(CONSUMER) == log.envelopes[-1].position
-    rows = batch_rows(log.envelopes)
+    rows = as_dicts(batch_rows(log.envelopes))
     for table in TABLES:
         expected = {tuple(r[c] for c in KEYS[table]) for r in rows[table]}
         assert len(facts.table_rows(table)) == len(expected), table

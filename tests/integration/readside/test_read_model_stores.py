@@ -9,7 +9,7 @@ import shop
 from busy_day import busy_day
 
 from projections.clickhouse_facts import ClickHouseFacts, apply_migrations
-from projections.facts import KEYS, TABLES, batch_rows
+from projections.facts import KEYS, TABLES, as_dicts, batch_rows
 from projections.hot_view_store import HotViewStore, apply_batch
 from projections.hot_views import ViewWrite, fold
 
@@ -58,7 +58,7 @@ def test_facts_written_twice_are_read_once(facts: ClickHouseFacts) -> None:
     facts.write(rows, "worker", 10)
     facts.write(rows, "worker", log.envelopes[-1].position)
     for table in TABLES:
-        expected = {tuple(r[c] for c in KEYS[table]) for r in rows[table]}
+        expected = {tuple(r[c] for c in KEYS[table]) for r in as_dicts(rows)[table]}
         assert len(facts.table_rows(table)) == len(expected), table
     assert facts.position("worker") == log.envelopes[-1].position
     sold = facts.rows("SELECT sum(quantity) AS units FROM sales_lines FINAL")
@@ -115,7 +115,8 @@ def test_facts_keep_every_value_as_projected(facts: ClickHouseFacts) -> None:
     for table in ("sales_lines", "stock_movements", "reservation_events", "returns"):
         stored = facts.rows(f"SELECT * FROM {table} FINAL")
         columns = list(stored[0])
-        expected = [tuple(_as_read(row[c]) for c in columns if c in row) for row in rows[table]]
+        named = as_dicts(rows)[table]
+        expected = [tuple(_as_read(row[c]) for c in columns if c in row) for row in named]
         assert sorted(tuple(r[c] for c in columns) for r in stored) == sorted(expected), table
 
 

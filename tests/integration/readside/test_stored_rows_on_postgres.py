@@ -12,7 +12,7 @@ from every_event import every_event_with_odd_values
 
 from domain.ledger import InventoryLedger
 from projections.clickhouse_facts import ClickHouseFacts
-from projections.facts import KEYS, batch_rows
+from projections.facts import KEYS, as_dicts, batch_rows
 from projections.memory_views import MemoryHotViews
 from service_layer.settings import eventsourcing_env
 from streams.embedded_driver import CONSUMER, Sinks, catch_up
@@ -77,7 +77,7 @@ def test_a_replay_in_small_pages_read_ahead_builds_what_one_page_builds(
     head = LogReader(ledger).head()
     assert paged.position(CONSUMER) == facts.position(CONSUMER) == head
     envelopes = LogReader(ledger).read(0, 10_000).envelopes
-    for table, rows in batch_rows(envelopes).items():
+    for table, rows in as_dicts(batch_rows(envelopes)).items():
         expected = {tuple(row[c] for c in KEYS[table]) for row in rows}
         assert len(facts.table_rows(table)) == len(expected), table
 
