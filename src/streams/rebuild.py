@@ -12,7 +12,7 @@ from projections.clickhouse_facts import ClickHouseFacts
 from projections.redis_views import RedisHotViews
 from streams.embedded_driver import Sinks
 from streams.log_reader import LogReader
-from streams.replay import replay
+from streams.replay import replay, replay_facts
 
 MODELS = ("hot-views", "facts")
 
@@ -66,6 +66,9 @@ def _replay(model: str, reader: LogReader, sinks: Sinks, show: bool) -> Rebuilt:
             elapsed = max(time.perf_counter() - started, 1e-9)
             bar.update(task, completed=min(position, head), rate=f"{position / elapsed:,.0f}")
 
-        events = replay(reader, sinks, progress=advance)
+        if sinks.facts is not None and sinks.hot_views is None:
+            events = replay_facts(reader, sinks.facts, progress=advance)
+        else:
+            events = replay(reader, sinks, progress=advance)
     seconds = time.perf_counter() - started
     return Rebuilt(model, events, max(sinks.positions().values(), default=0), seconds)

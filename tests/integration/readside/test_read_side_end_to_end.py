@@ -110,16 +110,19 @@ def test_a_rebuild_that_fails_midway_leaves_the_live_models_and_nothing_else(
     databases = facts.rows("SELECT name FROM system.databases ORDER BY name")
 
     reads = 0
-    original_read = side.reader.read
 
-    def read_then_fail(*args, **kwargs):  # the store goes away after the first page
-        nonlocal reads
-        reads += 1
-        if reads > 1:
-            raise ConnectionError("the event store went away")
-        return original_read(*args, **kwargs)
+    def failing_after_one_page(read):  # the store goes away after the first page
+        def read_then_fail(*args, **kwargs):
+            nonlocal reads
+            reads += 1
+            if reads > 1:
+                raise ConnectionError("the event store went away")
+            return read(*args, **kwargs)
 
-    monkeypatch.setattr(side.reader, "read", read_then_fail)
+        return read_then_fail
+
+    for name in ("read", "read_facts"):  # the hot views' pass, and the facts' own
+        monkeypatch.setattr(side.reader, name, failing_after_one_page(getattr(side.reader, name)))
     for rebuild, live in ((rebuild_hot_views, views), (rebuild_facts, facts)):
         reads = 0
         with pytest.raises(ConnectionError):
