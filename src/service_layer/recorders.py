@@ -18,7 +18,7 @@ Selected through eventsourcing's APPLICATION_RECORDER_TOPIC setting.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
@@ -29,12 +29,12 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
 from service_layer.command_answers import CommandAnswer
+from service_layer.log_stream import StoredRow, stream_rows
 from service_layer.pg_arrays import bytea_array, int4_array, int8_array, text_array, uuid_array
 
 ANSWERS_TABLE = "glow_command_answers"
 ANSWERS = "command_answers"  # the keyword that carries them through EventStore.put()
 LAST_POSITION = 2**63 - 1
-StoredRow = tuple[int, str, int, str, bytes]  # position, aggregate id, version, topic, state
 SQLITE_INSERT_ANSWERS = (
     "INSERT INTO glow_command_answers (idempotency_key, fingerprint, status, response)"
     " VALUES (?, ?, ?, ?)"
@@ -98,6 +98,12 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 " ORDER BY notification_id LIMIT %s"
             ).format(schema=schema, table=table)
         )
+        self._select_stream = _render(
+            SQL(
+                "SELECT notification_id, originator_id::text, originator_version, topic, state"
+                " FROM {schema}.{table} WHERE notification_id > $1 ORDER BY notification_id"
+            ).format(schema=schema, table=table)
+        ).encode()
         self._select_creation_rows = _render(
             SQL(
                 "SELECT notification_id, originator_id::text, originator_version, topic, state"
@@ -194,6 +200,12 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             curs.itersize = limit
             curs.execute(self._select_rows, (after, last, limit))
             return curs.fetchall()
+
+    def stream_stored_rows(self, after: int, chunk: int) -> Iterator[list[StoredRow]]:
+        """Every notification after `after` as `StoredRow`s, `chunk` at a time, through one
+        cursor on one connection held meanwhile (`log_stream`: a rebuild's full pass)."""
+        with self.datastore.get_connection() as conn:
+            yield from stream_rows(conn, self._select_stream, after, chunk)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def select_creation_rows(self, aggregate_ids: Sequence[str]) -> list[StoredRow]:

@@ -12,7 +12,7 @@ plain Mapper: the customer ledger's events go through their unsealing mapper.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -39,6 +39,13 @@ class StoredRowSource(Protocol):
     ) -> list[StoredRow]: ...
 
     def select_creation_rows(self, aggregate_ids: Sequence[str]) -> list[StoredRow]: ...
+
+
+@runtime_checkable
+class StoredRowStream(Protocol):
+    """A recorder that streams its whole log as `StoredRow`s, a chunk at a time."""
+
+    def stream_stored_rows(self, after: int, chunk: int) -> Iterator[list[StoredRow]]: ...
 
 
 def stored_rows(

@@ -1,25 +1,28 @@
 """On PostgreSQL the reader takes the log as plain rows (ids as text) and decodes them
 straight from the stored JSON: the same envelopes, byte for byte, as the ledger's mapper
 gives, from the start of the log or from the middle (subjects then come from the store). The
-rebuild's pass, reading the next page ahead, builds what a single page builds."""
+rebuild's pass, reading the next page ahead, builds what a single page builds; the facts'
+rebuild streams the log through one cursor, chunk by chunk."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
 from every_event import every_event_with_odd_values
+from psycopg import pq
 
 from domain.ledger import InventoryLedger
 from projections.clickhouse_facts import ClickHouseFacts
-from projections.facts import KEYS, as_dicts, batch_rows
+from projections.facts import KEYS, as_dicts, batch_rows, no_rows
 from projections.memory_views import MemoryHotViews
 from service_layer.settings import eventsourcing_env
 from streams.embedded_driver import CONSUMER, Sinks, catch_up
 from streams.envelope import Envelope
 from streams.log_reader import LogReader, SubjectBook
 from streams.replay import replay
-from streams.stored_envelopes import StoredRowSource
+from streams.stored_envelopes import StoredRowSource, StoredRowStream
 from tests.e2e.conftest import scratch_database
 
 
@@ -94,3 +97,39 @@ def test_a_reader_from_the_middle_learns_the_subjects_of_a_page_in_one_query(
     head = reader.head()
     stocks = [e for e in reader.read(head // 2, 1000).envelopes if e.type.startswith("Stock.")]
     assert stocks and all(e.subject.keys() == {"sku", "location"} for e in stocks)
+
+
+def test_the_streamed_log_is_the_paged_log_in_chunks(ledger: InventoryLedger) -> None:
+    recorder = ledger.recorder
+    assert isinstance(recorder, StoredRowStream)
+    paged = recorder.select_stored_rows(4, 10_000)
+    chunks = list(recorder.stream_stored_rows(4, 7))
+    assert [len(chunk) for chunk in chunks[:-1]] == [7] * (len(chunks) - 1)
+    assert [row for chunk in chunks for row in chunk] == paged
+    assert list(recorder.stream_stored_rows(paged[-1][0], 7)) == []
+
+
+def test_a_stream_closed_midway_leaves_its_connection_idle_for_the_next(
+    ledger: InventoryLedger,
+) -> None:
+    recorder = ledger.recorder
+    assert isinstance(recorder, StoredRowStream)
+    for _ in range(3):  # more than once: each time on an idle pooled connection
+        stream = recorder.stream_stored_rows(0, 5)
+        assert [row[0] for row in next(stream)] == [1, 2, 3, 4, 5]
+        stream.close()
+    with ledger.recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
+        assert conn.pgconn.transaction_status == pq.TransactionStatus.IDLE
+        assert conn.execute("SELECT count(*) FROM pg_cursors").fetchone()["count"] == 0
+
+
+def test_the_rows_of_the_streamed_log_are_the_envelope_paths_rows(ledger: InventoryLedger) -> None:
+    reader = LogReader(ledger)
+    streamed = no_rows()
+    for chunk in reader.stored_pages(0, 5):
+        reader.facts_of(chunk, streamed)
+    expected = batch_rows(LogReader(ledger).read(0, 10_000).envelopes)
+    assert {t: Counter(rows) for t, rows in streamed.items()} == {
+        t: Counter(rows) for t, rows in expected.items()
+    }
+    assert len(streamed["sales_lines"]) >= 3
