@@ -11,10 +11,11 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import clickhouse_connect
+import pyarrow as pa  # type: ignore[import-untyped]
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError
 
-from projections.columnar_insert import ColumnarInsert, Encoded, RowEncoder
+from projections.columnar_insert import ColumnarInsert, Encoded, RowEncoder, streamed
 from projections.facts import COLUMNS, TABLES, Rows
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,7 @@ SWAPPED = (*TABLES, "projection_positions")  # what a rebuild fills and exchange
 
 POSITION_COLUMNS = ("consumer", "position")
 EncodedRows = dict[str, Encoded]  # table -> its rows as Arrow columns
+FactBatches = dict[str, list[pa.RecordBatch]]  # table -> record batches of its rows
 
 MIGRATIONS_DIRECTORY = Path(__file__).resolve().parents[2] / "migrations" / "clickhouse"
 RECORD_TABLE = """
@@ -69,13 +71,19 @@ class ClickHouseFacts:
     names its own database in every statement (a client costs ~20 ms to open on chDB)."""
 
     def __init__(
-        self, client: Client, url: str, database: str | None = None, *, owns_client: bool = True
+        self,
+        client: Client,
+        url: str,
+        database: str | None = None,
+        *,
+        owns_client: bool = True,
+        encoder: RowEncoder | None = None,
     ) -> None:
         self.client = client
         self.url = url  # without the database, to open a shadow database on the same server
         self.database: str = database or client.database or "default"
         self._owns_client = owns_client
-        self._columns = ColumnarInsert(client, self.database)
+        self._columns = ColumnarInsert(client, self.database, encoder)
 
     def write(self, rows: Rows, consumer: str, position: int) -> None:
         """Insert the rows, then the position: a crash in between re-inserts the same facts."""
@@ -84,6 +92,11 @@ class ClickHouseFacts:
     def encoder(self) -> RowEncoder:
         """What turns rows into this database's columns (holds no connection)."""
         return self._columns.encoder()
+
+    def write_batches(self, batches: FactBatches, consumer: str, position: int) -> None:
+        """`write` of rows already made Arrow record batches: each table's go in one insert."""
+        encoded = {table: streamed(found) for table, found in batches.items() if found}
+        self.write_encoded(encoded, consumer, position)
 
     def write_encoded(self, rows: EncodedRows, consumer: str, position: int) -> None:
         for table, encoded in rows.items():
@@ -112,10 +125,13 @@ class ClickHouseFacts:
     # --- rebuild: fill fresh tables, then exchange them with the live ones -------------------
 
     def shadow(self) -> ClickHouseFacts:
-        """Empty copies of the tables a swap exchanges, in a database of their own."""
+        """Empty copies of the tables a swap exchanges, in a database of their own (the same
+        columns, so the same encoder)."""
         database = f"glow_rebuild_{secrets.token_hex(4)}"
         self.client.command(f"CREATE DATABASE `{database}`")
-        shadow = ClickHouseFacts(self.client, self.url, database, owns_client=False)
+        shadow = ClickHouseFacts(
+            self.client, self.url, database, owns_client=False, encoder=self.encoder()
+        )
         for table in SWAPPED:
             self.client.command(f"CREATE TABLE {shadow._table(table)} AS {self._table(table)}")
             shadow._merges(table, "STOP")
@@ -149,6 +165,13 @@ class ClickHouseFacts:
             self.client.command(f"SYSTEM {action} MERGES {self._table(table)}")
         except DatabaseError as error:
             log.warning("could not %s merges on %s (%s); going on", action, table, error)
+
+
+def fact_batches(encoder: RowEncoder, rows: Rows) -> dict[str, pa.RecordBatch]:
+    """Each table's rows as one record batch (the tables without rows left out)."""
+    return {
+        table: encoder.batch(table, COLUMNS[table], found) for table, found in rows.items() if found
+    }
 
 
 def encode_rows(encoder: RowEncoder, rows: Rows) -> EncodedRows:

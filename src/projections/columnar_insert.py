@@ -66,25 +66,44 @@ class RowEncoder:
     columns: dict[str, dict[str, pa.DataType]]
 
     def encode(self, table: str, names: Sequence[str], rows: Sequence[Sequence[Any]]) -> Encoded:
+        return streamed([self.batch(table, names, rows)])
+
+    def batch(
+        self, table: str, names: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> pa.RecordBatch:
+        """The rows as one Arrow record batch (several go in one insert: `streamed`)."""
         types = self.columns[table]
         schema = pa.schema([(name, types[name]) for name in names])
         arrays = [
             _array(values, field.type)
             for values, field in zip(zip(*rows, strict=True), schema, strict=True)
         ]
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, schema) as stream:
-            stream.write_batch(pa.RecordBatch.from_arrays(arrays, schema=schema))
-        return tuple(names), sink.getvalue().to_pybytes()
+        return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def streamed(batches: Sequence[pa.RecordBatch]) -> Encoded:
+    """Record batches of one table, all with the same columns, as one Arrow IPC stream."""
+    schema = batches[0].schema
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, schema) as stream:
+        for batch in batches:
+            stream.write_batch(batch)
+    return tuple(schema.names), sink.getvalue().to_pybytes()
 
 
 def _array(values: Sequence[Any], kind: pa.DataType) -> pa.Array:
+    if pa.types.is_timestamp(kind) and type(_first(values)) is str:
+        return pa.array(values, pa.string()).cast(kind)  # ISO-8601 text, with its offset
     try:
         return pa.array(values, type=kind)
     except pa.ArrowInvalid:
         if not pa.types.is_decimal(kind):
             raise
         return pa.array(_fitted(values, kind.scale), type=kind)
+
+
+def _first(values: Sequence[Any]) -> Any:
+    return next((value for value in values if value is not None), None)
 
 
 def _fitted(values: Sequence[Any], scale: int) -> list[Any]:
@@ -99,10 +118,10 @@ def _fitted(values: Sequence[Any], scale: int) -> list[Any]:
 
 
 class ColumnarInsert:
-    def __init__(self, client: Client, database: str) -> None:
+    def __init__(self, client: Client, database: str, encoder: RowEncoder | None = None) -> None:
         self.client = client
         self.database = database
-        self._encoder: RowEncoder | None = None
+        self._encoder = encoder
 
     def encoder(self) -> RowEncoder:
         """The encoder for this database's tables (their columns are read once)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -19,6 +19,7 @@ from streams.stored_envelopes import (
     StoredEnvelopes,
     StoredRow,
     StoredRowSource,
+    StoredRowStream,
     shape_of,
     stored_rows,
 )
@@ -130,17 +131,36 @@ class LogReader:
     def read_facts(
         self, after: int, limit: int, rows: Rows, stop: int | None = None
     ) -> tuple[int, int]:
-        """The fact rows of the published events after `after`, appended to `rows`: as `read`
-        then `batch_rows`, except that sales go from their stored form to their rows
-        (`stored_facts`). Returns (published events read, last position read)."""
-        if self.stored is None or not self.stored.plain_bytes:
-            batch = self.read(after, limit, stop)
-            batch_rows(batch.envelopes, rows)
-            return len(batch.envelopes), batch.last_position
-        stored = stored_rows(self.app.recorder, after, limit, stop)
+        """The fact rows of the published events after `after`, appended to `rows`, as `read`
+        then `batch_rows` give them. Returns (published events read, last position read)."""
+        stored = self.stored_page(after, limit, stop)
+        return self.facts_of(stored, rows), stored[-1][0] if stored else after
+
+    def stored_page(self, after: int, limit: int, stop: int | None = None) -> list[StoredRow]:
+        """The notifications after `after` as stored."""
+        return stored_rows(self.app.recorder, after, limit, stop)
+
+    def stored_pages(self, after: int, chunk: int) -> Iterator[list[StoredRow]]:
+        """Every notification after `after` as stored, `chunk` at a time, in log order: through
+        one cursor where the store streams its log (PostgreSQL), else page by page."""
+        recorder = self.app.recorder
+        if isinstance(recorder, StoredRowStream):
+            yield from recorder.stream_stored_rows(after, chunk)
+            return
+        while stored := self.stored_page(after, chunk):
+            yield stored
+            after = stored[-1][0]
+
+    def facts_of(self, stored: list[StoredRow], rows: Rows) -> int:
+        """The fact rows of the published events among `stored` (a page in log order),
+        appended to `rows`; returns how many events were published ones. Sales go from their
+        stored form to their rows (`stored_facts`) where the store keeps plain JSON; the rest
+        through their envelopes."""
         if not stored:
-            return 0, after
+            return 0
         self._learn_subjects(stored)
+        decoder = self.stored
+        direct = decoder is not None and decoder.plain_bytes
         events, others = 0, []
         subject = self.book.subject_for
         for row in stored:
@@ -149,14 +169,14 @@ class LogReader:
                 continue
             events += 1
             position, aggregate_id, version, topic, data = row
-            if event_type == SOLD and not shape_of(topic).upcasts:
+            if direct and event_type == SOLD and not shape_of(topic).upcasts:
                 found = subject(aggregate_id, SOLD, {})
                 if stored_sold_rows(rows, position, aggregate_id, version, data, found):
                     continue
-            envelope = self.stored.envelope(row, event_type, subject)
+            envelope = decoder.envelope(row, event_type, subject) if decoder else None
             others.append(envelope or self._through_mapper(_notification(row), event_type))
         batch_rows(others, rows)  # a fact is a function of its event alone: order is free
-        return events, stored[-1][0]
+        return events
 
     def _learn_subjects(self, rows: list[StoredRow]) -> None:
         """Subjects of the aggregates in `rows` not created in them nor known yet, from one

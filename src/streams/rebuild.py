@@ -4,13 +4,16 @@ progress bar, then swap the copy in for the live one."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from projections.clickhouse_facts import ClickHouseFacts
 from projections.redis_views import RedisHotViews
-from streams.embedded_driver import Sinks
+from streams.embedded_driver import CONSUMER, Sinks
+from streams.embedded_driver import Progress as Advance
 from streams.log_reader import LogReader
 from streams.replay import replay, replay_facts
 
@@ -27,8 +30,13 @@ class Rebuilt:
 
 def rebuild_hot_views(reader: LogReader, live: RedisHotViews, *, show: bool = True) -> Rebuilt:
     fresh = live.new_generation()
+    sinks = Sinks(hot_views=fresh)
+
+    def run(progress: Advance) -> tuple[int, int]:
+        return replay(reader, sinks, progress=progress), fresh.position(CONSUMER)
+
     try:
-        result = _replay("hot-views", reader, Sinks(hot_views=fresh), show)
+        result = _replay("hot-views", reader, show, run)
     except BaseException:  # interrupted or failed: the live views stay, the half-built go
         live.discard(fresh)
         raise
@@ -37,19 +45,31 @@ def rebuild_hot_views(reader: LogReader, live: RedisHotViews, *, show: bool = Tr
 
 
 def rebuild_facts(reader: LogReader, live: ClickHouseFacts, *, show: bool = True) -> Rebuilt:
-    shadow = live.shadow()
-    try:
-        result = _replay("facts", reader, Sinks(facts=shadow), show)
-    except BaseException:  # interrupted or failed: the live tables stay, the shadow goes
-        live.discard(shadow)
-        raise
-    finally:
-        shadow.close()
-    live.swap_in(shadow)
+    with ThreadPoolExecutor(1, thread_name_prefix="rebuild-shadow") as making:
+        made = making.submit(live.shadow)  # its DDL (~40 ms) overlaps reading the first page
+
+        def run(progress: Advance) -> tuple[int, int]:
+            encoder = live.encoder()  # the shadow's tables have the live ones' columns
+            events = replay_facts(reader, made.result, encoder, after=0, progress=progress)
+            return events, made.result().position(CONSUMER)
+
+        try:
+            result = _replay("facts", reader, show, run)
+        except BaseException:  # interrupted or failed: the live tables stay, the shadow goes
+            if made.exception() is None:
+                live.discard(made.result())
+            raise
+        finally:
+            if made.exception() is None:
+                made.result().close()
+    live.swap_in(made.result())
     return result
 
 
-def _replay(model: str, reader: LogReader, sinks: Sinks, show: bool) -> Rebuilt:
+def _replay(
+    model: str, reader: LogReader, show: bool, run: Callable[[Advance], tuple[int, int]]
+) -> Rebuilt:
+    """`run(progress)` replays the log into the fresh model: (events, its position)."""
     head = reader.head()
     started = time.perf_counter()
     columns = (
@@ -66,9 +86,6 @@ def _replay(model: str, reader: LogReader, sinks: Sinks, show: bool) -> Rebuilt:
             elapsed = max(time.perf_counter() - started, 1e-9)
             bar.update(task, completed=min(position, head), rate=f"{position / elapsed:,.0f}")
 
-        if sinks.facts is not None and sinks.hot_views is None:
-            events = replay_facts(reader, sinks.facts, progress=advance)
-        else:
-            events = replay(reader, sinks, progress=advance)
+        events, position = run(advance)
     seconds = time.perf_counter() - started
-    return Rebuilt(model, events, max(sinks.positions().values(), default=0), seconds)
+    return Rebuilt(model, events, position, seconds)

@@ -8,15 +8,22 @@ garbage collector is paused meanwhile: pages are thousands of acyclic objects.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
+import pyarrow as pa  # type: ignore[import-untyped]
+
 from audit.bulk_reading import collector_paused
-from projections.clickhouse_facts import ClickHouseFacts
-from projections.facts import Rows, no_rows
+from projections.clickhouse_facts import ClickHouseFacts, FactBatches, fact_batches
+from projections.columnar_insert import RowEncoder
+from projections.facts import no_rows
 from streams.embedded_driver import CONSUMER, Progress, Sinks
 from streams.log_reader import LogReader
+from streams.read_ahead import read_ahead
+from streams.stored_envelopes import StoredRow
 
 REBUILD_PAGE = 20_000  # larger pages: fewer inserts into ClickHouse, each with its fixed cost
+REBUILD_CHUNK = 4_000  # what the fetching and decoding stages hand on: small, so they overlap
 
 
 def replay(
@@ -43,29 +50,42 @@ def replay(
 
 def replay_facts(
     reader: LogReader,
-    facts: ClickHouseFacts,
-    page: int = REBUILD_PAGE,
+    facts: Callable[[], ClickHouseFacts],
+    encoder: RowEncoder,
+    after: int,
     progress: Progress | None = None,
 ) -> int:
-    """`replay` into fact tables alone: the reader gives each page's rows (`read_facts`), with
-    no envelopes for the sales in between; the position is written after each page's rows."""
-    after = facts.position(CONSUMER)
-    read = 0
-
-    def rows_after(start: int) -> tuple[Rows, int, int]:
-        rows = no_rows()
-        events, last = reader.read_facts(start, page, rows)
-        return rows, events, last
-
-    with collector_paused(), ThreadPoolExecutor(1, thread_name_prefix="replay-reader") as ahead:
-        pending = ahead.submit(rows_after, after)
-        while True:
-            rows, events, last = pending.result()
-            if last == after:
-                return read
-            after = last
-            pending = ahead.submit(rows_after, after)
-            facts.write(rows, CONSUMER, last)
-            read += events
+    """`replay` into fact tables alone, from `after` (their position), in three stages that
+    overlap: one thread fetches the next chunk of the log, another makes the fact rows of the
+    chunk before (`facts_of`: no envelopes for the sales) and their Arrow columns, and this
+    one inserts them, REBUILD_PAGE events at a time (ClickHouse spends a few ms on every
+    insert however small), then the position. `facts` is asked for the tables once the first
+    insert is due (a rebuild makes them meanwhile)."""
+    read = pending = 0
+    batches: FactBatches = {}
+    with collector_paused():
+        chunks = read_ahead(reader.stored_pages(after, REBUILD_CHUNK), "replay-fetch")
+        for position, found, events in read_ahead(
+            _fact_chunks(reader, chunks, encoder), "replay-facts"
+        ):
+            for table, batch in found.items():
+                batches.setdefault(table, []).append(batch)
+            pending, after, read = pending + events, position, read + events
+            if pending >= REBUILD_PAGE:
+                facts().write_batches(batches, CONSUMER, after)
+                batches, pending = {}, 0
             if progress is not None:
-                progress(last)
+                progress(position)
+        if batches:
+            facts().write_batches(batches, CONSUMER, after)
+    return read
+
+
+def _fact_chunks(
+    reader: LogReader, chunks: Iterator[list[StoredRow]], encoder: RowEncoder
+) -> Iterator[tuple[int, dict[str, pa.RecordBatch], int]]:
+    """(last position, record batch of each table's rows, published events) of each chunk."""
+    for stored in chunks:
+        rows = no_rows()
+        events = reader.facts_of(stored, rows)
+        yield stored[-1][0], fact_batches(encoder, rows), events

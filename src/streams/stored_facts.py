@@ -1,24 +1,57 @@
 """Fact rows straight from a stored sale, for a rebuild of the ClickHouse facts.
 
 A sale is almost every event in a retailer's log, and the envelope a rebuild would otherwise
-make of it (the stored JSON's tagged values turned plain, then parsed again by the fact
-projector) cost about twice what its rows do. Here the stored values go to
-`projections.facts.sold_rows`, the same function the envelope path calls, so what rows a sale
-gives is written once. Anything unexpected (another tag, an upcast class, a missing field)
-returns False and the caller takes the envelope path for that event; a unit test compares the
-two paths on every sale of a generated log.
+make of it (the stored JSON parsed into dicts, its tagged values turned plain) cost more than
+its rows do. Here msgspec decodes only the fields a sale's rows need, typed and checked in one
+pass (~2x faster than orjson's dicts), and hands them to `projections.facts.sold_rows`, the
+same function the envelope path calls, so what rows a sale gives is written once. Anything
+unexpected (another tag or type, an upcast class, a missing field) returns False and the
+caller takes the envelope path for that event; a unit test compares the two paths on every
+sale of a log with odd values in it.
 """
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
-import orjson
+import msgspec
 
 from projections.facts import Rows, sold_rows
+from streams.stored_json import plain_moment
 
 SOLD = "Stock.Sold"
+
+
+class _Tagged(msgspec.Struct):
+    """A value eventsourcing's transcoder stored with a tag: {"_type_": ..., "_data_": ...}."""
+
+    tag: str = msgspec.field(name="_type_")
+    data: str = msgspec.field(name="_data_")
+
+
+class _Told(msgspec.Struct):
+    channel: str
+    occurred_at: _Tagged
+
+
+class _Trace(msgspec.Struct):
+    tag: str = msgspec.field(name="_type_")
+    data: _Told = msgspec.field(name="_data_")
+
+
+class _StoredSale(msgspec.Struct):
+    """The fields of a stored `Stock.Sold` its rows need (the others are skipped unread)."""
+
+    timestamp: _Tagged
+    reservation_id: _Tagged | None
+    allocations: dict[str, int]
+    unit_price: _Tagged
+    currency: str
+    trace: _Trace
+    class_version: int | None = None
+
+
+_decode = msgspec.json.Decoder(_StoredSale).decode
 
 
 def stored_sold_rows(
@@ -27,57 +60,40 @@ def stored_sold_rows(
     """Append the rows of a stored `Stock.Sold` (plain JSON bytes) to `rows`; False when this
     path cannot vouch for the event, with nothing appended."""
     try:
-        state = orjson.loads(data)
-        stamp, price, trace = state["timestamp"], state["unit_price"], state["trace"]
+        sale = _decode(data)
+        stamp, price, trace = sale.timestamp, sale.unit_price, sale.trace
+        occurred = trace.data.occurred_at
         if (
-            "class_version" in state
-            or _tag(stamp) != "datetime_iso"
-            or _tag(price) != "decimal_str"
-            or _tag(trace) != "trace"
-        ):
-            return False
-        told = trace["_data_"]
-        occurred, channel = told["occurred_at"], told["channel"]
-        currency, allocations = state["currency"], state["allocations"]
-        reservation = _reservation(state["reservation_id"])
-        if (
-            _tag(occurred) != "datetime_iso"
-            or type(channel) is not str
-            or type(currency) is not str
-            or type(allocations) is not dict
-            or any(type(quantity) is not int for quantity in allocations.values())
+            sale.class_version is not None
+            or stamp.tag != "datetime_iso"
+            or price.tag != "decimal_str"
+            or trace.tag != "trace"
+            or occurred.tag != "datetime_iso"
         ):
             return False
         sold_rows(
             rows,
             f"{aggregate_id}:{version}",
             position,
-            occurred["_data_"],
-            stamp["_data_"],
-            channel,
+            plain_moment(occurred.data),  # the envelope's text for it, as the live path has
+            plain_moment(stamp.data),
+            trace.data.channel,
             subject["sku"],
             subject["location"],
-            currency,
-            reservation,
-            price["_data_"],
-            allocations,
+            sale.currency,
+            _reservation(sale.reservation_id),
+            price.data,
+            sale.allocations,
         )
-    except (KeyError, TypeError, ValueError, ArithmeticError):  # InvalidOperation: a bad decimal
+    except (msgspec.DecodeError, KeyError, ValueError, ArithmeticError):  # Decimal: Invalid...
         return False
     return True
 
 
-def _tag(value: Any) -> str | None:
-    if type(value) is dict and len(value) == 2 and "_data_" in value:
-        tag = value.get("_type_")
-        return tag if type(tag) is str else None
-    return None
-
-
-def _reservation(stored: Any) -> str | None:
+def _reservation(stored: _Tagged | None) -> str | None:
     """The reservation id as the envelope carries it (None, or the uuid's text)."""
     if stored is None:
         return None
-    if _tag(stored) != "uuid_hex":
+    if stored.tag != "uuid_hex":
         raise ValueError("a reservation id that is not a stored uuid")
-    return str(UUID(stored["_data_"]))
+    return str(UUID(stored.data))

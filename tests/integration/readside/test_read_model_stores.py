@@ -107,6 +107,9 @@ def test_a_server_that_refuses_merge_control_still_gets_its_rebuild(
     assert facts.rows("SELECT sum(quantity) AS units FROM sales_lines FINAL") == [{"units": 3}]
 
 
+TIMES = {"occurred_at", "recorded_at", "expires_at"}
+
+
 def test_facts_keep_every_value_as_projected(facts: ClickHouseFacts) -> None:
     """Times to the microsecond in UTC, prices to the cent, expiries, nulls (the columns go in
     as ticks and arrays, not as the rows the projector gives)."""
@@ -116,12 +119,15 @@ def test_facts_keep_every_value_as_projected(facts: ClickHouseFacts) -> None:
         stored = facts.rows(f"SELECT * FROM {table} FINAL")
         columns = list(stored[0])
         named = as_dicts(rows)[table]
-        expected = [tuple(_as_read(row[c]) for c in columns if c in row) for row in named]
+        expected = [tuple(_as_read(c, row[c]) for c in columns if c in row) for row in named]
         assert sorted(tuple(r[c] for c in columns) for r in stored) == sorted(expected), table
 
 
-def _as_read(value: object) -> object:
-    """chDB gives DateTime64 columns back as naive UTC datetimes."""
+def _as_read(column: str, value: object) -> object:
+    """chDB gives DateTime64 columns back as naive UTC datetimes (the rows carry times as the
+    envelope's ISO-8601 text)."""
+    if column in TIMES and isinstance(value, str):
+        value = datetime.fromisoformat(value)
     if isinstance(value, datetime) and value.tzinfo is not None:
         return value.astimezone(UTC).replace(tzinfo=None)
     return value

@@ -15,6 +15,7 @@ from projections.facts import TABLES
 from projections.redis_views import RedisHotViews
 from service_layer.read_side import ReadSide
 from service_layer.settings import Settings
+from streams import replay
 from streams.rebuild import rebuild_facts, rebuild_hot_views
 from tests.e2e.conftest import scratch_database
 from tests.e2e.ledger_server import RunningLedger, auth_headers, ok, post, serve, stocked_sku
@@ -89,7 +90,13 @@ def traded_and_projected(running: RunningLedger) -> tuple[ReadSide, RedisHotView
     return side, views, facts
 
 
-def test_a_rebuild_from_the_log_equals_the_live_read_models(running: RunningLedger) -> None:
+@pytest.mark.parametrize("chunk, group", [(None, None), (2, 5)], ids=["one page", "many pages"])
+def test_a_rebuild_from_the_log_equals_the_live_read_models(
+    running: RunningLedger, monkeypatch: pytest.MonkeyPatch, chunk: int | None, group: int | None
+) -> None:
+    if chunk is not None:  # the facts' pass in chunks of 2 events, inserted 5 at a time
+        monkeypatch.setattr(replay, "REBUILD_CHUNK", chunk)
+        monkeypatch.setattr(replay, "REBUILD_PAGE", group)
     side, views, facts = traded_and_projected(running)
     live_documents = views.all_documents()
     live_rows = {table: facts.table_rows(table) for table in TABLES}
@@ -121,8 +128,19 @@ def test_a_rebuild_that_fails_midway_leaves_the_live_models_and_nothing_else(
 
         return read_then_fail
 
-    for name in ("read", "read_facts"):  # the hot views' pass, and the facts' own
-        monkeypatch.setattr(side.reader, name, failing_after_one_page(getattr(side.reader, name)))
+    def failing_after_one_chunk(pages):  # the facts' pass streams the log
+        def stream_then_fail(*args, **kwargs):
+            stream = pages(*args, **kwargs)
+            yield next(stream)
+            stream.close()
+            raise ConnectionError("the event store went away")
+
+        return stream_then_fail
+
+    monkeypatch.setattr(side.reader, "read", failing_after_one_page(side.reader.read))
+    monkeypatch.setattr(
+        side.reader, "stored_pages", failing_after_one_chunk(side.reader.stored_pages)
+    )
     for rebuild, live in ((rebuild_hot_views, views), (rebuild_facts, facts)):
         reads = 0
         with pytest.raises(ConnectionError):
