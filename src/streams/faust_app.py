@@ -27,10 +27,10 @@ log = logging.getLogger(__name__)
 
 PROJECTED_TOPICS = (INVENTORY_TOPIC, CATALOG_TOPIC)
 BATCH = 500
-WITHIN_SECONDS = 0.05
+WITHIN_SECONDS = 0.02
 # Faust fixes the consumer's fetch wait at 1,500 ms, and Tansu answers a fetch with no new data
 # only after half the wait, so a message could sit ~750 ms before the worker saw it.
-FETCH_MAX_WAIT_MS = 100
+FETCH_MAX_WAIT_MS = 40
 TRANSPORT = "glowkafka"
 
 
