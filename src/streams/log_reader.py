@@ -23,7 +23,7 @@ from streams.stored_envelopes import (
     shape_of,
     stored_rows,
 )
-from streams.stored_facts import SOLD, stored_sold_rows
+from streams.stored_sales import SOLD, stored_sold_rows
 
 CreationLoader = Callable[[UUID], Aggregate.Event | None]
 
@@ -117,8 +117,21 @@ class LogReader:
         if self.stored is None:
             return self._read_through_mapper(after, limit, stop)
         rows = stored_rows(self.app.recorder, after, limit, stop)
-        if not rows:
-            return LogBatch([], after)
+        return self.envelopes_of(rows) if rows else LogBatch([], after)
+
+    def envelopes_of(self, rows: list[StoredRow]) -> LogBatch:
+        """The envelopes of the published events among `rows` (a page of the log, in order,
+        not empty)."""
+        if self.stored is None:
+            notifications = [_notification(row) for row in rows]
+            return LogBatch(
+                [
+                    self._through_mapper(n, event_type)
+                    for n in notifications
+                    if (event_type := event_type_of(n.topic)) is not None
+                ],
+                rows[-1][0],
+            )
         self._learn_subjects(rows)
         envelopes = []
         for row in rows:

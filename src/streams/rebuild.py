@@ -15,7 +15,7 @@ from projections.redis_views import RedisHotViews
 from streams.embedded_driver import CONSUMER, Sinks
 from streams.embedded_driver import Progress as Advance
 from streams.log_reader import LogReader
-from streams.replay import replay, replay_facts
+from streams.replay import REBUILD_CHUNK, replay, replay_facts
 
 MODELS = ("hot-views", "facts")
 
@@ -33,7 +33,9 @@ def rebuild_hot_views(reader: LogReader, live: RedisHotViews, *, show: bool = Tr
     sinks = Sinks(hot_views=fresh)
 
     def run(progress: Advance) -> tuple[int, int]:
-        return replay(reader, sinks, progress=progress), fresh.position(CONSUMER)
+        # Applied chunk by chunk: a Redis write costs little, and overlaps the next decoding.
+        events = replay(reader, sinks, page=REBUILD_CHUNK, progress=progress)
+        return events, fresh.position(CONSUMER)
 
     try:
         result = _replay("hot-views", reader, show, run)

@@ -1,15 +1,15 @@
 """A rebuild's pass over the whole log into fresh stores that only it writes.
 
-The next page is read and decoded in a thread while the current one is projected, so that
-PostgreSQL's work, chDB's and Redis's overlap with Python's. The stores' positions are read
-once at the start; after that each page starts where the previous one ended. The cyclic
-garbage collector is paused meanwhile: pages are thousands of acyclic objects.
+The log is streamed in chunks (one cursor), the next chunk fetched and the one before decoded
+in threads of their own while this one applies what they made, so that PostgreSQL's work,
+chDB's and Redis's overlap with Python's. The stores' positions are read once at the start;
+after that each page starts where the previous one ended. The cyclic garbage collector is
+paused meanwhile: pages are thousands of acyclic objects.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow as pa  # type: ignore[import-untyped]
 
@@ -18,6 +18,7 @@ from projections.clickhouse_facts import ClickHouseFacts, FactBatches, fact_batc
 from projections.columnar_insert import RowEncoder
 from projections.facts import no_rows
 from streams.embedded_driver import CONSUMER, Progress, Sinks
+from streams.envelope import Envelope
 from streams.log_reader import LogReader
 from streams.read_ahead import read_ahead
 from streams.stored_envelopes import StoredRow
@@ -29,23 +30,38 @@ REBUILD_CHUNK = 4_000  # what the fetching and decoding stages hand on: small, s
 def replay(
     reader: LogReader, sinks: Sinks, page: int = REBUILD_PAGE, progress: Progress | None = None
 ) -> int:
-    """Project every event after the sinks' positions up to the head; returns events read."""
+    """Project every event after the sinks' positions up to the head, `page` events or more
+    at a time; returns events read. One thread fetches the next chunk of the log, another
+    decodes the chunk before it, and this one applies what they made."""
     positions = sinks.positions()
     after = min(positions.values(), default=0)
     read = 0
-    with collector_paused(), ThreadPoolExecutor(1, thread_name_prefix="replay-reader") as ahead:
-        pending = ahead.submit(reader.read, after, page)
-        while True:
-            batch = pending.result()
-            if batch.last_position == after:
-                return read
+    envelopes: list[Envelope] = []
+    with collector_paused():
+        chunks = read_ahead(reader.stored_pages(after, min(page, REBUILD_CHUNK)), "replay-fetch")
+        decoded = read_ahead((reader.envelopes_of(chunk) for chunk in chunks), "replay-decode")
+        for batch in decoded:
+            envelopes += batch.envelopes
             after = batch.last_position
-            pending = ahead.submit(reader.read, after, page)
-            sinks.apply(batch.envelopes, batch.last_position, positions)
-            positions = dict.fromkeys(positions, batch.last_position)
-            read += len(batch.envelopes)
-            if progress is not None:
-                progress(batch.last_position)
+            if len(envelopes) >= page:
+                read += _apply(sinks, envelopes, after, positions, progress)
+                positions, envelopes = dict.fromkeys(positions, after), []
+        if after > min(positions.values(), default=after):
+            read += _apply(sinks, envelopes, after, positions, progress)
+    return read
+
+
+def _apply(
+    sinks: Sinks,
+    envelopes: list[Envelope],
+    last_position: int,
+    positions: dict[str, int],
+    progress: Progress | None,
+) -> int:
+    sinks.apply(envelopes, last_position, positions)
+    if progress is not None:
+        progress(last_position)
+    return len(envelopes)
 
 
 def replay_facts(

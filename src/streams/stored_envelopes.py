@@ -12,7 +12,7 @@ plain Mapper: the customer ledger's events go through their unsealing mapper.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -24,8 +24,8 @@ from eventsourcing.utils import resolve_topic
 from streams.envelope import Envelope, payload_fields
 from streams.published import event_type_of, schema_version
 from streams.stored_json import UnknownTagError, plain_dict, plain_moment, plain_stored
+from streams.stored_sales import SOLD, SubjectLookup, stored_sale_envelope
 
-SubjectLookup = Callable[[str, str, dict[str, Any]], dict[str, str]]
 StoredRow = tuple[int, str, int, str, bytes]  # position, aggregate id, version, topic, state
 
 
@@ -96,6 +96,10 @@ class StoredEnvelopes:
         shape = shape_of(topic)
         if shape.upcasts:
             return None
+        if event_type == SOLD and self.plain_bytes:  # the commonest event, decoded typed
+            sale = stored_sale_envelope(row, shape.fields, shape.schema_version, subject)
+            if sale is not None:
+                return sale
         try:
             state = orjson.loads(data) if self.plain_bytes else self._state(data)
             if type(state) is not dict:
