@@ -78,6 +78,7 @@ def replay_facts(
     insert however small), then the position. `facts` is asked for the tables once the first
     insert is due (a rebuild makes them meanwhile)."""
     read = pending = 0
+    written = after
     batches: FactBatches = {}
     with collector_paused():
         chunks = read_ahead(reader.stored_pages(after, REBUILD_CHUNK), "replay-fetch")
@@ -89,10 +90,10 @@ def replay_facts(
             pending, after, read = pending + events, position, read + events
             if pending >= REBUILD_PAGE:
                 facts().write_batches(batches, CONSUMER, after)
-                batches, pending = {}, 0
+                batches, pending, written = {}, 0, after
             if progress is not None:
                 progress(position)
-        if batches:
+        if after > written:  # the rest, or only the position when the tail gave no rows
             facts().write_batches(batches, CONSUMER, after)
     return read
 

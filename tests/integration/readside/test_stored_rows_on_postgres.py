@@ -15,12 +15,13 @@ from psycopg import pq
 
 from domain.ledger import InventoryLedger
 from projections.clickhouse_facts import ClickHouseFacts
-from projections.facts import KEYS, as_dicts, batch_rows, no_rows
+from projections.facts import KEYS, TABLES, as_dicts, batch_rows, no_rows
 from projections.memory_views import MemoryHotViews
 from service_layer.settings import eventsourcing_env
 from streams.embedded_driver import CONSUMER, Sinks, catch_up
 from streams.envelope import Envelope
 from streams.log_reader import LogReader, SubjectBook
+from streams.rebuild import rebuild_facts
 from streams.replay import replay
 from streams.stored_envelopes import StoredRowSource, StoredRowStream
 from tests.e2e.conftest import scratch_database
@@ -133,3 +134,22 @@ def test_the_rows_of_the_streamed_log_are_the_envelope_paths_rows(ledger: Invent
         t: Counter(rows) for t, rows in expected.items()
     }
     assert len(streamed["sales_lines"]) >= 3
+
+
+def test_a_facts_rebuild_records_the_head_even_when_the_last_events_give_no_rows(
+    facts: ClickHouseFacts,
+) -> None:
+    """Locations give no fact rows: the rebuilt tables must still say they are at the head,
+    or the live driver would project the whole log again after the swap."""
+    places = [e for e in every_event_with_odd_values() if type(e).__qualname__.startswith("Loc")]
+    with scratch_database() as url:
+        app = InventoryLedger(env=eventsourcing_env(url))
+        try:
+            app.save(*places)
+            reader = LogReader(app)
+            rebuilt = rebuild_facts(reader, facts, show=False)
+            assert rebuilt.events > 0 and rebuilt.position == reader.head() > 0
+            assert facts.position(CONSUMER) == reader.head()
+            assert all(facts.table_rows(table) == [] for table in TABLES)
+        finally:
+            app.close()
