@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import fields
 
 import orjson
 import pytest
@@ -12,11 +13,12 @@ from every_event import every_event_with_odd_values
 from test_stored_envelopes import STORES
 
 from domain.ledger import InventoryLedger
+from domain.trace import Trace
 from projections.facts import Rows, batch_rows, no_rows
 from streams.log_reader import LogReader
 from streams.published import event_type_of
 from streams.stored_envelopes import shape_of, stored_rows
-from streams.stored_sales import SOLD, stored_sale_envelope, stored_sold_rows
+from streams.stored_sales import SOLD, _Told, stored_sale_envelope, stored_sold_rows
 
 SUBJECT = {"sku": "RED-01", "location": "WH"}
 
@@ -138,3 +140,9 @@ def test_every_stored_sale_gives_the_envelope_the_object_path_gives() -> None:
         assert envelope is not None
         assert envelope.to_json() == expected[envelope.event_id].to_json()
     assert any(expected[f"{r[1]}:{r[2]}"].payload["reservation_id"] for r in sales)
+
+
+def test_the_stored_trace_decoder_knows_every_field_a_trace_has() -> None:
+    """It refuses fields it does not know (the sale then goes the general way): a field added
+    to Trace must be added to it too, or every sale would silently take the slow path."""
+    assert _Told.__struct_fields__ == tuple(field.name for field in fields(Trace))
