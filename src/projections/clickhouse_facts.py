@@ -87,7 +87,8 @@ class ClickHouseFacts:
 
     def write(self, rows: Rows, consumer: str, position: int) -> None:
         """Insert the rows, then the position: a crash in between re-inserts the same facts."""
-        self.write_encoded(encode_rows(self.encoder(), rows), consumer, position)
+        batches = fact_batches(self.encoder(), rows)
+        self.write_batches({table: [batch] for table, batch in batches.items()}, consumer, position)
 
     def encoder(self) -> RowEncoder:
         """What turns rows into this database's columns (holds no connection)."""
@@ -171,14 +172,6 @@ def fact_batches(encoder: RowEncoder, rows: Rows) -> dict[str, pa.RecordBatch]:
     """Each table's rows as one record batch (the tables without rows left out)."""
     return {
         table: encoder.batch(table, COLUMNS[table], found) for table, found in rows.items() if found
-    }
-
-
-def encode_rows(encoder: RowEncoder, rows: Rows) -> EncodedRows:
-    return {
-        table: encoder.encode(table, COLUMNS[table], found)
-        for table, found in rows.items()
-        if found
     }
 
 

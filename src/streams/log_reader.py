@@ -141,14 +141,6 @@ class LogReader:
                 envelopes.append(envelope or self._through_mapper(_notification(row), event_type))
         return LogBatch(envelopes, rows[-1][0])
 
-    def read_facts(
-        self, after: int, limit: int, rows: Rows, stop: int | None = None
-    ) -> tuple[int, int]:
-        """The fact rows of the published events after `after`, appended to `rows`, as `read`
-        then `batch_rows` give them. Returns (published events read, last position read)."""
-        stored = self.stored_page(after, limit, stop)
-        return self.facts_of(stored, rows), stored[-1][0] if stored else after
-
     def stored_page(self, after: int, limit: int, stop: int | None = None) -> list[StoredRow]:
         """The notifications after `after` as stored."""
         return stored_rows(self.app.recorder, after, limit, stop)
