@@ -1,12 +1,13 @@
 """Fact rows into ClickHouse as Arrow columns, the cheap way for a bulk of rows.
 
 Encoding (rows to Arrow record batches, in pyarrow's C++) is apart from inserting (batches of
-one table as one Arrow IPC stream into ClickHouse, `FORMAT ArrowStream`): the encoder holds only
-the tables' Arrow schemas, read once from the database, so a rebuild encodes each chunk in the
-thread that decodes it, and inserts many chunks' batches at once. clickhouse-connect's own insert converted each
-datetime and decimal in Python (measured ~2x slower for a page of sales). `optimize_on_insert`
-is off: it only merges rows with equal keys inside one insert, which a ReplacingMergeTree read
-with FINAL does anyway (a rebuild measured ~1.4x faster inserts).
+one table as one Arrow IPC stream into ClickHouse, `FORMAT ArrowStream`): the encoder holds
+only the tables' Arrow schemas, read once from the database, so a rebuild encodes each chunk in
+the thread that decodes it, and inserts many chunks' batches at once. clickhouse-connect's own
+insert converted each datetime and decimal in Python (measured ~2x slower for a page of
+sales). `optimize_on_insert` is off: it only merges rows with equal keys inside one insert,
+which a ReplacingMergeTree read with FINAL does anyway (a rebuild measured ~1.4x faster
+inserts).
 """
 
 from __future__ import annotations
