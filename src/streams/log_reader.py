@@ -13,11 +13,11 @@ from eventsourcing.persistence import Notification
 
 from audit.event_decoding import reading_mapper
 from projections.facts import Rows, batch_rows
+from service_layer.log_stream import StoredRow
 from streams.envelope import SUBJECT_FIELDS, Envelope, envelope_of, plain, subject_of
 from streams.published import event_type_of
 from streams.stored_envelopes import (
     StoredEnvelopes,
-    StoredRow,
     StoredRowSource,
     StoredRowStream,
     shape_of,
@@ -114,31 +114,18 @@ class LogReader:
         return self.app.recorder.max_notification_id() or 0
 
     def read(self, after: int, limit: int = 1000, stop: int | None = None) -> LogBatch:
-        if self.stored is None:
-            return self._read_through_mapper(after, limit, stop)
         rows = stored_rows(self.app.recorder, after, limit, stop)
         return self.envelopes_of(rows) if rows else LogBatch([], after)
 
     def envelopes_of(self, rows: list[StoredRow]) -> LogBatch:
         """The envelopes of the published events among `rows` (a page of the log, in order,
         not empty)."""
-        if self.stored is None:
-            notifications = [_notification(row) for row in rows]
-            return LogBatch(
-                [
-                    self._through_mapper(n, event_type)
-                    for n in notifications
-                    if (event_type := event_type_of(n.topic)) is not None
-                ],
-                rows[-1][0],
-            )
         self._learn_subjects(rows)
-        envelopes = []
-        for row in rows:
-            event_type = event_type_of(row[3])
-            if event_type is not None:
-                envelope = self.stored.envelope(row, event_type, self.book.subject_for)
-                envelopes.append(envelope or self._through_mapper(_notification(row), event_type))
+        envelopes = [
+            self._envelope(row, event_type)
+            for row in rows
+            if (event_type := event_type_of(row[3])) is not None
+        ]
         return LogBatch(envelopes, rows[-1][0])
 
     def stored_page(self, after: int, limit: int, stop: int | None = None) -> list[StoredRow]:
@@ -159,15 +146,13 @@ class LogReader:
     def facts_of(self, stored: list[StoredRow], rows: Rows) -> int:
         """The fact rows of the published events among `stored` (a page in log order),
         appended to `rows`; returns how many events were published ones. Sales go from their
-        stored form to their rows (`stored_facts`) where the store keeps plain JSON; the rest
+        stored form to their rows (`stored_sales`) where the store keeps plain JSON; the rest
         through their envelopes."""
         if not stored:
             return 0
         self._learn_subjects(stored)
-        decoder = self.stored
-        direct = decoder is not None and decoder.plain_bytes
+        direct = self.stored is not None and self.stored.plain_bytes
         events, others = 0, []
-        subject = self.book.subject_for
         for row in stored:
             event_type = event_type_of(row[3])
             if event_type is None:
@@ -175,11 +160,10 @@ class LogReader:
             events += 1
             position, aggregate_id, version, topic, data = row
             if direct and event_type == SOLD and not shape_of(topic).upcasts:
-                found = subject(aggregate_id, SOLD, {})
+                found = self.book.subject_for(aggregate_id, SOLD, {})
                 if stored_sold_rows(rows, position, aggregate_id, version, data, found):
                     continue
-            envelope = decoder.envelope(row, event_type, subject) if decoder else None
-            others.append(envelope or self._through_mapper(_notification(row), event_type))
+            others.append(self._envelope(row, event_type))
         batch_rows(others, rows)  # a fact is a function of its event alone: order is free
         return events
 
@@ -208,18 +192,13 @@ class LogReader:
             if envelope:
                 self.book.learn(envelope.aggregate_id, envelope.type, envelope.payload)
 
-    def _read_through_mapper(self, after: int, limit: int, stop: int | None) -> LogBatch:
-        notifications = self.app.recorder.select_notifications(
-            after, limit, stop, inclusive_of_start=False
+    def _envelope(self, row: StoredRow, event_type: str) -> Envelope:
+        """Straight from the stored JSON where the decoder can vouch for it, else through the
+        application's mapper."""
+        decoded = (
+            self.stored.envelope(row, event_type, self.book.subject_for) if self.stored else None
         )
-        if not notifications:
-            return LogBatch([], after)
-        envelopes = [
-            self._through_mapper(n, event_type)
-            for n in notifications
-            if (event_type := event_type_of(n.topic)) is not None
-        ]
-        return LogBatch(envelopes, notifications[-1].id)
+        return decoded or self._through_mapper(_notification(row), event_type)
 
     def _through_mapper(self, notification: Notification, event_type: str) -> Envelope:
         event: Any = reading_mapper(self.app).to_domain_event(notification)  # orjson mapper

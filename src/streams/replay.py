@@ -17,11 +17,11 @@ from audit.bulk_reading import collector_paused
 from projections.clickhouse_facts import ClickHouseFacts, FactBatches, fact_batches
 from projections.columnar_insert import RowEncoder
 from projections.facts import no_rows
+from service_layer.log_stream import StoredRow
 from streams.embedded_driver import CONSUMER, Progress, Sinks
 from streams.envelope import Envelope
 from streams.log_reader import LogReader
 from streams.read_ahead import read_ahead
-from streams.stored_envelopes import StoredRow
 
 REBUILD_PAGE = 20_000  # larger pages: fewer inserts into ClickHouse, each with its fixed cost
 REBUILD_CHUNK = 4_000  # what the fetching and decoding stages hand on: small, so they overlap
