@@ -57,6 +57,11 @@ def uuid_array(values: Sequence[UUID | str]) -> Prebuilt:
     )
 
 
+def int4(value: int) -> Prebuilt:
+    """A single int4 in the binary format."""
+    return Prebuilt(_INT4(4, value)[4:])
+
+
 def int8_array(values: Sequence[int]) -> Prebuilt:
     return _array(INT8_OID, len(values), b"".join([_INT8(8, v) for v in values]))
 

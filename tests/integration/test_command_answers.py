@@ -89,3 +89,47 @@ def test_on_migrated_postgres_a_group_is_appended_in_one_call_that_notifies_list
         assert app.recorder.max_notification_id() == 1
     finally:
         app.close()
+
+
+def test_a_stale_version_is_refused_and_takes_its_answers_with_it(
+    ledger: InventoryLedger,
+) -> None:
+    """What optimistic concurrency rests on: a second writer's event at a version already
+    taken is an IntegrityError, and nothing of its transaction stays."""
+    first = warehouse("WH1")
+    events = first.collect_events()
+    ledger.events.put(events)
+    head = ledger.recorder.max_notification_id()
+
+    with pytest.raises(IntegrityError):
+        ledger.events.put(events, **{ANSWERS: [answer("k-stale", {"n": 1})]})
+
+    assert ledger.recorder.max_notification_id() == head
+    assert ledger.recorder.select_answer("k-stale") is None  # type: ignore[attr-defined]
+
+
+def test_the_append_is_prepared_again_on_a_session_that_lost_it(
+    scratch_database_url: str,
+) -> None:
+    """A pooled connection that never saw the append (or was reset) prepares it on first use;
+    the notification ids returned are the ones the rows got."""
+    apply_migrations(scratch_database_url)
+    env = eventsourcing_env(scratch_database_url)
+    env.update(POSTGRES_POOL_SIZE="1", POSTGRES_MAX_OVERFLOW="0")  # one session, reused
+    app = InventoryLedger(env=env)
+    try:
+        recorder = app.recorder
+        first = recorder.insert_events(  # type: ignore[call-arg]
+            [app.mapper.to_stored_event(e) for e in warehouse("WH1").collect_events()]
+        )
+        with app.recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
+            prepared = "SELECT count(*) AS n FROM pg_prepared_statements WHERE name = %s"
+            assert conn.execute(prepared, ("glow_group_append",)).fetchone() == {"n": 1}
+            conn.execute("DEALLOCATE ALL")
+        second = recorder.insert_events(
+            [app.mapper.to_stored_event(e) for e in warehouse("WH2").collect_events()]
+        )
+        assert list(first or []) + list(second or []) == [1, 2]
+        assert [n.id for n in recorder.select_notifications(1, 10)] == [1, 2]  # type: ignore[attr-defined]
+    finally:
+        app.close()
