@@ -106,7 +106,9 @@ def main() -> None:
             wait_for_sweeper(f"http://127.0.0.1:{port}/health", 120)
             asyncio.run(warm(port, args.clients, skus))
             asyncio.run(drive(port, args.clients, 1.0, skus))
-        totals = {side: {"commands": 0.0, "seconds": 0.0, "cpu": 0.0} for side in servers}
+        totals = {
+            side: {"commands": 0.0, "seconds": 0.0, "cpu": 0.0, "failures": 0.0} for side in servers
+        }
         p99s: dict[str, list[float]] = {side: [] for side in servers}
         for round_ in range(args.rounds):
             for side in ("A", "B") if round_ % 2 == 0 else ("B", "A"):
@@ -116,6 +118,7 @@ def main() -> None:
                 load = asyncio.run(drive(port, args.clients, args.burst, skus))
                 totals[side]["cpu"] += cpu_seconds(served_by) - before
                 totals[side]["commands"] += load["commands"]
+                totals[side]["failures"] += load["failures"]
                 totals[side]["seconds"] += load["commands"] / load["commands_per_s"]
                 p99s[side].append(load["p99_ms"])
     rates = {side: total["commands"] / total["seconds"] for side, total in totals.items()}
@@ -126,12 +129,16 @@ def main() -> None:
         figures[f"{side}_commands_per_s"] = round(rates[side], 1)
         figures[f"{side}_median_p99_ms"] = round(p99, 2)
         figures[f"{side}_server_cpu_us_per_command"] = cpu_us
+        figures[f"{side}_failures"] = int(total["failures"])
         what = args.baseline if side == "A" else "this checkout"
         extra = f" {extras[side]}" if extras[side] else ""
         print(
             f"{side} ({what}{extra}): {rates[side]:.0f} commands/s, median p99 {p99:.1f} ms, "
-            f"server CPU {cpu_us} us/command"
+            f"server CPU {cpu_us} us/command, {int(total['failures'])} failed"
         )
+    if any(total["failures"] for total in totals.values()):
+        # A refused or failed command is answered fast: its rate says nothing of the ledger's.
+        print("some commands failed: the comparison is void")
     figures["b_over_a"] = round(rates["B"] / rates["A"], 3)
     print(f"B / A throughput: {figures['b_over_a']}")
     print(orjson.dumps(figures).decode())

@@ -206,24 +206,26 @@ class CommandWriter:
                     self._queue.put(_STOP)
                     break
                 group.append(item)
-            # Claiming a future makes it uncancellable, so a caller that times out later
-            # cannot make set_result fail; a caller that already gave up is not applied.
-            submissions = [
-                s
-                for s in group
-                if isinstance(s, Submission) and s.future.set_running_or_notify_cancel()
-            ]
-            try:
-                self._process(submissions)
-            except Exception as error:  # the thread must survive anything a group throws
-                log.exception("command group failed")
-                for submission in submissions:
-                    if not submission.future.done():
-                        submission.future.set_exception(error)
-            finally:
-                self._deliver()
+            self.process([s for s in group if isinstance(s, Submission)])
         self._fail_waiting()
         self._deliver()
+
+    def process(self, submissions: list[Submission]) -> None:
+        """Decide and save one commit group in the calling thread, then hand its outcomes
+        over. The writer thread's step; a writer process that reads its commands off a socket
+        itself calls it directly (and never starts the thread or uses the queue)."""
+        # Claiming a future makes it uncancellable, so a caller that times out later
+        # cannot make set_result fail; a caller that already gave up is not applied.
+        claimed = [s for s in submissions if s.future.set_running_or_notify_cancel()]
+        try:
+            self._process(claimed)
+        except Exception as error:  # the thread must survive anything a group throws
+            log.exception("command group failed")
+            for submission in claimed:
+                if not submission.future.done():
+                    submission.future.set_exception(error)
+        finally:
+            self._deliver()
 
     def _deliver(self) -> None:
         self._deliver_to_loops()

@@ -3,9 +3,11 @@
 In one process the writer thread and the event loop serving HTTP share one interpreter lock:
 under load the writer spends most of a commit group's time waiting for it, and it is the
 serial stage every command passes. Here the API process keeps HTTP, and a child process runs
-the same CommandWriter (same group commit, cache, idempotency and retries). They talk over a
-Unix socket in length-prefixed pickle frames: the API sends the commands an event-loop
-iteration collected in one frame; the writer answers a whole commit group in one frame.
+the same CommandWriter (same group commit, cache, idempotency and retries) in one thread that
+reads the commands off the socket itself: a commit group is every command that arrived while
+the one before committed. They talk over a Unix socket in length-prefixed pickle frames: the
+API sends the commands an event-loop iteration collected in one frame; the writer answers a
+whole commit group in one frame.
 
 A command whose caller timed out may still be applied; the caller was told to retry with the
 same Idempotency-Key, which never applies a command twice. If the writer process dies, every
@@ -32,6 +34,7 @@ from domain.commands import Command
 from service_layer.command_writer import (
     CommandWriter,
     Outcome,
+    Submission,
     WriterOverloadedError,
     WriterStoppedError,
 )
@@ -47,6 +50,52 @@ Result = tuple[int, Outcome | None, BaseException | None]
 def send_frame(sock: socket.socket, message: Any) -> None:
     payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     sock.sendall(_LENGTH.pack(len(payload)) + payload)
+
+
+class FrameReader:
+    """Messages off a socket a whole burst at a time: waits for the first complete one, then
+    takes every one that has arrived meanwhile, without waiting again."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._buffer = bytearray()
+        self._closed = False
+
+    def burst(self) -> list[Any] | None:
+        """The next burst of messages; None once the other side has closed."""
+        messages = self._complete()
+        while not messages:
+            if self._closed or not self._receive(0):
+                return None
+            messages = self._complete()
+        while not self._closed and self._receive(socket.MSG_DONTWAIT):
+            messages += self._complete()
+        return messages
+
+    def _receive(self, flags: int) -> bool:
+        try:
+            chunk = self._sock.recv(1 << 20, flags)
+        except BlockingIOError:
+            return False
+        if not chunk:
+            self._closed = True
+            return False
+        self._buffer += chunk
+        return True
+
+    def _complete(self) -> list[Any]:
+        messages = []
+        buffer, start, end = self._buffer, 0, len(self._buffer)
+        while end - start >= _LENGTH.size:
+            (length,) = _LENGTH.unpack_from(buffer, start)
+            first = start + _LENGTH.size
+            if end - first < length:
+                break
+            # Only our own two processes speak on this socket (see read_frames).
+            messages.append(pickle.loads(buffer[first : first + length]))  # noqa: S301
+            start = first + length
+        del buffer[:start]
+        return messages
 
 
 def read_frames(sock: socket.socket) -> Any:
@@ -279,16 +328,12 @@ def serve_writer(settings: Settings, path: str) -> None:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(path)
     outbox: list[Result] = []
-    send_lock = threading.Lock()
 
-    def hand_over() -> None:  # in the writer thread, after each commit group
+    def hand_over() -> None:  # after each commit group
         if outbox:
             results = outbox[:]
             outbox.clear()
-            with send_lock:
-                send_frame(
-                    sock, (writer.commands_committed, writer.groups_committed, _safe(results))
-                )
+            send_frame(sock, (writer.commands_committed, writer.groups_committed, _safe(results)))
 
     writer = CommandWriter(
         ledger,
@@ -296,24 +341,20 @@ def serve_writer(settings: Settings, path: str) -> None:
         max_attempts=settings.max_attempts,
         after_group=hand_over,
     )
-    writer.start()
+    # This thread reads the commands and decides them too: a reader thread beside the
+    # writer's would hand every frame over through a queue and a wake-up, and the two would
+    # contend for the interpreter lock at each of the writer's database round trips.
+    reader = FrameReader(sock)
     try:
-        for batch in read_frames(sock):
-            for request_id, command, key, fingerprint in batch:
-                try:
-                    writer.submit_to(RemoteSlot(request_id, outbox), command, key, fingerprint)
-                except (WriterOverloadedError, WriterStoppedError) as error:
-                    with send_lock:
-                        send_frame(
-                            sock,
-                            (
-                                writer.commands_committed,
-                                writer.groups_committed,
-                                [(request_id, None, error)],
-                            ),
-                        )
+        while (burst := reader.burst()) is not None:
+            submissions = [
+                Submission(command, key, fingerprint, RemoteSlot(request_id, outbox))
+                for batch in burst
+                for request_id, command, key, fingerprint in batch
+            ]
+            for start in range(0, len(submissions), writer.max_group):
+                writer.process(submissions[start : start + writer.max_group])
     finally:
-        writer.stop()
         sock.close()
         ledger.close()
 
