@@ -16,13 +16,13 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from domain.commands import Command
 from domain.errors import ConcurrencyConflictError, DomainError, IdempotencyKeyReusedError
@@ -69,6 +69,19 @@ class Submission:
     idempotency_key: str | None
     fingerprint: str
     future: Answerable
+
+
+@dataclass
+class Flight:
+    """A decided commit group on its way to the store, with what its commands will hear."""
+
+    group: CommitGroup
+    decided: list[tuple[Submission, Outcome]] = field(default_factory=list)
+    failed: list[tuple[Submission, BaseException]] = field(default_factory=list)
+    again: list[Submission] = field(default_factory=list)  # refused: decide alone, strictly
+
+    def submissions(self) -> list[Submission]:
+        return [s for s, _ in self.decided] + [s for s, _ in self.failed] + self.again
 
 
 class LoopSlot:
@@ -131,6 +144,7 @@ class CommandWriter:
         self.max_attempts = max_attempts
         self.cache = AggregateCache(cache_size)
         self.answers = RecentAnswers()
+        self._pending_answers: dict[str, CommandAnswer] = {}  # a speculated group's
         self._answer_store = answer_store(ledger)
         self._queue: queue.Queue[Submission | object] = queue.Queue(queue_size)
         self._thread = threading.Thread(target=self._run, name="command-writer", daemon=True)
@@ -214,18 +228,23 @@ class CommandWriter:
         """Decide and save one commit group in the calling thread, then hand its outcomes
         over. The writer thread's step; a writer process that reads its commands off a socket
         itself calls it directly (and never starts the thread or uses the queue)."""
-        # Claiming a future makes it uncancellable, so a caller that times out later
-        # cannot make set_result fail; a caller that already gave up is not applied.
-        claimed = [s for s in submissions if s.future.set_running_or_notify_cancel()]
+        self.process_claimed(claim(submissions))
+
+    def process_claimed(self, submissions: list[Submission]) -> None:
+        """As process, for submissions already claimed (`claim`)."""
         try:
-            self._process(claimed)
+            self._process(submissions)
         except Exception as error:  # the thread must survive anything a group throws
             log.exception("command group failed")
-            for submission in claimed:
+            for submission in submissions:
                 if not submission.future.done():
                     submission.future.set_exception(error)
         finally:
             self._deliver()
+
+    def process_alone(self, submissions: list[Submission]) -> None:
+        """Decide and save each command in a transaction of its own, on the stored state."""
+        self._redo(submissions, [])
 
     def _deliver(self) -> None:
         self._deliver_to_loops()
@@ -260,28 +279,83 @@ class CommandWriter:
                 item.future.set_exception(WriterStoppedError("the ledger shut down"))
 
     def _process(self, submissions: list[Submission]) -> None:
-        group = self._new_group(strict=False)
-        decided: list[tuple[Submission, Outcome]] = []
-        again: list[Submission] = []
-        for submission in submissions:
-            try:
-                decided.append((submission, self._decide(submission, group)))
-            except DomainError:
-                again.append(submission)  # refuse only on fresh state: decide strictly below
-            except Exception as error:  # its scope is dropped; the rest of the group goes on
-                log.exception("command %s failed", type(submission.command).__name__)
-                submission.future.set_exception(error)
+        flight = self.decide_group(submissions)
+        for submission, error in flight.failed:
+            submission.future.set_exception(error)
+        again = flight.again
         try:
-            self._save(group)
+            self._save(flight.group)
         except IntegrityError:
-            self._evict(group)
-            again = [s for s, _ in decided] + again
-            decided = []
-        self.commands_committed += len(decided)
-        for submission, outcome in decided:
-            submission.future.set_result(outcome)
+            self._evict(flight.group)
+            again = [s for s, _ in flight.decided] + again
+        else:
+            self.commands_committed += len(flight.decided)
+            for submission, outcome in flight.decided:
+                submission.future.set_result(outcome)
         for submission in again:
             self._process_alone(submission)
+
+    # --- a pipeline's steps (writer_loop.py): decide a group while the one before it is
+    # in flight, on the state that one will leave; land it; or take it back -------------
+
+    def decide_group(self, submissions: list[Submission]) -> Flight:
+        """Decide a group on the cached state (a speculated group's included); nothing is
+        saved or told yet."""
+        flight = Flight(self._new_group(strict=False))
+        for submission in submissions:
+            try:
+                flight.decided.append((submission, self._decide(submission, flight.group)))
+            except DomainError:
+                flight.again.append(submission)  # refuse only on fresh state
+            except Exception as error:  # its scope is dropped; the rest of the group goes on
+                log.exception("command %s failed", type(submission.command).__name__)
+                flight.failed.append((submission, error))
+        return flight
+
+    def speculate(self, flight: Flight) -> list[StoredEvent]:
+        """Let the next group be decided on this one's state before it commits (`abandon`
+        takes that back); the group's events as they will be stored."""
+        flight.group.commit_to(self.cache)
+        self._pending_answers = dict(flight.group.answers)
+        return [self.ledger.mapper.to_stored_event(e) for e in flight.group.events]
+
+    def complete(self, flight: Flight) -> None:
+        """The speculated group committed: tell its commands."""
+        for answer in self._pending_answers.values():
+            self.answers.put(answer)
+        self._pending_answers = {}
+        self._take_snapshots(flight.group)
+        if flight.group.events or flight.group.answers:
+            self.groups_committed += 1
+        self.commands_committed += len(flight.decided)
+        for submission, outcome in flight.decided:
+            submission.future.set_result(outcome)
+        for submission, error in flight.failed:
+            submission.future.set_exception(error)
+        self._deliver()
+
+    def abandon(self, flight: Flight) -> None:
+        """The speculated group did not commit (or may not have): forget its state and decide
+        its commands again, each alone, on what the store holds."""
+        self._evict(flight.group)
+        self._pending_answers = {}
+        self._redo([s for s, _ in flight.decided] + flight.again, flight.failed)
+
+    def _redo(
+        self, submissions: list[Submission], failed: list[tuple[Submission, BaseException]]
+    ) -> None:
+        try:
+            for submission in submissions:
+                self._process_alone(submission)
+            for submission, error in failed:
+                submission.future.set_exception(error)
+        except Exception as error:
+            log.exception("command group failed")
+            for submission in submissions + [s for s, _ in failed]:
+                if not submission.future.done():
+                    submission.future.set_exception(error)
+        finally:
+            self._deliver()
 
     def _process_alone(self, submission: Submission) -> None:
         for _ in range(self.max_attempts):
@@ -310,7 +384,9 @@ class CommandWriter:
     def _decide(self, submission: Submission, group: CommitGroup) -> Outcome:
         key = submission.idempotency_key
         if key is not None:
-            known = group.answers.get(key) or self.answers.get(key)
+            known = (
+                group.answers.get(key) or self._pending_answers.get(key) or self.answers.get(key)
+            )
             if known is None and group.strict:
                 known = self._answer_store.select_answer(key)
             if known is not None:
@@ -374,6 +450,12 @@ class CommandWriter:
         refreshed = self._load(cached.id)
         assert refreshed is not None
         return refreshed
+
+
+def claim(submissions: list[Submission]) -> list[Submission]:
+    """The submissions whose callers still wait, each made uncancellable: a caller that times
+    out later cannot make set_result fail; one that already gave up is not applied."""
+    return [s for s in submissions if s.future.set_running_or_notify_cancel()]
 
 
 def replay(known: CommandAnswer, fingerprint: str) -> Outcome:

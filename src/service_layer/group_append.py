@@ -14,11 +14,13 @@ Errors are raised as psycopg raises them (psycopg.errors by SQLSTATE), inside ev
 
 from __future__ import annotations
 
+import select
 from collections.abc import Sequence
 
 from psycopg import Connection, OperationalError, errors, pq
 
 STATEMENT = b"glow_group_append"
+APPLICATION_NAME = "glow-writer-append"  # how pg_stat_activity names the channel's session
 UNDEFINED_STATEMENT = "26000"  # invalid_sql_statement_name: not prepared on this connection
 
 
@@ -57,3 +59,60 @@ def _raise_if_failed(pgconn: pq.abc.PGconn, result: pq.abc.PGresult) -> None:
     if code is None:  # the connection failed, not the statement
         raise OperationalError(f"appending a commit group failed: {message}")
     raise errors.lookup(code)(f"appending a commit group failed: {message}")
+
+
+class AppendChannel:
+    """A connection of its own for sending a commit group's append and collecting its answer
+    later (`send`, then `receive`), so the writer can decide the next group meanwhile.
+
+    A failure in between (the statement's, or the connection's: then it is reopened for the
+    next group) is raised by `receive`; whether the group committed is then unknown to the
+    caller, which must decide its commands again against the store."""
+
+    def __init__(self, conninfo: str, append: GroupAppend) -> None:
+        self._conninfo = conninfo
+        self._append = append
+        self._conn: Connection[object] | None = None
+
+    def send(self, params: Sequence[bytes]) -> None:
+        pgconn = self._connection().pgconn
+        pgconn.send_query_prepared(STATEMENT, params, [1] * len(params), 1)
+        while pgconn.flush():  # what the socket did not take yet
+            select.select([], [pgconn.socket], [])
+
+    def receive(self) -> list[int]:
+        assert self._conn is not None, "send first"
+        pgconn = self._conn.pgconn
+        try:
+            while pgconn.is_busy():
+                select.select([pgconn.socket], [], [])
+                pgconn.consume_input()
+            result = pgconn.get_result()
+            while pgconn.get_result() is not None:  # the end of this query's results
+                pass
+        except OperationalError:
+            self.close()
+            raise
+        if result is None:
+            self.close()
+            raise OperationalError("appending a commit group failed: no result came back")
+        _raise_if_failed(pgconn, result)
+        value = result.get_value
+        return [
+            int.from_bytes(value(row, 0) or b"", "big", signed=True)
+            for row in range(result.ntuples)
+        ]
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _connection(self) -> Connection[object]:
+        if self._conn is None or self._conn.closed:
+            conn: Connection[object] = Connection.connect(
+                self._conninfo, autocommit=True, application_name=APPLICATION_NAME
+            )
+            _raise_if_failed(conn.pgconn, conn.pgconn.prepare(STATEMENT, self._append.sql))
+            self._conn = conn
+        return self._conn

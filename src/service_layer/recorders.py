@@ -141,7 +141,21 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             self._has_append_function = self._append_function_exists()
         if not self._has_append_function:
             return self._insert_in_statements(stored_events, answers)
-        params = [
+        with self.datastore.get_connection() as conn:
+            return self._append.run(conn, self.append_params(stored_events, answers))
+
+    @property
+    def append(self) -> GroupAppend | None:
+        """The one-call append of a commit group, if the migrations made one for this table."""
+        if self._has_append_function is None:
+            self._has_append_function = self._append_function_exists()
+        return self._append if self._has_append_function else None
+
+    def append_params(
+        self, stored_events: Sequence[StoredEvent], answers: Sequence[CommandAnswer]
+    ) -> list[bytes]:
+        """The append function's parameters, in the binary wire format."""
+        return [
             text_array([a.idempotency_key for a in answers]),
             text_array([a.fingerprint for a in answers]),
             int4_array([a.status for a in answers]),
@@ -152,8 +166,6 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             bytea_array([e.state for e in stored_events]),
             int4(int(self.datastore.lock_timeout)),
         ]
-        with self.datastore.get_connection() as conn:
-            return self._append.run(conn, params)
 
     def _append_function_exists(self) -> bool:
         name = f"{self.datastore.schema or 'public'}.{append_function(self.events_table_name)}"

@@ -38,7 +38,10 @@ from service_layer.command_writer import (
     WriterOverloadedError,
     WriterStoppedError,
 )
-from service_layer.settings import Settings, eventsourcing_env
+from service_layer.group_append import AppendChannel
+from service_layer.recorders import LedgerPostgresRecorder
+from service_layer.settings import Settings, eventsourcing_env, postgres_conninfo
+from service_layer.writer_loop import WriterLoop
 
 log = logging.getLogger(__name__)
 
@@ -61,15 +64,18 @@ class FrameReader:
         self._buffer = bytearray()
         self._closed = False
 
-    def burst(self) -> list[Any] | None:
-        """The next burst of messages; None once the other side has closed."""
+    def burst(self, wait: bool = True) -> list[Any] | None:
+        """The next burst of messages (without `wait`, perhaps none); None once the other
+        side has closed."""
         messages = self._complete()
-        while not messages:
+        while not messages and wait:
             if self._closed or not self._receive(0):
                 return None
             messages = self._complete()
         while not self._closed and self._receive(socket.MSG_DONTWAIT):
             messages += self._complete()
+        if not messages and self._closed:
+            return None
         return messages
 
     def _receive(self, flags: int) -> bool:
@@ -120,7 +126,11 @@ class RemoteWriter:
         self._settings = settings
         self._max_in_flight = max_in_flight
         self._ids = itertools.count(1)
-        self._lock = threading.Lock()  # the socket's send side and the waiting table
+        # Two locks: the answers must be read while a send waits for the writer process to
+        # read. With one, a send blocked on a full socket held the lock the reading thread
+        # needed, while the writer process, blocked on sending its answers, read nothing.
+        self._lock = threading.Lock()  # the waiting table and the outbox
+        self._send_lock = threading.Lock()  # the socket's send side
         self._waiting: dict[int, Future[Outcome] | tuple[asyncio.AbstractEventLoop, Any]] = {}
         self._outbox: list[Request] = []
         self._flush_scheduled = False
@@ -164,7 +174,7 @@ class RemoteWriter:
             return
         self._stopped.set()
         if self._sock is not None:
-            with self._lock:
+            with self._send_lock:
                 self._sock.shutdown(socket.SHUT_WR)  # the writer finishes what it has, exits
         if self._reader is not None:
             self._reader.join(timeout)
@@ -184,7 +194,7 @@ class RemoteWriter:
         future: Future[Outcome] = Future()
         with self._lock:
             request_id = self._register(future)
-            self._send([(request_id, command, idempotency_key, fingerprint)])
+        self._send([(request_id, command, idempotency_key, fingerprint)])
         return future
 
     def execute(
@@ -223,13 +233,14 @@ class RemoteWriter:
         with self._lock:
             batch, self._outbox = self._outbox, []
             self._flush_scheduled = False
-            if batch:
-                self._send(batch)
+        if batch:
+            self._send(batch)
 
     def _send(self, batch: list[Request]) -> None:
         assert self._sock is not None, "start the writer first"
         try:
-            send_frame(self._sock, batch)
+            with self._send_lock:
+                send_frame(self._sock, batch)
         except OSError as error:
             stopped = WriterStoppedError(f"the writer process is gone ({error})")
             for request_id, *_ in batch:
@@ -260,7 +271,8 @@ class RemoteWriter:
             self._fail_waiting()
 
     def _settle(self, request_id: int, outcome: Outcome | None, error: BaseException) -> None:
-        waiter = self._waiting.pop(request_id, None)
+        with self._lock:
+            waiter = self._waiting.pop(request_id, None)
         if isinstance(waiter, tuple):
             _call_in(waiter[0], _settle_all, [(waiter[1], outcome, error)])
         elif waiter is not None:
@@ -345,15 +357,25 @@ def serve_writer(settings: Settings, path: str) -> None:
     # writer's would hand every frame over through a queue and a wake-up, and the two would
     # contend for the interpreter lock at each of the writer's database round trips.
     reader = FrameReader(sock)
+
+    def unpack(burst: list[Any]) -> list[Submission]:
+        return [
+            Submission(command, key, fingerprint, RemoteSlot(request_id, outbox))
+            for batch in burst
+            for request_id, command, key, fingerprint in batch
+        ]
+
+    recorder = ledger.recorder
+    append = recorder.append if isinstance(recorder, LedgerPostgresRecorder) else None
     try:
-        while (burst := reader.burst()) is not None:
-            submissions = [
-                Submission(command, key, fingerprint, RemoteSlot(request_id, outbox))
-                for batch in burst
-                for request_id, command, key, fingerprint in batch
-            ]
-            for start in range(0, len(submissions), writer.max_group):
-                writer.process(submissions[start : start + writer.max_group])
+        if isinstance(recorder, LedgerPostgresRecorder) and append is not None:
+            channel = AppendChannel(postgres_conninfo(settings.event_store_url), append)
+            WriterLoop(writer, recorder, channel, reader.burst, unpack).run()
+        else:  # a table the migrations made no append function for: one group at a time
+            while (burst := reader.burst()) is not None:
+                submissions = unpack(burst)
+                for start in range(0, len(submissions), writer.max_group):
+                    writer.process(submissions[start : start + writer.max_group])
     finally:
         sock.close()
         ledger.close()
