@@ -45,7 +45,7 @@ from bench_services import (  # noqa: E402
 )
 from domain import commands as c  # noqa: E402
 from domain.trace import Trace  # noqa: E402
-from http_load import Connection  # noqa: E402
+from http_load import Connection, run_client  # noqa: E402
 from privacy.master_keys import MasterKeys  # noqa: E402
 from service_layer.bootstrap import bootstrap  # noqa: E402
 from service_layer.settings import Settings  # noqa: E402
@@ -291,13 +291,13 @@ def main() -> None:
     try:
         wait_for_http(f"http://127.0.0.1:{port}/health", 30)
         wait_for_sweeper(f"http://127.0.0.1:{port}/health", 120)
-        history = asyncio.run(history_latency(port, 150 if args.quick else 400))
+        history = run_client(history_latency(port, 150 if args.quick else 400))
         skus = [f"SKU-{i:04d}" for i in range(args.skus)]
-        asyncio.run(warm(port, args.clients, skus))
-        asyncio.run(drive(port, args.clients, 1.5, skus))  # warm the pools
+        run_client(warm(port, args.clients, skus))
+        run_client(drive(port, args.clients, 1.5, skus))  # warm the pools
         pg, served_by = postgres_pids(), with_descendants(server.pid)
         before = (cpu_seconds(served_by), cpu_seconds(pg), time.process_time())
-        load = asyncio.run(drive(port, args.clients, duration, skus))
+        load = run_client(drive(port, args.clients, duration, skus))
         after = (cpu_seconds(served_by), cpu_seconds(pg), time.process_time())
         cpu_us = [(b - a) / load["commands"] * 1e6 for a, b in zip(before, after, strict=True)]
     finally:

@@ -14,7 +14,6 @@ The last line is one JSON object.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import statistics
 import subprocess
@@ -39,6 +38,7 @@ from bench_services import (  # noqa: E402
     wait_for_sweeper,
     with_descendants,
 )
+from http_load import run_client  # noqa: E402
 
 
 def worktree(stack: ExitStack, revision: str) -> Path:
@@ -104,8 +104,8 @@ def main() -> None:
         for _, port in servers.values():
             wait_for_http(f"http://127.0.0.1:{port}/health", 60)
             wait_for_sweeper(f"http://127.0.0.1:{port}/health", 120)
-            asyncio.run(warm(port, args.clients, skus))
-            asyncio.run(drive(port, args.clients, 1.0, skus))
+            run_client(warm(port, args.clients, skus))
+            run_client(drive(port, args.clients, 1.0, skus))
         totals = {
             side: {"commands": 0.0, "seconds": 0.0, "cpu": 0.0, "failures": 0.0} for side in servers
         }
@@ -115,7 +115,7 @@ def main() -> None:
                 server, port = servers[side]
                 served_by = with_descendants(server.pid)
                 before = cpu_seconds(served_by)
-                load = asyncio.run(drive(port, args.clients, args.burst, skus))
+                load = run_client(drive(port, args.clients, args.burst, skus))
                 totals[side]["cpu"] += cpu_seconds(served_by) - before
                 totals[side]["commands"] += load["commands"]
                 totals[side]["failures"] += load["failures"]

@@ -16,7 +16,6 @@ writer runs in-process here, GLOW_WRITER_PROCESS=0), never in the product.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import subprocess
 import sys
@@ -38,6 +37,7 @@ from bench_services import (  # noqa: E402
     wait_for_http,
     with_descendants,
 )
+from http_load import run_client  # noqa: E402
 
 
 def serve(port: int) -> None:
@@ -86,10 +86,10 @@ def main() -> None:
     try:
         wait_for_http(f"http://127.0.0.1:{port}/health", 60)
         skus = ["SKU-0001"]
-        asyncio.run(drive(port, args.clients, 1.5, skus))  # warm up
+        run_client(drive(port, args.clients, 1.5, skus))  # warm up
         served_by = with_descendants(server.pid)
         before = (cpu_seconds(served_by), time.process_time())
-        load = asyncio.run(drive(port, args.clients, args.duration, skus))
+        load = run_client(drive(port, args.clients, args.duration, skus))
         after = (cpu_seconds(served_by), time.process_time())
     finally:
         server.terminate()
