@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 
 import pytest
 
@@ -17,8 +16,8 @@ from domain.ledger import InventoryLedger
 from domain.trace import Trace
 from service_layer.command_writer import CommandWriter
 from service_layer.settings import eventsourcing_env
-from tests.e2e.conftest import scratch_database
 from tests.e2e.ledger_server import count_events
+from tests.integration.soap_shop import soap_shop
 
 NOW = datetime.now(tz=UTC)
 TRACE = Trace("pos", "till-7", NOW)
@@ -30,17 +29,7 @@ def _sale(quantity: int = 1) -> c.SellDirect:
 
 @pytest.fixture
 def store_url() -> Iterator[str]:
-    with scratch_database() as url:
-        ledger = InventoryLedger(env=eventsourcing_env(url))
-        writer = CommandWriter(ledger)
-        writer.start()
-        variant = c.VariantSpec("SOAP", {}, Decimal("3.00"), "EUR")
-        writer.execute(c.DefineProduct("P-SOAP", {}, (variant,), TRACE))
-        writer.execute(c.RegisterLocation("SHOP", "Shop", "store", 0.0, 0.0, TRACE))
-        writer.execute(c.ReceiveBatch("SOAP", "SHOP", "B1", date(2031, 1, 1), 10, None, TRACE))
-        writer.stop()
-        ledger.close()
-        yield url
+    yield from soap_shop(10)
 
 
 @pytest.fixture

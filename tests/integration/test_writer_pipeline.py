@@ -12,52 +12,32 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future
-from datetime import UTC, date, datetime
-from decimal import Decimal
 
 import psycopg
 import pytest
 
 from domain import commands as c
 from domain.errors import InsufficientStockError
-from domain.ledger import InventoryLedger
-from domain.trace import Trace
-from service_layer.command_writer import CommandWriter, Outcome
+from service_layer.command_writer import Outcome
 from service_layer.group_append import APPLICATION_NAME
-from service_layer.settings import Settings, eventsourcing_env
+from service_layer.settings import Settings
 from service_layer.writer_process import RemoteWriter
-from tests.e2e.conftest import scratch_database
 from tests.e2e.ledger_server import count_events
-
-TRACE = Trace("pos", "till-7", datetime.now(tz=UTC))
+from tests.integration.soap_shop import TRACE, soap_shop
 
 
 def _sale() -> c.SellDirect:
     return c.SellDirect(uuid.uuid4(), (c.StockLine("SOAP", "SHOP", 1),), TRACE)
 
 
-def _store(units: int) -> Iterator[str]:
-    with scratch_database() as url:
-        ledger = InventoryLedger(env=eventsourcing_env(url))
-        writer = CommandWriter(ledger)
-        writer.start()
-        variant = c.VariantSpec("SOAP", {}, Decimal("3.00"), "EUR")
-        writer.execute(c.DefineProduct("P-SOAP", {}, (variant,), TRACE))
-        writer.execute(c.RegisterLocation("SHOP", "Shop", "store", 0.0, 0.0, TRACE))
-        writer.execute(c.ReceiveBatch("SOAP", "SHOP", "B1", date(2031, 1, 1), units, None, TRACE))
-        writer.stop()
-        ledger.close()
-        yield url
-
-
 @pytest.fixture
 def plenty() -> Iterator[str]:
-    yield from _store(100_000)
+    yield from soap_shop(100_000)
 
 
 @pytest.fixture
 def scarce() -> Iterator[str]:
-    yield from _store(50)
+    yield from soap_shop(50)
 
 
 def _remote(url: str) -> RemoteWriter:
