@@ -346,14 +346,14 @@ class CommandWriter:
     ) -> None:
         try:
             for submission in submissions:
-                self._process_alone(submission)
-            for submission, error in failed:
-                submission.future.set_exception(error)
-        except Exception as error:
-            log.exception("command group failed")
-            for submission in submissions + [s for s, _ in failed]:
-                if not submission.future.done():
-                    submission.future.set_exception(error)
+                try:
+                    self._process_alone(submission)
+                except Exception as error:  # this command's alone: the others go on
+                    log.exception("command %s failed", type(submission.command).__name__)
+                    if not submission.future.done():
+                        submission.future.set_exception(error)
+            for submission, reason in failed:
+                submission.future.set_exception(reason)
         finally:
             self._deliver()
 
@@ -426,7 +426,10 @@ class CommandWriter:
             and isinstance(group.aggregates.get(e.originator_id), Stock)
         }
         for aggregate_id in due:
-            snapshots.put([Stock.Snapshot.take(group.aggregates[aggregate_id])])
+            try:
+                snapshots.put([Stock.Snapshot.take(group.aggregates[aggregate_id])])
+            except Exception:  # only a shortcut for cold loads: the events are committed
+                log.exception("taking a snapshot of %s failed; the next one may", aggregate_id)
 
     def _evict(self, group: CommitGroup) -> None:
         for aggregate_id in group.aggregates:

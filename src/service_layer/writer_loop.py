@@ -86,21 +86,21 @@ class WriterLoop:
 
     def _launch(self, flight: Flight) -> Flight | None:
         """Send a decided group's transaction; None if it needs no landing (already told)."""
-        stored = self._writer.speculate(flight)
-        answers = list(flight.group.answers.values())
-        if not stored and not answers:  # replays only: what they replay has committed
-            self._writer.complete(flight)
-            if flight.again:
-                self._writer.process_alone(flight.again)
-            return None
         try:
-            self._channel.send(self._recorder.append_params(stored, answers))
-        except Exception:
-            log.exception("sending a commit group failed; deciding its commands again")
+            stored = self._writer.speculate(flight)
+            answers = list(flight.group.answers.values())
+            if stored or answers:
+                self._channel.send(self._recorder.append_params(stored, answers))
+                return flight
+        except Exception:  # an event that cannot be stored, or a connection that failed
+            log.exception("sending a commit group failed; deciding its commands again, alone")
             self._channel.close()
             self._writer.abandon(flight)
             return None
-        return flight
+        self._writer.complete(flight)  # replays only: what they replay has committed
+        if flight.again:
+            self._writer.process_alone(flight.again)
+        return None
 
     def _land(self, flight: Flight) -> bool:
         """Wait for a group's transaction; False if it did not (surely) commit."""

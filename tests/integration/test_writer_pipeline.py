@@ -10,17 +10,23 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from datetime import UTC, datetime
+from typing import Any
 
 import psycopg
 import pytest
 
 from domain import commands as c
 from domain.errors import InsufficientStockError
-from service_layer.command_writer import Outcome
-from service_layer.group_append import APPLICATION_NAME
-from service_layer.settings import Settings
+from domain.ledger import InventoryLedger
+from domain.trace import Trace
+from service_layer.command_writer import CommandWriter, Outcome, Submission
+from service_layer.group_append import APPLICATION_NAME, AppendChannel
+from service_layer.recorders import LedgerPostgresRecorder
+from service_layer.settings import Settings, eventsourcing_env, postgres_conninfo
+from service_layer.writer_loop import WriterLoop
 from service_layer.writer_process import RemoteWriter
 from tests.e2e.ledger_server import count_events
 from tests.integration.soap_shop import TRACE, soap_shop
@@ -112,3 +118,82 @@ def test_two_writers_racing_for_the_last_units_sell_each_exactly_once(scarce: st
     assert len(errors) == len(futures) - 50
     assert all(isinstance(e, InsufficientStockError) for e in errors), errors[:3]
     assert count_events(scarce) == before + 50
+
+
+class _Bursts:
+    """Frames stand-in: the loop reads these bursts of submissions, then sees the end."""
+
+    def __init__(self, bursts: list[list[Submission]]) -> None:
+        self._bursts = bursts
+
+    def __call__(self, wait: bool = True) -> list[Any] | None:
+        return self._bursts.pop(0) if self._bursts else None
+
+
+def _run_loop(
+    url: str, bursts: list[list[Submission]], arm: Callable[[CommandWriter], None]
+) -> None:
+    """The writer process's loop, in this process, on a real store, with faults armed."""
+    ledger = InventoryLedger(env=eventsourcing_env(url))
+    try:
+        writer = CommandWriter(ledger)
+        arm(writer)
+        recorder = ledger.recorder
+        assert isinstance(recorder, LedgerPostgresRecorder) and recorder.append is not None
+        channel = AppendChannel(postgres_conninfo(url), recorder.append)
+        WriterLoop(writer, recorder, channel, _Bursts(bursts), lambda burst: burst).run()
+    finally:
+        ledger.close()
+
+
+def _submissions(count: int) -> list[Submission]:
+    return [Submission(_sale(), uuid.uuid4().hex, "f", Future()) for _ in range(count)]
+
+
+def test_an_event_that_cannot_be_stored_fails_its_command_alone(plenty: str) -> None:
+    bursts = [_submissions(6) for _ in range(4)]
+    poison = Trace("pos", "poisoner", datetime.now(tz=UTC))
+    sale = c.SellDirect(uuid.uuid4(), (c.StockLine("SOAP", "SHOP", 1),), poison)
+    poisoned = bursts[1][2] = Submission(sale, uuid.uuid4().hex, "f", Future())
+
+    def arm(writer: CommandWriter) -> None:
+        encode = writer.ledger.mapper.to_stored_event
+
+        def failing(event: Any) -> Any:
+            if getattr(getattr(event, "trace", None), "principal", None) == "poisoner":
+                raise ValueError("this event cannot be stored")
+            return encode(event)
+
+        writer.ledger.mapper.to_stored_event = failing  # type: ignore[method-assign]
+
+    before = count_events(plenty)
+    everyone = [s for burst in bursts for s in burst]
+    _run_loop(plenty, [list(b) for b in bursts], arm)
+
+    assert isinstance(poisoned.future.exception(timeout=0), ValueError)
+    others = [s for s in everyone if s is not poisoned]
+    assert [s.future.result(timeout=0).status for s in others] == [200] * len(others)
+    assert count_events(plenty) == before + len(others)
+
+
+def test_a_snapshot_that_fails_to_save_costs_no_command(plenty: str) -> None:
+    """Snapshots only shorten cold loads: the commands whose events committed succeed."""
+    tried: list[object] = []
+
+    def arm(writer: CommandWriter) -> None:
+        assert writer.ledger.snapshots is not None
+
+        def failing(snapshots: object) -> None:
+            tried.append(snapshots)
+            raise RuntimeError("the snapshot store is unavailable")
+
+        writer.ledger.snapshots.put = failing  # type: ignore[method-assign]
+
+    bursts = [_submissions(10) for _ in range(15)]  # 150 sales: the stock passes 100 events
+    everyone = [s for burst in bursts for s in burst]
+    before = count_events(plenty)
+    _run_loop(plenty, bursts, arm)
+
+    assert tried, "no snapshot fell due: the test proved nothing"
+    assert [s.future.result(timeout=0).status for s in everyone] == [200] * len(everyone)
+    assert count_events(plenty) == before + len(everyone)
