@@ -292,8 +292,7 @@ class CommandWriter:
             self.commands_committed += len(flight.decided)
             for submission, outcome in flight.decided:
                 submission.future.set_result(outcome)
-        for submission in again:
-            self._process_alone(submission)
+        self._redo(again, [])
 
     # --- a pipeline's steps (writer_loop.py): decide a group while the one before it is
     # in flight, on the state that one will leave; land it; or take it back -------------
