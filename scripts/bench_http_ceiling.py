@@ -1,16 +1,22 @@
-"""The HTTP layer's own ceiling: the command API served by uvicorn exactly as `glow serve` runs
-it, with the command writer answering every command at once, without deciding or saving it.
+"""Ceilings of the command path without its later stages: the command API served by uvicorn
+exactly as `glow serve` runs it, with
 
-    .venv/bin/python scripts/bench_http_ceiling.py            # about 30 s
+- `--stage answer` (default): the command writer answering every command at once, without
+  deciding or saving it (in-process, GLOW_WRITER_PROCESS=0): HTTP alone;
+- `--stage decide`: the real writer process deciding every command and encoding its events,
+  with only the PostgreSQL append left out: everything but the database's part.
+
+    .venv/bin/python scripts/bench_http_ceiling.py                  # about 30 s
+    .venv/bin/python scripts/bench_http_ceiling.py --stage decide   # about 40 s
     .venv/bin/python scripts/bench_http_ceiling.py --clients 16
 
 Drives reserve+confirm as scripts/bench_commands.py does and prints commands/s against
-pgbench's single-row INSERT in the same run. No ledger can answer faster than this over HTTP
-on this machine, so it tells how much of bench_commands' ratio target the deciding and saving
-may use up. The last line is one JSON object.
+pgbench's single-row INSERT in the same run: no ledger built this way can answer faster on
+this machine, so it tells how much of bench_commands' ratio target the later stages may use
+up. The last line is one JSON object.
 
-Benchmark tooling only: the writer is replaced in this script's own server process (the
-writer runs in-process here, GLOW_WRITER_PROCESS=0), never in the product.
+Benchmark tooling only: the stages are left out in this script's own server process (and the
+writer process it starts), never in the product.
 """
 
 from __future__ import annotations
@@ -28,7 +34,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench_commands import GLOW, command_node_env, drive, load_figures, pgbench  # noqa: E402
+from bench_commands import (  # noqa: E402
+    GLOW,
+    command_node_env,
+    drive,
+    load_figures,
+    pgbench,
+    seed,
+    warm,
+)
 from bench_services import (  # noqa: E402
     cpu_seconds,
     ensure_postgres,
@@ -40,14 +54,21 @@ from bench_services import (  # noqa: E402
 from http_load import run_client  # noqa: E402
 
 
-def serve(port: int) -> None:
-    """The server process: the real app and uvicorn settings, a writer that only answers."""
+def serve(port: int, stage: str) -> None:
+    """The server process: the real app and uvicorn settings, a writer cut short."""
     import uvicorn
 
     from api.app import create_app
     from service_layer import command_writer as cw
+    from service_layer import writer_process
     from service_layer.bootstrap import bootstrap
     from service_layer.settings import Settings
+
+    if stage == "decide":
+        writer_process.serve_writer = writer_saving_nothing  # the process RemoteWriter starts
+        runtime = bootstrap(Settings.from_env())
+        uvicorn.run(create_app(runtime), port=port, log_level="warning", access_log=False)
+        return
 
     def answer_at_once(self: cw.CommandWriter, submissions: list[cw.Submission]) -> None:
         for submission in submissions:
@@ -61,10 +82,20 @@ def serve(port: int) -> None:
     uvicorn.run(create_app(runtime), port=port, log_level="warning", access_log=False)
 
 
+def writer_saving_nothing(settings: object, path: str) -> None:
+    """The writer process, deciding and encoding as ever, its append to PostgreSQL a no-op."""
+    from service_layer import group_append, writer_process
+
+    group_append.AppendChannel.send = lambda self, params: None  # type: ignore[method-assign]
+    group_append.AppendChannel.receive = lambda self: []  # type: ignore[method-assign]
+    writer_process.serve_writer(settings, path)  # type: ignore[arg-type]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--duration", type=float, default=8.0)
+    parser.add_argument("--stage", choices=("answer", "decide"), default="answer")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument(
         "--postgres",
@@ -72,20 +103,25 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve)
+        serve(args.serve, args.stage)
         return
     ensure_postgres(args.postgres)
     dbname = "glow_bench_ceiling"
     url = fresh_database(args.postgres, dbname)
     subprocess.run([GLOW, "--store", url, "migrate"], check=True, capture_output=True)
+    skus = ["SKU-0001"]
+    if args.stage == "decide":
+        skus = [f"SKU-{i:04d}" for i in range(200)]
+        seed(url, len(skus), 0)
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", str(port)],
-        env=command_node_env(url, GLOW_WRITER_PROCESS="0"),
+        [sys.executable, __file__, "--serve", str(port), "--stage", args.stage],
+        env=command_node_env(url, GLOW_WRITER_PROCESS="0" if args.stage == "answer" else "1"),
     )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/health", 60)
-        skus = ["SKU-0001"]
+        if args.stage == "decide":
+            run_client(warm(port, args.clients, skus))
         run_client(drive(port, args.clients, 1.5, skus))  # warm up
         served_by = with_descendants(server.pid)
         before = (cpu_seconds(served_by), time.process_time())
@@ -100,13 +136,14 @@ def main() -> None:
         "server_cpu_us_per_command": round((after[0] - before[0]) / load["commands"] * 1e6),
         "loadgen_cpu_us_per_command": round((after[1] - before[1]) / load["commands"] * 1e6),
     }
+    what = {"answer": "writer answers at once", "decide": "writer decides, saves nothing"}
     print(
-        f"HTTP layer alone (writer answers at once), {args.clients} clients: "
+        f"command path cut short ({what[args.stage]}), {args.clients} clients: "
         f"{figures['commands_per_s']} commands/s, p50 {figures['p50_ms']} ms; "
         f"server CPU {figures['server_cpu_us_per_command']} us/command"
     )
     print(
-        f"pgbench single-row INSERT: {figures['pgbench_tps']} tps; the HTTP layer's ceiling is "
+        f"pgbench single-row INSERT: {figures['pgbench_tps']} tps; this ceiling is "
         f"{figures['ratio']} x pgbench (bench_commands' target: 0.25)"
     )
     print(orjson.dumps(figures).decode())
