@@ -36,12 +36,16 @@ class GroupAppend:
         if _sqlstate(result) == UNDEFINED_STATEMENT:
             _raise_if_failed(pgconn, pgconn.prepare(STATEMENT, self.sql))
             result = pgconn.exec_prepared(STATEMENT, params, formats, 1)
-        _raise_if_failed(pgconn, result)
-        value = result.get_value
-        return [
-            int.from_bytes(value(row, 0) or b"", "big", signed=True)
-            for row in range(result.ntuples)
-        ]
+        return _notification_ids(pgconn, result)
+
+
+def _notification_ids(pgconn: pq.abc.PGconn, result: pq.abc.PGresult) -> list[int]:
+    """The ids the append gave its events (binary int8s), or the error it raised."""
+    _raise_if_failed(pgconn, result)
+    value = result.get_value
+    return [
+        int.from_bytes(value(row, 0) or b"", "big", signed=True) for row in range(result.ntuples)
+    ]
 
 
 def _sqlstate(result: pq.abc.PGresult) -> str | None:
@@ -96,12 +100,7 @@ class AppendChannel:
         if result is None:
             self.close()
             raise OperationalError("appending a commit group failed: no result came back")
-        _raise_if_failed(pgconn, result)
-        value = result.get_value
-        return [
-            int.from_bytes(value(row, 0) or b"", "big", signed=True)
-            for row in range(result.ntuples)
-        ]
+        return _notification_ids(pgconn, result)
 
     def close(self) -> None:
         if self._conn is not None:

@@ -137,12 +137,11 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         answers: Sequence[CommandAnswer] = kwargs.get(ANSWERS, ())
         if not answers and not stored_events:
             return []
-        if self._has_append_function is None:
-            self._has_append_function = self._append_function_exists()
-        if not self._has_append_function:
+        append = self.append
+        if append is None:
             return self._insert_in_statements(stored_events, answers)
         with self.datastore.get_connection() as conn:
-            return self._append.run(conn, self.append_params(stored_events, answers))
+            return append.run(conn, self.append_params(stored_events, answers))
 
     @property
     def append(self) -> GroupAppend | None:

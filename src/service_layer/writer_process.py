@@ -97,26 +97,12 @@ class FrameReader:
             first = start + _LENGTH.size
             if end - first < length:
                 break
-            # Only our own two processes speak on this socket (see read_frames).
+            # Only our own two processes speak on this socket: it lives in a directory only
+            # this user can open (mkdtemp, 0700) and accepts exactly one connection.
             messages.append(pickle.loads(buffer[first : first + length]))  # noqa: S301
             start = first + length
         del buffer[:start]
         return messages
-
-
-def read_frames(sock: socket.socket) -> Any:
-    """Messages until the other side closes."""
-    stream = sock.makefile("rb")
-    try:
-        while head := stream.read(_LENGTH.size):
-            if len(head) < _LENGTH.size:
-                return
-            payload = stream.read(_LENGTH.unpack(head)[0])
-            # Only our own two processes speak on this socket: it lives in a directory only
-            # this user can open (mkdtemp, 0700) and accepts exactly one connection.
-            yield pickle.loads(payload)  # noqa: S301
-    finally:
-        stream.close()
 
 
 class RemoteWriter:
@@ -248,19 +234,21 @@ class RemoteWriter:
 
     def _read(self) -> None:
         assert self._sock is not None
+        frames = FrameReader(self._sock)
         try:
-            for committed, groups, results in read_frames(self._sock):
-                self.commands_committed, self.groups_committed = committed, groups
-                by_loop: dict[asyncio.AbstractEventLoop, list[Any]] = {}
-                with self._lock:
-                    waiters = [(self._waiting.pop(r, None), o, e) for r, o, e in results]
-                for waiter, outcome, error in waiters:
-                    if isinstance(waiter, tuple):
-                        by_loop.setdefault(waiter[0], []).append((waiter[1], outcome, error))
-                    elif waiter is not None:
-                        _set(waiter, outcome, error)
-                for loop, settled in by_loop.items():
-                    _call_in(loop, _settle_all, settled)
+            while (burst := frames.burst()) is not None:
+                for committed, groups, results in burst:
+                    self.commands_committed, self.groups_committed = committed, groups
+                    by_loop: dict[asyncio.AbstractEventLoop, list[Any]] = {}
+                    with self._lock:
+                        waiters = [(self._waiting.pop(r, None), o, e) for r, o, e in results]
+                    for waiter, outcome, error in waiters:
+                        if isinstance(waiter, tuple):
+                            by_loop.setdefault(waiter[0], []).append((waiter[1], outcome, error))
+                        elif waiter is not None:
+                            _set(waiter, outcome, error)
+                    for loop, settled in by_loop.items():
+                        _call_in(loop, _settle_all, settled)
         except OSError:
             log.exception("reading the writer process's answers failed")
         finally:
