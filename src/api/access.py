@@ -18,7 +18,8 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.auth import Principal, TokenError, TokenVerifier
-from api.problems import ApiProblem, problem_response
+from api.problems import ApiProblem, api_problem, problem_response
+from api.query_parameters import Declared, check_query
 
 PRINCIPAL_KEY = "glow.principal"
 
@@ -63,8 +64,10 @@ class AccessControl:
         verifier: TokenVerifier,
         rules: Mapping[tuple[str, str], Access],
         routes: Iterable[BaseRoute],
+        queries: Declared | None = None,
     ) -> None:
         self.app, self.verifier, self.rules, self.routes = app, verifier, rules, list(routes)
+        self.queries = queries or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -77,10 +80,20 @@ class AccessControl:
         key, path_params = found
         access = self.rules.get(key)
         refusal = self._refusal(scope, access, path_params)
+        if refusal is None and key[0] == "GET":
+            refusal = self._invalid_query(scope, key[1])
         if refusal is not None:
             await refusal(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+    def _invalid_query(self, scope: Scope, path: str) -> Response | None:
+        """Every declared query parameter is checked before the endpoint runs."""
+        try:
+            check_query(Request(scope), self.queries.get(path, ()))
+        except ApiProblem as problem:
+            return api_problem(problem, scope["path"])
+        return None
 
     def _refusal(self, scope: Scope, access: Access | None, path_params: Mapping[str, Any]) -> Any:
         return refusal(self.verifier, scope, access, path_params)

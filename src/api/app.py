@@ -28,7 +28,7 @@ from api.customer_routes import (
     customer_command_endpoint,
 )
 from api.metrics import REFUSALS
-from api.openapi import openapi_document
+from api.openapi import QUERY_PARAMETERS, openapi_document
 from api.problems import (
     ApiProblem,
     api_problem,
@@ -155,7 +155,13 @@ def create_app(runtime: LedgerRuntime, *, manage_runtime: bool = True) -> GlowAp
     command_routes = _command_routes()
     routes = _routes(command_routes)
     tokens = verifier(runtime.settings)
-    access = Middleware(AccessControl, verifier=tokens, rules=ACCESS_RULES, routes=routes)
+    access = Middleware(
+        AccessControl,
+        verifier=tokens,
+        rules=ACCESS_RULES,
+        routes=routes,
+        queries=QUERY_PARAMETERS,
+    )
     handlers: dict[Any, Handler] = {
         DomainError: _on_domain_error,
         ApiProblem: _on_api_problem,

@@ -21,6 +21,7 @@ from api import customer_models as m
 from api.access import principal_of
 from api.command_routes import _caller, _idempotency_key
 from api.problems import ApiProblem
+from api.query_parameters import Declared, choice
 from api.request_body import fingerprint, read_json, validate
 from domain import customer_commands as c
 from domain.trace import Trace
@@ -220,9 +221,7 @@ async def recommender_input(request: Request) -> Response:
 
 
 async def marketing_contact(request: Request) -> Response:
-    medium = request.query_params.get("medium", "email")
-    if medium not in ("email", "sms"):
-        raise ApiProblem(422, "invalid-medium", "Invalid medium", "medium is email or sms")
+    medium = MEDIUM.value(request)
     customer, _ = await _load(request, f"read for marketing by {medium}")
     return _json(views.marketing_contact(customer, medium))
 
@@ -233,6 +232,9 @@ async def match_proposals(request: Request) -> Response:
     proposals = await run_in_threadpool(views.match_proposals, desk, customer)
     return _json({"customer_id": str(customer.id), "proposals": proposals})
 
+
+MEDIUM = choice("medium", ("email", "sms"), "email", description="the campaign's medium")
+CUSTOMER_PARAMETERS: Declared = {"/customers/{customer_id}/marketing-contact": (MEDIUM,)}
 
 CUSTOMER_QUERIES: list[tuple[str, Callable[[Request], Awaitable[Response]], str]] = [
     ("/customers/{customer_id}", customer_profile, "A customer's profile"),

@@ -8,9 +8,12 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from api.audit_routes import AUDIT_PARAMETERS
 from api.command_routes import COMMAND_ROUTES
-from api.customer_routes import CUSTOMER_COMMAND_ROUTES, CUSTOMER_QUERIES
-from api.read_routes import READ_QUERIES
+from api.customer_routes import CUSTOMER_COMMAND_ROUTES, CUSTOMER_PARAMETERS, CUSTOMER_QUERIES
+from api.query_parameters import Declared, openapi_parameters
+from api.read_routes import READ_PARAMETERS, READ_QUERIES
+from api.recommendation_routes import RECOMMENDATION_PARAMETERS
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 PROBLEM_SCHEMA = {
@@ -64,42 +67,11 @@ QUERIES: list[tuple[str, str, str]] = [
     ("/metrics", "Prometheus metrics", "operations"),
 ]
 
-KIND_HELP = (
-    "stock (key SKU@LOCATION; a SKU alone for as-of across locations), reservation (UUID), "
-    "product, sku, location, command (idempotency key), aggregate (UUID)"
-)
-INSTANT = {"type": "string", "format": "date-time"}
-QUERY_PARAMETERS: dict[str, list[dict[str, Any]]] = {
-    "/customers/{customer_id}/recommendations": [
-        {
-            "name": "viewed",
-            "in": "query",
-            "schema": {"type": "string"},
-            "description": "SKUs viewed in this session, comma-separated: re-ranks the answer",
-        },
-        {
-            "name": "limit",
-            "in": "query",
-            "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10},
-        },
-    ],
-    "/audit/{kind}/{key}/as-of": [
-        {"name": "at", "in": "query", "schema": INSTANT, "description": "default: now"},
-        {
-            "name": "basis",
-            "in": "query",
-            "schema": {"enum": ["recorded", "occurred"], "default": "recorded"},
-            "description": "recorded: what the ledger had recorded by then; occurred: the "
-            "events that happened by then by their trace, as known now",
-        },
-    ],
-    "/audit/export": [
-        {"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0}},
-        {"name": "kind", "in": "query", "schema": {"type": "string"}, "description": KIND_HELP},
-        {"name": "key", "in": "query", "schema": {"type": "string"}},
-        {"name": "since", "in": "query", "schema": INSTANT},
-        {"name": "until", "in": "query", "schema": INSTANT},
-    ],
+QUERY_PARAMETERS: Declared = {
+    **READ_PARAMETERS,
+    **AUDIT_PARAMETERS,
+    **CUSTOMER_PARAMETERS,
+    **RECOMMENDATION_PARAMETERS,
 }
 
 
@@ -158,7 +130,8 @@ def openapi_document() -> dict[str, Any]:
             "tags": [tag],
             "operationId": "get_"
             + path.strip("/").replace("/", "_").replace("{", "").replace("}", ""),
-            "parameters": _path_parameters(path) + QUERY_PARAMETERS.get(path, []),
+            "parameters": _path_parameters(path)
+            + openapi_parameters(QUERY_PARAMETERS.get(path, ())),
             "responses": {
                 "200": {
                     "description": "OK",

@@ -13,12 +13,34 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from api.command_routes import CHANNELS
 from api.problems import ApiProblem
+from api.query_parameters import (
+    Declared,
+    choice,
+    code,
+    codes,
+    coordinate,
+    day,
+    whole,
+)
 from projections import analytics, stock_queries
 from projections.clickhouse_facts import ClickHouseFacts
 from projections.hot_view_store import HotViewStore
 from service_layer.read_side import ReadSide
 from streams.embedded_driver import CONSUMER
+
+LOCATION = code("location", description="one location's figures instead of the sum")
+SKUS = codes("skus", 500, required=True)
+LATITUDE = coordinate("lat", 90, required=True)
+LONGITUDE = coordinate("lon", 180, required=True)
+QUANTITY = whole("quantity", 1, 1_000_000, 1)
+FROM = day("from", description="first day; default 29 days before `to`")
+TO = day("to", description="last day; default today")
+CHANNEL = choice("channel", CHANNELS)
+SKU = code("sku")
+PRODUCT = code("product")
+DAYS = whole("days", 0, 3650, 30, description="how many days ahead")
 
 
 def _read_side(request: Request) -> ReadSide:
@@ -47,20 +69,6 @@ def _answer(body: dict[str, Any], position: int, head: int) -> Response:
     return Response(orjson.dumps({**body, "log": freshness}), media_type="application/json")
 
 
-def _param(request: Request, name: str, parse: Callable[[str], Any], default: Any = None) -> Any:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        if default is None and parse is not str:
-            raise ApiProblem(422, "invalid-query", "Invalid query", f"{name} is required")
-        return default
-    try:
-        return parse(raw)
-    except ValueError:
-        raise ApiProblem(
-            422, "invalid-query", "Invalid query", f"{name}={raw!r} is not valid"
-        ) from None
-
-
 def _today() -> date:
     return datetime.now(tz=UTC).date()
 
@@ -77,7 +85,7 @@ async def _stock(request: Request, answer: Callable[[HotViewStore], dict[str, An
 
 
 async def availability_of_sku(request: Request) -> Response:
-    sku, location = request.path_params["sku"], request.query_params.get("location")
+    sku, location = request.path_params["sku"], LOCATION.read(request)
 
     def answer(store: HotViewStore) -> dict[str, Any]:
         if location:
@@ -89,9 +97,7 @@ async def availability_of_sku(request: Request) -> Response:
 
 
 async def availability_of_skus(request: Request) -> Response:
-    skus = [s for s in (request.query_params.get("skus") or "").split(",") if s]
-    if not skus or len(skus) > 500:
-        raise ApiProblem(422, "invalid-query", "Invalid query", "give 1 to 500 SKUs in skus=A,B")
+    skus = SKUS.value(request)
     return await _stock(
         request,
         lambda store: {"skus": stock_queries.across_locations(store, skus, _today())},
@@ -100,8 +106,7 @@ async def availability_of_skus(request: Request) -> Response:
 
 async def nearest_stock(request: Request) -> Response:
     sku = request.path_params["sku"]
-    lat, lon = _param(request, "lat", float), _param(request, "lon", float)
-    quantity = _param(request, "quantity", int, 1)
+    lat, lon, quantity = LATITUDE.value(request), LONGITUDE.value(request), QUANTITY.value(request)
     return await _stock(
         request,
         lambda store: {
@@ -124,13 +129,18 @@ def _analytics(question: Callable[[ClickHouseFacts, Request], list[dict[str, Any
 
 
 def _period(request: Request) -> tuple[date, date]:
-    end = _param(request, "to", date.fromisoformat, _today())
-    start = _param(request, "from", date.fromisoformat, end - timedelta(days=29))
+    """`to` defaults to today, `from` to the 29 days before it; from may not follow to."""
+    end = TO.read(request) or _today()
+    start = FROM.read(request) or end - timedelta(days=29)
+    if start > end:
+        raise ApiProblem(
+            422,
+            "invalid-query",
+            "Invalid query parameter",
+            f"from={start} is after to={end}; expected from on or before to",
+            parameter="from",
+        )
     return start, end
-
-
-def _text(request: Request, name: str) -> str | None:
-    return request.query_params.get(name) or None
 
 
 READ_ROUTES = [
@@ -141,35 +151,40 @@ READ_ROUTES = [
         "/analytics/daily-sales",
         _analytics(
             lambda f, r: analytics.daily_sales(
-                f, *_period(r), _text(r, "channel"), _text(r, "sku"), _text(r, "location")
+                f, *_period(r), CHANNEL.read(r), SKU.read(r), LOCATION.read(r)
             )
         ),
     ),
     Route(
         "/analytics/turnover",
-        _analytics(
-            lambda f, r: analytics.turnover(f, *_period(r), _text(r, "sku"), _text(r, "location"))
-        ),
+        _analytics(lambda f, r: analytics.turnover(f, *_period(r), SKU.read(r), LOCATION.read(r))),
     ),
     Route(
         "/analytics/expiring-batches",
         _analytics(
-            lambda f, r: analytics.expiring_batches(
-                f, _today(), _param(r, "days", int, 30), _text(r, "location")
-            )
+            lambda f, r: analytics.expiring_batches(f, _today(), DAYS.value(r), LOCATION.read(r))
         ),
     ),
     Route(
         "/analytics/reservation-conversion",
-        _analytics(
-            lambda f, r: analytics.reservation_conversion(f, *_period(r), _text(r, "channel"))
-        ),
+        _analytics(lambda f, r: analytics.reservation_conversion(f, *_period(r), CHANNEL.read(r))),
     ),
     Route(
         "/analytics/sell-through",
-        _analytics(lambda f, r: analytics.sell_through(f, *_period(r), _text(r, "product"))),
+        _analytics(lambda f, r: analytics.sell_through(f, *_period(r), PRODUCT.read(r))),
     ),
 ]
+PERIOD = (FROM, TO)
+READ_PARAMETERS: Declared = {
+    "/availability": (SKUS,),
+    "/availability/{sku}": (LOCATION,),
+    "/availability/{sku}/nearest": (LATITUDE, LONGITUDE, QUANTITY),
+    "/analytics/daily-sales": (*PERIOD, CHANNEL, SKU, LOCATION),
+    "/analytics/turnover": (*PERIOD, SKU, LOCATION),
+    "/analytics/expiring-batches": (DAYS, LOCATION),
+    "/analytics/reservation-conversion": (*PERIOD, CHANNEL),
+    "/analytics/sell-through": (*PERIOD, PRODUCT),
+}
 READ_QUERIES: list[tuple[str, str, str]] = [
     ("/availability", "Availability of many SKUs at once (skus=A,B)", "read-models"),
     ("/availability/{sku}", "Availability of a SKU, summed or at ?location=", "read-models"),

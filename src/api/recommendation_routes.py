@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from api.customer_routes import _customer_id, _runtime
 from api.problems import ApiProblem
+from api.query_parameters import Declared, codes, whole
 from projections import stock_queries
 from projections.hot_view_store import HotViewStore
 from recommender.config import recommendations_url
@@ -24,13 +25,16 @@ from recommender.signals import ProductFacts
 from recommender.store import RecommendationStore
 
 MAX_LIMIT = 50
+VIEWED = codes("viewed", 20, description="SKUs viewed in this session: re-ranks the answer")
+LIMIT = whole("limit", 1, MAX_LIMIT, 10)
+RECOMMENDATION_PARAMETERS: Declared = {"/customers/{customer_id}/recommendations": (VIEWED, LIMIT)}
 
 
 async def recommendations(request: Request) -> Response:
     runtime = _runtime(request)
     customer = await run_in_threadpool(runtime.customers.customer, _customer_id(request))
     cache = _cache(request)
-    viewed = [s for s in request.query_params.get("viewed", "").split(",") if s.strip()][:20]
+    viewed = VIEWED.read(request) or []
     in_stock = _stock_check(runtime.read_side.sinks.hot_views if runtime.read_side else None)
     result = await run_in_threadpool(
         recommend,
@@ -39,7 +43,7 @@ async def recommendations(request: Request) -> Response:
         cache.current(),
         viewed,
         in_stock,
-        _limit(request),
+        LIMIT.value(request),
     )
     body: dict[str, Any] = {
         **result.as_dict(),
@@ -63,18 +67,6 @@ def _cache(request: Request) -> CatalogCache:
         cache = CatalogCache(RecommendationStore.from_url(url))
         request.app.state.recommendations = cache
     return cache
-
-
-def _limit(request: Request) -> int:
-    raw = request.query_params.get("limit", "10")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise ApiProblem(
-            422,
-            "invalid-query-parameter",
-            "Invalid query parameter",
-            f"limit must be a whole number from 1 to {MAX_LIMIT}",
-        )
-    return int(raw)
 
 
 def _stock_check(views: HotViewStore | None) -> InStock | None:

@@ -16,7 +16,12 @@ M = TypeVar("M", bound=BaseModel)
 
 async def read_json(request: Request, max_bytes: int) -> tuple[Any, bytes]:
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+    if (
+        declared is not None
+        and declared.isascii()
+        and declared.isdigit()
+        and int(declared) > max_bytes
+    ):
         raise _too_large(int(declared), max_bytes)
     chunks: list[bytes] = []
     size = 0
