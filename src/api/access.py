@@ -22,6 +22,7 @@ from api.problems import ApiProblem, api_problem, problem_response
 from api.query_parameters import Declared, check_query
 
 PRINCIPAL_KEY = "glow.principal"
+ROUTE_KEY = "glow.route"  # (method, path template) of the route the request matched
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class AccessControl:
             await self.app(scope, receive, send)
             return
         key, path_params = found
+        scope[ROUTE_KEY] = key
         access = self.rules.get(key)
         refusal = self._refusal(scope, access, path_params)
         if refusal is None and key[0] == "GET":

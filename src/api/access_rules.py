@@ -109,3 +109,24 @@ ACCESS_RULES: dict[tuple[str, str], Access] = {
     **READ_MODEL_RULES,
     **AUDIT_RULES,
 }
+
+# Reads that scan or replay much of a log, or query the facts: bounded per principal
+# (api/concurrency_limit.py, GLOW_EXPENSIVE_READS_PER_PRINCIPAL and _TOTAL).
+EXPENSIVE_READS: frozenset[tuple[str, str]] = frozenset(
+    ("GET", path)
+    for path in (
+        "/customers/{customer_id}/export",
+        "/customers/{customer_id}/history",
+        "/customers/{customer_id}/match-proposals",
+        "/audit/{kind}/{key}/history",
+        "/audit/{kind}/{key}/as-of",
+        "/audit/batches/{sku}/{batch}/trace",
+        "/audit/chain/verification",
+        "/audit/export",
+        "/analytics/daily-sales",
+        "/analytics/turnover",
+        "/analytics/expiring-batches",
+        "/analytics/reservation-conversion",
+        "/analytics/sell-through",
+    )
+)

@@ -18,10 +18,11 @@ from starlette.routing import Route
 from api import audit_routes as a
 from api import query_routes as q
 from api.access import AccessControl
-from api.access_rules import ACCESS_RULES
+from api.access_rules import ACCESS_RULES, EXPENSIVE_READS
 from api.auth import verifier
 from api.command_gateway import CommandGateway, GlowApp, Handler
 from api.command_routes import COMMAND_ROUTES, command_endpoint
+from api.concurrency_limit import ConcurrencyLimit
 from api.customer_routes import (
     CUSTOMER_COMMAND_ROUTES,
     CUSTOMER_QUERIES,
@@ -162,6 +163,12 @@ def create_app(runtime: LedgerRuntime, *, manage_runtime: bool = True) -> GlowAp
         routes=routes,
         queries=QUERY_PARAMETERS,
     )
+    bounded = Middleware(
+        ConcurrencyLimit,
+        routes=EXPENSIVE_READS,
+        per_principal=runtime.settings.expensive_reads_per_principal,
+        total=runtime.settings.expensive_reads_total,
+    )
     handlers: dict[Any, Handler] = {
         DomainError: _on_domain_error,
         ApiProblem: _on_api_problem,
@@ -173,7 +180,7 @@ def create_app(runtime: LedgerRuntime, *, manage_runtime: bool = True) -> GlowAp
         Exception: _on_unexpected,
     }
     app = GlowApp(
-        routes=routes, middleware=[access], lifespan=lifespan, exception_handlers=handlers
+        routes=routes, middleware=[access, bounded], lifespan=lifespan, exception_handlers=handlers
     )
     app.gateway = CommandGateway(command_routes, tokens, ACCESS_RULES, handlers)
     app.state.runtime = runtime

@@ -204,7 +204,7 @@ async def customer_export(request: Request) -> Response:
             "consent_history": views.consent_history(events),
             "events": events,
             "purchases_and_returns": await run_in_threadpool(
-                views.purchases_and_returns, runtime.ledger, customer
+                views.purchases_and_returns, runtime.purchases, customer
             ),
             "recommendations_shown": [],
             "accesses": [

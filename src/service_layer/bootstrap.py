@@ -13,8 +13,10 @@ from service_layer.customer_store import (
     close_customer_ledger,
     open_access_log,
     open_customer_ledger,
+    open_purchase_index,
 )
 from service_layer.migrations import pending_migrations
+from service_layer.purchase_index import PurchaseIndex
 from service_layer.read_side import ReadSide, build_read_side
 from service_layer.reservation_sweeper import ReservationSweeper
 from service_layer.settings import Settings, eventsourcing_env, postgres_conninfo
@@ -33,6 +35,7 @@ class LedgerRuntime:
     sweeper: ReservationSweeper
     customers: CustomerDesk
     access_log: AccessLog
+    purchases: PurchaseIndex
     chain_keeper: ChainKeeper | None = None
     read_side: ReadSide | None = None
 
@@ -97,6 +100,7 @@ def bootstrap(settings: Settings) -> LedgerRuntime:
         sweeper,
         CustomerDesk(customer_ledger),
         access_log,
+        open_purchase_index(ledger, customer_ledger, settings),
         keeper,
         read_side,
     )

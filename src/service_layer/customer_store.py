@@ -14,11 +14,14 @@ from uuid import UUID
 from eventsourcing.persistence import Mapper
 
 from domain.customer_ledger import CustomerLedger
+from domain.ledger import InventoryLedger
 from privacy.access_log import AccessLog, PostgresAccessLog, SqliteAccessLog
 from privacy.key_stores import KeyStore, PostgresKeyStore, SqliteKeyStore
 from privacy.master_keys import MasterKeyError, MasterKeys
 from privacy.sealing import PersonalDataMapper
 from privacy.vault import KeyVault
+from service_layer.purchase_index import PurchaseIndex
+from service_layer.purchase_index_stores import PostgresPurchaseIndex, SqlitePurchaseIndex
 from service_layer.settings import Settings, SettingsError, eventsourcing_env, postgres_conninfo
 
 DEV_MASTER_KEY_FILE = "glow-master.key"
@@ -77,6 +80,15 @@ def open_access_log(ledger: SealedCustomerLedger, settings: Settings) -> AccessL
     if isinstance(store, PostgresKeyStore):
         return PostgresAccessLog(store.pool)
     return SqliteAccessLog(customer_store_env(settings)["SQLITE_DBNAME"])
+
+
+def open_purchase_index(
+    ledger: InventoryLedger, customers: SealedCustomerLedger, settings: Settings
+) -> PurchaseIndex:
+    store = customers.vault.store
+    if isinstance(store, PostgresKeyStore):
+        return PurchaseIndex(ledger, PostgresPurchaseIndex(store.pool))
+    return PurchaseIndex(ledger, SqlitePurchaseIndex(customer_store_env(settings)["SQLITE_DBNAME"]))
 
 
 def close_customer_ledger(ledger: SealedCustomerLedger) -> None:

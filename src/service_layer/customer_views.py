@@ -7,7 +7,6 @@ Personal fields read "[erased]" once the customer is forgotten (their key is gon
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -18,6 +17,7 @@ from domain.ledger import InventoryLedger
 from domain.trace import Trace
 from privacy.matching import MatchFacts, is_proposed, match_score
 from service_layer.customer_desk import CustomerDesk
+from service_layer.purchase_index import PurchaseIndex
 
 ERASED, REDACTED = "[erased]", "[redacted]"
 PERSONAL_PARTS = ("contact", "skin_profile", "preferences")
@@ -149,46 +149,28 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-SALE_TOPICS = ("Stock.Opened", "Stock.Reserved", "Stock.Sold", "Stock.Returned")
+def purchases_and_returns(index: PurchaseIndex, customer: Customer) -> list[dict[str, Any]]:
+    """Sales and returns recorded for the customer (or anyone merged into them): those whose
+    command named the customer, and sales of their reservations, found through the index."""
+    mine = [str(customer.id), *(str(source) for source in customer.absorbed)]
+    events = index.stored(index.positions(mine))
+    shelves = _shelves(index.ledger, {event.originator_id for event in events})
+    return [
+        _sale_line(
+            "purchase" if type(event).__qualname__ == "Stock.Sold" else "return", event, shelves
+        )
+        for event in events
+    ]
 
 
-def purchases_and_returns(ledger: InventoryLedger, customer: Customer) -> list[dict[str, Any]]:
-    """Sales and returns recorded for the customer (or anyone merged into them), read from the
-    stock events: those whose command named the customer, and sales of their reservations.
-
-    A scan of the inventory log: an access request is rare; a read model would index it."""
-    mine = {str(customer.id), *(str(source) for source in customer.absorbed)}
-    reservations: set[UUID] = set()
-    shelves: dict[UUID, dict[str, str]] = {}
-    found = []
-    for event in _stock_events(ledger):
-        kind = type(event).__qualname__
-        if kind == "Stock.Opened":
-            shelves[event.originator_id] = {"sku": event.sku, "location": event.location}
-            continue
-        ordered = event.trace.customer_id in mine
-        if kind == "Stock.Reserved" and ordered:
-            reservations.add(event.reservation_id)
-        elif kind == "Stock.Sold" and (ordered or event.reservation_id in reservations):
-            found.append(_sale_line("purchase", event, shelves))
-        elif kind == "Stock.Returned" and ordered:
-            found.append(_sale_line("return", event, shelves))
-    return found
-
-
-def _stock_events(ledger: InventoryLedger) -> Iterator[Any]:
-    start = 1
-    while True:
-        page = ledger.recorder.select_notifications(start, 1000, topics=_topics())
-        for notification in page:
-            yield ledger.mapper.to_domain_event(notification)
-        if len(page) < 1000:
-            return
-        start = page[-1].id + 1
-
-
-def _topics() -> list[str]:
-    return [f"domain.stock:{topic}" for topic in SALE_TOPICS]
+def _shelves(ledger: InventoryLedger, stock_ids: set[UUID]) -> dict[UUID, dict[str, str]]:
+    """The SKU and location of each stock, from its first event."""
+    shelves = {}
+    for stock_id in stock_ids:
+        for stored in ledger.recorder.select_events(stock_id, limit=1):
+            opened: Any = ledger.mapper.to_domain_event(stored)
+            shelves[stock_id] = {"sku": opened.sku, "location": opened.location}
+    return shelves
 
 
 def _sale_line(kind: str, event: Any, shelves: dict[UUID, dict[str, str]]) -> dict[str, Any]:

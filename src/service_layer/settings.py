@@ -39,6 +39,12 @@ class Settings:
     # kafka://host:port: the cluster path (relay + Faust workers); None: the embedded driver.
     broker_url: str | None = None
     topic_prefix: str = ""  # topics and the worker group under a prefix (tests, tenants)
+    # Exports, histories, analytics: in flight at once per principal, and in all (429 beyond).
+    expensive_reads_per_principal: int = 2
+    expensive_reads_total: int = 4
+    jwt_max_lifetime_seconds: int = 24 * 3600  # a token's exp - iat may not exceed this
+    max_header_count: int = 64  # request headers; more, or more bytes, is a 431
+    max_header_bytes: int = 16 * 1024
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -63,6 +69,11 @@ class Settings:
             "jwt_audience": env.get("GLOW_JWT_AUDIENCE", ""),
             "broker_url": env.get("GLOW_BROKER_URL") or None,
             "topic_prefix": env.get("GLOW_TOPIC_PREFIX", ""),
+            "expensive_reads_per_principal": _int(env, "GLOW_EXPENSIVE_READS_PER_PRINCIPAL", 2),
+            "expensive_reads_total": _int(env, "GLOW_EXPENSIVE_READS_TOTAL", 4),
+            "jwt_max_lifetime_seconds": _int(env, "GLOW_JWT_MAX_LIFETIME_SECONDS", 24 * 3600),
+            "max_header_count": _int(env, "GLOW_MAX_HEADER_COUNT", 64),
+            "max_header_bytes": _int(env, "GLOW_MAX_HEADER_BYTES", 16 * 1024),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

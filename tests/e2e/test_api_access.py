@@ -15,7 +15,7 @@ import jwt
 import pytest
 from starlette.routing import Route
 
-from api.access_rules import ACCESS_RULES
+from api.access_rules import ACCESS_RULES, EXPENSIVE_READS
 from api.app import _routes
 from api.auth import ROLES
 from service_layer.settings import Settings
@@ -71,6 +71,7 @@ def test_every_route_has_an_access_rule_and_every_rule_a_route() -> None:
     missing = [key for key in ROUTES if key not in ACCESS_RULES]
     assert missing == [], f"routes without an access rule: {missing}"
     assert sorted(set(ACCESS_RULES) - set(ROUTES)) == []
+    assert sorted(EXPENSIVE_READS - set(ROUTES)) == []  # the concurrency limit names real routes
 
 
 def test_the_rules_keep_the_roles_promises() -> None:
