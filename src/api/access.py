@@ -1,14 +1,19 @@
 """Who may call which route: one rule per (method, path template), enforced by one middleware
 before any endpoint runs. A route without a rule is refused (and fails the access tests).
 
-Rules that need a path parameter (a customer's own profile, a store's own location) are
-decided here; rules that need the body (the locations a command touches) by the endpoint,
-through `require_locations`.
+Rules that need a path or query parameter (a customer's own profile, a store's own location)
+are decided here; rules that need the body or the answer (the locations a command or a
+reservation touches) by the endpoint, through `require_locations`.
+
+Store staff read per-location stock of their own location only: elsewhere they see the totals
+over all locations (what a shop assistant tells a customer about stock elsewhere or online),
+never another location's figures or batches (`staff_view`, `nearest_for`). They read the
+reservations they may confirm or release: those whose every line is at their location.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,18 +35,23 @@ class Access:
     roles: frozenset[str] = frozenset()
     public: bool = False
     own_customer: bool = False  # a customer may only name their own customer_id
-    own_location: str | None = None  # store staff may only name their own location here
+    own_location: str | None = None  # the path or query parameter staff may only name as theirs
     needs_pii: bool = False  # an auditor needs the pii:read scope
 
-    def refusal(self, principal: Principal, path_params: Mapping[str, Any]) -> str | None:
+    def refusal(
+        self,
+        principal: Principal,
+        path_params: Mapping[str, Any],
+        query: Callable[[], Mapping[str, str]] = dict,
+    ) -> str | None:
         if principal.role not in self.roles:
             return f"the {principal.role} role may not use this route"
         named_customer = str(path_params.get("customer_id"))
         if self.own_customer and principal.role == "customer":
             return _unless(named_customer == str(principal.customer_id), "their own profile")
         if self.own_location and principal.role == "store-staff":
-            named_location = path_params.get(self.own_location)
-            return _unless(named_location == principal.location, "their own location")
+            named = path_params.get(self.own_location) or query().get(self.own_location) or None
+            return _unless(named in (None, principal.location), "their own location")
         if self.needs_pii and not principal.may_read_pii:
             return "this route returns personal data: the token needs the pii:read scope"
         return None
@@ -127,7 +137,7 @@ def refusal(
         response = problem_response(401, "unauthenticated", "Unauthenticated", str(error), path)
         response.headers["WWW-Authenticate"] = 'Bearer realm="glowledger"'
         return response
-    reason = access.refusal(principal, path_params)
+    reason = access.refusal(principal, path_params, lambda: Request(scope).query_params)
     if reason is not None:
         return problem_response(403, "forbidden", "Forbidden", reason, path)
     scope[PRINCIPAL_KEY] = principal
@@ -152,6 +162,26 @@ def require_locations(principal: Principal, locations: Iterable[str]) -> None:
             "Forbidden",
             f"store staff of {principal.location!r} may not act at {', '.join(others)}",
         )
+
+
+def sees_location(principal: Principal, location: str) -> bool:
+    return principal.role != "store-staff" or location == principal.location
+
+
+def staff_view(principal: Principal, summary: dict[str, Any]) -> dict[str, Any]:
+    """A summary over locations (totals and `locations`) as the principal may read it."""
+    if principal.role != "store-staff":
+        return summary
+    mine = [place for place in summary["locations"] if sees_location(principal, place["location"])]
+    return {**summary, "locations": mine}
+
+
+def nearest_for(principal: Principal, found: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The nearest location that can serve: another location's figures are left out for store
+    staff, who learn only where to send the customer."""
+    if found is None or sees_location(principal, found["location"]):
+        return found
+    return {"sku": found["sku"], "location": found["location"]}
 
 
 def _bearer(request: Request) -> str:

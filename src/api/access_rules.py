@@ -33,7 +33,7 @@ INVENTORY_RULES: dict[tuple[str, str], Access] = {
     ("POST", "/reservations/{reservation_id}/release"): allow(*SELLING),
     ("POST", "/sales"): allow(*SELLING),
     ("POST", "/returns"): allow(*SELLING),
-    # reads
+    # reads (store staff: another location's figures never, its totals yes; api/access.py)
     ("GET", "/skus/{sku}/stock"): allow(*SHOPPERS),
     ("GET", "/skus/{sku}/stock/{location}"): allow(*SHOPPERS, own_location="location"),
     ("GET", "/reservations/{reservation_id}"): allow(*SELLING, "auditor"),
@@ -80,9 +80,10 @@ CUSTOMER_RULES: dict[tuple[str, str], Access] = {
 ANALYSTS = ("analyst", "admin")
 
 READ_MODEL_RULES: dict[tuple[str, str], Access] = {
-    # hot views: whoever sells or shops; analytics: analysts (read models only) and admins
+    # hot views: whoever sells or shops (store staff: per location only their own, as in the
+    # answers' `locations`, api/access.py); analytics: analysts (read models only) and admins
     ("GET", "/availability"): allow(*SHOPPERS),
-    ("GET", "/availability/{sku}"): allow(*SHOPPERS),
+    ("GET", "/availability/{sku}"): allow(*SHOPPERS, own_location="location"),
     ("GET", "/availability/{sku}/nearest"): allow(*SHOPPERS),
     ("GET", "/analytics/daily-sales"): allow(*ANALYSTS),
     ("GET", "/analytics/turnover"): allow(*ANALYSTS),

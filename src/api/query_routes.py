@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from api.access import principal_of, require_locations, staff_view
 from api.problems import ApiProblem, problem_response
 from service_layer import queries
 from service_layer.bootstrap import LedgerRuntime
@@ -33,7 +34,8 @@ def _today() -> Any:
 async def stock_of_sku(request: Request) -> Response:
     sku = request.path_params["sku"]
     ledger = _runtime(request).ledger
-    return _json(await run_in_threadpool(queries.stock_across, ledger, sku, _today()))
+    found = await run_in_threadpool(queries.stock_across, ledger, sku, _today())
+    return _json(staff_view(principal_of(request), found))
 
 
 async def stock_at_location(request: Request) -> Response:
@@ -54,7 +56,9 @@ async def reservation(request: Request) -> Response:
             f"reservation_id {raw!r} is not a UUID",
         ) from None
     ledger = _runtime(request).ledger
-    return _json(await run_in_threadpool(queries.reservation, ledger, reservation_id))
+    found = await run_in_threadpool(queries.reservation, ledger, reservation_id)
+    require_locations(principal_of(request), [line["location"] for line in found["lines"]])
+    return _json(found)
 
 
 async def product(request: Request) -> Response:

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from api.access import nearest_for, principal_of, staff_view
 from api.command_routes import CHANNELS
 from api.problems import ApiProblem
 from api.query_parameters import (
@@ -86,33 +87,38 @@ async def _stock(request: Request, answer: Callable[[HotViewStore], dict[str, An
 
 async def availability_of_sku(request: Request) -> Response:
     sku, location = request.path_params["sku"], LOCATION.read(request)
+    principal = principal_of(request)
 
     def answer(store: HotViewStore) -> dict[str, Any]:
         if location:
             found = stock_queries.at_location(store, sku, location, _today())
             return {"availability": found}
-        return {"availability": stock_queries.across_locations(store, [sku], _today())[0]}
+        summed = stock_queries.across_locations(store, [sku], _today())[0]
+        return {"availability": staff_view(principal, summed)}
 
     return await _stock(request, answer)
 
 
 async def availability_of_skus(request: Request) -> Response:
-    skus = SKUS.value(request)
-    return await _stock(
-        request,
-        lambda store: {"skus": stock_queries.across_locations(store, skus, _today())},
-    )
+    skus, principal = SKUS.value(request), principal_of(request)
+
+    def answer(store: HotViewStore) -> dict[str, Any]:
+        summed = stock_queries.across_locations(store, skus, _today())
+        return {"skus": [staff_view(principal, one) for one in summed]}
+
+    return await _stock(request, answer)
 
 
 async def nearest_stock(request: Request) -> Response:
     sku = request.path_params["sku"]
     lat, lon, quantity = LATITUDE.value(request), LONGITUDE.value(request), QUANTITY.value(request)
-    return await _stock(
-        request,
-        lambda store: {
-            "nearest": stock_queries.nearest_with_stock(store, sku, lat, lon, quantity, _today())
-        },
-    )
+    principal = principal_of(request)
+
+    def answer(store: HotViewStore) -> dict[str, Any]:
+        found = stock_queries.nearest_with_stock(store, sku, lat, lon, quantity, _today())
+        return {"nearest": nearest_for(principal, found)}
+
+    return await _stock(request, answer)
 
 
 def _analytics(question: Callable[[ClickHouseFacts, Request], list[dict[str, Any]]]) -> Any:
