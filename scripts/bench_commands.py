@@ -57,6 +57,7 @@ HEADERS = {
     "x-channel": "web",
     "authorization": "Bearer " + mint_token(JWT_SECRET, "bench", "channel", 3600, channel="web"),
 }
+OPERATOR = {"authorization": "Bearer " + mint_token(JWT_SECRET, "bench", "operator", 3600)}
 HIST, FRESH = "HIST-SKU", "FRESH-SKU"
 
 
@@ -290,7 +291,7 @@ def main() -> None:
     )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/health", 30)
-        wait_for_sweeper(f"http://127.0.0.1:{port}/health", 120)
+        wait_for_sweeper(f"http://127.0.0.1:{port}", 120, OPERATOR)
         history = run_client(history_latency(port, 150 if args.quick else 400))
         skus = [f"SKU-{i:04d}" for i in range(args.skus)]
         run_client(warm(port, args.clients, skus))

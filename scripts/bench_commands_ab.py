@@ -28,7 +28,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench_commands import GLOW, command_node_env, drive, seed, warm  # noqa: E402
+from bench_commands import (  # noqa: E402
+    GLOW,
+    OPERATOR,
+    command_node_env,
+    drive,
+    seed,
+    warm,
+)
 from bench_services import (  # noqa: E402
     cpu_seconds,
     ensure_postgres,
@@ -103,7 +110,7 @@ def main() -> None:
             servers[side] = start_server(stack, source, url, extras[side])
         for _, port in servers.values():
             wait_for_http(f"http://127.0.0.1:{port}/health", 60)
-            wait_for_sweeper(f"http://127.0.0.1:{port}/health", 120)
+            wait_for_sweeper(f"http://127.0.0.1:{port}", 120, OPERATOR)
             run_client(warm(port, args.clients, skus))
             run_client(drive(port, args.clients, 1.0, skus))
         totals = {

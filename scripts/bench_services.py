@@ -7,8 +7,10 @@ import os
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -62,16 +64,31 @@ def wait_for_http(url: str, seconds: float) -> None:
     raise SystemExit(f"{url} did not answer within {seconds} s")
 
 
-def wait_for_sweeper(health_url: str, seconds: float) -> None:
-    """Wait until the reservation sweeper has read the log's history (it does so at start)."""
+def wait_for_sweeper(base_url: str, seconds: float, headers: dict[str, str]) -> None:
+    """Wait until the reservation sweeper has read the log's history (it does so at start).
+
+    The figures are in /health/detail, for an operator token; a revision from before that
+    split (a baseline of bench_commands_ab) answers them publicly at /health."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        with urllib.request.urlopen(health_url, timeout=5) as reply:
-            health = json.loads(reply.read())
+        health = _health_detail(base_url, headers)
         if health["sweeper_position"] >= health["log_head"]:
             return
         time.sleep(0.2)
     raise SystemExit(f"the reservation sweeper did not catch up within {seconds} s")
+
+
+def _health_detail(base_url: str, headers: dict[str, str]) -> dict[str, Any]:
+    asked = urllib.request.Request(base_url + "/health/detail", headers=headers)
+    try:
+        with urllib.request.urlopen(asked, timeout=5) as reply:
+            found: dict[str, Any] = json.loads(reply.read())
+    except urllib.error.HTTPError as error:
+        if error.code != 404:
+            raise
+        with urllib.request.urlopen(base_url + "/health", timeout=5) as reply:
+            found = json.loads(reply.read())
+    return found
 
 
 def cpu_seconds(pids: list[int]) -> float:

@@ -23,7 +23,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench_commands import GLOW, command_node_env, drive, seed, warm  # noqa: E402
+from bench_commands import (  # noqa: E402
+    GLOW,
+    OPERATOR,
+    command_node_env,
+    drive,
+    seed,
+    warm,
+)
 from bench_services import (  # noqa: E402
     ensure_postgres,
     free_port,
@@ -71,7 +78,7 @@ def main() -> None:
             stack.callback(server.terminate)
         for port, half in zip(ports, halves, strict=True):
             wait_for_http(f"http://127.0.0.1:{port}/health", 60)
-            wait_for_sweeper(f"http://127.0.0.1:{port}/health", 120)
+            wait_for_sweeper(f"http://127.0.0.1:{port}", 120, OPERATOR)
             run_client(warm(port, args.clients // 2, half))
         for round_ in range(args.rounds):
             for kind in ("one", "two") if round_ % 2 == 0 else ("two", "one"):

@@ -10,6 +10,7 @@ STOCK_OPS = ("store-staff", "admin")
 SELLING = ("channel", "store-staff", "admin")
 READERS = ("channel", "store-staff", "auditor", "analyst", "admin")
 SHOPPERS = (*READERS, "customer")
+OPERATORS = ("operator", "admin")
 
 INVENTORY_RULES: dict[tuple[str, str], Access] = {
     # catalog and places: the back office only
@@ -39,9 +40,11 @@ INVENTORY_RULES: dict[tuple[str, str], Access] = {
     ("GET", "/reservations/{reservation_id}"): allow(*SELLING, "auditor"),
     ("GET", "/products/{product_code}"): allow(*SHOPPERS),
     ("GET", "/locations"): allow(*SHOPPERS),
-    # operations
+    # operations: liveness and the API's description are public; the figures (log head, queue,
+    # open reservations, counters) are for monitoring (operator tokens) and the back office
     ("GET", "/health"): PUBLIC,
-    ("GET", "/metrics"): PUBLIC,
+    ("GET", "/health/detail"): allow(*OPERATORS),
+    ("GET", "/metrics"): allow(*OPERATORS),
     ("GET", "/openapi.json"): PUBLIC,
 }
 

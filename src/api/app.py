@@ -81,6 +81,7 @@ def _routes(command_routes: list[Route] | None = None) -> list[Route]:
         Route("/audit/{kind}/{key}/as-of", a.aggregate_as_of),
         *READ_ROUTES,
         Route("/health", q.health),
+        Route("/health/detail", q.health_detail),
         Route("/metrics", q.metrics),
         Route("/openapi.json", openapi),
     ]
@@ -183,5 +184,7 @@ def create_app(runtime: LedgerRuntime, *, manage_runtime: bool = True) -> GlowAp
         routes=routes, middleware=[access, bounded], lifespan=lifespan, exception_handlers=handlers
     )
     app.gateway = CommandGateway(command_routes, tokens, ACCESS_RULES, handlers)
+    app.max_header_count = runtime.settings.max_header_count
+    app.max_header_bytes = runtime.settings.max_header_bytes
     app.state.runtime = runtime
     return app

@@ -19,7 +19,7 @@ import jwt
 
 from service_layer.settings import Settings, SettingsError, eventsourcing_env
 
-ROLES = ("channel", "store-staff", "customer", "auditor", "analyst", "admin")
+ROLES = ("channel", "store-staff", "customer", "auditor", "analyst", "operator", "admin")
 PII_READ = "pii:read"
 DEV_SECRET_FILE = "glow-jwt.secret"  # noqa: S105 (a file name, not a secret)
 LEEWAY_SECONDS = 30
@@ -54,6 +54,7 @@ class TokenVerifier:
     jwks_url: str = ""
     issuer: str = ""
     audience: str = ""
+    max_lifetime_seconds: int = 24 * 3600  # exp - iat; a longer-lived token is refused
     _jwks: jwt.PyJWKClient | None = None
     _verified: OrderedDict[str, tuple[Principal, float]] = field(default_factory=OrderedDict)
 
@@ -78,13 +79,23 @@ class TokenVerifier:
                 issuer=self.issuer or None,
                 audience=self.audience or None,
                 leeway=LEEWAY_SECONDS,
-                options={"require": ["sub", "exp"], "verify_aud": bool(self.audience)},
+                options={"require": ["sub", "iat", "exp"], "verify_aud": bool(self.audience)},
             )
         except jwt.ExpiredSignatureError:
             raise TokenError("the bearer token has expired; get a new one") from None
         except jwt.PyJWTError as error:
             raise TokenError(f"the bearer token is not valid: {error}") from None
+        self._require_lifetime(claims)
         return principal_from(claims), float(claims["exp"])
+
+    def _require_lifetime(self, claims: dict[str, Any]) -> None:
+        lifetime = float(claims["exp"]) - float(claims["iat"])
+        if not 0 < lifetime <= self.max_lifetime_seconds:
+            raise TokenError(
+                f"the bearer token is valid for {lifetime:.0f} s (exp - iat); this ledger accepts "
+                f"tokens valid for at most {self.max_lifetime_seconds} s "
+                "(GLOW_JWT_MAX_LIFETIME_SECONDS): get a shorter-lived one"
+            )
 
     def _key(self, token: str) -> Any:
         if not self.jwks_url:
@@ -119,7 +130,11 @@ def principal_from(claims: dict[str, Any]) -> Principal:
 
 
 def _require_attributes(principal: Principal) -> None:
-    needs = {"channel": "channel", "store-staff": "location", "customer": "customer_id"}
+    needs = {
+        "channel": "channel",
+        "store-staff": "location",
+        "customer": "customer_id",
+    }  # operator: none
     attribute = needs.get(principal.role)
     if attribute and getattr(principal, attribute) is None:
         raise TokenError(f"a {principal.role} token needs a {attribute!r} claim")
@@ -160,4 +175,5 @@ def verifier(settings: Settings) -> TokenVerifier:
         jwks_url=settings.jwt_jwks_url,
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
+        max_lifetime_seconds=settings.jwt_max_lifetime_seconds,
     )

@@ -78,6 +78,13 @@ def _add_token_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
 def _token(settings: Settings, args: argparse.Namespace) -> int:
     from api.auth import TokenError, jwt_secret, mint_token
 
+    if not 0 < args.ttl <= settings.jwt_max_lifetime_seconds:
+        print(
+            f"glow: --ttl must be 1 to {settings.jwt_max_lifetime_seconds} seconds, the longest "
+            "lifetime the API accepts (GLOW_JWT_MAX_LIFETIME_SECONDS)",
+            file=sys.stderr,
+        )
+        return 2
     try:
         print(
             mint_token(
@@ -150,7 +157,17 @@ def _serve(settings: Settings, host: str, port: int, log_level: str) -> int:
     except SchemaNotReadyError as error:
         print(f"glow: {error}", file=sys.stderr)
         return 2
-    uvicorn.run(create_app(runtime), host=host, port=port, log_level=log_level, access_log=False)
+    uvicorn.run(
+        create_app(runtime),
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        # h11 (when httptools is absent) refuses a header block larger than this while reading
+        # it; every parser's headers are also counted and sized before any rule reads them
+        # (api/header_limits.py).
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+    )
     return 0
 
 

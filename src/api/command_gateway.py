@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 
 from api.access import Access, refusal
 from api.auth import TokenVerifier
+from api.header_limits import header_refusal
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 Handler = Callable[[Request, Exception], Awaitable[Response]]
@@ -87,11 +88,19 @@ class CommandGateway:
 
 
 class GlowApp(Starlette):
-    """Starlette, with the command routes served by a CommandGateway first."""
+    """Starlette, with the command routes served by a CommandGateway first, and every request's
+    headers counted and sized before either looks at them."""
 
     gateway: CommandGateway | None = None
+    max_header_count: int = 64
+    max_header_bytes: int = 16 * 1024
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            refused = header_refusal(scope, self.max_header_count, self.max_header_bytes)
+            if refused is not None:
+                await refused(scope, receive, send)
+                return
         if self.gateway is not None and scope["type"] == "http" and scope["method"] == "POST":
             found = self.gateway.match(scope)
             if found is not None:

@@ -63,8 +63,13 @@ QUERIES: list[tuple[str, str, str]] = [
     ("/audit/chain", "The hash chain's head, the log's head, the latest checkpoint", "audit"),
     ("/audit/chain/verification", "Recompute the chain; the first discrepancy", "audit"),
     ("/audit/export", "The log as JSON Lines (application/x-ndjson)", "audit"),
-    ("/health", "Liveness and the event store's reachability", "operations"),
-    ("/metrics", "Prometheus metrics", "operations"),
+    ("/health", 'Liveness (public): {"status": "ok"}', "operations"),
+    (
+        "/health/detail",
+        "The event store's reachability, log head, writer queue, sweeper (operator, admin)",
+        "operations",
+    ),
+    ("/metrics", "Prometheus metrics (operator, admin)", "operations"),
 ]
 
 QUERY_PARAMETERS: Declared = {

@@ -1,4 +1,5 @@
-"""Read endpoints: stock of a SKU, a reservation, a product, the locations; health and metrics."""
+"""Read endpoints: stock of a SKU, a reservation, a product, the locations; health (public
+liveness, and the detail for operators) and metrics (for operators)."""
 
 from __future__ import annotations
 
@@ -72,7 +73,12 @@ async def locations(request: Request) -> Response:
     return _json({"locations": await run_in_threadpool(queries.locations, ledger)})
 
 
-async def health(request: Request) -> Response:
+async def health(_: Request) -> Response:
+    """Public liveness: the process answers. The figures are in /health/detail, behind a token."""
+    return _json({"status": "ok"})
+
+
+async def health_detail(request: Request) -> Response:
     runtime = _runtime(request)
     try:
         head = await run_in_threadpool(runtime.ledger.recorder.max_notification_id)

@@ -28,6 +28,7 @@ CLAIMS: dict[str, dict[str, Any]] = {
     "customer": {"channel": "web", "customer_id": CUSTOMER},
     "auditor": {},
     "analyst": {},
+    "operator": {},
     "admin": {},
 }
 PATH_VALUES = {

@@ -3,13 +3,28 @@ from __future__ import annotations
 import httpx
 
 from api.command_routes import COMMAND_ROUTES
+from tests.e2e.ledger_server import RunningLedger, auth_headers
 
 
-def test_health_answers_ok_with_the_store_reachable(client: httpx.Client) -> None:
-    response = client.get("/health")
-    assert response.status_code == 200
-    assert response.json()["status"] == "ok"
-    assert response.json()["event_store"] == "postgresql"
+def test_health_answers_only_liveness_to_anyone(ledger: RunningLedger) -> None:
+    response = httpx.get(ledger.base_url + "/health")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+def test_the_health_detail_and_metrics_answer_operators_and_admins_only(
+    ledger: RunningLedger,
+) -> None:
+    with httpx.Client(base_url=ledger.base_url, timeout=30) as http:
+        for path in ("/health/detail", "/metrics"):
+            assert http.get(path).status_code == 401
+            shop = auth_headers("channel", channel="web")
+            assert http.get(path, headers=shop).status_code == 403
+        detail = http.get("/health/detail", headers=auth_headers("operator")).json()
+        assert detail["status"] == "ok" and detail["event_store"] == "postgresql"
+        assert detail["log_head"] >= 0 and "sweeper_position" in detail
+        metrics = http.get("/metrics", headers=auth_headers("operator"))
+        assert "glow_commands_committed_total" in metrics.text
+        assert http.get("/metrics", headers=auth_headers("admin")).status_code == 200
 
 
 def test_openapi_lists_every_command_route_with_a_request_body_schema(
@@ -35,6 +50,7 @@ def test_openapi_lists_the_query_routes(client: httpx.Client) -> None:
         "/products/{product_code}",
         "/locations",
         "/health",
+        "/health/detail",
         "/metrics",
     ):
         assert "get" in paths[path], path

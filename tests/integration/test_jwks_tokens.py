@@ -45,7 +45,8 @@ def jwks_url() -> Iterator[str]:
 
 def signed(key: Any, **claims: Any) -> str:
     now = int(time.time())
-    payload = {"sub": "oidc-user", "role": "analyst", "iss": "https://idp.test", "exp": now + 60}
+    payload = {"sub": "oidc-user", "role": "analyst", "iss": "https://idp.test"}
+    payload |= {"iat": now, "exp": now + 60}
     return jwt.encode({**payload, **claims}, key, algorithm="RS256", headers={"kid": "k1"})
 
 

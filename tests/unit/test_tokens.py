@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 
+import jwt
 import pytest
 
 from api.auth import LEEWAY_SECONDS, PII_READ, TokenError, TokenVerifier, mint_token
@@ -79,3 +80,30 @@ def test_a_forged_token_is_refused_even_beside_a_remembered_one() -> None:
     )
     with pytest.raises(TokenError):
         verifier.verify(forged)
+
+
+NOW = int(time.time())
+LIFETIMES: dict[str, dict[str, int]] = {
+    "a year": {"iat": NOW, "exp": NOW + 365 * 24 * 3600},
+    "issued long ago": {"iat": 0, "exp": NOW + 60},
+    "exp 10^20": {"iat": NOW, "exp": 10**20},
+    "no iat": {"exp": NOW + 60},
+    "no exp": {"iat": NOW},
+}
+
+
+@pytest.mark.parametrize("times", LIFETIMES.values(), ids=LIFETIMES.keys())
+def test_a_token_valid_for_longer_than_the_maximum_or_without_iat_and_exp_is_refused(
+    times: dict[str, int],
+) -> None:
+    token = jwt.encode({"sub": "x", "role": "admin", **times}, SECRET, algorithm="HS256")
+    with pytest.raises(TokenError, match=r"iat|exp|at most 3600 s"):
+        TokenVerifier(secret=SECRET, max_lifetime_seconds=3600).verify(token)
+
+
+def test_a_token_within_the_maximum_lifetime_is_accepted() -> None:
+    token = mint_token(SECRET, "x", "admin", 3600)
+    assert TokenVerifier(secret=SECRET, max_lifetime_seconds=3600).verify(token).role == "admin"
+    refused = TokenVerifier(secret=SECRET, max_lifetime_seconds=3599)
+    with pytest.raises(TokenError, match="at most 3599 s"):
+        refused.verify(token)
