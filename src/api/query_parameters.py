@@ -4,8 +4,8 @@ declaration. A value outside its type or range is a 422 problem naming the param
 was expected, before any arithmetic or storage call sees it.
 
 Text is checked against ASCII patterns, not `str.isdigit` or `float()` (which take superscript
-digits, other scripts' digits, `inf` and `nan`); days and instants lie within DAYS; positions and
-counts within PostgreSQL's bigint.
+digits, other scripts' digits, `inf` and `nan`); days and instants lie within FIRST_DAY and
+LAST_DAY; positions and counts within PostgreSQL's bigint.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from starlette.requests import Request
 from api.problems import ApiProblem
 
 T = TypeVar("T")
+Ranged = TypeVar("Ranged", int, float, date)
 
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
 BIGINT_MAX = 2**63 - 1
@@ -53,7 +54,7 @@ class Parameter(Generic[T]):
             return self.default
         try:
             return self.parse(raw)
-        except (InvalidValueError, ValueError, OverflowError) as error:
+        except (ValueError, OverflowError) as error:  # InvalidValueError says why
             reason = f": {error}" if isinstance(error, InvalidValueError) else ""
             shown = raw if len(raw) <= 40 else raw[:40] + "..."
             raise _invalid(
@@ -94,7 +95,7 @@ def _matching(pattern: re.Pattern[str], raw: str, what: str) -> str:
     return raw
 
 
-def _within(value: Any, low: Any, high: Any) -> Any:
+def _within(value: Ranged, low: Ranged, high: Ranged) -> Ranged:
     if not low <= value <= high:
         raise InvalidValueError(f"out of range {low} to {high}")
     return value
@@ -107,7 +108,7 @@ def whole(
     name: str, low: int, high: int, default: int | None = None, **more: Any
 ) -> Parameter[int]:
     def parse(raw: str) -> int:
-        return int(_within(int(_matching(WHOLE, raw, "not ASCII digits")), low, high))
+        return _within(int(_matching(WHOLE, raw, "not ASCII digits")), low, high)
 
     schema = {"type": "integer", "minimum": low, "maximum": high}
     return Parameter(name, parse, f"a whole number from {low} to {high}", schema, default, **more)
@@ -122,7 +123,7 @@ def position(name: str, **more: Any) -> Parameter[int]:
 def coordinate(name: str, limit: float, **more: Any) -> Parameter[float]:
     def parse(raw: str) -> float:
         value = float(_matching(DECIMAL, raw, "not a plain decimal number"))
-        return float(_within(value, -limit, limit))
+        return _within(value, -limit, limit)
 
     schema = {"type": "number", "minimum": -limit, "maximum": limit}
     return Parameter(name, parse, f"a decimal number from {-limit} to {limit}", schema, **more)
@@ -130,15 +131,12 @@ def coordinate(name: str, limit: float, **more: Any) -> Parameter[float]:
 
 def day(name: str, **more: Any) -> Parameter[date]:
     def parse(raw: str) -> date:
-        return date.fromisoformat(_matching(DAY, raw, "not YYYY-MM-DD"))
-
-    def ranged(raw: str) -> date:
-        found: date = _within(parse(raw), FIRST_DAY, LAST_DAY)
-        return found
+        found = date.fromisoformat(_matching(DAY, raw, "not YYYY-MM-DD"))
+        return _within(found, FIRST_DAY, LAST_DAY)
 
     expected = f"a day YYYY-MM-DD from {FIRST_DAY} to {LAST_DAY}"
     schema = {"type": "string", "format": "date"}
-    return Parameter(name, ranged, expected, schema, **more)
+    return Parameter(name, parse, expected, schema, **more)
 
 
 def instant(name: str, **more: Any) -> Parameter[datetime]:
@@ -157,7 +155,9 @@ def instant(name: str, **more: Any) -> Parameter[datetime]:
     return Parameter(name, parse, expected, schema, **more)
 
 
-def choice(name: str, options: tuple[str, ...], default: str | None = None, **more: Any) -> Any:
+def choice(
+    name: str, options: tuple[str, ...], default: str | None = None, **more: Any
+) -> Parameter[str]:
     def parse(raw: str) -> str:
         if raw not in options:
             raise InvalidValueError("not one of the options")

@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from api.openapi import QUERY_PARAMETERS
 from service_layer.settings import Settings
@@ -86,6 +88,21 @@ def test_no_value_of_any_parameter_is_answered_with_a_500(client: httpx.Client, 
             elif response.status_code == 422:
                 assert response.headers["content-type"] == "application/problem+json"
     assert failures == []
+
+
+DECLARED = [(path, p.name) for path in GETS for p in QUERY_PARAMETERS.get(path, ())]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(where=st.sampled_from(DECLARED), raw=st.text(max_size=50))
+def test_any_text_in_any_parameter_is_answered_without_a_500(
+    client: httpx.Client, where: tuple[str, str], raw: str
+) -> None:
+    path, name = where
+    required = {p.name: VALID[p.name] for p in QUERY_PARAMETERS[path] if p.required}
+    response = _get(client, path, {**required, name: raw})
+    _read_whole(response)
+    assert response.status_code < 500 or response.status_code in (501, 503), response.text
 
 
 @pytest.mark.parametrize("path,params", PROBED, ids=[f"{p} {q}" for p, q in PROBED])
