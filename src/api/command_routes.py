@@ -25,6 +25,7 @@ from domain.commands import Command
 from domain.errors import UnknownReservationError
 from domain.trace import Trace
 from service_layer.bootstrap import LedgerRuntime
+from service_layer.command_answers import scoped_key
 from service_layer.queries import reservation
 
 CHANNELS = ("web", "app", "pos", "marketplace", "backoffice")
@@ -200,7 +201,9 @@ def command_endpoint(route: CommandRoute) -> Callable[[Request], Awaitable[Respo
         require_locations(principal_of(request), command_locations(command))
         started = time.perf_counter()
         future = runtime.writer.submit_async(
-            command, key, fingerprint(request.method, request.scope["path"], data)
+            command,
+            scoped_key(principal, channel, key),
+            fingerprint(request.method, request.scope["path"], data),
         )
         deadlines().watch(future, settings.command_timeout_seconds)
         outcome = await future
