@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -17,6 +17,7 @@ from starlette.responses import Response
 from api import command_builders as b
 from api import models as m
 from api.access import principal_of, require_locations
+from api.caller_bounds import occurred_at
 from api.command_waits import deadlines
 from api.metrics import COMMAND_LATENCY
 from api.problems import ApiProblem
@@ -29,7 +30,6 @@ from service_layer.command_answers import scoped_key
 from service_layer.queries import reservation
 
 CHANNELS = ("web", "app", "pos", "marketplace", "backoffice")
-MAX_CLOCK_SKEW = timedelta(minutes=5)
 MAX_KEY_LENGTH = 200
 
 
@@ -188,10 +188,13 @@ def command_endpoint(route: CommandRoute) -> Callable[[Request], Awaitable[Respo
         if "reservation_id" in path and principal_of(request).role == "store-staff":
             require_locations(principal_of(request), _reservation_locations(runtime, path))
         now = datetime.now(tz=UTC)
+        caller = principal_of(request)
         trace = Trace(
             channel=channel,
             principal=principal,
-            occurred_at=_occurred_at(getattr(body, "occurred_at", None), now),
+            occurred_at=occurred_at(
+                getattr(body, "occurred_at", None), now, caller, channel, settings
+            ),
             idempotency_key=key,
             source_ref=getattr(body, "source_ref", None),
             reason=getattr(body, "reason", None),
@@ -298,17 +301,3 @@ def _path_params(route: CommandRoute, request: Request) -> dict[str, Any]:
                 f"{name} {raw!r} is not a valid {parse.__name__}",
             ) from None
     return params
-
-
-def _occurred_at(reported: datetime | None, now: datetime) -> datetime:
-    if reported is None:
-        return now
-    if reported - now > MAX_CLOCK_SKEW:
-        raise ApiProblem(
-            422,
-            "occurred-in-future",
-            "Occurred in the future",
-            f"occurred_at {reported.isoformat()} is later than the ledger's clock "
-            f"({now.isoformat()}) by more than {MAX_CLOCK_SKEW}; send when it really happened",
-        )
-    return reported.astimezone(UTC)

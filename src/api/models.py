@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
@@ -27,9 +27,14 @@ Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 
 
 def _aware(value: datetime) -> datetime:
+    """In UTC, or refused: an offset that carries the instant outside years 1-9999 (as
+    0001-01-01T00:00:00+01:00 does) is refused here, before any arithmetic overflows."""
     if value.tzinfo is None:
         raise ValueError("must carry a timezone offset, e.g. 2026-11-26T10:00:00Z")
-    return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is outside the years 1 to 9999 once taken to UTC") from None
 
 
 AwareDatetime = Annotated[datetime, AfterValidator(_aware)]

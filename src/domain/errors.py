@@ -122,3 +122,21 @@ class ConsentRequiredError(ConflictError):
     """A use of personal data whose purpose the customer has not granted, or has withdrawn."""
 
     code = "consent-required"
+
+
+class DateOutOfRangeError(InvalidCommandError):
+    """A date no business would use: an expiry centuries away, a shipment expected in 0001."""
+
+    code = "date-out-of-range"
+
+
+class BackdatedTooFarError(InvalidCommandError):
+    """`occurred_at` lies further back than the caller's channel may date a command."""
+
+    code = "backdated-too-far"
+
+
+class OccurredInFutureError(InvalidCommandError):
+    """`occurred_at` lies later than the ledger's clock by more than the allowed skew."""
+
+    code = "occurred-in-future"

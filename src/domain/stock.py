@@ -15,6 +15,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.batch import ACTIVE, QUARANTINED, RECALLED, Batch, allocate_fefo
+from domain.dating import require_expected_on, require_expiry
 from domain.errors import (
     BatchMismatchError,
     BatchNotSellableError,
@@ -271,6 +272,7 @@ class Stock(Aggregate):
         self, batch: str, expiry: date, quantity: int, shipment_ref: str | None, trace: Trace
     ) -> None:
         _require_positive(quantity)
+        require_expiry(expiry, trace.occurred_at.date())
         self._require_same_expiry(batch, expiry)
         self.trigger_event(
             self.BatchReceived,
@@ -285,6 +287,7 @@ class Stock(Aggregate):
         self, shipment_ref: str, quantity: int, expected_on: date, trace: Trace
     ) -> None:
         _require_positive(quantity)
+        require_expected_on(expected_on, trace.occurred_at.date())
         self.trigger_event(
             self.IncomingShipmentExpected,
             shipment_ref=shipment_ref,
@@ -363,6 +366,8 @@ class Stock(Aggregate):
         self, batch: str, expiry: date | None, quantity: int, restock: bool, trace: Trace
     ) -> None:
         _require_positive(quantity)
+        if expiry is not None:
+            require_expiry(expiry, trace.occurred_at.date())
         known = self.batches.get(batch)
         if known is not None and expiry is not None and known.expiry != expiry:
             self._require_same_expiry(batch, expiry)

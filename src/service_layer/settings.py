@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 DEFAULT_STORE_URL = "sqlite:///var/ledger.sqlite"
 DEFAULT_ANALYTICS_URL = f"chdb://{Path('var/analytics').resolve()}"
+# How far back a command may be dated (`occurred_at`), per channel; an admin token (imports of
+# history, the demo) by the `admin` entry whatever channel it names. Seconds.
+DAY = 24 * 3600
+DEFAULT_BACKDATING_SECONDS = {
+    "web": 900,  # a web shop reports at once
+    "app": 3600,  # an app queues commands while offline
+    "marketplace": DAY,  # marketplaces send their orders in feeds
+    "pos": 7 * DAY,  # a till offline over a long weekend and more
+    "backoffice": 30 * DAY,  # paperwork recorded late
+    "admin": 3650 * DAY,  # imports of history
+}
+MAX_BACKDATING_SECONDS = 3650 * DAY
 
 
 class SettingsError(ValueError):
@@ -39,6 +51,9 @@ class Settings:
     # kafka://host:port: the cluster path (relay + Faust workers); None: the embedded driver.
     broker_url: str | None = None
     topic_prefix: str = ""  # topics and the worker group under a prefix (tests, tenants)
+    backdating_seconds: dict[str, int] = field(
+        default_factory=lambda: dict(DEFAULT_BACKDATING_SECONDS)
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -63,6 +78,7 @@ class Settings:
             "jwt_audience": env.get("GLOW_JWT_AUDIENCE", ""),
             "broker_url": env.get("GLOW_BROKER_URL") or None,
             "topic_prefix": env.get("GLOW_TOPIC_PREFIX", ""),
+            "backdating_seconds": _backdating(env.get("GLOW_BACKDATING_SECONDS", "")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
@@ -131,6 +147,20 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _backdating(raw: str) -> dict[str, int]:
+    """`pos=604800,web=900`: the defaults, with the entries given replaced."""
+    limits = dict(DEFAULT_BACKDATING_SECONDS)
+    for entry in filter(None, (part.strip() for part in raw.split(","))):
+        name, _, seconds = entry.partition("=")
+        if name.strip() not in limits or not seconds.strip().isdigit():
+            raise SettingsError(
+                f"GLOW_BACKDATING_SECONDS entry {entry!r}: expected NAME=SECONDS with NAME one "
+                f"of {', '.join(limits)}"
+            )
+        limits[name.strip()] = min(int(seconds), MAX_BACKDATING_SECONDS)
+    return limits
 
 
 def _float(env: dict[str, str], name: str, default: float) -> float:
