@@ -1,13 +1,17 @@
-"""What a caller's role and channel bound: how far back it may date a command.
+"""What a caller's role and channel bound: how far back it may date a command, and whose
+reservations it may confirm, release or read.
 
-The rules themselves are the domain's (dating); this module only says, from the token, which
-bounds apply."""
+The rules themselves are the domain's (dating, Authority); this module only says, from the
+token, which bounds apply."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from api.auth import Principal
+from api.problems import ApiProblem
+from domain import commands as c
 from domain.dating import require_plausible_occurrence
 from service_layer.settings import Settings
 
@@ -24,6 +28,31 @@ def occurred_at(
     backdating = timedelta(seconds=settings.backdating_seconds[_backdating_entry(caller, channel)])
     require_plausible_occurrence(reported, now, backdating, MAX_CLOCK_SKEW)
     return reported
+
+
+def caller_authority(caller: Principal) -> c.Authority:
+    """A channel acts on its own reservations; store staff on those held at their location
+    (whichever channel placed them: a web order collected in store); an admin on any."""
+    if caller.role == "channel":
+        return c.Authority(channel=caller.channel)
+    if caller.role == "store-staff":
+        return c.Authority(location=caller.location)
+    return c.EVERYWHERE
+
+
+def require_may_see_reservation(caller: Principal, reservation: dict[str, Any]) -> None:
+    """A reservation is read by whoever may act on it (and by auditors)."""
+    if caller.role == "auditor":
+        return
+    locations = [line["location"] for line in reservation["lines"]]
+    refusal = caller_authority(caller).refusal(reservation["channel"], locations)
+    if refusal is not None:
+        raise ApiProblem(
+            403,
+            "forbidden",
+            "Forbidden",
+            f"reservation {reservation['reservation_id']} cannot be read by this caller: {refusal}",
+        )
 
 
 def _backdating_entry(caller: Principal, channel: str) -> str:

@@ -18,6 +18,7 @@ class Context:
     now: datetime
     path: dict[str, Any]
     reservation_ttl_seconds: int
+    authority: c.Authority  # whose reservations the caller may act on
 
 
 def _variant(v: m.VariantIn) -> c.VariantSpec:
@@ -84,11 +85,11 @@ def reserve(b: m.ReserveIn, ctx: Context) -> c.Command:
 
 
 def confirm(b: m.ReservationActionIn, ctx: Context) -> c.Command:
-    return c.ConfirmReservation(ctx.path["reservation_id"], ctx.now, ctx.trace)
+    return c.ConfirmReservation(ctx.path["reservation_id"], ctx.now, ctx.trace, ctx.authority)
 
 
 def release(b: m.ReservationActionIn, ctx: Context) -> c.Command:
-    return c.ReleaseReservation(ctx.path["reservation_id"], ctx.trace)
+    return c.ReleaseReservation(ctx.path["reservation_id"], ctx.trace, ctx.authority)
 
 
 def sell(b: m.SellIn, ctx: Context) -> c.Command:

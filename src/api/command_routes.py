@@ -17,17 +17,15 @@ from starlette.responses import Response
 from api import command_builders as b
 from api import models as m
 from api.access import principal_of, require_locations
-from api.caller_bounds import occurred_at
+from api.caller_bounds import caller_authority, occurred_at
 from api.command_waits import deadlines
 from api.metrics import COMMAND_LATENCY
 from api.problems import ApiProblem
 from api.request_body import fingerprint, read_json, validate
 from domain.commands import Command
-from domain.errors import UnknownReservationError
 from domain.trace import Trace
 from service_layer.bootstrap import LedgerRuntime
 from service_layer.command_answers import scoped_key
-from service_layer.queries import reservation
 
 CHANNELS = ("web", "app", "pos", "marketplace", "backoffice")
 MAX_KEY_LENGTH = 200
@@ -185,8 +183,6 @@ def command_endpoint(route: CommandRoute) -> Callable[[Request], Awaitable[Respo
         path = _path_params(route, request)
         data, _ = await read_json(request, settings.max_body_bytes)
         body = validate(route.model, data)
-        if "reservation_id" in path and principal_of(request).role == "store-staff":
-            require_locations(principal_of(request), _reservation_locations(runtime, path))
         now = datetime.now(tz=UTC)
         caller = principal_of(request)
         trace = Trace(
@@ -200,8 +196,11 @@ def command_endpoint(route: CommandRoute) -> Callable[[Request], Awaitable[Respo
             reason=getattr(body, "reason", None),
             customer_id=_optional_str(getattr(body, "customer_id", None)),
         )
-        command = route.build(body, b.Context(trace, now, path, settings.reservation_ttl_seconds))
-        require_locations(principal_of(request), command_locations(command))
+        context = b.Context(
+            trace, now, path, settings.reservation_ttl_seconds, caller_authority(caller)
+        )
+        command = route.build(body, context)
+        require_locations(caller, command_locations(command))
         started = time.perf_counter()
         future = runtime.writer.submit_async(
             command,
@@ -277,14 +276,6 @@ def command_locations(command: Command) -> list[str]:
     found = [getattr(command, name, None) for name in ("location", "from_location", "to_location")]
     found += [line.location for line in getattr(command, "lines", ())]
     return [location for location in found if isinstance(location, str)]
-
-
-def _reservation_locations(runtime: LedgerRuntime, path: dict[str, Any]) -> list[str]:
-    try:
-        found = reservation(runtime.ledger, path["reservation_id"])
-    except UnknownReservationError:
-        return []  # the handler answers 404
-    return [line["location"] for line in found.get("lines", [])]
 
 
 def _path_params(route: CommandRoute, request: Request) -> dict[str, Any]:

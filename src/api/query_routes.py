@@ -12,6 +12,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from api.access import principal_of
+from api.caller_bounds import require_may_see_reservation
 from api.problems import ApiProblem, problem_response
 from service_layer import queries
 from service_layer.bootstrap import LedgerRuntime
@@ -54,7 +56,9 @@ async def reservation(request: Request) -> Response:
             f"reservation_id {raw!r} is not a UUID",
         ) from None
     ledger = _runtime(request).ledger
-    return _json(await run_in_threadpool(queries.reservation, ledger, reservation_id))
+    found = await run_in_threadpool(queries.reservation, ledger, reservation_id)
+    require_may_see_reservation(principal_of(request), found)
+    return _json(found)
 
 
 async def product(request: Request) -> Response:

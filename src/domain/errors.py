@@ -140,3 +140,9 @@ class OccurredInFutureError(InvalidCommandError):
     """`occurred_at` lies later than the ledger's clock by more than the allowed skew."""
 
     code = "occurred-in-future"
+
+
+class NotPermittedError(DomainError):
+    """The caller may not act on this object: another channel's, or another location's."""
+
+    code = "forbidden"

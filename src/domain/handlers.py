@@ -115,6 +115,7 @@ def place_reservation(cmd: c.PlaceReservation, uow: UnitOfWork) -> Answer:
 
 def confirm_reservation(cmd: c.ConfirmReservation, uow: UnitOfWork) -> Answer:
     reservation = _reservation(uow, cmd.reservation_id)
+    reservation.require_authority(cmd.authority, "confirmed")
     trace = cmd.trace.at(cmd.now)
     reservation.confirm(trace)
     sold = []
@@ -130,6 +131,7 @@ def confirm_reservation(cmd: c.ConfirmReservation, uow: UnitOfWork) -> Answer:
 
 def release_reservation(cmd: c.ReleaseReservation, uow: UnitOfWork) -> Answer:
     reservation = _reservation(uow, cmd.reservation_id)
+    reservation.require_authority(cmd.authority, "released")
     reservation.release(cmd.trace)
     for line in reservation.lines:
         _existing_stock(uow, line["sku"], line["location"]).release(reservation.id, cmd.trace)
