@@ -1,8 +1,9 @@
-"""What a caller's role and channel bound: how far back it may date a command, and whose
-reservations it may confirm, release or read.
+"""What a caller's role and channel bound: how far back it may date a command, whose
+reservations it may confirm or release, whether it may take a return no sale covers, and
+(for the selling roles) how many units a line may carry and how long a hold may last.
 
-The rules themselves are the domain's (dating, Authority); this module only says, from the
-token, which bounds apply."""
+The rules themselves are the domain's (dating, Reservation.require_authority, the return
+book); this module only says, from the token, which bounds apply."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from domain.dating import require_plausible_occurrence
 from service_layer.settings import Settings
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
+SELLING_ROLES = ("channel", "store-staff")
+BACK_OFFICE_CHANNEL = "backoffice"
 
 
 def occurred_at(
@@ -55,9 +58,51 @@ def require_may_see_reservation(caller: Principal, reservation: dict[str, Any]) 
         )
 
 
+def is_back_office(caller: Principal, channel: str) -> bool:
+    return caller.role == "admin" or channel == BACK_OFFICE_CHANNEL
+
+
+def require_seller_limits(
+    caller: Principal, command: c.Command, now: datetime, settings: Settings
+) -> None:
+    if caller.role not in SELLING_ROLES:
+        return
+    most = settings.seller_max_line_quantity
+    for quantity in _quantities(command):
+        if quantity > most:
+            raise _limit(
+                f"a {caller.role} token may put at most {most} unit(s) on one line, got "
+                f"{quantity}; larger movements go through the back office",
+                "max_line_quantity",
+                most,
+            )
+    longest = settings.seller_max_reservation_ttl_seconds
+    if isinstance(command, c.PlaceReservation) and command.expires_at - now > timedelta(
+        seconds=longest
+    ):
+        raise _limit(
+            f"a {caller.role} token may hold stock for at most {longest} seconds; ask for a "
+            "shorter ttl_seconds",
+            "max_reservation_ttl_seconds",
+            longest,
+        )
+
+
 def _backdating_entry(caller: Principal, channel: str) -> str:
     if caller.role == "admin":
         return "admin"
     if caller.role == "store-staff":
         return caller.channel or "pos"
     return caller.channel or channel
+
+
+def _quantities(command: c.Command) -> list[int]:
+    if isinstance(command, c.PlaceReservation | c.SellDirect):
+        return [line.quantity for line in command.lines]
+    if isinstance(command, c.AcceptReturn):
+        return [command.quantity]
+    return []
+
+
+def _limit(detail: str, name: str, value: int) -> ApiProblem:
+    return ApiProblem(422, "limit-exceeded", "Limit exceeded", detail, limit=name, value=value)

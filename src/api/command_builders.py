@@ -19,6 +19,7 @@ class Context:
     path: dict[str, Any]
     reservation_ttl_seconds: int
     authority: c.Authority  # whose reservations the caller may act on
+    back_office: bool  # may take a return no sale covers, with a reason
 
 
 def _variant(v: m.VariantIn) -> c.VariantSpec:
@@ -100,7 +101,9 @@ def sell(b: m.SellIn, ctx: Context) -> c.Command:
 
 
 def accept_return(b: m.ReturnIn, ctx: Context) -> c.Command:
-    return c.AcceptReturn(b.sku, b.location, b.batch, b.expiry, b.quantity, b.restock, ctx.trace)
+    return c.AcceptReturn(
+        b.sku, b.location, b.batch, b.expiry, b.quantity, b.restock, ctx.trace, ctx.back_office
+    )
 
 
 def adjust(b: m.AdjustIn, ctx: Context) -> c.Command:

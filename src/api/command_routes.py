@@ -17,7 +17,12 @@ from starlette.responses import Response
 from api import command_builders as b
 from api import models as m
 from api.access import principal_of, require_locations
-from api.caller_bounds import caller_authority, occurred_at
+from api.caller_bounds import (
+    caller_authority,
+    is_back_office,
+    occurred_at,
+    require_seller_limits,
+)
 from api.command_waits import deadlines
 from api.metrics import COMMAND_LATENCY
 from api.problems import ApiProblem
@@ -183,8 +188,8 @@ def command_endpoint(route: CommandRoute) -> Callable[[Request], Awaitable[Respo
         path = _path_params(route, request)
         data, _ = await read_json(request, settings.max_body_bytes)
         body = validate(route.model, data)
-        now = datetime.now(tz=UTC)
         caller = principal_of(request)
+        now = datetime.now(tz=UTC)
         trace = Trace(
             channel=channel,
             principal=principal,
@@ -197,10 +202,16 @@ def command_endpoint(route: CommandRoute) -> Callable[[Request], Awaitable[Respo
             customer_id=_optional_str(getattr(body, "customer_id", None)),
         )
         context = b.Context(
-            trace, now, path, settings.reservation_ttl_seconds, caller_authority(caller)
+            trace,
+            now,
+            path,
+            settings.reservation_ttl_seconds,
+            caller_authority(caller),
+            is_back_office(caller, channel),
         )
         command = route.build(body, context)
         require_locations(caller, command_locations(command))
+        require_seller_limits(caller, command, now, settings)
         started = time.perf_counter()
         future = runtime.writer.submit_async(
             command,

@@ -166,6 +166,7 @@ class AcceptReturn:
     quantity: int
     restock: bool
     trace: Trace
+    back_office: bool = False  # may take a return not linked to a sale here, with a reason
 
 
 @dataclass(frozen=True)

@@ -146,3 +146,9 @@ class NotPermittedError(DomainError):
     """The caller may not act on this object: another channel's, or another location's."""
 
     code = "forbidden"
+
+
+class ReturnExceedsSaleError(ConflictError):
+    """A return of more units than were sold (to that customer) and not yet returned."""
+
+    code = "return-exceeds-sale"

@@ -164,7 +164,9 @@ def accept_return(cmd: c.AcceptReturn, uow: UnitOfWork) -> Answer:
             cmd.batch, "cannot go back on the shelf; take the return with restock=false"
         )
     stock = _stock_or_open(uow, cmd.sku, cmd.location)
-    stock.accept_return(cmd.batch, cmd.expiry, cmd.quantity, cmd.restock, cmd.trace)
+    stock.accept_return(
+        cmd.batch, cmd.expiry, cmd.quantity, cmd.restock, cmd.trace, back_office=cmd.back_office
+    )
     return Answer(200, _stock_answer(stock, cmd.trace))
 
 

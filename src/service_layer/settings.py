@@ -54,6 +54,10 @@ class Settings:
     backdating_seconds: dict[str, int] = field(
         default_factory=lambda: dict(DEFAULT_BACKDATING_SECONDS)
     )
+    # Tokens of the channel and store-staff roles: the most units on one line of a
+    # reservation, sale or return, and the longest hold a reservation may ask for.
+    seller_max_line_quantity: int = 1000
+    seller_max_reservation_ttl_seconds: int = 3600
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -79,6 +83,10 @@ class Settings:
             "broker_url": env.get("GLOW_BROKER_URL") or None,
             "topic_prefix": env.get("GLOW_TOPIC_PREFIX", ""),
             "backdating_seconds": _backdating(env.get("GLOW_BACKDATING_SECONDS", "")),
+            "seller_max_line_quantity": _int(env, "GLOW_SELLER_MAX_LINE_QUANTITY", 1000),
+            "seller_max_reservation_ttl_seconds": _int(
+                env, "GLOW_SELLER_MAX_RESERVATION_TTL_SECONDS", 3600
+            ),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
