@@ -11,8 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from service_layer.settings import Settings
-from tests.e2e.conftest import scratch_database
+from tests.e2e.conftest import stocked_shop
 from tests.e2e.ledger_server import (
     EXPIRY_SOON,
     RunningLedger,
@@ -23,8 +22,6 @@ from tests.e2e.ledger_server import (
     headers,
     ok,
     receive,
-    serve,
-    stocked_sku,
 )
 
 SKU, SHOP = "BALM-DATES", "DATE-1"
@@ -37,9 +34,7 @@ OVERFLOWING = ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"]
 
 @pytest.fixture(scope="module")
 def shop() -> Iterator[RunningLedger]:
-    with scratch_database() as url, serve(Settings(event_store_url=url)) as running:
-        with httpx.Client(headers=auth_headers(), base_url=running.base_url) as client:
-            stocked_sku(client, SKU, SHOP, {"B1": 50})
+    with stocked_shop(SKU, SHOP, {"B1": 50}) as running:
         yield running
 
 

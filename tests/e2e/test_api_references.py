@@ -9,16 +9,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from service_layer.settings import Settings
-from tests.e2e.conftest import scratch_database
+from tests.e2e.conftest import stocked_shop
 from tests.e2e.ledger_server import (
     RunningLedger,
     auth_headers,
     count_events,
     headers,
     ok,
-    serve,
-    stocked_sku,
 )
 
 SKU, SHOP = "OIL-REFS", "REFS-1"
@@ -43,9 +40,7 @@ COMMANDS = [
 
 @pytest.fixture(scope="module")
 def shop() -> Iterator[RunningLedger]:
-    with scratch_database() as url, serve(Settings(event_store_url=url)) as running:
-        with httpx.Client(headers=auth_headers(), base_url=running.base_url) as client:
-            stocked_sku(client, SKU, SHOP, {"B1": 50})
+    with stocked_shop(SKU, SHOP, {"B1": 50}) as running:
         yield running
 
 

@@ -12,16 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
-from service_layer.settings import Settings
-from tests.e2e.conftest import scratch_database
+from tests.e2e.conftest import stocked_shop
 from tests.e2e.ledger_server import (
     RunningLedger,
-    auth_headers,
     caller_headers,
     count_events,
     ok,
-    serve,
-    stocked_sku,
 )
 
 SKU, SHOP = "CREAM-RET", "RET-1"
@@ -30,9 +26,7 @@ ANNA, BEN = str(uuid.uuid4()), str(uuid.uuid4())
 
 @pytest.fixture(scope="module")
 def shop() -> Iterator[RunningLedger]:
-    with scratch_database() as url, serve(Settings(event_store_url=url)) as running:
-        with httpx.Client(headers=auth_headers(), base_url=running.base_url) as client:
-            stocked_sku(client, SKU, SHOP, {"B1": 2000})
+    with stocked_shop(SKU, SHOP, {"B1": 2000}) as running:
         yield running
 
 
