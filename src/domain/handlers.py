@@ -116,7 +116,7 @@ def place_reservation(cmd: c.PlaceReservation, uow: UnitOfWork) -> Answer:
 def confirm_reservation(cmd: c.ConfirmReservation, uow: UnitOfWork) -> Answer:
     reservation = _reservation(uow, cmd.reservation_id)
     reservation.require_authority(cmd.authority, "confirmed")
-    trace = cmd.trace.at(cmd.now)
+    trace = cmd.trace.at(cmd.now).for_customer(reservation.customer_id)
     reservation.confirm(trace)
     sold = []
     for line in reservation.lines:

@@ -51,6 +51,7 @@ class Reservation(Aggregate):
         self.expires_at = expires_at
         self.channel = trace.channel
         self.source_ref = trace.source_ref
+        self.customer_id = trace.customer_id  # its sale is theirs: they may return it
         self.status = OPEN
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Reservation:

@@ -79,6 +79,18 @@ def test_returns_to_a_customer_stop_at_what_was_sold_to_them(http: httpx.Client)
     ok(http.post("/returns", json=_return(5, customer_id=BEN), headers=_web()))
 
 
+def test_a_web_order_confirmed_from_a_reservation_is_returnable_by_its_customer(
+    http: httpx.Client,
+) -> None:
+    chloe = str(uuid.uuid4())
+    body = {"customer_id": chloe, "lines": [{"sku": SKU, "location": SHOP, "quantity": 2}]}
+    placed = ok(http.post("/reservations", json=body, headers=_web()))
+    ok(http.post(f"/reservations/{placed['reservation_id']}/confirm", headers=_web()))
+    ok(http.post("/returns", json=_return(2, customer_id=chloe), headers=_web()))
+    refused = http.post("/returns", json=_return(1, customer_id=chloe), headers=_web())
+    assert refused.status_code == 409, refused.text
+
+
 def test_the_back_office_takes_an_unlinked_return_only_with_a_reason(http: httpx.Client) -> None:
     body = _return(3, "FOUND-1", expiry="2031-01-31")
     back_office = caller_headers("admin", "backoffice")

@@ -5,7 +5,7 @@ from uuid import uuid4
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from shop import RED, WAREHOUSE, line, open_shop, receive, stock, trace
+from shop import RED, WAREHOUSE, confirm, line, open_shop, receive, reserve, stock, trace
 
 from domain import commands as c
 from domain.errors import InvalidCommandError, ReturnExceedsSaleError
@@ -91,3 +91,16 @@ def test_the_return_book_survives_a_snapshot_and_an_old_snapshot_comes_back_empt
         assert isinstance(upcast, Stock) and upcast.returns == ReturnBook()
     finally:
         ledger.close()
+
+
+def test_a_confirmed_reservation_is_returnable_by_the_customer_it_was_for() -> None:
+    uow = open_shop()
+    uow.run(receive())
+    placed = reserve(line(2))
+    for_anna = trace(customer_id="ANNA")
+    uow.run(c.PlaceReservation(placed.reservation_id, placed.lines, placed.expires_at, for_anna))
+    uow.run(confirm(placed.reservation_id))
+    assert uow.last_events[-1].trace.customer_id == "ANNA"
+    uow.run(_return(2, "ANNA"))
+    with pytest.raises(ReturnExceedsSaleError, match="to that customer"):
+        uow.run(_return(1, "BEN"))
