@@ -96,6 +96,12 @@ def main() -> None:
         "--postgres",
         default=os.environ.get("GLOW_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432"),
     )
+    parser.add_argument(
+        "--database",
+        default=os.environ.get("GLOW_BENCH_DB", "glow_bench_ab"),
+        help="prefix of the two scratch databases (_a, _b); GLOW_BENCH_DB, so that two "
+        "checkouts can bench side by side",
+    )
     args = parser.parse_args()
     ensure_postgres(args.postgres)
     skus = [f"SKU-{i:04d}" for i in range(args.skus)]
@@ -104,7 +110,7 @@ def main() -> None:
         extras = {"A": settings(args.env_a), "B": settings(args.env_b)}
         servers = {}
         for side, source in sources.items():
-            url = fresh_database(args.postgres, f"glow_bench_ab_{side.lower()}")
+            url = fresh_database(args.postgres, f"{args.database}_{side.lower()}")
             subprocess.run([GLOW, "--store", url, "migrate"], check=True, capture_output=True)
             seed(url, args.skus, 0)
             servers[side] = start_server(stack, source, url, extras[side])

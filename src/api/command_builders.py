@@ -18,6 +18,8 @@ class Context:
     now: datetime
     path: dict[str, Any]
     reservation_ttl_seconds: int
+    authority: c.Authority  # whose reservations the caller may act on
+    back_office: bool  # may take a return no sale covers, with a reason
 
 
 def _variant(v: m.VariantIn) -> c.VariantSpec:
@@ -84,11 +86,11 @@ def reserve(b: m.ReserveIn, ctx: Context) -> c.Command:
 
 
 def confirm(b: m.ReservationActionIn, ctx: Context) -> c.Command:
-    return c.ConfirmReservation(ctx.path["reservation_id"], ctx.now, ctx.trace)
+    return c.ConfirmReservation(ctx.path["reservation_id"], ctx.now, ctx.trace, ctx.authority)
 
 
 def release(b: m.ReservationActionIn, ctx: Context) -> c.Command:
-    return c.ReleaseReservation(ctx.path["reservation_id"], ctx.trace)
+    return c.ReleaseReservation(ctx.path["reservation_id"], ctx.trace, ctx.authority)
 
 
 def sell(b: m.SellIn, ctx: Context) -> c.Command:
@@ -99,7 +101,9 @@ def sell(b: m.SellIn, ctx: Context) -> c.Command:
 
 
 def accept_return(b: m.ReturnIn, ctx: Context) -> c.Command:
-    return c.AcceptReturn(b.sku, b.location, b.batch, b.expiry, b.quantity, b.restock, ctx.trace)
+    return c.AcceptReturn(
+        b.sku, b.location, b.batch, b.expiry, b.quantity, b.restock, ctx.trace, ctx.back_office
+    )
 
 
 def adjust(b: m.AdjustIn, ctx: Context) -> c.Command:

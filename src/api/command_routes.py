@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -17,18 +17,22 @@ from starlette.responses import Response
 from api import command_builders as b
 from api import models as m
 from api.access import principal_of, require_locations
+from api.caller_bounds import (
+    caller_authority,
+    is_back_office,
+    occurred_at,
+    require_seller_limits,
+)
 from api.command_waits import deadlines
 from api.metrics import COMMAND_LATENCY
 from api.problems import ApiProblem
 from api.request_body import fingerprint, read_json, validate
 from domain.commands import Command
-from domain.errors import UnknownReservationError
 from domain.trace import Trace
 from service_layer.bootstrap import LedgerRuntime
-from service_layer.queries import reservation
+from service_layer.command_answers import scoped_key
 
 CHANNELS = ("web", "app", "pos", "marketplace", "backoffice")
-MAX_CLOCK_SKEW = timedelta(minutes=5)
 MAX_KEY_LENGTH = 200
 
 
@@ -184,23 +188,35 @@ def command_endpoint(route: CommandRoute) -> Callable[[Request], Awaitable[Respo
         path = _path_params(route, request)
         data, _ = await read_json(request, settings.max_body_bytes)
         body = validate(route.model, data)
-        if "reservation_id" in path and principal_of(request).role == "store-staff":
-            require_locations(principal_of(request), _reservation_locations(runtime, path))
+        caller = principal_of(request)
         now = datetime.now(tz=UTC)
         trace = Trace(
             channel=channel,
             principal=principal,
-            occurred_at=_occurred_at(getattr(body, "occurred_at", None), now),
+            occurred_at=occurred_at(
+                getattr(body, "occurred_at", None), now, caller, channel, settings
+            ),
             idempotency_key=key,
             source_ref=getattr(body, "source_ref", None),
             reason=getattr(body, "reason", None),
             customer_id=_optional_str(getattr(body, "customer_id", None)),
         )
-        command = route.build(body, b.Context(trace, now, path, settings.reservation_ttl_seconds))
-        require_locations(principal_of(request), command_locations(command))
+        context = b.Context(
+            trace,
+            now,
+            path,
+            settings.reservation_ttl_seconds,
+            caller_authority(caller),
+            is_back_office(caller, channel),
+        )
+        command = route.build(body, context)
+        require_locations(caller, command_locations(command))
+        require_seller_limits(caller, command, now, settings)
         started = time.perf_counter()
         future = runtime.writer.submit_async(
-            command, key, fingerprint(request.method, request.scope["path"], data)
+            command,
+            scoped_key(principal, channel, key),
+            fingerprint(request.method, request.scope["path"], data),
         )
         deadlines().watch(future, settings.command_timeout_seconds)
         outcome = await future
@@ -273,14 +289,6 @@ def command_locations(command: Command) -> list[str]:
     return [location for location in found if isinstance(location, str)]
 
 
-def _reservation_locations(runtime: LedgerRuntime, path: dict[str, Any]) -> list[str]:
-    try:
-        found = reservation(runtime.ledger, path["reservation_id"])
-    except UnknownReservationError:
-        return []  # the handler answers 404
-    return [line["location"] for line in found.get("lines", [])]
-
-
 def _path_params(route: CommandRoute, request: Request) -> dict[str, Any]:
     params: dict[str, Any] = {}
     for name, parse in route.path_params.items():
@@ -295,17 +303,3 @@ def _path_params(route: CommandRoute, request: Request) -> dict[str, Any]:
                 f"{name} {raw!r} is not a valid {parse.__name__}",
             ) from None
     return params
-
-
-def _occurred_at(reported: datetime | None, now: datetime) -> datetime:
-    if reported is None:
-        return now
-    if reported - now > MAX_CLOCK_SKEW:
-        raise ApiProblem(
-            422,
-            "occurred-in-future",
-            "Occurred in the future",
-            f"occurred_at {reported.isoformat()} is later than the ledger's clock "
-            f"({now.isoformat()}) by more than {MAX_CLOCK_SKEW}; send when it really happened",
-        )
-    return reported.astimezone(UTC)

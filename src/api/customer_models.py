@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import Field, StringConstraints
 
-from api.models import Body, Code, SkinType, Text
+from api.models import Body, Code, Reference, SkinType
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 Contact = Annotated[str, StringConstraints(min_length=3, max_length=254, strip_whitespace=True)]
@@ -88,8 +88,8 @@ class ConsentWithdrawIn(Body):
 class MergeIn(Body):
     source_id: UUID
     target_id: UUID
-    reason: Text | None = None
+    reason: Reference | None = None  # a code, never free text: the log keeps it for good
 
 
 class ForgetIn(Body):
-    reason: Text | None = None
+    reason: Reference | None = None  # a code, never free text: the log keeps it for good

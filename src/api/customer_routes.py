@@ -29,6 +29,7 @@ from privacy.access_log import AccessEntry
 from privacy.contacts import DEFAULT_REGION, normalise_email, normalise_phone
 from service_layer import customer_views as views
 from service_layer.bootstrap import LedgerRuntime
+from service_layer.command_answers import scoped_key
 
 Build = Callable[[Any, UUID | None, Trace], c.CustomerCommand]
 
@@ -164,7 +165,8 @@ def customer_command_endpoint(route: CustomerRoute) -> Callable[[Request], Await
         trace = Trace(channel, subject, now, key, None, getattr(body, "reason", None))
         command = route.build(body, customer_id, trace)
         print_ = fingerprint(request.method, request.scope["path"], data)
-        outcome = await run_in_threadpool(runtime.customers.execute, command, key, print_)
+        scoped = scoped_key(subject, channel, key)
+        outcome = await run_in_threadpool(runtime.customers.execute, command, scoped, print_)
         if route.personal:
             touched = UUID(outcome.body["customer_id"])
             await _log(request, touched, f"write {route.path}", trace.reason)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
@@ -13,6 +13,13 @@ Code = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
 ]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+# A reference to a document or a reason code, never free text: a name, an address or a note
+# about a customer has nowhere to go (the stock log keeps it for good; forgetting a customer
+# cannot reach it).
+REFERENCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/#-]*$"
+Reference = Annotated[
+    str, StringConstraints(min_length=1, max_length=100, pattern=REFERENCE_PATTERN)
+]
 Quantity = Annotated[int, Field(gt=0, le=1_000_000, strict=True)]
 SkinType = Literal["dry", "oily", "combination", "normal", "sensitive"]
 Price = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
@@ -20,9 +27,14 @@ Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 
 
 def _aware(value: datetime) -> datetime:
+    """In UTC, or refused: an offset that carries the instant outside years 1-9999 (as
+    0001-01-01T00:00:00+01:00 does) is refused here, before any arithmetic overflows."""
     if value.tzinfo is None:
         raise ValueError("must carry a timezone offset, e.g. 2026-11-26T10:00:00Z")
-    return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is outside the years 1 to 9999 once taken to UTC") from None
 
 
 AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
@@ -35,10 +47,14 @@ class Body(BaseModel):
 class Traceable(Body):
     """Fields every command may carry for traceability."""
 
-    source_ref: Text | None = Field(
-        None, description="The source document: order, transfer, count sheet, marketplace order id"
+    source_ref: Reference | None = Field(
+        None,
+        description="The source document: order, transfer, count sheet, marketplace order id "
+        "(a reference: letters, digits and . _ : / # -, no free text)",
     )
-    reason: Text | None = Field(None, description="A reason code: damaged, cycle_count, theft, ...")
+    reason: Reference | None = Field(
+        None, description="A reason code: damaged, cycle_count, theft, ... (no free text)"
+    )
     occurred_at: AwareDatetime | None = Field(
         None, description="When it happened (a till that was offline reports late); default now"
     )
@@ -188,4 +204,6 @@ class BatchActionIn(Traceable):
 class RecallIn(Traceable):
     sku: Code
     batch: Code
-    reason: Text = Field(description="Why the batch is recalled, e.g. the safety notice number")
+    reason: Reference = Field(
+        description="Why the batch is recalled: the safety notice's number (a reference)"
+    )

@@ -16,6 +16,7 @@ STANDARD_MEMBERS = frozenset({"type", "title", "status", "detail", "instance"})
 
 STATUS_BY_ERROR: list[tuple[type[e.DomainError], int]] = [
     (e.NotFoundError, 404),
+    (e.NotPermittedError, 403),
     (e.InvalidCommandError, 422),
     (e.ConflictError, 409),
 ]

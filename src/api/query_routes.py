@@ -13,7 +13,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from api.access import principal_of, require_locations, staff_view
+from api.access import principal_of, staff_view
+from api.caller_bounds import require_may_see_reservation
 from api.problems import ApiProblem, problem_response
 from service_layer import queries
 from service_layer.bootstrap import LedgerRuntime
@@ -58,7 +59,7 @@ async def reservation(request: Request) -> Response:
         ) from None
     ledger = _runtime(request).ledger
     found = await run_in_threadpool(queries.reservation, ledger, reservation_id)
-    require_locations(principal_of(request), [line["location"] for line in found["lines"]])
+    require_may_see_reservation(principal_of(request), found)
     return _json(found)
 
 

@@ -183,7 +183,7 @@ def _happening(seeder: Seeder, h: Happening) -> Any:
                 "quantity": int(h.value),
                 "restock": False,
                 "occurred_at": at,
-                "reason": "did not suit",
+                "reason": "did-not-suit",
             }
             await seeder.post("/returns", body, h.channel)
         elif h.kind == RATING:

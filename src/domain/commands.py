@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -95,6 +96,31 @@ class StockLine:
 
 
 @dataclass(frozen=True)
+class Authority:
+    """Whose reservations a caller may confirm or release: a channel's own (None: any
+    channel's), at one location (None: anywhere). The writer decides it on the reservation
+    it decides the command on, so no check can race the reservation's placing."""
+
+    channel: str | None = None
+    location: str | None = None
+
+    def refusal(self, placed_by: str, locations: Iterable[str]) -> str | None:
+        """Why this authority may not act on what `placed_by` placed at `locations`, if not."""
+        if self.channel is not None and self.channel != placed_by:
+            return f"it was placed by another channel; {self.channel} may act only on its own"
+        elsewhere = sorted(set(locations) - {self.location})
+        if self.location is not None and elsewhere:
+            return (
+                f"it holds stock at {', '.join(elsewhere)}; staff of {self.location} may act "
+                "only on what is held there"
+            )
+        return None
+
+
+EVERYWHERE = Authority()
+
+
+@dataclass(frozen=True)
 class PlaceReservation:
     reservation_id: UUID
     lines: tuple[StockLine, ...]
@@ -107,12 +133,14 @@ class ConfirmReservation:
     reservation_id: UUID
     now: datetime
     trace: Trace
+    authority: Authority = EVERYWHERE
 
 
 @dataclass(frozen=True)
 class ReleaseReservation:
     reservation_id: UUID
     trace: Trace
+    authority: Authority = EVERYWHERE
 
 
 @dataclass(frozen=True)
@@ -138,6 +166,7 @@ class AcceptReturn:
     quantity: int
     restock: bool
     trace: Trace
+    back_office: bool = False  # may take a return not linked to a sale here, with a reason
 
 
 @dataclass(frozen=True)

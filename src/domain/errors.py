@@ -122,3 +122,33 @@ class ConsentRequiredError(ConflictError):
     """A use of personal data whose purpose the customer has not granted, or has withdrawn."""
 
     code = "consent-required"
+
+
+class DateOutOfRangeError(InvalidCommandError):
+    """A date no business would use: an expiry centuries away, a shipment expected in 0001."""
+
+    code = "date-out-of-range"
+
+
+class BackdatedTooFarError(InvalidCommandError):
+    """`occurred_at` lies further back than the caller's channel may date a command."""
+
+    code = "backdated-too-far"
+
+
+class OccurredInFutureError(InvalidCommandError):
+    """`occurred_at` lies later than the ledger's clock by more than the allowed skew."""
+
+    code = "occurred-in-future"
+
+
+class NotPermittedError(DomainError):
+    """The caller may not act on this object: another channel's, or another location's."""
+
+    code = "forbidden"
+
+
+class ReturnExceedsSaleError(ConflictError):
+    """A return of more units than were sold (to that customer) and not yet returned."""
+
+    code = "return-exceeds-sale"

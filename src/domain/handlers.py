@@ -115,7 +115,8 @@ def place_reservation(cmd: c.PlaceReservation, uow: UnitOfWork) -> Answer:
 
 def confirm_reservation(cmd: c.ConfirmReservation, uow: UnitOfWork) -> Answer:
     reservation = _reservation(uow, cmd.reservation_id)
-    trace = cmd.trace.at(cmd.now)
+    reservation.require_authority(cmd.authority, "confirmed")
+    trace = cmd.trace.at(cmd.now).for_customer(reservation.customer_id)
     reservation.confirm(trace)
     sold = []
     for line in reservation.lines:
@@ -130,6 +131,7 @@ def confirm_reservation(cmd: c.ConfirmReservation, uow: UnitOfWork) -> Answer:
 
 def release_reservation(cmd: c.ReleaseReservation, uow: UnitOfWork) -> Answer:
     reservation = _reservation(uow, cmd.reservation_id)
+    reservation.require_authority(cmd.authority, "released")
     reservation.release(cmd.trace)
     for line in reservation.lines:
         _existing_stock(uow, line["sku"], line["location"]).release(reservation.id, cmd.trace)
@@ -162,7 +164,9 @@ def accept_return(cmd: c.AcceptReturn, uow: UnitOfWork) -> Answer:
             cmd.batch, "cannot go back on the shelf; take the return with restock=false"
         )
     stock = _stock_or_open(uow, cmd.sku, cmd.location)
-    stock.accept_return(cmd.batch, cmd.expiry, cmd.quantity, cmd.restock, cmd.trace)
+    stock.accept_return(
+        cmd.batch, cmd.expiry, cmd.quantity, cmd.restock, cmd.trace, back_office=cmd.back_office
+    )
     return Answer(200, _stock_answer(stock, cmd.trace))
 
 

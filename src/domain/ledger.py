@@ -11,6 +11,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from domain.batch import Batch
+from domain.returns import ReturnBook
 from domain.stock import Stock
 from domain.trace import Trace
 
@@ -50,6 +51,17 @@ class BatchAsDict(Transcoding):
         return Batch.from_dict(data)
 
 
+class ReturnBookAsDict(Transcoding):
+    type = ReturnBook
+    name = "return_book"
+
+    def encode(self, obj: ReturnBook) -> dict[str, Any]:
+        return obj.as_dict()
+
+    def decode(self, data: dict[str, Any]) -> ReturnBook:
+        return ReturnBook.from_dict(data)
+
+
 class InventoryLedger(Application[UUID]):
     """Named `inventory` in storage: tables `inventory_events` and `inventory_snapshots`."""
 
@@ -61,3 +73,4 @@ class InventoryLedger(Application[UUID]):
         transcoder.register(DateAsISO())
         transcoder.register(TraceAsDict())
         transcoder.register(BatchAsDict())
+        transcoder.register(ReturnBookAsDict())

@@ -7,7 +7,8 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate
 
-from domain.errors import ReservationClosedError, ReservationExpiredError
+from domain.commands import Authority
+from domain.errors import NotPermittedError, ReservationClosedError, ReservationExpiredError
 from domain.trace import Trace
 
 OPEN = "open"
@@ -50,6 +51,7 @@ class Reservation(Aggregate):
         self.expires_at = expires_at
         self.channel = trace.channel
         self.source_ref = trace.source_ref
+        self.customer_id = trace.customer_id  # its sale is theirs: they may return it
         self.status = OPEN
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Reservation:
@@ -92,6 +94,16 @@ class Reservation(Aggregate):
             return False
         self.trigger_event(self.Expired, trace=trace)
         return True
+
+    def require_authority(self, authority: Authority, verb: str) -> None:
+        """Only the channel that placed it acts on it (unless the authority spans channels),
+        and only at the authority's location, if it has one."""
+        refusal = authority.refusal(self.channel, (line["location"] for line in self.lines))
+        if refusal is not None:
+            raise NotPermittedError(
+                f"reservation {self.id} cannot be {verb} by this caller: {refusal}",
+                reservation_id=str(self.id),
+            )
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -15,6 +15,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.batch import ACTIVE, QUARANTINED, RECALLED, Batch, allocate_fefo
+from domain.dating import require_expected_on, require_expiry
 from domain.errors import (
     BatchMismatchError,
     BatchNotSellableError,
@@ -23,6 +24,7 @@ from domain.errors import (
     UnknownBatchError,
 )
 from domain.ids import stock_id
+from domain.returns import ReturnBook
 from domain.trace import Trace
 
 
@@ -32,6 +34,9 @@ def _stock(aggregate: Aggregate) -> Stock:
 
 
 class Stock(Aggregate):
+    # 2: keeps a ReturnBook (what was sold here and may come back); see upcast_v1_v2.
+    class_version = 2
+
     class Opened(Aggregate.Created):
         sku: str
         location: str
@@ -101,6 +106,7 @@ class Stock(Aggregate):
             for number, quantity in self.allocations.items():
                 stock.batches[number].on_hand -= quantity
                 stock.counters["sold"] += quantity
+            stock.returns = stock.returns.sold(self.allocations, self.trace.customer_id)
 
     class Returned(Aggregate.Event):
         batch: str
@@ -117,6 +123,9 @@ class Stock(Aggregate):
                 stock.counters["restocked"] += self.quantity
             else:
                 stock.counters["returned_damaged"] += self.quantity
+            stock.returns = stock.returns.returned(
+                self.batch, self.quantity, self.trace.customer_id
+            )
 
     class Adjusted(Aggregate.Event):
         batch: str
@@ -195,6 +204,15 @@ class Stock(Aggregate):
             ),
             0,
         )
+        self.returns = ReturnBook()
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """A snapshot taken before stock kept its return book: what was sold before it is not
+        known, so those units come back only through the back office (an unlinked return).
+        On PostgreSQL migration 0009 drops such snapshots, so the book is rebuilt from the
+        sales themselves."""
+        state["returns"] = ReturnBook()
 
     @classmethod
     def create_id(cls, sku: str, location: str, **_: Any) -> UUID:
@@ -212,6 +230,7 @@ class Stock(Aggregate):
         clone.holds = dict(self.holds)
         clone.incoming = dict(self.incoming)
         clone.counters = dict(self.counters)
+        # self.returns is immutable (every change makes a new book): shared as it is.
         clone.__dict__["_pending_events"] = list(self.__dict__.get("_pending_events", []))
         memo[id(self)] = clone
         return clone
@@ -271,6 +290,7 @@ class Stock(Aggregate):
         self, batch: str, expiry: date, quantity: int, shipment_ref: str | None, trace: Trace
     ) -> None:
         _require_positive(quantity)
+        require_expiry(expiry, trace.occurred_at.date())
         self._require_same_expiry(batch, expiry)
         self.trigger_event(
             self.BatchReceived,
@@ -285,6 +305,7 @@ class Stock(Aggregate):
         self, shipment_ref: str, quantity: int, expected_on: date, trace: Trace
     ) -> None:
         _require_positive(quantity)
+        require_expected_on(expected_on, trace.occurred_at.date())
         self.trigger_event(
             self.IncomingShipmentExpected,
             shipment_ref=shipment_ref,
@@ -360,9 +381,22 @@ class Stock(Aggregate):
         return allocations
 
     def accept_return(
-        self, batch: str, expiry: date | None, quantity: int, restock: bool, trace: Trace
+        self,
+        batch: str,
+        expiry: date | None,
+        quantity: int,
+        restock: bool,
+        trace: Trace,
+        *,
+        back_office: bool = False,
     ) -> None:
+        """A return of units sold here (to the customer, if one is named), up to what was sold
+        and not yet returned; beyond that only the back office, and only with a reason."""
         _require_positive(quantity)
+        if expiry is not None:
+            require_expiry(expiry, trace.occurred_at.date())
+        if quantity > self.returns.returnable(batch, trace.customer_id):
+            self._require_unlinked_return_allowed(batch, quantity, trace, back_office)
         known = self.batches.get(batch)
         if known is not None and expiry is not None and known.expiry != expiry:
             self._require_same_expiry(batch, expiry)
@@ -486,6 +520,17 @@ class Stock(Aggregate):
         if allocated < quantity:
             raise _insufficient(self, quantity, allocated)
         return allocations
+
+    def _require_unlinked_return_allowed(
+        self, batch: str, quantity: int, trace: Trace, back_office: bool
+    ) -> None:
+        if not back_office:
+            self.returns.require_returnable(self.sku, self.location, batch, quantity, trace)
+        if not trace.reason:
+            raise InvalidCommandError(
+                f"a return of {quantity} unit(s) of batch {batch!r} of {self.sku} is not linked "
+                f"to a sale at {self.location}: give a reason code for taking it anyway"
+            )
 
     def _batch(self, batch: str) -> Batch:
         try:

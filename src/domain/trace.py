@@ -40,3 +40,9 @@ class Trace:
 
     def at(self, occurred_at: datetime) -> Trace:
         return replace(self, occurred_at=occurred_at)
+
+    def for_customer(self, customer_id: str | None) -> Trace:
+        """Naming the customer it was for, unless it names one already."""
+        if self.customer_id is not None or customer_id is None:
+            return self
+        return replace(self, customer_id=customer_id)

@@ -8,6 +8,20 @@ from typing import Any
 
 import orjson
 
+SCOPE_SEPARATOR = "\x1f"  # a control character: never in a key the API accepts (printable)
+
+
+def scoped_key(subject: str, channel: str, key: str) -> str:
+    """The key an answer is stored under: the caller's own (subject and channel) and the key
+    it sent, so one caller's keys can neither replay, block nor reveal another's (Stripe
+    scopes them per account). The client's key is read back with `client_key`."""
+    return f"{subject}{SCOPE_SEPARATOR}{channel}{SCOPE_SEPARATOR}{key}"
+
+
+def client_key(stored_key: str) -> str:
+    """The key as the client sent it (keys stored before scoping have no scope)."""
+    return stored_key.rpartition(SCOPE_SEPARATOR)[2]
+
 
 @dataclass(frozen=True)
 class CommandAnswer:

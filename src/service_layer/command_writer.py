@@ -29,7 +29,7 @@ from domain.errors import ConcurrencyConflictError, DomainError, IdempotencyKeyR
 from domain.handlers import handle
 from domain.ledger import SNAPSHOT_INTERVAL, InventoryLedger
 from domain.stock import Stock
-from service_layer.command_answers import CommandAnswer, RecentAnswers
+from service_layer.command_answers import CommandAnswer, RecentAnswers, client_key
 from service_layer.recorders import ANSWERS, CommandAnswerStore
 from service_layer.working_set import AggregateCache, CommitGroup
 
@@ -462,10 +462,11 @@ def claim(submissions: list[Submission]) -> list[Submission]:
 
 def replay(known: CommandAnswer, fingerprint: str) -> Outcome:
     if known.fingerprint != fingerprint:
+        key = client_key(known.idempotency_key)
         raise IdempotencyKeyReusedError(
-            f"idempotency key {known.idempotency_key!r} was already used for a different "
-            "command; send a new key for a new command",
-            idempotency_key=known.idempotency_key,
+            f"idempotency key {key!r} was already used for a different command; send a new "
+            "key for a new command",
+            idempotency_key=key,
         )
     return Outcome(known.status, known.body, replayed=True)
 

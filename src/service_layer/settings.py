@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 DEFAULT_STORE_URL = "sqlite:///var/ledger.sqlite"
 DEFAULT_ANALYTICS_URL = f"chdb://{Path('var/analytics').resolve()}"
+# How far back a command may be dated (`occurred_at`), per channel; an admin token (imports of
+# history, the demo) by the `admin` entry whatever channel it names. Seconds.
+DAY = 24 * 3600
+DEFAULT_BACKDATING_SECONDS = {
+    "web": 900,  # a web shop reports at once
+    "app": 3600,  # an app queues commands while offline
+    "marketplace": DAY,  # marketplaces send their orders in feeds
+    "pos": 7 * DAY,  # a till offline over a long weekend and more
+    "backoffice": 30 * DAY,  # paperwork recorded late
+    "admin": 3650 * DAY,  # imports of history
+}
+MAX_BACKDATING_SECONDS = 3650 * DAY
 
 
 class SettingsError(ValueError):
@@ -45,6 +57,13 @@ class Settings:
     jwt_max_lifetime_seconds: int = 24 * 3600  # a token's exp - iat may not exceed this
     max_header_count: int = 64  # request headers; more, or more bytes, is a 431
     max_header_bytes: int = 16 * 1024
+    backdating_seconds: dict[str, int] = field(
+        default_factory=lambda: dict(DEFAULT_BACKDATING_SECONDS)
+    )
+    # Tokens of the channel and store-staff roles: the most units on one line of a
+    # reservation, sale or return, and the longest hold a reservation may ask for.
+    seller_max_line_quantity: int = 1000
+    seller_max_reservation_ttl_seconds: int = 3600
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -74,6 +93,11 @@ class Settings:
             "jwt_max_lifetime_seconds": _int(env, "GLOW_JWT_MAX_LIFETIME_SECONDS", 24 * 3600),
             "max_header_count": _int(env, "GLOW_MAX_HEADER_COUNT", 64),
             "max_header_bytes": _int(env, "GLOW_MAX_HEADER_BYTES", 16 * 1024),
+            "backdating_seconds": _backdating(env.get("GLOW_BACKDATING_SECONDS", "")),
+            "seller_max_line_quantity": _int(env, "GLOW_SELLER_MAX_LINE_QUANTITY", 1000),
+            "seller_max_reservation_ttl_seconds": _int(
+                env, "GLOW_SELLER_MAX_RESERVATION_TTL_SECONDS", 3600
+            ),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
@@ -142,6 +166,20 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _backdating(raw: str) -> dict[str, int]:
+    """`pos=604800,web=900`: the defaults, with the entries given replaced."""
+    limits = dict(DEFAULT_BACKDATING_SECONDS)
+    for entry in filter(None, (part.strip() for part in raw.split(","))):
+        name, _, seconds = entry.partition("=")
+        if name.strip() not in limits or not seconds.strip().isdigit():
+            raise SettingsError(
+                f"GLOW_BACKDATING_SECONDS entry {entry!r}: expected NAME=SECONDS with NAME one "
+                f"of {', '.join(limits)}"
+            )
+        limits[name.strip()] = min(int(seconds), MAX_BACKDATING_SECONDS)
+    return limits
 
 
 def _float(env: dict[str, str], name: str, default: float) -> float:

@@ -19,7 +19,7 @@ from psycopg import sql
 
 from service_layer.migrations import apply_migrations
 from service_layer.settings import Settings
-from tests.e2e.ledger_server import RunningLedger, auth_headers, serve
+from tests.e2e.ledger_server import RunningLedger, auth_headers, serve, stocked_sku
 
 POSTGRES_URL = os.environ.get(
     "GLOW_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/glow_test"
@@ -101,3 +101,12 @@ def either_ledger(postgres_store: str, writer_process: bool) -> Iterator[Running
 def client(ledger: RunningLedger) -> Iterator[httpx.Client]:
     with httpx.Client(headers=auth_headers(), base_url=ledger.base_url, timeout=30) as http:
         yield http
+
+
+@contextmanager
+def stocked_shop(sku: str, location: str, batches: dict[str, int]) -> Iterator[RunningLedger]:
+    """A server on a scratch database whose SKU is stocked at one location (a module's shop)."""
+    with scratch_database() as url, serve(Settings(event_store_url=url)) as running:
+        with httpx.Client(headers=auth_headers(), base_url=running.base_url) as client:
+            stocked_sku(client, sku, location, batches)
+        yield running

@@ -85,6 +85,20 @@ def headers(key: str | None = None, channel: str = "web") -> dict[str, str]:
     return {"Idempotency-Key": key or str(uuid.uuid4()), "X-Channel": channel, **auth_headers()}
 
 
+def caller_headers(
+    role: str, channel: str, key: str | None = None, subject: str = "e2e-caller", **claims: Any
+) -> dict[str, str]:
+    """A command's headers for a token of `role` acting on `channel` (the token names the
+    channel, except an admin's)."""
+    if role != "admin":
+        claims.setdefault("channel", channel)
+    return {
+        "Idempotency-Key": key or str(uuid.uuid4()),
+        "X-Channel": channel,
+        "Authorization": f"Bearer {token(role, subject, **claims)}",
+    }
+
+
 def post(
     client: httpx.Client, path: str, body: dict[str, Any], key: str | None = None
 ) -> httpx.Response:

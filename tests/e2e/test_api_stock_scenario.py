@@ -80,7 +80,7 @@ def test_receive_reserve_confirm_release_return_adjust_transfer_quarantine_recal
         )
         assert moved["to"]["on_hand"] == 4  # type: ignore[index]
         post("/batches/quarantine", {**line, "batch": "B2"})
-        recall = post("/batches/recall", {"sku": SKU, "batch": "B1", "reason": "notice 42"})
+        recall = post("/batches/recall", {"sku": SKU, "batch": "B1", "reason": "notice-42"})
         assert recall["recalled_at"] == [SHOP, DEPOT]
 
         assert _at(client, SHOP) == {

@@ -48,7 +48,7 @@ def busy_day() -> MemoryUnitOfWork:
         uow.run(end(placed.reservation_id))
     uow.run(sell(line(1)))
     uow.run(c.AcceptReturn(RED, WAREHOUSE, "EARLY", None, 1, True, trace()))
-    uow.run(c.AcceptReturn(RED, WAREHOUSE, "GONE", SOON, 1, False, trace()))
+    uow.run(c.AcceptReturn(RED, WAREHOUSE, "GONE", SOON, 1, False, trace(reason="found"), True))
     uow.run(c.AdjustStock(RED, WAREHOUSE, "LATE", -1, None, trace()))
     uow.run(c.TransferStock(uuid4(), RED, WAREHOUSE, STORE, 3, trace()))
     uow.run(c.QuarantineBatch(RED, WAREHOUSE, "LATE", trace()))

@@ -123,8 +123,8 @@ def test_a_recalled_batch_cannot_be_restocked_from_a_return_but_can_be_written_o
     uow.run(receive(quantity=5))
     uow.run(recall())
     with pytest.raises(BatchNotSellableError, match="restock=false"):
-        uow.run(c.AcceptReturn(RED, STORE, "B1", LATER, 1, True, trace()))
-    uow.run(c.AcceptReturn(RED, STORE, "B1", LATER, 1, False, trace()))
+        uow.run(c.AcceptReturn(RED, STORE, "B1", LATER, 1, True, trace(reason="recall"), True))
+    uow.run(c.AcceptReturn(RED, STORE, "B1", LATER, 1, False, trace(reason="recall"), True))
     assert uow.event_types() == ["Stock.Opened", "Stock.Returned"]
 
 

@@ -27,6 +27,8 @@ from domain.errors import (
     UnknownBatchError,
 )
 
+UNLINKED = trace(reason="found-in-store")  # the back office takes returns no sale covers
+
 
 def test_a_direct_sale_takes_the_batch_that_expires_first():
     uow = open_shop()
@@ -121,8 +123,8 @@ def test_a_damaged_return_is_recorded_but_not_put_back_on_hand():
 def test_a_return_of_a_batch_never_held_here_needs_its_expiry():
     uow = open_shop()
     with pytest.raises(UnknownBatchError, match="expiry"):
-        uow.run(c.AcceptReturn(RED, WAREHOUSE, "ELSEWHERE", None, 1, True, trace()))
-    uow.run(c.AcceptReturn(RED, WAREHOUSE, "ELSEWHERE", LATER, 1, True, trace()))
+        uow.run(c.AcceptReturn(RED, WAREHOUSE, "ELSEWHERE", None, 1, True, UNLINKED, True))
+    uow.run(c.AcceptReturn(RED, WAREHOUSE, "ELSEWHERE", LATER, 1, True, UNLINKED, True))
     assert counts(uow) == {"ELSEWHERE": (1, 0)}
     assert stock(uow).batches["ELSEWHERE"].expiry == LATER
 
@@ -131,7 +133,7 @@ def test_a_return_with_the_wrong_expiry_for_a_known_batch_is_refused():
     uow = open_shop()
     uow.run(receive(expiry=LATER))
     with pytest.raises(BatchMismatchError):
-        uow.run(c.AcceptReturn(RED, WAREHOUSE, "B1", SOON, 1, True, trace()))
+        uow.run(c.AcceptReturn(RED, WAREHOUSE, "B1", SOON, 1, True, UNLINKED, True))
     assert counts(uow) == {"B1": (10, 0)}
 
 

@@ -36,6 +36,7 @@ places = st.sampled_from([WAREHOUSE, STORE])
 batches = st.sampled_from(sorted(EXPIRIES))
 quantities = st.integers(min_value=1, max_value=4)
 shipment_refs = st.sampled_from(["PO-1", "PO-2"])
+customers = st.none() | st.sampled_from(["C-ANNA", "C-BEN"])
 stock_lines = st.lists(
     st.builds(c.StockLine, skus, places, quantities, st.none() | batches), min_size=1, max_size=2
 )
@@ -50,6 +51,8 @@ class Books:
         self.holds: dict[tuple[UUID, str], dict[str, int]] = {}
         self.status: dict[tuple[UUID, str], str] = {}
         self.expiry: dict[tuple[UUID, str], date] = {}
+        # sold and not yet returned, per batch and per (customer, batch)
+        self.returnable: dict[tuple[UUID, str | None, str], int] = defaultdict(int)
 
     def record(self, event: Any) -> None:
         kind = type(event).__qualname__
@@ -77,11 +80,20 @@ class Books:
             assert self.status[sid, number] == ACTIVE, f"sold {number} while {self.status}"
             assert self.expiry[sid, number] >= today, f"sold {number} after it expired"
             self._add(sid, number, -quantity)
+            self.returnable[sid, None, number] += quantity
+            if e.trace.customer_id is not None:
+                self.returnable[sid, e.trace.customer_id, number] += quantity
         if e.reservation_id is not None:
             held = self.holds.pop((sid, e.reservation_id.hex), {})
             assert sum(held.values()) == sum(e.allocations.values()), "sold other than held"
 
     def Returned(self, sid: UUID, e: Any) -> None:
+        whose = [None] if e.trace.customer_id is None else [None, e.trace.customer_id]
+        for customer in whose:
+            left = self.returnable[sid, customer, e.batch]
+            if e.trace.reason is None:  # not the back office's: covered by a sale
+                assert e.quantity <= left, f"returned {e.quantity} of {left} sold to {customer}"
+            self.returnable[sid, customer, e.batch] = max(0, left - e.quantity)
         if e.restocked:
             self._add(sid, e.batch, e.quantity, e.expiry)
 
@@ -151,8 +163,8 @@ class StockMachine(RuleBasedStateMachine):
             self.books.record(event)
         return True
 
-    def trace(self) -> Any:
-        return trace(at=self.now)
+    def trace(self, **extra: str | None) -> Any:
+        return trace(at=self.now, **{k: v for k, v in extra.items() if v is not None})
 
     # --- rules: one per stock command, plus the clock ---------------------------------------
 
@@ -201,9 +213,9 @@ class StockMachine(RuleBasedStateMachine):
         rid = self.reservation_ids[pick % len(self.reservation_ids)]
         self.run(c.ExpireReservation(rid, self.now, self.trace()))
 
-    @rule(sale=st.uuids(), lines=stock_lines)
-    def sell(self, sale: UUID, lines: list[c.StockLine]) -> None:
-        self.run(c.SellDirect(sale, tuple(lines), self.trace()))
+    @rule(sale=st.uuids(), lines=stock_lines, customer=customers)
+    def sell(self, sale: UUID, lines: list[c.StockLine], customer: str | None) -> None:
+        self.run(c.SellDirect(sale, tuple(lines), self.trace(customer_id=customer)))
 
     @rule(
         sku=skus,
@@ -212,12 +224,24 @@ class StockMachine(RuleBasedStateMachine):
         expiry=st.sampled_from(["none", "right", "wrong"]),
         quantity=quantities,
         restock=st.booleans(),
+        customer=customers,
+        back_office=st.booleans(),
     )
     def accept_return(
-        self, sku: str, where: str, batch: str, expiry: str, quantity: int, restock: bool
+        self,
+        sku: str,
+        where: str,
+        batch: str,
+        expiry: str,
+        quantity: int,
+        restock: bool,
+        customer: str | None,
+        back_office: bool,
     ) -> None:
         given = {"none": None, "right": EXPIRIES[batch], "wrong": date(2030, 1, 1)}[expiry]
-        self.run(c.AcceptReturn(sku, where, batch, given, quantity, restock, self.trace()))
+        reason = "found" if back_office else None
+        traced = self.trace(customer_id=customer, reason=reason)
+        self.run(c.AcceptReturn(sku, where, batch, given, quantity, restock, traced, back_office))
 
     @rule(
         sku=skus,
@@ -267,6 +291,15 @@ class StockMachine(RuleBasedStateMachine):
                 assert batch.reserved == self.books.reserved(stock.id, number)
                 assert batch.status == self.books.status[stock.id, number]
             assert sum(b.on_hand for b in stock.batches.values()) == self.books.total[stock.id]
+
+    @invariant()
+    def the_return_book_matches_the_sales_and_returns_in_the_events(self) -> None:
+        for stock in self.stocks():
+            for number in stock.batches:
+                assert (
+                    stock.returns.returnable(number, None)
+                    == self.books.returnable[stock.id, None, number]
+                )
 
     @invariant()
     def only_open_reservations_hold_stock(self) -> None:
