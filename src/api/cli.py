@@ -110,8 +110,9 @@ def _keys(settings: Settings, action: str) -> int:
     finally:
         close_customer_ledger(ledger)
     print(
-        f"glow: re-wrapped {rewrapped} customer key(s) under master key "
-        f"{ledger.vault.masters.current_id}; GLOW_PREVIOUS_MASTER_KEYS may now be emptied"
+        f"glow: re-wrapped {rewrapped} key(s) (customers' data keys and the ledger's secret) "
+        f"under master key {ledger.vault.masters.current_id}; GLOW_PREVIOUS_MASTER_KEYS may "
+        "now be emptied"
     )
     return 0
 

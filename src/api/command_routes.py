@@ -20,7 +20,7 @@ from api.access import principal_of, require_locations
 from api.command_waits import deadlines
 from api.metrics import COMMAND_LATENCY
 from api.problems import ApiProblem
-from api.request_body import fingerprint, read_json, validate
+from api.request_body import read_json, validate
 from domain.commands import Command
 from domain.errors import UnknownReservationError
 from domain.trace import Trace
@@ -200,7 +200,9 @@ def command_endpoint(route: CommandRoute) -> Callable[[Request], Awaitable[Respo
         require_locations(principal_of(request), command_locations(command))
         started = time.perf_counter()
         future = runtime.writer.submit_async(
-            command, key, fingerprint(request.method, request.scope["path"], data)
+            command,
+            key,
+            runtime.pseudonyms.fingerprint(request.method, request.scope["path"], data),
         )
         deadlines().watch(future, settings.command_timeout_seconds)
         outcome = await future

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from domain.ledger import InventoryLedger
 from privacy.access_log import AccessLog
+from privacy.pseudonyms import Pseudonyms
 from service_layer.chain_keeper import ChainKeeper
 from service_layer.command_writer import CommandWriter
 from service_layer.customer_desk import CustomerDesk
@@ -33,6 +34,7 @@ class LedgerRuntime:
     sweeper: ReservationSweeper
     customers: CustomerDesk
     access_log: AccessLog
+    pseudonyms: Pseudonyms
     chain_keeper: ChainKeeper | None = None
     read_side: ReadSide | None = None
 
@@ -97,6 +99,7 @@ def bootstrap(settings: Settings) -> LedgerRuntime:
         sweeper,
         CustomerDesk(customer_ledger),
         access_log,
+        Pseudonyms.from_secret(customer_ledger.vault.ledger_secret()),
         keeper,
         read_side,
     )

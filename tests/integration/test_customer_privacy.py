@@ -16,6 +16,7 @@ from domain.customer import Customer
 from domain.trace import Trace
 from privacy.contacts import normalise_email, normalise_phone
 from privacy.master_keys import MasterKeys
+from privacy.pseudonyms import Pseudonyms
 from service_layer.customer_desk import CustomerDesk
 from service_layer.customer_store import close_customer_ledger, open_customer_ledger
 from service_layer.migrations import apply_migrations
@@ -31,10 +32,11 @@ ALLERGY = "METHYLISOTHIAZOLINONE"
 PLAINTEXTS = [NAME, "quentaline.vostrikova@example.com", "+33647112358", STREET, COMMENT, ALLERGY]
 
 
-def claims() -> tuple[c.IdentityClaim, ...]:
+def claims(desk: CustomerDesk) -> tuple[c.IdentityClaim, ...]:
+    pseudonyms = Pseudonyms.from_secret(desk.ledger.vault.ledger_secret())
     return (
-        c.IdentityClaim("email", normalise_email(EMAIL)),
-        c.IdentityClaim("phone", normalise_phone(PHONE)),
+        c.IdentityClaim("email", pseudonyms.identity_id("email", normalise_email(EMAIL))),
+        c.IdentityClaim("phone", pseudonyms.identity_id("phone", normalise_phone(PHONE))),
     )
 
 
@@ -70,8 +72,9 @@ def sqlite_desk(tmp_path: Path) -> Iterator[CustomerDesk]:
 
 def register_everything(desk: CustomerDesk) -> uuid.UUID:
     web, pos = Trace("web", "site", NOW), Trace("pos", "till-3", NOW)
-    first = desk.execute(c.RegisterCustomer(uuid.uuid4(), contact(), claims()[:1], web))
-    again = desk.execute(c.RegisterCustomer(uuid.uuid4(), contact(), claims(), pos))
+    first = desk.execute(c.RegisterCustomer(uuid.uuid4(), contact(), claims(desk)[:1], web))
+    verified = c.Matching(verification="id-document")
+    again = desk.execute(c.RegisterCustomer(uuid.uuid4(), contact(), claims(desk), pos, verified))
     assert first.status == 201 and again.status == 200
     assert again.body["customer_id"] == first.body["customer_id"]
     customer_id = uuid.UUID(first.body["customer_id"])
