@@ -36,7 +36,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     recommend_cli.add_parsers(commands)
     _add_token_parser(commands)
     keys = commands.add_parser("keys", help="master keys of the customer key vault")
-    keys.add_argument("action", choices=["generate", "rotate"])
+    keys.add_argument(
+        "action",
+        choices=["generate", "rotate", "purge"],
+        help="generate: print a new master key; rotate: re-wrap every key under "
+        "GLOW_MASTER_KEY; purge: leave no copy of a forgotten customer's key in the store's files",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
@@ -106,6 +111,8 @@ def _keys(settings: Settings, action: str) -> int:
         return 0
     ledger = open_customer_ledger(settings)
     try:
+        if action == "purge":
+            return _purge(ledger.vault.purge(), settings)
         rewrapped = ledger.vault.rotate()
     finally:
         close_customer_ledger(ledger)
@@ -113,6 +120,19 @@ def _keys(settings: Settings, action: str) -> int:
         f"glow: re-wrapped {rewrapped} key(s) (customers' data keys and the ledger's secret) "
         f"under master key {ledger.vault.masters.current_id}; GLOW_PREVIOUS_MASTER_KEYS may "
         "now be emptied"
+    )
+    return 0
+
+
+def _purge(done: bool, settings: Settings) -> int:
+    if not done:
+        print("glow: the write-ahead log is held by another connection; run again", file=sys.stderr)
+        return 1
+    where = "customer_keys was rewritten" if settings.is_postgres() else "the WAL was truncated"
+    print(
+        f"glow: {where}: no deleted key is left in the store's files. Copies in backups, "
+        "replicas or archived WAL die with the master key: rotate it (new GLOW_MASTER_KEY, old "
+        "one in GLOW_PREVIOUS_MASTER_KEYS, `glow keys rotate`), then destroy the old one"
     )
     return 0
 

@@ -38,6 +38,10 @@ class KeyVault:
             raise ValueError("the ledger's secret is not a customer's key: it is never destroyed")
         self.store.delete(customer_id)
 
+    def purge(self) -> bool:
+        """Leave no copy of a destroyed key in the store's files (see KeyStore.purge)."""
+        return self.store.purge()
+
     def rotate(self) -> int:
         """Re-wrap every data key (and the ledger's secret) still under a previous master key;
         returns how many."""

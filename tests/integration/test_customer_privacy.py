@@ -3,18 +3,24 @@ sealed at rest, and after forget not even a dump of the whole database holds it.
 
 from __future__ import annotations
 
+import os
+import sqlite3
 import subprocess
+import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
+from api.cli import main
 from domain import customer_commands as c
 from domain.customer import Customer
 from domain.trace import Trace
 from privacy.contacts import normalise_email, normalise_phone
+from privacy.key_stores import SqliteKeyStore
 from privacy.master_keys import MasterKeys
 from privacy.pseudonyms import Pseudonyms
 from service_layer.customer_desk import CustomerDesk
@@ -142,3 +148,33 @@ def test_the_embedded_sqlite_store_seals_and_forgets_alike(
     assert sqlite_desk.customer(customer_id).contact == {}
     stored = b"".join(path.read_bytes() for path in tmp_path.glob("*.sqlite*"))
     assert [p for p in PLAINTEXTS if p.encode() in stored] == []
+
+
+def test_a_reader_mid_transaction_only_delays_the_wal_truncation_after_a_key_is_deleted(
+    tmp_path: Path,
+) -> None:
+    store = SqliteKeyStore(str(tmp_path / "keys.sqlite"))
+    with closing(sqlite3.connect(tmp_path / "keys.sqlite")) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")  # as the customer ledger's recorder sets it
+    customer = uuid.uuid4()
+    wrapped = store.put_if_absent(customer, ("master", os.urandom(60)))
+    reader = sqlite3.connect(tmp_path / "keys.sqlite", check_same_thread=False)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM customer_keys").fetchone()  # holds a snapshot
+    threading.Timer(0.3, reader.commit).start()
+
+    store.delete(customer)
+
+    files = b"".join(path.read_bytes() for path in tmp_path.iterdir())  # reader still open
+    reader.close()
+    assert wrapped[1] not in files
+
+
+def test_glow_keys_purge_on_the_embedded_store_truncates_its_wal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = f"sqlite:///{tmp_path}/ledger.sqlite"
+    ledger = open_customer_ledger(Settings(event_store_url=store))
+    close_customer_ledger(ledger)
+    assert main(["--store", store, "keys", "purge"]) == 0
+    assert "the WAL was truncated" in capsys.readouterr().out
