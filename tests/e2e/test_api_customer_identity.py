@@ -2,7 +2,8 @@
 
 Identity ids and request fingerprints are keyed with the ledger's secret, so a dump or an
 auditor cannot map them back to a phone by hashing guesses; a registration naming an existing
-customer tells a caller who could not read that customer nothing and changes nothing."""
+customer tells a caller who could not read that customer nothing and changes nothing; the
+channel an event records is the token's, never the caller's say-so."""
 
 from __future__ import annotations
 
@@ -222,3 +223,32 @@ def test_the_stored_fingerprint_of_a_body_is_not_its_plain_hash(
     assert stored[0][0] not in plain
     again = send(client, "/customers", body, WEB, key=key)  # still recognised on a retry
     assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+
+
+# --- 14: the channel is the token's ---------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("channel", ["pos", "backoffice", "marketplace"])
+def test_a_customer_token_cannot_record_another_channel_on_a_consent(
+    client: httpx.Client, channel: str
+) -> None:
+    customer_id = victim(client)
+    me = {"role": "customer", "customer_id": customer_id}  # no channel claim
+    grant = {"purpose": "marketing_sms", "text_version": "v1"}
+    refused = send(client, f"/customers/{customer_id}/consents/grant", grant, me, channel=channel)
+    assert refused.status_code == 403, refused.text
+    ok(send(client, f"/customers/{customer_id}/consents/grant", grant, me, channel="web"))
+    assert (
+        get(client, f"/customers/{customer_id}", ADMIN)["consents"]["marketing_sms"]["channel"]
+        == "web"
+    )
+
+
+@pytest.mark.postgres
+def test_store_staff_without_a_channel_claim_act_for_the_till_only(client: httpx.Client) -> None:
+    staff = {"role": "store-staff", "location": "NANTES-2"}
+    body = {"name": "Z", "email": "z@example.net"}
+    assert send(client, "/customers", body, staff, channel="web").status_code == 403
+    created = ok(send(client, "/customers", body, staff, channel="pos"))
+    assert get(client, f"/customers/{created['customer_id']}", ADMIN)["registered_on"] == "pos"
