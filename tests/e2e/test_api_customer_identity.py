@@ -120,6 +120,7 @@ HIJACKS = [
     {"email": "NOEMIE.VASQUEZ-FERRAND@EXAMPLE.ORG"},
     {"email": "noemie.vasquez-ferrand+shop@example.org"},
     {"email": " Noemie.Vasquez-Ferrand+x@EXAMPLE.org ", "phone": "+33 6 12 00 00 01"},
+    {"email": "\uff4e\uff4f\uff45\uff4d\uff49\uff45.vasquez-ferrand@example.org"},
     {"phone": "06 47 19 02 83"},
     {"phone": "0033 6 47 19 02 83", "email": "attacker@example.net"},
 ]
