@@ -125,14 +125,18 @@ def _keys(settings: Settings, action: str) -> int:
 
 
 def _purge(done: bool, settings: Settings) -> int:
+    from service_layer.answer_fingerprints import erase_unkeyed_fingerprints
+
     if not done:
         print("glow: the write-ahead log is held by another connection; run again", file=sys.stderr)
         return 1
     where = "customer_keys was rewritten" if settings.is_postgres() else "the WAL was truncated"
+    erased = erase_unkeyed_fingerprints(settings)
     print(
-        f"glow: {where}: no deleted key is left in the store's files. Copies in backups, "
-        "replicas or archived WAL die with the master key: rotate it (new GLOW_MASTER_KEY, old "
-        "one in GLOW_PREVIOUS_MASTER_KEYS, `glow keys rotate`), then destroy the old one"
+        f"glow: {where}: no deleted key is left in the store's files; {erased} unkeyed request "
+        "fingerprint(s) of an older version erased. Copies in backups, replicas or archived WAL "
+        "die with the master key: rotate it (new GLOW_MASTER_KEY, old one in "
+        "GLOW_PREVIOUS_MASTER_KEYS, `glow keys rotate`), then destroy the old one"
     )
     return 0
 

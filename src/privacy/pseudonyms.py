@@ -21,6 +21,7 @@ from domain.ids import GLOWLEDGER_NAMESPACE
 IDENTITY_PURPOSE = b"glowledger identity ids v1"
 FINGERPRINT_PURPOSE = b"glowledger request fingerprints v1"
 KEYED_ID_VERSION = 8  # RFC 9562 UUIDv8 (custom): tells keyed ids from the old uuid5 ones
+KEYED_FINGERPRINT = "k1:"  # tells keyed fingerprints from the plain SHA-256 ones of old stores
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class Pseudonyms:
         and a guessed body cannot be checked against the stored fingerprint."""
         canonical = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
         message = method.encode() + b" " + path.encode() + b"\n" + canonical
-        return hmac.digest(self.fingerprint_key, message, "sha256").hex()
+        return KEYED_FINGERPRINT + hmac.digest(self.fingerprint_key, message, "sha256").hex()
 
 
 def keyed_uuid(digest: bytes) -> UUID:

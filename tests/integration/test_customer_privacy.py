@@ -3,6 +3,7 @@ sealed at rest, and after forget not even a dump of the whole database holds it.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 import subprocess
@@ -23,6 +24,7 @@ from privacy.contacts import normalise_email, normalise_phone
 from privacy.key_stores import SqliteKeyStore
 from privacy.master_keys import MasterKeys
 from privacy.pseudonyms import Pseudonyms
+from service_layer.command_answers import CommandAnswer
 from service_layer.customer_desk import CustomerDesk
 from service_layer.customer_store import close_customer_ledger, open_customer_ledger
 from service_layer.migrations import apply_migrations
@@ -170,11 +172,19 @@ def test_a_reader_mid_transaction_only_delays_the_wal_truncation_after_a_key_is_
     assert wrapped[1] not in files
 
 
-def test_glow_keys_purge_on_the_embedded_store_truncates_its_wal(
+def test_glow_keys_purge_on_the_embedded_store_truncates_its_wal_and_erases_plain_hashes(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     store = f"sqlite:///{tmp_path}/ledger.sqlite"
     ledger = open_customer_ledger(Settings(event_store_url=store))
+    plain = hashlib.sha256(b'POST /customers\n{"email":"old@example.com"}').hexdigest()
+    ledger.events.put([], command_answers=[CommandAnswer("old", plain, 201, {})])
     close_customer_ledger(ledger)
+    assert plain.encode() in (tmp_path / "ledger.customers.sqlite").read_bytes()
+
     assert main(["--store", store, "keys", "purge"]) == 0
-    assert "the WAL was truncated" in capsys.readouterr().out
+
+    said = capsys.readouterr().out
+    assert "the WAL was truncated" in said and "1 unkeyed request fingerprint(s)" in said
+    stored = b"".join(path.read_bytes() for path in tmp_path.iterdir())
+    assert plain.encode() not in stored

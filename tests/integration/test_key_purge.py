@@ -4,6 +4,7 @@ the relation's files, while every other customer's key still opens their data.""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -83,3 +84,23 @@ def test_purge_leaves_no_dead_copy_of_a_forgotten_key_in_the_tables_files(
     assert row is None or row[0] is None or wrapped[1] not in bytes(row[0])  # truncated or gone
     assert desk.customer(kept).contact == {"name": "P1"}
     assert desk.customer(gone).contact == {}
+
+
+@pytest.mark.postgres
+def test_purge_erases_the_plain_body_hashes_an_older_version_stored_and_keeps_keyed_ones(
+    desk: CustomerDesk, scratch_database_url: str
+) -> None:
+    plain = hashlib.sha256(b'POST /customers\n{"email":"old@example.com"}').hexdigest()
+    keyed = Pseudonyms.from_secret(desk.ledger.vault.ledger_secret()).fingerprint("POST", "/x", {})
+    with psycopg.connect(scratch_database_url) as conn:
+        conn.execute(
+            "INSERT INTO glow_command_answers (idempotency_key, fingerprint, status, response) "
+            "VALUES ('old', %s, 201, '{}'), ('new', %s, 201, '{}')",
+            (plain, keyed),
+        )
+
+    assert main(["--store", scratch_database_url, "keys", "purge"]) == 0
+
+    with psycopg.connect(scratch_database_url) as conn:
+        found = dict(conn.execute("SELECT idempotency_key, fingerprint FROM glow_command_answers"))
+    assert found == {"old": "erased:unkeyed", "new": keyed}
