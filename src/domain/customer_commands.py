@@ -52,6 +52,15 @@ class ChangeContactDetails:
 
 
 @dataclass(frozen=True)
+class RekeyIdentities:
+    """Replace identity ids made before keyed ids by keyed ones (claims carry both)."""
+
+    customer_id: UUID
+    identities: tuple[IdentityClaim, ...]
+    trace: Trace
+
+
+@dataclass(frozen=True)
 class ChangeSkinProfile:
     customer_id: UUID
     profile: dict[str, Any]
@@ -126,6 +135,7 @@ class ForgetCustomer:
 CustomerCommand = (
     RegisterCustomer
     | ChangeContactDetails
+    | RekeyIdentities
     | ChangeSkinProfile
     | ChangePreferences
     | ChangeLoyaltyTier

@@ -68,6 +68,14 @@ def change_contact_details(cmd: c.ChangeContactDetails, uow: UnitOfWork) -> Answ
     return _done(customer)
 
 
+def rekey_identities(cmd: c.RekeyIdentities, uow: UnitOfWork) -> Answer:
+    customer = _customer(uow, cmd.customer_id)
+    for claim in cmd.identities:
+        if claim.legacy_id is not None and str(claim.legacy_id) in customer.identities:
+            _claim(uow, customer, claim, cmd.trace)
+    return _done(customer)
+
+
 def change_skin_profile(cmd: c.ChangeSkinProfile, uow: UnitOfWork) -> Answer:
     customer = _customer(uow, cmd.customer_id)
     customer.change_skin_profile(cmd.profile, cmd.trace)
@@ -142,6 +150,7 @@ def forget_customer(cmd: c.ForgetCustomer, uow: UnitOfWork) -> Answer:
 CUSTOMER_HANDLERS: dict[type[Any], Callable[[Any, UnitOfWork], Answer]] = {
     c.RegisterCustomer: register_customer,
     c.ChangeContactDetails: change_contact_details,
+    c.RekeyIdentities: rekey_identities,
     c.ChangeSkinProfile: change_skin_profile,
     c.ChangePreferences: change_preferences,
     c.ChangeLoyaltyTier: change_loyalty_tier,
