@@ -1,6 +1,7 @@
 """Normal forms of emails and phone numbers: the keys that identify a customer across channels.
 
-Two spellings of one mailbox or one line normalise to the same string, so their uuid5 ids match.
+Two spellings of one mailbox or one line normalise to the same string, so their keyed identity
+ids match (privacy.pseudonyms).
 """
 
 from __future__ import annotations
