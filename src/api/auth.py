@@ -23,6 +23,9 @@ ROLES = ("channel", "store-staff", "customer", "auditor", "analyst", "operator",
 PII_READ = "pii:read"
 DEV_SECRET_FILE = "glow-jwt.secret"  # noqa: S105 (a file name, not a secret)
 LEEWAY_SECONDS = 30
+# The channel a token acts for when it names none: only an admin may choose one per request
+# (X-Channel); a customer acts through their own account, staff at their till.
+IMPLIED_CHANNELS = {"customer": "web", "store-staff": "pos"}
 
 
 VERIFIED_TOKENS_KEPT = 10_000
@@ -36,7 +39,7 @@ class TokenError(Exception):
 class Principal:
     subject: str
     role: str
-    channel: str | None = None  # None: may act on any channel (admin)
+    channel: str | None = None  # None: may act on any channel (admin, or who cannot act)
     location: str | None = None  # store-staff: the one location they work at
     customer_id: UUID | None = None  # customer: the one profile they may see
     scopes: frozenset[str] = field(default_factory=frozenset)
@@ -120,7 +123,7 @@ def principal_from(claims: dict[str, Any]) -> Principal:
     principal = Principal(
         subject=str(claims["sub"])[:200],
         role=role,
-        channel=claims.get("channel"),
+        channel=claims.get("channel") or IMPLIED_CHANNELS.get(role),
         location=claims.get("location"),
         customer_id=customer_id,
         scopes=frozenset(str(claims.get("scope", "")).split()),

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from api import audit_commands, chain_commands, export_commands, readside_cli, recommend_cli
 from audit.errors import AuditError
 from service_layer.bootstrap import SchemaNotReadyError
+from service_layer.customer_store import SealedCustomerLedger
 from service_layer.settings import Settings, SettingsError, postgres_conninfo
 
 
@@ -36,7 +37,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     recommend_cli.add_parsers(commands)
     _add_token_parser(commands)
     keys = commands.add_parser("keys", help="master keys of the customer key vault")
-    keys.add_argument("action", choices=["generate", "rotate"])
+    keys.add_argument(
+        "action",
+        choices=["generate", "rotate", "purge", "rekey-identities"],
+        help="generate: print a new master key; rotate: re-wrap every key under "
+        "GLOW_MASTER_KEY; purge: leave no copy of a forgotten customer's key in the store's "
+        "files; rekey-identities: give customers of an older version keyed identity ids",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
@@ -113,12 +120,48 @@ def _keys(settings: Settings, action: str) -> int:
         return 0
     ledger = open_customer_ledger(settings)
     try:
+        if action == "purge":
+            return _purge(ledger.vault.purge(), settings)
+        if action == "rekey-identities":
+            return _rekey(ledger)
         rewrapped = ledger.vault.rotate()
     finally:
         close_customer_ledger(ledger)
     print(
-        f"glow: re-wrapped {rewrapped} customer key(s) under master key "
-        f"{ledger.vault.masters.current_id}; GLOW_PREVIOUS_MASTER_KEYS may now be emptied"
+        f"glow: re-wrapped {rewrapped} key(s) (customers' data keys and the ledger's secret) "
+        f"under master key {ledger.vault.masters.current_id}; GLOW_PREVIOUS_MASTER_KEYS may "
+        "now be emptied"
+    )
+    return 0
+
+
+def _rekey(ledger: SealedCustomerLedger) -> int:
+    from privacy.pseudonyms import Pseudonyms
+    from service_layer.customer_desk import CustomerDesk
+    from service_layer.identity_rekeying import rekey_identities
+
+    pseudonyms = Pseudonyms.from_secret(ledger.vault.ledger_secret())
+    done = rekey_identities(CustomerDesk(ledger), pseudonyms)
+    print(
+        f"glow: {done.identities} identity id(s) of {done.customers} customer(s) re-keyed; "
+        f"{done.left} old id(s) left whose contact is no longer held (forgotten or changed)"
+    )
+    return 0
+
+
+def _purge(done: bool, settings: Settings) -> int:
+    from service_layer.answer_fingerprints import erase_unkeyed_fingerprints
+
+    if not done:
+        print("glow: the write-ahead log is held by another connection; run again", file=sys.stderr)
+        return 1
+    where = "customer_keys was rewritten" if settings.is_postgres() else "the WAL was truncated"
+    erased = erase_unkeyed_fingerprints(settings)
+    print(
+        f"glow: {where}: no deleted key is left in the store's files; {erased} unkeyed request "
+        "fingerprint(s) of an older version erased. Copies in backups, replicas or archived WAL "
+        "die with the master key: rotate it (new GLOW_MASTER_KEY, old one in "
+        "GLOW_PREVIOUS_MASTER_KEYS, `glow keys rotate`), then destroy the old one"
     )
     return 0
 

@@ -26,7 +26,7 @@ from api.caller_bounds import (
 from api.command_waits import deadlines
 from api.metrics import COMMAND_LATENCY
 from api.problems import ApiProblem
-from api.request_body import fingerprint, read_json, validate
+from api.request_body import read_json, validate
 from domain.commands import Command
 from domain.trace import Trace
 from service_layer.bootstrap import LedgerRuntime
@@ -216,7 +216,7 @@ def command_endpoint(route: CommandRoute) -> Callable[[Request], Awaitable[Respo
         future = runtime.writer.submit_async(
             command,
             scoped_key(principal, channel, key),
-            fingerprint(request.method, request.scope["path"], data),
+            runtime.pseudonyms.fingerprint(request.method, request.scope["path"], data),
         )
         deadlines().watch(future, settings.command_timeout_seconds)
         outcome = await future

@@ -44,8 +44,18 @@ class ContactIn(Body):
     address: AddressIn | None = None
 
 
+Verification = Literal["id-document", "one-time-code", "loyalty-card"]
+
+
 class RegisterCustomerIn(ContactIn):
     name: Name
+    verification: Verification | None = Field(
+        None,
+        description="Staff only: how the person was checked to be the customer an email or "
+        "phone already names; then the new contacts are linked to them and the check recorded. "
+        "Without it, a registration that names an existing customer is refused (409 "
+        "verification-required) and says nothing of who that is, unless the caller is an admin.",
+    )
 
 
 class SkinProfileIn(Body):

@@ -19,19 +19,30 @@ from starlette.responses import Response
 
 from api import customer_models as m
 from api.access import principal_of
+from api.auth import Principal
 from api.command_routes import _caller, _idempotency_key
 from api.problems import ApiProblem
 from api.query_parameters import Declared, choice
-from api.request_body import fingerprint, read_json, validate
+from api.request_body import read_json, validate
 from domain import customer_commands as c
 from domain.trace import Trace
 from privacy.access_log import AccessEntry
 from privacy.contacts import DEFAULT_REGION, normalise_email, normalise_phone
+from privacy.pseudonyms import Pseudonyms, legacy_identity_id
 from service_layer import customer_views as views
 from service_layer.bootstrap import LedgerRuntime
 from service_layer.command_answers import scoped_key
 
-Build = Callable[[Any, UUID | None, Trace], c.CustomerCommand]
+
+@dataclass(frozen=True)
+class Context:
+    trace: Trace
+    pseudonyms: Pseudonyms
+    caller: Principal
+
+
+VERIFIERS = ("store-staff", "admin")
+Build = Callable[[Any, UUID | None, Context], c.CustomerCommand]
 
 
 @dataclass(frozen=True)
@@ -44,26 +55,46 @@ class CustomerRoute:
     creates: bool = False
 
 
-def _contact(body: m.ContactIn) -> tuple[dict[str, Any], tuple[c.IdentityClaim, ...]]:
-    given = body.model_dump(exclude_none=True, exclude={"phone_region"})
-    claims = []
+def _contact(
+    body: m.ContactIn, pseudonyms: Pseudonyms
+) -> tuple[dict[str, Any], tuple[c.IdentityClaim, ...]]:
+    given = body.model_dump(exclude_none=True, exclude={"phone_region", "verification"})
+    found = []
     if body.email is not None:
-        claims.append(c.IdentityClaim("email", normalise_email(body.email)))
+        found.append(("email", normalise_email(body.email)))
     if body.phone is not None:
         phone = normalise_phone(body.phone, body.phone_region or DEFAULT_REGION)
         given["phone"] = phone
-        claims.append(c.IdentityClaim("phone", phone))
-    return given, tuple(claims)
+        found.append(("phone", phone))
+    claims = tuple(
+        c.IdentityClaim(kind, pseudonyms.identity_id(kind, key), legacy_identity_id(kind, key))
+        for kind, key in found
+    )
+    return given, claims
 
 
-def _register(body: m.RegisterCustomerIn, _: UUID | None, trace: Trace) -> c.CustomerCommand:
-    contact, claims = _contact(body)
-    return c.RegisterCustomer(uuid4(), contact, claims, trace)
+def _register(body: m.RegisterCustomerIn, _: UUID | None, ctx: Context) -> c.CustomerCommand:
+    contact, claims = _contact(body, ctx.pseudonyms)
+    return c.RegisterCustomer(uuid4(), contact, claims, ctx.trace, _matching(body, ctx.caller))
 
 
-def _change_contact(body: m.ContactIn, cid: UUID | None, trace: Trace) -> c.CustomerCommand:
-    contact, claims = _contact(body)
-    return c.ChangeContactDetails(_id(cid), contact, claims, trace)
+def _matching(body: m.RegisterCustomerIn, caller: Principal) -> c.Matching:
+    """Only staff (and admins) vouch for a person; an admin reads any customer anyway."""
+    if body.verification is not None and caller.role not in VERIFIERS:
+        raise ApiProblem(
+            403,
+            "forbidden",
+            "Forbidden",
+            f"a {caller.role} token may not vouch for a person (verification); only store "
+            "staff or an admin who checked them may; the customer's own token can add "
+            "contacts at /customers/{customer_id}/contact-details",
+        )
+    return c.Matching(sees_customer=caller.role == "admin", verification=body.verification)
+
+
+def _change_contact(body: m.ContactIn, cid: UUID | None, ctx: Context) -> c.CustomerCommand:
+    contact, claims = _contact(body, ctx.pseudonyms)
+    return c.ChangeContactDetails(_id(cid), contact, claims, ctx.trace)
 
 
 def _id(customer_id: UUID | None) -> UUID:
@@ -88,66 +119,66 @@ CUSTOMER_COMMAND_ROUTES = [
     CustomerRoute(
         "/customers/{customer_id}/skin-profile",
         m.SkinProfileIn,
-        lambda b, cid, t: c.ChangeSkinProfile(_id(cid), b.model_dump(), t),
+        lambda b, cid, x: c.ChangeSkinProfile(_id(cid), b.model_dump(), x.trace),
         "Change the skin profile (type, concerns, allergies as INCI names)",
     ),
     CustomerRoute(
         "/customers/{customer_id}/preferences",
         m.PreferencesIn,
-        lambda b, cid, t: c.ChangePreferences(_id(cid), b.model_dump(exclude_none=True), t),
+        lambda b, cid, x: c.ChangePreferences(_id(cid), b.model_dump(exclude_none=True), x.trace),
         "Change preferences (fragrance-free, vegan, cruelty-free)",
     ),
     CustomerRoute(
         "/customers/{customer_id}/loyalty-tier",
         m.LoyaltyTierIn,
-        lambda b, cid, t: c.ChangeLoyaltyTier(_id(cid), b.tier, t),
+        lambda b, cid, x: c.ChangeLoyaltyTier(_id(cid), b.tier, x.trace),
         "Change the loyalty tier",
         personal=False,
     ),
     CustomerRoute(
         "/customers/{customer_id}/wishlist",
         m.WishlistIn,
-        lambda b, cid, t: c.AddToWishlist(_id(cid), b.sku, t),
+        lambda b, cid, x: c.AddToWishlist(_id(cid), b.sku, x.trace),
         "Add a SKU to the wishlist",
         personal=False,
     ),
     CustomerRoute(
         "/customers/{customer_id}/wishlist/remove",
         m.WishlistIn,
-        lambda b, cid, t: c.RemoveFromWishlist(_id(cid), b.sku, t),
+        lambda b, cid, x: c.RemoveFromWishlist(_id(cid), b.sku, x.trace),
         "Remove a SKU from the wishlist",
         personal=False,
     ),
     CustomerRoute(
         "/customers/{customer_id}/feedback",
         m.FeedbackIn,
-        lambda b, cid, t: c.GiveFeedback(_id(cid), b.sku, b.rating, b.comment, t),
+        lambda b, cid, x: c.GiveFeedback(_id(cid), b.sku, b.rating, b.comment, x.trace),
         "Rate a product, with an optional comment",
     ),
     CustomerRoute(
         "/customers/{customer_id}/consents/grant",
         m.ConsentGrantIn,
-        lambda b, cid, t: c.GrantConsent(_id(cid), b.purpose, b.text_version, t),
+        lambda b, cid, x: c.GrantConsent(_id(cid), b.purpose, b.text_version, x.trace),
         "Grant consent for a purpose (with the version of the text shown)",
         personal=False,
     ),
     CustomerRoute(
         "/customers/{customer_id}/consents/withdraw",
         m.ConsentWithdrawIn,
-        lambda b, cid, t: c.WithdrawConsent(_id(cid), b.purpose, t),
+        lambda b, cid, x: c.WithdrawConsent(_id(cid), b.purpose, x.trace),
         "Withdraw consent for a purpose; it applies from the next request",
         personal=False,
     ),
     CustomerRoute(
         "/customers/merges",
         m.MergeIn,
-        lambda b, _, t: c.MergeCustomers(b.source_id, b.target_id, t),
+        lambda b, _, x: c.MergeCustomers(b.source_id, b.target_id, x.trace),
         "Merge two customers (a person confirms a proposal); the old id redirects",
     ),
     CustomerRoute(
         "/customers/{customer_id}/forget",
         m.ForgetIn,
-        lambda b, cid, t: c.ForgetCustomer(_id(cid), t),
+        lambda b, cid, x: c.ForgetCustomer(_id(cid), x.trace),
         "Forget the customer: their key is destroyed, their personal data erased everywhere",
     ),
 ]
@@ -163,8 +194,9 @@ def customer_command_endpoint(route: CustomerRoute) -> Callable[[Request], Await
         body = validate(route.model, data)
         now = datetime.now(tz=UTC)
         trace = Trace(channel, subject, now, key, None, getattr(body, "reason", None))
-        command = route.build(body, customer_id, trace)
-        print_ = fingerprint(request.method, request.scope["path"], data)
+        context = Context(trace, runtime.pseudonyms, principal_of(request))
+        command = route.build(body, customer_id, context)
+        print_ = runtime.pseudonyms.fingerprint(request.method, request.scope["path"], data)
         scoped = scoped_key(subject, channel, key)
         outcome = await run_in_threadpool(runtime.customers.execute, command, scoped, print_)
         if route.personal:

@@ -1,8 +1,8 @@
-"""Reading a command's body: size cap, JSON, pydantic validation, and its fingerprint."""
+"""Reading a command's body: size cap, JSON, pydantic validation (its fingerprint is keyed:
+privacy.pseudonyms)."""
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any, TypeVar
 
 import orjson
@@ -81,11 +81,6 @@ def _expected_format(error_type: str) -> str:
     if error_type.startswith("date"):
         return " (expected YYYY-MM-DD)"
     return ""
-
-
-def fingerprint(method: str, path: str, data: Any) -> str:
-    canonical = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
 
 
 def _short(value: Any) -> Any:

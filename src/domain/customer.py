@@ -126,6 +126,7 @@ class Customer(Aggregate):
         identity_id: UUID
         kind: str
         trace: Trace
+        verification: str | None = None  # how staff checked the person, for a match's link
 
         def apply(self, aggregate: Aggregate) -> None:
             _customer(aggregate).identities[str(self.identity_id)] = self.kind
@@ -259,9 +260,17 @@ class Customer(Aggregate):
         if self.has_consent(purpose):
             self.trigger_event(self.ConsentWithdrawn, purpose=purpose, trace=trace)
 
-    def link_identity(self, identity_id: UUID, kind: str, trace: Trace) -> None:
+    def link_identity(
+        self, identity_id: UUID, kind: str, trace: Trace, verification: str | None = None
+    ) -> None:
         if str(identity_id) not in self.identities:
-            self.trigger_event(self.IdentityLinked, identity_id=identity_id, kind=kind, trace=trace)
+            self.trigger_event(
+                self.IdentityLinked,
+                identity_id=identity_id,
+                kind=kind,
+                trace=trace,
+                verification=verification,
+            )
 
     def unlink_identity(self, identity_id: UUID, trace: Trace) -> None:
         if str(identity_id) in self.identities:

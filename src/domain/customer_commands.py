@@ -1,7 +1,8 @@
 """Commands to the customer ledger: imperative, frozen, each carrying its Trace.
 
-Contact details arrive already normalised (emails lower case, phones in E.164): the API does
-that before it builds a command, so the domain needs no parsing library.
+Contact details arrive already normalised (emails lower case, phones in E.164), and identity
+claims arrive as keyed ids: the API normalises and pseudonymises, so the domain needs neither
+a parsing library nor the ledger's secret, and never sees a contact as an identity key.
 """
 
 from __future__ import annotations
@@ -16,7 +17,21 @@ from domain.trace import Trace
 @dataclass(frozen=True)
 class IdentityClaim:
     kind: str  # "email" or "phone"
-    key: str  # the normalised email or E.164 number; only its uuid5 is ever stored
+    identity_id: UUID  # keyed pseudonym of the normalised email or E.164 number
+    legacy_id: UUID | None = None  # its id in stores made before keyed ids: looked up only
+
+
+@dataclass(frozen=True)
+class Matching:
+    """What a registration may do when its email or phone already names a customer.
+
+    `sees_customer`: the caller may already read any customer (admin): it is told who matched.
+    `verification`: how the caller checked that the person is that customer (staff only);
+    then the new contacts are linked to them, and the check is recorded with each link.
+    Without either, the match is refused without naming the customer and changes nothing."""
+
+    sees_customer: bool = False
+    verification: str | None = None
 
 
 @dataclass(frozen=True)
@@ -25,12 +40,22 @@ class RegisterCustomer:
     contact: dict[str, Any]
     identities: tuple[IdentityClaim, ...]
     trace: Trace
+    matching: Matching = Matching()
 
 
 @dataclass(frozen=True)
 class ChangeContactDetails:
     customer_id: UUID
     changes: dict[str, Any]
+    identities: tuple[IdentityClaim, ...]
+    trace: Trace
+
+
+@dataclass(frozen=True)
+class RekeyIdentities:
+    """Replace identity ids made before keyed ids by keyed ones (claims carry both)."""
+
+    customer_id: UUID
     identities: tuple[IdentityClaim, ...]
     trace: Trace
 
@@ -110,6 +135,7 @@ class ForgetCustomer:
 CustomerCommand = (
     RegisterCustomer
     | ChangeContactDetails
+    | RekeyIdentities
     | ChangeSkinProfile
     | ChangePreferences
     | ChangeLoyaltyTier

@@ -9,10 +9,14 @@ from uuid import UUID
 
 from domain import customer_commands as c
 from domain.customer import Customer
-from domain.errors import IdentityConflictError, InvalidCommandError, UnknownCustomerError
+from domain.errors import (
+    IdentityConflictError,
+    InvalidCommandError,
+    UnknownCustomerError,
+    VerificationRequiredError,
+)
 from domain.handlers import Answer
 from domain.identity import IdentityKey
-from domain.ids import identity_id
 from domain.trace import Trace
 from domain.unit_of_work import UnitOfWork
 
@@ -22,33 +26,53 @@ MAX_MERGE_HOPS = 20
 def register_customer(cmd: c.RegisterCustomer, uow: UnitOfWork) -> Answer:
     if not cmd.identities:
         raise InvalidCommandError("a registration needs an email or a phone number")
-    owners = {key.customer_id for key in _keys(uow, cmd.identities) if key and key.customer_id}
+    owners = {owner for claim in cmd.identities if (owner := _holder(uow, claim))}
     if len(owners) > 1:
+        named = {"customers": sorted(map(str, owners))} if cmd.matching.sees_customer else {}
         raise IdentityConflictError(
             "the email and the phone identify two different customers; merge them first",
-            customers=sorted(str(owner) for owner in owners),
+            **named,
         )
     if owners:
-        customer = _customer(uow, owners.pop())
-        status = 200
-    else:
-        customer = Customer.register(cmd.customer_id, cmd.contact, cmd.trace)
-        uow.add(customer)
-        status = 201
+        return _matched(cmd, uow, _customer(uow, owners.pop()))
+    customer = Customer.register(cmd.customer_id, cmd.contact, cmd.trace)
+    uow.add(customer)
     for claim in cmd.identities:
         _claim(uow, customer, claim, cmd.trace)
-    return Answer(status, {"customer_id": str(customer.id), "matched": status == 200})
+    return Answer(201, {"customer_id": str(customer.id), "matched": False})
+
+
+def _matched(cmd: c.RegisterCustomer, uow: UnitOfWork, customer: Customer) -> Answer:
+    """A registration that names an existing customer: linked only after a recorded check,
+    told only to whoever may read the customer anyway, otherwise refused without a name."""
+    matching = cmd.matching
+    if matching.verification is None and not matching.sees_customer:
+        raise VerificationRequiredError(
+            "this email or phone already identifies a customer; the customer's own account, "
+            "or staff who verified the person (send `verification`), can link new contacts"
+        )
+    if matching.verification is not None:
+        for claim in cmd.identities:
+            _claim(uow, customer, claim, cmd.trace, matching.verification)
+    return Answer(200, {"customer_id": str(customer.id), "matched": True})
 
 
 def change_contact_details(cmd: c.ChangeContactDetails, uow: UnitOfWork) -> Answer:
     customer = _customer(uow, cmd.customer_id)
     customer.change_contact(cmd.changes, cmd.trace)
     for claim in cmd.identities:
-        new_id = identity_id(claim.kind, claim.key)
         for old_id, kind in list(customer.identities.items()):
-            if kind == claim.kind and UUID(old_id) != new_id:
+            if kind == claim.kind and UUID(old_id) != claim.identity_id:
                 _release(uow, customer, UUID(old_id), cmd.trace)
         _claim(uow, customer, claim, cmd.trace)
+    return _done(customer)
+
+
+def rekey_identities(cmd: c.RekeyIdentities, uow: UnitOfWork) -> Answer:
+    customer = _customer(uow, cmd.customer_id)
+    for claim in cmd.identities:
+        if claim.legacy_id is not None and str(claim.legacy_id) in customer.identities:
+            _claim(uow, customer, claim, cmd.trace)
     return _done(customer)
 
 
@@ -126,6 +150,7 @@ def forget_customer(cmd: c.ForgetCustomer, uow: UnitOfWork) -> Answer:
 CUSTOMER_HANDLERS: dict[type[Any], Callable[[Any, UnitOfWork], Answer]] = {
     c.RegisterCustomer: register_customer,
     c.ChangeContactDetails: change_contact_details,
+    c.RekeyIdentities: rekey_identities,
     c.ChangeSkinProfile: change_skin_profile,
     c.ChangePreferences: change_preferences,
     c.ChangeLoyaltyTier: change_loyalty_tier,
@@ -170,23 +195,35 @@ def _key(uow: UnitOfWork, key_id: UUID) -> IdentityKey | None:
     return found if isinstance(found, IdentityKey) else None
 
 
-def _keys(uow: UnitOfWork, claims: tuple[c.IdentityClaim, ...]) -> list[IdentityKey | None]:
-    return [_key(uow, identity_id(claim.kind, claim.key)) for claim in claims]
+def _holder(uow: UnitOfWork, claim: c.IdentityClaim) -> UUID | None:
+    """The customer this email or phone names, under its keyed id or its pre-keyed one."""
+    for key_id in (claim.identity_id, claim.legacy_id):
+        key = None if key_id is None else _key(uow, key_id)
+        if key is not None and key.customer_id is not None:
+            return key.customer_id
+    return None
 
 
-def _claim(uow: UnitOfWork, customer: Customer, claim: c.IdentityClaim, trace: Trace) -> None:
-    key_id = identity_id(claim.kind, claim.key)
-    key = _key(uow, key_id)
-    if key is None:
-        uow.add(IdentityKey.claim(key_id, claim.kind, customer.id))
-    elif key.customer_id not in (None, customer.id):
+def _claim(
+    uow: UnitOfWork,
+    customer: Customer,
+    claim: c.IdentityClaim,
+    trace: Trace,
+    verification: str | None = None,
+) -> None:
+    if _holder(uow, claim) not in (None, customer.id):
         raise IdentityConflictError(
             f"this {claim.kind} already identifies another customer; merge them first",
             kind=claim.kind,
         )
+    key = _key(uow, claim.identity_id)
+    if key is None:
+        uow.add(IdentityKey.claim(claim.identity_id, claim.kind, customer.id))
     else:
         key.reclaim(customer.id)
-    customer.link_identity(key_id, claim.kind, trace)
+    customer.link_identity(claim.identity_id, claim.kind, trace, verification)
+    if claim.legacy_id is not None and str(claim.legacy_id) in customer.identities:
+        _release(uow, customer, claim.legacy_id, trace)  # re-keyed: the guessable id goes
 
 
 def _release(uow: UnitOfWork, customer: Customer, key_id: UUID, trace: Trace) -> None:

@@ -118,6 +118,13 @@ class IdentityConflictError(ConflictError):
     code = "identity-conflict"
 
 
+class VerificationRequiredError(ConflictError):
+    """A registration's email or phone names an existing customer, and the caller neither may
+    read that customer nor says how the person was verified: who it is is not told."""
+
+    code = "verification-required"
+
+
 class ConsentRequiredError(ConflictError):
     """A use of personal data whose purpose the customer has not granted, or has withdrawn."""
 

@@ -1,7 +1,9 @@
 """An identity key (a normalised email or phone) and the customer it currently identifies.
 
-Its id is the uuid5 of the normalised key, so a second registration with the same email finds
-the same key without a lookup table; the key itself is never stored, only its id.
+Its id is a keyed pseudonym of the normalised key (HMAC under the ledger's secret, made by the
+API: privacy.pseudonyms), so a second registration with the same email finds the same key
+without a lookup table, and nobody without the secret can compute it from a guessed contact;
+the key itself is never stored, only its id.
 """
 
 from __future__ import annotations

@@ -30,8 +30,3 @@ def stock_id(sku: str, location_code: str) -> UUID:
 
 def location_directory_id() -> UUID:
     return uuid5(GLOWLEDGER_NAMESPACE, "directory:locations")
-
-
-def identity_id(kind: str, normalised_key: str) -> UUID:
-    """An email or phone in its normal form; the same key from any channel gives the same id."""
-    return uuid5(GLOWLEDGER_NAMESPACE, f"identity:{kind}:{normalised_key}")

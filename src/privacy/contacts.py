@@ -1,9 +1,12 @@
 """Normal forms of emails and phone numbers: the keys that identify a customer across channels.
 
-Two spellings of one mailbox or one line normalise to the same string, so their uuid5 ids match.
+Two spellings of one mailbox or one line normalise to the same string, so their keyed identity
+ids match (privacy.pseudonyms).
 """
 
 from __future__ import annotations
+
+import unicodedata
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -16,14 +19,16 @@ DEFAULT_REGION = "FR"
 
 
 def normalise_email(raw: str) -> str:
-    """Lower case, without a +tag; without dots where the provider ignores them."""
+    """Lower case, without a +tag; without dots where the provider ignores them; compatibility
+    forms folded (fullwidth letters are their plain ones), as IDNA already folds the domain."""
     try:
         parsed = validate_email(raw.strip(), check_deliverability=False)
     except EmailNotValidError as error:
         raise InvalidContactError(
             f"{raw!r} is not an email address: {error}", field="email"
         ) from None
-    local, domain = parsed.local_part.lower(), parsed.domain.lower()
+    local = unicodedata.normalize("NFKC", parsed.local_part).casefold()
+    domain = parsed.domain.lower()
     local = local.split("+", 1)[0]
     if domain in DOT_BLIND_DOMAINS:
         local, domain = local.replace(".", ""), DOT_BLIND_DOMAINS[domain]

@@ -1,19 +1,29 @@
 """Where wrapped data keys live: a PostgreSQL table, a SQLite table, or memory (tests).
 
-Deleting a row is the crypto-shredding: without it, the sealed personal data is noise.
+Deleting a row is the crypto-shredding: without it, the sealed personal data is noise. A
+deleted row must leave no readable copy behind: SQLite overwrites it (`secure_delete`) and
+the delete is followed by a checkpoint that truncates the write-ahead log, whose old frames
+would otherwise still hold the key; PostgreSQL keeps dead tuples until `purge` rewrites the
+table (its WAL and backups are covered by rotating the master key, see README).
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
+import time
 from contextlib import closing
 from typing import Protocol
 from uuid import UUID
 
+import psycopg
 from psycopg_pool import ConnectionPool
 
 Wrapped = tuple[str, bytes]  # (id of the master key that wrapped it, the wrapped key)
+
+log = logging.getLogger(__name__)
+CHECKPOINT_ATTEMPTS = 3
 
 
 class KeyStore(Protocol):
@@ -28,6 +38,9 @@ class KeyStore(Protocol):
 
     def replace(self, customer_id: UUID, old: Wrapped, new: Wrapped) -> bool:
         """Swap a wrapping if the row still holds `old`; False if it changed (or was deleted)."""
+
+    def purge(self) -> bool:
+        """Leave no copy of a deleted key in the store's files; False if it could not yet."""
 
 
 class MemoryKeyStore:
@@ -55,11 +68,15 @@ class MemoryKeyStore:
             self.rows[customer_id] = new
             return True
 
+    def purge(self) -> bool:
+        return True
+
 
 class PostgresKeyStore:
     """The `customer_keys` table of migration 0004."""
 
     def __init__(self, conninfo: str, max_size: int = 4) -> None:
+        self.conninfo = conninfo
         self.pool = ConnectionPool(conninfo, min_size=1, max_size=max_size, open=True)
 
     def close(self) -> None:
@@ -107,6 +124,15 @@ class PostgresKeyStore:
             )
             return cursor.rowcount == 1
 
+    def purge(self) -> bool:
+        """Rewrite the table so no dead tuple (a deleted or re-wrapped key) stays in its pages.
+
+        VACUUM FULL copies the live rows into a new file and truncates the old one; a plain
+        VACUUM would only mark the space free, leaving the bytes in place."""
+        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+            conn.execute("VACUUM FULL customer_keys")
+        return True
+
 
 SQLITE_TABLE = """
 CREATE TABLE IF NOT EXISTS customer_keys (
@@ -148,8 +174,19 @@ class SqliteKeyStore:
         return stored
 
     def delete(self, customer_id: UUID) -> None:
-        with closing(self._connect()) as conn, conn:
-            conn.execute("DELETE FROM customer_keys WHERE customer_id = ?", (str(customer_id),))
+        with closing(self._connect()) as conn:
+            with conn:
+                conn.execute("DELETE FROM customer_keys WHERE customer_id = ?", (str(customer_id),))
+            if not _truncate_wal(conn):
+                log.warning(
+                    "a deleted customer key may still be in %s-wal: other connections kept it "
+                    "busy; run `glow keys purge`",
+                    self.path,
+                )
+
+    def purge(self) -> bool:
+        with closing(self._connect()) as conn:
+            return _truncate_wal(conn)
 
     def wrapped_by_others(self, master_id: str) -> list[tuple[UUID, Wrapped]]:
         with closing(self._connect()) as conn:
@@ -168,3 +205,15 @@ class SqliteKeyStore:
                 (*new, str(customer_id), *old),
             )
             return cursor.rowcount == 1
+
+
+def _truncate_wal(conn: sqlite3.Connection) -> bool:
+    """Copy the write-ahead log into the database and truncate it to nothing, so no old frame
+    keeps a deleted row. A reader in the middle of a transaction keeps the log busy: retried
+    (each attempt also waits the connection's busy timeout), False if it never got through."""
+    for attempt in range(CHECKPOINT_ATTEMPTS):
+        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy == 0:
+            return True
+        time.sleep(0.01 * (attempt + 1))
+    return False

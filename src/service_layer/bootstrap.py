@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from domain.ledger import InventoryLedger
 from privacy.access_log import AccessLog
+from privacy.pseudonyms import Pseudonyms
 from service_layer.chain_keeper import ChainKeeper
 from service_layer.command_writer import CommandWriter
 from service_layer.customer_desk import CustomerDesk
@@ -36,6 +37,7 @@ class LedgerRuntime:
     customers: CustomerDesk
     access_log: AccessLog
     purchases: PurchaseIndex
+    pseudonyms: Pseudonyms
     chain_keeper: ChainKeeper | None = None
     read_side: ReadSide | None = None
 
@@ -101,6 +103,7 @@ def bootstrap(settings: Settings) -> LedgerRuntime:
         CustomerDesk(customer_ledger),
         access_log,
         open_purchase_index(ledger, customer_ledger, settings),
+        Pseudonyms.from_secret(customer_ledger.vault.ledger_secret()),
         keeper,
         read_side,
     )

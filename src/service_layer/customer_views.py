@@ -3,6 +3,8 @@ use of personal data gets once its consent is checked, and merge proposals.
 
 Personal fields read "[erased]" once the customer is forgotten (their key is gone) and
 "[redacted]" for a reader not allowed to see personal data (an auditor without pii:read).
+Identity ids are pseudonyms of an email or phone, so they are masked alike: ids made before
+keyed ids were a plain uuid5 of the contact, which anyone could compute for every number.
 """
 
 from __future__ import annotations
@@ -51,10 +53,11 @@ def profile(customer: Customer, *, with_pii: bool) -> dict[str, Any]:
 
 
 def history(desk: CustomerDesk, customer: Customer, *, with_pii: bool) -> list[dict[str, Any]]:
-    return [event_record(event, with_pii=with_pii) for event in desk.history(customer)]
+    mask = ERASED if customer.forgotten else None if with_pii else REDACTED
+    return [event_record(event, with_pii=with_pii, mask=mask) for event in desk.history(customer)]
 
 
-def event_record(event: Any, *, with_pii: bool) -> dict[str, Any]:
+def event_record(event: Any, *, with_pii: bool, mask: str | None = None) -> dict[str, Any]:
     state = {k: v for k, v in vars(event).items() if k not in ("originator_version", "timestamp")}
     customer_id = state.pop("originator_id")
     trace = state.pop("trace", None)
@@ -63,6 +66,8 @@ def event_record(event: Any, *, with_pii: bool) -> dict[str, Any]:
         state["personal"] = (
             ERASED if state["personal"] is None else state["personal"] if with_pii else REDACTED
         )
+    if "identity_id" in state and mask is not None:
+        state["identity_id"] = mask
     return {
         "customer_id": str(customer_id),
         "event": type(event).__qualname__,

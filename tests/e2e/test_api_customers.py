@@ -20,6 +20,7 @@ NAME, STREET, COMMENT = (
 )
 WEB = {"role": "channel", "channel": "web"}
 POS = {"role": "store-staff", "channel": "pos", "location": "BREST-1"}
+ADMIN = {"role": "admin"}
 
 
 def send(
@@ -70,12 +71,17 @@ def test_registering_on_web_and_at_a_till_with_one_email_gives_one_customer(
     at_till = send(
         client,
         "/customers",
-        {"name": "Y. Kerbrat", "email": "ysolde.k@example.org", "phone": "02 98 00 12 34"},
+        {
+            "name": "Y. Kerbrat",
+            "email": "ysolde.k@example.org",
+            "phone": "02 98 00 12 34",
+            "verification": "loyalty-card",  # the till checked who she is
+        },
         POS,
         channel="pos",
     )
     assert at_till.status_code == 200 and at_till.json() == {"customer_id": on_web, "matched": True}
-    by_phone = send(client, "/customers", {"name": "Y", "phone": "+33 2 98 00 12 34"}, WEB)
+    by_phone = send(client, "/customers", {"name": "Y", "phone": "+33 2 98 00 12 34"}, ADMIN)
     assert by_phone.json()["customer_id"] == on_web
 
 

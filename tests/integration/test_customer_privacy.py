@@ -3,19 +3,28 @@ sealed at rest, and after forget not even a dump of the whole database holds it.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import sqlite3
 import subprocess
+import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
+from api.cli import main
 from domain import customer_commands as c
 from domain.customer import Customer
 from domain.trace import Trace
 from privacy.contacts import normalise_email, normalise_phone
+from privacy.key_stores import SqliteKeyStore
 from privacy.master_keys import MasterKeys
+from privacy.pseudonyms import Pseudonyms
+from service_layer.command_answers import CommandAnswer
 from service_layer.customer_desk import CustomerDesk
 from service_layer.customer_store import close_customer_ledger, open_customer_ledger
 from service_layer.migrations import apply_migrations
@@ -31,10 +40,11 @@ ALLERGY = "METHYLISOTHIAZOLINONE"
 PLAINTEXTS = [NAME, "quentaline.vostrikova@example.com", "+33647112358", STREET, COMMENT, ALLERGY]
 
 
-def claims() -> tuple[c.IdentityClaim, ...]:
+def claims(desk: CustomerDesk) -> tuple[c.IdentityClaim, ...]:
+    pseudonyms = Pseudonyms.from_secret(desk.ledger.vault.ledger_secret())
     return (
-        c.IdentityClaim("email", normalise_email(EMAIL)),
-        c.IdentityClaim("phone", normalise_phone(PHONE)),
+        c.IdentityClaim("email", pseudonyms.identity_id("email", normalise_email(EMAIL))),
+        c.IdentityClaim("phone", pseudonyms.identity_id("phone", normalise_phone(PHONE))),
     )
 
 
@@ -70,8 +80,9 @@ def sqlite_desk(tmp_path: Path) -> Iterator[CustomerDesk]:
 
 def register_everything(desk: CustomerDesk) -> uuid.UUID:
     web, pos = Trace("web", "site", NOW), Trace("pos", "till-3", NOW)
-    first = desk.execute(c.RegisterCustomer(uuid.uuid4(), contact(), claims()[:1], web))
-    again = desk.execute(c.RegisterCustomer(uuid.uuid4(), contact(), claims(), pos))
+    first = desk.execute(c.RegisterCustomer(uuid.uuid4(), contact(), claims(desk)[:1], web))
+    verified = c.Matching(verification="id-document")
+    again = desk.execute(c.RegisterCustomer(uuid.uuid4(), contact(), claims(desk), pos, verified))
     assert first.status == 201 and again.status == 200
     assert again.body["customer_id"] == first.body["customer_id"]
     customer_id = uuid.UUID(first.body["customer_id"])
@@ -139,3 +150,41 @@ def test_the_embedded_sqlite_store_seals_and_forgets_alike(
     assert sqlite_desk.customer(customer_id).contact == {}
     stored = b"".join(path.read_bytes() for path in tmp_path.glob("*.sqlite*"))
     assert [p for p in PLAINTEXTS if p.encode() in stored] == []
+
+
+def test_a_reader_mid_transaction_only_delays_the_wal_truncation_after_a_key_is_deleted(
+    tmp_path: Path,
+) -> None:
+    store = SqliteKeyStore(str(tmp_path / "keys.sqlite"))
+    with closing(sqlite3.connect(tmp_path / "keys.sqlite")) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")  # as the customer ledger's recorder sets it
+    customer = uuid.uuid4()
+    wrapped = store.put_if_absent(customer, ("master", os.urandom(60)))
+    reader = sqlite3.connect(tmp_path / "keys.sqlite", check_same_thread=False)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM customer_keys").fetchone()  # holds a snapshot
+    threading.Timer(0.3, reader.commit).start()
+
+    store.delete(customer)
+
+    files = b"".join(path.read_bytes() for path in tmp_path.iterdir())  # reader still open
+    reader.close()
+    assert wrapped[1] not in files
+
+
+def test_glow_keys_purge_on_the_embedded_store_truncates_its_wal_and_erases_plain_hashes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = f"sqlite:///{tmp_path}/ledger.sqlite"
+    ledger = open_customer_ledger(Settings(event_store_url=store))
+    plain = hashlib.sha256(b'POST /customers\n{"email":"old@example.com"}').hexdigest()
+    ledger.events.put([], command_answers=[CommandAnswer("old", plain, 201, {})])
+    close_customer_ledger(ledger)
+    assert plain.encode() in (tmp_path / "ledger.customers.sqlite").read_bytes()
+
+    assert main(["--store", store, "keys", "purge"]) == 0
+
+    said = capsys.readouterr().out
+    assert "the WAL was truncated" in said and "1 unkeyed request fingerprint(s)" in said
+    stored = b"".join(path.read_bytes() for path in tmp_path.iterdir())
+    assert plain.encode() not in stored

@@ -29,6 +29,39 @@ def test_dots_are_dropped_only_where_the_provider_ignores_them() -> None:
 
 @pytest.mark.parametrize(
     "raw",
+    [
+        "JANE+x@EXAMPLE.COM",
+        "\uff4a\uff41\uff4e\uff45@example.com",
+        "\uff2a\uff41\uff4e\uff45+\uff54\uff41\uff47@\uff25\uff38\uff21\uff2d\uff30\uff2c\uff25.com",
+        "\tjane@example.com\n",
+    ],
+)
+def test_every_way_of_writing_one_mailbox_gives_one_key(raw: str) -> None:
+    assert normalise_email(raw) == "jane@example.com"
+
+
+def test_an_internationalised_domain_is_one_key_in_either_spelling() -> None:
+    assert normalise_email("jane@xn--exmple-cua.com") == normalise_email("JANE@EXÄMPLE.com")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "+33 6 47 19 02 83",
+        "0647190283",
+        "0033647190283",
+        "+33 (0)6 47 19 02 83",
+        "tel:+33-6-47-19-02-83",
+        "\uff10\uff16\uff14\uff17\uff11\uff19\uff10\uff12\uff18\uff13",
+        "+33 6 47 19 02 83 ext. 12",
+    ],
+)
+def test_every_way_of_writing_one_line_gives_one_key(raw: str) -> None:
+    assert normalise_phone(raw) == "+33647190283"
+
+
+@pytest.mark.parametrize(
+    "raw",
     ["", "jane", "jane@", "@example.com", "jane@@example.com", "ja ne@example.com", "+x@a.com"],
 )
 def test_an_invalid_email_is_refused(raw: str) -> None:

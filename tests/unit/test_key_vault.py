@@ -8,7 +8,7 @@ import pytest
 
 from privacy.key_stores import MemoryKeyStore
 from privacy.master_keys import MasterKeyError, MasterKeys
-from privacy.vault import KeyVault
+from privacy.vault import LEDGER_SECRET_ID, KeyVault
 
 OLD, NEW = MasterKeys.generate(), MasterKeys.generate()
 
@@ -65,3 +65,14 @@ def test_a_destroyed_key_is_gone() -> None:
 def test_a_malformed_master_key_is_refused(text: str) -> None:
     with pytest.raises(MasterKeyError):
         MasterKeys.from_text(text)
+
+
+def test_the_ledger_secret_is_made_once_survives_rotation_and_is_never_destroyed() -> None:
+    store = MemoryKeyStore()
+    secret = KeyVault(store, MasterKeys.from_text(OLD)).ledger_secret()
+    rotating = KeyVault(store, MasterKeys.from_text(NEW, previous=OLD))
+    assert rotating.rotate() == 1
+    assert KeyVault(store, MasterKeys.from_text(NEW)).ledger_secret() == secret
+    with pytest.raises(ValueError, match="never destroyed"):
+        rotating.destroy(LEDGER_SECRET_ID)
+    assert store.get(LEDGER_SECRET_ID) is not None

@@ -21,6 +21,23 @@ def test_a_minted_token_reads_back_as_its_principal() -> None:
     assert principal.customer_id == customer and principal.may_read_pii
 
 
+@pytest.mark.parametrize(
+    "role,claims,channel",
+    [
+        ("customer", {"customer_id": str(uuid.uuid4())}, "web"),
+        ("store-staff", {"location": "SHOP-1"}, "pos"),
+        ("admin", {}, None),
+    ],
+)
+def test_a_token_naming_no_channel_acts_for_a_fixed_one_unless_it_is_an_admins(
+    role: str, claims: dict[str, str], channel: str | None
+) -> None:
+    """Only an admin picks the channel per request (X-Channel); for everyone else the events
+    record the token's channel, so a customer cannot sign a consent as the till."""
+    principal = TokenVerifier(secret=SECRET).verify(mint_token(SECRET, "x", role, **claims))
+    assert principal.channel == channel
+
+
 def test_an_auditor_reads_personal_data_only_with_pii_read() -> None:
     verifier = TokenVerifier(secret=SECRET)
     assert not verifier.verify(mint_token(SECRET, "a", "auditor")).may_read_pii
