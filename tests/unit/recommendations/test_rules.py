@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -150,3 +151,28 @@ def test_without_personalisation_consent_the_profile_is_not_used() -> None:
     assert result.kind == POPULAR
     assert result.suggestions[0].reasons == ("popular with our customers",)
     assert result.kind != PERSONAL
+
+
+@pytest.mark.parametrize(
+    "label",
+    ["AMYL CINNAMAL", "2-BENZYLIDENEOCTANAL", "Farnesol", "EVERNIA PRUNASTRI EXTRACT", "NERAL"],
+)
+def test_every_eu_labelled_fragrance_allergen_under_any_name_bars_a_fragrance_free_customer(
+    label: str,
+) -> None:
+    rules = RuleBook({"P1": product("P1", ["AQUA", label])})
+    customer = CustomerFacts("c1", preferences=("fragrance_free",), personalisation=True)
+    barred = rules.exclusion(customer, "P1", Situation())
+    assert barred is not None and barred.rule == "preference" and label in barred.reason
+
+
+@pytest.mark.parametrize(
+    ("allergy", "label"),
+    [("LIMONENE", "1-METHYL-4-METHYLVINYL-CYCLOHEXENE"), ("CITRAL", "GERANIAL")],
+)
+def test_an_allergy_is_caught_under_every_name_of_its_annex_iii_entry(
+    allergy: str, label: str
+) -> None:
+    rules = RuleBook({"P1": product("P1", ["AQUA", label])})
+    barred = rules.exclusion(CustomerFacts("c1", allergies=(allergy,)), "P1", Situation())
+    assert barred is not None and barred.rule == "allergen"
