@@ -1,6 +1,7 @@
 """GET /customers/{id}/recommendations: served from what the batch job published in Redis,
-re-ranked with the session (`?viewed=SKU1,SKU2`), filtered by the rules on the customer's
-profile, consent and stock as they are at this request."""
+re-ranked with the session (`?viewed=SKU1,SKU2`), filtered by the rule stage on the customer's
+safety facts (always), profile (with consent) and stock as they are at this request. The read
+of personal data is logged with its purpose: personalisation, or protection alone."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from api.customer_routes import _customer_id, _runtime
+from api.customer_routes import _customer_id, _log, _runtime
 from api.problems import ApiProblem
 from projections import stock_queries
 from projections.hot_view_store import HotViewStore
@@ -20,7 +21,7 @@ from recommender.config import recommendations_url
 from recommender.customer_signals import facts_of
 from recommender.rules import InStock
 from recommender.serving import CatalogCache, recommend
-from recommender.signals import ProductFacts
+from recommender.signals import CustomerFacts, ProductFacts
 from recommender.store import RecommendationStore
 
 MAX_LIMIT = 50
@@ -32,9 +33,11 @@ async def recommendations(request: Request) -> Response:
     cache = _cache(request)
     viewed = [s for s in request.query_params.get("viewed", "").split(",") if s.strip()][:20]
     in_stock = _stock_check(runtime.read_side.sinks.hot_views if runtime.read_side else None)
+    facts = facts_of(customer)
+    await _log(request, customer.id, _purpose(facts), request.headers.get("x-access-reason"))
     result = await run_in_threadpool(
         recommend,
-        facts_of(customer),
+        facts,
         cache.store,
         cache.current(),
         viewed,
@@ -47,6 +50,13 @@ async def recommendations(request: Request) -> Response:
         "stock_checked": in_stock is not None,
     }
     return Response(orjson.dumps(body), media_type="application/json")
+
+
+def _purpose(facts: CustomerFacts) -> str:
+    """What the personal data read for this answer is used for, as the access log names it."""
+    if facts.may_personalise:
+        return "read for personalisation"
+    return "read for protection (allergies, fragrance-free) on a non-personal list"
 
 
 def _cache(request: Request) -> CatalogCache:

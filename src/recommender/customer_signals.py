@@ -15,7 +15,14 @@ from typing import Any
 from eventsourcing.application import Application
 
 from domain.customer import Customer
-from recommender.signals import RATING, WISHLIST, CustomerFacts, Interaction
+from recommender.signals import (
+    FRAGRANCE_FREE,
+    RATING,
+    WISHLIST,
+    CustomerFacts,
+    Interaction,
+    SafetyFacts,
+)
 
 PERSONALISATION = "personalisation"
 PAGE = 1000
@@ -105,14 +112,30 @@ def attributed(interactions: Iterable[Interaction], fold: CustomerFold) -> list[
 
 
 def facts_of(customer: Customer) -> CustomerFacts:
-    """A customer as stored now (for a request: consent and profile are read live)."""
+    """A customer as stored now, for a request (consent and profile are read live). Without
+    the personalisation consent only the safety facts are taken: they protect on every list."""
+    consented = customer.has_consent(PERSONALISATION) and not customer.forgotten
+    safety = _safety(customer)
+    if not consented:
+        preferences = (FRAGRANCE_FREE,) if safety.fragrance_free else ()
+        return CustomerFacts(
+            str(customer.id),
+            allergies=safety.allergies,
+            preferences=preferences,
+            forgotten=customer.forgotten,
+        )
     skin = customer.skin or {}
     return CustomerFacts(
         str(customer.id),
         skin.get("skin_type"),
         tuple(skin.get("concerns") or ()),
-        tuple(skin.get("allergies") or ()),
+        safety.allergies,
         tuple(sorted(k for k, v in (customer.preferences or {}).items() if v)),
-        personalisation=customer.has_consent(PERSONALISATION),
-        forgotten=customer.forgotten,
+        personalisation=True,
     )
+
+
+def _safety(customer: Customer) -> SafetyFacts:
+    skin = customer.skin or {}
+    allergies = tuple(str(a) for a in skin.get("allergies") or ())
+    return SafetyFacts(allergies, bool((customer.preferences or {}).get(FRAGRANCE_FREE)))
