@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from recommender.features import item_tags
 from recommender.rule_stage import Candidates, ListKind, Recommendation, screen
 from recommender.rules import InStock, RuleBook, Situation
 from recommender.signals import CustomerFacts, ProductFacts
@@ -115,23 +114,19 @@ def _session(
 ) -> tuple[list[tuple[str, float]], dict[str, str]]:
     """Products that share ingredient families with what was just viewed move up; the viewed
     products themselves move down (the customer has seen them)."""
-    products = catalog.rules.products
+    products, profiles = catalog.rules.products, catalog.rules.profiles
     seen = [catalog.sku_products.get(sku, sku) for sku in viewed]
     seen = [code for code in seen if code in products]
     if not seen:
         return pairs, {}
-    seen_tags = {code: set(item_tags(products[code])) for code in seen}
+    seen_tags = {code: set(profiles[code].families) for code in seen}
     reasons: dict[str, str] = {}
     out = []
     for code, score in pairs:
         if code in seen_tags:
             out.append((code, score - SEEN_PENALTY))
             continue
-        tags = (
-            {t for t in item_tags(products[code]) if t.startswith("family:")}
-            if code in products
-            else set()
-        )
+        tags = set(profiles[code].families) if code in profiles else set()
         best = max(seen, key=lambda s: len(tags & seen_tags[s]))
         shared = len(tags & seen_tags[best])
         if shared:
