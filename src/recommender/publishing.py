@@ -43,12 +43,18 @@ class MemoryCandidates:
     def __init__(self, model: HybridModel, signals: LogSignals, version: str = "memory") -> None:
         self.model, self.signals, self.version = model, signals, version
         self._history = _history(signals)
+        self._entries: dict[str, dict[str, Any] | None] = {}
         counts = popularity(signals)
         skins = {c.skin_type for c in signals.customers.values() if c.skin_type}
         self.popular_lists = {"any": counts.ranked()[:CANDIDATES]}
         self.popular_lists |= {skin: counts.ranked(skin)[:CANDIDATES] for skin in skins}
 
     def customer(self, customer_id: str) -> dict[str, Any] | None:
+        if customer_id not in self._entries:
+            self._entries[customer_id] = self._entry(customer_id)
+        return self._entries[customer_id]
+
+    def _entry(self, customer_id: str) -> dict[str, Any] | None:
         facts = self.signals.customers.get(customer_id)
         if facts is None or not facts.may_personalise:
             return None

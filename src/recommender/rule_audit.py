@@ -43,12 +43,23 @@ class RuleAudit:
         broken = self.broken[kind] if kind else self.broken.total()
         return broken / served if served else 0.0
 
-    def as_dict(self) -> dict[str, Any]:
+    def count(
+        self,
+        kind: str,
+        suggestion: Suggestion,
+        product: ProductFacts,
+        facts: CustomerFacts,
+        situation: Situation,
+    ) -> None:
+        self.served[kind] += 1
+        self.broken[kind] += breaks_a_rule(suggestion, product, facts, situation)
+
+    def as_dict(self, prefix: str = "") -> dict[str, Any]:
         """`rule_violations` is the share over every list; then per kind (each always named)."""
         return {
-            "rule_violations": self.share(),
-            "rule_violations_by_kind": {kind.value: self.share(kind) for kind in ListKind},
-            "suggestions_audited_by_kind": {kind.value: self.served[kind] for kind in ListKind},
+            f"{prefix}rule_violations": self.share(),
+            f"{prefix}rule_violations_by_kind": {k.value: self.share(k) for k in ListKind},
+            f"{prefix}suggestions_audited_by_kind": {k.value: self.served[k] for k in ListKind},
         }
 
 
@@ -118,8 +129,7 @@ def _count(
 ) -> None:
     for suggestion in result.suggestions:
         product = signals.products[suggestion.product_code]
-        audit.served[result.kind] += 1
-        audit.broken[result.kind] += breaks_a_rule(suggestion, product, facts, situation)
+        audit.count(result.kind, suggestion, product, facts, situation)
 
 
 @cache
@@ -141,6 +151,17 @@ def _fragrance_names() -> frozenset[str]:
     return frozenset(annex_fold(n) for n in names)
 
 
+@cache
+def _folded(inci: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(annex_fold(n) for n in inci)
+
+
+@cache
+def _banned(inci: tuple[str, ...]) -> bool:
+    annexes = _annexes()
+    return any(e.annex == "II" for n in inci for e in annexes.lookup(annex_fold(n)))
+
+
 def breaks_a_rule(
     suggestion: Suggestion, product: ProductFacts, facts: CustomerFacts, situation: Situation
 ) -> bool:
@@ -150,10 +171,9 @@ def breaks_a_rule(
         names = {allergen.casefold()} | lists.synonyms(allergen)
         if label & names or {n.replace("-", " ") for n in label} & names:
             return True
-    if facts.safety.fragrance_free and {annex_fold(n) for n in product.inci} & _fragrance_names():
+    if facts.safety.fragrance_free and _folded(product.inci) & _fragrance_names():
         return True
-    annexes = _annexes()
-    if any(e.annex == "II" for n in product.inci for e in annexes.lookup(annex_fold(n))):
+    if _banned(product.inci):
         return True
     if product.category in SINGLE_PURCHASE and product.product_code in situation.bought:
         return True
