@@ -79,7 +79,7 @@ def allergen_hits(profile: ProductProfile, allergies: tuple[str, ...], lists: Eu
     """The customer's allergens found in the product, under any of their names."""
     hits = []
     for allergen in allergies:
-        if lists.synonyms(allergen) & profile.names or (
+        if lists.covered(allergen) & profile.names or (
             fold(allergen) in ("parfum", "fragrance") and profile.fragranced
         ):
             hits.append(allergen)

@@ -50,6 +50,7 @@ class EuLists:
     def __init__(self) -> None:
         self._annex: dict[str, list[Listing]] = {}
         self._synonyms: dict[str, set[str]] = {}
+        self._family_of: dict[str, set[str]] = {}  # an entry's first substance -> its names
         self.fragrance_allergens: set[str] = set()
         self.uv_filters: set[str] = set()
         self.preservatives: set[str] = set()
@@ -74,6 +75,9 @@ class EuLists:
             self._link(names)  # one allergen entry: citral, geranial, neral
         if len(entry.names) == 1 and entry.chemical_name:  # one INCI name, one substance
             self._link({fold(entry.names[0]), fold(entry.chemical_name)})
+        elif len(names) > 1:  # "salicylic acid and its salts": the salts follow the acid
+            head = fold(entry.names[0].split(",")[0])
+            self._family_of.setdefault(head, set()).update(names)
 
     def _take_notice_entry(self, entry: dict[str, Any]) -> None:
         names = {
@@ -96,6 +100,12 @@ class EuLists:
         """The folded name and every name the lists give for the same substance."""
         folded = fold(name)
         return {folded, *self._synonyms.get(folded, set())}
+
+    def covered(self, allergen: str) -> set[str]:
+        """Every name an allergy to `allergen` bars: its synonyms and the names an EU entry
+        headed by it lists with it (its salts and esters); never the other way round."""
+        names = self.synonyms(allergen)
+        return names.union(*(self._family_of.get(name, set()) for name in names))
 
     def listings(self, name: str) -> list[Listing]:
         return list(self._annex.get(fold(name), []))

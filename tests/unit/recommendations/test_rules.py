@@ -168,11 +168,20 @@ def test_every_eu_labelled_fragrance_allergen_under_any_name_bars_a_fragrance_fr
 
 @pytest.mark.parametrize(
     ("allergy", "label"),
-    [("LIMONENE", "1-METHYL-4-METHYLVINYL-CYCLOHEXENE"), ("CITRAL", "GERANIAL")],
+    [
+        ("LIMONENE", "1-METHYL-4-METHYLVINYL-CYCLOHEXENE"),
+        ("CITRAL", "GERANIAL"),
+        ("SALICYLIC ACID", "SODIUM SALICYLATE"),
+        ("Retinol", "RETINYL PALMITATE"),
+    ],
 )
-def test_an_allergy_is_caught_under_every_name_of_its_annex_iii_entry(
-    allergy: str, label: str
-) -> None:
+def test_an_allergy_is_caught_under_every_name_of_its_eu_entry(allergy: str, label: str) -> None:
     rules = RuleBook({"P1": product("P1", ["AQUA", label])})
     barred = rules.exclusion(CustomerFacts("c1", allergies=(allergy,)), "P1", Situation())
     assert barred is not None and barred.rule == "allergen"
+
+
+def test_an_allergy_to_a_salt_does_not_bar_the_whole_family() -> None:
+    rules = RuleBook({"P1": product("P1", ["AQUA", "SALICYLIC ACID"])})
+    customer = CustomerFacts("c1", allergies=("SODIUM SALICYLATE",))
+    assert rules.exclusion(customer, "P1", Situation()) is None
