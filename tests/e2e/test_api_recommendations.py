@@ -46,6 +46,14 @@ def shop(postgres_store: str, recs_url: str) -> Iterator[RunningLedger]:
         yield running
 
 
+@pytest.fixture(params=["postgres_store", "sqlite_store"])
+def any_shop(request: pytest.FixtureRequest, recs_url: str) -> Iterator[RunningLedger]:
+    """The ledger on PostgreSQL and on the embedded SQLite store (its own access log)."""
+    url = request.getfixturevalue(request.param)
+    with serve(Settings(event_store_url=url, hot_views_url="memory://")) as running:
+        yield running
+
+
 def seeded(shop: RunningLedger) -> tuple[Business, dict[str, str]]:
     business = generate(products=40, customers=60, seed=11)
 
@@ -253,13 +261,18 @@ def test_the_labelled_products_are_shown_to_a_customer_without_allergies_or_pref
 
 
 def test_withdrawing_consent_changes_the_ranking_but_not_the_exclusions(
-    shop: RunningLedger, tmp_path: Path, recs_url: str
+    any_shop: RunningLedger, tmp_path: Path, recs_url: str
 ) -> None:
+    shop = any_shop
     business, ids = seeded_with_labelled_products(shop, tmp_path, recs_url)
     cid = every_kind(shop, business, ids, {"allergies": ["DIPENTENE"]})["personal"]
+    store = RecommendationStore.from_url(recs_url)
+    shared = store.popular(None)
     before = recommendations(shop, cid, "?limit=50")
     post(shop, f"/customers/{cid}/consents/withdraw", {"purpose": "personalisation"})
     after = recommendations(shop, cid, "?limit=50")
+    assert store.customer(cid) is None and store.popular(None) == shared  # no trace left
+    assert cid not in httpx.get(f"{shop.base_url}/metrics").text
     assert (before["kind"], after["kind"]) == ("personal", "popular")
 
     def ranked(body: dict[str, Any]) -> list[tuple[str, float]]:
