@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from api.customer_routes import _customer_id, _log, _runtime
 from api.problems import ApiProblem
+from domain.customer import Customer
 from projections import stock_queries
 from projections.hot_view_store import HotViewStore
 from recommender.config import recommendations_url
@@ -33,11 +34,9 @@ async def recommendations(request: Request) -> Response:
     cache = _cache(request)
     viewed = [s for s in request.query_params.get("viewed", "").split(",") if s.strip()][:20]
     in_stock = _stock_check(runtime.read_side.sinks.hot_views if runtime.read_side else None)
-    facts = facts_of(customer)
-    await _log(request, customer.id, _purpose(facts), request.headers.get("x-access-reason"))
     result = await run_in_threadpool(
         recommend,
-        facts,
+        await _facts(request, customer),
         cache.store,
         cache.current(),
         viewed,
@@ -50,6 +49,17 @@ async def recommendations(request: Request) -> Response:
         "stock_checked": in_stock is not None,
     }
     return Response(orjson.dumps(body), media_type="application/json")
+
+
+async def _facts(request: Request, customer: Customer) -> CustomerFacts:
+    """What the rules may use, read now; customers merged into this one are the same person,
+    so their allergies and preferences protect too. Each read is logged with its purpose."""
+    desk = _runtime(request).customers
+    merged = await run_in_threadpool(desk.merged_from, customer) if customer.absorbed else []
+    facts = facts_of(customer, merged)
+    for person in (customer, *merged):
+        await _log(request, person.id, _purpose(facts), request.headers.get("x-access-reason"))
+    return facts
 
 
 def _purpose(facts: CustomerFacts) -> str:

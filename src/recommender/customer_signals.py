@@ -111,11 +111,12 @@ def attributed(interactions: Iterable[Interaction], fold: CustomerFold) -> list[
     return [replace(i, customer_id=fold.survivor(i.customer_id)) for i in interactions]
 
 
-def facts_of(customer: Customer) -> CustomerFacts:
+def facts_of(customer: Customer, merged_from: Iterable[Customer] = ()) -> CustomerFacts:
     """A customer as stored now, for a request (consent and profile are read live). Without
-    the personalisation consent only the safety facts are taken: they protect on every list."""
+    the personalisation consent only the safety facts are taken: they protect on every list.
+    The safety facts of customers merged into this one (the same person) protect too."""
     consented = customer.has_consent(PERSONALISATION) and not customer.forgotten
-    safety = _safety(customer)
+    safety = _safety(customer, *merged_from)
     if not consented:
         preferences = (FRAGRANCE_FREE,) if safety.fragrance_free else ()
         return CustomerFacts(
@@ -125,17 +126,23 @@ def facts_of(customer: Customer) -> CustomerFacts:
             forgotten=customer.forgotten,
         )
     skin = customer.skin or {}
+    chosen = {k for k, v in (customer.preferences or {}).items() if v}
     return CustomerFacts(
         str(customer.id),
         skin.get("skin_type"),
         tuple(skin.get("concerns") or ()),
         safety.allergies,
-        tuple(sorted(k for k, v in (customer.preferences or {}).items() if v)),
+        tuple(sorted(chosen | ({FRAGRANCE_FREE} if safety.fragrance_free else set()))),
         personalisation=True,
     )
 
 
-def _safety(customer: Customer) -> SafetyFacts:
-    skin = customer.skin or {}
-    allergies = tuple(str(a) for a in skin.get("allergies") or ())
-    return SafetyFacts(allergies, bool((customer.preferences or {}).get(FRAGRANCE_FREE)))
+def _safety(*people: Customer) -> SafetyFacts:
+    allergies: dict[str, None] = {}
+    fragrance_free = False
+    for person in people:
+        if person.forgotten:
+            continue
+        allergies |= dict.fromkeys(str(a) for a in (person.skin or {}).get("allergies") or ())
+        fragrance_free |= bool((person.preferences or {}).get(FRAGRANCE_FREE))
+    return SafetyFacts(tuple(allergies), fragrance_free)

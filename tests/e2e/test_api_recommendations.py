@@ -290,3 +290,20 @@ def test_withdrawing_consent_changes_the_ranking_but_not_the_exclusions(
     actions = [a["action"] for a in accesses["accesses"]]
     assert "read for personalisation" in actions
     assert any(a.startswith("read for protection") for a in actions)
+
+
+def test_an_allergy_declared_before_a_merge_still_protects_the_person_under_either_id(
+    shop: RunningLedger, tmp_path: Path, recs_url: str
+) -> None:
+    seeded_with_labelled_products(shop, tmp_path, recs_url)
+    old = new_customer(shop, {"allergies": ["SALICYLIC ACID"]}, fragrance_free=True)
+    kept = new_customer(shop, {"skin_type": "dry"}, fragrance_free=False)
+    post(shop, "/customers/merges", {"source_id": old, "target_id": kept})
+    for cid in (old, kept):
+        body = recommendations(shop, cid, "?limit=50")
+        assert body["customer_id"] == kept
+        excluded = {e["product_code"]: e["rule"] for e in body["excluded"]}
+        assert excluded["XA-SALICYLIC"] == excluded["XA-SALICYLATE"] == "allergen"
+        assert excluded["XF-PARFUM"] == "preference"
+    logged = shop.runtime.access_log.entries_for(uuid.UUID(old))  # their own data was read too
+    assert any(entry.action.startswith("read for protection") for entry in logged)

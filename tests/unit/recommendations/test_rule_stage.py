@@ -209,3 +209,17 @@ def test_a_customer_read_without_consent_carries_only_safety_facts() -> None:
     customer.grant_consent("personalisation", "v1", TRACE)
     assert facts_of(customer).skin_type == "dry"
     assert facts_of(customer).preferences == ("fragrance_free", "vegan")
+
+
+def test_the_safety_facts_of_customers_merged_into_one_protect_the_survivor() -> None:
+    survivor = Customer.register(uuid4(), {"name": "Ada"}, TRACE)
+    survivor.change_skin_profile({"skin_type": "dry", "allergies": ["retinol"]}, TRACE)
+    source = Customer.register(uuid4(), {"name": "Ada L."}, TRACE)
+    source.change_skin_profile({"skin_type": "oily", "allergies": ["salicylic acid"]}, TRACE)
+    source.change_preferences({"fragrance_free": True}, TRACE)
+    survivor.absorb(source, TRACE)
+    facts = facts_of(survivor, [source])
+    assert facts.allergies == ("RETINOL", "SALICYLIC ACID") and facts.safety.fragrance_free
+    survivor.grant_consent("personalisation", "v1", TRACE)
+    consented = facts_of(survivor, [source])
+    assert consented.skin_type == "dry" and consented.safety == facts.safety
