@@ -6,7 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from recommender.dermatology import ProductProfile, allergen_hits, profile
+from recommender.dermatology import (
+    UNNAMED_FRAGRANCE,
+    ProductProfile,
+    allergen_hits,
+    hidden_in_fragrance,
+    profile,
+)
 from recommender.eu_lists import EuLists, eu_lists
 from recommender.ingredient_families import CONCERN_FAMILIES
 from recommender.signals import CustomerFacts, ProductFacts, SafetyFacts
@@ -142,7 +148,13 @@ class RuleBook:
 
 def _allergen(found: ProductProfile, safety: SafetyFacts, lists: EuLists) -> str | None:
     hits = allergen_hits(found, safety.allergies, lists)
-    return f"contains {', '.join(hits)}, which you are sensitive to" if hits else None
+    if hits:
+        return f"contains {', '.join(hits)}, which you are sensitive to"
+    hidden = hidden_in_fragrance(found, safety.allergies, lists)
+    if hidden:
+        unnamed = sorted(found.names & UNNAMED_FRAGRANCE)[0].upper()
+        return f"its {unnamed} may hold {', '.join(hidden)}, which you are sensitive to"
+    return None
 
 
 def _preference(found: ProductProfile, safety: SafetyFacts) -> str | None:

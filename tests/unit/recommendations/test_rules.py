@@ -185,3 +185,12 @@ def test_an_allergy_to_a_salt_does_not_bar_the_whole_family() -> None:
     rules = RuleBook({"P1": product("P1", ["AQUA", "SALICYLIC ACID"])})
     customer = CustomerFacts("c1", allergies=("SODIUM SALICYLATE",))
     assert rules.exclusion(customer, "P1", Situation()) is None
+
+
+def test_an_unnamed_fragrance_may_hold_a_fragrance_allergen_below_the_labelling_threshold() -> None:
+    rules = RuleBook({"P1": product("P1", ["AQUA", "PARFUM"])})
+    linalool = CustomerFacts("c1", allergies=("LINALOOL",))
+    barred = rules.exclusion(linalool, "P1", Situation())
+    assert barred is not None and barred.rule == "allergen"
+    assert barred.reason == "its PARFUM may hold LINALOOL, which you are sensitive to"
+    assert rules.exclusion(CustomerFacts("c1", allergies=("RETINOL",)), "P1", Situation()) is None
