@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import orjson
 from starlette.concurrency import run_in_threadpool
@@ -30,18 +31,15 @@ MAX_LIMIT = 50
 
 async def recommendations(request: Request) -> Response:
     runtime = _runtime(request)
+    limit, cache = _limit(request), _cache(request)
     customer = await run_in_threadpool(runtime.customers.customer, _customer_id(request))
-    cache = _cache(request)
     viewed = [s for s in request.query_params.get("viewed", "").split(",") if s.strip()][:20]
     in_stock = _stock_check(runtime.read_side.sinks.hot_views if runtime.read_side else None)
+    facts, read = await _facts(request, customer)
+    for person in read:
+        await _log(request, person, _purpose(facts), request.headers.get("x-access-reason"))
     result = await run_in_threadpool(
-        recommend,
-        await _facts(request, customer),
-        cache.store,
-        cache.current(),
-        viewed,
-        in_stock,
-        _limit(request),
+        recommend, facts, cache.store, cache.current(), viewed, in_stock, limit
     )
     body: dict[str, Any] = {
         **result.as_dict(),
@@ -51,15 +49,12 @@ async def recommendations(request: Request) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
 
 
-async def _facts(request: Request, customer: Customer) -> CustomerFacts:
-    """What the rules may use, read now; customers merged into this one are the same person,
-    so their allergies and preferences protect too. Each read is logged with its purpose."""
+async def _facts(request: Request, customer: Customer) -> tuple[CustomerFacts, list[UUID]]:
+    """What the rules may use, read now, and whose personal data that read: customers merged
+    into this one are the same person, so their allergies and preferences protect too."""
     desk = _runtime(request).customers
     merged = await run_in_threadpool(desk.merged_from, customer) if customer.absorbed else []
-    facts = facts_of(customer, merged)
-    for person in (customer, *merged):
-        await _log(request, person.id, _purpose(facts), request.headers.get("x-access-reason"))
-    return facts
+    return facts_of(customer, merged), [customer.id, *(m.id for m in merged)]
 
 
 def _purpose(facts: CustomerFacts) -> str:
