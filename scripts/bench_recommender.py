@@ -138,8 +138,8 @@ def api_figures(products: int, customers: int, requests: int) -> dict[str, Any]:
                     datetime.now(UTC),
                     store=store,
                 )
-                latencies = _measure(base, list(ids.values()), requests)
-                audited = _audit_served(base, business, ids)
+                latencies, answers = _measure(base, list(ids.values()), requests)
+                audited = _audit_served(base, business, ids, answers)
         finally:
             runtime.close()
             client = redis.Redis.from_url(redis_url)
@@ -157,26 +157,6 @@ def api_figures(products: int, customers: int, requests: int) -> dict[str, Any]:
     }
 
 
-def _audit_served(base: str, business: Any, ids: dict[str, str]) -> RuleAudit:
-    """Every customer's answer over HTTP, without and with a session, checked for breaches."""
-    headers = {"Authorization": f"Bearer {mint_token(SECRET, 'bench', 'admin')}"}
-    skus = sorted(sku for p in business.products.values() for sku in p.facts.skus)
-    audit = RuleAudit()
-    with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
-        for n, (demo_id, cid) in enumerate(sorted(ids.items())):
-            facts = business.customers[demo_id].facts
-            session = ",".join(skus[(n * 7 + k) % len(skus)] for k in range(2))
-            for query in ("", f"?viewed={session}"):
-                response = client.get(f"/customers/{cid}/recommendations{query}")
-                response.raise_for_status()
-                body = response.json()
-                for s in body["suggestions"]:
-                    suggestion = Suggestion(s["product_code"], s["score"], tuple(s["reasons"]))
-                    product = business.products[s["product_code"]].facts
-                    audit.count(body["kind"], suggestion, product, facts, Situation())
-    return audit
-
-
 async def _seed(base: str, business: Any) -> dict[str, str]:
     async with httpx.AsyncClient(base_url=base, timeout=60) as client:
         seeder = Seeder(client, mint_token(SECRET, "bench", "admin"))
@@ -185,9 +165,38 @@ async def _seed(base: str, business: Any) -> dict[str, str]:
         return seeder.customer_ids
 
 
-def _measure(base: str, customer_ids: list[str], requests: int) -> list[float]:
+def _audit_served(
+    base: str, business: Any, ids: dict[str, str], answers: dict[str, Any]
+) -> RuleAudit:
+    """Every customer's answer over HTTP (as measured, and once with a session), checked."""
     headers = {"Authorization": f"Bearer {mint_token(SECRET, 'bench', 'admin')}"}
-    latencies = []
+    skus = sorted(sku for p in business.products.values() for sku in p.facts.skus)
+    audit = RuleAudit()
+    with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
+        for n, (demo_id, cid) in enumerate(sorted(ids.items())):
+            session = ",".join(skus[(n * 7 + k) % len(skus)] for k in range(2))
+            response = client.get(f"/customers/{cid}/recommendations?viewed={session}")
+            response.raise_for_status()
+            for body in (answers.get(cid), response.json()):
+                _check(audit, business, business.customers[demo_id].facts, body)
+    return audit
+
+
+def _check(audit: RuleAudit, business: Any, facts: Any, body: dict[str, Any] | None) -> None:
+    if body is None:
+        return
+    for s in body["suggestions"]:
+        suggestion = Suggestion(s["product_code"], s["score"], tuple(s["reasons"]))
+        product = business.products[s["product_code"]].facts
+        audit.count(body["kind"], suggestion, product, facts, Situation())
+
+
+def _measure(
+    base: str, customer_ids: list[str], requests: int
+) -> tuple[list[float], dict[str, Any]]:
+    """Latencies, and each customer's last answer (for the rule audit)."""
+    headers = {"Authorization": f"Bearer {mint_token(SECRET, 'bench', 'admin')}"}
+    latencies, answers = [], {}
     with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
         for n in range(requests + 20):
             cid = customer_ids[n % len(customer_ids)]
@@ -195,9 +204,10 @@ def _measure(base: str, customer_ids: list[str], requests: int) -> list[float]:
             response = client.get(f"/customers/{cid}/recommendations")
             elapsed = (time.perf_counter() - started) * 1000
             response.raise_for_status()
+            answers[cid] = response.json()
             if n >= 20:  # warm-up first
                 latencies.append(elapsed)
-    return latencies
+    return latencies, answers
 
 
 def main() -> None:
