@@ -7,10 +7,17 @@
   random 80/20 split, WARP, 30 epochs, training items excluded; the most-popular baseline.
 - train_s: LightFM WARP, 30 epochs, on all 100,000 MovieLens interactions.
 - rule_violations: share of served suggestions on the synthetic business that break a rule,
-  checked by recommender.rule_audit (separately from the ranker).
+  checked by recommender.rule_audit (separately from the ranker), over every kind of list:
+  customers with and without the personalisation consent, with and without a session, and the
+  fallback of customers without a published entry; rule_violations_by_kind splits it by the
+  kind served (personal, popular_for_skin_type, popular), suggestions_audited_by_kind says how
+  many suggestions each kind had.
 - api_p99_ms: p99 latency of GET /customers/{id}/recommendations over HTTP (uvicorn), served
   from Redis, after seeding a small business through the command API (SQLite store) and
   running the batch job. Redis from GLOW_BENCH_REDIS_URL (default redis://127.0.0.1:6379/14).
+- api_rule_violations(_by_kind): the same audit of what that server answered over HTTP, every
+  customer asked once without and once with a session (their allergies, fragrance-free
+  preference and Annex II; history rules are left to the offline audit).
 """
 
 from __future__ import annotations
@@ -46,7 +53,9 @@ from demo.seeding import Seeder, seed  # noqa: E402
 from recommender import movielens  # noqa: E402
 from recommender.hybrid import fit  # noqa: E402
 from recommender.lightfm_core import TrainingConfig, train  # noqa: E402
-from recommender.rule_audit import audit_suggestions  # noqa: E402
+from recommender.rule_audit import RuleAudit, audit_suggestions  # noqa: E402
+from recommender.rule_stage import ListKind  # noqa: E402
+from recommender.rules import Situation, Suggestion  # noqa: E402
 from recommender.store import RecommendationStore  # noqa: E402
 from recommender.training import train_from_log  # noqa: E402
 from service_layer.bootstrap import LedgerRuntime, bootstrap  # noqa: E402
@@ -80,12 +89,10 @@ def rule_figures(products: int, customers: int) -> dict[str, Any]:
     business = generate(products, customers, seed=7)
     signals = business.signals()
     model = fit(signals, business.end)
-    share = audit_suggestions(model, signals, sample=customers)
-    print(
-        f"rules: {share:.4f} of suggestions break a rule ({customers} customers)", file=sys.stderr
-    )
-
-    return {"rule_violations": share}
+    audit = audit_suggestions(model, signals, sample=customers)
+    by_kind = ", ".join(f"{k} {audit.share(k):.4f}" for k in ListKind)
+    print(f"rules ({customers} customers): {audit.share():.4f}; {by_kind}", file=sys.stderr)
+    return audit.as_dict()
 
 
 @contextmanager
@@ -131,7 +138,8 @@ def api_figures(products: int, customers: int, requests: int) -> dict[str, Any]:
                     datetime.now(UTC),
                     store=store,
                 )
-                latencies = _measure(base, list(ids.values()), requests)
+                latencies, answers = _measure(base, list(ids.values()), requests)
+                audited = _audit_served(base, business, ids, answers)
         finally:
             runtime.close()
             client = redis.Redis.from_url(redis_url)
@@ -140,7 +148,13 @@ def api_figures(products: int, customers: int, requests: int) -> dict[str, Any]:
                 client.delete(*keys)
     p50, p99 = np.percentile(latencies, [50, 99])
     print(f"API: {len(latencies)} requests, p50 {p50:.2f} ms, p99 {p99:.2f} ms", file=sys.stderr)
-    return {"api_p50_ms": round(float(p50), 2), "api_p99_ms": round(float(p99), 2)}
+    by_kind = ", ".join(f"{k} {audited.share(k):.4f}" for k in ListKind)
+    print(f"API rules: {audited.share():.4f}; {by_kind}", file=sys.stderr)
+    return {
+        "api_p50_ms": round(float(p50), 2),
+        "api_p99_ms": round(float(p99), 2),
+        **audited.as_dict("api_"),
+    }
 
 
 async def _seed(base: str, business: Any) -> dict[str, str]:
@@ -151,9 +165,38 @@ async def _seed(base: str, business: Any) -> dict[str, str]:
         return seeder.customer_ids
 
 
-def _measure(base: str, customer_ids: list[str], requests: int) -> list[float]:
+def _audit_served(
+    base: str, business: Any, ids: dict[str, str], answers: dict[str, Any]
+) -> RuleAudit:
+    """Every customer's answer over HTTP (as measured, and once with a session), checked."""
     headers = {"Authorization": f"Bearer {mint_token(SECRET, 'bench', 'admin')}"}
-    latencies = []
+    skus = sorted(sku for p in business.products.values() for sku in p.facts.skus)
+    audit = RuleAudit()
+    with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
+        for n, (demo_id, cid) in enumerate(sorted(ids.items())):
+            session = ",".join(skus[(n * 7 + k) % len(skus)] for k in range(2))
+            response = client.get(f"/customers/{cid}/recommendations?viewed={session}")
+            response.raise_for_status()
+            for body in (answers.get(cid), response.json()):
+                _check(audit, business, business.customers[demo_id].facts, body)
+    return audit
+
+
+def _check(audit: RuleAudit, business: Any, facts: Any, body: dict[str, Any] | None) -> None:
+    if body is None:
+        return
+    for s in body["suggestions"]:
+        suggestion = Suggestion(s["product_code"], s["score"], tuple(s["reasons"]))
+        product = business.products[s["product_code"]].facts
+        audit.count(body["kind"], suggestion, product, facts, Situation())
+
+
+def _measure(
+    base: str, customer_ids: list[str], requests: int
+) -> tuple[list[float], dict[str, Any]]:
+    """Latencies, and each customer's last answer (for the rule audit)."""
+    headers = {"Authorization": f"Bearer {mint_token(SECRET, 'bench', 'admin')}"}
+    latencies, answers = [], {}
     with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
         for n in range(requests + 20):
             cid = customer_ids[n % len(customer_ids)]
@@ -161,9 +204,10 @@ def _measure(base: str, customer_ids: list[str], requests: int) -> list[float]:
             response = client.get(f"/customers/{cid}/recommendations")
             elapsed = (time.perf_counter() - started) * 1000
             response.raise_for_status()
+            answers[cid] = response.json()
             if n >= 20:  # warm-up first
                 latencies.append(elapsed)
-    return latencies
+    return latencies, answers
 
 
 def main() -> None:

@@ -54,7 +54,8 @@ QUERIES: list[tuple[str, str, str]] = [
     ("/locations", "Every registered location", "locations"),
     (
         "/customers/{customer_id}/recommendations",
-        "Personal suggestions with reasons (personalisation consent), else popular ones",
+        "Suggestions with reasons (personal with consent, else popular); allergies and a "
+        "fragrance-free preference exclude on every list, each exclusion with its rule",
         "recommendations",
     ),
     ("/audit/{kind}/{key}/history", "An aggregate's events with who, why and when", "audit"),

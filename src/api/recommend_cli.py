@@ -66,7 +66,7 @@ def _evaluate(settings: Settings, args: argparse.Namespace) -> int:
     signals, _, _, _ = read_log(inventory, customers, None)
     cutoff = datetime.now(UTC) - timedelta(days=args.holdout_days)
     report, model = evaluate_log(signals, cutoff)
-    out: dict[str, Any] = {**report.as_dict(), "rule_violations": audit_suggestions(model, signals)}
+    out: dict[str, Any] = {**report.as_dict(), **audit_suggestions(model, signals).as_dict()}
     if args.movielens:
         from recommender import movielens
 

@@ -1,27 +1,30 @@
 """GET /customers/{id}/recommendations: served from what the batch job published in Redis,
-re-ranked with the session (`?viewed=SKU1,SKU2`), filtered by the rules on the customer's
-profile, consent and stock as they are at this request."""
+re-ranked with the session (`?viewed=SKU1,SKU2`), filtered by the rule stage on the customer's
+safety facts (always), profile (with consent) and stock as they are at this request. The read
+of personal data is logged with its purpose: personalisation, or protection alone."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from api.customer_routes import _customer_id, _runtime
+from api.customer_routes import _customer_id, _log, _runtime
 from api.problems import ApiProblem
 from api.query_parameters import Declared, codes, whole
+from domain.customer import Customer
 from projections import stock_queries
 from projections.hot_view_store import HotViewStore
 from recommender.config import recommendations_url
 from recommender.customer_signals import facts_of
 from recommender.rules import InStock
 from recommender.serving import CatalogCache, recommend
-from recommender.signals import ProductFacts
+from recommender.signals import CustomerFacts, ProductFacts
 from recommender.store import RecommendationStore
 
 MAX_LIMIT = 50
@@ -32,18 +35,15 @@ RECOMMENDATION_PARAMETERS: Declared = {"/customers/{customer_id}/recommendations
 
 async def recommendations(request: Request) -> Response:
     runtime = _runtime(request)
+    limit, cache = LIMIT.value(request), _cache(request)
     customer = await run_in_threadpool(runtime.customers.customer, _customer_id(request))
-    cache = _cache(request)
     viewed = VIEWED.read(request) or []
     in_stock = _stock_check(runtime.read_side.sinks.hot_views if runtime.read_side else None)
+    facts, read = await _facts(request, customer)
+    for person in read:
+        await _log(request, person, _purpose(facts), request.headers.get("x-access-reason"))
     result = await run_in_threadpool(
-        recommend,
-        facts_of(customer),
-        cache.store,
-        cache.current(),
-        viewed,
-        in_stock,
-        LIMIT.value(request),
+        recommend, facts, cache.store, cache.current(), viewed, in_stock, limit
     )
     body: dict[str, Any] = {
         **result.as_dict(),
@@ -51,6 +51,21 @@ async def recommendations(request: Request) -> Response:
         "stock_checked": in_stock is not None,
     }
     return Response(orjson.dumps(body), media_type="application/json")
+
+
+async def _facts(request: Request, customer: Customer) -> tuple[CustomerFacts, list[UUID]]:
+    """What the rules may use, read now, and whose personal data that read: customers merged
+    into this one are the same person, so their allergies and preferences protect too."""
+    desk = _runtime(request).customers
+    merged = await run_in_threadpool(desk.merged_from, customer) if customer.absorbed else []
+    return facts_of(customer, merged), [customer.id, *(m.id for m in merged)]
+
+
+def _purpose(facts: CustomerFacts) -> str:
+    """What the personal data read for this answer is used for, as the access log names it."""
+    if facts.may_personalise:
+        return "read for personalisation"
+    return "read for protection (allergies, fragrance-free) on a non-personal list"
 
 
 def _cache(request: Request) -> CatalogCache:

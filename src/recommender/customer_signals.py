@@ -15,7 +15,14 @@ from typing import Any
 from eventsourcing.application import Application
 
 from domain.customer import Customer
-from recommender.signals import RATING, WISHLIST, CustomerFacts, Interaction
+from recommender.signals import (
+    FRAGRANCE_FREE,
+    RATING,
+    WISHLIST,
+    CustomerFacts,
+    Interaction,
+    SafetyFacts,
+)
 
 PERSONALISATION = "personalisation"
 PAGE = 1000
@@ -104,15 +111,38 @@ def attributed(interactions: Iterable[Interaction], fold: CustomerFold) -> list[
     return [replace(i, customer_id=fold.survivor(i.customer_id)) for i in interactions]
 
 
-def facts_of(customer: Customer) -> CustomerFacts:
-    """A customer as stored now (for a request: consent and profile are read live)."""
+def facts_of(customer: Customer, merged_from: Iterable[Customer] = ()) -> CustomerFacts:
+    """A customer as stored now, for a request (consent and profile are read live). Without
+    the personalisation consent only the safety facts are taken: they protect on every list.
+    The safety facts of customers merged into this one (the same person) protect too."""
+    consented = customer.has_consent(PERSONALISATION) and not customer.forgotten
+    safety = _safety(customer, *merged_from)
+    if not consented:
+        preferences = (FRAGRANCE_FREE,) if safety.fragrance_free else ()
+        return CustomerFacts(
+            str(customer.id),
+            allergies=safety.allergies,
+            preferences=preferences,
+            forgotten=customer.forgotten,
+        )
     skin = customer.skin or {}
+    chosen = {k for k, v in (customer.preferences or {}).items() if v}
     return CustomerFacts(
         str(customer.id),
         skin.get("skin_type"),
         tuple(skin.get("concerns") or ()),
-        tuple(skin.get("allergies") or ()),
-        tuple(sorted(k for k, v in (customer.preferences or {}).items() if v)),
-        personalisation=customer.has_consent(PERSONALISATION),
-        forgotten=customer.forgotten,
+        safety.allergies,
+        tuple(sorted(chosen | ({FRAGRANCE_FREE} if safety.fragrance_free else set()))),
+        personalisation=True,
     )
+
+
+def _safety(*people: Customer) -> SafetyFacts:
+    allergies: dict[str, None] = {}
+    fragrance_free = False
+    for person in people:
+        if person.forgotten:
+            continue
+        allergies |= dict.fromkeys(str(a) for a in (person.skin or {}).get("allergies") or ())
+        fragrance_free |= bool((person.preferences or {}).get(FRAGRANCE_FREE))
+    return SafetyFacts(tuple(allergies), fragrance_free)

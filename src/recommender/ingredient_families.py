@@ -1,8 +1,9 @@
 """Ingredients grouped by what they do, and the skin concerns each family answers.
 
-The fragrance family takes the EU's fragrance allergens (Regulation (EU) 2023/1545 and the
-annex entries before it) from the shipped lists; UV filters and preservatives come from Annexes
-VI and V. The other families are the formulators' usual groupings."""
+The fragrance family takes the EU's fragrance allergens (Regulation (EU) 2023/1545 and Annex III
+entries 67-92 before it) from the shipped lists; UV filters and preservatives come from Annexes
+VI and V. The other families are the formulators' usual groupings. Every family knows its
+ingredients under every name the lists give them."""
 
 from __future__ import annotations
 
@@ -126,8 +127,8 @@ def _index() -> dict[str, set[str]]:
     grouped["uv_filters"] = set(lists.uv_filters) | {"zinc oxide"}
     grouped["preservatives"] = set(lists.preservatives)
     for family, names in grouped.items():
-        for name in names:
-            index.setdefault(name, set()).add(family)
+        for synonym in {known for name in names for known in lists.synonyms(name)}:
+            index.setdefault(synonym, set()).add(family)
     return index
 
 

@@ -23,23 +23,51 @@ PROFILE_ONLY = "chosen for customers with your skin profile"
 def publish(
     store: RecommendationStore, version: str, model: HybridModel, signals: LogSignals
 ) -> int:
-    history = _history(signals)
+    memory = MemoryCandidates(model, signals, version)
     entries: dict[str, dict[str, Any]] = {}
     withdrawn = []
     for customer_id, facts in signals.customers.items():
         if not facts.may_personalise:
             withdrawn.append(customer_id)
-            continue
-        if not (model.knows(customer_id) or facts.skin_type):
-            continue
-        entries[customer_id] = _entry(model, facts.customer_id, facts, history, version)
-    counts = popularity(signals)
-    skins = {c.skin_type for c in signals.customers.values() if c.skin_type}
-    popular = {"any": counts.ranked()[:CANDIDATES]}
-    popular |= {skin: counts.ranked(skin)[:CANDIDATES] for skin in skins}
+        elif (entry := memory.customer(customer_id)) is not None:
+            entries[customer_id] = entry
     catalog = {code: asdict(p) for code, p in signals.products.items()}
-    store.publish(version, catalog, popular, entries, withdrawn)
+    store.publish(version, catalog, memory.popular_lists, entries, withdrawn)
     return len(entries)
+
+
+class MemoryCandidates:
+    """What `publish` writes to Redis, computed in memory: the rule audit serves every list
+    through the API's own path (`serving.recommend`) from these."""
+
+    def __init__(self, model: HybridModel, signals: LogSignals, version: str = "memory") -> None:
+        self.model, self.signals, self.version = model, signals, version
+        self._history = _history(signals)
+        self._entries: dict[str, dict[str, Any] | None] = {}
+        counts = popularity(signals)
+        skins = {c.skin_type for c in signals.customers.values() if c.skin_type}
+        self.popular_lists = {"any": counts.ranked()[:CANDIDATES]}
+        self.popular_lists |= {skin: counts.ranked(skin)[:CANDIDATES] for skin in skins}
+
+    def customer(self, customer_id: str) -> dict[str, Any] | None:
+        if customer_id not in self._entries:
+            self._entries[customer_id] = self._entry(customer_id)
+        return self._entries[customer_id]
+
+    def _entry(self, customer_id: str) -> dict[str, Any] | None:
+        facts = self.signals.customers.get(customer_id)
+        if facts is None or not facts.may_personalise:
+            return None
+        if not (self.model.knows(customer_id) or facts.skin_type):
+            return None
+        return _entry(self.model, customer_id, facts, self._history, self.version)
+
+    def popular(self, skin_type: str | None) -> list[str]:
+        found = self.popular_lists.get(skin_type) if skin_type else None
+        return list(found or self.popular_lists["any"])
+
+    def forget(self, customer_id: str) -> None:
+        """Nothing is kept per customer here."""
 
 
 def _entry(

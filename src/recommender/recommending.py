@@ -1,38 +1,24 @@
-"""One customer's suggestions: the personal model when they consented to personalisation,
-popular-for-their-skin-type when there is no personal model, plain popularity without consent.
-The rules run after scoring in every case."""
+"""One customer's suggestions offline (evaluation, audit, uptake): the personal model when they
+consented to personalisation, popular-for-their-skin-type when there is no personal model, plain
+popularity without consent. Every list passes the rule stage (`rule_stage.screen`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
 from recommender.baselines import Popularity
 from recommender.hybrid import HybridModel
-from recommender.rules import Exclusion, RuleBook, Situation, Suggestion
+from recommender.rule_stage import Candidates, ListKind, Recommendation, screen
+from recommender.rules import RuleBook, Situation
 from recommender.signals import CustomerFacts
 
-PERSONAL = "personal"
-FOR_SKIN_TYPE = "popular_for_skin_type"
-POPULAR = "popular"
+PERSONAL = ListKind.PERSONAL
+FOR_SKIN_TYPE = ListKind.FOR_SKIN_TYPE
+POPULAR = ListKind.POPULAR
 CANDIDATES = 200
-
-
-@dataclass(frozen=True)
-class Recommendation:
-    customer_id: str
-    kind: str
-    suggestions: list[Suggestion]
-    excluded: list[Exclusion] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "customer_id": self.customer_id,
-            "kind": self.kind,
-            "suggestions": [s.as_dict() for s in self.suggestions],
-        }
+__all__ = ["FOR_SKIN_TYPE", "PERSONAL", "POPULAR", "Recommendation", "Recommender"]
 
 
 @dataclass
@@ -44,12 +30,15 @@ class Recommender:
     def recommend(
         self, customer: CustomerFacts, situation: Situation, limit: int = 10
     ) -> Recommendation:
+        candidates = self.candidates(customer)
+        return screen(self.rules, customer, candidates, situation, limit)
+
+    def candidates(self, customer: CustomerFacts) -> Candidates:
+        """The list this customer is served, before the rules; without consent, popularity
+        alone (their profile chooses nothing)."""
         if not customer.may_personalise:
-            anonymous = CustomerFacts(customer.customer_id)  # the profile may not be used
             ranked = _by_rank(self.popularity.ranked())
-            return self._ranked(
-                anonymous, ranked, situation, POPULAR, "popular with our customers", limit
-            )
+            return Candidates(POPULAR, "popular with our customers", ranked)
         if self.model is not None and (
             self.model.knows(customer.customer_id) or customer.skin_type
         ):
@@ -60,22 +49,10 @@ class Recommender:
                 if self.model.knows(customer.customer_id)
                 else "chosen for customers with your skin profile"
             )
-            return self._ranked(customer, pairs[:CANDIDATES], situation, PERSONAL, origin, limit)
+            return Candidates(PERSONAL, origin, pairs[:CANDIDATES])
         ranked = _by_rank(self.popularity.ranked(customer.skin_type))
         origin = f"popular with {customer.skin_type} skin" if customer.skin_type else "popular"
-        return self._ranked(customer, ranked, situation, FOR_SKIN_TYPE, origin, limit)
-
-    def _ranked(
-        self,
-        customer: CustomerFacts,
-        pairs: list[tuple[str, float]],
-        situation: Situation,
-        kind: str,
-        origin: str,
-        limit: int,
-    ) -> Recommendation:
-        kept, excluded = self.rules.rank(customer, pairs, situation, origin, limit)
-        return Recommendation(customer.customer_id, kind, kept, excluded)
+        return Candidates(FOR_SKIN_TYPE, origin, ranked)
 
 
 def _standardised(scores: np.ndarray) -> list[float]:

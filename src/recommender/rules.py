@@ -6,10 +6,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from recommender.dermatology import ProductProfile, allergen_hits, profile
+from recommender.dermatology import (
+    UNNAMED_FRAGRANCE,
+    ProductProfile,
+    allergen_hits,
+    hidden_in_fragrance,
+    profile,
+)
 from recommender.eu_lists import EuLists, eu_lists
 from recommender.ingredient_families import CONCERN_FAMILIES
-from recommender.signals import CustomerFacts, ProductFacts
+from recommender.signals import CustomerFacts, ProductFacts, SafetyFacts
 
 InStock = Callable[[ProductFacts, tuple[str, ...]], bool]
 CONCERN_BOOST = 0.6
@@ -37,6 +43,9 @@ class Exclusion:
     rule: str
     reason: str
 
+    def as_dict(self) -> dict[str, str]:
+        return {"product_code": self.product_code, "rule": self.rule, "reason": self.reason}
+
 
 @dataclass(frozen=True)
 class Situation:
@@ -58,15 +67,21 @@ class RuleBook:
         self.profiles = {code: profile(p, self.lists) for code, p in self.products.items()}
 
     def exclusion(
-        self, customer: CustomerFacts, code: str, situation: Situation, stock: bool = True
+        self,
+        customer: SafetyFacts | CustomerFacts,
+        code: str,
+        situation: Situation,
+        stock: bool = True,
     ) -> Exclusion | None:
+        """Why `code` may not be shown; of a customer's facts only the safety facts count."""
+        safety = customer.safety if isinstance(customer, CustomerFacts) else customer
         found = self.profiles[code]
         product = found.product
         checks: list[tuple[str, str | None]] = [
             ("discontinued", "no longer sold" if product.discontinued else None),
             ("eu_restriction", found.eu_exclusion),
-            ("allergen", _allergen(found, customer, self.lists)),
-            ("preference", _preference(found, customer)),
+            ("allergen", _allergen(found, safety, self.lists)),
+            ("preference", _preference(found, safety)),
             ("returned", "you returned it" if code in situation.returned else None),
             ("single_purchase", _single(found, code, situation)),
         ]
@@ -78,23 +93,25 @@ class RuleBook:
 
     def rank(
         self,
-        customer: CustomerFacts,
+        safety: SafetyFacts,
+        profile: CustomerFacts | None,
         scored: Iterable[tuple[str, float]],
         situation: Situation,
         origin: str,
         limit: int = 10,
     ) -> tuple[list[Suggestion], list[Exclusion]]:
-        """Best first after boosts; stock is checked last, only until `limit` are found."""
+        """Best first after boosts; stock is checked last, only until `limit` are found. The
+        safety facts only exclude; the profile (None without consent) only boosts and explains."""
         ranked: list[Suggestion] = []
         excluded: list[Exclusion] = []
         for code, score in scored:
             if code not in self.profiles:
                 continue
-            barred = self.exclusion(customer, code, situation, stock=False)
+            barred = self.exclusion(safety, code, situation, stock=False)
             if barred:
                 excluded.append(barred)
                 continue
-            boost, reasons = self.explain(customer, code)
+            boost, reasons = self.explain(profile, code) if profile else (0.0, [])
             ranked.append(Suggestion(code, score + boost, (*reasons, origin)))
         ranked.sort(key=lambda s: (-s.score, s.product_code))
         kept: list[Suggestion] = []
@@ -124,18 +141,24 @@ class RuleBook:
                     words = ", ".join(n.lower() for n in found.families[family][:2])
                     reasons.append(f"{words} for {concern}")
                     break
-        if "fragrance_free" in customer.preferences and not found.fragranced:
+        if customer.safety.fragrance_free and not found.fragranced:
             reasons.append("fragrance-free")
         return boost, reasons
 
 
-def _allergen(found: ProductProfile, customer: CustomerFacts, lists: EuLists) -> str | None:
-    hits = allergen_hits(found, customer.allergies, lists)
-    return f"contains {', '.join(hits)}, which you are sensitive to" if hits else None
+def _allergen(found: ProductProfile, safety: SafetyFacts, lists: EuLists) -> str | None:
+    hits = allergen_hits(found, safety.allergies, lists)
+    if hits:
+        return f"contains {', '.join(hits)}, which you are sensitive to"
+    hidden = hidden_in_fragrance(found, safety.allergies, lists)
+    if hidden:
+        unnamed = sorted(found.names & UNNAMED_FRAGRANCE)[0].upper()
+        return f"its {unnamed} may hold {', '.join(hidden)}, which you are sensitive to"
+    return None
 
 
-def _preference(found: ProductProfile, customer: CustomerFacts) -> str | None:
-    if "fragrance_free" in customer.preferences and found.fragranced:
+def _preference(found: ProductProfile, safety: SafetyFacts) -> str | None:
+    if safety.fragrance_free and found.fragranced:
         names = ", ".join(found.families["fragrance"][:3])
         return f"contains fragrance ({names}); you prefer fragrance-free"
     return None

@@ -1,18 +1,20 @@
 """Answering one request from what the batch job published: the customer's precomputed
-candidates (or popular-for-their-skin-type), re-ranked with the session (what was viewed), then
-the rules on the customer's profile and stock as they are now."""
+candidates (or popular-for-their-skin-type, or plain popularity without consent), re-ranked with
+the session (what was viewed), then the rule stage on the customer's safety facts, profile (with
+consent) and stock as they are now."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
-from recommender.features import item_tags
-from recommender.recommending import FOR_SKIN_TYPE, PERSONAL, POPULAR, Recommendation
+from recommender.rule_stage import Candidates, ListKind, Recommendation, screen
 from recommender.rules import InStock, RuleBook, Situation
 from recommender.signals import CustomerFacts, ProductFacts
 from recommender.store import RecommendationStore
+
+PERSONAL, FOR_SKIN_TYPE, POPULAR = ListKind.PERSONAL, ListKind.FOR_SKIN_TYPE, ListKind.POPULAR
 
 SESSION_BOOST = 0.3
 SEEN_PENALTY = 0.5
@@ -54,43 +56,52 @@ def _product(raw: dict[str, Any]) -> ProductFacts:
     )
 
 
+class CandidateSource(Protocol):
+    """Where candidates come from: what the batch job published (`RecommendationStore`), or
+    the same computed in memory (`publishing.MemoryCandidates`, for the audit)."""
+
+    def customer(self, customer_id: str) -> dict[str, Any] | None: ...
+
+    def popular(self, skin_type: str | None) -> list[str]: ...
+
+    def forget(self, customer_id: str) -> None: ...
+
+
 def recommend(
     customer: CustomerFacts,
-    store: RecommendationStore,
+    store: CandidateSource,
     catalog: Catalog,
     viewed: Sequence[str] = (),
     in_stock: InStock | None = None,
     limit: int = 10,
 ) -> Recommendation:
-    entry = store.customer(customer.customer_id) if customer.may_personalise else None
-    if not customer.may_personalise:
-        store.forget(customer.customer_id)  # what was computed from their data goes at once
-        customer = CustomerFacts(customer.customer_id)  # no profile without consent
-        kind, origin = POPULAR, "popular with our customers"
-        pairs = _ranked(store.popular(None))
-    elif entry is not None:
-        kind, origin = PERSONAL, str(entry["origin"])
-        pairs = [(str(code), float(score)) for code, score in entry["candidates"]]
-    else:
-        kind = FOR_SKIN_TYPE
-        origin = f"popular with {customer.skin_type} skin" if customer.skin_type else "popular"
-        pairs = _ranked(store.popular(customer.skin_type))
-    history = entry or {}
+    candidates, history = _candidates(customer, store)
     situation = Situation(
         bought=frozenset(history.get("bought", ())),
         returned=frozenset(history.get("returned", ())),
         in_stock=in_stock,
         locations=tuple(history.get("locations", ())),
     )
-    pairs, session_reasons = _session(pairs, viewed, catalog)
-    kept, excluded = catalog.rules.rank(customer, pairs, situation, origin, limit)
-    kept = [
-        s
-        if s.product_code not in session_reasons
-        else type(s)(s.product_code, s.score, (*s.reasons, session_reasons[s.product_code]))
-        for s in kept
-    ]
-    return Recommendation(customer.customer_id, kind, kept, excluded)
+    scored, session_reasons = _session(list(candidates.scored), viewed, catalog)
+    session = replace(candidates, scored=scored, session_reasons=session_reasons)
+    return screen(catalog.rules, customer, session, situation, limit)
+
+
+def _candidates(
+    customer: CustomerFacts, store: CandidateSource
+) -> tuple[Candidates, dict[str, Any]]:
+    """The list before any rule, and the history the batch job published with it."""
+    if not customer.may_personalise:
+        store.forget(customer.customer_id)  # what was computed from their data goes at once
+        ranked = _ranked(store.popular(None))
+        return Candidates(POPULAR, "popular with our customers", ranked), {}
+    entry = store.customer(customer.customer_id)
+    if entry is not None:
+        scored = [(str(code), float(score)) for code, score in entry["candidates"]]
+        return Candidates(PERSONAL, str(entry["origin"]), scored), entry
+    skin = customer.skin_type
+    origin = f"popular with {skin} skin" if skin else "popular"
+    return Candidates(FOR_SKIN_TYPE, origin, _ranked(store.popular(skin))), {}
 
 
 def _ranked(codes: list[str]) -> list[tuple[str, float]]:
@@ -103,23 +114,19 @@ def _session(
 ) -> tuple[list[tuple[str, float]], dict[str, str]]:
     """Products that share ingredient families with what was just viewed move up; the viewed
     products themselves move down (the customer has seen them)."""
-    products = catalog.rules.products
+    products, profiles = catalog.rules.products, catalog.rules.profiles
     seen = [catalog.sku_products.get(sku, sku) for sku in viewed]
     seen = [code for code in seen if code in products]
     if not seen:
         return pairs, {}
-    seen_tags = {code: set(item_tags(products[code])) for code in seen}
+    seen_tags = {code: set(profiles[code].families) for code in seen}
     reasons: dict[str, str] = {}
     out = []
     for code, score in pairs:
         if code in seen_tags:
             out.append((code, score - SEEN_PENALTY))
             continue
-        tags = (
-            {t for t in item_tags(products[code]) if t.startswith("family:")}
-            if code in products
-            else set()
-        )
+        tags = set(profiles[code].families) if code in profiles else set()
         best = max(seen, key=lambda s: len(tags & seen_tags[s]))
         shared = len(tags & seen_tags[best])
         if shared:

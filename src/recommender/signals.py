@@ -24,10 +24,23 @@ class ProductFacts:
     discontinued: bool = False
 
 
+FRAGRANCE_FREE = "fragrance_free"
+
+
+@dataclass(frozen=True)
+class SafetyFacts:
+    """What protects a customer on every list shown to them, consented or not: the allergies
+    they declared and a fragrance-free preference. It may exclude a product, never rank one."""
+
+    allergies: tuple[str, ...] = ()
+    fragrance_free: bool = False
+
+
 @dataclass(frozen=True)
 class CustomerFacts:
     """A customer as the recommender may see them. Without `personalisation` consent (or once
-    forgotten) the profile is empty and no personal model is used."""
+    forgotten) only their safety facts are read, no other part of the profile is used, and no
+    personal model is."""
 
     customer_id: str
     skin_type: str | None = None
@@ -41,6 +54,10 @@ class CustomerFacts:
     @property
     def may_personalise(self) -> bool:
         return self.personalisation and not self.forgotten
+
+    @property
+    def safety(self) -> SafetyFacts:
+        return SafetyFacts(self.allergies, FRAGRANCE_FREE in self.preferences)
 
 
 @dataclass(frozen=True)

@@ -108,4 +108,4 @@ def _evaluate(
     ):
         return None
     report, model = evaluate_log(signals, cutoff, config)
-    return {**report.as_dict(), "rule_violations": audit_suggestions(model, signals)}
+    return {**report.as_dict(), **audit_suggestions(model, signals).as_dict()}

@@ -1,5 +1,7 @@
 """Whether recommendations sell: of the purchases made after a model was trained, how many
-were of products that model put in the customer's top 10 (rules applied)."""
+were of products that model put in the customer's top 10 (rules applied). A customer without
+the personalisation consent counts against the shared popular list: the exclusions their
+allergies or fragrance-free preference make on their screen stay out of this shared figure."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from recommender.baselines import popularity
 from recommender.hybrid import HybridModel
 from recommender.recommending import Recommender
 from recommender.rules import RuleBook, Situation
-from recommender.signals import PURCHASE, LogSignals
+from recommender.signals import PURCHASE, CustomerFacts, LogSignals
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ def uptake(model: HybridModel, version: str, signals: LogSignals) -> Uptake:
         facts = signals.customers.get(customer_id)
         if facts is None:
             continue
+        if not facts.may_personalise:  # the shared list: their safety facts leave no trace here
+            facts = CustomerFacts(customer_id)
         mine = frozenset(p for c, p in bought if c == customer_id)
         returned = frozenset(p for c, p in model.negative if c == customer_id)
         shown = {

@@ -23,6 +23,8 @@ from service_layer.command_writer import Outcome, answer_store, replay
 from service_layer.customer_store import SealedCustomerLedger
 from service_layer.recorders import ANSWERS
 
+MAX_MERGED = 100  # customers merged into one person; a bound, not a rule
+
 
 class LedgerUnitOfWork:
     """The UnitOfWork a customer handler sees: aggregates loaded fresh from the store."""
@@ -115,6 +117,18 @@ class CustomerDesk:
             start = page[-1].id + 1
         found = [LedgerUnitOfWork(self.ledger).find(customer_id) for customer_id in ids]
         return [customer for customer in found if isinstance(customer, Customer)]
+
+    def merged_from(self, customer: Customer) -> list[Customer]:
+        """Every customer merged into this one, directly or through another (same person)."""
+        found: dict[UUID, Customer] = {}
+        waiting = list(customer.absorbed)
+        while waiting and len(found) < MAX_MERGED:
+            aggregate_id = waiting.pop()
+            source = LedgerUnitOfWork(self.ledger).find(aggregate_id)
+            if isinstance(source, Customer) and aggregate_id not in found:
+                found[aggregate_id] = source
+                waiting += source.absorbed
+        return list(found.values())
 
     def history(self, customer: Customer) -> list[Any]:
         """Every event of the customer and of those merged into them, oldest first."""

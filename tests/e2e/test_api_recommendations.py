@@ -16,7 +16,8 @@ import httpx
 import pytest
 import redis
 
-from demo.business import Business, generate
+from demo.business import WAREHOUSE, Business, generate
+from demo.formulas import FRAGRANCE
 from demo.seeding import Seeder, seed
 from recommender.store import RecommendationStore
 from recommender.training import train_from_log
@@ -42,6 +43,14 @@ def recs_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 def shop(postgres_store: str, recs_url: str) -> Iterator[RunningLedger]:
     settings = Settings(event_store_url=postgres_store, hot_views_url="memory://")
     with serve(settings) as running:
+        yield running
+
+
+@pytest.fixture(params=["postgres_store", "sqlite_store"])
+def any_shop(request: pytest.FixtureRequest, recs_url: str) -> Iterator[RunningLedger]:
+    """The ledger on PostgreSQL and on the embedded SQLite store (its own access log)."""
+    url = request.getfixturevalue(request.param)
+    with serve(Settings(event_store_url=url, hot_views_url="memory://")) as running:
         yield running
 
 
@@ -142,3 +151,160 @@ def test_a_customer_without_a_personal_model_gets_popular_for_their_skin_type(
     assert body["suggestions"] and all(
         "popular with oily skin" in s["reasons"] for s in body["suggestions"]
     )
+
+
+# --- safety on every list, consented or not ------------------------------------------------
+
+LIMONENE_NAMES = {"LIMONENE", "DIPENTENE", "DL-LIMONENE", "1-METHYL-4-METHYLVINYL-CYCLOHEXENE"}
+SALICYLIC_NAMES = {"SALICYLIC ACID", "SODIUM SALICYLATE"}
+FRAGRANCE_NAMES = {*FRAGRANCE, "AMYL CINNAMAL", "DIPENTENE", "1-METHYL-4-METHYLVINYL-CYCLOHEXENE"}
+LABELLED = {  # products whose labels name an allergen or a fragrance as the EU lists allow
+    "XA-DIPENTENE": ["AQUA", "GLYCERIN", "DIPENTENE"],
+    "XA-METHYLVINYL": ["AQUA", "GLYCERIN", "1-METHYL-4-METHYLVINYL-CYCLOHEXENE"],
+    "XA-SALICYLIC": ["AQUA", "GLYCERIN", "SALICYLIC ACID"],
+    "XA-SALICYLATE": ["AQUA", "GLYCERIN", "SODIUM SALICYLATE"],
+    "XF-AMYL": ["AQUA", "GLYCERIN", "AMYL CINNAMAL"],
+    "XF-PARFUM": ["AQUA", "GLYCERIN", "PARFUM"],
+}
+SAFETY_RULES = {"allergen", "preference", "eu_restriction"}
+
+
+def seeded_with_labelled_products(
+    shop: RunningLedger, tmp_path: Path, recs_url: str
+) -> tuple[Business, dict[str, str]]:
+    """The small business, the labelled products in stock, and a model trained on both."""
+    business, ids = seeded(shop)
+    for code, inci in LABELLED.items():
+        variant = {"sku": f"{code}-30ML", "size": "30ML", "price": "19.00", "currency": "EUR"}
+        product = {"product_code": code, "name": code, "brand": "Test", "category": "serum"}
+        post(shop, "/products", {**product, "inci": inci, "skin_types": [], "variants": [variant]})
+        receipt = {"sku": variant["sku"], "location": WAREHOUSE[0], "batch": "B1"}
+        post(shop, "/stock/receipts", {**receipt, "expiry": "2030-01-01", "quantity": 20})
+    trained(shop, tmp_path, recs_url)
+    return business, ids
+
+
+def catalog_inci(business: Business) -> dict[str, set[str]]:
+    known = {code: set(p.facts.inci) for code, p in business.products.items()}
+    return known | {code: set(inci) for code, inci in LABELLED.items()}
+
+
+def new_customer(shop: RunningLedger, profile: dict[str, Any], fragrance_free: bool) -> str:
+    headers = {**auth_headers(), "Idempotency-Key": str(uuid.uuid4()), "X-Channel": "web"}
+    email = f"{uuid.uuid4().hex[:10]}@example.org"
+    made = httpx.post(
+        f"{shop.base_url}/customers", json={"name": "Safe Face", "email": email}, headers=headers
+    )
+    cid = str(made.json()["customer_id"])
+    post(shop, f"/customers/{cid}/skin-profile", profile)
+    if fragrance_free:
+        post(shop, f"/customers/{cid}/preferences", {"fragrance_free": True})
+    return cid
+
+
+def grant(shop: RunningLedger, cid: str) -> None:
+    post(
+        shop,
+        f"/customers/{cid}/consents/grant",
+        {"purpose": "personalisation", "text_version": "1"},
+    )
+
+
+def every_kind(
+    shop: RunningLedger, business: Business, ids: dict[str, str], profile: dict[str, Any]
+) -> dict[str, str]:
+    """One customer with this profile per kind of list: popular (no consent), popular for
+    their skin type (consent, no published entry), personal (consent, published entry)."""
+    popular = new_customer(shop, profile, fragrance_free=True)
+    for_skin = new_customer(shop, profile, fragrance_free=True)
+    grant(shop, for_skin)
+    person = next(
+        c for c in business.customers.values() if c.facts.personalisation and c.facts.skin_type
+    )
+    known = ids[person.facts.customer_id]
+    post(shop, f"/customers/{known}/skin-profile", {**profile, "skin_type": person.facts.skin_type})
+    post(shop, f"/customers/{known}/preferences", {"fragrance_free": True})
+    return {"popular": popular, "popular_for_skin_type": for_skin, "personal": known}
+
+
+def test_every_kind_of_list_excludes_an_allergy_under_any_eu_name_and_fragrance_consented_or_not(
+    shop: RunningLedger, tmp_path: Path, recs_url: str
+) -> None:
+    business, ids = seeded_with_labelled_products(shop, tmp_path, recs_url)
+    profile = {"skin_type": "oily", "allergies": ["limonene", "Salicylic Acid"]}
+    inci = catalog_inci(business)
+    session = "?limit=50&viewed=" + ",".join(f"{code}-30ML" for code in LABELLED)
+    for kind, cid in every_kind(shop, business, ids, profile).items():
+        for query in ("?limit=50", session):
+            body = recommendations(shop, cid, query)
+            assert body["kind"] == kind
+            assert body["suggestions"]
+            for suggestion in body["suggestions"]:
+                label = inci[suggestion["product_code"]]
+                assert not label & (LIMONENE_NAMES | SALICYLIC_NAMES | FRAGRANCE_NAMES)
+            excluded = {e["product_code"]: e for e in body["excluded"]}
+            for code in ("XA-DIPENTENE", "XA-METHYLVINYL", "XA-SALICYLIC", "XA-SALICYLATE"):
+                assert excluded[code]["rule"] == "allergen", (kind, excluded[code])
+                assert "which you are sensitive to" in excluded[code]["reason"]
+            assert excluded["XF-AMYL"]["rule"] == "preference"
+            assert excluded["XF-PARFUM"]["rule"] == "allergen"  # PARFUM may hold limonene
+            assert "may hold LIMONENE" in excluded["XF-PARFUM"]["reason"]
+
+
+def test_the_labelled_products_are_shown_to_a_customer_without_allergies_or_preferences(
+    shop: RunningLedger, tmp_path: Path, recs_url: str
+) -> None:
+    """The other tests' control: the products they see excluded do reach a list otherwise."""
+    seeded_with_labelled_products(shop, tmp_path, recs_url)
+    cid = new_customer(shop, {"skin_type": "oily"}, fragrance_free=False)
+    shown = {s["product_code"] for s in recommendations(shop, cid, "?limit=50")["suggestions"]}
+    assert set(LABELLED) <= shown
+
+
+def test_withdrawing_consent_changes_the_ranking_but_not_the_exclusions(
+    any_shop: RunningLedger, tmp_path: Path, recs_url: str
+) -> None:
+    shop = any_shop
+    business, ids = seeded_with_labelled_products(shop, tmp_path, recs_url)
+    cid = every_kind(shop, business, ids, {"allergies": ["DIPENTENE"]})["personal"]
+    store = RecommendationStore.from_url(recs_url)
+    shared = store.popular(None)
+    before = recommendations(shop, cid, "?limit=50")
+    post(shop, f"/customers/{cid}/consents/withdraw", {"purpose": "personalisation"})
+    after = recommendations(shop, cid, "?limit=50")
+    assert store.customer(cid) is None and store.popular(None) == shared  # no trace left
+    assert cid not in httpx.get(f"{shop.base_url}/metrics").text
+    assert (before["kind"], after["kind"]) == ("personal", "popular")
+
+    def ranked(body: dict[str, Any]) -> list[tuple[str, float]]:
+        return [(s["product_code"], s["score"]) for s in body["suggestions"]]
+
+    def safety(body: dict[str, Any]) -> set[tuple[str, str]]:
+        return {
+            (e["product_code"], e["rule"]) for e in body["excluded"] if e["rule"] in SAFETY_RULES
+        }
+
+    assert ranked(before) != ranked(after)
+    assert safety(before) == safety(after)
+    assert {("XA-METHYLVINYL", "allergen"), ("XF-AMYL", "preference")} <= safety(after)
+    accesses = httpx.get(f"{shop.base_url}/customers/{cid}/export", headers=auth_headers()).json()
+    actions = [a["action"] for a in accesses["accesses"]]
+    assert "read for personalisation" in actions
+    assert any(a.startswith("read for protection") for a in actions)
+
+
+def test_an_allergy_declared_before_a_merge_still_protects_the_person_under_either_id(
+    shop: RunningLedger, tmp_path: Path, recs_url: str
+) -> None:
+    seeded_with_labelled_products(shop, tmp_path, recs_url)
+    old = new_customer(shop, {"allergies": ["SALICYLIC ACID"]}, fragrance_free=True)
+    kept = new_customer(shop, {"skin_type": "dry"}, fragrance_free=False)
+    post(shop, "/customers/merges", {"source_id": old, "target_id": kept})
+    for cid in (old, kept):
+        body = recommendations(shop, cid, "?limit=50")
+        assert body["customer_id"] == kept
+        excluded = {e["product_code"]: e["rule"] for e in body["excluded"]}
+        assert excluded["XA-SALICYLIC"] == excluded["XA-SALICYLATE"] == "allergen"
+        assert excluded["XF-PARFUM"] == "preference"
+    logged = shop.runtime.access_log.entries_for(uuid.UUID(old))  # their own data was read too
+    assert any(entry.action.startswith("read for protection") for entry in logged)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -150,3 +151,46 @@ def test_without_personalisation_consent_the_profile_is_not_used() -> None:
     assert result.kind == POPULAR
     assert result.suggestions[0].reasons == ("popular with our customers",)
     assert result.kind != PERSONAL
+
+
+@pytest.mark.parametrize(
+    "label",
+    ["AMYL CINNAMAL", "2-BENZYLIDENEOCTANAL", "Farnesol", "EVERNIA PRUNASTRI EXTRACT", "NERAL"],
+)
+def test_every_eu_labelled_fragrance_allergen_under_any_name_bars_a_fragrance_free_customer(
+    label: str,
+) -> None:
+    rules = RuleBook({"P1": product("P1", ["AQUA", label])})
+    customer = CustomerFacts("c1", preferences=("fragrance_free",), personalisation=True)
+    barred = rules.exclusion(customer, "P1", Situation())
+    assert barred is not None and barred.rule == "preference" and label in barred.reason
+
+
+@pytest.mark.parametrize(
+    ("allergy", "label"),
+    [
+        ("LIMONENE", "1-METHYL-4-METHYLVINYL-CYCLOHEXENE"),
+        ("CITRAL", "GERANIAL"),
+        ("SALICYLIC ACID", "SODIUM SALICYLATE"),
+        ("Retinol", "RETINYL PALMITATE"),
+    ],
+)
+def test_an_allergy_is_caught_under_every_name_of_its_eu_entry(allergy: str, label: str) -> None:
+    rules = RuleBook({"P1": product("P1", ["AQUA", label])})
+    barred = rules.exclusion(CustomerFacts("c1", allergies=(allergy,)), "P1", Situation())
+    assert barred is not None and barred.rule == "allergen"
+
+
+def test_an_allergy_to_a_salt_does_not_bar_the_whole_family() -> None:
+    rules = RuleBook({"P1": product("P1", ["AQUA", "SALICYLIC ACID"])})
+    customer = CustomerFacts("c1", allergies=("SODIUM SALICYLATE",))
+    assert rules.exclusion(customer, "P1", Situation()) is None
+
+
+def test_an_unnamed_fragrance_may_hold_a_fragrance_allergen_below_the_labelling_threshold() -> None:
+    rules = RuleBook({"P1": product("P1", ["AQUA", "PARFUM"])})
+    linalool = CustomerFacts("c1", allergies=("LINALOOL",))
+    barred = rules.exclusion(linalool, "P1", Situation())
+    assert barred is not None and barred.rule == "allergen"
+    assert barred.reason == "its PARFUM may hold LINALOOL, which you are sensitive to"
+    assert rules.exclusion(CustomerFacts("c1", allergies=("RETINOL",)), "P1", Situation()) is None
