@@ -24,7 +24,7 @@ local writes = cjson.decode(ARGV[4])
 local conflicts = {}
 for _, w in ipairs(writes) do
   local stored = tonumber(redis.call("HGET", p .. "versions", w[1]) or "0")
-  if stored < w[3] then
+  if stored < w[3] or w[6] == 1 then
     if stored ~= w[2] then
       table.insert(conflicts, w[1])
     else
@@ -87,6 +87,7 @@ class RedisHotViews:
                 w.document["version"],
                 orjson.dumps(w.document).decode(),
                 [[o.kind, o.key, o.member, o.score, o.longitude, o.latitude] for o in w.indexes],
+                1 if w.rewrites else 0,
             ]
             for w in writes
         ]

@@ -1,7 +1,9 @@
 """The Faust app of the cluster path (`glow worker`): one agent reads the inventory and catalog
 topics in batches and hands them to the StreamProjector, which runs the same projectors and
 stores as the embedded driver. State lives in Redis and ClickHouse, never in Faust Tables, and
-offsets are committed after a batch is applied: at least once, idempotent stores."""
+offsets are committed after a batch is applied: at least once, idempotent stores. An event a
+store cannot take is set aside in `projection_dead_letters`; a store that cannot be reached is
+waited for, and the batch applied again, before its offsets are committed."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from service_layer.settings import Settings, postgres_conninfo
+from streams.dead_letters import PostgresDeadLetters
 from streams.embedded_driver import Sinks
 from streams.envelope import Envelope
 from streams.positions import PositionBook
@@ -117,7 +120,12 @@ def create_app(
                 tp = event.message.tp
                 offsets[tp] = max(offsets.get(tp, -1), event.message.offset)
                 delivered.append((tp, Envelope.from_json(event.value)))
-            await loop.run_in_executor(executor, projector.apply, delivered, await pending())
+            waiting = await pending()
+            applied = await loop.run_in_executor(
+                executor, projector.apply_patiently, delivered, waiting
+            )
+            if applied is None:  # stopping while a store was unreachable: not acknowledged
+                return
             yield None
 
     return ProjectorApp(app, project)
@@ -126,11 +134,14 @@ def create_app(
 def run_worker(settings: Settings, web_port: int, data_dir: str) -> int:
     from service_layer.read_side import open_analytics, open_hot_views
 
+    conninfo = postgres_conninfo(settings.event_store_url)
+    letters = PostgresDeadLetters(conninfo)
     sinks = Sinks(
         hot_views=open_hot_views(settings.hot_views_url) if settings.hot_views_url else None,
         facts=open_analytics(settings.analytics_url) if settings.analytics_url else None,
+        letters=letters,
     )
-    book = PositionBook(postgres_conninfo(settings.event_store_url))
+    book = PositionBook(conninfo)
     projector = StreamProjector(sinks, book)
     built = create_app(
         settings.bootstrap_servers(),
@@ -143,7 +154,9 @@ def run_worker(settings: Settings, web_port: int, data_dir: str) -> int:
     try:
         worker.execute_from_commandline()
     finally:
+        projector.stopping.set()
         if sinks.facts is not None:
             sinks.facts.close()
         book.close()
+        letters.close()
     return 0

@@ -117,6 +117,17 @@ class LogReader:
         rows = stored_rows(self.app.recorder, after, limit, stop)
         return self.envelopes_of(rows) if rows else LogBatch([], after)
 
+    def event_at(self, position: int) -> Envelope | None:
+        """The published event at `position` (None if the event there is not published)."""
+        found = self.read(position - 1, 1, stop=position).envelopes
+        return found[0] if found else None
+
+    def history(self, aggregate_id: str) -> list[Envelope]:
+        """Every published event of one aggregate, in order (positions left at 0: a store's
+        history is read by aggregate, not from the log)."""
+        events: list[Any] = list(self.app.events.get(UUID(aggregate_id)))
+        return to_envelopes(((0, event) for event in events), self.book)
+
     def envelopes_of(self, rows: list[StoredRow]) -> LogBatch:
         """The envelopes of the published events among `rows` (a page of the log, in order,
         not empty)."""

@@ -6,18 +6,23 @@ Partitions deliver in log order each, but not in log order across partitions. So
 recorded with the stores is a watermark: everything at or below it is applied. A partition
 with messages still to consume holds the watermark at the last position applied from it; when
 none has, it is the relay's recorded position (every event up to it was acknowledged by the
-broker, so read and applied), or the highest position applied when no relay is known."""
+broker, so read and applied), or the highest position applied when no relay is known.
+
+An event a sink cannot take is set aside in the dead letters and the batch goes on; a sink or
+store that cannot be reached is waited for (`apply_patiently`), the batch applied again once
+it answers, and only then are the offsets committed."""
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 
-from projections.facts import batch_rows
-from projections.hot_view_store import apply_batch
-from streams.embedded_driver import CONSUMER, Sinks
+from streams.embedded_driver import Sinks
 from streams.envelope import Envelope
+from streams.isolation import apply_page
+from streams.outages import Backoff, is_outage
 from streams.positions import PositionBook
 
 log = logging.getLogger(__name__)
@@ -49,6 +54,8 @@ class StreamProjector:
     name: str = WORKER
     watermark: Watermark = field(default_factory=Watermark)
     applied: int = 0
+    backoff: Backoff = field(default_factory=lambda: Backoff("stream projection", log, cap=10))
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     def apply(
         self,
@@ -62,11 +69,29 @@ class StreamProjector:
             self.watermark.advance(partition, envelope.position)
         relay = self.checkpoints.get("relay") if self.checkpoints is not None else None
         position = self.watermark.position(pending, relay)
-        if self.sinks.hot_views is not None:
-            apply_batch(self.sinks.hot_views, envelopes, CONSUMER, position)
-        if self.sinks.facts is not None:
-            self.sinks.facts.write(batch_rows(envelopes), CONSUMER, position)
+        for sink in self.sinks.each():
+            apply_page(sink, envelopes, position, self.sinks.letters, in_log_order=False)
         if self.checkpoints is not None:
             self.checkpoints.advance(self.name, position)
         self.applied += len(envelopes)
         return position
+
+    def apply_patiently(
+        self,
+        delivered: list[tuple[Hashable, Envelope]],
+        pending: Iterable[Hashable] = (),
+    ) -> int | None:
+        """`apply`, again and again with a growing pause while a store or sink cannot be
+        reached (the batch is idempotent); None if `stopping` was set meanwhile."""
+        pending = list(pending)
+        while not self.stopping.is_set():
+            try:
+                position = self.apply(delivered, pending)
+            except Exception as error:
+                if not is_outage(error):
+                    raise
+                self.stopping.wait(self.backoff.failed(error))
+                continue
+            self.backoff.succeeded()
+            return position
+        return None
