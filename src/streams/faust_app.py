@@ -20,8 +20,9 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from service_layer.settings import Settings, postgres_conninfo
 from streams.dead_letters import PostgresDeadLetters
-from streams.embedded_driver import Sinks
+from streams.embedded_driver import ASK_SECONDS, Sinks
 from streams.envelope import Envelope
+from streams.log_reader import LogReader
 from streams.positions import PositionBook
 from streams.published import CATALOG_TOPIC, INVENTORY_TOPIC
 from streams.stream_projector import StreamProjector
@@ -128,10 +129,18 @@ def create_app(
                 return
             yield None
 
+    @app.timer(ASK_SECONDS)  # type: ignore[untyped-decorator]
+    async def retry_requested_letters() -> None:
+        try:
+            await asyncio.get_running_loop().run_in_executor(executor, projector.retry_requested)
+        except Exception as error:  # an outage: the requests stand for the next round
+            log.warning("retrying dead letters: %s: %s", type(error).__name__, error)
+
     return ProjectorApp(app, project)
 
 
 def run_worker(settings: Settings, web_port: int, data_dir: str) -> int:
+    from service_layer.bootstrap import open_ledger
     from service_layer.read_side import open_analytics, open_hot_views
 
     conninfo = postgres_conninfo(settings.event_store_url)
@@ -142,7 +151,8 @@ def run_worker(settings: Settings, web_port: int, data_dir: str) -> int:
         letters=letters,
     )
     book = PositionBook(conninfo)
-    projector = StreamProjector(sinks, book)
+    ledger = open_ledger(settings)
+    projector = StreamProjector(sinks, book, reader=LogReader(ledger))
     built = create_app(
         settings.bootstrap_servers(),
         projector,
@@ -159,4 +169,5 @@ def run_worker(settings: Settings, web_port: int, data_dir: str) -> int:
             sinks.facts.close()
         book.close()
         letters.close()
+        ledger.close()
     return 0

@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from streams.embedded_driver import Sinks
 from streams.envelope import Envelope
 from streams.isolation import apply_page
-from streams.outages import Backoff, is_outage
+from streams.letter_retry import retry_requested
+from streams.log_reader import LogReader
+from streams.outages import Backoff, SinksHeldError, is_outage
 from streams.positions import PositionBook
 
 log = logging.getLogger(__name__)
@@ -56,21 +58,37 @@ class StreamProjector:
     applied: int = 0
     backoff: Backoff = field(default_factory=lambda: Backoff("stream projection", log, cap=10))
     stopping: threading.Event = field(default_factory=threading.Event)
+    reader: LogReader | None = None  # where retried letters are read again from
 
     def apply(
         self,
         delivered: list[tuple[Hashable, Envelope]],
         pending: Iterable[Hashable] = (),
+        done: set[str] | None = None,
     ) -> int:
         """Apply one batch of (partition, envelope) in delivery order; returns the watermark
-        recorded with the stores."""
+        recorded with the stores. A sink that cannot be reached does not hold back the
+        others: they get the batch (and go into `done`), then SinksHeldError names it."""
         envelopes = [envelope for _, envelope in delivered]
         for partition, envelope in delivered:
             self.watermark.advance(partition, envelope.position)
         relay = self.checkpoints.get("relay") if self.checkpoints is not None else None
         position = self.watermark.position(pending, relay)
+        done = set() if done is None else done
+        held: dict[str, Exception] = {}
         for sink in self.sinks.each():
-            apply_page(sink, envelopes, position, self.sinks.letters, in_log_order=False)
+            if sink.name in done:
+                continue
+            try:
+                apply_page(sink, envelopes, position, self.sinks.letters, in_log_order=False)
+            except Exception as error:
+                if not is_outage(error):
+                    raise
+                held[sink.name] = error
+                continue
+            done.add(sink.name)
+        if held:
+            raise SinksHeldError(held)
         if self.checkpoints is not None:
             self.checkpoints.advance(self.name, position)
         self.applied += len(envelopes)
@@ -83,10 +101,10 @@ class StreamProjector:
     ) -> int | None:
         """`apply`, again and again with a growing pause while a store or sink cannot be
         reached (the batch is idempotent); None if `stopping` was set meanwhile."""
-        pending = list(pending)
+        pending, done = list(pending), set[str]()
         while not self.stopping.is_set():
             try:
-                position = self.apply(delivered, pending)
+                position = self.apply(delivered, pending, done)
             except Exception as error:
                 if not is_outage(error):
                     raise
@@ -95,3 +113,10 @@ class StreamProjector:
             self.backoff.succeeded()
             return position
         return None
+
+    def retry_requested(self) -> int:
+        """Retry the letters an operator asked for (`glow dead-letters retry`)."""
+        letters = self.sinks.letters
+        if self.reader is None or letters is None:
+            return 0
+        return retry_requested(self.reader, self.sinks.each(), letters)
