@@ -1,7 +1,7 @@
 """A served ledger (the embedded driver, on the SQLite store and on PostgreSQL, with in-process
 hot views and chDB facts) whose log holds a poison event: the read routes catch up past it,
 /health and /metrics show the letter, `glow dead-letters list` names it, and
-`glow dead-letters retry` after the fix has the running ledger apply it and clear it."""
+`glow lag` counts it, `glow dead-letters retry` after the fix has the running ledger apply it and clear it."""
 
 from __future__ import annotations
 
@@ -69,6 +69,10 @@ def test_a_poison_in_the_log_is_shown_and_retried_while_the_read_models_go_on(
         stock = client.get(f"/availability/{shop.RED}?location={shop.WAREHOUSE}").json()
         assert stock["availability"]["on_hand"] == 14 and stock["log"]["behind"] == 0
         assert 'glow_dead_letters{sink="facts"} 1' in client.get("/metrics").text
+
+        if running.runtime.settings.is_postgres():  # glow lag follows PostgreSQL only
+            assert main(["--store", running.store_url, "lag"]) == 0
+            assert "dead letters: hot_views 0, facts 1, relay 0" in capsys.readouterr().out
 
         assert glow(running.store_url, "list") == 0
         listed = capsys.readouterr().out
