@@ -1,7 +1,7 @@
 """A served ledger (the embedded driver, on the SQLite store and on PostgreSQL, with in-process
 hot views and chDB facts) whose log holds a poison event: the read routes catch up past it,
-/health and /metrics show the letter, `glow dead-letters list` names it, and
-`glow lag` counts it, `glow dead-letters retry` after the fix has the running ledger apply it and clear it."""
+/health, /metrics and `glow lag` count the letter, `glow dead-letters list` names it, and
+`glow dead-letters retry` after the fix has the running ledger apply it and clear it."""
 
 from __future__ import annotations
 
