@@ -22,8 +22,6 @@ from typing import Any, Protocol
 
 import psycopg
 
-from streams.envelope import Envelope
-
 MESSAGE_LIMIT = 300
 COLUMNS = "sink, position, event_id, event_type, error, message"
 LISTED = f"{COLUMNS}, attempts, first_failed_at, last_failed_at, retry_requested_at IS NOT NULL"
@@ -57,8 +55,21 @@ class DeadLetter:
         return replace(self, error=kind, message=message)
 
 
-def letter_for(sink: str, envelope: Envelope, error: BaseException) -> DeadLetter:
-    return DeadLetter(sink, envelope.position, envelope.event_id, envelope.type, *described(error))
+class LoggedEvent(Protocol):
+    """What names an event of the log: an envelope, or a stored event that does not decode."""
+
+    @property
+    def position(self) -> int: ...
+
+    @property
+    def event_id(self) -> str: ...
+
+    @property
+    def type(self) -> str: ...
+
+
+def letter_for(sink: str, event: LoggedEvent, error: BaseException) -> DeadLetter:
+    return DeadLetter(sink, event.position, event.event_id, event.type, *described(error))
 
 
 def described(error: BaseException) -> tuple[str, str]:

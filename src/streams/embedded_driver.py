@@ -25,7 +25,7 @@ from streams.dead_letters import DeadLetters
 from streams.envelope import Envelope
 from streams.isolation import Sink, apply_page
 from streams.letter_retry import retry_requested
-from streams.log_reader import LogReader
+from streams.log_reader import LogReader, Unreadable
 from streams.outages import Backoff, SinksHeldError, is_outage
 
 log = logging.getLogger(__name__)
@@ -75,17 +75,20 @@ class Sinks:
         last_position: int,
         positions: dict[str, int] | None = None,
         held: dict[str, Exception] | None = None,
+        unreadable: Sequence[Unreadable] = (),
     ) -> None:
         """Apply a page to each sink that has not got it yet (`positions`, if known, saves
-        asking each sink again). With `held`, a sink that cannot be reached is left out and
-        its error kept there, so that the others go on; without, the error is raised."""
+        asking each sink again), setting aside the page's `unreadable` events. With `held`,
+        a sink that cannot be reached is left out and its error kept there, so that the
+        others go on; without, the error is raised."""
         positions = self.positions() if positions is None else positions
         for sink in self.each():
             if sink.name in (held or {}) or positions[sink.name] >= last_position:
                 continue
             fresh = [e for e in envelopes if e.position > positions[sink.name]]
+            lost = [e for e in unreadable if e.position > positions[sink.name]]
             try:
-                apply_page(sink, fresh, last_position, self.letters)
+                apply_page(sink, fresh, last_position, self.letters, unreadable=lost)
             except Exception as error:
                 if held is None or not is_outage(error):
                     raise
@@ -121,7 +124,7 @@ def catch_up(
             batch = reader.read(after, page) if positions else None
             if batch is None or batch.last_position == after:
                 break
-            sinks.apply(batch.envelopes, batch.last_position, positions, held)
+            sinks.apply(batch.envelopes, batch.last_position, positions, held, batch.unreadable)
         read += len(batch.envelopes)
         if progress is not None:
             progress(batch.last_position)

@@ -19,7 +19,7 @@ from prometheus_client import Counter
 
 from streams.dead_letters import DeadLetter, DeadLetters, letter_for
 from streams.envelope import Envelope
-from streams.log_reader import LogReader
+from streams.log_reader import LogReader, Unreadable
 from streams.outages import SinkUnavailableError, is_outage
 
 log = logging.getLogger(__name__)
@@ -57,10 +57,16 @@ def apply_page(
     letters: DeadLetters | None,
     *,
     in_log_order: bool = True,
+    unreadable: Sequence[Unreadable] = (),
 ) -> list[DeadLetter]:
-    """Apply `envelopes` and record `last_position`; returns the letters set aside. Without
-    `letters` nothing is set aside: the first failure is raised, as before. `in_log_order`
-    False: the envelopes come from several partitions, and `last_position` is a watermark."""
+    """Apply `envelopes` and record `last_position`; returns the letters set aside (with
+    those of the page's `unreadable` events). Without `letters` nothing is set aside: the
+    first failure is raised, as before. `in_log_order` False: the envelopes come from
+    several partitions, and `last_position` is a watermark."""
+    for lost in unreadable:
+        if letters is None:
+            raise lost.error
+        _record(sink, letters, letter_for(sink.name, lost, lost.error))
     try:
         sink.write(envelopes, last_position)
         return []
@@ -94,7 +100,10 @@ def _set_aside(how: _Isolating, envelope: Envelope, error: Exception) -> DeadLet
         sink.write([], max(how.floor(envelope) - 1, 0))  # does the sink take anything at all?
     except Exception as probe_error:
         raise SinkUnavailableError(sink.name, probe_error) from probe_error
-    letter = letter_for(sink.name, envelope, error)
+    return _record(sink, letters, letter_for(sink.name, envelope, error))
+
+
+def _record(sink: Sink, letters: DeadLetters, letter: DeadLetter) -> DeadLetter:
     letters.record(letter)
     SET_ASIDE.labels(sink.name).inc()
     log.warning(

@@ -35,7 +35,7 @@ from aiokafka.errors import (  # type: ignore[import-untyped]
     RecordTooLargeError,
 )
 
-from streams.dead_letters import PostgresDeadLetters, letter_for
+from streams.dead_letters import DeadLetter, PostgresDeadLetters, letter_for
 from streams.envelope import Envelope
 from streams.isolation import SET_ASIDE
 from streams.letter_retry import NotPublishedError
@@ -182,6 +182,8 @@ class Relay:
             batch = await asyncio.to_thread(self.reader.read, after, self.config.page)
             if batch.last_position == after:
                 return published
+            for lost in batch.unreadable:
+                await self._set_aside(letter_for(self.name, lost, lost.error))
             await self._publish_page(producer, batch.envelopes)
             await asyncio.to_thread(self.positions.set, self.name, batch.last_position)
             published += len(batch.envelopes)
@@ -213,17 +215,19 @@ class Relay:
             try:
                 await self._send(producer, [envelope])
             except UNPUBLISHABLE as error:
-                letter = letter_for(self.name, envelope, error)
-                await asyncio.to_thread(self.letters.record, letter)
-                SET_ASIDE.labels(self.name).inc()
-                log.warning(
-                    "relay: set aside event %s (%s) at position %d: %s: %s; the rest goes on",
-                    letter.event_id,
-                    letter.event_type,
-                    letter.position,
-                    letter.error,
-                    letter.message,
-                )
+                await self._set_aside(letter_for(self.name, envelope, error))
+
+    async def _set_aside(self, letter: DeadLetter) -> None:
+        await asyncio.to_thread(self.letters.record, letter)
+        SET_ASIDE.labels(self.name).inc()
+        log.warning(
+            "relay: set aside event %s (%s) at position %d: %s: %s; the rest goes on",
+            letter.event_id,
+            letter.event_type,
+            letter.position,
+            letter.error,
+            letter.message,
+        )
 
     async def retry_requested(self, producer: AIOKafkaProducer) -> int:
         """Publish again the letters an operator asked for (glow dead-letters retry)."""

@@ -6,9 +6,12 @@ operator retries it after a fix."""
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
+import psycopg
 import pytest
 import redis
 import shop
@@ -140,6 +143,37 @@ def test_a_retry_after_the_fix_applies_the_event_and_clears_its_letter(
     assert stock["batches"]["B1"]["on_hand"] == 8  # the later sale is still counted once
     aggregate_id = failed["facts"].event_id.split(":")[0]
     assert stock["version"] == reader.history(aggregate_id)[-1].version
+
+
+def corrupt_stored_event(store_url: str, position: int) -> None:
+    """The stored bytes of one event no longer decode (as an upcaster bug would make them)."""
+    env = eventsourcing_env(store_url)
+    if env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
+        with closing(sqlite3.connect(env["SQLITE_DBNAME"])) as conn, conn:
+            conn.execute("UPDATE stored_events SET state = ? WHERE rowid = ?", (b"{", position))
+        return
+    with psycopg.connect(store_url) as conn:
+        conn.execute(
+            "UPDATE inventory_events SET state = %s WHERE notification_id = %s", (b"{", position)
+        )
+
+
+def test_an_event_that_no_longer_decodes_is_set_aside_for_each_sink(
+    store_url: str, ledger: InventoryLedger, facts: ClickHouseFacts, letters: DeadLetters
+) -> None:
+    reader = LogReader(ledger)
+    sale = next(e for e in reader.read(0, 100).envelopes if e.type == "Stock.Sold")
+    corrupt_stored_event(store_url, sale.position)
+    views = MemoryHotViews()
+    sinks = Sinks(hot_views=views, facts=facts, letters=letters)
+    catch_up(LogReader(ledger), sinks)
+    unreadable = [v for v in letters.listed() if v.position == sale.position]
+    assert [(v.sink, v.event_id, v.event_type) for v in unreadable] == [
+        ("facts", sale.event_id, "Stock.Sold"),
+        ("hot_views", sale.event_id, "Stock.Sold"),
+    ]
+    assert sinks.positions() == {"hot_views": reader.head(), "facts": reader.head()}
+    assert batches_received(facts) == ["B1", "B2"]
 
 
 def test_a_sink_that_refuses_any_write_is_waited_for_and_nothing_is_set_aside(
