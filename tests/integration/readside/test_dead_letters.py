@@ -28,6 +28,7 @@ from streams.embedded_driver import CONSUMER, LogFollower, Sinks, catch_up
 from streams.letter_retry import retry_requested
 from streams.log_reader import LogReader
 from streams.outages import SinksHeldError
+from streams.rebuild import rebuild_facts, rebuild_hot_views
 from tests.e2e.conftest import scratch_database
 from tests.integration.readside.poisoned_log import (
     ANCIENT,
@@ -145,6 +146,27 @@ def test_a_retry_after_the_fix_applies_the_event_and_clears_its_letter(
     assert stock["version"] == reader.history(aggregate_id)[-1].version
 
 
+def test_a_rebuild_sets_the_poison_aside_and_its_letters_become_the_models(
+    ledger: InventoryLedger,
+    redis_views: RedisHotViews,
+    facts: ClickHouseFacts,
+    letters: DeadLetters,
+) -> None:
+    reader = LogReader(ledger)
+    catch_up(reader, Sinks(hot_views=redis_views, facts=facts, letters=letters))
+    with hot_views_choke_on_the_poison():
+        rebuild_hot_views(reader, redis_views, show=False, letters=letters)
+    rebuild_facts(reader, facts, show=False, letters=letters)
+    assert letters.counts() == {"facts": 1, "hot_views": 1}
+    assert batches_received(facts) == ["B1", "B2"] and units_sold(facts) == 2
+    assert facts.position(CONSUMER) == redis_views.position(CONSUMER) == reader.head()
+
+    with facts_fixed():  # a rebuild after the fix holds the event: its letter goes
+        rebuild_facts(reader, facts, show=False, letters=letters)
+    assert letters.counts() == {"hot_views": 1}
+    assert batches_received(facts) == [ANCIENT, "B1", "B2"]
+
+
 def corrupt_stored_event(store_url: str, position: int) -> None:
     """The stored bytes of one event no longer decode (as an upcaster bug would make them)."""
     env = eventsourcing_env(store_url)
@@ -174,6 +196,11 @@ def test_an_event_that_no_longer_decodes_is_set_aside_for_each_sink(
     ]
     assert sinks.positions() == {"hot_views": reader.head(), "facts": reader.head()}
     assert batches_received(facts) == ["B1", "B2"]
+
+    rebuild_facts(LogReader(ledger), facts, show=False, letters=letters)  # the chunk fails
+    rebuilt = letters.listed("facts")
+    assert sorted(v.event_type for v in rebuilt) == ["Stock.BatchReceived", "Stock.Sold"]
+    assert facts.position(CONSUMER) == reader.head() and batches_received(facts) == ["B1", "B2"]
 
 
 def test_a_sink_that_refuses_any_write_is_waited_for_and_nothing_is_set_aside(
