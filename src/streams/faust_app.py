@@ -22,6 +22,7 @@ from service_layer.settings import Settings, postgres_conninfo
 from streams.dead_letters import PostgresDeadLetters
 from streams.embedded_driver import ASK_SECONDS, Sinks
 from streams.envelope import Envelope
+from streams.isolation import SET_ASIDE
 from streams.log_reader import LogReader
 from streams.positions import PositionBook
 from streams.published import CATALOG_TOPIC, INVENTORY_TOPIC
@@ -120,7 +121,9 @@ def create_app(
             for event in events:
                 tp = event.message.tp
                 offsets[tp] = max(offsets.get(tp, -1), event.message.offset)
-                delivered.append((tp, Envelope.from_json(event.value)))
+                envelope = _envelope(event.value, tp, event.message.offset)
+                if envelope is not None:
+                    delivered.append((tp, envelope))
             waiting = await pending()
             applied = await loop.run_in_executor(
                 executor, projector.apply_patiently, delivered, waiting
@@ -137,6 +140,24 @@ def create_app(
             log.warning("retrying dead letters: %s: %s", type(error).__name__, error)
 
     return ProjectorApp(app, project)
+
+
+def _envelope(value: bytes, tp: Any, offset: int) -> Envelope | None:
+    """The message's envelope; None (and one log line) for a message that is none: only the
+    relay writes these topics, so it names no event of the log to set aside, and the worker
+    must not stop on it."""
+    try:
+        return Envelope.from_json(value)
+    except Exception as error:
+        log.warning(
+            "worker: skipped message %s@%d, not an envelope (%s: %s)",
+            tp,
+            offset,
+            type(error).__name__,
+            " ".join(str(error).split())[:200],
+        )
+        SET_ASIDE.labels("worker").inc()
+        return None
 
 
 def run_worker(settings: Settings, web_port: int, data_dir: str) -> int:

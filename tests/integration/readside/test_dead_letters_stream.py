@@ -5,6 +5,7 @@ fix gets it in; an unreachable Redis is waited for, not blamed on an event."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from domain.ledger import InventoryLedger
 from projections.clickhouse_facts import ClickHouseFacts
 from projections.redis_views import RedisHotViews
 from service_layer.settings import eventsourcing_env, postgres_conninfo
+from streams import faust_app
 from streams.dead_letters import PostgresDeadLetters
 from streams.embedded_driver import CONSUMER, Sinks
 from streams.envelope import Envelope
@@ -100,3 +102,12 @@ def test_the_worker_waits_out_an_unreachable_redis_and_the_facts_go_on(
     assert outcome == [None]  # never acknowledged: the batch comes again
     assert letters.counts() == {"facts": 1}  # the poison alone, nothing for the outage
     assert units_sold(facts) == 2  # the facts did not wait for Redis
+
+
+def test_a_message_that_is_no_envelope_is_skipped_with_one_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        assert faust_app._envelope(b'{"type": 1', "inventory-0", 7) is None
+    [line] = caplog.records
+    assert "skipped message inventory-0@7" in line.getMessage() and line.exc_info is None
