@@ -71,8 +71,10 @@ def apply_page(
         sink.write(envelopes, last_position)
         return []
     except Exception as error:
-        if letters is None or is_outage(error) or not envelopes:
+        if letters is None or is_outage(error):
             raise
+        if not envelopes:  # not even its position: nothing to blame but the sink
+            raise SinkUnavailableError(sink.name, error) from error
         set_aside = _isolate(_Isolating(sink, letters, in_log_order), list(envelopes), error)
     sink.write([], last_position)
     return set_aside
