@@ -17,6 +17,7 @@ import redis
 import shop
 
 from domain.ledger import InventoryLedger
+from domain.location import Location
 from projections.clickhouse_facts import ClickHouseFacts
 from projections.hot_view_store import HotViewStore
 from projections.memory_views import MemoryHotViews
@@ -165,6 +166,26 @@ def test_a_rebuild_sets_the_poison_aside_and_its_letters_become_the_models(
         rebuild_facts(reader, facts, show=False, letters=letters)
     assert letters.counts() == {"hot_views": 1}
     assert batches_received(facts) == [ANCIENT, "B1", "B2"]
+
+
+def test_a_place_redis_cannot_index_is_set_aside_and_leaves_no_half_written_view(
+    store_url: str, redis_views: RedisHotViews, letters: DeadLetters
+) -> None:
+    app = InventoryLedger(env=eventsourcing_env(store_url))  # a log of its own
+    try:
+        for code, latitude in (("NORTH", 52.0), ("POLE", 95.0), ("SOUTH", -33.9)):
+            app.save(Location.register(code, code.title(), "store", latitude, 18.4, shop.trace()))
+        catch_up(LogReader(app), Sinks(hot_views=redis_views, letters=letters))
+    finally:
+        app.close()
+    [letter] = letters.listed()
+    assert (letter.sink, letter.event_type, letter.error) == (
+        "hot_views",
+        "Location.Registered",
+        "ResponseError",
+    )
+    assert redis_views.read(["location:POLE"]) == {"location:POLE": None}  # all or nothing
+    assert redis_views.nearest(18.4, -33.9, 10) == ["SOUTH"]  # the place after it is in
 
 
 def corrupt_stored_event(store_url: str, position: int) -> None:
