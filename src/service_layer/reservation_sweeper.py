@@ -20,7 +20,7 @@ from domain.ledger import InventoryLedger
 from domain.reservation import Reservation
 from domain.trace import Trace
 from service_layer.command_writer import Outcome
-from streams.outages import is_outage
+from streams.outages import Backoff, is_outage
 
 log = logging.getLogger(__name__)
 
@@ -169,10 +169,13 @@ class ReservationSweeper:
     def _run(self) -> None:
         # The first sweep reads the log's reservations since the beginning; doing it here,
         # not in start(), keeps a long history from delaying the API's start-up.
+        backoff = Backoff("reservation sweep", log, first=self._interval)
         while True:
+            wait = self._interval
             try:
                 self.sweep()
-            except Exception:  # keep sweeping after a passing storage fault
-                log.exception("reservation sweep failed")
-            if self._stop.wait(self._interval):
+                backoff.succeeded()
+            except Exception as error:  # a storage fault: one line, then a growing pause
+                wait = backoff.failed(error)
+            if self._stop.wait(wait):
                 return
