@@ -39,8 +39,15 @@ def retry(letter: DeadLetter, sink: Sink, reader: LogReader, letters: DeadLetter
     except Exception as error:
         if is_outage(error):
             raise
-        letters.record(letter.failed_again(error))
-        log.warning("%s: event at position %d failed again: %s", sink.name, letter.position, error)
+        again = letter.failed_again(error)
+        letters.record(again)
+        log.warning(
+            "%s: event at position %d failed again: %s: %s",
+            sink.name,
+            letter.position,
+            again.error,
+            again.message,
+        )
         return False
     letters.remove(letter.sink, letter.position)
     log.warning("%s: event at position %d retried and applied", sink.name, letter.position)
