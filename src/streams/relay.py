@@ -146,17 +146,18 @@ class Relay:
             max_batch_size=1 << 20,
             request_timeout_ms=10_000,
         )
-        await producer.start()
-        listener = await psycopg.AsyncConnection.connect(self.config.conninfo, autocommit=True)
-        try:
-            await listener.execute(f"LISTEN {CHANNEL}")
-            while not stop.is_set():
-                if await self.publish_pending(producer, keeper) == 0:
-                    await self.retry_requested(producer)
-                    self.backoff.succeeded()
-                    await self._wait_for_commit(listener, stop)
+        try:  # stopped also when the broker or the store refuses to connect: no leak per retry
+            await producer.start()
+            async with await psycopg.AsyncConnection.connect(
+                self.config.conninfo, autocommit=True
+            ) as listener:
+                await listener.execute(f"LISTEN {CHANNEL}")
+                while not stop.is_set():
+                    if await self.publish_pending(producer, keeper) == 0:
+                        await self.retry_requested(producer)
+                        self.backoff.succeeded()
+                        await self._wait_for_commit(listener, stop)
         finally:
-            await listener.close()
             await producer.stop()
 
     async def _recover_lost_topics(self, keeper: TopicKeeper) -> None:

@@ -6,6 +6,8 @@ retry asked for after the fix publishes it."""
 from __future__ import annotations
 
 import asyncio
+import gc
+import logging
 import time
 from collections.abc import Iterator
 
@@ -19,7 +21,7 @@ from domain.ledger import InventoryLedger
 from service_layer.settings import Settings, eventsourcing_env
 from streams import relay as relay_module
 from streams.log_reader import LogReader
-from streams.relay import Relay
+from streams.relay import Relay, RelayConfig
 from tests.integration.cluster.test_relay import published, relay_for, relay_to_head
 from tests.integration.readside.poisoned_log import write_poisoned_log
 
@@ -111,3 +113,31 @@ def test_an_event_without_a_topic_is_published_by_a_retry_after_the_fix(
         assert {m[3].event_id for m in published(cluster, len(everything))} == everything
     finally:
         relay.close()
+
+
+def test_a_relay_whose_store_refuses_connections_waits_without_leaks_or_a_flood(
+    cluster: Settings, ledger: InventoryLedger, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = RelayConfig(
+        bootstrap_servers=cluster.bootstrap_servers(),
+        conninfo="postgresql://postgres@127.0.0.1:1/nowhere",  # nothing listens there
+        retry_seconds=0.05,
+    )
+    relay = Relay(LogReader(ledger), config)
+
+    async def run_a_while() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(relay.run(stop))
+        deadline = time.monotonic() + 30
+        while relay.backoff.failures < 3:
+            assert time.monotonic() < deadline, "the relay did not retry"
+            await asyncio.sleep(0.05)
+        stop.set()
+        await task
+
+    with caplog.at_level(logging.WARNING):
+        asyncio.run(run_a_while())
+        relay.close()
+        gc.collect()  # an unclosed producer would warn here, and warnings fail the test
+    paused = [r for r in caplog.records if "relay paused" in r.getMessage()]
+    assert len(paused) == 1 and relay.published == 0
