@@ -172,7 +172,7 @@ def run_worker(settings: Settings, web_port: int, data_dir: str) -> int:
         letters=letters,
     )
     book = PositionBook(conninfo)
-    ledger = open_ledger(settings)
+    ledger = open_ledger(settings, connections=1)  # only to read letters again for a retry
     projector = StreamProjector(sinks, book, reader=LogReader(ledger))
     built = create_app(
         settings.bootstrap_servers(),
