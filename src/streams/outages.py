@@ -6,11 +6,13 @@ event's fault, and the event is set aside (`dead_letters`) so that the rest keep
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 from dataclasses import dataclass
 
 import psycopg
 import redis
+from clickhouse_connect.driver.exceptions import ClickHouseError
 from clickhouse_connect.driver.exceptions import OperationalError as ClickHouseUnreachable
 
 from projections.hot_view_store import HotViewConflictError
@@ -45,11 +47,19 @@ class SinksHeldError(RuntimeError):
         self.held = held
 
 
+# ClickHouse errors that say "later", not "never": timeouts, memory, too many parts or queries,
+# network and replica troubles (its error codes, which clickhouse-connect puts in the message).
+CLICKHOUSE_LATER = frozenset({159, 160, 164, 202, 209, 210, 241, 252, 285, 319, 425, 999})
+_CLICKHOUSE_CODE = re.compile(r"Code: (\d+)\.")
+
+
 def is_outage(error: BaseException) -> bool:
     """A failure to wait out rather than an event to set aside. Kafka clients say themselves
-    which of their errors are worth retrying."""
+    which of their errors are worth retrying; ClickHouse says it with its error codes."""
     if isinstance(error, (*OUTAGES, SinkUnavailableError, SinksHeldError)):
         return True
+    if isinstance(error, ClickHouseError) and (code := _CLICKHOUSE_CODE.search(str(error))):
+        return int(code.group(1)) in CLICKHOUSE_LATER
     return bool(getattr(error, "retriable", False))
 
 

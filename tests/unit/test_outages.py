@@ -7,6 +7,7 @@ import logging
 
 import pytest
 import redis
+from clickhouse_connect.driver.exceptions import DatabaseError
 
 from streams.outages import Backoff, SinksHeldError, SinkUnavailableError, is_outage
 
@@ -66,3 +67,12 @@ def test_unreachable_stores_and_broken_sinks_are_outages(error: Exception) -> No
 )
 def test_what_an_event_makes_a_sink_raise_is_no_outage(error: Exception) -> None:
     assert not is_outage(error)
+
+
+def test_clickhouse_says_by_its_code_whether_to_wait_or_to_set_aside() -> None:
+    too_many_parts = DatabaseError("Code: 252. DB::Exception: Too many parts (300).")
+    out_of_range = DatabaseError(
+        "Code: 321. DB::Exception: value -719162 is out of the allowed Date range"
+    )
+    assert is_outage(too_many_parts)
+    assert not is_outage(out_of_range)
