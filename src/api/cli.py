@@ -9,7 +9,14 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from api import audit_commands, chain_commands, export_commands, readside_cli, recommend_cli
+from api import (
+    audit_commands,
+    chain_commands,
+    dead_letters_cli,
+    export_commands,
+    readside_cli,
+    recommend_cli,
+)
 from audit.errors import AuditError
 from service_layer.bootstrap import SchemaNotReadyError
 from service_layer.customer_store import SealedCustomerLedger
@@ -34,6 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     chain_commands.add_parsers(commands)
     export_commands.add_parsers(commands)
     readside_cli.register(commands)
+    dead_letters_cli.add_parsers(commands)
     recommend_cli.add_parsers(commands)
     _add_token_parser(commands)
     keys = commands.add_parser("keys", help="master keys of the customer key vault")

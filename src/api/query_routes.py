@@ -98,8 +98,18 @@ async def health_detail(request: Request) -> Response:
             "writer_queue": runtime.writer.queue_depth(),
             "open_reservations": runtime.sweeper.deadlines.open_count(),
             "sweeper_position": runtime.sweeper.deadlines.position,
+            "read_models": await run_in_threadpool(_read_models, runtime),
         }
     )
+
+
+def _read_models(runtime: LedgerRuntime) -> dict[str, object] | None:
+    if runtime.read_side is None:
+        return None
+    try:
+        return runtime.read_side.projecting()
+    except Exception as error:  # the health answer itself must not fail
+        return {"unavailable": f"{type(error).__name__}: {error}"}
 
 
 async def metrics(request: Request) -> Response:
@@ -111,5 +121,8 @@ async def metrics(request: Request) -> Response:
         f"glow_reservations_expired_total {runtime.sweeper.expired_total}",
         f"glow_open_reservations {runtime.sweeper.deadlines.open_count()}",
     ]
+    if runtime.read_side is not None:
+        counts = await run_in_threadpool(runtime.read_side.dead_letters)
+        lines += [f'glow_dead_letters{{sink="{sink}"}} {n}' for sink, n in sorted(counts.items())]
     body = generate_latest() + ("\n".join(lines) + "\n").encode()
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -84,13 +84,14 @@ def migrate_analytics(settings: Settings) -> None:
 def _rebuild(settings: Settings, model: str, *, show: bool) -> int:
     from domain.ledger import InventoryLedger
     from projections.redis_views import RedisHotViews
-    from service_layer.read_side import open_analytics, open_hot_views
+    from service_layer.read_side import open_analytics, open_dead_letters, open_hot_views
     from service_layer.settings import eventsourcing_env
     from streams.log_reader import LogReader
     from streams.rebuild import rebuild_facts, rebuild_hot_views
 
     ledger = InventoryLedger(env=eventsourcing_env(settings.event_store_url))
     reader = LogReader(ledger)
+    letters = open_dead_letters(settings)
     try:
         if model == "hot-views":
             url = settings.hot_views_url
@@ -103,17 +104,18 @@ def _rebuild(settings: Settings, model: str, *, show: bool) -> int:
                 return 2
             views = open_hot_views(url)
             assert isinstance(views, RedisHotViews)
-            done = rebuild_hot_views(reader, views, show=show)
+            done = rebuild_hot_views(reader, views, show=show, letters=letters)
         else:
             if settings.analytics_url is None:
                 print("glow: rebuild facts needs GLOW_ANALYTICS_URL", file=sys.stderr)
                 return 2
             facts = open_analytics(settings.analytics_url)
             try:
-                done = rebuild_facts(reader, facts, show=show)
+                done = rebuild_facts(reader, facts, show=show, letters=letters)
             finally:
                 facts.close()
     finally:
+        letters.close()
         ledger.close()
     rate = done.events / done.seconds if done.seconds else 0.0
     print(

@@ -5,6 +5,7 @@ read, retry the documents another writer changed in between."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Protocol
 
 from projections.hot_views import Document, ViewWrite, fold, view_key
@@ -51,3 +52,18 @@ def apply_batch(
             return written
         pending = [e for e in pending if view_key(e) in conflicts]
     raise HotViewConflictError(f"{len(pending)} event(s) conflicted {MAX_RETRIES} times")
+
+
+def rewrite_document(store: HotViewStore, history: Sequence[Envelope], consumer: str) -> None:
+    """Fold one aggregate's whole history (in order) into its document again and write it
+    over whatever the store holds: how an event a first fold had to leave out gets in, since
+    a later event of the same aggregate already moved the document past its version."""
+    key = view_key(history[-1])
+    for _ in range(MAX_RETRIES):
+        current = store.read([key])[key]
+        folded = fold({}, history)[key]
+        expected = current["version"] if current else 0
+        write = replace(folded, expected_version=expected, rewrites=True)
+        if not store.apply([write], consumer, 0):
+            return
+    raise HotViewConflictError(f"the document {key} kept changing under a rewrite")

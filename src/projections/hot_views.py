@@ -44,6 +44,8 @@ class ViewWrite:
     expected_version: int
     document: Document
     indexes: list[IndexOp] = field(default_factory=list)
+    rewrites: bool = False  # a document folded again from its whole history: written even
+    # over the same version (it may hold an event a first fold had to leave out)
 
 
 def view_key(envelope: Envelope) -> str:

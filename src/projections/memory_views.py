@@ -28,7 +28,7 @@ class MemoryHotViews:
         with self._lock:
             for write in writes:
                 stored = self._documents.get(write.key, {}).get("version", 0)
-                if stored >= write.document["version"]:
+                if stored >= write.document["version"] and not write.rewrites:
                     continue
                 if stored != write.expected_version:
                     conflicts.append(write.key)

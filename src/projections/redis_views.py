@@ -2,7 +2,11 @@
 if its stored version is the one it was computed from, and never over a newer one, so a
 duplicated or replayed event changes nothing; the consumer's position is recorded in the same
 script. Keys live under a generation (`<namespace>:<generation>:...`) so a rebuild fills a new
-generation and swaps it in with one SET."""
+generation and swaps it in with one SET.
+
+Redis keeps what a script wrote before an error (a place GEOADD refuses), so each document's
+indexes go first and its version last: a write that fails leaves its version as it was, and
+applying it again fails again instead of skipping a half-written document."""
 
 from __future__ import annotations
 
@@ -24,12 +28,10 @@ local writes = cjson.decode(ARGV[4])
 local conflicts = {}
 for _, w in ipairs(writes) do
   local stored = tonumber(redis.call("HGET", p .. "versions", w[1]) or "0")
-  if stored < w[3] then
+  if stored < w[3] or w[6] == 1 then
     if stored ~= w[2] then
       table.insert(conflicts, w[1])
     else
-      redis.call("SET", p .. "doc:" .. w[1], w[4])
-      redis.call("HSET", p .. "versions", w[1], w[3])
       for _, op in ipairs(w[5]) do
         local kind, key, member = op[1], p .. op[2], op[3]
         if kind == "sadd" then redis.call("SADD", key, member)
@@ -39,6 +41,8 @@ for _, w in ipairs(writes) do
         elseif kind == "geoadd" then redis.call("GEOADD", key, op[5], op[6], member)
         end
       end
+      redis.call("SET", p .. "doc:" .. w[1], w[4])
+      redis.call("HSET", p .. "versions", w[1], w[3])
     end
   end
 end
@@ -87,6 +91,7 @@ class RedisHotViews:
                 w.document["version"],
                 orjson.dumps(w.document).decode(),
                 [[o.kind, o.key, o.member, o.score, o.longitude, o.latitude] for o in w.indexes],
+                1 if w.rewrites else 0,
             ]
             for w in writes
         ]

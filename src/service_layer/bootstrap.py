@@ -60,10 +60,14 @@ class LedgerRuntime:
         close_customer_ledger(self.customers.ledger)
 
 
-def open_ledger(settings: Settings) -> InventoryLedger:
-    """The ledger alone, for readers (auditors' commands) that write nothing."""
+def open_ledger(settings: Settings, connections: int | None = None) -> InventoryLedger:
+    """The ledger alone, for readers (auditors' commands) that write nothing; `connections`
+    bounds its PostgreSQL pool for a reader that reads now and then."""
     require_schema(settings)
-    return InventoryLedger(env=eventsourcing_env(settings.event_store_url))
+    env = eventsourcing_env(settings.event_store_url)
+    if connections is not None and "POSTGRES_POOL_SIZE" in env:
+        env.update(POSTGRES_POOL_SIZE=str(connections), POSTGRES_MAX_OVERFLOW="0")
+    return InventoryLedger(env=env)
 
 
 def require_schema(settings: Settings) -> None:

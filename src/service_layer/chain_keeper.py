@@ -9,6 +9,7 @@ import logging
 import threading
 
 from audit.chain_follower import extend_chain
+from streams.outages import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,13 @@ class ChainKeeper:
             self._thread.join(10)
 
     def _run(self) -> None:
-        while not self._stop.wait(self._interval):
+        backoff = Backoff("extending the audit chain", log, first=self._interval)
+        wait = self._interval
+        while not self._stop.wait(wait):
             try:
                 self.chained_total += extend_chain(self._conninfo)
-            except Exception:  # a passing storage fault: try again at the next interval
-                log.exception("extending the audit chain failed")
+            except Exception as error:  # a storage fault: one line, then a growing pause
+                wait = backoff.failed(error)
+                continue
+            backoff.succeeded()
+            wait = self._interval

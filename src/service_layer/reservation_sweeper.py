@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 from uuid import UUID
 
+from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
 from domain.commands import Command, ExpireReservation
@@ -19,6 +20,7 @@ from domain.ledger import InventoryLedger
 from domain.reservation import Reservation
 from domain.trace import Trace
 from service_layer.command_writer import Outcome
+from streams.outages import Backoff, is_outage
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +62,7 @@ class ReservationDeadlines:
                 self.position + 1, self._page_size, stop=head, topics=TOPICS
             )
             for notification in page:
-                self._apply(notification.topic, notification.originator_id, notification)
+                self._apply_or_skip(notification)
                 self.position = notification.id
             if len(page) < self._page_size:
                 self.position = head
@@ -82,13 +84,32 @@ class ReservationDeadlines:
     def open_count(self) -> int:
         return len(self._open)
 
+    def _apply_or_skip(self, notification: Notification) -> None:
+        """One event that cannot be read (it does not decode, or its deadline is no UTC
+        instant) must not stop the deadlines at its position for good: it is skipped with one
+        log line (that reservation then lapses only when released, confirmed or swept by
+        hand); an unreachable store is raised, and the page read again."""
+        try:
+            self._apply(notification.topic, notification.originator_id, notification)
+        except Exception as error:
+            if is_outage(error):
+                raise
+            log.warning(
+                "reservation deadlines: skipped the event at position %d (%s: %s)",
+                notification.id,
+                type(error).__name__,
+                " ".join(str(error).split())[:200],
+            )
+
     def _apply(self, topic: str, originator_id: object, notification: object) -> None:
         assert isinstance(originator_id, UUID)
         if topic == PLACED:
             event = self._ledger.mapper.to_domain_event(notification)  # type: ignore[arg-type]
             assert isinstance(event, Reservation.Placed)
-            self._open[originator_id] = event.expires_at
+            if event.expires_at.utcoffset() is None:
+                raise ValueError(f"expires_at {event.expires_at.isoformat()} names no time zone")
             heapq.heappush(self._heap, (event.expires_at, originator_id))
+            self._open[originator_id] = event.expires_at
         elif topic in CLOSED:
             self._open.pop(originator_id, None)
 
@@ -148,10 +169,13 @@ class ReservationSweeper:
     def _run(self) -> None:
         # The first sweep reads the log's reservations since the beginning; doing it here,
         # not in start(), keeps a long history from delaying the API's start-up.
+        backoff = Backoff("reservation sweep", log, first=self._interval)
         while True:
+            wait = self._interval
             try:
                 self.sweep()
-            except Exception:  # keep sweeping after a passing storage fault
-                log.exception("reservation sweep failed")
-            if self._stop.wait(self._interval):
+                backoff.succeeded()
+            except Exception as error:  # a storage fault: one line, then a growing pause
+                wait = backoff.failed(error)
+            if self._stop.wait(wait):
                 return

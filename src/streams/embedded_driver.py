@@ -3,25 +3,36 @@
 Each sink keeps its own position, stored with its update (in the same Lua script in Redis,
 after the rows in ClickHouse), and the follower reads it back before every page, so a restart,
 a crash or a rebuild swapped in carries on from what the sink really holds. Polling, since
-SQLite has no subscription; on PostgreSQL a page is as cheap as one indexed range scan."""
+SQLite has no subscription; on PostgreSQL a page is as cheap as one indexed range scan.
+
+An event a sink cannot take is set aside in the dead letters (`isolation`) and the sink goes
+on; a sink that cannot be reached is held back while the others catch up, and the follower
+waits with a growing pause before it tries again (`outages`)."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from audit.bulk_reading import collector_paused
 from projections.clickhouse_facts import ClickHouseFacts
 from projections.facts import batch_rows
-from projections.hot_view_store import HotViewStore, apply_batch
+from projections.hot_view_store import HotViewStore, apply_batch, rewrite_document
+from streams.dead_letters import DeadLetters
 from streams.envelope import Envelope
-from streams.log_reader import LogReader
+from streams.isolation import Sink, apply_page
+from streams.letter_retry import retry_requested
+from streams.log_reader import LogReader, Unreadable
+from streams.outages import Backoff, SinksHeldError, is_outage
 
 log = logging.getLogger(__name__)
 
 CONSUMER = "projector"
+ASK_SECONDS = 1.0  # how often the follower looks for retries an operator asked for
+HOT_VIEWS, FACTS = "hot_views", "facts"
 Progress = Callable[[int], None]
 
 
@@ -29,45 +40,109 @@ Progress = Callable[[int], None]
 class Sinks:
     hot_views: HotViewStore | None = None
     facts: ClickHouseFacts | None = None
+    letters: DeadLetters | None = None  # where events a sink cannot take are set aside
 
-    def positions(self) -> dict[str, int]:
-        found = {}
-        if self.hot_views is not None:
-            found["hot_views"] = self.hot_views.position(CONSUMER)
-        if self.facts is not None:
-            found["facts"] = self.facts.position(CONSUMER)
+    def each(self) -> list[Sink]:
+        found = []
+        if (views := self.hot_views) is not None:
+            found.append(
+                Sink(
+                    HOT_VIEWS,
+                    lambda: views.position(CONSUMER),
+                    _view_writer(views),
+                    lambda envelope, reader: rewrite_document(
+                        views, reader.history(envelope.aggregate_id), CONSUMER
+                    ),
+                )
+            )
+        if (facts := self.facts) is not None:
+            found.append(
+                Sink(
+                    FACTS,
+                    lambda: facts.position(CONSUMER),
+                    _fact_writer(facts),
+                    lambda envelope, _: facts.write(batch_rows([envelope]), CONSUMER, 0),
+                )
+            )
         return found
 
+    def positions(self) -> dict[str, int]:
+        return {sink.name: sink.position() for sink in self.each()}
+
     def apply(
-        self, envelopes: list[Envelope], last_position: int, positions: dict[str, int] | None = None
+        self,
+        envelopes: Sequence[Envelope],
+        last_position: int,
+        positions: dict[str, int] | None = None,
+        held: dict[str, Exception] | None = None,
+        unreadable: Sequence[Unreadable] = (),
     ) -> None:
         """Apply a page to each sink that has not got it yet (`positions`, if known, saves
-        asking each sink again)."""
+        asking each sink again), setting aside the page's `unreadable` events. With `held`,
+        a sink that cannot be reached is left out and its error kept there, so that the
+        others go on; without, the error is raised."""
         positions = self.positions() if positions is None else positions
-        if self.hot_views is not None and positions["hot_views"] < last_position:
-            fresh = [e for e in envelopes if e.position > positions["hot_views"]]
-            apply_batch(self.hot_views, fresh, CONSUMER, last_position)
-        if self.facts is not None and positions["facts"] < last_position:
-            fresh = [e for e in envelopes if e.position > positions["facts"]]
-            self.facts.write(batch_rows(fresh), CONSUMER, last_position)
+        for sink in self.each():
+            if sink.name in (held or {}) or positions[sink.name] >= last_position:
+                continue
+            fresh = [e for e in envelopes if e.position > positions[sink.name]]
+            lost = [e for e in unreadable if e.position > positions[sink.name]]
+            try:
+                apply_page(sink, fresh, last_position, self.letters, unreadable=lost)
+            except Exception as error:
+                if held is None or not is_outage(error):
+                    raise
+                held[sink.name] = error
+
+
+def _view_writer(views: HotViewStore) -> Callable[[Sequence[Envelope], int], None]:
+    def write(envelopes: Sequence[Envelope], position: int) -> None:
+        apply_batch(views, envelopes, CONSUMER, position)
+
+    return write
+
+
+def _fact_writer(facts: ClickHouseFacts) -> Callable[[Sequence[Envelope], int], None]:
+    def write(envelopes: Sequence[Envelope], position: int) -> None:
+        facts.write(batch_rows(envelopes), CONSUMER, position)
+
+    return write
 
 
 def catch_up(
     reader: LogReader, sinks: Sinks, page: int = 2000, progress: Progress | None = None
 ) -> int:
-    """Project every event after the sinks' positions up to the head; returns events read."""
+    """Project every event after the sinks' positions up to the head; returns events read.
+    A sink that cannot be reached is left behind while the others catch up; then
+    SinksHeldError names it."""
     read = 0
+    held: dict[str, Exception] = {}
     while True:
-        positions = sinks.positions()
+        positions = _reachable_positions(sinks, held)
         after = min(positions.values(), default=0)
         with collector_paused():  # a page allocates thousands of acyclic objects
-            batch = reader.read(after, page)
-            if batch.last_position == after:
-                return read
-            sinks.apply(batch.envelopes, batch.last_position, positions)
+            batch = reader.read(after, page) if positions else None
+            if batch is None or batch.last_position == after:
+                break
+            sinks.apply(batch.envelopes, batch.last_position, positions, held, batch.unreadable)
         read += len(batch.envelopes)
         if progress is not None:
             progress(batch.last_position)
+    if held:
+        raise SinksHeldError(held)
+    return read
+
+
+def _reachable_positions(sinks: Sinks, held: dict[str, Exception]) -> dict[str, int]:
+    found = {}
+    for sink in sinks.each():
+        if sink.name in held:
+            continue
+        try:
+            found[sink.name] = sink.position()
+        except Exception as error:  # no event to blame: the sink itself is out of order
+            held[sink.name] = error
+    return found
 
 
 class LogFollower:
@@ -75,6 +150,7 @@ class LogFollower:
         self.reader = reader
         self.sinks = sinks
         self.poll_seconds = poll_seconds
+        self.backoff = Backoff("projection", log)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="projection-follower", daemon=True)
 
@@ -86,9 +162,15 @@ class LogFollower:
         self._thread.join(10)
 
     def _run(self) -> None:
+        asked_at = 0.0  # when the letters were last asked for retries an operator wants
         while not self._stop.is_set():
             try:
                 catch_up(self.reader, self.sinks)
-            except Exception:
-                log.exception("projection failed; retrying from the stored positions")
+                if self.sinks.letters is not None and time.monotonic() - asked_at > ASK_SECONDS:
+                    asked_at = time.monotonic()
+                    retry_requested(self.reader, self.sinks.each(), self.sinks.letters)
+            except Exception as error:  # an outage, or a bug outside any one event
+                self._stop.wait(self.backoff.failed(error))
+                continue
+            self.backoff.succeeded()
             self._stop.wait(self.poll_seconds)

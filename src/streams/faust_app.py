@@ -1,7 +1,9 @@
 """The Faust app of the cluster path (`glow worker`): one agent reads the inventory and catalog
 topics in batches and hands them to the StreamProjector, which runs the same projectors and
 stores as the embedded driver. State lives in Redis and ClickHouse, never in Faust Tables, and
-offsets are committed after a batch is applied: at least once, idempotent stores."""
+offsets are committed after a batch is applied: at least once, idempotent stores. An event a
+store cannot take is set aside in `projection_dead_letters`; a store that cannot be reached is
+waited for, and the batch applied again, before its offsets are committed."""
 
 from __future__ import annotations
 
@@ -17,8 +19,11 @@ from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from service_layer.settings import Settings, postgres_conninfo
-from streams.embedded_driver import Sinks
+from streams.dead_letters import PostgresDeadLetters
+from streams.embedded_driver import ASK_SECONDS, Sinks
 from streams.envelope import Envelope
+from streams.isolation import SET_ASIDE
+from streams.log_reader import LogReader
 from streams.positions import PositionBook
 from streams.published import CATALOG_TOPIC, INVENTORY_TOPIC
 from streams.stream_projector import StreamProjector
@@ -116,22 +121,59 @@ def create_app(
             for event in events:
                 tp = event.message.tp
                 offsets[tp] = max(offsets.get(tp, -1), event.message.offset)
-                delivered.append((tp, Envelope.from_json(event.value)))
-            await loop.run_in_executor(executor, projector.apply, delivered, await pending())
+                envelope = _envelope(event.value, tp, event.message.offset)
+                if envelope is not None:
+                    delivered.append((tp, envelope))
+            waiting = await pending()
+            applied = await loop.run_in_executor(
+                executor, projector.apply_patiently, delivered, waiting
+            )
+            if applied is None:  # stopping while a store was unreachable: not acknowledged
+                return
             yield None
+
+    @app.timer(ASK_SECONDS)  # type: ignore[untyped-decorator]
+    async def retry_requested_letters() -> None:
+        try:
+            await asyncio.get_running_loop().run_in_executor(executor, projector.retry_requested)
+        except Exception as error:  # an outage: the requests stand for the next round
+            log.warning("retrying dead letters: %s: %s", type(error).__name__, error)
 
     return ProjectorApp(app, project)
 
 
+def _envelope(value: bytes, tp: Any, offset: int) -> Envelope | None:
+    """The message's envelope; None (and one log line) for a message that is none: only the
+    relay writes these topics, so it names no event of the log to set aside, and the worker
+    must not stop on it."""
+    try:
+        return Envelope.from_json(value)
+    except Exception as error:
+        log.warning(
+            "worker: skipped message %s@%d, not an envelope (%s: %s)",
+            tp,
+            offset,
+            type(error).__name__,
+            " ".join(str(error).split())[:200],
+        )
+        SET_ASIDE.labels("worker").inc()
+        return None
+
+
 def run_worker(settings: Settings, web_port: int, data_dir: str) -> int:
+    from service_layer.bootstrap import open_ledger
     from service_layer.read_side import open_analytics, open_hot_views
 
+    conninfo = postgres_conninfo(settings.event_store_url)
+    letters = PostgresDeadLetters(conninfo)
     sinks = Sinks(
         hot_views=open_hot_views(settings.hot_views_url) if settings.hot_views_url else None,
         facts=open_analytics(settings.analytics_url) if settings.analytics_url else None,
+        letters=letters,
     )
-    book = PositionBook(postgres_conninfo(settings.event_store_url))
-    projector = StreamProjector(sinks, book)
+    book = PositionBook(conninfo)
+    ledger = open_ledger(settings, connections=1)  # only to read letters again for a retry
+    projector = StreamProjector(sinks, book, reader=LogReader(ledger))
     built = create_app(
         settings.bootstrap_servers(),
         projector,
@@ -143,7 +185,10 @@ def run_worker(settings: Settings, web_port: int, data_dir: str) -> int:
     try:
         worker.execute_from_commandline()
     finally:
+        projector.stopping.set()
         if sinks.facts is not None:
             sinks.facts.close()
         book.close()
+        letters.close()
+        ledger.close()
     return 0

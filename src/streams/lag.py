@@ -1,6 +1,7 @@
 """`glow lag`: how far each consumer of the log is behind. The relay's position and the
 workers' watermarks (PostgreSQL) against the log's head; the worker group's committed offsets
-against the topics' end offsets (the broker); the hot views' position (Redis) against the head.
+against the topics' end offsets (the broker); the hot views' position (Redis) against the head;
+the events each sink set aside (dead letters).
 A chDB path is owned by the worker that writes it: its position is the worker's watermark."""
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ import psycopg
 from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-untyped]
 
 from service_layer.settings import Settings, postgres_conninfo
-from streams.embedded_driver import CONSUMER
+from streams.dead_letters import PostgresDeadLetters
+from streams.embedded_driver import CONSUMER, FACTS, HOT_VIEWS
 from streams.faust_app import PROJECTED_TOPICS, group_id
-from streams.positions import PositionBook
+from streams.positions import RELAY, PositionBook
+
+SINKS = (HOT_VIEWS, FACTS, RELAY)
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,15 @@ def measure(settings: Settings) -> list[Lag]:
     return lags
 
 
+def dead_letters(conninfo: str) -> dict[str, int]:
+    """Events set aside per sink (hot_views, facts, relay), every sink named."""
+    letters = PostgresDeadLetters(conninfo)
+    try:
+        return {**dict.fromkeys(SINKS, 0), **letters.counts()}
+    finally:
+        letters.close()
+
+
 def print_lag(settings: Settings) -> int:
     if not settings.is_postgres():
         print("glow: lag follows a PostgreSQL event store (--store postgresql://...)")
@@ -100,4 +113,8 @@ def print_lag(settings: Settings) -> int:
             f"{lag.consumer:<{width}}  {lag.position:>10}  {lag.target:>10}  "
             f"{lag.behind:>8} {lag.unit}"
         )
+    counts = dead_letters(postgres_conninfo(settings.event_store_url))
+    if any(counts.values()):  # a table of positions alone would hide what a sink skipped
+        listed = ", ".join(f"{sink} {n}" for sink, n in counts.items())
+        print(f"dead letters: {listed} (glow dead-letters list)")
     return 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -15,6 +15,7 @@ from audit.event_decoding import reading_mapper
 from projections.facts import Rows, batch_rows
 from service_layer.log_stream import StoredRow
 from streams.envelope import SUBJECT_FIELDS, Envelope, envelope_of, plain, subject_of
+from streams.outages import is_outage
 from streams.published import event_type_of
 from streams.stored_envelopes import (
     StoredEnvelopes,
@@ -91,9 +92,21 @@ def to_envelopes(
 
 
 @dataclass(frozen=True)
+class Unreadable:
+    """A stored event of a published type that could not be decoded into its envelope (an
+    upcaster or a decoder that fails on it): named by position, id and type, with the error."""
+
+    position: int
+    event_id: str
+    type: str
+    error: Exception
+
+
+@dataclass(frozen=True)
 class LogBatch:
     envelopes: list[Envelope]
     last_position: int  # the last notification read, published or not
+    unreadable: list[Unreadable] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
@@ -117,16 +130,48 @@ class LogReader:
         rows = stored_rows(self.app.recorder, after, limit, stop)
         return self.envelopes_of(rows) if rows else LogBatch([], after)
 
+    def event_at(self, position: int) -> Envelope | None:
+        """The published event at `position` (None if the event there is not published);
+        raises what decoding it raises."""
+        found = self.read(position - 1, 1, stop=position)
+        if found.unreadable:
+            raise found.unreadable[0].error
+        return found.envelopes[0] if found.envelopes else None
+
+    def history(self, aggregate_id: str) -> list[Envelope]:
+        """Every published event of one aggregate, in order (positions left at 0: a store's
+        history is read by aggregate, not from the log)."""
+        events: list[Any] = list(self.app.events.get(UUID(aggregate_id)))
+        return to_envelopes(((0, event) for event in events), self.book)
+
     def envelopes_of(self, rows: list[StoredRow]) -> LogBatch:
         """The envelopes of the published events among `rows` (a page of the log, in order,
-        not empty)."""
+        not empty). If the page does not decode, each row is decoded on its own, and those
+        that fail come back as `unreadable` instead of stopping the page."""
+        try:
+            return LogBatch(self._decoded(rows), rows[-1][0])
+        except Exception as error:
+            if is_outage(error):
+                raise
+        envelopes, unreadable = [], []
+        for row in rows:
+            try:
+                envelopes += self._decoded([row])
+            except Exception as error:
+                if is_outage(error):
+                    raise
+                position, aggregate_id, version, topic, _ = row
+                kind = event_type_of(topic) or topic
+                unreadable.append(Unreadable(position, f"{aggregate_id}:{version}", kind, error))
+        return LogBatch(envelopes, rows[-1][0], unreadable)
+
+    def _decoded(self, rows: list[StoredRow]) -> list[Envelope]:
         self._learn_subjects(rows)
-        envelopes = [
+        return [
             self._envelope(row, event_type)
             for row in rows
             if (event_type := event_type_of(row[3])) is not None
         ]
-        return LogBatch(envelopes, rows[-1][0])
 
     def stored_page(self, after: int, limit: int, stop: int | None = None) -> list[StoredRow]:
         """The notifications after `after` as stored."""

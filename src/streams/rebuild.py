@@ -1,8 +1,10 @@
 """`glow rebuild <model>`: replay the whole log into a fresh copy of a read model, with a
-progress bar, then swap the copy in for the live one."""
+progress bar, then swap the copy in for the live one. An event the copy cannot take is set
+aside, never the end of the rebuild; once swapped in, the copy's letters are the model's."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -12,10 +14,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from projections.clickhouse_facts import ClickHouseFacts
 from projections.redis_views import RedisHotViews
-from streams.embedded_driver import CONSUMER, Sinks
+from streams.dead_letters import DeadLetters, MemoryDeadLetters
+from streams.embedded_driver import CONSUMER, FACTS, HOT_VIEWS, Sinks
 from streams.embedded_driver import Progress as Advance
 from streams.log_reader import LogReader
 from streams.replay import REBUILD_CHUNK, replay, replay_facts
+
+log = logging.getLogger(__name__)
 
 MODELS = ("hot-views", "facts")
 
@@ -28,9 +33,16 @@ class Rebuilt:
     seconds: float
 
 
-def rebuild_hot_views(reader: LogReader, live: RedisHotViews, *, show: bool = True) -> Rebuilt:
+def rebuild_hot_views(
+    reader: LogReader,
+    live: RedisHotViews,
+    *,
+    show: bool = True,
+    letters: DeadLetters | None = None,
+) -> Rebuilt:
     fresh = live.new_generation()
-    sinks = Sinks(hot_views=fresh)
+    found = MemoryDeadLetters()  # this build's letters, which replace the live ones at the swap
+    sinks = Sinks(hot_views=fresh, letters=found)
 
     def run(progress: Advance) -> tuple[int, int]:
         # Applied chunk by chunk: a Redis write costs little, and overlaps the next decoding.
@@ -43,16 +55,26 @@ def rebuild_hot_views(reader: LogReader, live: RedisHotViews, *, show: bool = Tr
         live.discard(fresh)
         raise
     live.swap_in(fresh)
+    _settle(letters, HOT_VIEWS, found, result.position)
     return result
 
 
-def rebuild_facts(reader: LogReader, live: ClickHouseFacts, *, show: bool = True) -> Rebuilt:
+def rebuild_facts(
+    reader: LogReader,
+    live: ClickHouseFacts,
+    *,
+    show: bool = True,
+    letters: DeadLetters | None = None,
+) -> Rebuilt:
+    found = MemoryDeadLetters()
     with ThreadPoolExecutor(1, thread_name_prefix="rebuild-shadow") as making:
         made = making.submit(live.shadow)  # its DDL (~40 ms) overlaps reading the first page
 
         def run(progress: Advance) -> tuple[int, int]:
             encoder = live.encoder()  # the shadow's tables have the live ones' columns
-            events = replay_facts(reader, made.result, encoder, after=0, progress=progress)
+            events = replay_facts(
+                reader, made.result, encoder, after=0, progress=progress, letters=found
+            )
             return events, made.result().position(CONSUMER)
 
         try:
@@ -65,7 +87,25 @@ def rebuild_facts(reader: LogReader, live: ClickHouseFacts, *, show: bool = True
             if made.exception() is None:
                 made.result().close()
     live.swap_in(made.result())
+    _settle(letters, FACTS, found, result.position)
     return result
+
+
+def _settle(letters: DeadLetters | None, sink: str, found: DeadLetters, position: int) -> None:
+    """The rebuilt model holds every event up to `position` but those it set aside: they
+    replace the live model's letters up to there (a letter of an event the rebuild could
+    apply, after a fix, is gone)."""
+    if letters is None:
+        for letter in found.listed():
+            log.warning("rebuild: %s set aside %s: %s", sink, letter.event_id, letter.message)
+        return
+    kept = {letter.position for letter in found.listed(sink)}
+    for letter in letters.listed(sink):
+        if letter.position <= position and letter.position not in kept:
+            letters.remove(sink, letter.position)
+    for letter in found.listed(sink):
+        if letter.position not in {v.position for v in letters.listed(sink)}:
+            letters.record(letter)
 
 
 def _replay(

@@ -10,6 +10,11 @@ channel and polls as a fallback when a notification is missed.
 A broker that comes back without the topics (Tansu keeps them in memory; a cluster rebuilt
 from scratch) has lost whatever the workers had not consumed yet: the relay then re-publishes
 from the lowest position a worker recorded as fully applied.
+
+An event that cannot be published (no topic for it, a payload that does not encode, a message
+the broker refuses) is set aside in `projection_dead_letters` under the sink `relay` and the
+rest of the page goes on; the broker or the store being away is waited out with a growing
+pause. Retries an operator asks for are published when the relay is idle.
 """
 
 from __future__ import annotations
@@ -22,15 +27,38 @@ from dataclasses import dataclass
 import psycopg
 from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
-from aiokafka.errors import KafkaError  # type: ignore[import-untyped]
+from aiokafka.errors import (  # type: ignore[import-untyped]
+    CorruptRecordException,
+    KafkaError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+)
 
+from streams.dead_letters import DeadLetter, PostgresDeadLetters, letter_for
+from streams.envelope import Envelope
+from streams.isolation import SET_ASIDE
+from streams.letter_retry import NotPublishedError
 from streams.log_reader import LogReader
+from streams.outages import Backoff
 from streams.positions import RELAY, PositionBook
 from streams.published import EVENT_TOPICS, KAFKA_TOPICS
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "inventory_events"  # eventsourcing NOTIFYs the events table's name
+# What one event can do wrong on its way to the broker: no topic for its type, a payload that
+# does not encode, a message the broker refuses as such. Anything else is the broker's fault.
+UNPUBLISHABLE: tuple[type[Exception], ...] = (
+    KeyError,
+    TypeError,
+    ValueError,
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+    RecordListTooLargeError,
+    CorruptRecordException,
+)
+RETRY_REFUSED: tuple[type[Exception], ...] = (*UNPUBLISHABLE, NotPublishedError)
 
 
 @dataclass(frozen=True)
@@ -86,6 +114,8 @@ class Relay:
         self.config = config
         self.name = name
         self.positions = PositionBook(config.conninfo)
+        self.letters = PostgresDeadLetters(config.conninfo)
+        self.backoff = Backoff("relay", log, first=config.retry_seconds, cap=30)
         self.published = 0
 
     def rewind(self, position: int) -> None:
@@ -99,8 +129,7 @@ class Relay:
             try:
                 await self._run_connected(stop)
             except (KafkaError, OSError, psycopg.OperationalError) as error:
-                log.warning("relay: %s; retrying in %.1f s", error, self.config.retry_seconds)
-                await _wait(stop, self.config.retry_seconds)
+                await _wait(stop, self.backoff.failed(error))
 
     async def _run_connected(self, stop: asyncio.Event) -> None:
         config = self.config
@@ -117,15 +146,18 @@ class Relay:
             max_batch_size=1 << 20,
             request_timeout_ms=10_000,
         )
-        await producer.start()
-        listener = await psycopg.AsyncConnection.connect(self.config.conninfo, autocommit=True)
-        try:
-            await listener.execute(f"LISTEN {CHANNEL}")
-            while not stop.is_set():
-                if await self.publish_pending(producer, keeper) == 0:
-                    await self._wait_for_commit(listener, stop)
+        try:  # stopped also when the broker or the store refuses to connect: no leak per retry
+            await producer.start()
+            async with await psycopg.AsyncConnection.connect(
+                self.config.conninfo, autocommit=True
+            ) as listener:
+                await listener.execute(f"LISTEN {CHANNEL}")
+                while not stop.is_set():
+                    if await self.publish_pending(producer, keeper) == 0:
+                        await self.retry_requested(producer)
+                        self.backoff.succeeded()
+                        await self._wait_for_commit(listener, stop)
         finally:
-            await listener.close()
             await producer.stop()
 
     async def _recover_lost_topics(self, keeper: TopicKeeper) -> None:
@@ -151,18 +183,68 @@ class Relay:
             batch = await asyncio.to_thread(self.reader.read, after, self.config.page)
             if batch.last_position == after:
                 return published
-            sends = [
-                await producer.send(
-                    self.config.topic_prefix + EVENT_TOPICS[envelope.type],
-                    value=envelope.to_json(),
-                    key=envelope.aggregate_id.encode(),
-                )
-                for envelope in batch.envelopes
-            ]
-            await asyncio.gather(*sends)  # every message acknowledged, or an error raised
+            for lost in batch.unreadable:
+                await self._set_aside(letter_for(self.name, lost, lost.error))
+            await self._publish_page(producer, batch.envelopes)
             await asyncio.to_thread(self.positions.set, self.name, batch.last_position)
             published += len(batch.envelopes)
             self.published += len(batch.envelopes)
+
+    async def _send(self, producer: AIOKafkaProducer, envelopes: list[Envelope]) -> None:
+        sends = [
+            await producer.send(
+                self.config.topic_prefix + EVENT_TOPICS[envelope.type],
+                value=envelope.to_json(),
+                key=envelope.aggregate_id.encode(),
+            )
+            for envelope in envelopes
+        ]
+        await asyncio.gather(*sends)  # every message acknowledged, or an error raised
+
+    async def _publish_page(self, producer: AIOKafkaProducer, envelopes: list[Envelope]) -> None:
+        """Publish a page; if an event cannot be published (it cannot be encoded, or the
+        broker refuses that message: too large, corrupt), send the page again one event at a
+        time and set aside each that fails alone. Anything else is the broker's or the
+        network's failure and goes up to be waited out."""
+        try:
+            await self._send(producer, envelopes)
+            return
+        except Exception as error:
+            if not isinstance(error, UNPUBLISHABLE):
+                raise
+        for envelope in envelopes:  # those already acknowledged go again: at least once
+            try:
+                await self._send(producer, [envelope])
+            except UNPUBLISHABLE as error:
+                await self._set_aside(letter_for(self.name, envelope, error))
+
+    async def _set_aside(self, letter: DeadLetter) -> None:
+        await asyncio.to_thread(self.letters.record, letter)
+        SET_ASIDE.labels(self.name).inc()
+        log.warning(
+            "relay: set aside event %s (%s) at position %d: %s: %s; the rest goes on",
+            letter.event_id,
+            letter.event_type,
+            letter.position,
+            letter.error,
+            letter.message,
+        )
+
+    async def retry_requested(self, producer: AIOKafkaProducer) -> int:
+        """Publish again the letters an operator asked for (glow dead-letters retry)."""
+        applied = 0
+        for letter in await asyncio.to_thread(self.letters.requested, [self.name]):
+            envelope = await asyncio.to_thread(self.reader.event_at, letter.position)
+            try:
+                if envelope is None:
+                    raise NotPublishedError(f"no published event at position {letter.position}")
+                await self._send(producer, [envelope])
+            except RETRY_REFUSED as error:
+                await asyncio.to_thread(self.letters.record, letter.failed_again(error))
+                continue
+            await asyncio.to_thread(self.letters.remove, self.name, letter.position)
+            applied += 1
+        return applied
 
     async def _wait_for_commit(
         self, listener: psycopg.AsyncConnection[object], stop: asyncio.Event
@@ -172,6 +254,7 @@ class Relay:
 
     def close(self) -> None:
         self.positions.close()
+        self.letters.close()
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

@@ -15,6 +15,7 @@ import pytest
 from domain import commands as c
 from domain.errors import ConcurrencyConflictError
 from domain.ledger import InventoryLedger
+from domain.reservation import Reservation
 from domain.trace import Trace
 from service_layer.command_writer import CommandWriter, Outcome
 from service_layer.reservation_sweeper import ReservationSweeper
@@ -77,3 +78,25 @@ def test_a_reservation_whose_expiry_failed_is_expired_by_the_next_sweep(
     finally:
         writer.stop()
     assert ledger.repository.get(reservation_id).status == "expired"
+
+
+def test_a_reservation_event_the_deadlines_cannot_read_does_not_stop_the_sweeper(
+    ledger: InventoryLedger, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A placed reservation whose deadline names no time zone (as old data or a future bug
+    could leave in the log) is skipped with one line; the overdue one after it expires."""
+    naive = Reservation.place(uuid.uuid4(), [], datetime(2030, 1, 1), TRACE)
+    ledger.save(naive)
+    writer = CommandWriter(ledger)
+    writer.start()
+    try:
+        reservation_id = _overdue_reservation(writer)
+        sweeper = ReservationSweeper(ledger, writer, 60)
+        assert sweeper.sweep() == 1
+        assert sweeper.sweep() == 0
+    finally:
+        writer.stop()
+    assert ledger.repository.get(reservation_id).status == "expired"
+    assert sweeper.deadlines.position == ledger.recorder.max_notification_id()
+    skipped = [r for r in caplog.records if "skipped the event" in r.getMessage()]
+    assert len(skipped) == 1

@@ -40,6 +40,7 @@ OWN_TABLES = frozenset(
         "customer_keys",
         "pii_access_log",
         "stream_positions",
+        "projection_dead_letters",
     }
 )
 
@@ -61,7 +62,7 @@ def describe(conn: psycopg.Connection[Any], schema: str) -> list[tuple[Any, ...]
     """Tables, indexes, composite types and storage options of eventsourcing's own tables,
     leaving out the ledger's own (`glow_*`: the migration record, the command answers; the audit
     chain and its checkpoints; the customer key vault, the access log; the relay's and the
-    stream workers' positions)."""
+    stream workers' positions, the events they set aside)."""
     rows = [
         *conn.execute(COLUMNS, (schema,)),
         *conn.execute(INDEXES, (schema, schema)),

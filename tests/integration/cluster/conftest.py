@@ -6,6 +6,7 @@ namespace, so tests share one broker without seeing each other's messages."""
 from __future__ import annotations
 
 import secrets
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from service_layer.settings import Settings
 from tests.e2e.conftest import scratch_database
 from tests.e2e.ledger_server import TEST_MASTER_KEY
 from tests.integration.conftest import required_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit"))  # the shop's builders
 
 
 @pytest.fixture(scope="session")
