@@ -2,7 +2,7 @@
 views, the facts, the relay's topics), set aside so that it keeps projecting everything else.
 
 Kept beside the event store, where the log and the consumers' positions are: PostgreSQL's
-`projection_dead_letters` (migration 0007) or a table of the same name in the embedded SQLite
+`projection_dead_letters` (migration 0010) or a table of the same name in the embedded SQLite
 file, so they survive a restart and every process (the ledger, a worker, the relay, the CLI)
 sees the same list. An operator asks for a retry here; the process that owns the sink (only
 it can write an in-process store or a chDB path) retries and records the outcome. A letter
