@@ -82,14 +82,14 @@ class AppendChannel:
         pgconn = self._connection().pgconn
         pgconn.send_query_prepared(STATEMENT, params, [1] * len(params), 1)
         while pgconn.flush():  # what the socket did not take yet
-            select.select([], [pgconn.socket], [])
+            _wait_for(pgconn.socket, select.POLLOUT)
 
     def receive(self) -> list[int]:
         assert self._conn is not None, "send first"
         pgconn = self._conn.pgconn
         try:
             while pgconn.is_busy():
-                select.select([pgconn.socket], [], [])
+                _wait_for(pgconn.socket, select.POLLIN)
                 pgconn.consume_input()
             result = pgconn.get_result()
             while pgconn.get_result() is not None:  # the end of this query's results
@@ -115,3 +115,11 @@ class AppendChannel:
             _raise_if_failed(conn.pgconn, conn.pgconn.prepare(STATEMENT, self._append.sql))
             self._conn = conn
         return self._conn
+
+
+def _wait_for(socket: int, event: int) -> None:
+    """Block until the socket is ready; poll, not select, which refuses descriptors >= 1024
+    (a long-lived process with many open files would fail every group)."""
+    waiting = select.poll()
+    waiting.register(socket, event)
+    waiting.poll()

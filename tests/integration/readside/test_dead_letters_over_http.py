@@ -57,7 +57,7 @@ def test_a_poison_in_the_log_is_shown_and_retried_while_the_read_models_go_on(
     write_poisoned_log(running.runtime.ledger)  # straight into the store, as old data would be
     with httpx.Client(base_url=running.base_url, headers=auth_headers(), timeout=30) as client:
         health = eventually(
-            lambda: client.get("/health").json()["read_models"],
+            lambda: client.get("/health/detail").json()["read_models"],
             lambda found: found["dead_letters"] == {"hot_views": 0, "facts": 1},
         )
         assert health["retrying"] is False
@@ -84,5 +84,5 @@ def test_a_poison_in_the_log_is_shown_and_retried_while_the_read_models_go_on(
         with facts_fixed():
             assert glow(running.store_url, "retry", "--sink", "facts", "--all") == 0
         assert "applied" in capsys.readouterr().out
-        assert client.get("/health").json()["read_models"]["dead_letters"]["facts"] == 0
+        assert client.get("/health/detail").json()["read_models"]["dead_letters"]["facts"] == 0
         assert 'glow_dead_letters{sink="facts"} 0' in client.get("/metrics").text
