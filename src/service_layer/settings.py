@@ -67,6 +67,15 @@ class Settings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
 
+    def as_env(self) -> dict[str, str]:
+        """The GLOW_* variables from which a child process's from_env gives these settings
+        back (the writer's process placement excepted: `glow serve` decides it)."""
+        env = {}
+        for name, variable in VARIABLES.items():
+            value = getattr(self, name)
+            env[variable] = "" if value is None else str(value)
+        return env
+
     def bootstrap_servers(self) -> str:
         """`kafka://h1:9092,h2:9092` -> `h1:9092,h2:9092`, as Kafka clients take it."""
         if self.broker_url is None:
@@ -78,6 +87,28 @@ class Settings:
 
     def is_postgres(self) -> bool:
         return self.event_store_url.startswith(("postgresql://", "postgres://"))
+
+
+VARIABLES = {  # Settings field -> its environment variable, for Settings.as_env
+    "event_store_url": "GLOW_EVENT_STORE_URL",
+    "reservation_ttl_seconds": "GLOW_RESERVATION_TTL_SECONDS",
+    "sweep_interval_seconds": "GLOW_SWEEP_INTERVAL_SECONDS",
+    "max_group": "GLOW_MAX_GROUP",
+    "max_attempts": "GLOW_MAX_ATTEMPTS",
+    "max_body_bytes": "GLOW_MAX_BODY_BYTES",
+    "command_timeout_seconds": "GLOW_COMMAND_TIMEOUT_SECONDS",
+    "chain_interval_seconds": "GLOW_CHAIN_INTERVAL_SECONDS",
+    "hot_views_url": "GLOW_HOT_VIEWS_URL",
+    "analytics_url": "GLOW_ANALYTICS_URL",
+    "master_key": "GLOW_MASTER_KEY",
+    "previous_master_keys": "GLOW_PREVIOUS_MASTER_KEYS",
+    "jwt_secret": "GLOW_JWT_SECRET",
+    "jwt_jwks_url": "GLOW_JWT_JWKS_URL",
+    "jwt_issuer": "GLOW_JWT_ISSUER",
+    "jwt_audience": "GLOW_JWT_AUDIENCE",
+    "broker_url": "GLOW_BROKER_URL",
+    "topic_prefix": "GLOW_TOPIC_PREFIX",
+}
 
 
 def eventsourcing_env(url: str) -> dict[str, str]:
