@@ -3,6 +3,7 @@ follower that keeps them current. Built from settings by the composition root.""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
@@ -13,9 +14,12 @@ from projections.clickhouse_facts import ClickHouseFacts, apply_migrations, open
 from projections.hot_view_store import HotViewStore
 from projections.memory_views import MemoryHotViews
 from projections.redis_views import NAMESPACE, RedisHotViews
+from service_layer.served_models import MEMORY, served_analytics, served_hot_views
 from service_layer.settings import Settings
 from streams.embedded_driver import LogFollower, Sinks
 from streams.log_reader import LogReader
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -40,7 +44,7 @@ class ReadSide:
 
 def open_hot_views(url: str) -> HotViewStore:
     """`memory://`, or `redis://host:port/db` with an optional `?namespace=` for the keys."""
-    if url.startswith("memory:"):
+    if url.startswith(MEMORY):
         return MemoryHotViews()
     parts = urlsplit(url)
     namespace = parse_qs(parts.query).get("namespace", [NAMESPACE])[0]
@@ -55,15 +59,18 @@ def open_analytics(url: str) -> ClickHouseFacts:
 
 def build_read_side(settings: Settings, app: Application[UUID]) -> ReadSide | None:
     """Embedded: the read models and the follower that keeps them current. With a broker the
-    Faust workers keep them current, and this process only reads them; a chDB path then
-    belongs to the worker that writes it, so analyst routes need a ClickHouse server."""
-    analytics_url = settings.analytics_url
-    if settings.broker_url is not None and analytics_url and analytics_url.startswith("chdb:"):
-        analytics_url = None
-    if settings.hot_views_url is None and analytics_url is None:
+    Faust workers keep them current, and this process only reads them; a chDB path or the
+    in-process store then belongs to the worker, so this process leaves that model off."""
+    hot_views, analytics = served_hot_views(settings), served_analytics(settings)
+    if settings.broker_url is not None:
+        for off in (hot_views, analytics):
+            if off.url is None:
+                log.warning("read model off: %s", off.why_off)
+    hot_views_url, analytics_url = hot_views.url, analytics.url
+    if hot_views_url is None and analytics_url is None:
         return None
     sinks = Sinks(
-        hot_views=open_hot_views(settings.hot_views_url) if settings.hot_views_url else None,
+        hot_views=open_hot_views(hot_views_url) if hot_views_url else None,
         facts=open_analytics(analytics_url) if analytics_url else None,
     )
     reader = LogReader(app)

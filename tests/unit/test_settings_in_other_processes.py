@@ -1,7 +1,9 @@
-"""Settings handed to a child process intact."""
+"""Settings handed to a child process intact, and each read model's reason for being off in
+this process."""
 
 from __future__ import annotations
 
+from service_layer.served_models import served_analytics, served_hot_views
 from service_layer.settings import Settings
 
 
@@ -20,3 +22,23 @@ def test_settings_survive_the_trip_through_a_childs_environment() -> None:
     )
     assert Settings.from_env(settings.as_env()) == settings
     assert Settings.from_env(Settings().as_env()) == Settings()
+
+
+def test_with_a_broker_a_chdb_path_is_left_to_the_worker_and_the_reason_says_so() -> None:
+    settings = Settings(broker_url="kafka://b:9092", analytics_url="chdb:///srv/facts")
+    served = served_analytics(settings)
+    assert served.url is None
+    assert "/srv/facts" in served.why_off and "worker" in served.why_off
+    assert "http" in served.why_off and "is not set" not in served.why_off
+
+
+def test_with_a_broker_the_in_process_hot_views_are_left_off_and_the_reason_says_so() -> None:
+    served = served_hot_views(Settings(broker_url="kafka://b:9092", hot_views_url="memory://"))
+    assert served.url is None and "redis://" in served.why_off
+
+
+def test_without_a_broker_both_read_models_are_served_from_their_urls() -> None:
+    settings = Settings(hot_views_url="memory://", analytics_url="chdb:///srv/facts")
+    assert served_hot_views(settings).url == "memory://"
+    assert served_analytics(settings).url == "chdb:///srv/facts"
+    assert "empty" in served_analytics(Settings()).why_off
