@@ -8,14 +8,15 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
 
+from clickhouse_connect.driver.exceptions import ClickHouseError
 from eventsourcing.application import Application
 
 from projections.clickhouse_facts import ClickHouseFacts, apply_migrations, open_facts
 from projections.hot_view_store import HotViewStore
 from projections.memory_views import MemoryHotViews
 from projections.redis_views import NAMESPACE, RedisHotViews
-from service_layer.served_models import MEMORY, served_analytics, served_hot_views
-from service_layer.settings import Settings
+from service_layer.served_models import CHDB, MEMORY, chdb_path, served_analytics, served_hot_views
+from service_layer.settings import Settings, SettingsError, ensure_folder, without_password
 from streams.embedded_driver import LogFollower, Sinks
 from streams.log_reader import LogReader
 
@@ -52,9 +53,34 @@ def open_hot_views(url: str) -> HotViewStore:
 
 
 def open_analytics(url: str) -> ClickHouseFacts:
-    facts = open_facts(url)
+    """The facts at GLOW_ANALYTICS_URL, migrated."""
+    facts = reach_analytics(url)
     apply_migrations(facts.client)
     return facts
+
+
+def reach_analytics(url: str) -> ClickHouseFacts:
+    """The facts at GLOW_ANALYTICS_URL; a SettingsError that says why if they cannot be opened
+    (a chDB folder that cannot be made, a path another process holds, no server)."""
+    if url.startswith(CHDB):
+        ensure_folder(chdb_path(url), "GLOW_ANALYTICS_URL")
+    try:
+        return open_facts(url)
+    except ClickHouseError as error:
+        raise SettingsError(_unopened(url, error)) from None
+
+
+def _unopened(url: str, error: ClickHouseError) -> str:
+    reason = str(error).strip().splitlines()[0][:300]
+    if url.startswith(CHDB):
+        return (
+            f"cannot open the chDB path {chdb_path(url)} (GLOW_ANALYTICS_URL): {reason}. "
+            "Only one process can open a chDB path: stop the one that holds it (a worker, "
+            "or glow serve without a broker), or point GLOW_ANALYTICS_URL at a ClickHouse "
+            "server (http(s)://...)"
+        )
+    server = without_password(url)
+    return f"cannot reach the ClickHouse server at {server} (GLOW_ANALYTICS_URL): {reason}"
 
 
 def build_read_side(settings: Settings, app: Application[UUID]) -> ReadSide | None:

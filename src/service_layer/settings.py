@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -13,6 +14,51 @@ DEFAULT_ANALYTICS_URL = f"chdb://{Path('var/analytics').resolve()}"
 
 class SettingsError(ValueError):
     """A setting has a value the ledger cannot use."""
+
+
+def ensure_folder(folder: str | Path, setting: str) -> Path:
+    """The folder a setting names, made with its parents if missing; a SettingsError naming
+    the folder and the setting if it cannot be made or written to, so a command refuses at
+    start instead of failing halfway with a bare OSError."""
+    path = Path(folder)
+    try:
+        if path.exists() and not path.is_dir():
+            raise NotADirectoryError(0, "it exists and is not a folder")
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SettingsError(
+            f"cannot create the folder {path} for {setting}: {error.strerror or error}; "
+            f"make it creatable or point {setting} at another folder"
+        ) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise SettingsError(
+            f"the folder {path} for {setting} is not writable; "
+            f"make it writable or point {setting} at another folder"
+        )
+    return path
+
+
+def ensure_parent(file: str | Path, setting: str) -> Path:
+    """`file`, once the folder that will hold it exists (see ensure_folder)."""
+    path = Path(file)
+    ensure_folder(path.parent, setting)
+    return path
+
+
+def development_secret(
+    path: Path, make: Callable[[], str], folder_setting: str = "GLOW_EVENT_STORE_URL"
+) -> str:
+    """A development stand-in for an unset secret: kept in `path` (mode 0600, in the folder
+    `folder_setting` names), made once by `make`."""
+    ensure_parent(path, folder_setting)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(descriptor, "w") as file:
+            file.write(make())
+    return path.read_text().strip()
 
 
 @dataclass(frozen=True)
@@ -136,7 +182,7 @@ def eventsourcing_env(url: str) -> dict[str, str]:
         if not path:
             raise SettingsError(f"event store URL {url!r} names no file; expected sqlite:///path")
         if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            ensure_parent(path, "GLOW_EVENT_STORE_URL")
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": path,
@@ -148,6 +194,15 @@ def eventsourcing_env(url: str) -> dict[str, str]:
         f"unsupported event store URL {url!r}; expected postgresql://user@host:port/db "
         "or sqlite:///path/to/file"
     )
+
+
+def without_password(url: str) -> str:
+    """`url` as it may be shown in a message or a log: any password replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user, _, host = parts.netloc.rpartition("@")
+    return parts._replace(netloc=f"{user.partition(':')[0]}:***@{host}").geturl()
 
 
 def postgres_conninfo(url: str) -> str:

@@ -1,10 +1,10 @@
-"""Settings handed to a child process intact, and each read model's reason for being off in
-this process."""
+"""Settings handed to a child process intact, shown without passwords, and each read model's
+reason for being off in this process."""
 
 from __future__ import annotations
 
 from service_layer.served_models import served_analytics, served_hot_views
-from service_layer.settings import Settings
+from service_layer.settings import Settings, without_password
 
 
 def test_settings_survive_the_trip_through_a_childs_environment() -> None:
@@ -22,6 +22,12 @@ def test_settings_survive_the_trip_through_a_childs_environment() -> None:
     )
     assert Settings.from_env(settings.as_env()) == settings
     assert Settings.from_env(Settings().as_env()) == Settings()
+
+
+def test_a_password_is_never_shown() -> None:
+    assert without_password("redis://:hunter2@cache:6379/0") == "redis://:***@cache:6379/0"
+    assert "hunter2" not in without_password("http://analyst:hunter2@ch:8123/?database=x")
+    assert without_password("postgresql://postgres@db/glow") == "postgresql://postgres@db/glow"
 
 
 def test_with_a_broker_a_chdb_path_is_left_to_the_worker_and_the_reason_says_so() -> None:
