@@ -9,7 +9,14 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from api import audit_commands, chain_commands, export_commands, readside_cli, recommend_cli
+from api import (
+    audit_commands,
+    chain_commands,
+    dev_cluster,
+    export_commands,
+    readside_cli,
+    recommend_cli,
+)
 from audit.errors import AuditError
 from service_layer.bootstrap import SchemaNotReadyError
 from service_layer.settings import Settings, SettingsError, postgres_conninfo
@@ -34,6 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     export_commands.add_parsers(commands)
     readside_cli.register(commands)
     recommend_cli.add_parsers(commands)
+    dev_cluster.add_parser(commands)
     _add_token_parser(commands)
     keys = commands.add_parser("keys", help="master keys of the customer key vault")
     keys.add_argument("action", choices=["generate", "rotate"])
