@@ -50,8 +50,11 @@ def test_a_worker_in_a_fresh_folder_makes_its_data_folder_with_parents_and_runs(
 ) -> None:
     process = worker(cluster, tmp_path)  # the default --data-dir var/faust; no var/ yet
     try:
-        wait_for(lambda: (tmp_path / "var" / "faust").is_dir(), 60, "var/faust")
-        time.sleep(3)  # past Faust's own start-up, where the folder was made without parents
+        # Faust's own folder inside --data-dir: made once Faust started in it (it used to fail
+        # there, making var/faust without its parents)
+        app_folder = tmp_path / "var" / "faust" / "v1" / "tables"
+        wait_for(lambda: app_folder.is_dir() or process.poll() is not None, 90, "Faust to start")
+        time.sleep(1)
         assert process.poll() is None, (tmp_path / "worker.log").read_text()
     finally:
         stop(process)
