@@ -12,13 +12,16 @@ import os
 import shlex
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
+from api.auth import new_jwt_secret
 from api.dev_supervisor import DevCluster, refuse_taken_port
+from privacy.master_keys import MasterKeys
 from service_layer.served_models import MEMORY
 from service_layer.settings import (
     DEFAULT_ANALYTICS_URL,
@@ -62,9 +65,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     _refuse_without_tansu()
     folder = ensure_folder(args.folder, FOLDER_SETTING)
     _refuse_running(folder)
-    for port, option in ((args.port, "--port"), (args.broker_port, "--broker-port")):
-        refuse_taken_port(port, option)
-    refuse_taken_port(args.worker_port, "--worker-port")
+    for option in ("port", "broker_port", "worker_port"):
+        refuse_taken_port(getattr(args, option), f"--{option.replace('_', '-')}")
     settings = cluster_settings(settings, folder, args.broker_port)
     database = ensure_database(settings.event_store_url, fresh=args.fresh)
     env = {**os.environ, **settings.as_env(), "PYTHONUNBUFFERED": "1"}
@@ -109,16 +111,17 @@ def cluster_settings(settings: Settings, folder: Path, broker_port: int) -> Sett
         broker_url=f"kafka://127.0.0.1:{broker_port}",
         hot_views_url=hot_views,
         analytics_url=analytics,
-        master_key=settings.master_key or _kept(folder / "glow-master.key", "master"),
-        jwt_secret=settings.jwt_secret or _kept(folder / "glow-jwt.secret", "jwt"),
+        master_key=settings.master_key or _kept(folder / "glow-master.key", MasterKeys.generate),
+        jwt_secret=settings.jwt_secret or _kept_jwt_secret(settings, folder),
     )
 
 
-def _kept(path: Path, kind: str) -> str:
-    from api.auth import new_jwt_secret
-    from privacy.master_keys import MasterKeys
+def _kept_jwt_secret(settings: Settings, folder: Path) -> str:
+    """None when tokens come from an OpenID Connect provider (GLOW_JWT_JWKS_URL)."""
+    return "" if settings.jwt_jwks_url else _kept(folder / "glow-jwt.secret", new_jwt_secret)
 
-    make = MasterKeys.generate if kind == "master" else new_jwt_secret
+
+def _kept(path: Path, make: Callable[[], str]) -> str:
     return development_secret(path, make, FOLDER_SETTING)
 
 
