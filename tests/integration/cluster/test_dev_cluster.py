@@ -86,6 +86,21 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def logs(folder: Path) -> str:
+    return "\n".join(
+        f"--- {log.name}:\n{log.read_text(errors='replace')[-3000:]}"
+        for log in sorted(folder.glob("*.log"))
+    )
+
+
+def waited(check: Any, timeout: float, what: str, folder: Path) -> Any:
+    """wait_for, failing with the cluster's logs as they are when the time is up."""
+    try:
+        return wait_for(check, timeout, what, interval=0.3)
+    except AssertionError as timed_out:
+        raise AssertionError(f"{timed_out}\n{logs(folder)}") from None
+
+
 def sell_one(api: str, token: str) -> None:
     headers = {"Authorization": f"Bearer {token}", "X-Channel": "pos"}
 
@@ -161,7 +176,7 @@ def test_the_readme_cluster_command_runs_the_cluster_and_ctrl_c_stops_all_of_it(
             caught_up = answer["log"]["behind"] == 0 and answer["log"]["head"] > 0
             return answer if caught_up else None
 
-        view = wait_for(in_redis, 30, "the sale in Redis", interval=0.3)
+        view = waited(in_redis, 60, "the sale in Redis", folder)
         assert view["availability"]["on_hand"] == 3
 
         def lag_at_head() -> bool:
@@ -174,7 +189,7 @@ def test_the_readme_cluster_command_runs_the_cluster_and_ctrl_c_stops_all_of_it(
                 and all(row.split()[-2] == "0" for row in rows)
             )
 
-        wait_for(lag_at_head, 30, "glow lag to show every consumer at the head", interval=0.5)
+        waited(lag_at_head, 30, "glow lag to show every consumer at the head", folder)
         tree = process_tree(cluster.pid)
         assert len(tree) >= 5, tree  # the supervisor, Tansu, relay, worker, serve (+ its writer)
     finally:
@@ -227,5 +242,5 @@ def test_a_process_that_cannot_start_stops_the_cluster_with_its_reason(
     )
     said = done.stderr.decode()
     assert done.returncode == 1, said
-    assert "worker stopped (exit status 2)" in said and "GLOW_HOT_VIEWS_URL" in said
+    assert "worker stopped (exit status 2)" in said and "GLOW_HOT_VIEWS_URL" in said, said
     assert not list((tmp_path / "var" / "cluster").glob("*.pid"))
