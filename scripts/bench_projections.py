@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import signal
 import statistics
 import subprocess
 import sys
@@ -49,7 +48,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
 
-from tests.integration.cluster.processes import environment, seed, sell, trace  # noqa: E402
+from tests.integration.cluster.processes import seed, sell, start, trace  # noqa: E402
 
 from bench_services import ensure_postgres, free_port, fresh_database  # noqa: E402
 from bulk_sales import check_stored_form, write_sales  # noqa: E402
@@ -63,38 +62,14 @@ from service_layer.migrations import apply_migrations  # noqa: E402
 from service_layer.read_side import open_analytics  # noqa: E402
 from service_layer.settings import Settings, eventsourcing_env  # noqa: E402
 from streams.dev_broker import start_tansu  # noqa: E402
+from streams.dev_processes import stop, stop_all  # noqa: E402
 from streams.embedded_driver import CONSUMER, Sinks, catch_up  # noqa: E402
 from streams.log_reader import LogReader  # noqa: E402
 from streams.positions import PositionBook  # noqa: E402
 from streams.rebuild import rebuild_facts, rebuild_hot_views  # noqa: E402
 from streams.replay import replay  # noqa: E402
 
-GLOW = str(ROOT / ".venv" / "bin" / "glow")
 POOL = 50
-
-
-def start_glow(settings: Settings, *args: str, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [GLOW, *args], env=environment(settings), stdout=out, stderr=subprocess.STDOUT
-        )
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    stop_all([process])
-
-
-def stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
-    """SIGTERM to every process first, then wait for each: they shut down side by side."""
-    running = [process for process in processes if process.poll() is None]
-    for process in running:
-        process.send_signal(signal.SIGTERM)
-    for process in running:
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def wait_until(check: Any, timeout: float, what: str) -> None:
@@ -317,8 +292,8 @@ def main() -> None:
     book = PositionBook(store_url)
     processes: list[subprocess.Popen[bytes]] = []
     try:
-        relay = start_glow(cluster, "relay", log=log)
-        worker = start_glow(
+        relay = start(cluster, "relay", log=log)
+        worker = start(
             cluster,
             "worker",
             "--web-port",
@@ -338,7 +313,7 @@ def main() -> None:
         sell(store_url, args.events, POOL)
         target = head(store_url)
         launched = time.perf_counter()
-        relay = start_glow(cluster, "relay", log=log)
+        relay = start(cluster, "relay", log=log)
         processes.append(relay)
         wait_until(lambda: book.get("relay") > first, 60, "the relay's first page")
         started = time.perf_counter()  # the relay's first page is acknowledged

@@ -17,7 +17,12 @@ from uuid import UUID
 
 import jwt
 
-from service_layer.settings import Settings, SettingsError, eventsourcing_env
+from service_layer.settings import (
+    Settings,
+    SettingsError,
+    development_secret,
+    eventsourcing_env,
+)
 
 ROLES = ("channel", "store-staff", "customer", "auditor", "analyst", "operator", "admin")
 PII_READ = "pii:read"
@@ -152,6 +157,10 @@ def mint_token(secret: str, subject: str, role: str, ttl_seconds: int = 3600, **
     return jwt.encode(payload, secret, algorithm="HS256")
 
 
+def new_jwt_secret() -> str:
+    return secrets.token_urlsafe(48)
+
+
 def jwt_secret(settings: Settings) -> str:
     """GLOW_JWT_SECRET; the embedded SQLite mode keeps a development secret beside its store."""
     if settings.jwt_secret:
@@ -164,12 +173,7 @@ def jwt_secret(settings: Settings) -> str:
             "verify bearer tokens"
         )
     store = Path(eventsourcing_env(settings.event_store_url)["SQLITE_DBNAME"])
-    path = store.with_name(DEV_SECRET_FILE)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(48))
-    return path.read_text().strip()
+    return development_secret(store.with_name(DEV_SECRET_FILE), new_jwt_secret)
 
 
 def verifier(settings: Settings) -> TokenVerifier:

@@ -22,7 +22,7 @@ from audit.checkpoints import (
     take_checkpoint,
 )
 from service_layer.bootstrap import require_schema
-from service_layer.settings import Settings, postgres_conninfo
+from service_layer.settings import Settings, ensure_parent, postgres_conninfo
 
 SQLITE_NOTICE = (
     "the hash chain is kept only with the PostgreSQL store: the embedded SQLite store is one "
@@ -103,6 +103,8 @@ def _checkpoint(settings: Settings, args: argparse.Namespace) -> int:
     conninfo = _conninfo(settings)
     if conninfo is None:
         return 2
+    if args.export:
+        ensure_parent(args.export, "glow checkpoint --export")
     _extend(conninfo)
     print_json(_record_checkpoint(conninfo))
     if args.export:

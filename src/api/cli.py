@@ -13,6 +13,7 @@ from api import (
     audit_commands,
     chain_commands,
     dead_letters_cli,
+    dev_cluster,
     export_commands,
     readside_cli,
     recommend_cli,
@@ -43,6 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     readside_cli.register(commands)
     dead_letters_cli.add_parsers(commands)
     recommend_cli.add_parsers(commands)
+    dev_cluster.add_parser(commands)
     _add_token_parser(commands)
     keys = commands.add_parser("keys", help="master keys of the customer key vault")
     keys.add_argument(

@@ -16,7 +16,7 @@ from audit.replay_check import compare_with_store
 from audit.time_travel import parse_instant
 from domain.ledger import InventoryLedger
 from service_layer.bootstrap import open_ledger
-from service_layer.settings import Settings
+from service_layer.settings import Settings, ensure_parent
 
 
 def add_parsers(commands: Any) -> None:
@@ -49,7 +49,7 @@ def _selection(args: argparse.Namespace, after: int) -> Selection:
 
 def _export(settings: Settings, args: argparse.Namespace) -> int:
     after, mode = args.after, "wb"
-    path = Path(args.file)
+    path = Path(args.file) if args.file == "-" else ensure_parent(args.file, "glow export FILE")
     if args.resume and args.file != "-" and path.exists():
         last = last_complete_line(path)
         after, mode = (resume_point(last) if last else args.after), "ab"

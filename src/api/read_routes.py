@@ -29,6 +29,7 @@ from projections import analytics, stock_queries
 from projections.clickhouse_facts import ClickHouseFacts
 from projections.hot_view_store import HotViewStore
 from service_layer.read_side import ReadSide
+from service_layer.served_models import Served, served_analytics, served_hot_views
 from streams.embedded_driver import CONSUMER
 
 LOCATION = code("location", description="one location's figures instead of the sum")
@@ -44,24 +45,24 @@ PRODUCT = code("product")
 DAYS = whole("days", 0, 3650, 30, description="how many days ahead")
 
 
-def _read_side(request: Request) -> ReadSide:
-    read_side: ReadSide | None = request.app.state.runtime.read_side
-    if read_side is None:
-        raise ApiProblem(503, "read-models-off", "Read models off", "no read model is configured")
-    return read_side
+def _off(title: str, served: Served) -> ApiProblem:
+    """503 saying why this process does not serve the read model, and what to do."""
+    return ApiProblem(503, "read-models-off", title, served.why_off)
 
 
 def _hot_views(request: Request) -> tuple[ReadSide, HotViewStore]:
-    side = _read_side(request)
-    if side.sinks.hot_views is None:
-        raise ApiProblem(503, "read-models-off", "Hot views off", "GLOW_HOT_VIEWS_URL is not set")
+    runtime = request.app.state.runtime
+    side: ReadSide | None = runtime.read_side
+    if side is None or side.sinks.hot_views is None:
+        raise _off("Hot views off", served_hot_views(runtime.settings))
     return side, side.sinks.hot_views
 
 
 def _facts(request: Request) -> tuple[ReadSide, ClickHouseFacts]:
-    side = _read_side(request)
-    if side.sinks.facts is None:
-        raise ApiProblem(503, "read-models-off", "Analytics off", "GLOW_ANALYTICS_URL is not set")
+    runtime = request.app.state.runtime
+    side: ReadSide | None = runtime.read_side
+    if side is None or side.sinks.facts is None:
+        raise _off("Analytics off", served_analytics(runtime.settings))
     return side, side.sinks.facts
 
 

@@ -41,7 +41,9 @@ def register(commands: Any) -> None:
         "worker", help="run the Faust worker that projects the topics into the read models"
     )
     worker.add_argument("--web-port", type=int, default=6066, help="a port of its own per worker")
-    worker.add_argument("--data-dir", default="var/faust", help="Faust's local state folder")
+    worker.add_argument(
+        "--data-dir", default="var/faust", help="Faust's local state folder (made if missing)"
+    )
 
     commands.add_parser("lag", help="positions and lag of the relay, the workers and the stores")
 
@@ -54,6 +56,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
         return run_relay(settings, args.start, args.partitions)
     if args.command == "worker":
+        from service_layer.worker_readiness import refuse_unready_worker
+
+        refuse_unready_worker(settings, args.data_dir)
         from streams.faust_app import run_worker
 
         return run_worker(settings, args.web_port, args.data_dir)
@@ -66,11 +71,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 def migrate_analytics(settings: Settings) -> None:
     """Apply migrations/clickhouse to the analytics database, when one is configured."""
-    from projections.clickhouse_facts import apply_migrations, open_facts
+    from projections.clickhouse_facts import apply_migrations
+    from service_layer.read_side import reach_analytics
 
     if settings.analytics_url is None:
         return
-    facts = open_facts(settings.analytics_url)
+    facts = reach_analytics(settings.analytics_url)
     try:
         applied = apply_migrations(facts.client)
     finally:

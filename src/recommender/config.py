@@ -7,11 +7,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from service_layer.settings import Settings
+from service_layer.settings import Settings, ensure_folder
 
 
 def model_dir() -> Path:
-    return Path(os.environ.get("GLOW_MODEL_DIR") or "var/recommender")
+    """The artefacts' folder, made with its parents if missing (or refused, naming it)."""
+    return ensure_folder(os.environ.get("GLOW_MODEL_DIR") or "var/recommender", "GLOW_MODEL_DIR")
 
 
 def recommendations_url(settings: Settings) -> str | None:

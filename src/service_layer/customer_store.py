@@ -7,7 +7,6 @@ eventsourcing's SQLite recorder names its table the same for every application.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from uuid import UUID
 
@@ -22,7 +21,13 @@ from privacy.sealing import PersonalDataMapper
 from privacy.vault import KeyVault
 from service_layer.purchase_index import PurchaseIndex
 from service_layer.purchase_index_stores import PostgresPurchaseIndex, SqlitePurchaseIndex
-from service_layer.settings import Settings, SettingsError, eventsourcing_env, postgres_conninfo
+from service_layer.settings import (
+    Settings,
+    SettingsError,
+    development_secret,
+    eventsourcing_env,
+    postgres_conninfo,
+)
 
 DEV_MASTER_KEY_FILE = "glow-master.key"
 
@@ -100,9 +105,4 @@ def close_customer_ledger(ledger: SealedCustomerLedger) -> None:
 
 def _dev_master_key(settings: Settings) -> str:
     path = Path(customer_store_env(settings)["SQLITE_DBNAME"]).with_name(DEV_MASTER_KEY_FILE)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as file:
-            file.write(MasterKeys.generate())
-    return path.read_text().strip()
+    return development_secret(path, MasterKeys.generate)

@@ -3,17 +3,27 @@ follower that keeps them current. Built from settings by the composition root.""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
 
+from clickhouse_connect.driver.exceptions import ClickHouseError
 from eventsourcing.application import Application
 
 from projections.clickhouse_facts import ClickHouseFacts, apply_migrations, open_facts
 from projections.hot_view_store import HotViewStore
 from projections.memory_views import MemoryHotViews
 from projections.redis_views import NAMESPACE, RedisHotViews
-from service_layer.settings import Settings, eventsourcing_env, postgres_conninfo
+from service_layer.served_models import CHDB, MEMORY, chdb_path, served_analytics, served_hot_views
+from service_layer.settings import (
+    Settings,
+    SettingsError,
+    ensure_folder,
+    eventsourcing_env,
+    postgres_conninfo,
+    without_password,
+)
 from streams.dead_letters import (
     DeadLetters,
     MemoryDeadLetters,
@@ -22,6 +32,8 @@ from streams.dead_letters import (
 )
 from streams.embedded_driver import LogFollower, Sinks
 from streams.log_reader import LogReader
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -62,7 +74,7 @@ class ReadSide:
 
 def open_hot_views(url: str) -> HotViewStore:
     """`memory://`, or `redis://host:port/db` with an optional `?namespace=` for the keys."""
-    if url.startswith("memory:"):
+    if url.startswith(MEMORY):
         return MemoryHotViews()
     parts = urlsplit(url)
     namespace = parse_qs(parts.query).get("namespace", [NAMESPACE])[0]
@@ -70,7 +82,8 @@ def open_hot_views(url: str) -> HotViewStore:
 
 
 def open_analytics(url: str) -> ClickHouseFacts:
-    facts = open_facts(url)
+    """The facts at GLOW_ANALYTICS_URL, migrated."""
+    facts = reach_analytics(url)
     apply_migrations(facts.client)
     return facts
 
@@ -85,17 +98,44 @@ def open_dead_letters(settings: Settings) -> DeadLetters:
     return SqliteDeadLetters(path)
 
 
+def reach_analytics(url: str) -> ClickHouseFacts:
+    """The facts at GLOW_ANALYTICS_URL; a SettingsError that says why if they cannot be opened
+    (a chDB folder that cannot be made, a path another process holds, no server)."""
+    if url.startswith(CHDB):
+        ensure_folder(chdb_path(url), "GLOW_ANALYTICS_URL")
+    try:
+        return open_facts(url)
+    except ClickHouseError as error:
+        raise SettingsError(_unopened(url, error)) from None
+
+
+def _unopened(url: str, error: ClickHouseError) -> str:
+    reason = str(error).strip().splitlines()[0][:300]
+    if url.startswith(CHDB):
+        return (
+            f"cannot open the chDB path {chdb_path(url)} (GLOW_ANALYTICS_URL): {reason}. "
+            "Only one process can open a chDB path: stop the one that holds it (a worker, "
+            "or glow serve without a broker), or point GLOW_ANALYTICS_URL at a ClickHouse "
+            "server (http(s)://...)"
+        )
+    server = without_password(url)
+    return f"cannot reach the ClickHouse server at {server} (GLOW_ANALYTICS_URL): {reason}"
+
+
 def build_read_side(settings: Settings, app: Application[UUID]) -> ReadSide | None:
     """Embedded: the read models and the follower that keeps them current. With a broker the
-    Faust workers keep them current, and this process only reads them; a chDB path then
-    belongs to the worker that writes it, so analyst routes need a ClickHouse server."""
-    analytics_url = settings.analytics_url
-    if settings.broker_url is not None and analytics_url and analytics_url.startswith("chdb:"):
-        analytics_url = None
-    if settings.hot_views_url is None and analytics_url is None:
+    Faust workers keep them current, and this process only reads them; a chDB path or the
+    in-process store then belongs to the worker, so this process leaves that model off."""
+    hot_views, analytics = served_hot_views(settings), served_analytics(settings)
+    if settings.broker_url is not None:
+        for off in (hot_views, analytics):
+            if off.url is None:
+                log.warning("read model off: %s", off.why_off)
+    hot_views_url, analytics_url = hot_views.url, analytics.url
+    if hot_views_url is None and analytics_url is None:
         return None
     sinks = Sinks(
-        hot_views=open_hot_views(settings.hot_views_url) if settings.hot_views_url else None,
+        hot_views=open_hot_views(hot_views_url) if hot_views_url else None,
         facts=open_analytics(analytics_url) if analytics_url else None,
         letters=open_dead_letters(settings),
     )

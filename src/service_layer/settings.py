@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -25,6 +26,51 @@ MAX_BACKDATING_SECONDS = 3650 * DAY
 
 class SettingsError(ValueError):
     """A setting has a value the ledger cannot use."""
+
+
+def ensure_folder(folder: str | Path, setting: str) -> Path:
+    """The folder a setting names, made with its parents if missing; a SettingsError naming
+    the folder and the setting if it cannot be made or written to, so a command refuses at
+    start instead of failing halfway with a bare OSError."""
+    path = Path(folder)
+    try:
+        if path.exists() and not path.is_dir():
+            raise NotADirectoryError(0, "it exists and is not a folder")
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SettingsError(
+            f"cannot create the folder {path} for {setting}: {error.strerror or error}; "
+            f"make it creatable or point {setting} at another folder"
+        ) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise SettingsError(
+            f"the folder {path} for {setting} is not writable; "
+            f"make it writable or point {setting} at another folder"
+        )
+    return path
+
+
+def ensure_parent(file: str | Path, setting: str) -> Path:
+    """`file`, once the folder that will hold it exists (see ensure_folder)."""
+    path = Path(file)
+    ensure_folder(path.parent, setting)
+    return path
+
+
+def development_secret(
+    path: Path, make: Callable[[], str], folder_setting: str = "GLOW_EVENT_STORE_URL"
+) -> str:
+    """A development stand-in for an unset secret: kept in `path` (mode 0600, in the folder
+    `folder_setting` names), made once by `make`."""
+    ensure_parent(path, folder_setting)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(descriptor, "w") as file:
+            file.write(make())
+    return path.read_text().strip()
 
 
 @dataclass(frozen=True)
@@ -102,6 +148,15 @@ class Settings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
 
+    def as_env(self) -> dict[str, str]:
+        """The GLOW_* variables from which a child process's from_env gives these settings
+        back (the writer's process placement excepted: `glow serve` decides it)."""
+        env = {}
+        for name, variable in VARIABLES.items():
+            value = getattr(self, name)
+            env[variable] = "" if value is None else str(value)
+        return env
+
     def bootstrap_servers(self) -> str:
         """`kafka://h1:9092,h2:9092` -> `h1:9092,h2:9092`, as Kafka clients take it."""
         if self.broker_url is None:
@@ -113,6 +168,28 @@ class Settings:
 
     def is_postgres(self) -> bool:
         return self.event_store_url.startswith(("postgresql://", "postgres://"))
+
+
+VARIABLES = {  # Settings field -> its environment variable, for Settings.as_env
+    "event_store_url": "GLOW_EVENT_STORE_URL",
+    "reservation_ttl_seconds": "GLOW_RESERVATION_TTL_SECONDS",
+    "sweep_interval_seconds": "GLOW_SWEEP_INTERVAL_SECONDS",
+    "max_group": "GLOW_MAX_GROUP",
+    "max_attempts": "GLOW_MAX_ATTEMPTS",
+    "max_body_bytes": "GLOW_MAX_BODY_BYTES",
+    "command_timeout_seconds": "GLOW_COMMAND_TIMEOUT_SECONDS",
+    "chain_interval_seconds": "GLOW_CHAIN_INTERVAL_SECONDS",
+    "hot_views_url": "GLOW_HOT_VIEWS_URL",
+    "analytics_url": "GLOW_ANALYTICS_URL",
+    "master_key": "GLOW_MASTER_KEY",
+    "previous_master_keys": "GLOW_PREVIOUS_MASTER_KEYS",
+    "jwt_secret": "GLOW_JWT_SECRET",
+    "jwt_jwks_url": "GLOW_JWT_JWKS_URL",
+    "jwt_issuer": "GLOW_JWT_ISSUER",
+    "jwt_audience": "GLOW_JWT_AUDIENCE",
+    "broker_url": "GLOW_BROKER_URL",
+    "topic_prefix": "GLOW_TOPIC_PREFIX",
+}
 
 
 def eventsourcing_env(url: str) -> dict[str, str]:
@@ -140,7 +217,7 @@ def eventsourcing_env(url: str) -> dict[str, str]:
         if not path:
             raise SettingsError(f"event store URL {url!r} names no file; expected sqlite:///path")
         if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            ensure_parent(path, "GLOW_EVENT_STORE_URL")
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": path,
@@ -152,6 +229,15 @@ def eventsourcing_env(url: str) -> dict[str, str]:
         f"unsupported event store URL {url!r}; expected postgresql://user@host:port/db "
         "or sqlite:///path/to/file"
     )
+
+
+def without_password(url: str) -> str:
+    """`url` as it may be shown in a message or a log: any password replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user, _, host = parts.netloc.rpartition("@")
+    return parts._replace(netloc=f"{user.partition(':')[0]}:***@{host}").geturl()
 
 
 def postgres_conninfo(url: str) -> str:

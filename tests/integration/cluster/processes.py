@@ -5,13 +5,13 @@ chDB facts taken in a process of its own (only one process may open a chDB path)
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -23,6 +23,7 @@ from domain import commands as c
 from domain.trace import Trace
 from service_layer.bootstrap import bootstrap
 from service_layer.settings import Settings
+from streams.dev_processes import launch, stop
 from tests.e2e.ledger_server import TEST_MASTER_KEY
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -82,34 +83,15 @@ def sell(store_url: str, sales: int, pool: int = 50, runtime: Any = None) -> Non
 
 
 def environment(settings: Settings) -> dict[str, str]:
+    """The settings as GLOW_* variables, and nothing of this process's own GLOW_* ones."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GLOW_")}
-    env.update(
-        GLOW_EVENT_STORE_URL=settings.event_store_url,
-        GLOW_BROKER_URL=settings.broker_url or "",
-        GLOW_TOPIC_PREFIX=settings.topic_prefix,
-        GLOW_HOT_VIEWS_URL=settings.hot_views_url or "",
-        GLOW_ANALYTICS_URL=settings.analytics_url or "",
-        GLOW_MASTER_KEY=settings.master_key or TEST_MASTER_KEY,
-        PYTHONUNBUFFERED="1",
-    )
+    env.update(replace(settings, master_key=settings.master_key or TEST_MASTER_KEY).as_env())
+    env["PYTHONUNBUFFERED"] = "1"
     return env
 
 
 def start(settings: Settings, *args: str, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [GLOW, *args], env=environment(settings), stdout=out, stderr=subprocess.STDOUT
-        )
-
-
-def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
-    if process.poll() is None:
-        process.send_signal(sig)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+    return launch([GLOW, *args], environment(settings), log)
 
 
 @contextmanager

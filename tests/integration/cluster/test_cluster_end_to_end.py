@@ -4,25 +4,18 @@ consumer is caught up."""
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import httpx
 import pytest
 
 from service_layer.settings import Settings
+from streams.dev_processes import free_port
 from tests.e2e.ledger_server import auth_headers, serve
 from tests.integration.cluster.processes import dump_facts, glow, running, stop, wait_for
 from tests.integration.readside.test_read_side_end_to_end import caught_up, trade
 
 pytestmark = pytest.mark.kafka
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def worker_args(tmp_path: Path) -> tuple[str, ...]:

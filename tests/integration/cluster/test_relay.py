@@ -18,13 +18,13 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from domain.ledger import InventoryLedger
 from service_layer.settings import Settings, eventsourcing_env, postgres_conninfo
 from streams.dev_broker import start_tansu
+from streams.dev_processes import free_port
 from streams.envelope import Envelope
 from streams.log_reader import LogReader
 from streams.positions import PositionBook
 from streams.published import EVENT_TOPICS, KAFKA_TOPICS
 from streams.relay import Relay, RelayConfig
 from tests.integration.cluster.processes import seed, sell
-from tests.integration.cluster.test_cluster_end_to_end import free_port
 
 pytestmark = pytest.mark.kafka
 
