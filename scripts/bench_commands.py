@@ -43,12 +43,12 @@ from bench_services import (  # noqa: E402
     wait_for_sweeper,
     with_descendants,
 )
+from configuration.settings import Settings  # noqa: E402
 from domain import commands as c  # noqa: E402
 from domain.trace import Trace  # noqa: E402
 from http_load import Connection, run_client  # noqa: E402
 from privacy.master_keys import MasterKeys  # noqa: E402
 from service_layer.bootstrap import bootstrap  # noqa: E402
-from service_layer.settings import Settings  # noqa: E402
 
 GLOW = str(ROOT / ".venv" / "bin" / "glow")
 MASTER_KEY = MasterKeys.generate()

@@ -64,12 +64,19 @@ def worktree(stack: ExitStack, revision: str) -> Path:
     return path
 
 
+def glow_command(source: Path) -> list[str]:
+    """`glow` as that revision's source has it: its module moved from api/cli.py to cli/main.py."""
+    module = "cli.main" if (source / "cli" / "main.py").exists() else "api.cli"
+    return [sys.executable, "-m", module]
+
+
 def start_server(
     stack: ExitStack, source: Path, url: str, extra: dict[str, str]
 ) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
+    serve = ["--store", url, "serve", "--port", str(port), "--log-level", "warning"]
     server = subprocess.Popen(
-        [GLOW, "--store", url, "serve", "--port", str(port), "--log-level", "warning"],
+        [*glow_command(source), *serve],
         # PYTHONPATH goes ahead of the venv's own (editable) path to src/.
         env=command_node_env(url, PYTHONPATH=str(source), GLOW_WRITER_PROCESS="1", **extra),
     )

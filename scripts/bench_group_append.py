@@ -26,11 +26,11 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from bench_services import ensure_postgres, fresh_database  # noqa: E402
+from configuration.settings import eventsourcing_env  # noqa: E402
 from domain.ledger import InventoryLedger  # noqa: E402
-from service_layer.command_answers import CommandAnswer  # noqa: E402
-from service_layer.migrations import apply_migrations  # noqa: E402
-from service_layer.recorders import LedgerPostgresRecorder  # noqa: E402
-from service_layer.settings import eventsourcing_env  # noqa: E402
+from storage.command_answers import CommandAnswer  # noqa: E402
+from storage.migrations import apply_migrations  # noqa: E402
+from storage.recorders import LedgerPostgresRecorder  # noqa: E402
 
 STATE = orjson.dumps({"trace": {"channel": "web", "source_ref": "bench"}, "lines": [1] * 40})
 

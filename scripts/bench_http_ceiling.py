@@ -59,10 +59,10 @@ def serve(port: int, stage: str) -> None:
     import uvicorn
 
     from api.app import create_app
+    from configuration.settings import Settings
     from service_layer import command_writer as cw
     from service_layer import writer_process
     from service_layer.bootstrap import bootstrap
-    from service_layer.settings import Settings
 
     if stage == "decide":
         writer_process.serve_writer = writer_saving_nothing  # the process RemoteWriter starts
@@ -84,7 +84,8 @@ def serve(port: int, stage: str) -> None:
 
 def writer_saving_nothing(settings: object, path: str) -> None:
     """The writer process, deciding and encoding as ever, its append to PostgreSQL a no-op."""
-    from service_layer import group_append, writer_process
+    from service_layer import writer_process
+    from storage import group_append
 
     group_append.AppendChannel.send = lambda self, params: None  # type: ignore[method-assign]
     group_append.AppendChannel.receive = lambda self: []  # type: ignore[method-assign]

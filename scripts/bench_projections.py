@@ -52,17 +52,17 @@ from tests.integration.cluster.processes import seed, sell, start, trace  # noqa
 
 from bench_services import ensure_postgres, free_port, fresh_database  # noqa: E402
 from bulk_sales import check_stored_form, write_sales  # noqa: E402
+from cli.dev_broker import start_tansu  # noqa: E402
+from cli.dev_processes import stop, stop_all  # noqa: E402
+from configuration.settings import Settings, eventsourcing_env  # noqa: E402
 from domain import commands as c  # noqa: E402
 from domain.ledger import InventoryLedger  # noqa: E402
 from privacy.master_keys import MasterKeys  # noqa: E402
 from projections.clickhouse_facts import ClickHouseFacts  # noqa: E402
 from projections.redis_views import RedisHotViews  # noqa: E402
 from service_layer.bootstrap import bootstrap  # noqa: E402
-from service_layer.migrations import apply_migrations  # noqa: E402
 from service_layer.read_side import open_analytics  # noqa: E402
-from service_layer.settings import Settings, eventsourcing_env  # noqa: E402
-from streams.dev_broker import start_tansu  # noqa: E402
-from streams.dev_processes import stop, stop_all  # noqa: E402
+from storage.migrations import apply_migrations  # noqa: E402
 from streams.embedded_driver import CONSUMER, Sinks, catch_up  # noqa: E402
 from streams.log_reader import LogReader  # noqa: E402
 from streams.positions import PositionBook  # noqa: E402

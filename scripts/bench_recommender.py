@@ -48,6 +48,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from api.app import create_app  # noqa: E402
 from api.auth import mint_token  # noqa: E402
+from configuration.settings import Settings  # noqa: E402
 from demo.business import generate  # noqa: E402
 from demo.seeding import Seeder, seed  # noqa: E402
 from recommender import movielens  # noqa: E402
@@ -59,7 +60,6 @@ from recommender.rules import Situation, Suggestion  # noqa: E402
 from recommender.store import RecommendationStore  # noqa: E402
 from recommender.training import train_from_log  # noqa: E402
 from service_layer.bootstrap import LedgerRuntime, bootstrap  # noqa: E402
-from service_layer.settings import Settings  # noqa: E402
 
 SECRET = "bench-" + uuid.uuid4().hex
 

@@ -39,12 +39,12 @@ from audit.history import recorded_events  # noqa: E402
 from audit.log_replay import replay_log  # noqa: E402
 from audit.time_travel import replay  # noqa: E402
 from bench_services import ensure_postgres, fresh_database  # noqa: E402
+from configuration.settings import Settings  # noqa: E402
 from domain import commands as c  # noqa: E402
 from domain.ids import stock_id  # noqa: E402
 from domain.trace import Trace  # noqa: E402
 from privacy.master_keys import MasterKeys  # noqa: E402
 from service_layer.bootstrap import bootstrap  # noqa: E402
-from service_layer.settings import Settings  # noqa: E402
 
 GLOW = str(ROOT / ".venv" / "bin" / "glow")
 HOT, WHERE = "HOT-SKU", "WH"
@@ -133,8 +133,8 @@ def main() -> None:
     seeded = time.perf_counter() - started
     print(f"seeded in {seeded:.1f} s", flush=True)
 
+    from configuration.settings import eventsourcing_env
     from domain.ledger import InventoryLedger
-    from service_layer.settings import eventsourcing_env
 
     ledger = InventoryLedger(env=eventsourcing_env(url))
     hot = stock_id(HOT, WHERE)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -38,3 +39,44 @@ def test_the_domain_imports_nothing_but_eventsourcing_and_the_standard_library()
                 if top not in allowed and top != "__future__":
                     offenders.append(f"{path.name}:{number}: {line}")
     assert offenders == []
+
+
+def lint_imports(cwd: Path, source: Path) -> subprocess.CompletedProcess[str]:
+    """`lint-imports` on the packages under `source`, with the contract in cwd's pyproject."""
+    script = Path(sys.executable).with_name("lint-imports")
+    return subprocess.run(
+        [str(script), "--no-cache"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": str(script.parent), "PYTHONPATH": str(source), "PYTHONNOUSERSITE": "1"},
+    )
+
+
+def test_the_packages_keep_the_import_contract() -> None:
+    result = lint_imports(ROOT, ROOT / "src")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+def test_a_new_package_cycle_breaks_the_import_contract(tmp_path: Path) -> None:
+    """A throwaway module in projections that imports streams (which imports projections)
+    closes a cycle between two packages: the check must fail and name the import."""
+    shutil.copytree(ROOT / "src", tmp_path / "src", ignore=shutil.ignore_patterns("*.egg-info"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    throwaway = tmp_path / "src" / "projections" / "throwaway_cycle.py"
+    throwaway.write_text('"""Closes a cycle on purpose."""\n\nimport streams.relay  # noqa: F401\n')
+    result = lint_imports(tmp_path, tmp_path / "src")
+    assert result.returncode != 0, result.stdout
+    assert "BROKEN" in result.stdout
+    assert "projections.throwaway_cycle -> streams.relay" in result.stdout
+
+
+def test_a_domain_module_importing_a_driver_breaks_the_import_contract(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "src", tmp_path / "src", ignore=shutil.ignore_patterns("*.egg-info"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    (tmp_path / "src" / "domain" / "throwaway_driver.py").write_text("import psycopg  # noqa\n")
+    result = lint_imports(tmp_path, tmp_path / "src")
+    assert result.returncode != 0, result.stdout
+    assert "domain.throwaway_driver -> psycopg" in result.stdout

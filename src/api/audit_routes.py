@@ -24,8 +24,8 @@ from audit.export import Selection, export_lines
 from audit.history import history
 from audit.rendering import describe_state
 from audit.time_travel import BASES, RECORDED, state_as_of, stock_as_of
+from configuration.settings import postgres_conninfo
 from privacy.access_log import AccessEntry
-from service_layer.settings import postgres_conninfo
 
 AT = instant("at", description="default: now")
 BASIS = choice(

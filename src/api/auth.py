@@ -17,7 +17,7 @@ from uuid import UUID
 
 import jwt
 
-from service_layer.settings import (
+from configuration.settings import (
     Settings,
     SettingsError,
     development_secret,

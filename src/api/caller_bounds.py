@@ -12,9 +12,9 @@ from typing import Any
 
 from api.auth import Principal
 from api.problems import ApiProblem
+from configuration.settings import Settings
 from domain import commands as c
 from domain.dating import require_plausible_occurrence
-from service_layer.settings import Settings
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 SELLING_ROLES = ("channel", "store-staff")

@@ -30,7 +30,7 @@ from api.request_body import read_json, validate
 from domain.commands import Command
 from domain.trace import Trace
 from service_layer.bootstrap import LedgerRuntime
-from service_layer.command_answers import scoped_key
+from storage.command_answers import scoped_key
 
 CHANNELS = ("web", "app", "pos", "marketplace", "backoffice")
 MAX_KEY_LENGTH = 200

@@ -31,7 +31,7 @@ from privacy.contacts import DEFAULT_REGION, normalise_email, normalise_phone
 from privacy.pseudonyms import Pseudonyms, legacy_identity_id
 from service_layer import customer_views as views
 from service_layer.bootstrap import LedgerRuntime
-from service_layer.command_answers import scoped_key
+from storage.command_answers import scoped_key
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,10 @@ from rich.progress import (
 
 from api.app import create_app
 from api.auth import jwt_secret, mint_token
+from configuration.settings import Settings
 from demo.business import generate
 from demo.seeding import Seeder, seed
 from service_layer.bootstrap import bootstrap
-from service_layer.settings import Settings
 
 
 async def seed_in_process(

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from streams.envelope import Envelope
+from events.envelope import Envelope
 
 Row = tuple[Any, ...]  # the values of a table's COLUMNS, in that order; times as ISO-8601 text
 Rows = dict[str, list[Row]]

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Protocol
 
+from events.envelope import Envelope
 from projections.hot_views import Document, ViewWrite, fold, view_key
-from streams.envelope import Envelope
 
 MAX_RETRIES = 10
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from streams.envelope import Envelope
+from events.envelope import Envelope
 
 Document = dict[str, Any]
 

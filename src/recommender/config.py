@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from service_layer.settings import Settings, ensure_folder
+from configuration.settings import Settings, ensure_folder
 
 
 def model_dir() -> Path:

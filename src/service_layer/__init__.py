@@ -1,1 +1,1 @@
-"""Runs the domain: storage settings, group-commit writing, reservation expiry, migrations."""
+"""Runs the domain: command writer, reservation expiry, customer desk, queries, composition."""

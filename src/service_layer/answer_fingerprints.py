@@ -11,10 +11,10 @@ from pathlib import Path
 
 import psycopg
 
+from configuration.settings import Settings, eventsourcing_env, postgres_conninfo
 from privacy.pseudonyms import KEYED_FINGERPRINT
 from service_layer.customer_store import customer_store_env
-from service_layer.recorders import ANSWERS_TABLE
-from service_layer.settings import Settings, eventsourcing_env, postgres_conninfo
+from storage.recorders import ANSWERS_TABLE
 
 ERASED = "erased:unkeyed"
 ERASE = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from configuration.settings import Settings, eventsourcing_env, postgres_conninfo
 from domain.ledger import InventoryLedger
 from privacy.access_log import AccessLog
 from privacy.pseudonyms import Pseudonyms
@@ -16,12 +17,11 @@ from service_layer.customer_store import (
     open_customer_ledger,
     open_purchase_index,
 )
-from service_layer.migrations import pending_migrations
 from service_layer.purchase_index import PurchaseIndex
 from service_layer.read_side import ReadSide, build_read_side
 from service_layer.reservation_sweeper import ReservationSweeper
-from service_layer.settings import Settings, eventsourcing_env, postgres_conninfo
 from service_layer.writer_process import RemoteWriter
+from storage.migrations import pending_migrations
 
 
 class SchemaNotReadyError(RuntimeError):

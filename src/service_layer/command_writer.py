@@ -29,9 +29,9 @@ from domain.errors import ConcurrencyConflictError, DomainError, IdempotencyKeyR
 from domain.handlers import handle
 from domain.ledger import SNAPSHOT_INTERVAL, InventoryLedger
 from domain.stock import Stock
-from service_layer.command_answers import CommandAnswer, RecentAnswers, client_key
-from service_layer.recorders import ANSWERS, CommandAnswerStore
 from service_layer.working_set import AggregateCache, CommitGroup
+from storage.command_answers import CommandAnswer, RecentAnswers, client_key
+from storage.recorders import ANSWERS, CommandAnswerStore
 
 log = logging.getLogger(__name__)
 
@@ -404,7 +404,7 @@ class CommandWriter:
             return
         # The event store directly: Application.save() would add nothing here but a slow
         # runtime Protocol check per event; snapshots are taken below from the group's state.
-        # The answers go into the same transaction (service_layer/recorders.py).
+        # The answers go into the same transaction (storage/recorders.py).
         recordings = self.ledger.events.put(group.events, **{ANSWERS: list(group.answers.values())})
         self._take_snapshots(group)
         group.commit_to(self.cache)
@@ -476,6 +476,6 @@ def answer_store(ledger: Application[Any]) -> CommandAnswerStore:
     if not hasattr(recorder, "select_answer"):
         raise TypeError(
             f"the ledger's recorder {type(recorder).__name__} cannot keep command answers; "
-            "configure APPLICATION_RECORDER_TOPIC as service_layer.settings does"
+            "configure APPLICATION_RECORDER_TOPIC as configuration.settings does"
         )
     return recorder

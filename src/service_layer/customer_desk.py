@@ -18,10 +18,10 @@ from domain.customer import Customer
 from domain.customer_commands import CustomerCommand, ForgetCustomer
 from domain.customer_handlers import MAX_MERGE_HOPS, handle_customer
 from domain.errors import ConcurrencyConflictError, UnknownCustomerError
-from service_layer.command_answers import CommandAnswer
 from service_layer.command_writer import Outcome, answer_store, replay
 from service_layer.customer_store import SealedCustomerLedger
-from service_layer.recorders import ANSWERS
+from storage.command_answers import CommandAnswer
+from storage.recorders import ANSWERS
 
 MAX_MERGED = 100  # customers merged into one person; a bound, not a rule
 

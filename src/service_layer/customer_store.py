@@ -12,6 +12,13 @@ from uuid import UUID
 
 from eventsourcing.persistence import Mapper
 
+from configuration.settings import (
+    Settings,
+    SettingsError,
+    development_secret,
+    eventsourcing_env,
+    postgres_conninfo,
+)
 from domain.customer_ledger import CustomerLedger
 from domain.ledger import InventoryLedger
 from privacy.access_log import AccessLog, PostgresAccessLog, SqliteAccessLog
@@ -20,14 +27,7 @@ from privacy.master_keys import MasterKeyError, MasterKeys
 from privacy.sealing import PersonalDataMapper
 from privacy.vault import KeyVault
 from service_layer.purchase_index import PurchaseIndex
-from service_layer.purchase_index_stores import PostgresPurchaseIndex, SqlitePurchaseIndex
-from service_layer.settings import (
-    Settings,
-    SettingsError,
-    development_secret,
-    eventsourcing_env,
-    postgres_conninfo,
-)
+from storage.purchase_index_stores import PostgresPurchaseIndex, SqlitePurchaseIndex
 
 DEV_MASTER_KEY_FILE = "glow-master.key"
 

@@ -21,7 +21,7 @@ import msgspec
 from eventsourcing.persistence import Notification
 
 from domain.ledger import InventoryLedger
-from service_layer.purchase_index_stores import PurchaseIndexStore
+from storage.purchase_index_stores import PurchaseIndexStore
 
 KINDS = ("Reserved", "Sold", "Returned")
 TOPICS = [f"domain.stock:Stock.{kind}" for kind in KINDS]

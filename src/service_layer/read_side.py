@@ -11,12 +11,7 @@ from uuid import UUID
 from clickhouse_connect.driver.exceptions import ClickHouseError
 from eventsourcing.application import Application
 
-from projections.clickhouse_facts import ClickHouseFacts, apply_migrations, open_facts
-from projections.hot_view_store import HotViewStore
-from projections.memory_views import MemoryHotViews
-from projections.redis_views import NAMESPACE, RedisHotViews
-from service_layer.served_models import CHDB, MEMORY, chdb_path, served_analytics, served_hot_views
-from service_layer.settings import (
+from configuration.settings import (
     Settings,
     SettingsError,
     ensure_folder,
@@ -24,6 +19,11 @@ from service_layer.settings import (
     postgres_conninfo,
     without_password,
 )
+from projections.clickhouse_facts import ClickHouseFacts, apply_migrations, open_facts
+from projections.hot_view_store import HotViewStore
+from projections.memory_views import MemoryHotViews
+from projections.redis_views import NAMESPACE, RedisHotViews
+from service_layer.served_models import CHDB, MEMORY, chdb_path, served_analytics, served_hot_views
 from streams.dead_letters import (
     DeadLetters,
     MemoryDeadLetters,

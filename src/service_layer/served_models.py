@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from service_layer.settings import Settings
+from configuration.settings import Settings
 
 MEMORY, CHDB = "memory:", "chdb:"
 HOT_VIEWS_EMPTY = (

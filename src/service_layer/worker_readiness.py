@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import redis
 
+from configuration.settings import Settings, SettingsError, ensure_folder, without_password
 from service_layer.bootstrap import require_schema
 from service_layer.read_side import open_hot_views
 from service_layer.served_models import MEMORY
-from service_layer.settings import Settings, SettingsError, ensure_folder, without_password
 from streams.embedded_driver import CONSUMER
 
 DATA_DIR_SETTING = "glow worker --data-dir"

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, DomainEventProtocol
 
-from service_layer.command_answers import CommandAnswer
+from storage.command_answers import CommandAnswer
 
 Loader = Callable[[UUID], Aggregate | None]
 Refresher = Callable[[Aggregate], Aggregate]

@@ -23,8 +23,8 @@ from typing import Any
 import psycopg
 
 from service_layer.command_writer import CommandWriter, Flight, Submission, claim
-from service_layer.group_append import AppendChannel
-from service_layer.recorders import LedgerPostgresRecorder
+from storage.group_append import AppendChannel
+from storage.recorders import LedgerPostgresRecorder
 
 log = logging.getLogger(__name__)
 

@@ -30,6 +30,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
+from configuration.settings import Settings, eventsourcing_env, postgres_conninfo
 from domain.commands import Command
 from service_layer.command_writer import (
     CommandWriter,
@@ -38,10 +39,9 @@ from service_layer.command_writer import (
     WriterOverloadedError,
     WriterStoppedError,
 )
-from service_layer.group_append import AppendChannel
-from service_layer.recorders import LedgerPostgresRecorder
-from service_layer.settings import Settings, eventsourcing_env, postgres_conninfo
 from service_layer.writer_loop import WriterLoop
+from storage.group_append import AppendChannel
+from storage.recorders import LedgerPostgresRecorder
 
 log = logging.getLogger(__name__)
 

@@ -1,1 +1,1 @@
-"""streams."""
+"""Event log to read models: relay, Faust worker, embedded driver, rebuilds, dead letters."""

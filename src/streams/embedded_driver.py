@@ -18,11 +18,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from audit.bulk_reading import collector_paused
+from events.envelope import Envelope
 from projections.clickhouse_facts import ClickHouseFacts
 from projections.facts import batch_rows
 from projections.hot_view_store import HotViewStore, apply_batch, rewrite_document
 from streams.dead_letters import DeadLetters
-from streams.envelope import Envelope
 from streams.isolation import Sink, apply_page
 from streams.letter_retry import retry_requested
 from streams.log_reader import LogReader, Unreadable

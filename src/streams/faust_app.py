@@ -18,14 +18,10 @@ import faust
 from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-from service_layer.settings import Settings, postgres_conninfo
-from streams.dead_letters import PostgresDeadLetters
-from streams.embedded_driver import ASK_SECONDS, Sinks
-from streams.envelope import Envelope
+from events.envelope import Envelope
+from events.published import CATALOG_TOPIC, INVENTORY_TOPIC
+from streams.embedded_driver import ASK_SECONDS
 from streams.isolation import SET_ASIDE
-from streams.log_reader import LogReader
-from streams.positions import PositionBook
-from streams.published import CATALOG_TOPIC, INVENTORY_TOPIC
 from streams.stream_projector import StreamProjector
 
 log = logging.getLogger(__name__)
@@ -158,37 +154,3 @@ def _envelope(value: bytes, tp: Any, offset: int) -> Envelope | None:
         )
         SET_ASIDE.labels("worker").inc()
         return None
-
-
-def run_worker(settings: Settings, web_port: int, data_dir: str) -> int:
-    from service_layer.bootstrap import open_ledger
-    from service_layer.read_side import open_analytics, open_hot_views
-
-    conninfo = postgres_conninfo(settings.event_store_url)
-    letters = PostgresDeadLetters(conninfo)
-    sinks = Sinks(
-        hot_views=open_hot_views(settings.hot_views_url) if settings.hot_views_url else None,
-        facts=open_analytics(settings.analytics_url) if settings.analytics_url else None,
-        letters=letters,
-    )
-    book = PositionBook(conninfo)
-    ledger = open_ledger(settings, connections=1)  # only to read letters again for a retry
-    projector = StreamProjector(sinks, book, reader=LogReader(ledger))
-    built = create_app(
-        settings.bootstrap_servers(),
-        projector,
-        prefix=settings.topic_prefix,
-        web_port=web_port,
-        data_dir=data_dir,
-    )
-    worker = faust.Worker(built.app, loglevel="WARNING", quiet=True)
-    try:
-        worker.execute_from_commandline()
-    finally:
-        projector.stopping.set()
-        if sinks.facts is not None:
-            sinks.facts.close()
-        book.close()
-        letters.close()
-        ledger.close()
-    return 0

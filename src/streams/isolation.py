@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from prometheus_client import Counter
 
+from events.envelope import Envelope
 from streams.dead_letters import DeadLetter, DeadLetters, letter_for
-from streams.envelope import Envelope
 from streams.log_reader import LogReader, Unreadable
 from streams.outages import SinkUnavailableError, is_outage
 

@@ -12,11 +12,11 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Notification
 
 from audit.event_decoding import reading_mapper
+from events.envelope import SUBJECT_FIELDS, Envelope, envelope_of, plain, subject_of
+from events.published import event_type_of
 from projections.facts import Rows, batch_rows
-from service_layer.log_stream import StoredRow
-from streams.envelope import SUBJECT_FIELDS, Envelope, envelope_of, plain, subject_of
+from storage.log_stream import StoredRow
 from streams.outages import is_outage
-from streams.published import event_type_of
 from streams.stored_envelopes import (
     StoredEnvelopes,
     StoredRowSource,

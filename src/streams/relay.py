@@ -35,14 +35,14 @@ from aiokafka.errors import (  # type: ignore[import-untyped]
     RecordTooLargeError,
 )
 
+from events.envelope import Envelope
+from events.published import EVENT_TOPICS, KAFKA_TOPICS
 from streams.dead_letters import DeadLetter, PostgresDeadLetters, letter_for
-from streams.envelope import Envelope
 from streams.isolation import SET_ASIDE
 from streams.letter_retry import NotPublishedError
 from streams.log_reader import LogReader
 from streams.outages import Backoff
 from streams.positions import RELAY, PositionBook
-from streams.published import EVENT_TOPICS, KAFKA_TOPICS
 
 log = logging.getLogger(__name__)
 

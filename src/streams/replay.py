@@ -14,16 +14,16 @@ from collections.abc import Callable, Iterator
 import pyarrow as pa  # type: ignore[import-untyped]
 
 from audit.bulk_reading import collector_paused
+from events.published import event_type_of
 from projections.clickhouse_facts import ClickHouseFacts, FactBatches, fact_batches
 from projections.columnar_insert import RowEncoder
 from projections.facts import no_rows
-from service_layer.log_stream import StoredRow
+from storage.log_stream import StoredRow
 from streams.dead_letters import DeadLetters
 from streams.embedded_driver import CONSUMER, Progress, Sinks
 from streams.isolation import apply_page
 from streams.log_reader import LogBatch, LogReader
 from streams.outages import is_outage
-from streams.published import event_type_of
 from streams.read_ahead import read_ahead
 
 REBUILD_PAGE = 20_000  # larger pages: fewer inserts into ClickHouse, each with its fixed cost

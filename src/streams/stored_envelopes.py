@@ -21,9 +21,9 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 from eventsourcing.utils import resolve_topic
 
-from service_layer.log_stream import StoredRow
-from streams.envelope import Envelope, payload_fields
-from streams.published import event_type_of, schema_version
+from events.envelope import Envelope, payload_fields
+from events.published import event_type_of, schema_version
+from storage.log_stream import StoredRow
 from streams.stored_json import UnknownTagError, plain_dict, plain_moment, plain_stored
 from streams.stored_sales import SOLD, SubjectLookup, stored_sale_envelope
 

@@ -17,7 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.trace import Trace
-from streams.envelope import utc_iso
+from events.envelope import utc_iso
 
 UTC_SUFFIX = "+00:00"
 TRACE_REQUIRED = frozenset({"channel", "principal", "occurred_at"})

@@ -19,8 +19,8 @@ from uuid import UUID
 
 import msgspec
 
+from events.envelope import Envelope
 from projections.facts import Rows, sold_rows
-from streams.envelope import Envelope
 from streams.stored_json import plain_moment
 
 SOLD = "Stock.Sold"

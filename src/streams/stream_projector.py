@@ -19,8 +19,8 @@ import threading
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 
+from events.envelope import Envelope
 from streams.embedded_driver import Sinks
-from streams.envelope import Envelope
 from streams.isolation import apply_page
 from streams.letter_retry import retry_requested
 from streams.log_reader import LogReader

@@ -17,8 +17,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from service_layer.migrations import apply_migrations
-from service_layer.settings import Settings
+from configuration.settings import Settings
+from storage.migrations import apply_migrations
 from tests.e2e.ledger_server import RunningLedger, auth_headers, serve, stocked_sku
 
 POSTGRES_URL = os.environ.get(

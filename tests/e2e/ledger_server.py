@@ -18,8 +18,8 @@ import uvicorn
 
 from api.app import create_app
 from api.auth import mint_token
+from configuration.settings import Settings, eventsourcing_env
 from service_layer.bootstrap import LedgerRuntime, bootstrap
-from service_layer.settings import Settings, eventsourcing_env
 
 EXPIRY_SOON = "2031-01-31"
 EXPIRY_LATER = "2032-06-30"
@@ -112,7 +112,7 @@ def ok(response: httpx.Response) -> dict[str, Any]:
 
 
 def count_answers(store_url: str) -> int:
-    """Idempotency answers recorded (service_layer/recorders.py), on either store."""
+    """Idempotency answers recorded (storage/recorders.py), on either store."""
     return _count_rows(
         store_url, sqlite_table="glow_command_answers", postgres_table="glow_command_answers"
     )

@@ -18,7 +18,7 @@ from starlette.routing import Route
 from api.access_rules import ACCESS_RULES, EXPENSIVE_READS
 from api.app import _routes
 from api.auth import ROLES
-from service_layer.settings import Settings
+from configuration.settings import Settings
 from tests.e2e.ledger_server import TEST_JWT_SECRET, RunningLedger, serve, token
 
 CUSTOMER = str(uuid.uuid4())

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import httpx
 import orjson
 
-from api.cli import main
-from service_layer.settings import Settings
+from cli.main import main
+from configuration.settings import Settings
 from tests.e2e.ledger_server import RunningLedger, auth_headers, serve, stocked_sku
 
 SKU, SHOP = "SERUM-C", "SHOP-1"

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
+from configuration.settings import Settings
 from domain.ids import stock_id
-from service_layer.settings import Settings
 from tests.e2e.conftest import scratch_database
 from tests.e2e.ledger_server import (
     RunningLedger,

@@ -8,7 +8,7 @@ import httpx
 
 from audit.chain_status import chain_status
 from audit.chain_verification import verify_chain
-from service_layer.settings import Settings
+from configuration.settings import Settings
 from tests.e2e.conftest import scratch_database
 from tests.e2e.ledger_server import auth_headers, count_events, serve, stocked_sku
 

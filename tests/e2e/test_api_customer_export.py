@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from service_layer.settings import Settings
+from configuration.settings import Settings
 from tests.e2e.ledger_server import RunningLedger, auth_headers, ok, serve, stocked_sku
 from tests.e2e.test_api_customers import as_customer, get, register, send
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from service_layer.settings import Settings
+from configuration.settings import Settings
 from tests.e2e.ledger_server import RunningLedger, auth_headers, ok, serve
 
 EMAIL, PHONE = "ottiline.brzezinska@example.net", "+33 6 47 19 02 83"

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service_layer.settings import Settings
+from configuration.settings import Settings
 from tests.e2e.ledger_server import auth_headers, serve
 
 ANALYTICS = "/analytics/daily-sales?from=2026-01-01&to=2026-12-31"

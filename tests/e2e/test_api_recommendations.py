@@ -16,12 +16,12 @@ import httpx
 import pytest
 import redis
 
+from configuration.settings import Settings
 from demo.business import WAREHOUSE, Business, generate
 from demo.formulas import FRAGRANCE
 from demo.seeding import Seeder, seed
 from recommender.store import RecommendationStore
 from recommender.training import train_from_log
-from service_layer.settings import Settings
 from tests.e2e.ledger_server import RunningLedger, auth_headers, serve, token
 
 REDIS_URL = os.environ.get("GLOW_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

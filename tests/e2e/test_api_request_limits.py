@@ -13,7 +13,7 @@ import httpx
 import jwt
 import pytest
 
-from service_layer.settings import Settings
+from configuration.settings import Settings
 from tests.e2e.ledger_server import TEST_JWT_SECRET, RunningLedger, auth_headers, serve
 
 SALE = {"lines": [{"sku": "NOPE", "location": "NOWHERE", "quantity": 1}]}

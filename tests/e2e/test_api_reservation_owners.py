@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from service_layer.settings import Settings
+from configuration.settings import Settings
 from tests.e2e.conftest import scratch_database
 from tests.e2e.ledger_server import (
     RunningLedger,

@@ -9,9 +9,9 @@ import httpx
 import pytest
 from eventsourcing.utils import get_topic
 
+from configuration.settings import Settings
 from domain.reservation import Reservation
 from domain.stock import Stock
-from service_layer.settings import Settings
 from tests.e2e.ledger_server import (
     RunningLedger,
     auth_headers,

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from api.access_rules import ACCESS_RULES
-from service_layer.settings import Settings
+from configuration.settings import Settings
 from tests.e2e.ledger_server import (
     RunningLedger,
     auth_headers,

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from configuration.settings import eventsourcing_env
 from domain import commands as c
 from domain.ledger import InventoryLedger
 from domain.trace import Trace
 from service_layer.command_writer import CommandWriter
-from service_layer.settings import eventsourcing_env
 
 SOAP = "SOAP-ROSE"
 WAREHOUSE, SHOP = "WH", "SHOP"

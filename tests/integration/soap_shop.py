@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from configuration.settings import eventsourcing_env
 from domain import commands as c
 from domain.ledger import InventoryLedger
 from domain.trace import Trace
 from service_layer.command_writer import CommandWriter
-from service_layer.settings import eventsourcing_env
 from tests.e2e.conftest import scratch_database
 
 TRACE = Trace("pos", "till-7", datetime.now(tz=UTC))

@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from configuration.settings import eventsourcing_env
 from domain import commands as c
 from domain.errors import UnknownReservationError
 from domain.ids import stock_id
 from domain.ledger import InventoryLedger
 from domain.trace import Trace
 from service_layer.command_writer import CommandWriter
-from service_layer.settings import eventsourcing_env
 from tests.e2e.ledger_server import count_events
 from tests.integration.soap_shop import soap_shop
 
@@ -121,7 +121,7 @@ def test_a_refusal_reaches_the_loop_as_the_domain_error(
 def test_the_writer_process_answers_a_caller_outside_any_event_loop(store_url: str) -> None:
     """Started without a running loop (a script, a CLI command), the RemoteWriter reads the
     answers in a thread of its own; stopping it lets the writer process finish first."""
-    from service_layer.settings import Settings
+    from configuration.settings import Settings
     from service_layer.writer_process import RemoteWriter
 
     writer = RemoteWriter(Settings(event_store_url=store_url, writer_process=True))

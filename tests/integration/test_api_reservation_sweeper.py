@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from configuration.settings import eventsourcing_env
 from domain import commands as c
 from domain.errors import ConcurrencyConflictError
 from domain.ledger import InventoryLedger
@@ -19,7 +20,6 @@ from domain.reservation import Reservation
 from domain.trace import Trace
 from service_layer.command_writer import CommandWriter, Outcome
 from service_layer.reservation_sweeper import ReservationSweeper
-from service_layer.settings import eventsourcing_env
 from tests.e2e.conftest import scratch_database
 
 NOW = datetime.now(tz=UTC)

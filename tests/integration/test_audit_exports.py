@@ -11,8 +11,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from api.cli import main
 from audit.log_replay import replay_log
+from cli.main import main
 from tests.e2e.conftest import scratch_database
 from tests.integration.audit_shop import SHOP, SOAP, now, open_shop
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from api.cli import main
+from cli.main import main
 from tests.e2e.conftest import scratch_database
 from tests.integration.audit_shop import open_shop
 

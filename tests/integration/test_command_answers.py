@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from eventsourcing.persistence import IntegrityError
 
+from configuration.settings import eventsourcing_env
 from domain.ledger import InventoryLedger
 from domain.location import Location, LocationDirectory
 from domain.trace import Trace
-from service_layer.command_answers import CommandAnswer
-from service_layer.migrations import apply_migrations
-from service_layer.recorders import ANSWERS
-from service_layer.settings import eventsourcing_env
+from storage.command_answers import CommandAnswer
+from storage.migrations import apply_migrations
+from storage.recorders import ANSWERS
 
 
 @pytest.fixture(params=["postgres", "postgres-statements", "sqlite"])

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from api.cli import main
+from cli.main import main
+from configuration.settings import Settings
 from domain import customer_commands as c
 from domain.customer import Customer
 from domain.trace import Trace
@@ -24,11 +25,10 @@ from privacy.contacts import normalise_email, normalise_phone
 from privacy.key_stores import SqliteKeyStore
 from privacy.master_keys import MasterKeys
 from privacy.pseudonyms import Pseudonyms
-from service_layer.command_answers import CommandAnswer
 from service_layer.customer_desk import CustomerDesk
 from service_layer.customer_store import close_customer_ledger, open_customer_ledger
-from service_layer.migrations import apply_migrations
-from service_layer.settings import Settings
+from storage.command_answers import CommandAnswer
+from storage.migrations import apply_migrations
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 NAME = "Quentaline Vostrikova"

@@ -11,7 +11,7 @@ from psycopg.conninfo import conninfo_to_dict
 from domain.customer_ledger import CustomerLedger
 from domain.ledger import InventoryLedger
 from domain.location import LocationDirectory
-from service_layer.migrations import MIGRATIONS_DIRECTORY, apply_migrations
+from storage.migrations import MIGRATIONS_DIRECTORY, apply_migrations
 
 COLUMNS = """
 SELECT table_name, column_name, data_type, is_nullable, column_default IS NOT NULL

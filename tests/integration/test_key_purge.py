@@ -12,15 +12,15 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
-from api.cli import main
+from cli.main import main
+from configuration.settings import Settings
 from domain import customer_commands as c
 from domain.trace import Trace
 from privacy.master_keys import MasterKeys
 from privacy.pseudonyms import Pseudonyms
 from service_layer.customer_desk import CustomerDesk
 from service_layer.customer_store import close_customer_ledger, open_customer_ledger
-from service_layer.migrations import apply_migrations
-from service_layer.settings import Settings
+from storage.migrations import apply_migrations
 
 MASTER = MasterKeys.generate()
 TRACE = Trace("web", "tester", datetime(2026, 11, 26, tzinfo=UTC))

@@ -6,7 +6,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from service_layer.migrations import (
+from storage.migrations import (
     MIGRATIONS_DIRECTORY,
     ChangedMigrationError,
     apply_migrations,

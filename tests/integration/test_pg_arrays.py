@@ -8,7 +8,7 @@ import psycopg
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service_layer.pg_arrays import bytea_array, int4_array, int8_array, text_array, uuid_array
+from storage.pg_arrays import bytea_array, int4_array, int8_array, text_array, uuid_array
 from tests.e2e.conftest import POSTGRES_URL
 
 # PostgreSQL text holds neither NUL nor lone surrogates (which UTF-8 cannot encode).

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import psycopg
 
+from configuration.settings import eventsourcing_env
 from domain.catalog import Product
 from domain.ledger import InventoryLedger
 from domain.trace import Trace
-from service_layer.command_answers import scoped_key
-from service_layer.migrations import MIGRATIONS_DIRECTORY, apply_migrations
-from service_layer.settings import eventsourcing_env
+from storage.command_answers import scoped_key
+from storage.migrations import MIGRATIONS_DIRECTORY, apply_migrations
 
 SCOPING = "0008_scoped_idempotency_keys.sql"
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from api.cli import main
-from service_layer.settings import SettingsError, development_secret, ensure_folder, ensure_parent
+from cli.main import main
+from configuration.settings import SettingsError, development_secret, ensure_folder, ensure_parent
 from tests.e2e.conftest import scratch_database
 
 

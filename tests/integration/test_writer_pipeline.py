@@ -18,16 +18,16 @@ from typing import Any
 import psycopg
 import pytest
 
+from configuration.settings import Settings, eventsourcing_env, postgres_conninfo
 from domain import commands as c
 from domain.errors import InsufficientStockError
 from domain.ledger import InventoryLedger
 from domain.trace import Trace
 from service_layer.command_writer import CommandWriter, Outcome, Submission
-from service_layer.group_append import APPLICATION_NAME, AppendChannel
-from service_layer.recorders import LedgerPostgresRecorder
-from service_layer.settings import Settings, eventsourcing_env, postgres_conninfo
 from service_layer.writer_loop import WriterLoop
 from service_layer.writer_process import RemoteWriter
+from storage.group_append import APPLICATION_NAME, AppendChannel
+from storage.recorders import LedgerPostgresRecorder
 from tests.e2e.ledger_server import count_events
 from tests.integration.soap_shop import TRACE, soap_shop
 

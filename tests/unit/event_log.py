@@ -5,7 +5,7 @@ from __future__ import annotations
 from memory_uow import MemoryUnitOfWork
 
 from domain.commands import Command
-from streams.envelope import Envelope
+from events.envelope import Envelope
 from streams.log_reader import SubjectBook, to_envelopes
 
 

@@ -11,15 +11,15 @@ import shop
 from busy_day import busy_day
 
 from domain.stock import Stock
-from streams.contracts import (
+from events.contracts import (
     committed_contracts,
     contract_name,
     current_contracts,
     event_schema,
     incompatibilities,
 )
-from streams.envelope import Envelope
-from streams.published import PUBLISHED_EVENTS
+from events.envelope import Envelope
+from events.published import PUBLISHED_EVENTS
 
 
 def test_every_published_event_type_has_a_committed_contract() -> None:

@@ -11,8 +11,8 @@ from test_hot_view_projector import redelivered_late
 
 from domain.ids import stock_id
 from domain.stock import Stock
+from events.envelope import Envelope
 from projections.facts import KEYS, as_dicts, batch_rows
-from streams.envelope import Envelope
 
 
 def replaced(envelopes: list[Envelope]) -> dict[str, dict[tuple, dict]]:

@@ -9,9 +9,9 @@ from busy_day import busy_day
 
 from domain.ids import stock_id
 from domain.stock import Stock
+from events.envelope import Envelope
 from projections.availability import availability, total
 from projections.hot_views import OPEN_RESERVATIONS, IndexOp, fold, view_key
-from streams.envelope import Envelope
 
 
 def redelivered_late(envelopes: list[Envelope], seed: int = 7) -> list[Envelope]:

@@ -3,8 +3,8 @@ reason for being off in this process."""
 
 from __future__ import annotations
 
+from configuration.settings import Settings, without_password
 from service_layer.served_models import served_analytics, served_hot_views
-from service_layer.settings import Settings, without_password
 
 
 def test_settings_survive_the_trip_through_a_childs_environment() -> None:

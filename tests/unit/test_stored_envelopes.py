@@ -12,9 +12,9 @@ from eventsourcing.persistence import Mapper
 from every_event import every_event_with_odd_values
 
 from domain.ledger import InventoryLedger
-from streams.envelope import Envelope, utc_iso
+from events.envelope import Envelope, utc_iso
+from events.published import PUBLISHED_EVENTS, event_type_of
 from streams.log_reader import LogReader
-from streams.published import PUBLISHED_EVENTS, event_type_of
 from streams.stored_envelopes import StoredEnvelopes, stored_rows
 from streams.stored_json import plain_moment
 

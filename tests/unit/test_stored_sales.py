@@ -14,9 +14,9 @@ from test_stored_envelopes import STORES
 
 from domain.ledger import InventoryLedger
 from domain.trace import Trace
+from events.published import event_type_of
 from projections.facts import Rows, batch_rows, no_rows
 from streams.log_reader import LogReader
-from streams.published import event_type_of
 from streams.stored_envelopes import shape_of, stored_rows
 from streams.stored_sales import SOLD, _Told, stored_sale_envelope, stored_sold_rows
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from configuration.settings import Settings
 from projections.redis_views import RedisHotViews
-from service_layer.settings import Settings
 from tests.e2e.conftest import scratch_database
 from tests.e2e.ledger_server import TEST_MASTER_KEY
 from tests.integration.conftest import required_url

@@ -19,11 +19,11 @@ from typing import Any
 
 import orjson
 
+from cli.dev_processes import launch, stop
+from configuration.settings import Settings
 from domain import commands as c
 from domain.trace import Trace
 from service_layer.bootstrap import bootstrap
-from service_layer.settings import Settings
-from streams.dev_processes import launch, stop
 from tests.e2e.ledger_server import TEST_MASTER_KEY
 
 ROOT = Path(__file__).resolve().parents[3]

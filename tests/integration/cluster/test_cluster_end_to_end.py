@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service_layer.settings import Settings
-from streams.dev_processes import free_port
+from cli.dev_processes import free_port
+from configuration.settings import Settings
 from tests.e2e.ledger_server import auth_headers, serve
 from tests.integration.cluster.processes import dump_facts, glow, running, stop, wait_for
 from tests.integration.readside.test_read_side_end_to_end import caught_up, trade

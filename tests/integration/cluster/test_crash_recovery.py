@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from cli.lag import log_head
+from configuration.settings import Settings, eventsourcing_env, postgres_conninfo
 from domain.ledger import InventoryLedger
 from projections.redis_views import RedisHotViews
-from service_layer.settings import Settings, eventsourcing_env, postgres_conninfo
 from streams.embedded_driver import CONSUMER, Sinks, catch_up
-from streams.lag import log_head
 from streams.log_reader import LogReader
 from streams.positions import PositionBook
 from tests.integration.cluster.processes import (

@@ -19,9 +19,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from api.dev_cluster import ensure_database
+from cli.dev_cluster import ensure_database
+from cli.dev_processes import free_port
 from projections.redis_views import RedisHotViews
-from streams.dev_processes import free_port
 from tests.e2e.conftest import POSTGRES_URL, with_database
 from tests.integration.cluster.processes import GLOW, ROOT, wait_for
 

@@ -15,14 +15,14 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from cli.dev_broker import start_tansu
+from cli.dev_processes import free_port
+from configuration.settings import Settings, eventsourcing_env, postgres_conninfo
 from domain.ledger import InventoryLedger
-from service_layer.settings import Settings, eventsourcing_env, postgres_conninfo
-from streams.dev_broker import start_tansu
-from streams.dev_processes import free_port
-from streams.envelope import Envelope
+from events.envelope import Envelope
+from events.published import EVENT_TOPICS, KAFKA_TOPICS
 from streams.log_reader import LogReader
 from streams.positions import PositionBook
-from streams.published import EVENT_TOPICS, KAFKA_TOPICS
 from streams.relay import Relay, RelayConfig
 from tests.integration.cluster.processes import seed, sell
 
@@ -191,7 +191,7 @@ def test_glow_relay_from_a_position_republishes_what_follows(cluster: Settings) 
 
 
 def glow_head(settings: Settings) -> str:
-    from streams.lag import log_head
+    from cli.lag import log_head
 
     return str(log_head(postgres_conninfo(settings.event_store_url)))
 

@@ -15,10 +15,10 @@ import pytest
 import shop
 from memory_uow import MemoryUnitOfWork
 
+from configuration.settings import Settings, eventsourcing_env
 from domain.catalog import Product
 from domain.ids import product_id
 from domain.ledger import InventoryLedger
-from service_layer.settings import Settings, eventsourcing_env
 from streams import relay as relay_module
 from streams.log_reader import LogReader
 from streams.relay import Relay, RelayConfig

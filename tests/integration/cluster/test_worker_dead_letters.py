@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 import shop
 
+from cli.lag import log_head
+from configuration.settings import Settings, eventsourcing_env, postgres_conninfo
 from domain.ledger import InventoryLedger
 from projections.redis_views import RedisHotViews
-from service_layer.settings import Settings, eventsourcing_env, postgres_conninfo
 from streams.dead_letters import PostgresDeadLetters
 from streams.embedded_driver import CONSUMER
-from streams.lag import log_head
 from streams.positions import PositionBook
 from tests.integration.cluster.processes import dump_facts, glow, running, wait_for
 from tests.integration.cluster.test_cluster_end_to_end import worker_args

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from service_layer.settings import Settings
-from streams.dev_processes import free_port, stop
+from cli.dev_processes import free_port, stop
+from configuration.settings import Settings
 from tests.integration.cluster.processes import GLOW, environment, wait_for
 
 pytestmark = pytest.mark.kafka

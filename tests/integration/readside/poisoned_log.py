@@ -18,9 +18,9 @@ from memory_uow import MemoryUnitOfWork
 from domain.ids import stock_id
 from domain.ledger import InventoryLedger
 from domain.stock import Stock
+from events.envelope import Envelope
 from projections import facts as fact_projector
 from projections import hot_views as view_projector
-from streams.envelope import Envelope
 
 ANCIENT = "ANCIENT"  # the poisoned batch
 YEAR_ONE = date(1, 1, 1)

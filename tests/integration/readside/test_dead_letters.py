@@ -16,6 +16,7 @@ import pytest
 import redis
 import shop
 
+from configuration.settings import Settings, eventsourcing_env
 from domain.ledger import InventoryLedger
 from domain.location import Location
 from projections.clickhouse_facts import ClickHouseFacts
@@ -23,7 +24,6 @@ from projections.hot_view_store import HotViewStore
 from projections.memory_views import MemoryHotViews
 from projections.redis_views import RedisHotViews
 from service_layer.read_side import open_dead_letters
-from service_layer.settings import Settings, eventsourcing_env
 from streams.dead_letters import DeadLetters
 from streams.embedded_driver import CONSUMER, LogFollower, Sinks, catch_up
 from streams.letter_retry import retry_requested

@@ -14,8 +14,8 @@ import httpx
 import pytest
 import shop
 
-from api.cli import main
-from service_layer.settings import Settings
+from cli.main import main
+from configuration.settings import Settings
 from tests.e2e.conftest import scratch_database
 from tests.e2e.ledger_server import RunningLedger, auth_headers, serve
 from tests.integration.readside.poisoned_log import ANCIENT, facts_fixed, write_poisoned_log

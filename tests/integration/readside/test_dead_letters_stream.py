@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 import redis
 
+from configuration.settings import eventsourcing_env, postgres_conninfo
 from domain.ledger import InventoryLedger
+from events.envelope import Envelope
 from projections.clickhouse_facts import ClickHouseFacts
 from projections.redis_views import RedisHotViews
-from service_layer.settings import eventsourcing_env, postgres_conninfo
 from streams import faust_app
 from streams.dead_letters import PostgresDeadLetters
 from streams.embedded_driver import CONSUMER, Sinks
-from streams.envelope import Envelope
 from streams.log_reader import LogReader
 from streams.stream_projector import StreamProjector
 from tests.e2e.conftest import scratch_database

@@ -15,11 +15,11 @@ import pytest
 import shop
 from busy_day import busy_day
 
+from events.envelope import Envelope
 from projections.clickhouse_facts import ClickHouseFacts
 from projections.facts import KEYS, TABLES, as_dicts, batch_rows
 from projections.hot_views import fold
 from streams.embedded_driver import CONSUMER, Sinks
-from streams.envelope import Envelope
 from streams.faust_app import create_app
 from streams.stream_projector import StreamProjector
 

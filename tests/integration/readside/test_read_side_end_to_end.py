@@ -10,11 +10,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from configuration.settings import Settings
 from projections.clickhouse_facts import ClickHouseFacts
 from projections.facts import TABLES
 from projections.redis_views import RedisHotViews
 from service_layer.read_side import ReadSide
-from service_layer.settings import Settings
 from streams import replay
 from streams.rebuild import rebuild_facts, rebuild_hot_views
 from tests.e2e.conftest import scratch_database

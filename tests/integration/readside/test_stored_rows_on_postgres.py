@@ -13,13 +13,13 @@ import pytest
 from every_event import every_event_with_odd_values
 from psycopg import pq
 
+from configuration.settings import eventsourcing_env
 from domain.ledger import InventoryLedger
+from events.envelope import Envelope
 from projections.clickhouse_facts import ClickHouseFacts
 from projections.facts import KEYS, TABLES, as_dicts, batch_rows, no_rows
 from projections.memory_views import MemoryHotViews
-from service_layer.settings import eventsourcing_env
 from streams.embedded_driver import CONSUMER, Sinks, catch_up
-from streams.envelope import Envelope
 from streams.log_reader import LogReader, SubjectBook
 from streams.rebuild import rebuild_facts
 from streams.replay import replay

@@ -13,9 +13,9 @@ import sys
 import time
 from typing import Any
 
+from configuration.settings import Settings
 from service_layer.bootstrap import require_schema
 from service_layer.read_side import open_dead_letters
-from service_layer.settings import Settings
 from streams.dead_letters import DeadLetter, DeadLetters
 
 SINKS = ("hot_views", "facts", "relay")

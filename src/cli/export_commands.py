@@ -7,16 +7,16 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
-from api.audit_commands import print_json
-from api.progress import progress_bar
 from audit.aggregate_keys import KINDS, aggregate_id
 from audit.export import Selection, export_lines, resume_point
 from audit.export_file import last_complete_line
 from audit.replay_check import compare_with_store
 from audit.time_travel import parse_instant
+from cli.audit_commands import print_json
+from cli.progress import progress_bar
+from configuration.settings import Settings, ensure_parent
 from domain.ledger import InventoryLedger
 from service_layer.bootstrap import open_ledger
-from service_layer.settings import Settings, ensure_parent
 
 
 def add_parsers(commands: Any) -> None:

@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from streams.dev_processes import launch
+from cli.dev_processes import launch
 
 
 def tansu_binary() -> str:

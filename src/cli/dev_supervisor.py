@@ -16,9 +16,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 
-from service_layer.settings import SettingsError
-from streams.dev_broker import start_tansu
-from streams.dev_processes import GLOW, Supervised, launch, stop_all
+from cli.dev_broker import start_tansu
+from cli.dev_processes import GLOW, Supervised, launch, stop_all
+from configuration.settings import SettingsError
 
 READY_SECONDS = 90
 LOG_TAIL_LINES = 20

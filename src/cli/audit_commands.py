@@ -13,8 +13,8 @@ from audit.batch_trace import trace_batch
 from audit.history import history
 from audit.rendering import describe_state
 from audit.time_travel import BASES, RECORDED, parse_instant, state_as_of, stock_as_of
+from configuration.settings import Settings, SettingsError
 from service_layer.bootstrap import open_ledger
-from service_layer.settings import Settings, SettingsError
 
 KEY_HELP = "stock: SKU@LOCATION (or a SKU alone for as-of across locations); reservation: UUID"
 

@@ -8,7 +8,7 @@
   ids in commit order) in ONE round trip: a function per event table (migration
   0006_group_append.sql) takes the answers and the events as binary arrays and runs the whole
   transaction server-side. The arrays are built in the wire format directly
-  (service_layer/pg_arrays.py) and sent with one libpq call (`group_append`). Against four
+  (storage/pg_arrays.py) and sent with one libpq call (`group_append`). Against four
   client statements with psycopg's list dumping it costs the writer about 0.2x the CPU and
   0.4x the wall time per group (scripts/bench_group_append.py). A table without such a
   function (an application the migrations do not know) gets the same transaction from four
@@ -29,10 +29,10 @@ from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
-from service_layer.command_answers import CommandAnswer
-from service_layer.group_append import GroupAppend
-from service_layer.log_stream import StoredRow, stream_rows
-from service_layer.pg_arrays import (
+from storage.command_answers import CommandAnswer
+from storage.group_append import GroupAppend
+from storage.log_stream import StoredRow, stream_rows
+from storage.pg_arrays import (
     bytea_array,
     int4,
     int4_array,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # The `glow` of the running interpreter (the venv's, beside its python).
-GLOW = (sys.executable, "-m", "api.cli")
+GLOW = (sys.executable, "-m", "cli.main")
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,6 @@ from typing import Any
 
 import orjson
 
-from api.audit_commands import print_json
-from api.progress import progress_bar
 from audit.chain_follower import extend_chain, unchained_rows
 from audit.chain_verification import verify_chain
 from audit.checkpoints import (
@@ -21,8 +19,10 @@ from audit.checkpoints import (
     signing_key,
     take_checkpoint,
 )
+from cli.audit_commands import print_json
+from cli.progress import progress_bar
+from configuration.settings import Settings, ensure_parent, postgres_conninfo
 from service_layer.bootstrap import require_schema
-from service_layer.settings import Settings, ensure_parent, postgres_conninfo
 
 SQLITE_NOTICE = (
     "the hash chain is kept only with the PostgreSQL store: the embedded SQLite store is one "

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from service_layer.settings import Settings
+from configuration.settings import Settings
 
 COMMANDS = ("contracts", "rebuild", "relay", "worker", "lag")
 
@@ -52,18 +52,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "rebuild":
         return _rebuild(settings, args.model, show=not args.quiet)
     if args.command == "relay":
-        from streams.relay_cli import run_relay
+        from cli.relay import run_relay
 
         return run_relay(settings, args.start, args.partitions)
     if args.command == "worker":
         from service_layer.worker_readiness import refuse_unready_worker
 
         refuse_unready_worker(settings, args.data_dir)
-        from streams.faust_app import run_worker
+        from cli.worker import run_worker
 
         return run_worker(settings, args.web_port, args.data_dir)
     if args.command == "lag":
-        from streams.lag import print_lag
+        from cli.lag import print_lag
 
         return print_lag(settings)
     return _contracts(write=args.write)
@@ -88,10 +88,10 @@ def migrate_analytics(settings: Settings) -> None:
 
 
 def _rebuild(settings: Settings, model: str, *, show: bool) -> int:
+    from configuration.settings import eventsourcing_env
     from domain.ledger import InventoryLedger
     from projections.redis_views import RedisHotViews
     from service_layer.read_side import open_analytics, open_dead_letters, open_hot_views
-    from service_layer.settings import eventsourcing_env
     from streams.log_reader import LogReader
     from streams.rebuild import rebuild_facts, rebuild_hot_views
 
@@ -132,7 +132,7 @@ def _rebuild(settings: Settings, model: str, *, show: bool) -> int:
 
 
 def _contracts(*, write: bool) -> int:
-    from streams.contracts import (
+    from events.contracts import (
         committed_contracts,
         current_contracts,
         incompatibilities,

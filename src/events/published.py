@@ -3,7 +3,7 @@
 Every event of these aggregates is a published fact. The LocationDirectory (an index of location
 codes, which Location.Registered already tells) is bookkeeping of the write side: never
 published, never projected. (Idempotency answers are not events at all: see
-service_layer/recorders.py.)
+storage/recorders.py.)
 """
 
 from __future__ import annotations

@@ -20,10 +20,10 @@ import psycopg
 from psycopg import sql
 
 from api.auth import new_jwt_secret
-from api.dev_supervisor import DevCluster, refuse_taken_port
-from privacy.master_keys import MasterKeys
-from service_layer.served_models import MEMORY
-from service_layer.settings import (
+from cli.dev_broker import tansu_binary
+from cli.dev_processes import GLOW, recorded_pids
+from cli.dev_supervisor import DevCluster, refuse_taken_port
+from configuration.settings import (
     DEFAULT_ANALYTICS_URL,
     DEFAULT_STORE_URL,
     Settings,
@@ -34,8 +34,8 @@ from service_layer.settings import (
     postgres_conninfo,
     without_password,
 )
-from streams.dev_broker import tansu_binary
-from streams.dev_processes import GLOW, recorded_pids
+from privacy.master_keys import MasterKeys
+from service_layer.served_models import MEMORY
 
 DEV_STORE_URL = "postgresql://postgres@127.0.0.1:5432/glow_dev"
 DEV_HOT_VIEWS_URL = "redis://127.0.0.1:6379/0"

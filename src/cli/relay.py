@@ -6,8 +6,8 @@ import asyncio
 import signal
 import sys
 
+from configuration.settings import Settings, postgres_conninfo
 from service_layer.bootstrap import open_ledger
-from service_layer.settings import Settings, postgres_conninfo
 from streams.log_reader import LogReader
 from streams.relay import Relay, RelayConfig
 

@@ -9,19 +9,19 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from api import (
+from audit.errors import AuditError
+from cli import (
     audit_commands,
     chain_commands,
-    dead_letters_cli,
     dev_cluster,
     export_commands,
-    readside_cli,
-    recommend_cli,
 )
-from audit.errors import AuditError
+from cli import dead_letters as dead_letters_cli
+from cli import read_side as readside_cli
+from cli import recommend as recommend_cli
+from configuration.settings import Settings, SettingsError, postgres_conninfo
 from service_layer.bootstrap import SchemaNotReadyError
 from service_layer.customer_store import SealedCustomerLedger
-from service_layer.settings import Settings, SettingsError, postgres_conninfo
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -177,7 +177,7 @@ def _purge(done: bool, settings: Settings) -> int:
 
 
 def _migrate(settings: Settings) -> int:
-    from service_layer.migrations import apply_migrations
+    from storage.migrations import apply_migrations
 
     readside_cli.migrate_analytics(settings)
     if not settings.is_postgres():

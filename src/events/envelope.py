@@ -20,7 +20,7 @@ import orjson
 from eventsourcing.domain import Aggregate
 
 from domain.trace import Trace
-from streams.published import schema_version
+from events.published import schema_version
 
 BASE_FIELDS = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic", "originator_id_type"}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import psycopg
 from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-untyped]
 
-from service_layer.settings import Settings, postgres_conninfo
+from configuration.settings import Settings, postgres_conninfo
 from streams.dead_letters import PostgresDeadLetters
 from streams.embedded_driver import CONSUMER, FACTS, HOT_VIEWS
 from streams.faust_app import PROJECTED_TOPICS, group_id

@@ -1,7 +1,7 @@
 """JSON Schema contracts of the published events, and the check that a change keeps them.
 
 The schema of each event type is generated from the event class's annotations and committed
-under `src/streams/contracts/<type>.v<schema_version>.json`. A change is compatible when every
+under `src/events/contracts/<type>.v<schema_version>.json`. A change is compatible when every
 document valid under the committed contract is still valid under the new one and the other way
 round, except that new optional fields may appear: no field removed, none made required, none
 changed in type. Anything else needs a new schema version with an upcaster.
@@ -21,8 +21,8 @@ import orjson
 from eventsourcing.domain import Aggregate
 
 from domain.trace import Trace
-from streams.envelope import TRACE_FIELDS, payload_fields
-from streams.published import PUBLISHED_EVENTS, schema_version
+from events.envelope import TRACE_FIELDS, payload_fields
+from events.published import PUBLISHED_EVENTS, schema_version
 
 CONTRACTS_DIRECTORY = Path(__file__).resolve().parent / "contracts"
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -61,7 +61,7 @@ def type_schema(hint: Any) -> dict[str, Any]:
         return {"type": "object", "additionalProperties": type_schema(args[1])}
     if origin is list:
         return {"type": "array", "items": type_schema(args[0])}
-    raise TypeError(f"no JSON Schema for the annotation {hint!r}; add it to streams.contracts")
+    raise TypeError(f"no JSON Schema for the annotation {hint!r}; add it to events.contracts")
 
 
 def _object(properties: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from service_layer.settings import Settings
+from configuration.settings import Settings
 
 
 def add_parsers(commands: Any) -> None:

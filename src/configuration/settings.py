@@ -209,7 +209,7 @@ def eventsourcing_env(url: str) -> dict[str, str]:
             "POSTGRES_MAX_OVERFLOW": "8",
             "POSTGRES_LOCK_TIMEOUT": "5",
             "CREATE_TABLE": "n",
-            "APPLICATION_RECORDER_TOPIC": "service_layer.recorders:LedgerPostgresRecorder",
+            "APPLICATION_RECORDER_TOPIC": "storage.recorders:LedgerPostgresRecorder",
         }
     if parts.scheme == "sqlite":
         # As SQLAlchemy spells it: sqlite:///relative/path, sqlite:////absolute/path.
@@ -223,7 +223,7 @@ def eventsourcing_env(url: str) -> dict[str, str]:
             "SQLITE_DBNAME": path,
             "SQLITE_LOCK_TIMEOUT": "10",
             "CREATE_TABLE": "y",
-            "APPLICATION_RECORDER_TOPIC": "service_layer.recorders:LedgerSQLiteRecorder",
+            "APPLICATION_RECORDER_TOPIC": "storage.recorders:LedgerSQLiteRecorder",
         }
     raise SettingsError(
         f"unsupported event store URL {url!r}; expected postgresql://user@host:port/db "

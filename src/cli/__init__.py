@@ -1,0 +1,1 @@
+"""The `glow` command: every subcommand, progress bars and the development cluster."""

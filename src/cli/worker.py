@@ -1,0 +1,46 @@
+"""`glow worker`: the Faust worker process, its sinks opened from the settings."""
+
+from __future__ import annotations
+
+import faust
+
+from configuration.settings import Settings, postgres_conninfo
+from service_layer.bootstrap import open_ledger
+from service_layer.read_side import open_analytics, open_hot_views
+from streams.dead_letters import PostgresDeadLetters
+from streams.embedded_driver import Sinks
+from streams.faust_app import create_app
+from streams.log_reader import LogReader
+from streams.positions import PositionBook
+from streams.stream_projector import StreamProjector
+
+
+def run_worker(settings: Settings, web_port: int, data_dir: str) -> int:
+    conninfo = postgres_conninfo(settings.event_store_url)
+    letters = PostgresDeadLetters(conninfo)
+    sinks = Sinks(
+        hot_views=open_hot_views(settings.hot_views_url) if settings.hot_views_url else None,
+        facts=open_analytics(settings.analytics_url) if settings.analytics_url else None,
+        letters=letters,
+    )
+    book = PositionBook(conninfo)
+    ledger = open_ledger(settings, connections=1)  # only to read letters again for a retry
+    projector = StreamProjector(sinks, book, reader=LogReader(ledger))
+    built = create_app(
+        settings.bootstrap_servers(),
+        projector,
+        prefix=settings.topic_prefix,
+        web_port=web_port,
+        data_dir=data_dir,
+    )
+    worker = faust.Worker(built.app, loglevel="WARNING", quiet=True)
+    try:
+        worker.execute_from_commandline()
+    finally:
+        projector.stopping.set()
+        if sinks.facts is not None:
+            sinks.facts.close()
+        book.close()
+        letters.close()
+        ledger.close()
+    return 0

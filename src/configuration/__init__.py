@@ -1,0 +1,1 @@
+"""The ledger's settings, read once from the environment; nothing else is imported here."""

@@ -1,0 +1,1 @@
+"""Event-store adapters: recorders, group append, log streaming, answers, migrations."""
