@@ -27,6 +27,11 @@ COLUMNS = "sink, position, event_id, event_type, error, message"
 LISTED = f"{COLUMNS}, attempts, first_failed_at, last_failed_at, retry_requested_at IS NOT NULL"
 
 
+def listing(where: str) -> str:
+    """The letters' query in either store; `where` is one of this module's fixed conditions."""
+    return f"SELECT {LISTED} FROM projection_dead_letters WHERE {where} ORDER BY sink, position"  # noqa: S608
+
+
 @dataclass(frozen=True)
 class DeadLetter:
     sink: str
@@ -182,11 +187,7 @@ class PostgresDeadLetters:
 
     def _select(self, where: str, parameters: dict[str, Any]) -> list[DeadLetter]:
         with self._connection() as conn:
-            rows = conn.execute(
-                f"SELECT {LISTED} FROM projection_dead_letters"  # noqa: S608 - fixed names
-                f" WHERE {where} ORDER BY sink, position",
-                parameters,
-            ).fetchall()
+            rows = conn.execute(listing(where), parameters).fetchall()
         return [DeadLetter(*row) for row in rows]
 
     def record(self, letter: DeadLetter) -> None:
@@ -272,11 +273,7 @@ class SqliteDeadLetters:
 
     def _select(self, where: str, parameters: dict[str, Any]) -> list[DeadLetter]:
         with self._connection() as conn:
-            rows = conn.execute(
-                f"SELECT {LISTED} FROM projection_dead_letters"  # noqa: S608 - fixed names
-                f" WHERE {where} ORDER BY sink, position",
-                parameters,
-            ).fetchall()
+            rows = conn.execute(listing(where), parameters).fetchall()
         return [
             DeadLetter(
                 sink, at, event, kind, error, text, tries, _time(first), _time(last), bool(asked)
