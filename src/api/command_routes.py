@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-import orjson
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,6 +22,7 @@ from api.caller_bounds import (
     occurred_at,
     require_seller_limits,
 )
+from api.command_responses import command_response
 from api.command_waits import deadlines
 from api.metrics import COMMAND_LATENCY
 from api.problems import ApiProblem
@@ -221,13 +221,7 @@ def command_endpoint(route: CommandRoute) -> Callable[[Request], Awaitable[Respo
         deadlines().watch(future, settings.command_timeout_seconds)
         outcome = await future
         latency.observe(time.perf_counter() - started)
-        headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
-        return Response(
-            orjson.dumps(outcome.body),
-            status_code=outcome.status,
-            media_type="application/json",
-            headers=headers,
-        )
+        return command_response(outcome, route.creates)
 
     endpoint.__name__ = "command_" + route.path.strip("/").replace("/", "_").replace("{", "")
     return endpoint

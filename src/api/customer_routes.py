@@ -20,6 +20,7 @@ from starlette.responses import Response
 from api import customer_models as m
 from api.access import principal_of
 from api.auth import Principal
+from api.command_responses import command_response
 from api.command_routes import _caller, _idempotency_key
 from api.problems import ApiProblem
 from api.query_parameters import Declared, choice
@@ -202,8 +203,7 @@ def customer_command_endpoint(route: CustomerRoute) -> Callable[[Request], Await
         if route.personal:
             touched = UUID(outcome.body["customer_id"])
             await _log(request, touched, f"write {route.path}", trace.reason)
-        headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
-        return _json(outcome.body, outcome.status, headers)
+        return command_response(outcome, route.creates)
 
     endpoint.__name__ = "customer_" + route.path.strip("/").replace("/", "_").replace("{", "")
     return endpoint
