@@ -37,7 +37,7 @@ STATE = orjson.dumps({"trace": {"channel": "web", "source_ref": "bench"}, "lines
 
 def group() -> tuple[list[StoredEvent], list[CommandAnswer]]:
     events = [StoredEvent(uuid.uuid4(), 1, "domain.stock:Stock.Reserved", STATE) for _ in range(8)]
-    answers = [CommandAnswer(uuid.uuid4().hex, "f", 201, {"ok": True}) for _ in range(4)]
+    answers = [CommandAnswer(uuid.uuid4().hex, "f", {"ok": True}, created=True) for _ in range(4)]
     return events, answers
 
 

@@ -75,7 +75,7 @@ def serve(port: int, stage: str) -> None:
             reservation_id = getattr(submission.command, "reservation_id", None)
             placing = type(submission.command).__name__ == "PlaceReservation"
             body = {"reservation_id": str(reservation_id), "status": "placed"}
-            submission.future.set_result(cw.Outcome(201 if placing else 200, body))
+            submission.future.set_result(cw.Outcome(body, created=placing))
 
     cw.CommandWriter._process = answer_at_once  # type: ignore[method-assign]
     runtime = bootstrap(Settings.from_env())

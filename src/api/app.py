@@ -15,21 +15,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from api import audit_routes as a
-from api import query_routes as q
 from api.access import AccessControl
 from api.access_rules import ACCESS_RULES, EXPENSIVE_READS
 from api.auth import verifier
 from api.command_gateway import CommandGateway, GlowApp, Handler
 from api.command_routes import COMMAND_ROUTES, command_endpoint
 from api.concurrency_limit import ConcurrencyLimit
-from api.customer_routes import (
-    CUSTOMER_COMMAND_ROUTES,
-    CUSTOMER_QUERIES,
-    customer_command_endpoint,
-)
+from api.customer_routes import CUSTOMER_COMMAND_ROUTES, customer_command_endpoint
 from api.metrics import REFUSALS
-from api.openapi import QUERY_PARAMETERS, openapi_document
+from api.openapi import openapi_document
+from api.operations_routes import OPENAPI_STATE
 from api.problems import (
     ApiProblem,
     api_problem,
@@ -37,8 +32,7 @@ from api.problems import (
     domain_problem,
     problem_response,
 )
-from api.read_routes import READ_ROUTES
-from api.recommendation_routes import recommendations
+from api.route_tables import QUERY_PARAMETERS, QUERY_ROUTES
 from audit.errors import AuditError
 from domain.errors import DomainError
 from service_layer.bootstrap import LedgerRuntime
@@ -53,38 +47,14 @@ def _command_routes() -> list[Route]:
     ]
 
 
-def _routes(command_routes: list[Route] | None = None) -> list[Route]:
+def app_routes(command_routes: list[Route] | None = None) -> list[Route]:
+    """Every route of the app, in the order the router tries them (api/route_tables.py)."""
     routes = list(_command_routes() if command_routes is None else command_routes)
     routes += [
         Route(route.path, customer_command_endpoint(route), methods=["POST"])
         for route in CUSTOMER_COMMAND_ROUTES
     ]
-    routes += [Route(path, endpoint) for path, endpoint, _ in CUSTOMER_QUERIES]
-    document = orjson.dumps(openapi_document())
-
-    async def openapi(_: Request) -> Response:
-        return Response(document, media_type="application/json")
-
-    return [
-        *routes,
-        Route("/skus/{sku}/stock", q.stock_of_sku),
-        Route("/skus/{sku}/stock/{location}", q.stock_at_location),
-        Route("/reservations/{reservation_id}", q.reservation),
-        Route("/products/{product_code}", q.product),
-        Route("/locations", q.locations),
-        Route("/customers/{customer_id}/recommendations", recommendations),
-        Route("/audit/chain", a.chain),
-        Route("/audit/chain/verification", a.chain_verification),
-        Route("/audit/export", a.export),
-        Route("/audit/batches/{sku}/{batch}/trace", a.batch_trace),
-        Route("/audit/{kind}/{key}/history", a.aggregate_history),
-        Route("/audit/{kind}/{key}/as-of", a.aggregate_as_of),
-        *READ_ROUTES,
-        Route("/health", q.health),
-        Route("/health/detail", q.health_detail),
-        Route("/metrics", q.metrics),
-        Route("/openapi.json", openapi),
-    ]
+    return routes + [query.route() for query in QUERY_ROUTES]
 
 
 async def _on_domain_error(request: Request, error: Exception) -> Response:
@@ -155,7 +125,7 @@ def create_app(runtime: LedgerRuntime, *, manage_runtime: bool = True) -> GlowAp
     from starlette.exceptions import HTTPException
 
     command_routes = _command_routes()
-    routes = _routes(command_routes)
+    routes = app_routes(command_routes)
     tokens = verifier(runtime.settings)
     access = Middleware(
         AccessControl,
@@ -187,4 +157,5 @@ def create_app(runtime: LedgerRuntime, *, manage_runtime: bool = True) -> GlowAp
     app.max_header_count = runtime.settings.max_header_count
     app.max_header_bytes = runtime.settings.max_header_bytes
     app.state.runtime = runtime
+    setattr(app.state, OPENAPI_STATE, orjson.dumps(openapi_document()))
     return app

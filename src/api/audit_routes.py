@@ -11,9 +11,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from api.access import principal_of
-from api.query_parameters import Declared, choice, instant, position, text
-from api.query_routes import _json, _runtime
+from api.access_logging import log_access
+from api.json_answers import json_answer
+from api.query_parameters import choice, instant, position, text
+from api.query_route import PROBLEMS, QueryRoute
+from api.request_state import runtime_of
 from audit.aggregate_keys import KINDS, aggregate_id
 from audit.batch_trace import trace_batch
 from audit.chain_status import chain_status
@@ -25,7 +27,6 @@ from audit.history import history
 from audit.rendering import describe_state
 from audit.time_travel import BASES, RECORDED, state_as_of, stock_as_of
 from configuration.settings import postgres_conninfo
-from privacy.access_log import AccessEntry
 
 AT = instant("at", description="default: now")
 BASIS = choice(
@@ -40,61 +41,48 @@ KIND = choice("kind", tuple(KINDS), description="one aggregate's history instead
 KEY = text("key", description="the aggregate's key: SKU@LOCATION, a UUID, a code")
 SINCE = instant("since", description="recorded at or after")
 UNTIL = instant("until", description="recorded before")
-AUDIT_PARAMETERS: Declared = {
-    "/audit/{kind}/{key}/as-of": (AT, BASIS),
-    "/audit/export": (AFTER, KIND, KEY, SINCE, UNTIL),
-}
 
 
 async def aggregate_history(request: Request) -> Response:
-    ledger = _runtime(request).ledger
+    ledger = runtime_of(request).ledger
     found = aggregate_id(request.path_params["kind"], request.path_params["key"])
     events = await run_in_threadpool(history, ledger, found)
-    return _json({"aggregate_id": str(found), "events": events})
+    return json_answer({"aggregate_id": str(found), "events": events})
 
 
 async def aggregate_as_of(request: Request) -> Response:
     kind, key = request.path_params["kind"], request.path_params["key"]
     instant, basis = AT.read(request) or datetime.now(tz=UTC), BASIS.value(request)
-    ledger = _runtime(request).ledger
+    ledger = runtime_of(request).ledger
     if kind == "stock" and "@" not in key:
-        return _json(await run_in_threadpool(stock_as_of, ledger, key, instant, basis))
+        return json_answer(await run_in_threadpool(stock_as_of, ledger, key, instant, basis))
     found = await run_in_threadpool(state_as_of, ledger, aggregate_id(kind, key), instant, basis)
-    return _json(
+    return json_answer(
         {"as_of": instant.isoformat(), "basis": basis, **describe_state(found, instant.date())}
     )
 
 
 async def batch_trace(request: Request) -> Response:
     sku, batch = request.path_params["sku"], request.path_params["batch"]
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     found = await run_in_threadpool(
         trace_batch, runtime.ledger, sku, batch, runtime.customers.recall_notice
     )
     # Telling whether a customer can be reached read their sealed contact details: log it.
-    principal = principal_of(request)
     reason = f"recall of batch {batch} of {sku}"
     for notice in found["customers_to_notify"]:
         if notice.get("status") in ("active", "forgotten"):
-            entry = AccessEntry(
-                principal.subject,
-                principal.role,
-                principal.channel,
-                UUID(notice["customer_id"]),
-                "recall-notice",
-                reason,
-            )
-            await run_in_threadpool(runtime.access_log.record, entry)
-    return _json(found)
+            await log_access(request, UUID(notice["customer_id"]), "recall-notice", reason)
+    return json_answer(found)
 
 
 async def chain(request: Request) -> Response:
-    return _json(await run_in_threadpool(chain_status, _conninfo(request)))
+    return json_answer(await run_in_threadpool(chain_status, _conninfo(request)))
 
 
 async def chain_verification(request: Request) -> Response:
     report = await run_in_threadpool(verify_chain, _conninfo(request), signing_key())
-    return _json(report.as_dict())
+    return json_answer(report.as_dict())
 
 
 async def export(request: Request) -> Response:
@@ -105,14 +93,60 @@ async def export(request: Request) -> Response:
         since=SINCE.read(request),
         until=UNTIL.read(request),
     )
-    lines: Iterator[bytes] = export_lines(_runtime(request).ledger, selection)
+    lines: Iterator[bytes] = export_lines(runtime_of(request).ledger, selection)
     return StreamingResponse(lines, media_type="application/x-ndjson")
 
 
 def _conninfo(request: Request) -> str:
-    settings = _runtime(request).settings
+    settings = runtime_of(request).settings
     if not settings.is_postgres():
         raise ChainUnavailableError(
             "the hash chain is kept only with the PostgreSQL store, not the embedded SQLite one"
         )
     return postgres_conninfo(settings.event_store_url)
+
+
+CHAIN_PROBLEMS = (*PROBLEMS, 501)  # the embedded SQLite store keeps no chain
+AUDIT_ROUTES = [
+    QueryRoute(
+        "/audit/chain",
+        chain,
+        "The hash chain's head, the log's head, the latest checkpoint",
+        "audit",
+        problems=CHAIN_PROBLEMS,
+    ),
+    QueryRoute(
+        "/audit/chain/verification",
+        chain_verification,
+        "Recompute the chain; the first discrepancy",
+        "audit",
+        problems=CHAIN_PROBLEMS,
+    ),
+    QueryRoute(
+        "/audit/export",
+        export,
+        "The log as JSON Lines (application/x-ndjson)",
+        "audit",
+        (AFTER, KIND, KEY, SINCE, UNTIL),
+        media_type="application/x-ndjson",
+    ),
+    QueryRoute(
+        "/audit/batches/{sku}/{batch}/trace",
+        batch_trace,
+        "Everything a batch went through (recall)",
+        "audit",
+    ),
+    QueryRoute(
+        "/audit/{kind}/{key}/history",
+        aggregate_history,
+        "An aggregate's events with who, why and when",
+        "audit",
+    ),
+    QueryRoute(
+        "/audit/{kind}/{key}/as-of",
+        aggregate_as_of,
+        "An aggregate's state as of an instant, by replay",
+        "audit",
+        (AT, BASIS),
+    ),
+]

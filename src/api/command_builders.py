@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 from api import models as m
 from domain import commands as c
@@ -126,7 +126,3 @@ def lift_quarantine(b: m.BatchActionIn, ctx: Context) -> c.Command:
 
 def recall(b: m.RecallIn, ctx: Context) -> c.Command:
     return c.RecallBatch(b.sku, b.batch, ctx.trace)
-
-
-def reservation_id_param(raw: str) -> UUID:
-    return UUID(raw)

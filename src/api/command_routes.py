@@ -1,4 +1,6 @@
-"""Every command route: path, body model, builder. The OpenAPI document is made from this list."""
+"""Every stock and catalog command route: path, body model, builder, and whether it creates
+(201 when its result says it created something: api/command_responses.py). The app and the
+OpenAPI document are made from this list."""
 
 from __future__ import annotations
 
@@ -9,11 +11,11 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-import orjson
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
+from api import callers
 from api import command_builders as b
 from api import models as m
 from api.access import principal_of, require_locations
@@ -23,17 +25,15 @@ from api.caller_bounds import (
     occurred_at,
     require_seller_limits,
 )
+from api.command_responses import command_response
 from api.command_waits import deadlines
 from api.metrics import COMMAND_LATENCY
 from api.problems import ApiProblem
 from api.request_body import read_json, validate
+from api.request_state import runtime_of
 from domain.commands import Command
 from domain.trace import Trace
-from service_layer.bootstrap import LedgerRuntime
 from storage.command_answers import scoped_key
-
-CHANNELS = ("web", "app", "pos", "marketplace", "backoffice")
-MAX_KEY_LENGTH = 200
 
 
 @dataclass(frozen=True)
@@ -181,10 +181,10 @@ def command_endpoint(route: CommandRoute) -> Callable[[Request], Awaitable[Respo
     latency = COMMAND_LATENCY.labels(route.path)
 
     async def endpoint(request: Request) -> Response:
-        runtime: LedgerRuntime = request.app.state.runtime
+        runtime = runtime_of(request)
         settings = runtime.settings
-        key = _idempotency_key(request)
-        channel, principal = _caller(request)
+        key = callers.idempotency_key(request)
+        channel, principal = callers.caller(request)
         path = _path_params(route, request)
         data, _ = await read_json(request, settings.max_body_bytes)
         body = validate(route.model, data)
@@ -221,61 +221,10 @@ def command_endpoint(route: CommandRoute) -> Callable[[Request], Awaitable[Respo
         deadlines().watch(future, settings.command_timeout_seconds)
         outcome = await future
         latency.observe(time.perf_counter() - started)
-        headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
-        return Response(
-            orjson.dumps(outcome.body),
-            status_code=outcome.status,
-            media_type="application/json",
-            headers=headers,
-        )
+        return command_response(outcome, route.creates)
 
     endpoint.__name__ = "command_" + route.path.strip("/").replace("/", "_").replace("{", "")
     return endpoint
-
-
-def _idempotency_key(request: Request) -> str:
-    key = request.headers.get("idempotency-key", "").strip()
-    if not key:
-        raise ApiProblem(
-            400,
-            "missing-idempotency-key",
-            "Missing Idempotency-Key",
-            "every command needs an Idempotency-Key header (a unique string per command, "
-            "e.g. a UUID); send the same key when you retry",
-        )
-    if len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise ApiProblem(
-            400,
-            "invalid-idempotency-key",
-            "Invalid Idempotency-Key",
-            f"the Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters",
-        )
-    return key
-
-
-def _caller(request: Request) -> tuple[str, str]:
-    """The channel and principal the events record: the token's, never the caller's say-so.
-
-    X-Channel stays required; it must name the token's channel (an admin token, which names
-    none, may act on any channel). X-Principal is ignored: the token's subject is recorded."""
-    channel = request.headers.get("x-channel", "").strip().lower()
-    if channel not in CHANNELS:
-        raise ApiProblem(
-            400,
-            "unknown-channel",
-            "Unknown channel",
-            f"the X-Channel header was {channel or 'missing'!r}; expected one of "
-            f"{', '.join(CHANNELS)}",
-        )
-    principal = principal_of(request)
-    if principal.channel is not None and principal.channel != channel:
-        raise ApiProblem(
-            403,
-            "forbidden",
-            "Forbidden",
-            f"the token acts for channel {principal.channel!r}, not {channel!r}",
-        )
-    return channel, principal.subject
 
 
 def _optional_str(value: object) -> str | None:

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-import orjson
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -19,18 +18,21 @@ from starlette.responses import Response
 
 from api import customer_models as m
 from api.access import principal_of
+from api.access_logging import log_access
 from api.auth import Principal
-from api.command_routes import _caller, _idempotency_key
+from api.callers import caller, idempotency_key
+from api.command_responses import command_response
+from api.json_answers import json_answer
 from api.problems import ApiProblem
-from api.query_parameters import Declared, choice
+from api.query_parameters import choice
+from api.query_route import QueryRoute
 from api.request_body import read_json, validate
+from api.request_state import runtime_of, uuid_path_parameter
 from domain import customer_commands as c
 from domain.trace import Trace
-from privacy.access_log import AccessEntry
 from privacy.contacts import DEFAULT_REGION, normalise_email, normalise_phone
 from privacy.pseudonyms import Pseudonyms, legacy_identity_id
 from service_layer import customer_views as views
-from service_layer.bootstrap import LedgerRuntime
 from storage.command_answers import scoped_key
 
 
@@ -53,6 +55,7 @@ class CustomerRoute:
     summary: str
     personal: bool = True  # the body carries personal data: its access is logged
     creates: bool = False
+    tag: str = "customers"
 
 
 def _contact(
@@ -186,9 +189,9 @@ CUSTOMER_COMMAND_ROUTES = [
 
 def customer_command_endpoint(route: CustomerRoute) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
-        runtime: LedgerRuntime = request.app.state.runtime
-        key = _idempotency_key(request)
-        channel, subject = _caller(request)
+        runtime = runtime_of(request)
+        key = idempotency_key(request)
+        channel, subject = caller(request)
         customer_id = _customer_id(request) if "customer_id" in request.path_params else None
         data, _ = await read_json(request, runtime.settings.max_body_bytes)
         body = validate(route.model, data)
@@ -201,9 +204,8 @@ def customer_command_endpoint(route: CustomerRoute) -> Callable[[Request], Await
         outcome = await run_in_threadpool(runtime.customers.execute, command, scoped, print_)
         if route.personal:
             touched = UUID(outcome.body["customer_id"])
-            await _log(request, touched, f"write {route.path}", trace.reason)
-        headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
-        return _json(outcome.body, outcome.status, headers)
+            await log_access(request, touched, f"write {route.path}", trace.reason)
+        return command_response(outcome, route.creates)
 
     endpoint.__name__ = "customer_" + route.path.strip("/").replace("/", "_").replace("{", "")
     return endpoint
@@ -214,23 +216,23 @@ def customer_command_endpoint(route: CustomerRoute) -> Callable[[Request], Await
 
 async def customer_profile(request: Request) -> Response:
     customer, with_pii = await _load(request, "read profile")
-    return _json(views.profile(customer, with_pii=with_pii))
+    return json_answer(views.profile(customer, with_pii=with_pii))
 
 
 async def customer_history(request: Request) -> Response:
     customer, with_pii = await _load(request, "read history")
-    desk = _runtime(request).customers
+    desk = runtime_of(request).customers
     events = await run_in_threadpool(views.history, desk, customer, with_pii=with_pii)
-    return _json({"customer_id": str(customer.id), "events": events})
+    return json_answer({"customer_id": str(customer.id), "events": events})
 
 
 async def customer_export(request: Request) -> Response:
     """Everything held about the customer (a data-subject access request)."""
     customer, _ = await _load(request, "export")
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     events = await run_in_threadpool(views.history, runtime.customers, customer, with_pii=True)
     accesses = await run_in_threadpool(runtime.access_log.entries_for, customer.id)
-    return _json(
+    return json_answer(
         {
             "customer_id": str(customer.id),
             "exported_at": datetime.now(tz=UTC).isoformat(),
@@ -251,91 +253,68 @@ async def customer_export(request: Request) -> Response:
 
 async def recommender_input(request: Request) -> Response:
     customer, _ = await _load(request, "read for personalisation")
-    return _json(views.recommender_input(customer))
+    return json_answer(views.recommender_input(customer))
 
 
 async def marketing_contact(request: Request) -> Response:
     medium = MEDIUM.value(request)
     customer, _ = await _load(request, f"read for marketing by {medium}")
-    return _json(views.marketing_contact(customer, medium))
+    return json_answer(views.marketing_contact(customer, medium))
 
 
 async def match_proposals(request: Request) -> Response:
     customer, _ = await _load(request, "match proposals")
-    desk = _runtime(request).customers
+    desk = runtime_of(request).customers
     proposals = await run_in_threadpool(views.match_proposals, desk, customer)
-    return _json({"customer_id": str(customer.id), "proposals": proposals})
+    return json_answer({"customer_id": str(customer.id), "proposals": proposals})
 
 
 MEDIUM = choice("medium", ("email", "sms"), "email", description="the campaign's medium")
-CUSTOMER_PARAMETERS: Declared = {"/customers/{customer_id}/marketing-contact": (MEDIUM,)}
 
-CUSTOMER_QUERIES: list[tuple[str, Callable[[Request], Awaitable[Response]], str]] = [
-    ("/customers/{customer_id}", customer_profile, "A customer's profile"),
-    ("/customers/{customer_id}/history", customer_history, "A customer's events, for audit"),
-    ("/customers/{customer_id}/export", customer_export, "Everything held about a customer"),
-    (
+CUSTOMER_QUERIES = [
+    QueryRoute("/customers/{customer_id}", customer_profile, "A customer's profile", "customers"),
+    QueryRoute(
+        "/customers/{customer_id}/history",
+        customer_history,
+        "A customer's events, for audit",
+        "customers",
+    ),
+    QueryRoute(
+        "/customers/{customer_id}/export",
+        customer_export,
+        "Everything held about a customer",
+        "customers",
+    ),
+    QueryRoute(
         "/customers/{customer_id}/recommender-input",
         recommender_input,
         "Recommender input; needs the personalisation consent",
+        "customers",
     ),
-    (
+    QueryRoute(
         "/customers/{customer_id}/marketing-contact",
         marketing_contact,
         "A campaign address (?medium=email|sms); needs the marketing consent",
+        "customers",
+        (MEDIUM,),
     ),
-    (
+    QueryRoute(
         "/customers/{customer_id}/match-proposals",
         match_proposals,
         "Customers who may be the same person, scored; never merged by this",
+        "customers",
     ),
 ]
 
 
 async def _load(request: Request, action: str) -> tuple[Any, bool]:
     customer_id = _customer_id(request)
-    customer = await run_in_threadpool(_runtime(request).customers.customer, customer_id)
+    customer = await run_in_threadpool(runtime_of(request).customers.customer, customer_id)
     with_pii = principal_of(request).may_read_pii
     if with_pii:
-        await _log(request, customer.id, action, request.headers.get("x-access-reason"))
+        await log_access(request, customer.id, action, request.headers.get("x-access-reason"))
     return customer, with_pii
 
 
-async def _log(request: Request, customer_id: UUID, action: str, reason: str | None) -> None:
-    principal = principal_of(request)
-    entry = AccessEntry(
-        principal.subject,
-        principal.role,
-        principal.channel,
-        customer_id,
-        action,
-        (reason or "")[:500] or None,
-    )
-    await run_in_threadpool(_runtime(request).access_log.record, entry)
-
-
 def _customer_id(request: Request) -> UUID:
-    raw = request.path_params["customer_id"]
-    try:
-        return UUID(raw)
-    except ValueError:
-        raise ApiProblem(
-            422,
-            "invalid-path-parameter",
-            "Invalid path parameter",
-            f"customer_id {raw!r} is not a UUID",
-        ) from None
-
-
-def _runtime(request: Request) -> LedgerRuntime:
-    runtime: LedgerRuntime = request.app.state.runtime
-    return runtime
-
-
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        orjson.dumps(body, default=str),
-        status_code=status,
-        media_type="application/json",
-        headers=headers,
-    )
+    return uuid_path_parameter(request, "customer_id")

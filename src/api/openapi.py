@@ -8,12 +8,10 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from api.audit_routes import AUDIT_PARAMETERS
-from api.command_routes import COMMAND_ROUTES
-from api.customer_routes import CUSTOMER_COMMAND_ROUTES, CUSTOMER_PARAMETERS, CUSTOMER_QUERIES
-from api.query_parameters import Declared, openapi_parameters
-from api.read_routes import READ_PARAMETERS, READ_QUERIES
-from api.recommendation_routes import RECOMMENDATION_PARAMETERS
+from api.callers import CHANNELS, MAX_KEY_LENGTH
+from api.query_parameters import openapi_parameters
+from api.query_route import QueryRoute
+from api.route_tables import ALL_COMMAND_ROUTES, QUERY_ROUTES
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 PROBLEM_SCHEMA = {
@@ -34,7 +32,7 @@ COMMAND_HEADERS = [
         "name": "Idempotency-Key",
         "in": "header",
         "required": True,
-        "schema": {"type": "string", "maxLength": 200},
+        "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},
         "description": "Unique per command; a retry with the same key returns "
         "the first answer and changes nothing",
     },
@@ -42,43 +40,10 @@ COMMAND_HEADERS = [
         "name": "X-Channel",
         "in": "header",
         "required": True,
-        "schema": {"enum": ["web", "app", "pos", "marketplace", "backoffice"]},
+        "schema": {"enum": list(CHANNELS)},
     },
     {"name": "X-Principal", "in": "header", "required": False, "schema": {"type": "string"}},
 ]
-QUERIES: list[tuple[str, str, str]] = [
-    ("/skus/{sku}/stock", "Stock of a SKU across all locations", "stock"),
-    ("/skus/{sku}/stock/{location}", "Stock of a SKU at one location, per batch", "stock"),
-    ("/reservations/{reservation_id}", "A reservation and its lines", "reservations"),
-    ("/products/{product_code}", "A product and its variants", "catalog"),
-    ("/locations", "Every registered location", "locations"),
-    (
-        "/customers/{customer_id}/recommendations",
-        "Suggestions with reasons (personal with consent, else popular); allergies and a "
-        "fragrance-free preference exclude on every list, each exclusion with its rule",
-        "recommendations",
-    ),
-    ("/audit/{kind}/{key}/history", "An aggregate's events with who, why and when", "audit"),
-    ("/audit/{kind}/{key}/as-of", "An aggregate's state as of an instant, by replay", "audit"),
-    ("/audit/batches/{sku}/{batch}/trace", "Everything a batch went through (recall)", "audit"),
-    ("/audit/chain", "The hash chain's head, the log's head, the latest checkpoint", "audit"),
-    ("/audit/chain/verification", "Recompute the chain; the first discrepancy", "audit"),
-    ("/audit/export", "The log as JSON Lines (application/x-ndjson)", "audit"),
-    ("/health", 'Liveness (public): {"status": "ok"}', "operations"),
-    (
-        "/health/detail",
-        "The event store's reachability, log head, writer queue, sweeper (operator, admin)",
-        "operations",
-    ),
-    ("/metrics", "Prometheus metrics (operator, admin)", "operations"),
-]
-
-QUERY_PARAMETERS: Declared = {
-    **READ_PARAMETERS,
-    **AUDIT_PARAMETERS,
-    **CUSTOMER_PARAMETERS,
-    **RECOMMENDATION_PARAMETERS,
-}
 
 
 def _problems(*statuses: int) -> dict[str, Any]:
@@ -98,9 +63,6 @@ def _path_parameters(path: str) -> list[dict[str, Any]]:
     ]
 
 
-ALL_COMMAND_ROUTES: list[Any] = [*COMMAND_ROUTES, *CUSTOMER_COMMAND_ROUTES]
-
-
 def openapi_document() -> dict[str, Any]:
     models: list[tuple[type[BaseModel], Literal["validation"]]] = [
         (route.model, "validation") for route in ALL_COMMAND_ROUTES
@@ -111,11 +73,8 @@ def openapi_document() -> dict[str, Any]:
         ok = "201" if route.creates else "200"
         paths.setdefault(route.path, {})["post"] = {
             "summary": route.summary,
-            "tags": [getattr(route, "tag", "customers")],
-            "operationId": route.path.strip("/")
-            .replace("/", "_")
-            .replace("{", "")
-            .replace("}", ""),
+            "tags": [route.tag],
+            "operationId": _operation_id(route.path),
             "parameters": _path_parameters(route.path) + COMMAND_HEADERS,
             "requestBody": {
                 "required": True,
@@ -129,23 +88,8 @@ def openapi_document() -> dict[str, Any]:
                 **_problems(400, 401, 403, 404, 409, 413, 415, 422, 503),
             },
         }
-    customer_queries = [(path, summary, "customers") for path, _, summary in CUSTOMER_QUERIES]
-    for path, summary, tag in [*QUERIES, *READ_QUERIES, *customer_queries]:
-        paths.setdefault(path, {})["get"] = {
-            "summary": summary,
-            "tags": [tag],
-            "operationId": "get_"
-            + path.strip("/").replace("/", "_").replace("{", "").replace("}", ""),
-            "parameters": _path_parameters(path)
-            + openapi_parameters(QUERY_PARAMETERS.get(path, ())),
-            "responses": {
-                "200": {
-                    "description": "OK",
-                    "content": {"application/json": {"schema": {"type": "object"}}},
-                },
-                **_problems(401, 403, 404, 409, 422),
-            },
-        }
+    for query in QUERY_ROUTES:
+        paths.setdefault(query.path, {})["get"] = _get_operation(query)
     schemas = dict(defs.get("$defs", {}))
     schemas["Problem"] = PROBLEM_SCHEMA
     return {
@@ -164,3 +108,30 @@ def openapi_document() -> dict[str, Any]:
         },
         "security": [{"bearer": []}],
     }
+
+
+def _operation_id(path: str) -> str:
+    return path.strip("/").replace("/", "_").replace("{", "").replace("}", "")
+
+
+def _get_operation(query: QueryRoute) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "summary": query.summary,
+        "tags": [query.tag],
+        "operationId": "get_" + _operation_id(query.path),
+        "parameters": _path_parameters(query.path) + openapi_parameters(query.parameters),
+        "responses": {
+            "200": {
+                "description": "OK",
+                "content": {query.media_type: {"schema": _answer_schema(query.media_type)}},
+            },
+            **_problems(*query.problems),
+        },
+    }
+    if query.description:
+        operation["description"] = query.description
+    return operation
+
+
+def _answer_schema(media_type: str) -> dict[str, Any]:
+    return {"type": "object"} if media_type == "application/json" else {"type": "string"}

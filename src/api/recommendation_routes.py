@@ -14,11 +14,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from api.customer_routes import _customer_id, _log, _runtime
+from api.access_logging import log_access
 from api.problems import ApiProblem
-from api.query_parameters import Declared, codes, whole
+from api.query_parameters import codes, whole
+from api.query_route import QueryRoute
+from api.request_state import runtime_of, uuid_path_parameter
 from domain.customer import Customer
-from projections import stock_queries
+from projections import projected_stock
 from projections.hot_view_store import HotViewStore
 from recommender.config import recommendations_url
 from recommender.customer_signals import facts_of
@@ -30,18 +32,18 @@ from recommender.store import RecommendationStore
 MAX_LIMIT = 50
 VIEWED = codes("viewed", 20, description="SKUs viewed in this session: re-ranks the answer")
 LIMIT = whole("limit", 1, MAX_LIMIT, 10)
-RECOMMENDATION_PARAMETERS: Declared = {"/customers/{customer_id}/recommendations": (VIEWED, LIMIT)}
 
 
 async def recommendations(request: Request) -> Response:
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     limit, cache = LIMIT.value(request), _cache(request)
-    customer = await run_in_threadpool(runtime.customers.customer, _customer_id(request))
+    customer_id = uuid_path_parameter(request, "customer_id")
+    customer = await run_in_threadpool(runtime.customers.customer, customer_id)
     viewed = VIEWED.read(request) or []
     in_stock = _stock_check(runtime.read_side.sinks.hot_views if runtime.read_side else None)
     facts, read = await _facts(request, customer)
     for person in read:
-        await _log(request, person, _purpose(facts), request.headers.get("x-access-reason"))
+        await log_access(request, person, _purpose(facts), request.headers.get("x-access-reason"))
     result = await run_in_threadpool(
         recommend, facts, cache.store, cache.current(), viewed, in_stock, limit
     )
@@ -56,7 +58,7 @@ async def recommendations(request: Request) -> Response:
 async def _facts(request: Request, customer: Customer) -> tuple[CustomerFacts, list[UUID]]:
     """What the rules may use, read now, and whose personal data that read: customers merged
     into this one are the same person, so their allergies and preferences protect too."""
-    desk = _runtime(request).customers
+    desk = runtime_of(request).customers
     merged = await run_in_threadpool(desk.merged_from, customer) if customer.absorbed else []
     return facts_of(customer, merged), [customer.id, *(m.id for m in merged)]
 
@@ -71,7 +73,7 @@ def _purpose(facts: CustomerFacts) -> str:
 def _cache(request: Request) -> CatalogCache:
     cache: CatalogCache | None = getattr(request.app.state, "recommendations", None)
     if cache is None:
-        url = recommendations_url(_runtime(request).settings)
+        url = recommendations_url(runtime_of(request).settings)
         if url is None:
             raise ApiProblem(
                 503,
@@ -91,13 +93,26 @@ def _stock_check(views: HotViewStore | None) -> InStock | None:
 
     def in_stock(product: ProductFacts, locations: tuple[str, ...]) -> bool:
         if not locations:
-            totals = stock_queries.across_locations(views, list(product.skus), today)
+            totals = projected_stock.across_locations(views, list(product.skus), today)
             return any(t["available"] > 0 for t in totals)
         return any(
-            (found := stock_queries.at_location(views, sku, location, today)) is not None
+            (found := projected_stock.at_location(views, sku, location, today)) is not None
             and found["available"] > 0
             for sku in product.skus
             for location in locations
         )
 
     return in_stock
+
+
+RECOMMENDATION_ROUTES = [
+    QueryRoute(
+        "/customers/{customer_id}/recommendations",
+        recommendations,
+        "Suggestions with reasons (personal with consent, else popular); allergies and a "
+        "fragrance-free preference exclude on every list, each exclusion with its rule",
+        "recommendations",
+        (VIEWED, LIMIT),
+        problems=(401, 403, 404, 409, 422, 503),
+    ),
+]

@@ -1,5 +1,5 @@
-"""One handler per customer command: load, decide, answer. Answers carry ids, never personal
-data, because the customer ledger keeps each answer for its idempotency key."""
+"""One handler per customer command: load, decide, answer. Results carry ids, never personal
+data, because the customer ledger keeps each one for its idempotency key."""
 
 from __future__ import annotations
 
@@ -15,15 +15,15 @@ from domain.errors import (
     UnknownCustomerError,
     VerificationRequiredError,
 )
-from domain.handlers import Answer
 from domain.identity import IdentityKey
+from domain.results import Result
 from domain.trace import Trace
 from domain.unit_of_work import UnitOfWork
 
 MAX_MERGE_HOPS = 20
 
 
-def register_customer(cmd: c.RegisterCustomer, uow: UnitOfWork) -> Answer:
+def register_customer(cmd: c.RegisterCustomer, uow: UnitOfWork) -> Result:
     if not cmd.identities:
         raise InvalidCommandError("a registration needs an email or a phone number")
     owners = {owner for claim in cmd.identities if (owner := _holder(uow, claim))}
@@ -39,10 +39,10 @@ def register_customer(cmd: c.RegisterCustomer, uow: UnitOfWork) -> Answer:
     uow.add(customer)
     for claim in cmd.identities:
         _claim(uow, customer, claim, cmd.trace)
-    return Answer(201, {"customer_id": str(customer.id), "matched": False})
+    return Result({"customer_id": str(customer.id), "matched": False}, created=True)
 
 
-def _matched(cmd: c.RegisterCustomer, uow: UnitOfWork, customer: Customer) -> Answer:
+def _matched(cmd: c.RegisterCustomer, uow: UnitOfWork, customer: Customer) -> Result:
     """A registration that names an existing customer: linked only after a recorded check,
     told only to whoever may read the customer anyway, otherwise refused without a name."""
     matching = cmd.matching
@@ -54,10 +54,10 @@ def _matched(cmd: c.RegisterCustomer, uow: UnitOfWork, customer: Customer) -> An
     if matching.verification is not None:
         for claim in cmd.identities:
             _claim(uow, customer, claim, cmd.trace, matching.verification)
-    return Answer(200, {"customer_id": str(customer.id), "matched": True})
+    return Result({"customer_id": str(customer.id), "matched": True})
 
 
-def change_contact_details(cmd: c.ChangeContactDetails, uow: UnitOfWork) -> Answer:
+def change_contact_details(cmd: c.ChangeContactDetails, uow: UnitOfWork) -> Result:
     customer = _customer(uow, cmd.customer_id)
     customer.change_contact(cmd.changes, cmd.trace)
     for claim in cmd.identities:
@@ -68,7 +68,7 @@ def change_contact_details(cmd: c.ChangeContactDetails, uow: UnitOfWork) -> Answ
     return _done(customer)
 
 
-def rekey_identities(cmd: c.RekeyIdentities, uow: UnitOfWork) -> Answer:
+def rekey_identities(cmd: c.RekeyIdentities, uow: UnitOfWork) -> Result:
     customer = _customer(uow, cmd.customer_id)
     for claim in cmd.identities:
         if claim.legacy_id is not None and str(claim.legacy_id) in customer.identities:
@@ -76,55 +76,55 @@ def rekey_identities(cmd: c.RekeyIdentities, uow: UnitOfWork) -> Answer:
     return _done(customer)
 
 
-def change_skin_profile(cmd: c.ChangeSkinProfile, uow: UnitOfWork) -> Answer:
+def change_skin_profile(cmd: c.ChangeSkinProfile, uow: UnitOfWork) -> Result:
     customer = _customer(uow, cmd.customer_id)
     customer.change_skin_profile(cmd.profile, cmd.trace)
     return _done(customer)
 
 
-def change_preferences(cmd: c.ChangePreferences, uow: UnitOfWork) -> Answer:
+def change_preferences(cmd: c.ChangePreferences, uow: UnitOfWork) -> Result:
     customer = _customer(uow, cmd.customer_id)
     customer.change_preferences(cmd.preferences, cmd.trace)
     return _done(customer)
 
 
-def change_loyalty_tier(cmd: c.ChangeLoyaltyTier, uow: UnitOfWork) -> Answer:
+def change_loyalty_tier(cmd: c.ChangeLoyaltyTier, uow: UnitOfWork) -> Result:
     customer = _customer(uow, cmd.customer_id)
     customer.change_loyalty_tier(cmd.tier, cmd.trace)
     return _done(customer)
 
 
-def add_to_wishlist(cmd: c.AddToWishlist, uow: UnitOfWork) -> Answer:
+def add_to_wishlist(cmd: c.AddToWishlist, uow: UnitOfWork) -> Result:
     customer = _customer(uow, cmd.customer_id)
     customer.add_to_wishlist(cmd.sku, cmd.trace)
     return _done(customer)
 
 
-def remove_from_wishlist(cmd: c.RemoveFromWishlist, uow: UnitOfWork) -> Answer:
+def remove_from_wishlist(cmd: c.RemoveFromWishlist, uow: UnitOfWork) -> Result:
     customer = _customer(uow, cmd.customer_id)
     customer.remove_from_wishlist(cmd.sku, cmd.trace)
     return _done(customer)
 
 
-def give_feedback(cmd: c.GiveFeedback, uow: UnitOfWork) -> Answer:
+def give_feedback(cmd: c.GiveFeedback, uow: UnitOfWork) -> Result:
     customer = _customer(uow, cmd.customer_id)
     customer.give_feedback(cmd.sku, cmd.rating, cmd.comment, cmd.trace)
     return _done(customer)
 
 
-def grant_consent(cmd: c.GrantConsent, uow: UnitOfWork) -> Answer:
+def grant_consent(cmd: c.GrantConsent, uow: UnitOfWork) -> Result:
     customer = _customer(uow, cmd.customer_id)
     customer.grant_consent(cmd.purpose, cmd.text_version, cmd.trace)
-    return Answer(200, {**_done(customer).body, "purpose": cmd.purpose, "granted": True})
+    return Result({**_done(customer).body, "purpose": cmd.purpose, "granted": True})
 
 
-def withdraw_consent(cmd: c.WithdrawConsent, uow: UnitOfWork) -> Answer:
+def withdraw_consent(cmd: c.WithdrawConsent, uow: UnitOfWork) -> Result:
     customer = _customer(uow, cmd.customer_id)
     customer.withdraw_consent(cmd.purpose, cmd.trace)
-    return Answer(200, {**_done(customer).body, "purpose": cmd.purpose, "granted": False})
+    return Result({**_done(customer).body, "purpose": cmd.purpose, "granted": False})
 
 
-def merge_customers(cmd: c.MergeCustomers, uow: UnitOfWork) -> Answer:
+def merge_customers(cmd: c.MergeCustomers, uow: UnitOfWork) -> Result:
     source, target = _customer(uow, cmd.source_id), _customer(uow, cmd.target_id)
     target.absorb(source, cmd.trace)
     for key_id, kind in source.identities.items():
@@ -132,10 +132,10 @@ def merge_customers(cmd: c.MergeCustomers, uow: UnitOfWork) -> Answer:
         if key is not None and key.customer_id == source.id:
             key.reclaim(target.id)
             target.link_identity(UUID(key_id), kind, cmd.trace)
-    return Answer(200, {"customer_id": str(target.id), "merged": str(source.id)})
+    return Result({"customer_id": str(target.id), "merged": str(source.id)})
 
 
-def forget_customer(cmd: c.ForgetCustomer, uow: UnitOfWork) -> Answer:
+def forget_customer(cmd: c.ForgetCustomer, uow: UnitOfWork) -> Result:
     """Forgets the person: the customer, and every customer merged into them."""
     customer = _customer(uow, cmd.customer_id)
     forgotten = []
@@ -144,10 +144,10 @@ def forget_customer(cmd: c.ForgetCustomer, uow: UnitOfWork) -> Answer:
             _release(uow, person, UUID(key_id), cmd.trace)
         person.forget(cmd.trace)
         forgotten.append(str(person.id))
-    return Answer(200, {"customer_id": str(customer.id), "forgotten": forgotten})
+    return Result({"customer_id": str(customer.id), "forgotten": forgotten})
 
 
-CUSTOMER_HANDLERS: dict[type[Any], Callable[[Any, UnitOfWork], Answer]] = {
+CUSTOMER_HANDLERS: dict[type[Any], Callable[[Any, UnitOfWork], Result]] = {
     c.RegisterCustomer: register_customer,
     c.ChangeContactDetails: change_contact_details,
     c.RekeyIdentities: rekey_identities,
@@ -164,7 +164,7 @@ CUSTOMER_HANDLERS: dict[type[Any], Callable[[Any, UnitOfWork], Answer]] = {
 }
 
 
-def handle_customer(command: c.CustomerCommand, uow: UnitOfWork) -> Answer:
+def handle_customer(command: c.CustomerCommand, uow: UnitOfWork) -> Result:
     return CUSTOMER_HANDLERS[type(command)](command, uow)
 
 
@@ -233,5 +233,5 @@ def _release(uow: UnitOfWork, customer: Customer, key_id: UUID, trace: Trace) ->
     customer.unlink_identity(key_id, trace)
 
 
-def _done(customer: Customer) -> Answer:
-    return Answer(200, {"customer_id": str(customer.id), "version": customer.version})
+def _done(customer: Customer) -> Result:
+    return Result({"customer_id": str(customer.id), "version": customer.version})

@@ -1,9 +1,8 @@
-"""One handler per command: load, decide, return the answer. Saving is the caller's job."""
+"""One handler per command: load, decide, return the result. Saving is the caller's job."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -22,18 +21,13 @@ from domain.errors import (
 from domain.ids import location_directory_id, location_id, product_id, sku_id, stock_id
 from domain.location import Location, LocationDirectory
 from domain.reservation import Reservation
+from domain.results import Result
 from domain.stock import Stock
 from domain.trace import Trace
 from domain.unit_of_work import UnitOfWork, find_as, view_as
 
 
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    body: dict[str, Any]
-
-
-def define_product(cmd: c.DefineProduct, uow: UnitOfWork) -> Answer:
+def define_product(cmd: c.DefineProduct, uow: UnitOfWork) -> Result:
     if not uow.is_new(product_id(cmd.product_code)):
         raise AlreadyExistsError(
             f"product {cmd.product_code!r} is already defined; change it instead",
@@ -43,36 +37,36 @@ def define_product(cmd: c.DefineProduct, uow: UnitOfWork) -> Answer:
     uow.add(product)
     for variant in cmd.variants:
         _define_variant(product, variant, cmd.trace, uow)
-    return Answer(201, {"product_code": cmd.product_code, "skus": product.skus})
+    return Result({"product_code": cmd.product_code, "skus": product.skus}, created=True)
 
 
-def change_product(cmd: c.ChangeProduct, uow: UnitOfWork) -> Answer:
+def change_product(cmd: c.ChangeProduct, uow: UnitOfWork) -> Result:
     product = _product(uow, cmd.product_code)
     product.change(cmd.changes, cmd.trace)
-    return Answer(200, {"product_code": cmd.product_code, "version": product.version})
+    return Result({"product_code": cmd.product_code, "version": product.version})
 
 
-def add_variant(cmd: c.AddVariant, uow: UnitOfWork) -> Answer:
+def add_variant(cmd: c.AddVariant, uow: UnitOfWork) -> Result:
     product = _product(uow, cmd.product_code)
     _define_variant(product, cmd.variant, cmd.trace, uow)
-    return Answer(201, {"product_code": cmd.product_code, "sku": cmd.variant.sku})
+    return Result({"product_code": cmd.product_code, "sku": cmd.variant.sku}, created=True)
 
 
-def reprice_sku(cmd: c.RepriceSku, uow: UnitOfWork) -> Answer:
+def reprice_sku(cmd: c.RepriceSku, uow: UnitOfWork) -> Result:
     sku = _sku(uow, cmd.sku, to_change=True)
     sku.reprice(cmd.price, cmd.currency, cmd.trace)
-    return Answer(200, {"sku": cmd.sku, "price": str(sku.price), "currency": sku.currency})
+    return Result({"sku": cmd.sku, "price": str(sku.price), "currency": sku.currency})
 
 
-def discontinue_product(cmd: c.DiscontinueProduct, uow: UnitOfWork) -> Answer:
+def discontinue_product(cmd: c.DiscontinueProduct, uow: UnitOfWork) -> Result:
     product = _product(uow, cmd.product_code)
     product.discontinue(cmd.trace)
     for code in product.skus:
         _sku(uow, code, to_change=True).discontinue(cmd.trace)
-    return Answer(200, {"product_code": cmd.product_code, "discontinued": True})
+    return Result({"product_code": cmd.product_code, "discontinued": True})
 
 
-def register_location(cmd: c.RegisterLocation, uow: UnitOfWork) -> Answer:
+def register_location(cmd: c.RegisterLocation, uow: UnitOfWork) -> Result:
     if not uow.is_new(location_id(cmd.code)):
         raise AlreadyExistsError(f"location {cmd.code!r} is already registered", location=cmd.code)
     uow.add(Location.register(cmd.code, cmd.name, cmd.kind, cmd.latitude, cmd.longitude, cmd.trace))
@@ -81,23 +75,23 @@ def register_location(cmd: c.RegisterLocation, uow: UnitOfWork) -> Answer:
         directory = LocationDirectory.open()
         uow.add(directory)
     directory.list_location(cmd.code)
-    return Answer(201, {"location": cmd.code, "kind": cmd.kind})
+    return Result({"location": cmd.code, "kind": cmd.kind}, created=True)
 
 
-def receive_batch(cmd: c.ReceiveBatch, uow: UnitOfWork) -> Answer:
+def receive_batch(cmd: c.ReceiveBatch, uow: UnitOfWork) -> Result:
     _sku(uow, cmd.sku).require_not_recalled(cmd.batch, "cannot be received into stock")
     stock = _stock_or_open(uow, cmd.sku, cmd.location)
     stock.receive(cmd.batch, cmd.expiry, cmd.quantity, cmd.shipment_ref, cmd.trace)
-    return Answer(200, _stock_answer(stock, cmd.trace))
+    return Result(_stock_answer(stock, cmd.trace))
 
 
-def expect_shipment(cmd: c.ExpectShipment, uow: UnitOfWork) -> Answer:
+def expect_shipment(cmd: c.ExpectShipment, uow: UnitOfWork) -> Result:
     stock = _stock_or_open(uow, cmd.sku, cmd.location)
     stock.expect_shipment(cmd.shipment_ref, cmd.quantity, cmd.expected_on, cmd.trace)
-    return Answer(200, _stock_answer(stock, cmd.trace))
+    return Result(_stock_answer(stock, cmd.trace))
 
 
-def place_reservation(cmd: c.PlaceReservation, uow: UnitOfWork) -> Answer:
+def place_reservation(cmd: c.PlaceReservation, uow: UnitOfWork) -> Result:
     if not uow.is_new(cmd.reservation_id):
         raise AlreadyExistsError(
             f"reservation {cmd.reservation_id} already exists; use a new reservation id",
@@ -110,10 +104,10 @@ def place_reservation(cmd: c.PlaceReservation, uow: UnitOfWork) -> Answer:
         lines.append(_line_answer(line, allocations))
     reservation = Reservation.place(cmd.reservation_id, lines, cmd.expires_at, cmd.trace)
     uow.add(reservation)
-    return Answer(201, reservation.as_dict())
+    return Result(reservation.as_dict(), created=True)
 
 
-def confirm_reservation(cmd: c.ConfirmReservation, uow: UnitOfWork) -> Answer:
+def confirm_reservation(cmd: c.ConfirmReservation, uow: UnitOfWork) -> Result:
     reservation = _reservation(uow, cmd.reservation_id)
     reservation.require_authority(cmd.authority, "confirmed")
     trace = cmd.trace.at(cmd.now).for_customer(reservation.customer_id)
@@ -126,39 +120,39 @@ def confirm_reservation(cmd: c.ConfirmReservation, uow: UnitOfWork) -> Answer:
         price = _sku(uow, line["sku"])
         allocations = stock.sell_reserved(reservation.id, price.price, price.currency, trace)
         sold.append({**line, "allocations": allocations, "unit_price": str(price.price)})
-    return Answer(200, {**reservation.as_dict(), "sold": sold})
+    return Result({**reservation.as_dict(), "sold": sold})
 
 
-def release_reservation(cmd: c.ReleaseReservation, uow: UnitOfWork) -> Answer:
+def release_reservation(cmd: c.ReleaseReservation, uow: UnitOfWork) -> Result:
     reservation = _reservation(uow, cmd.reservation_id)
     reservation.require_authority(cmd.authority, "released")
     reservation.release(cmd.trace)
     for line in reservation.lines:
         _existing_stock(uow, line["sku"], line["location"]).release(reservation.id, cmd.trace)
-    return Answer(200, reservation.as_dict())
+    return Result(reservation.as_dict())
 
 
-def expire_reservation(cmd: c.ExpireReservation, uow: UnitOfWork) -> Answer:
+def expire_reservation(cmd: c.ExpireReservation, uow: UnitOfWork) -> Result:
     reservation = _reservation(uow, cmd.reservation_id)
     trace = cmd.trace.at(cmd.now)
     if reservation.expire(trace):
         for line in reservation.lines:
             stock = _existing_stock(uow, line["sku"], line["location"])
             stock.expire(reservation.id, trace)
-    return Answer(200, reservation.as_dict())
+    return Result(reservation.as_dict())
 
 
-def sell_direct(cmd: c.SellDirect, uow: UnitOfWork) -> Answer:
+def sell_direct(cmd: c.SellDirect, uow: UnitOfWork) -> Result:
     sold = []
     for line in combine_lines(cmd.lines):
         stock = _stock_to_draw_from(uow, line)
         price = _sku(uow, line.sku)
         allocations = stock.sell(line.quantity, line.batch, price.price, price.currency, cmd.trace)
         sold.append({**_line_answer(line, allocations), "unit_price": str(price.price)})
-    return Answer(200, {"sale_id": str(cmd.sale_id), "sold": sold})
+    return Result({"sale_id": str(cmd.sale_id), "sold": sold})
 
 
-def accept_return(cmd: c.AcceptReturn, uow: UnitOfWork) -> Answer:
+def accept_return(cmd: c.AcceptReturn, uow: UnitOfWork) -> Result:
     if cmd.restock:
         _sku(uow, cmd.sku).require_not_recalled(
             cmd.batch, "cannot go back on the shelf; take the return with restock=false"
@@ -167,10 +161,10 @@ def accept_return(cmd: c.AcceptReturn, uow: UnitOfWork) -> Answer:
     stock.accept_return(
         cmd.batch, cmd.expiry, cmd.quantity, cmd.restock, cmd.trace, back_office=cmd.back_office
     )
-    return Answer(200, _stock_answer(stock, cmd.trace))
+    return Result(_stock_answer(stock, cmd.trace))
 
 
-def adjust_stock(cmd: c.AdjustStock, uow: UnitOfWork) -> Answer:
+def adjust_stock(cmd: c.AdjustStock, uow: UnitOfWork) -> Result:
     stock = _existing_stock(uow, cmd.sku, cmd.location)
     if (cmd.delta is None) == (cmd.counted is None):
         raise InvalidCommandError("give exactly one of 'delta' or 'counted'")
@@ -186,10 +180,10 @@ def adjust_stock(cmd: c.AdjustStock, uow: UnitOfWork) -> Answer:
     assert delta is not None
     if cmd.counted is None or delta != 0:  # a count that matches the books changes nothing
         stock.adjust(cmd.batch, delta, cmd.trace)
-    return Answer(200, _stock_answer(stock, cmd.trace))
+    return Result(_stock_answer(stock, cmd.trace))
 
 
-def transfer_stock(cmd: c.TransferStock, uow: UnitOfWork) -> Answer:
+def transfer_stock(cmd: c.TransferStock, uow: UnitOfWork) -> Result:
     if cmd.from_location == cmd.to_location:
         raise InvalidCommandError("a transfer needs two different locations")
     line = c.StockLine(cmd.sku, cmd.from_location, cmd.quantity)
@@ -198,8 +192,7 @@ def transfer_stock(cmd: c.TransferStock, uow: UnitOfWork) -> Answer:
     moved = source.transfer_out(cmd.transfer_id, cmd.to_location, cmd.quantity, cmd.trace)
     target = _stock_or_open(uow, cmd.sku, cmd.to_location)
     target.transfer_in(cmd.transfer_id, cmd.from_location, moved, cmd.trace)
-    return Answer(
-        200,
+    return Result(
         {
             "transfer_id": str(cmd.transfer_id),
             "from": _stock_answer(source, cmd.trace),
@@ -208,19 +201,19 @@ def transfer_stock(cmd: c.TransferStock, uow: UnitOfWork) -> Answer:
     )
 
 
-def quarantine_batch(cmd: c.QuarantineBatch, uow: UnitOfWork) -> Answer:
+def quarantine_batch(cmd: c.QuarantineBatch, uow: UnitOfWork) -> Result:
     stock = _existing_stock(uow, cmd.sku, cmd.location)
     stock.quarantine(cmd.batch, cmd.trace)
-    return Answer(200, _stock_answer(stock, cmd.trace))
+    return Result(_stock_answer(stock, cmd.trace))
 
 
-def lift_quarantine(cmd: c.LiftQuarantine, uow: UnitOfWork) -> Answer:
+def lift_quarantine(cmd: c.LiftQuarantine, uow: UnitOfWork) -> Result:
     stock = _existing_stock(uow, cmd.sku, cmd.location)
     stock.lift_quarantine(cmd.batch, cmd.trace)
-    return Answer(200, _stock_answer(stock, cmd.trace))
+    return Result(_stock_answer(stock, cmd.trace))
 
 
-def recall_batch(cmd: c.RecallBatch, uow: UnitOfWork) -> Answer:
+def recall_batch(cmd: c.RecallBatch, uow: UnitOfWork) -> Result:
     """Recorded on the SKU even where no location holds the batch yet, so that it can never be
     received or restocked later; every location that holds it marks it recalled now."""
     _sku(uow, cmd.sku, to_change=True).recall_batch(cmd.batch, cmd.trace)
@@ -230,10 +223,10 @@ def recall_batch(cmd: c.RecallBatch, uow: UnitOfWork) -> Answer:
         stock = find_as(uow, stock_id(cmd.sku, code), Stock)
         if stock is not None and stock.recall(cmd.batch, cmd.trace):
             recalled_at.append(code)
-    return Answer(200, {"sku": cmd.sku, "batch": cmd.batch, "recalled_at": recalled_at})
+    return Result({"sku": cmd.sku, "batch": cmd.batch, "recalled_at": recalled_at})
 
 
-HANDLERS: dict[type[Any], Callable[[Any, UnitOfWork], Answer]] = {
+HANDLERS: dict[type[Any], Callable[[Any, UnitOfWork], Result]] = {
     c.DefineProduct: define_product,
     c.ChangeProduct: change_product,
     c.AddVariant: add_variant,
@@ -256,7 +249,7 @@ HANDLERS: dict[type[Any], Callable[[Any, UnitOfWork], Answer]] = {
 }
 
 
-def handle(command: c.Command, uow: UnitOfWork) -> Answer:
+def handle(command: c.Command, uow: UnitOfWork) -> Result:
     return HANDLERS[type(command)](command, uow)
 
 

@@ -57,14 +57,6 @@ def no_rows() -> Rows:
     return {table: [] for table in TABLES}
 
 
-def fact_rows(envelope: Envelope) -> Rows:
-    rows = no_rows()
-    handler = _HANDLERS.get(envelope.type)
-    if handler is not None:
-        handler(envelope, rows)
-    return {table: found for table, found in rows.items() if found}
-
-
 def batch_rows(envelopes: Iterable[Envelope], rows: Rows | None = None) -> Rows:
     """The rows of every envelope, appended to `rows` (new lists if not given)."""
     rows = no_rows() if rows is None else rows

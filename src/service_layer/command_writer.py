@@ -46,8 +46,11 @@ class WriterStoppedError(Exception):
 
 @dataclass(frozen=True)
 class Outcome:
-    status: int
+    """A command's result as its caller hears it: `created` as the handler decided it (the
+    API maps it to 201 or 200), `replayed` when it is the first answer to a repeated key."""
+
     body: dict[str, Any]
+    created: bool = False
     replayed: bool = False
 
 
@@ -391,13 +394,13 @@ class CommandWriter:
             if known is not None:
                 return replay(known, submission.fingerprint)
         scope = group.scope()
-        answer = handle(submission.command, scope)
+        result = handle(submission.command, scope)
         group.promote(scope)
         if key is not None:
             group.answers[key] = CommandAnswer(
-                key, submission.fingerprint, answer.status, answer.body
+                key, submission.fingerprint, result.body, result.created
             )
-        return Outcome(answer.status, answer.body)
+        return Outcome(result.body, result.created)
 
     def _save(self, group: CommitGroup) -> None:
         if not group.events and not group.answers:
@@ -468,7 +471,7 @@ def replay(known: CommandAnswer, fingerprint: str) -> Outcome:
             "key for a new command",
             idempotency_key=key,
         )
-    return Outcome(known.status, known.body, replayed=True)
+    return Outcome(known.body, known.created, replayed=True)
 
 
 def answer_store(ledger: Application[Any]) -> CommandAnswerStore:

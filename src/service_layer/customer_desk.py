@@ -146,15 +146,15 @@ class CustomerDesk:
                 known = answers.select_answer(key)
                 if known is not None:
                     return replay(known, fingerprint)
-            answer = handle_customer(command, uow)
+            result = handle_customer(command, uow)
             events = [e for aggregate in uow.touched.values() for e in aggregate.collect_events()]
-            kept = [CommandAnswer(key, fingerprint, answer.status, answer.body)] if key else []
+            kept = [CommandAnswer(key, fingerprint, result.body, result.created)] if key else []
             try:
                 # The answer commits with the events, as the inventory's writer does it.
                 self.ledger.events.put(events, **{ANSWERS: kept})
             except IntegrityError:
                 continue
-            return Outcome(answer.status, answer.body)
+            return Outcome(result.body, result.created)
         raise ConcurrencyConflictError(
             f"other writers changed the same customer {self.max_attempts} times in a row; "
             "retry with the same idempotency key",

@@ -23,19 +23,32 @@ def client_key(stored_key: str) -> str:
     return stored_key.rpartition(SCOPE_SEPARATOR)[2]
 
 
+# The `status` column of glow_command_answers (and of the SQLite store's table) holds what the
+# versions before domain results stored: the HTTP status of the first answer, 201 when the
+# command created something and 200 otherwise. The schema keeps the column, so answers stored
+# before and after read alike; this is the one place a row's status and a result's `created`
+# are translated (`stored_status`, `from_row`).
+CREATED_STATUS = 201
+DONE_STATUS = 200
+
+
 @dataclass(frozen=True)
 class CommandAnswer:
     idempotency_key: str
     fingerprint: str
-    status: int
     body: dict[str, Any]
+    created: bool = False
 
     def response_bytes(self) -> bytes:
         return orjson.dumps(self.body)
 
+    def stored_status(self) -> int:
+        """The row's `status` column."""
+        return CREATED_STATUS if self.created else DONE_STATUS
+
     @classmethod
     def from_row(cls, key: str, fingerprint: str, status: int, response: bytes) -> CommandAnswer:
-        return cls(key, fingerprint, status, orjson.loads(response))
+        return cls(key, fingerprint, orjson.loads(response), created=status == CREATED_STATUS)
 
 
 class RecentAnswers:

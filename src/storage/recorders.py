@@ -157,7 +157,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         return [
             text_array([a.idempotency_key for a in answers]),
             text_array([a.fingerprint for a in answers]),
-            int4_array([a.status for a in answers]),
+            int4_array([a.stored_status() for a in answers]),
             bytea_array([a.response_bytes() for a in answers]),
             uuid_array([e.originator_id for e in stored_events]),
             int8_array([e.originator_version for e in stored_events]),
@@ -183,7 +183,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                     (
                         [a.idempotency_key for a in answers],
                         [a.fingerprint for a in answers],
-                        [a.status for a in answers],
+                        [a.stored_status() for a in answers],
                         [a.response_bytes() for a in answers],
                     ),
                 )
@@ -274,7 +274,10 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             answers: Sequence[CommandAnswer] = kwargs.get(ANSWERS, ())
             c.executemany(
                 SQLITE_INSERT_ANSWERS,
-                [(a.idempotency_key, a.fingerprint, a.status, a.response_bytes()) for a in answers],
+                [
+                    (a.idempotency_key, a.fingerprint, a.stored_status(), a.response_bytes())
+                    for a in answers
+                ],
             )
             return self._insert_events(c, stored_events, **kwargs)
 

@@ -108,10 +108,6 @@ class LogBatch:
     last_position: int  # the last notification read, published or not
     unreadable: list[Unreadable] = field(default_factory=list)
 
-    @property
-    def is_empty(self) -> bool:
-        return not self.envelopes
-
 
 class LogReader:
     """Pages through an eventsourcing application's notification log. Events are decoded

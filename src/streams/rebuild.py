@@ -22,8 +22,6 @@ from streams.replay import REBUILD_CHUNK, replay, replay_facts
 
 log = logging.getLogger(__name__)
 
-MODELS = ("hot-views", "facts")
-
 
 @dataclass(frozen=True)
 class Rebuilt:

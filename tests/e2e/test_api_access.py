@@ -16,7 +16,7 @@ import pytest
 from starlette.routing import Route
 
 from api.access_rules import ACCESS_RULES, EXPENSIVE_READS
-from api.app import _routes
+from api.app import app_routes as all_app_routes
 from api.auth import ROLES
 from configuration.settings import Settings
 from tests.e2e.ledger_server import TEST_JWT_SECRET, RunningLedger, serve, token
@@ -59,7 +59,7 @@ def app_client(running: RunningLedger) -> Iterator[httpx.Client]:
 def app_routes() -> list[tuple[str, str]]:
     return sorted(
         (method, route.path)
-        for route in _routes()
+        for route in all_app_routes()
         if isinstance(route, Route)
         for method in (route.methods or set()) - {"HEAD"}
     )

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import httpx
+from starlette.routing import Route
 
+from api.app import app_routes
 from api.command_routes import COMMAND_ROUTES
 from tests.e2e.ledger_server import RunningLedger, auth_headers
 
@@ -54,3 +56,31 @@ def test_openapi_lists_the_query_routes(client: httpx.Client) -> None:
         "/metrics",
     ):
         assert "get" in paths[path], path
+
+
+def test_the_openapi_document_lists_every_route_of_the_app_and_nothing_else(
+    client: httpx.Client,
+) -> None:
+    document = client.get("/openapi.json").json()
+    documented = sorted(
+        (method.upper(), path) for path, item in document["paths"].items() for method in item
+    )
+    served = sorted(
+        (method, route.path)
+        for route in app_routes()
+        if isinstance(route, Route)
+        for method in (route.methods or set()) - {"HEAD"}
+    )
+    assert documented == served
+
+
+def test_the_openapi_document_tells_the_ledgers_stock_from_the_projected_one(
+    client: httpx.Client,
+) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/skus/{sku}/stock", "/skus/{sku}/stock/{location}"):
+        assert "from the ledger (strongly consistent)" in paths[path]["get"]["summary"], path
+    for path in ("/availability", "/availability/{sku}", "/availability/{sku}/nearest"):
+        get = paths[path]["get"]
+        assert get["summary"].startswith(("Projected", "Nearest location with projected")), path
+        assert "behind" in get["description"] and "503" in get["responses"], path

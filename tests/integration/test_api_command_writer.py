@@ -51,7 +51,7 @@ def test_a_command_that_fails_unexpectedly_does_not_fail_its_group(
     sale = idle_writer.submit(_sale(), "key-sale", "fp-sale")
     idle_writer.start()
 
-    assert sale.result(10).status == 200
+    assert not sale.result(10).created
     with pytest.raises(UnknownReservationError):
         odd.result(10)
     assert count_events(store_url) == before + 1  # Sold
@@ -66,7 +66,7 @@ def test_a_caller_that_gave_up_does_not_fail_the_commands_grouped_with_it(
     sale = idle_writer.submit(_sale(), "key-sale", "fp-sale")
     idle_writer.start()
 
-    assert sale.result(10).status == 200
+    assert not sale.result(10).created
     assert count_events(store_url) == before + 1  # the abandoned sale is not applied
 
 
@@ -79,7 +79,7 @@ def test_a_loop_receives_a_whole_groups_outcomes_and_a_timed_out_wait_is_not_app
 
     before = count_events(store_url)
 
-    async def scenario() -> tuple[list[int], BaseException | None]:
+    async def scenario() -> tuple[list[bool], BaseException | None]:
         abandoned = idle_writer.submit_async(_sale(), "key-late", "fp-late")
         deadlines().watch(abandoned, 0.05)  # times out while the writer is not running
         late: BaseException | None = None
@@ -90,11 +90,11 @@ def test_a_loop_receives_a_whole_groups_outcomes_and_a_timed_out_wait_is_not_app
         futures = [idle_writer.submit_async(_sale(), f"key-{n}", f"fp-{n}") for n in range(3)]
         idle_writer.start()
         outcomes = await asyncio.gather(*futures)
-        return [o.status for o in outcomes], late
+        return [o.created for o in outcomes], late
 
-    statuses, late = asyncio.run(scenario())
+    created, late = asyncio.run(scenario())
 
-    assert statuses == [200, 200, 200]
+    assert created == [False, False, False]
     assert isinstance(late, TimeoutError)
     assert count_events(store_url) == before + 3  # the abandoned sale is not applied
     assert idle_writer.groups_committed == 1  # one group, handed over in one wake-up
@@ -133,7 +133,7 @@ def test_the_writer_process_answers_a_caller_outside_any_event_loop(store_url: s
         pending = [writer.submit(_sale(), None, "") for _ in range(3)]
     finally:
         writer.stop()
-    assert sold.status == 200 and not sold.replayed
+    assert not sold.created and not sold.replayed
     assert again.replayed and again.body == sold.body
-    assert [f.result(timeout=0).status for f in pending] == [200, 200, 200]
+    assert [f.result(timeout=0).created for f in pending] == [False, False, False]
     assert count_events(store_url) == before + 4

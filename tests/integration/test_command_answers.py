@@ -40,7 +40,7 @@ def warehouse(code: str) -> Location:
 
 
 def answer(key: str, body: dict[str, object]) -> CommandAnswer:
-    return CommandAnswer(key, f"fingerprint-of-{key}", 201, body)
+    return CommandAnswer(key, f"fingerprint-of-{key}", body, created=True)
 
 
 def test_an_answer_is_stored_with_the_events_of_its_command(ledger: InventoryLedger) -> None:

@@ -83,7 +83,7 @@ def register_everything(desk: CustomerDesk) -> uuid.UUID:
     first = desk.execute(c.RegisterCustomer(uuid.uuid4(), contact(), claims(desk)[:1], web))
     verified = c.Matching(verification="id-document")
     again = desk.execute(c.RegisterCustomer(uuid.uuid4(), contact(), claims(desk), pos, verified))
-    assert first.status == 201 and again.status == 200
+    assert first.created and not again.created
     assert again.body["customer_id"] == first.body["customer_id"]
     customer_id = uuid.UUID(first.body["customer_id"])
     skin = {"skin_type": "sensitive", "concerns": ["redness"], "allergies": [ALLERGY]}
@@ -178,7 +178,7 @@ def test_glow_keys_purge_on_the_embedded_store_truncates_its_wal_and_erases_plai
     store = f"sqlite:///{tmp_path}/ledger.sqlite"
     ledger = open_customer_ledger(Settings(event_store_url=store))
     plain = hashlib.sha256(b'POST /customers\n{"email":"old@example.com"}').hexdigest()
-    ledger.events.put([], command_answers=[CommandAnswer("old", plain, 201, {})])
+    ledger.events.put([], command_answers=[CommandAnswer("old", plain, {}, created=True)])
     close_customer_ledger(ledger)
     assert plain.encode() in (tmp_path / "ledger.customers.sqlite").read_bytes()
 

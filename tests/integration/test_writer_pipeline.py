@@ -86,7 +86,7 @@ def test_a_lost_connection_in_flight_loses_nothing_and_applies_nothing_twice(
     outcomes, errors = _settle(futures)
     try:
         assert errors == []
-        assert [o.status for o in outcomes] == [200] * len(keys)
+        assert [o.created for o in outcomes] == [False] * len(keys)
         assert cuts >= 3, "the connection was never cut: the test proved nothing"
         assert count_events(plenty) == before + len(keys)  # each sale once, none lost
 
@@ -114,7 +114,7 @@ def test_two_writers_racing_for_the_last_units_sell_each_exactly_once(scarce: st
         for writer in writers:
             writer.stop()
     assert len(outcomes) == 50
-    assert {o.status for o in outcomes} == {200}
+    assert {o.created for o in outcomes} == {False}
     assert len(errors) == len(futures) - 50
     assert all(isinstance(e, InsufficientStockError) for e in errors), errors[:3]
     assert count_events(scarce) == before + 50
@@ -172,7 +172,7 @@ def test_an_event_that_cannot_be_stored_fails_its_command_alone(plenty: str) -> 
 
     assert isinstance(poisoned.future.exception(timeout=0), ValueError)
     others = [s for s in everyone if s is not poisoned]
-    assert [s.future.result(timeout=0).status for s in others] == [200] * len(others)
+    assert [s.future.result(timeout=0).created for s in others] == [False] * len(others)
     assert count_events(plenty) == before + len(others)
 
 
@@ -195,5 +195,5 @@ def test_a_snapshot_that_fails_to_save_costs_no_command(plenty: str) -> None:
     _run_loop(plenty, bursts, arm)
 
     assert tried, "no snapshot fell due: the test proved nothing"
-    assert [s.future.result(timeout=0).status for s in everyone] == [200] * len(everyone)
+    assert [s.future.result(timeout=0).created for s in everyone] == [False] * len(everyone)
     assert count_events(plenty) == before + len(everyone)

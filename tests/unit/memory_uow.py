@@ -15,7 +15,8 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.commands import Command
-from domain.handlers import Answer, handle
+from domain.handlers import handle
+from domain.results import Result
 
 
 class MemoryUnitOfWork:
@@ -53,7 +54,7 @@ class MemoryUnitOfWork:
 
     # --- running commands ------------------------------------------------------------------
 
-    def run(self, command: Command | Any, handler: Callable[[Any, Any], Answer] = handle) -> Answer:
+    def run(self, command: Command | Any, handler: Callable[[Any, Any], Result] = handle) -> Result:
         """Handle one command; keep its changes and events only if the handler returns."""
         self._working = {}
         self.last_events = []

@@ -21,7 +21,7 @@ from domain.location import LocationDirectory
 def test_defining_a_product_defines_its_variants():
     uow = MemoryUnitOfWork()
     answer = uow.run(lipstick())
-    assert answer.status == 201
+    assert answer.created
     product = uow.get(product_id("LIP"))
     assert isinstance(product, Product)
     assert product.skus == ["LIP-RED", "LIP-NUDE"]

@@ -22,8 +22,8 @@ from domain.errors import (
     UnknownCustomerError,
     VerificationRequiredError,
 )
-from domain.handlers import Answer
 from domain.identity import IdentityKey
+from domain.results import Result
 from domain.trace import Trace
 from privacy.pseudonyms import Pseudonyms, legacy_identity_id
 
@@ -47,7 +47,7 @@ CONTACT = {
 }
 
 
-def run(uow: MemoryUnitOfWork, command: Any) -> Answer:
+def run(uow: MemoryUnitOfWork, command: Any) -> Result:
     return uow.run(command, handle_customer)
 
 
@@ -70,7 +70,7 @@ def test_an_admin_is_told_who_matched_but_the_customer_is_not_changed() -> None:
     uow = MemoryUnitOfWork()
     first = register(uow, EMAIL)
     answer = run(uow, c.RegisterCustomer(uuid.uuid4(), CONTACT, (EMAIL, PHONE), POS, ADMIN))
-    assert answer.status == 200 and answer.body == {"customer_id": str(first), "matched": True}
+    assert not answer.created and answer.body == {"customer_id": str(first), "matched": True}
     assert uow.event_types() == [] and PHONE.identity_id not in uow.history
 
 
@@ -79,7 +79,7 @@ def test_staff_who_verified_the_person_link_the_new_phone_and_the_check_is_recor
     first = register(uow, EMAIL)
     verified = c.Matching(verification="id-document")
     answer = run(uow, c.RegisterCustomer(uuid.uuid4(), CONTACT, (EMAIL, PHONE), POS, verified))
-    assert answer.status == 200 and answer.body == {"customer_id": str(first), "matched": True}
+    assert not answer.created and answer.body == {"customer_id": str(first), "matched": True}
     assert sorted(uow.event_types()) == ["Customer.IdentityLinked", "IdentityKey.Claimed"]
     assert uow.get(PHONE.identity_id).customer_id == first
     linked = uow.history[first][-1]

@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.requests import Request
 
-from api.openapi import QUERY_PARAMETERS
 from api.problems import ApiProblem
 from api.query_parameters import BIGINT_MAX, FIRST_DAY, LAST_DAY, Parameter
+from api.route_tables import QUERY_PARAMETERS
 
 DECLARED = sorted(
     {

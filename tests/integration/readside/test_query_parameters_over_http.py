@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.openapi import QUERY_PARAMETERS
+from api.route_tables import QUERY_PARAMETERS
 from configuration.settings import Settings
 from tests.e2e.ledger_server import RunningLedger, auth_headers, serve, stocked_sku
 from tests.e2e.test_api_access import ROUTES

@@ -77,6 +77,21 @@ def test_commands_through_the_api_end_up_in_the_read_models(running: RunningLedg
         assert [(r["placed"], r["confirmed"], r["open"]) for r in conversion] == [(2, 1, 1)]
 
 
+def test_each_stock_answer_says_whether_it_is_the_ledgers_or_projected_and_how_far_behind(
+    running: RunningLedger,
+) -> None:
+    with httpx.Client(headers=auth_headers(), base_url=running.base_url, timeout=30) as client:
+        stocked_sku(client, "SERUM-1", "PARIS", {"B1": 10})
+        ledger = client.get("/skus/SERUM-1/stock").json()
+        at_paris = client.get("/skus/SERUM-1/stock/PARIS").json()
+        projected = caught_up(client, "/availability/SERUM-1")
+    assert ledger["source"] == at_paris["source"] == "ledger"
+    assert "log" not in ledger  # strongly consistent: nothing to be behind
+    assert projected["source"] == "projected"
+    log = projected["log"]
+    assert log["behind"] == 0 and log["position"] == log["head"] > 0
+
+
 def traded_and_projected(running: RunningLedger) -> tuple[ReadSide, RedisHotViews, ClickHouseFacts]:
     """The ledger after `trade`, once both read models have caught up with it."""
     with httpx.Client(headers=auth_headers(), base_url=running.base_url, timeout=30) as client:

@@ -1,4 +1,5 @@
-"""Stock availability read from the hot views only."""
+"""Stock availability projected into the hot views: as fresh as the read model, which may be
+behind the ledger (the strongly consistent stock is service_layer/ledger_queries.py's)."""
 
 from __future__ import annotations
 

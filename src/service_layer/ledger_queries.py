@@ -1,4 +1,6 @@
-"""Answers read straight from the aggregates, until the read models take over."""
+"""Answers read straight from the aggregates in the event store: strongly consistent, they
+count every command committed before the read (the read models answer from projections,
+which may lag: projections/projected_stock.py)."""
 
 from __future__ import annotations
 
@@ -35,7 +37,9 @@ def _get(ledger: InventoryLedger, aggregate_id: UUID, kind: type[A]) -> A | None
     return found if isinstance(found, kind) else None
 
 
-def stock_at(ledger: InventoryLedger, sku: str, location: str, today: date) -> dict[str, Any]:
+def stock_at_location(
+    ledger: InventoryLedger, sku: str, location: str, today: date
+) -> dict[str, Any]:
     _require_sku(ledger, sku)
     if _get(ledger, location_id(location), Location) is None:
         raise UnknownLocationError(f"no location {location!r} is registered", location=location)
@@ -52,7 +56,7 @@ def stock_at(ledger: InventoryLedger, sku: str, location: str, today: date) -> d
     return stock.summary(today)
 
 
-def stock_across(ledger: InventoryLedger, sku: str, today: date) -> dict[str, Any]:
+def stock_across_locations(ledger: InventoryLedger, sku: str, today: date) -> dict[str, Any]:
     _require_sku(ledger, sku)
     directory = _get(ledger, location_directory_id(), LocationDirectory)
     locations = []

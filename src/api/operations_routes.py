@@ -1,0 +1,99 @@
+"""Operations: public liveness and the API's description; the figures (log head, writer
+queue, sweeper, read models, metrics) for operators and the back office."""
+
+from __future__ import annotations
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from api.json_answers import json_answer
+from api.problems import problem_response
+from api.query_route import QueryRoute
+from api.request_state import runtime_of
+from service_layer.bootstrap import LedgerRuntime
+
+OPENAPI_STATE = "openapi"  # app.state's member holding the document's bytes (api/app.py)
+
+
+async def health(_: Request) -> Response:
+    """Public liveness: the process answers. The figures are in /health/detail, behind a token."""
+    return json_answer({"status": "ok"})
+
+
+async def health_detail(request: Request) -> Response:
+    runtime = runtime_of(request)
+    try:
+        head = await run_in_threadpool(runtime.ledger.recorder.max_notification_id)
+    except Exception as error:
+        return problem_response(
+            503,
+            "store-unreachable",
+            "Event store unreachable",
+            f"the event store did not answer: {type(error).__name__}: {error}",
+        )
+    return json_answer(
+        {
+            "status": "ok",
+            "event_store": runtime.settings.event_store_url.split("://")[0],
+            "log_head": head or 0,
+            "writer_queue": runtime.writer.queue_depth(),
+            "open_reservations": runtime.sweeper.deadlines.open_count(),
+            "sweeper_position": runtime.sweeper.deadlines.position,
+            "read_models": await run_in_threadpool(_read_models, runtime),
+        }
+    )
+
+
+def _read_models(runtime: LedgerRuntime) -> dict[str, object] | None:
+    if runtime.read_side is None:
+        return None
+    try:
+        return runtime.read_side.projecting()
+    except Exception as error:  # the health answer itself must not fail
+        return {"unavailable": f"{type(error).__name__}: {error}"}
+
+
+async def metrics(request: Request) -> Response:
+    runtime = runtime_of(request)
+    lines = [
+        f"glow_commands_committed_total {runtime.writer.commands_committed}",
+        f"glow_commit_groups_total {runtime.writer.groups_committed}",
+        f"glow_writer_queue_depth {runtime.writer.queue_depth()}",
+        f"glow_reservations_expired_total {runtime.sweeper.expired_total}",
+        f"glow_open_reservations {runtime.sweeper.deadlines.open_count()}",
+    ]
+    if runtime.read_side is not None:
+        counts = await run_in_threadpool(runtime.read_side.dead_letters)
+        lines += [f'glow_dead_letters{{sink="{sink}"}} {n}' for sink, n in sorted(counts.items())]
+    body = generate_latest() + ("\n".join(lines) + "\n").encode()
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+async def openapi(request: Request) -> Response:
+    document: bytes = getattr(request.app.state, OPENAPI_STATE)
+    return Response(document, media_type="application/json")
+
+
+OPERATIONS_ROUTES = [
+    QueryRoute("/health", health, 'Liveness (public): {"status": "ok"}', "operations", problems=()),
+    QueryRoute(
+        "/health/detail",
+        health_detail,
+        "The event store's reachability, log head, writer queue, sweeper (operator, admin)",
+        "operations",
+        problems=(401, 403, 503),
+    ),
+    QueryRoute(
+        "/metrics",
+        metrics,
+        "Prometheus metrics (operator, admin)",
+        "operations",
+        problems=(401, 403),
+        media_type=CONTENT_TYPE_LATEST,
+    ),
+    QueryRoute(
+        "/openapi.json", openapi, "This OpenAPI document (public)", "operations", problems=()
+    ),
+]

@@ -1,0 +1,30 @@
+"""Every route of the app, gathered from the tables where each is declared (with its summary,
+parameters and answers), in the order the router tries them. The app, its access control's
+query check and the OpenAPI document are all made from these lists, so none of them can name
+a route the others lack."""
+
+from __future__ import annotations
+
+from api.audit_routes import AUDIT_ROUTES
+from api.command_routes import COMMAND_ROUTES, CommandRoute
+from api.customer_routes import CUSTOMER_COMMAND_ROUTES, CUSTOMER_QUERIES, CustomerRoute
+from api.ledger_routes import LEDGER_ROUTES
+from api.operations_routes import OPERATIONS_ROUTES
+from api.query_parameters import Declared
+from api.query_route import QueryRoute
+from api.read_model_routes import READ_MODEL_ROUTES
+from api.recommendation_routes import RECOMMENDATION_ROUTES
+
+ALL_COMMAND_ROUTES: list[CommandRoute | CustomerRoute] = [
+    *COMMAND_ROUTES,
+    *CUSTOMER_COMMAND_ROUTES,
+]
+QUERY_ROUTES: list[QueryRoute] = [
+    *CUSTOMER_QUERIES,
+    *LEDGER_ROUTES,
+    *RECOMMENDATION_ROUTES,
+    *AUDIT_ROUTES,
+    *READ_MODEL_ROUTES,
+    *OPERATIONS_ROUTES,
+]
+QUERY_PARAMETERS: Declared = {route.path: route.parameters for route in QUERY_ROUTES}
