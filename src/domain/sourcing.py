@@ -166,10 +166,7 @@ class StockCount:
     free: int  # sellable and not held
     long_dated: int  # of those, expiring no earlier than the channel's minimum shelf life
     withheld: int  # kept back from this channel (safety buffer, others' ring-fenced pools)
-
-    @property
-    def usable(self) -> int:
-        return max(0, min(self.long_dated, self.free - self.withheld))
+    usable: int  # what the channel may take: long-dated, and free beyond what is kept back
 
     def explain(self, sku: str) -> str:
         return (
@@ -186,7 +183,7 @@ def count_stock(
         free += batch.free
         if batch.expiry >= earliest_expiry:
             long_dated += batch.free
-    return StockCount(free, long_dated, withheld)
+    return StockCount(free, long_dated, withheld, max(0, min(long_dated, free - withheld)))
 
 
 # --- output -------------------------------------------------------------------------------
@@ -321,10 +318,13 @@ def source(
             reasons[code] = _stock_reason(code, counts)
     ranked = _ranked(usable, delivery, policy, places)
     taken, unserved = _plan(lines, ranked, usable, policy)
-    everything = sum(line.quantity * per for line in lines for _, per in line.parts())
+    need: dict[str, int] = {}
+    for line in lines:
+        for sku, per in line.parts():
+            need[sku] = need.get(sku, 0) + line.quantity * per
     for code in ranked:
         if code not in taken:
-            whole = _servable(_needs(lines), usable[code]) == everything
+            whole = all(usable[code][sku] >= units for sku, units in need.items())
             reasons[code] = _unused_reason(code, usable[code], policy, whole, bool(unserved))
     code_taken = PARTIAL_STOCK if unserved else USED
     for code, units in taken.items():
