@@ -17,7 +17,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.errors import InvalidCommandError
 from domain.ids import kit_id
-from domain.sourcing import LineToSource
+from domain.sourcing import LineToSource, require_kit_part
 from domain.trace import Trace
 
 
@@ -76,10 +76,7 @@ def require_components(
             f"kit {sku} cannot contain {', '.join(nested)}: expected plain SKUs, not kits"
         )
     for component, quantity in components.items():
-        if quantity <= 0:
-            raise InvalidCommandError(
-                f"kit {sku} needs a positive whole number of {component}, got {quantity}"
-            )
+        require_kit_part(sku, component, quantity)
     return dict(sorted(components.items()))
 
 

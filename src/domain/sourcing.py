@@ -549,6 +549,13 @@ def _taken_detail(units: Mapping[tuple[str, str], int]) -> str:
     return "takes " + ", ".join(f"{n} x {sku} (line {line})" for (line, sku), n in units.items())
 
 
+def require_kit_part(kit: str, component: str, per_kit: int) -> None:
+    if per_kit <= 0:
+        raise InvalidCommandError(
+            f"kit {kit} needs a positive whole number of {component}, got {per_kit}"
+        )
+
+
 def _require_valid(
     lines: Sequence[LineToSource], delivery: Delivery, places: Mapping[str, Place]
 ) -> None:
@@ -566,10 +573,7 @@ def _require_valid(
                 f"quantity must be a positive whole number, got {line.quantity} for {line.sku}"
             )
         for sku, per in line.parts():
-            if per <= 0:
-                raise InvalidCommandError(
-                    f"kit {line.sku} needs a positive quantity of {sku}, got {per}"
-                )
+            require_kit_part(line.sku, sku, per)
     if isinstance(delivery, PickUpAt):
         store = places.get(delivery.store)
         if store is None:

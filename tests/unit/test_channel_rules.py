@@ -3,13 +3,24 @@
 from datetime import date, timedelta
 
 import pytest
-from shop import NOW, RED, STORE, WAREHOUSE, line, open_shop, receive, reserve, stock, trace
+from shop import (
+    NOW,
+    RED,
+    STORE,
+    WAREHOUSE,
+    line,
+    memory_ledger,
+    open_shop,
+    receive,
+    reserve,
+    stock,
+    trace,
+)
 from test_orders import state
 
 from domain.channel_rules import SalesChannel, available_to_sell, pools_kept_from
 from domain.errors import InvalidCommandError
 from domain.ids import sales_channel_id
-from domain.ledger import InventoryLedger
 from domain.sourcing import FEWEST_SHIPMENTS, NEAREST, PRIORITY, SourcingPolicy
 
 TODAY = NOW.date()
@@ -136,11 +147,6 @@ def test_channel_events_survive_the_ledgers_mapper():
     rules.set_ring_fenced_pool(RED, 3, trace())
     rules.set_minimum_shelf_life(90, trace())
     rules.set_sourcing(FEWEST_SHIPMENTS, [STORE], True, False, trace())
-    ledger = InventoryLedger(
-        env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": ":memory:"}
-    )
-    try:
+    with memory_ledger() as ledger:
         ledger.save(rules)
         assert state(ledger.repository.get(rules.id)) == state(rules)
-    finally:
-        ledger.close()

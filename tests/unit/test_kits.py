@@ -3,13 +3,12 @@
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from shop import trace
+from shop import memory_ledger, trace
 from test_orders import state
 
 from domain.errors import InvalidCommandError
 from domain.ids import kit_id
 from domain.kits import Kit, kit_availability, lines_to_source
-from domain.ledger import InventoryLedger
 from domain.sourcing import LineToSource
 
 GIFT = {"LIP-RED": 2, "BALM": 1}
@@ -74,11 +73,6 @@ def test_a_kit_line_is_sourced_as_its_components_and_a_plain_line_as_itself():
 def test_kit_events_survive_the_ledgers_mapper():
     kit = Kit.define("GIFT-SET", GIFT, trace())
     kit.recompose({"BALM": 2}, trace())
-    ledger = InventoryLedger(
-        env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": ":memory:"}
-    )
-    try:
+    with memory_ledger() as ledger:
         ledger.save(kit)
         assert state(ledger.repository.get(kit.id)) == state(kit)
-    finally:
-        ledger.close()

@@ -9,12 +9,11 @@ from uuid import uuid4
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
-from shop import trace
+from shop import memory_ledger, trace
 from test_orders import HOME, PLACES, STOCK, TODAY, state
 
 from domain.errors import DomainError
 from domain.kits import lines_to_source
-from domain.ledger import InventoryLedger
 from domain.order import (
     AUTHORISED,
     CANCELLABLE,
@@ -278,14 +277,9 @@ class OrderMachine(RuleBasedStateMachine):
         assert state(rebuilt) == state(self.order)
 
     def teardown(self) -> None:
-        ledger = InventoryLedger(
-            env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": ":memory:"}
-        )
-        try:
+        with memory_ledger() as ledger:
             ledger.save(*self.events)
             assert state(ledger.repository.get(self.order.id)) == state(self.order)
-        finally:
-            ledger.close()
 
 
 OrderMachine.TestCase.settings = settings(

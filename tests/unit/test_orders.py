@@ -5,7 +5,7 @@ from decimal import Decimal
 from uuid import uuid4
 
 import pytest
-from shop import NOW, trace
+from shop import NOW, memory_ledger, trace
 
 from domain.commands import Authority
 from domain.errors import (
@@ -14,7 +14,6 @@ from domain.errors import (
     OrderStateError,
     UnknownFulfilmentError,
 )
-from domain.ledger import InventoryLedger
 from domain.order import (
     AUTHORISED,
     CANCELLED,
@@ -513,12 +512,7 @@ def test_every_order_event_survives_the_ledgers_mapper():
     order.refund_return(rma, Decimal("12.50"), trace())
     edited = sourced()
     edited.edit_lines(trace(), change={"L1": 1})
-    ledger = InventoryLedger(
-        env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": ":memory:"}
-    )
-    try:
+    with memory_ledger() as ledger:
         for aggregate in (order, edited):
             ledger.save(aggregate)
             assert state(ledger.repository.get(aggregate.id)) == state(aggregate)
-    finally:
-        ledger.close()

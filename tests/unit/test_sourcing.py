@@ -264,7 +264,11 @@ def test_a_pickup_at_an_unknown_place_is_not_found():
         (lines(("A", 0)), IN_PARIS, "positive whole number, got 0"),
         (lines(("A", -2)), IN_PARIS, "positive whole number, got -2"),
         ([LineToSource("L1", "A", 1), LineToSource("L1", "B", 1)], IN_PARIS, "appears twice"),
-        ([LineToSource("L1", "KIT", 1, (("A", 0),))], IN_PARIS, "positive quantity of A"),
+        (
+            [LineToSource("L1", "KIT", 1, (("A", 0),))],
+            IN_PARIS,
+            "positive whole number of A, got 0",
+        ),
         (lines(("A", 1)), ShipTo(91.0, 0.0), "latitude from -90 to 90"),
         (lines(("A", 1)), ShipTo(0.0, float("nan")), "longitude from -180 to 180"),
     ],
