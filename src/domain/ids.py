@@ -40,3 +40,8 @@ def kit_id(kit_sku: str) -> UUID:
 @lru_cache(maxsize=1_000)
 def sales_channel_id(channel: str) -> UUID:
     return uuid5(GLOWLEDGER_NAMESPACE, f"channel:{channel}")
+
+
+def fulfilment_hold_id(order_id: UUID, fulfilment_id: str) -> UUID:
+    """The hold of one fulfilment order of an order on the stock of its location."""
+    return uuid5(GLOWLEDGER_NAMESPACE, f"fulfilment:{order_id}:{fulfilment_id}")

@@ -33,6 +33,7 @@ from domain.errors import (
     OrderStateError,
     UnknownFulfilmentError,
 )
+from domain.ids import fulfilment_hold_id
 from domain.sourcing import PICKUP, SHIP, Delivery, SourcingDecision
 from domain.trace import Trace
 
@@ -435,7 +436,8 @@ class Order(Aggregate):
         for line_id in sorted(open_lines):
             line = self.lines[line_id]
             served = units.get(line_id, {})
-            if not served or any(n % line.open for n in served.values()):
+            plain = line.sku in served and served != {line.sku: line.open}
+            if plain or not served or any(n % line.open for n in served.values()):
                 raise InvalidCommandError(
                     f"the sourcing decision does not serve line {line_id} ({line.open} x "
                     f"{line.sku}) whole: it gives {served or 'nothing'}"
@@ -678,6 +680,11 @@ class Order(Aggregate):
                 f"order {self.id} cannot be {verb} by this caller: {refusal}",
                 order_id=str(self.id),
             )
+
+    def hold_id(self, fulfilment_id: str) -> UUID:
+        """The reservation id under which a fulfilment order holds its stock, so that
+        withdrawing it releases exactly its units (`Stock.release`)."""
+        return fulfilment_hold_id(self.id, fulfilment_id)
 
     def fulfilment(self, fulfilment_id: str) -> Fulfilment:
         try:

@@ -164,6 +164,9 @@ def test_a_decision_that_does_not_serve_every_line_whole_is_refused():
     partial = decision_for(place(("LIP", 4, Decimal(1))))
     with pytest.raises(InvalidCommandError, match="does not serve line L2"):
         order.source(partial, trace())
+    twice = decision_for(place(("LIP", 8, Decimal(1)), ("SERUM", 1, Decimal(1))))
+    with pytest.raises(InvalidCommandError, match="does not serve line L1"):
+        order.source(twice, trace())
     pickup = place(delivery=PickUpAt("ST-PARIS"))
     with pytest.raises(InvalidCommandError, match="is for pickup, but the decision is for ship"):
         pickup.source(decision_for(order), trace())
@@ -491,6 +494,12 @@ def test_only_the_channel_that_placed_it_or_staff_where_it_is_fulfilled_act_on_i
         order.require_authority(Authority(channel="web"), "shipped")
     with pytest.raises(NotPermittedError, match="holds stock at WH-LYON"):
         order.require_authority(Authority(location="WH-PARIS"), "shipped")
+
+
+def test_each_fulfilment_order_holds_its_stock_under_its_own_reservation_id():
+    order = sourced()
+    assert order.hold_id("F1") == order.hold_id("F1") != order.hold_id("F2")
+    assert order.hold_id("F1") != sourced().hold_id("F1")
 
 
 def test_as_dict_answers_the_whole_order():
