@@ -159,3 +159,27 @@ class ReturnExceedsSaleError(ConflictError):
     """A return of more units than were sold (to that customer) and not yet returned."""
 
     code = "return-exceeds-sale"
+
+
+class OrderStateError(ConflictError):
+    """A transition the order (or one of its fulfilment orders, payments or returns) cannot
+    take from the state it is in: the message names the current state and what was expected."""
+
+    code = "order-state"
+
+
+class CannotSourceError(ConflictError):
+    """No location (or set of locations, where the channel allows a split) can serve every
+    line of an order under the channel's rules; the details say why for each location."""
+
+    code = "cannot-source"
+
+
+class UnknownOrderError(NotFoundError):
+    code = "unknown-order"
+
+
+class UnknownFulfilmentError(NotFoundError):
+    """An order has no fulfilment order of that id."""
+
+    code = "unknown-fulfilment"

@@ -30,3 +30,18 @@ def stock_id(sku: str, location_code: str) -> UUID:
 
 def location_directory_id() -> UUID:
     return uuid5(GLOWLEDGER_NAMESPACE, "directory:locations")
+
+
+@lru_cache(maxsize=100_000)
+def kit_id(kit_sku: str) -> UUID:
+    return uuid5(GLOWLEDGER_NAMESPACE, f"kit:{kit_sku}")
+
+
+@lru_cache(maxsize=1_000)
+def sales_channel_id(channel: str) -> UUID:
+    return uuid5(GLOWLEDGER_NAMESPACE, f"channel:{channel}")
+
+
+def fulfilment_hold_id(order_id: UUID, fulfilment_id: str) -> UUID:
+    """The hold of one fulfilment order of an order on the stock of its location."""
+    return uuid5(GLOWLEDGER_NAMESPACE, f"fulfilment:{order_id}:{fulfilment_id}")

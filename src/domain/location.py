@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 from uuid import UUID
 
@@ -11,6 +12,15 @@ from domain.ids import location_directory_id, location_id
 from domain.trace import Trace
 
 LOCATION_KINDS = frozenset({"warehouse", "store", "fulfilment_centre"})
+EARTH_RADIUS_KM = 6372.797560856  # the radius Redis's GEOSEARCH uses, so both agree
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine) between two points, in kilometres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
 
 
 class Location(Aggregate):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import copy
-import math
 import threading
 from collections.abc import Sequence
 
+from domain.location import distance_km
 from projections.hot_views import Document, IndexOp, ViewWrite
 
 
@@ -80,7 +80,4 @@ class MemoryHotViews:
 
 def _km(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     """Great-circle distance (haversine), as Redis computes it for GEOSEARCH."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6372.797560856 * math.asin(math.sqrt(a))
+    return distance_km(lat1, lon1, lat2, lon2)

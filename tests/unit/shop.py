@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID, uuid4
@@ -10,6 +12,7 @@ from memory_uow import MemoryUnitOfWork
 
 from domain import commands as c
 from domain.ids import stock_id
+from domain.ledger import InventoryLedger
 from domain.stock import Stock
 from domain.trace import Trace
 
@@ -103,3 +106,15 @@ def counts(
 ) -> dict[str, tuple[int, int]]:
     """Per batch: (on hand, reserved)."""
     return {n: (b.on_hand, b.reserved) for n, b in stock(uow, sku, where).batches.items()}
+
+
+@contextmanager
+def memory_ledger() -> Iterator[InventoryLedger]:
+    """The real ledger application (its mapper and transcodings) on an in-memory SQLite."""
+    ledger = InventoryLedger(
+        env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": ":memory:"}
+    )
+    try:
+        yield ledger
+    finally:
+        ledger.close()
