@@ -42,7 +42,7 @@ from api.recommendation_routes import recommendations
 from audit.errors import AuditError
 from domain.errors import DomainError
 from service_layer.bootstrap import LedgerRuntime
-from service_layer.command_writer import WriterOverloadedError, WriterStoppedError
+from service_layer.writer import WriterOverloadedError, WriterStoppedError
 
 log = logging.getLogger(__name__)
 

@@ -151,7 +151,11 @@ def _rekey(ledger: SealedCustomerLedger) -> int:
     from service_layer.identity_rekeying import rekey_identities
 
     pseudonyms = Pseudonyms.from_secret(ledger.vault.ledger_secret())
-    done = rekey_identities(CustomerDesk(ledger), pseudonyms)
+    desk = CustomerDesk(ledger)
+    try:
+        done = rekey_identities(desk, pseudonyms)
+    finally:
+        desk.close()
     print(
         f"glow: {done.identities} identity id(s) of {done.customers} customer(s) re-keyed; "
         f"{done.left} old id(s) left whose contact is no longer held (forgotten or changed)"
