@@ -60,36 +60,40 @@ def serve(port: int, stage: str) -> None:
 
     from api.app import create_app
     from configuration.settings import Settings
-    from service_layer import command_writer as cw
-    from service_layer import writer_process
+    from service_layer import writer_client
     from service_layer.bootstrap import bootstrap
+    from service_layer.command_writer import claim
+    from service_layer.writer import Outcome
+    from service_layer.writer_thread import InProcessWriter
 
     if stage == "decide":
-        writer_process.serve_writer = writer_saving_nothing  # the process RemoteWriter starts
+        writer_client.serve_writer = writer_saving_nothing  # the process RemoteWriter starts
         runtime = bootstrap(Settings.from_env())
         uvicorn.run(create_app(runtime), port=port, log_level="warning", access_log=False)
         return
 
-    def answer_at_once(self: cw.CommandWriter, submissions: list[cw.Submission]) -> None:
-        for submission in submissions:
-            reservation_id = getattr(submission.command, "reservation_id", None)
-            placing = type(submission.command).__name__ == "PlaceReservation"
-            body = {"reservation_id": str(reservation_id), "status": "placed"}
-            submission.future.set_result(cw.Outcome(body, created=placing))
+    def answer_at_once(self: InProcessWriter) -> None:
+        while (submissions := self._next(True)) is not None:
+            for submission in claim(submissions):
+                reservation_id = getattr(submission.command, "reservation_id", None)
+                placing = type(submission.command).__name__ == "PlaceReservation"
+                body = {"reservation_id": str(reservation_id), "status": "placed"}
+                submission.future.set_result(Outcome(body, created=placing))
+            self._hand_over()
 
-    cw.CommandWriter._process = answer_at_once  # type: ignore[method-assign]
+    InProcessWriter._run = answer_at_once  # type: ignore[method-assign]
     runtime = bootstrap(Settings.from_env())
     uvicorn.run(create_app(runtime), port=port, log_level="warning", access_log=False)
 
 
 def writer_saving_nothing(settings: object, path: str) -> None:
     """The writer process, deciding and encoding as ever, its append to PostgreSQL a no-op."""
-    from service_layer import writer_process
+    from service_layer import writer_server
     from storage import group_append
 
     group_append.AppendChannel.send = lambda self, params: None  # type: ignore[method-assign]
     group_append.AppendChannel.receive = lambda self: []  # type: ignore[method-assign]
-    writer_process.serve_writer(settings, path)  # type: ignore[arg-type]
+    writer_server.serve_writer(settings, path)  # type: ignore[arg-type]
 
 
 def main() -> None:

@@ -36,7 +36,7 @@ from api.route_tables import QUERY_PARAMETERS, QUERY_ROUTES
 from audit.errors import AuditError
 from domain.errors import DomainError
 from service_layer.bootstrap import LedgerRuntime
-from service_layer.command_writer import WriterOverloadedError, WriterStoppedError
+from service_layer.writer import WriterOverloadedError, WriterStoppedError
 
 log = logging.getLogger(__name__)
 

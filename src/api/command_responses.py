@@ -8,7 +8,7 @@ from __future__ import annotations
 import orjson
 from starlette.responses import Response
 
-from service_layer.command_writer import Outcome
+from service_layer.writer import Outcome
 
 CREATED, OK = 201, 200
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import os
 import sys
@@ -151,7 +150,11 @@ def _rekey(ledger: SealedCustomerLedger) -> int:
     from service_layer.identity_rekeying import rekey_identities
 
     pseudonyms = Pseudonyms.from_secret(ledger.vault.ledger_secret())
-    done = rekey_identities(CustomerDesk(ledger), pseudonyms)
+    desk = CustomerDesk(ledger)
+    try:
+        done = rekey_identities(desk, pseudonyms)
+    finally:
+        desk.close()
     print(
         f"glow: {done.identities} identity id(s) of {done.customers} customer(s) re-keyed; "
         f"{done.left} old id(s) left whose contact is no longer held (forgotten or changed)"
@@ -198,12 +201,6 @@ def _serve(settings: Settings, host: str, port: int, log_level: str) -> int:
 
     from api.app import create_app
     from service_layer.bootstrap import bootstrap
-
-    if settings.is_postgres() and "GLOW_WRITER_PROCESS" not in os.environ:
-        # A served ledger on PostgreSQL decides and saves in a process of its own, where the
-        # writer never waits for the HTTP side's interpreter lock; GLOW_WRITER_PROCESS=0 keeps
-        # it in-process. SQLite (the embedded default) always keeps it in-process.
-        settings = dataclasses.replace(settings, writer_process=True)
 
     try:
         runtime = bootstrap(settings)

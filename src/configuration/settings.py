@@ -80,7 +80,8 @@ class Settings:
     sweep_interval_seconds: float = 1.0
     max_group: int = 256
     max_attempts: int = 5
-    # PostgreSQL only: the command writer in a child process (service_layer/writer_process.py).
+    # PostgreSQL only: the command writer in a child process (service_layer/writer_client.py).
+    # From the environment: on by default on PostgreSQL. Built directly (tests): off.
     writer_process: bool = False
     max_body_bytes: int = 64 * 1024
     command_timeout_seconds: float = 10.0
@@ -120,7 +121,6 @@ class Settings:
             "sweep_interval_seconds": _float(env, "GLOW_SWEEP_INTERVAL_SECONDS", 1.0),
             "max_group": _int(env, "GLOW_MAX_GROUP", 256),
             "max_attempts": _int(env, "GLOW_MAX_ATTEMPTS", 5),
-            "writer_process": env.get("GLOW_WRITER_PROCESS", "").lower() in ("1", "true", "yes"),
             "max_body_bytes": _int(env, "GLOW_MAX_BODY_BYTES", 64 * 1024),
             "command_timeout_seconds": _float(env, "GLOW_COMMAND_TIMEOUT_SECONDS", 10.0),
             "chain_interval_seconds": _float(env, "GLOW_CHAIN_INTERVAL_SECONDS", 2.0),
@@ -146,11 +146,12 @@ class Settings:
             ),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
+        values.setdefault("writer_process", _writer_process(env, str(values["event_store_url"])))
         return cls(**values)  # type: ignore[arg-type]
 
     def as_env(self) -> dict[str, str]:
         """The GLOW_* variables from which a child process's from_env gives these settings
-        back (the writer's process placement excepted: `glow serve` decides it)."""
+        back."""
         env = {}
         for name, variable in VARIABLES.items():
             value = getattr(self, name)
@@ -176,6 +177,7 @@ VARIABLES = {  # Settings field -> its environment variable, for Settings.as_env
     "sweep_interval_seconds": "GLOW_SWEEP_INTERVAL_SECONDS",
     "max_group": "GLOW_MAX_GROUP",
     "max_attempts": "GLOW_MAX_ATTEMPTS",
+    "writer_process": "GLOW_WRITER_PROCESS",
     "max_body_bytes": "GLOW_MAX_BODY_BYTES",
     "command_timeout_seconds": "GLOW_COMMAND_TIMEOUT_SECONDS",
     "chain_interval_seconds": "GLOW_CHAIN_INTERVAL_SECONDS",
@@ -252,6 +254,16 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _writer_process(env: dict[str, str], store_url: str) -> bool:
+    """GLOW_WRITER_PROCESS if set (1/true/yes, else off); unset: on where the store is
+    PostgreSQL, whose writer then never waits for the HTTP side's interpreter lock. SQLite
+    (the embedded default) always keeps the writer in-process."""
+    raw = env.get("GLOW_WRITER_PROCESS", "")
+    if raw:
+        return raw.lower() in ("1", "true", "yes")
+    return store_url.startswith(("postgresql://", "postgres://"))
 
 
 def _backdating(raw: str) -> dict[str, int]:

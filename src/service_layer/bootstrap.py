@@ -9,7 +9,6 @@ from domain.ledger import InventoryLedger
 from privacy.access_log import AccessLog
 from privacy.pseudonyms import Pseudonyms
 from service_layer.chain_keeper import ChainKeeper
-from service_layer.command_writer import CommandWriter
 from service_layer.customer_desk import CustomerDesk
 from service_layer.customer_store import (
     close_customer_ledger,
@@ -20,7 +19,9 @@ from service_layer.customer_store import (
 from service_layer.purchase_index import PurchaseIndex
 from service_layer.read_side import ReadSide, build_read_side
 from service_layer.reservation_sweeper import ReservationSweeper
-from service_layer.writer_process import RemoteWriter
+from service_layer.writer import Writer
+from service_layer.writer_client import RemoteWriter
+from service_layer.writer_thread import InProcessWriter
 from storage.migrations import pending_migrations
 
 
@@ -32,7 +33,7 @@ class SchemaNotReadyError(RuntimeError):
 class LedgerRuntime:
     settings: Settings
     ledger: InventoryLedger
-    writer: CommandWriter | RemoteWriter
+    writer: Writer
     sweeper: ReservationSweeper
     customers: CustomerDesk
     access_log: AccessLog
@@ -56,6 +57,7 @@ class LedgerRuntime:
             self.chain_keeper.stop()
         self.sweeper.stop()
         self.writer.stop()
+        self.customers.close()
         self.ledger.close()
         close_customer_ledger(self.customers.ledger)
 
@@ -83,11 +85,11 @@ def require_schema(settings: Settings) -> None:
 def bootstrap(settings: Settings) -> LedgerRuntime:
     require_schema(settings)
     ledger = InventoryLedger(env=eventsourcing_env(settings.event_store_url))
-    writer: CommandWriter | RemoteWriter
+    writer: Writer
     if settings.writer_process and settings.is_postgres():
         writer = RemoteWriter(settings)
     else:
-        writer = CommandWriter(
+        writer = InProcessWriter(
             ledger, max_group=settings.max_group, max_attempts=settings.max_attempts
         )
     sweeper = ReservationSweeper(ledger, writer, settings.sweep_interval_seconds)

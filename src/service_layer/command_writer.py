@@ -1,5 +1,7 @@
-"""Group commit: one thread decides queued commands against cached aggregates and saves
-everything the group decided in one transaction.
+"""Group commit: decide commands against cached aggregates and save everything a group
+decided in one transaction. The decide/commit steps every writer runs, whatever carries the
+commands to it (writer_thread.py, writer_server.py) and however a group reaches the store
+(writer_loop.py pipelines them).
 
 eventsourcing's PostgreSQL recorder takes a table lock per write transaction, so one
 transaction per command caps the ledger near 1,000 commands/s; grouping the commands that
@@ -10,14 +12,10 @@ leaves nothing, and optimistic concurrency on every aggregate still rejects a st
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import queue
-import threading
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -25,50 +23,28 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from domain.commands import Command
+from domain.customer_commands import CustomerCommand
 from domain.errors import ConcurrencyConflictError, DomainError, IdempotencyKeyReusedError
 from domain.handlers import handle
-from domain.ledger import SNAPSHOT_INTERVAL, InventoryLedger
+from domain.ledger import SNAPSHOT_INTERVAL
+from domain.results import Result
 from domain.stock import Stock
+from domain.unit_of_work import UnitOfWork
 from service_layer.working_set import AggregateCache, CommitGroup
+from service_layer.writer import Outcome
+from service_layer.writer_slots import Answerable
 from storage.command_answers import CommandAnswer, RecentAnswers, client_key
 from storage.recorders import ANSWERS, CommandAnswerStore
 
 log = logging.getLogger(__name__)
 
-
-class WriterOverloadedError(Exception):
-    """The command queue is full: the caller should back off and retry."""
-
-
-class WriterStoppedError(Exception):
-    """The writer is shutting down and takes no more commands."""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """A command's result as its caller hears it: `created` as the handler decided it (the
-    API maps it to 201 or 200), `replayed` when it is the first answer to a repeated key."""
-
-    body: dict[str, Any]
-    created: bool = False
-    replayed: bool = False
-
-
-class Answerable(Protocol):
-    """Where the writer puts a command's outcome: a concurrent Future, or a LoopSlot."""
-
-    def set_running_or_notify_cancel(self) -> bool: ...
-
-    def set_result(self, result: Outcome) -> None: ...
-
-    def set_exception(self, exception: BaseException | None) -> None: ...
-
-    def done(self) -> bool: ...
+AnyCommand = Command | CustomerCommand
+Handler = Callable[[Any, UnitOfWork], Result]  # domain.handlers.handle, handle_customer
 
 
 @dataclass(frozen=True)
 class Submission:
-    command: Command
+    command: AnyCommand
     idempotency_key: str | None
     fingerprint: str
     future: Answerable
@@ -87,61 +63,23 @@ class Flight:
         return [s for s, _ in self.decided] + [s for s, _ in self.failed] + self.again
 
 
-class LoopSlot:
-    """An outcome bound for an asyncio event loop. The writer collects the outcomes of a whole
-    commit group and hands them to each loop in one wake-up (call_soon_threadsafe), instead of
-    one cross-thread future chain and one wake-up per command."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, outbox: list[Delivery]) -> None:
-        self.loop = loop
-        self.future: asyncio.Future[Outcome] = loop.create_future()
-        self._outbox = outbox
-        self._answered = False
-
-    def set_running_or_notify_cancel(self) -> bool:
-        return not self.future.done()  # the caller gave up (timed out): do not apply it
-
-    def set_result(self, result: Outcome) -> None:
-        self._answered = True
-        self._outbox.append((self, result, None))
-
-    def set_exception(self, exception: BaseException | None) -> None:
-        self._answered = True
-        self._outbox.append((self, None, exception))
-
-    def done(self) -> bool:
-        return self._answered
-
-
-Delivery = tuple[LoopSlot, Outcome | None, BaseException | None]
-
-
-def _settle(deliveries: list[Delivery]) -> None:
-    """Runs in the slots' event loop."""
-    for slot, outcome, error in deliveries:
-        if slot.future.done():
-            continue
-        if error is not None:
-            slot.future.set_exception(error)
-        else:
-            slot.future.set_result(outcome)  # type: ignore[arg-type]
-
-
-_STOP = object()
-
-
 class CommandWriter:
+    """Decides commit groups and saves them; answers through each submission's future, and
+    calls `after_group` once a group's outcomes are set (to hand them over). Single-threaded:
+    one loop (writer_loop.py) drives it."""
+
     def __init__(
         self,
-        ledger: InventoryLedger,
+        ledger: Application[UUID],
         *,
+        handler: Handler = handle,
         max_group: int = 256,
         max_attempts: int = 5,
         cache_size: int = 100_000,
-        queue_size: int = 20_000,
-        on_commit: Callable[[int], None] | None = None,
         after_group: Callable[[], None] | None = None,
+        changes: str = "stock",
     ) -> None:
+        """`changes` names what a command changes, for the message of a lost race."""
         self.ledger = ledger
         self.max_group = max_group
         self.max_attempts = max_attempts
@@ -149,92 +87,15 @@ class CommandWriter:
         self.answers = RecentAnswers()
         self._pending_answers: dict[str, CommandAnswer] = {}  # a speculated group's
         self._answer_store = answer_store(ledger)
-        self._queue: queue.Queue[Submission | object] = queue.Queue(queue_size)
-        self._thread = threading.Thread(target=self._run, name="command-writer", daemon=True)
-        self._on_commit = on_commit
-        self._after_group = after_group  # in the writer thread, once a group's outcomes are set
-        self._stopped = threading.Event()
-        self._outbox: list[Delivery] = []  # the writer thread's; handed over after each group
+        self._handle = handler
+        self._after_group = after_group
+        self._changes = changes
         self.groups_committed = 0
         self.commands_committed = 0
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        if self._stopped.is_set():
-            return
-        self._stopped.set()
-        if self._thread.is_alive():
-            self._queue.put(_STOP)
-            self._thread.join(timeout)
-
-    def submit(
-        self, command: Command, idempotency_key: str | None = None, fingerprint: str = ""
-    ) -> Future[Outcome]:
-        future: Future[Outcome] = Future()
-        self.submit_to(future, command, idempotency_key, fingerprint)
-        return future
-
-    def submit_async(
-        self, command: Command, idempotency_key: str | None = None, fingerprint: str = ""
-    ) -> asyncio.Future[Outcome]:
-        """As submit, from a coroutine: the outcome arrives in the running event loop."""
-        slot = LoopSlot(asyncio.get_running_loop(), self._outbox)
-        self.submit_to(slot, command, idempotency_key, fingerprint)
-        return slot.future
-
-    def submit_to(
-        self, answer: Answerable, command: Command, idempotency_key: str | None, fingerprint: str
-    ) -> None:
-        """Queue a command; its outcome goes to `answer` (a Future, a LoopSlot, or the slot of
-        a command another process sent)."""
-        if self._stopped.is_set():
-            raise WriterStoppedError("the ledger is shutting down; retry on another instance")
-        try:
-            self._queue.put_nowait(Submission(command, idempotency_key, fingerprint, answer))
-        except queue.Full:
-            raise WriterOverloadedError(
-                f"{self._queue.maxsize} commands are already waiting; retry shortly"
-            ) from None
-
-    def execute(
-        self, command: Command, idempotency_key: str | None = None, fingerprint: str = ""
-    ) -> Outcome:
-        return self.submit(command, idempotency_key, fingerprint).result()
-
-    def queue_depth(self) -> int:
-        return self._queue.qsize()
-
-    # --- the writer thread ---------------------------------------------------------------
-
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is _STOP:
-                break
-            group = [first]
-            while len(group) < self.max_group:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is _STOP:
-                    self._queue.put(_STOP)
-                    break
-                group.append(item)
-            self.process([s for s in group if isinstance(s, Submission)])
-        self._fail_waiting()
-        self._deliver()
-
-    def process(self, submissions: list[Submission]) -> None:
-        """Decide and save one commit group in the calling thread, then hand its outcomes
-        over. The writer thread's step; a writer process that reads its commands off a socket
-        itself calls it directly (and never starts the thread or uses the queue)."""
-        self.process_claimed(claim(submissions))
-
     def process_claimed(self, submissions: list[Submission]) -> None:
-        """As process, for submissions already claimed (`claim`)."""
+        """Decide and save one commit group of claimed submissions (`claim`) in one
+        transaction, in the calling thread, then hand its outcomes over."""
         try:
             self._process(submissions)
         except Exception as error:  # the thread must survive anything a group throws
@@ -250,36 +111,11 @@ class CommandWriter:
         self._redo(submissions, [])
 
     def _deliver(self) -> None:
-        self._deliver_to_loops()
         if self._after_group is not None:
             try:
                 self._after_group()
             except Exception:
                 log.exception("handing a group's outcomes over failed")
-
-    def _deliver_to_loops(self) -> None:
-        """Hand the group's outcomes to their event loops, one wake-up per loop."""
-        if not self._outbox:
-            return
-        outbox = self._outbox[:]  # the slots hold this very list: empty it in place
-        self._outbox.clear()
-        by_loop: dict[asyncio.AbstractEventLoop, list[Delivery]] = {}
-        for delivery in outbox:
-            by_loop.setdefault(delivery[0].loop, []).append(delivery)
-        for loop, deliveries in by_loop.items():
-            try:
-                loop.call_soon_threadsafe(_settle, deliveries)
-            except RuntimeError:  # that loop has closed: nobody is waiting any more
-                log.warning("%d outcome(s) for a closed event loop dropped", len(deliveries))
-
-    def _fail_waiting(self) -> None:
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                return
-            if isinstance(item, Submission) and item.future.set_running_or_notify_cancel():
-                item.future.set_exception(WriterStoppedError("the ledger shut down"))
 
     def _process(self, submissions: list[Submission]) -> None:
         flight = self.decide_group(submissions)
@@ -377,8 +213,8 @@ class CommandWriter:
             return
         submission.future.set_exception(
             ConcurrencyConflictError(
-                f"other writers changed the same stock {self.max_attempts} times in a row "
-                "while this command was decided; retry with the same idempotency key",
+                f"other writers changed the same {self._changes} {self.max_attempts} times in a "
+                "row while this command was decided; retry with the same idempotency key",
                 attempts=self.max_attempts,
             )
         )
@@ -394,7 +230,7 @@ class CommandWriter:
             if known is not None:
                 return replay(known, submission.fingerprint)
         scope = group.scope()
-        result = handle(submission.command, scope)
+        result = self._handle(submission.command, scope)
         group.promote(scope)
         if key is not None:
             group.answers[key] = CommandAnswer(
@@ -408,14 +244,12 @@ class CommandWriter:
         # The event store directly: Application.save() would add nothing here but a slow
         # runtime Protocol check per event; snapshots are taken below from the group's state.
         # The answers go into the same transaction (storage/recorders.py).
-        recordings = self.ledger.events.put(group.events, **{ANSWERS: list(group.answers.values())})
+        self.ledger.events.put(group.events, **{ANSWERS: list(group.answers.values())})
         self._take_snapshots(group)
         group.commit_to(self.cache)
         for answer in group.answers.values():
             self.answers.put(answer)
         self.groups_committed += 1
-        if self._on_commit is not None and recordings:
-            self._on_commit(recordings[-1].notification.id)
 
     def _take_snapshots(self, group: CommitGroup) -> None:
         snapshots = self.ledger.snapshots

@@ -1,7 +1,14 @@
-"""Runs customer commands one at a time: load, decide, save atomically with the answer kept for
-the idempotency key, retry on a concurrent write; then destroy the keys of the forgotten.
+"""Customer commands and reads. Commands go through a writer of their own, the same as the
+inventory's (writer_thread.py: the same decide/commit code and pipelined loop, grouping and
+cache) over the customer ledger with the customer handlers; once a ForgetCustomer has
+committed, the keys of the forgotten are destroyed here.
 
-Customer commands are few (people, not tills), so there is no group commit here.
+Through the writer rather than one at a time under a lock (load every aggregate, decide,
+save), a customer's register + skin profile + two wishlist adds on PostgreSQL ran, medians of
+three runs (scripts/bench_customer_desk.py): one caller 534 commands/s against 316, four at
+once 720 against 381, at 824 us of CPU per command against 1,357 (the cache spares a load of
+each aggregate's events, and their decryption, per command). The cache holds no forgotten
+customer's personal data: the Forgotten event erases it from the aggregate the cache keeps.
 """
 
 from __future__ import annotations
@@ -12,16 +19,14 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
 
 from domain.customer import Customer
 from domain.customer_commands import CustomerCommand, ForgetCustomer
 from domain.customer_handlers import MAX_MERGE_HOPS, handle_customer
-from domain.errors import ConcurrencyConflictError, UnknownCustomerError
-from service_layer.command_writer import Outcome, answer_store, replay
+from domain.errors import UnknownCustomerError
 from service_layer.customer_store import SealedCustomerLedger
-from storage.command_answers import CommandAnswer
-from storage.recorders import ANSWERS
+from service_layer.writer import Outcome
+from service_layer.writer_thread import InProcessWriter
 
 MAX_MERGED = 100  # customers merged into one person; a bound, not a rule
 
@@ -60,18 +65,28 @@ class LedgerUnitOfWork:
 class CustomerDesk:
     def __init__(self, ledger: SealedCustomerLedger, max_attempts: int = 5) -> None:
         self.ledger = ledger
-        self.max_attempts = max_attempts
+        self.writer = InProcessWriter(
+            ledger, handler=handle_customer, max_attempts=max_attempts, changes="customer"
+        )
         self._lock = threading.Lock()
+        self._started = False
 
     def execute(
         self, command: CustomerCommand, idempotency_key: str | None = None, fingerprint: str = ""
     ) -> Outcome:
-        with self._lock:
-            outcome = self._decide_and_save(command, idempotency_key, fingerprint)
+        with self._lock:  # started by the first command: a desk that only reads needs no writer
+            if not self._started:
+                self.writer.start()
+                self._started = True
+        outcome = self.writer.execute(command, idempotency_key, fingerprint)
         if isinstance(command, ForgetCustomer):
             for customer_id in outcome.body.get("forgotten", []):
                 self.ledger.vault.destroy(UUID(customer_id))  # a replay destroys them again
         return outcome
+
+    def close(self) -> None:
+        """Stop the writer, once what it was given is answered (the ledger stays open)."""
+        self.writer.stop()
 
     def customer(self, customer_id: UUID) -> Customer:
         """The customer as stored, following merges to the survivor."""
@@ -135,28 +150,3 @@ class CustomerDesk:
         ids = [customer.id, *customer.absorbed]
         events = [event for aggregate_id in ids for event in self.ledger.events.get(aggregate_id)]
         return sorted(events, key=lambda event: event.timestamp)
-
-    def _decide_and_save(
-        self, command: CustomerCommand, key: str | None, fingerprint: str
-    ) -> Outcome:
-        answers = answer_store(self.ledger)
-        for _ in range(self.max_attempts):
-            uow = LedgerUnitOfWork(self.ledger)
-            if key is not None:
-                known = answers.select_answer(key)
-                if known is not None:
-                    return replay(known, fingerprint)
-            result = handle_customer(command, uow)
-            events = [e for aggregate in uow.touched.values() for e in aggregate.collect_events()]
-            kept = [CommandAnswer(key, fingerprint, result.body, result.created)] if key else []
-            try:
-                # The answer commits with the events, as the inventory's writer does it.
-                self.ledger.events.put(events, **{ANSWERS: kept})
-            except IntegrityError:
-                continue
-            return Outcome(result.body, result.created)
-        raise ConcurrencyConflictError(
-            f"other writers changed the same customer {self.max_attempts} times in a row; "
-            "retry with the same idempotency key",
-            attempts=self.max_attempts,
-        )

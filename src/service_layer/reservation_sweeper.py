@@ -8,18 +8,17 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Protocol
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
-from domain.commands import Command, ExpireReservation
+from domain.commands import ExpireReservation
 from domain.errors import ConcurrencyConflictError, DomainError
 from domain.ledger import InventoryLedger
 from domain.reservation import Reservation
 from domain.trace import Trace
-from service_layer.command_writer import Outcome
+from service_layer.writer import Writer
 from streams.outages import Backoff, is_outage
 
 log = logging.getLogger(__name__)
@@ -35,14 +34,6 @@ Clock = Callable[[], datetime]
 
 def utc_now() -> datetime:
     return datetime.now(tz=UTC)
-
-
-class Executor(Protocol):
-    """What the sweeper needs of a command writer (in-process or in the writer process)."""
-
-    def execute(
-        self, command: Command, idempotency_key: str | None = None, fingerprint: str = ""
-    ) -> Outcome: ...
 
 
 class ReservationDeadlines:
@@ -120,7 +111,7 @@ class ReservationSweeper:
     def __init__(
         self,
         ledger: InventoryLedger,
-        writer: Executor,
+        writer: Writer,
         interval_seconds: float,
         clock: Clock = utc_now,
     ) -> None:

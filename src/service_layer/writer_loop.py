@@ -1,5 +1,7 @@
-"""The writer process's one thread, as a two-stage pipeline: while a commit group's
-transaction is in flight, the next group is read and decided.
+"""The command writer's one loop, as a two-stage pipeline: while a commit group's
+transaction is in flight, the next group is read and decided. Both writers run it, fed by
+their transport (writer_thread.py: a queue; writer_server.py: the API process's frames),
+committing through the store's channel (storage/commit_channels.py).
 
 A group's round trip to PostgreSQL is about as long as deciding it, and the writer is the
 stage every command passes, so doing the two one after the other left the writer waiting on
@@ -18,34 +20,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 import psycopg
+from eventsourcing.persistence import IntegrityError
 
 from service_layer.command_writer import CommandWriter, Flight, Submission, claim
-from storage.group_append import AppendChannel
-from storage.recorders import LedgerPostgresRecorder
+from storage.commit_channels import CommitChannel
 
 log = logging.getLogger(__name__)
 
-Burst = Callable[[bool], list[Any] | None]  # wait?  -> messages, or None once closed
-Unpack = Callable[[list[Any]], list[Submission]]
+Source = Callable[[bool], list[Submission] | None]  # wait? -> what came, or None once closed
 
 
 class WriterLoop:
-    def __init__(
-        self,
-        writer: CommandWriter,
-        recorder: LedgerPostgresRecorder,
-        channel: AppendChannel,
-        burst: Burst,
-        unpack: Unpack,
-    ) -> None:
+    def __init__(self, writer: CommandWriter, channel: CommitChannel, source: Source) -> None:
         self._writer = writer
-        self._recorder = recorder
         self._channel = channel
-        self._burst = burst
-        self._unpack = unpack
+        self._source = source
 
     def run(self) -> None:
         """Until the other side closes, with every command it sent answered."""
@@ -55,11 +46,11 @@ class WriterLoop:
         try:
             while True:
                 if not closed:  # wait for commands only with nothing else to do
-                    burst = self._burst(in_flight is None and not backlog)
+                    burst = self._source(in_flight is None and not backlog)
                     if burst is None:
                         closed = True
                     else:
-                        backlog += claim(self._unpack(burst))
+                        backlog += claim(burst)
                 if closed and not backlog and in_flight is None:
                     return
                 size = self._writer.max_group
@@ -90,7 +81,7 @@ class WriterLoop:
             stored = self._writer.speculate(flight)
             answers = list(flight.group.answers.values())
             if stored or answers:
-                self._channel.send(self._recorder.append_params(stored, answers))
+                self._channel.send(stored, answers)
                 return flight
         except Exception:  # an event that cannot be stored, or a connection that failed
             log.exception("sending a commit group failed; deciding its commands again, alone")
@@ -106,7 +97,7 @@ class WriterLoop:
         """Wait for a group's transaction; False if it did not (surely) commit."""
         try:
             self._channel.receive()
-        except psycopg.IntegrityError:
+        except (psycopg.IntegrityError, IntegrityError):
             self._writer.abandon(flight)  # another writer got there first
             return False
         except Exception:

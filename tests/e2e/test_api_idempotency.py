@@ -170,7 +170,7 @@ def test_when_the_writer_process_dies_commands_get_503_and_nothing_half_applied(
     postgres_store: str,
 ) -> None:
     from configuration.settings import Settings
-    from service_layer.writer_process import RemoteWriter
+    from service_layer.writer_client import RemoteWriter
     from tests.e2e.ledger_server import serve
 
     with (

@@ -13,7 +13,7 @@ from configuration.settings import eventsourcing_env
 from domain import commands as c
 from domain.ledger import InventoryLedger
 from domain.trace import Trace
-from service_layer.command_writer import CommandWriter
+from service_layer.writer_thread import InProcessWriter
 
 SOAP = "SOAP-ROSE"
 WAREHOUSE, SHOP = "WH", "SHOP"
@@ -32,7 +32,7 @@ def trace(channel: str = "backoffice", source_ref: str | None = None, **extra: s
 class Shop:
     url: str
     ledger: InventoryLedger
-    writer: CommandWriter
+    writer: InProcessWriter
 
     def run(self, command: c.Command) -> dict[str, object]:
         return self.writer.execute(command).body
@@ -59,7 +59,7 @@ class Shop:
 def open_shop(url: str, *, first_time: bool = True) -> Iterator[Shop]:
     """The shop's catalog and places are defined the first time it opens."""
     ledger = InventoryLedger(env=eventsourcing_env(url))
-    writer = CommandWriter(ledger)
+    writer = InProcessWriter(ledger)
     writer.start()
     try:
         if first_time:
@@ -70,7 +70,7 @@ def open_shop(url: str, *, first_time: bool = True) -> Iterator[Shop]:
         ledger.close()
 
 
-def _define_shop(writer: CommandWriter) -> None:
+def _define_shop(writer: InProcessWriter) -> None:
     variant = c.VariantSpec(SOAP, {"scent": "rose"}, Decimal("4.50"), "EUR")
     writer.execute(c.DefineProduct("P-SOAP", {"name": "Rose soap"}, (variant,), trace()))
     for code in (WAREHOUSE, SHOP):

@@ -15,7 +15,7 @@ from domain.errors import UnknownReservationError
 from domain.ids import stock_id
 from domain.ledger import InventoryLedger
 from domain.trace import Trace
-from service_layer.command_writer import CommandWriter
+from service_layer.writer_thread import InProcessWriter
 from tests.e2e.ledger_server import count_events
 from tests.integration.soap_shop import soap_shop
 
@@ -33,17 +33,17 @@ def store_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def idle_writer(store_url: str) -> Iterator[CommandWriter]:
+def idle_writer(store_url: str) -> Iterator[InProcessWriter]:
     """A writer whose thread is not started yet, so what is submitted forms one group."""
     ledger = InventoryLedger(env=eventsourcing_env(store_url))
-    writer = CommandWriter(ledger)
+    writer = InProcessWriter(ledger)
     yield writer
     writer.stop()
     ledger.close()
 
 
 def test_a_command_that_fails_unexpectedly_does_not_fail_its_group(
-    idle_writer: CommandWriter, store_url: str
+    idle_writer: InProcessWriter, store_url: str
 ) -> None:
     before = count_events(store_url)
     not_a_reservation = stock_id("SOAP", "SHOP")
@@ -58,7 +58,7 @@ def test_a_command_that_fails_unexpectedly_does_not_fail_its_group(
 
 
 def test_a_caller_that_gave_up_does_not_fail_the_commands_grouped_with_it(
-    idle_writer: CommandWriter, store_url: str
+    idle_writer: InProcessWriter, store_url: str
 ) -> None:
     before = count_events(store_url)
     abandoned = idle_writer.submit(_sale(), "key-abandoned", "fp-abandoned")
@@ -71,7 +71,7 @@ def test_a_caller_that_gave_up_does_not_fail_the_commands_grouped_with_it(
 
 
 def test_a_loop_receives_a_whole_groups_outcomes_and_a_timed_out_wait_is_not_applied(
-    idle_writer: CommandWriter, store_url: str
+    idle_writer: InProcessWriter, store_url: str
 ) -> None:
     import asyncio
 
@@ -101,7 +101,7 @@ def test_a_loop_receives_a_whole_groups_outcomes_and_a_timed_out_wait_is_not_app
 
 
 def test_a_refusal_reaches_the_loop_as_the_domain_error(
-    idle_writer: CommandWriter, store_url: str
+    idle_writer: InProcessWriter, store_url: str
 ) -> None:
     import asyncio
 
@@ -122,7 +122,7 @@ def test_the_writer_process_answers_a_caller_outside_any_event_loop(store_url: s
     """Started without a running loop (a script, a CLI command), the RemoteWriter reads the
     answers in a thread of its own; stopping it lets the writer process finish first."""
     from configuration.settings import Settings
-    from service_layer.writer_process import RemoteWriter
+    from service_layer.writer_client import RemoteWriter
 
     writer = RemoteWriter(Settings(event_store_url=store_url, writer_process=True))
     writer.start()

@@ -18,15 +18,16 @@ from domain.errors import ConcurrencyConflictError
 from domain.ledger import InventoryLedger
 from domain.reservation import Reservation
 from domain.trace import Trace
-from service_layer.command_writer import CommandWriter, Outcome
 from service_layer.reservation_sweeper import ReservationSweeper
+from service_layer.writer import Outcome
+from service_layer.writer_thread import InProcessWriter
 from tests.e2e.conftest import scratch_database
 
 NOW = datetime.now(tz=UTC)
 TRACE = Trace("web", "cart", NOW)
 
 
-class FlakyWriter(CommandWriter):
+class FlakyWriter(InProcessWriter):
     """Fails the first expiry it is asked for, as a storage fault or a lost race would."""
 
     def __init__(self, ledger: InventoryLedger, failure: Exception) -> None:
@@ -48,7 +49,7 @@ def ledger() -> Iterator[InventoryLedger]:
         ledger.close()
 
 
-def _overdue_reservation(writer: CommandWriter) -> uuid.UUID:
+def _overdue_reservation(writer: InProcessWriter) -> uuid.UUID:
     variant = c.VariantSpec("MIST", {}, Decimal("9.00"), "EUR")
     writer.execute(c.DefineProduct("P-MIST", {}, (variant,), TRACE))
     writer.execute(c.RegisterLocation("SHOP", "Shop", "store", 0.0, 0.0, TRACE))
@@ -87,7 +88,7 @@ def test_a_reservation_event_the_deadlines_cannot_read_does_not_stop_the_sweeper
     could leave in the log) is skipped with one line; the overdue one after it expires."""
     naive = Reservation.place(uuid.uuid4(), [], datetime(2030, 1, 1), TRACE)
     ledger.save(naive)
-    writer = CommandWriter(ledger)
+    writer = InProcessWriter(ledger)
     writer.start()
     try:
         reservation_id = _overdue_reservation(writer)

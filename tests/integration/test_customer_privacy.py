@@ -63,18 +63,22 @@ def postgres_desk(scratch_database_url: str) -> Iterator[CustomerDesk]:
     apply_migrations(scratch_database_url)
     settings = Settings(event_store_url=scratch_database_url, master_key=MasterKeys.generate())
     ledger = open_customer_ledger(settings)
+    desk = CustomerDesk(ledger)
     try:
-        yield CustomerDesk(ledger)
+        yield desk
     finally:
+        desk.close()
         close_customer_ledger(ledger)
 
 
 @pytest.fixture
 def sqlite_desk(tmp_path: Path) -> Iterator[CustomerDesk]:
     ledger = open_customer_ledger(Settings(event_store_url=f"sqlite:///{tmp_path}/ledger.sqlite"))
+    desk = CustomerDesk(ledger)
     try:
-        yield CustomerDesk(ledger)
+        yield desk
     finally:
+        desk.close()
         close_customer_ledger(ledger)
 
 
@@ -150,6 +154,22 @@ def test_the_embedded_sqlite_store_seals_and_forgets_alike(
     assert sqlite_desk.customer(customer_id).contact == {}
     stored = b"".join(path.read_bytes() for path in tmp_path.glob("*.sqlite*"))
     assert [p for p in PLAINTEXTS if p.encode() in stored] == []
+
+
+def test_after_forget_the_writers_cache_holds_none_of_the_plaintext(
+    sqlite_desk: CustomerDesk,
+) -> None:
+    """Customer commands go through a writer that caches aggregates between commands: the
+    Forgotten event erases the personal fields of the very aggregate it keeps."""
+    customer_id = register_everything(sqlite_desk)
+    cache = sqlite_desk.writer.core.cache
+    cached = cache.get(customer_id)
+    assert isinstance(cached, Customer) and cached.contact["name"] == NAME  # it does cache
+
+    sqlite_desk.execute(c.ForgetCustomer(customer_id, Trace("web", "customer", NOW)))
+
+    held = repr(vars(cache.get(customer_id)))
+    assert [p for p in PLAINTEXTS if p in held] == []
 
 
 def test_a_reader_mid_transaction_only_delays_the_wal_truncation_after_a_key_is_deleted(

@@ -58,6 +58,7 @@ def test_old_identity_ids_are_replaced_by_keyed_ones_and_still_find_their_custom
     both = register_the_old_way(desk, {"email": "old.one@example.com", "phone": "+33647190283"})
     gone = register_the_old_way(desk, {"email": "gone@example.com"})
     desk.execute(c.ForgetCustomer(gone, TRACE))
+    desk.close()
     close_customer_ledger(desk.ledger)
 
     assert main(["--store", store, "keys", "rekey-identities"]) == 0
@@ -78,4 +79,5 @@ def test_old_identity_ids_are_replaced_by_keyed_ones_and_still_find_their_custom
         )
         assert found.body == {"customer_id": str(both), "matched": True}
     finally:
+        desk.close()
         close_customer_ledger(desk.ledger)

@@ -31,9 +31,11 @@ def desk(scratch_database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator
     apply_migrations(scratch_database_url)
     monkeypatch.setenv("GLOW_MASTER_KEY", MASTER)
     ledger = open_customer_ledger(Settings(event_store_url=scratch_database_url, master_key=MASTER))
+    desk = CustomerDesk(ledger)
     try:
-        yield CustomerDesk(ledger)
+        yield desk
     finally:
+        desk.close()
         close_customer_ledger(ledger)
 
 

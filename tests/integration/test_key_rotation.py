@@ -37,6 +37,7 @@ def register(settings: Settings, count: int) -> list[uuid.UUID]:
             ids.append(uuid.UUID(outcome.body["customer_id"]))
         return ids
     finally:
+        desk.close()
         close_customer_ledger(ledger)
 
 

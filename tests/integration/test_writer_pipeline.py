@@ -1,5 +1,6 @@
-"""The writer process's pipeline (service_layer/writer_loop.py) on a real PostgreSQL: a group
-decided while the one before it was in flight must never stand on state that did not commit.
+"""The writers' pipeline (service_layer/writer_loop.py) on a real PostgreSQL, in the writer
+process and in a thread of the API's: a group decided while the one before it was in flight
+must never stand on state that did not commit.
 
 The two ways a group in flight fails: another writer changed the same stock first (a stale
 version), and the connection dies with the outcome unknown. Either way every command is
@@ -12,22 +13,25 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 import pytest
 
-from configuration.settings import Settings, eventsourcing_env, postgres_conninfo
+from configuration.settings import Settings, eventsourcing_env
 from domain import commands as c
 from domain.errors import InsufficientStockError
 from domain.ledger import InventoryLedger
 from domain.trace import Trace
-from service_layer.command_writer import CommandWriter, Outcome, Submission
+from service_layer.command_writer import CommandWriter, Submission
+from service_layer.writer import Outcome, Writer
+from service_layer.writer_client import RemoteWriter
 from service_layer.writer_loop import WriterLoop
-from service_layer.writer_process import RemoteWriter
-from storage.group_append import APPLICATION_NAME, AppendChannel
-from storage.recorders import LedgerPostgresRecorder
+from service_layer.writer_thread import InProcessWriter
+from storage.commit_channels import PipelinedAppend, commit_channel
+from storage.group_append import APPLICATION_NAME
 from tests.e2e.ledger_server import count_events
 from tests.integration.soap_shop import TRACE, soap_shop
 
@@ -46,10 +50,34 @@ def scarce() -> Iterator[str]:
     yield from soap_shop(50)
 
 
-def _remote(url: str) -> RemoteWriter:
+@contextmanager
+def _remote(url: str) -> Iterator[Writer]:
     writer = RemoteWriter(Settings(event_store_url=url, writer_process=True))
     writer.start()
-    return writer
+    try:
+        yield writer
+    finally:
+        writer.stop()
+
+
+@contextmanager
+def _in_process(url: str) -> Iterator[Writer]:
+    ledger = InventoryLedger(env=eventsourcing_env(url))
+    writer = InProcessWriter(ledger)
+    writer.start()
+    try:
+        yield writer
+    finally:
+        writer.stop()
+        ledger.close()
+
+
+Transport = Callable[[str], AbstractContextManager[Writer]]
+
+
+@pytest.fixture(params=[_in_process, _remote], ids=["writer-thread", "writer-process"])
+def transport(request: pytest.FixtureRequest) -> Transport:
+    return request.param  # type: ignore[no-any-return]
 
 
 def _settle(futures: list[Future[Outcome]]) -> tuple[list[Outcome], list[BaseException]]:
@@ -64,9 +92,13 @@ def _settle(futures: list[Future[Outcome]]) -> tuple[list[Outcome], list[BaseExc
 
 
 def test_a_lost_connection_in_flight_loses_nothing_and_applies_nothing_twice(
-    plenty: str,
+    plenty: str, transport: Transport
 ) -> None:
-    writer = _remote(plenty)
+    with transport(plenty) as writer:
+        _cut_while_selling(plenty, writer)
+
+
+def _cut_while_selling(plenty: str, writer: Writer) -> None:
     keys = [f"sale-{n}" for n in range(1500)]
     sales = {key: _sale() for key in keys}
     before = count_events(plenty)
@@ -77,42 +109,48 @@ def test_a_lost_connection_in_flight_loses_nothing_and_applies_nothing_twice(
             futures += [writer.submit(sales[k], k, "f") for k in keys[start : start + 50]]
             time.sleep(0.002)
             if burst % 3 == 2:  # cut the writer's connection, whatever it is doing
-                row = admin.execute(
-                    "SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity"
-                    " WHERE application_name = %s",
-                    (APPLICATION_NAME,),
-                ).fetchone()
-                cuts += bool(row and row[0])
+                cuts += _cut(admin)
     outcomes, errors = _settle(futures)
-    try:
-        assert errors == []
-        assert [o.created for o in outcomes] == [False] * len(keys)
-        assert cuts >= 3, "the connection was never cut: the test proved nothing"
-        assert count_events(plenty) == before + len(keys)  # each sale once, none lost
+    assert errors == []
+    assert [o.created for o in outcomes] == [False] * len(keys)
+    assert cuts >= 3, "the connection was never cut: the test proved nothing"
+    assert count_events(plenty) == before + len(keys)  # each sale once, none lost
 
-        retried, errors = _settle([writer.submit(sales[k], k, "f") for k in keys])
-        assert errors == []
-        assert all(o.replayed for o in retried)
-        assert [o.body for o in retried] == [o.body for o in outcomes]
-        assert count_events(plenty) == before + len(keys)
-    finally:
-        writer.stop()
+    retried, errors = _settle([writer.submit(sales[k], k, "f") for k in keys])
+    assert errors == []
+    assert all(o.replayed for o in retried)
+    assert [o.body for o in retried] == [o.body for o in outcomes]
+    assert count_events(plenty) == before + len(keys)
 
 
-def test_two_writers_racing_for_the_last_units_sell_each_exactly_once(scarce: str) -> None:
-    """Each writer process decides on its own cache; every group that loses the race to the
-    other's commit is decided again on the stored state, so 50 units make 50 sales."""
-    writers = [_remote(scarce), _remote(scarce)]
+def _cut(admin: psycopg.Connection[Any]) -> bool:
+    """Cut the writer's connection, waiting for it while the writer has none (it opens it
+    again with its next group, once it has decided the commands of the cut one again)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        row = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity"
+            " WHERE application_name = %s",
+            (APPLICATION_NAME,),
+        ).fetchone()
+        if row and row[0]:
+            return True
+        time.sleep(0.001)
+    return False
+
+
+def test_two_writers_racing_for_the_last_units_sell_each_exactly_once(
+    scarce: str, transport: Transport
+) -> None:
+    """Each writer decides on its own cache; every group that loses the race to the other's
+    commit is decided again on the stored state, so 50 units make 50 sales."""
     before = count_events(scarce)
-    try:
+    with transport(scarce) as one, transport(scarce) as other:
         futures: list[Future[Outcome]] = []
         for _ in range(20):
-            for writer in writers:
+            for writer in (one, other):
                 futures += [writer.submit(_sale(), uuid.uuid4().hex, "f") for _ in range(4)]
         outcomes, errors = _settle(futures)
-    finally:
-        for writer in writers:
-            writer.stop()
     assert len(outcomes) == 50
     assert {o.created for o in outcomes} == {False}
     assert len(errors) == len(futures) - 50
@@ -138,10 +176,9 @@ def _run_loop(
     try:
         writer = CommandWriter(ledger)
         arm(writer)
-        recorder = ledger.recorder
-        assert isinstance(recorder, LedgerPostgresRecorder) and recorder.append is not None
-        channel = AppendChannel(postgres_conninfo(url), recorder.append)
-        WriterLoop(writer, recorder, channel, _Bursts(bursts), lambda burst: burst).run()
+        channel = commit_channel(ledger)
+        assert isinstance(channel, PipelinedAppend)
+        WriterLoop(writer, channel, _Bursts(bursts)).run()
     finally:
         ledger.close()
 

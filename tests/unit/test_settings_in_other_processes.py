@@ -24,6 +24,16 @@ def test_settings_survive_the_trip_through_a_childs_environment() -> None:
     assert Settings.from_env(Settings().as_env()) == Settings()
 
 
+def test_the_writer_has_a_process_of_its_own_by_default_on_postgresql_only() -> None:
+    postgres = "postgresql://postgres@db:5432/glow"
+    assert Settings.from_env({"GLOW_EVENT_STORE_URL": postgres}).writer_process
+    assert Settings.from_env({}, event_store_url=postgres).writer_process
+    assert not Settings.from_env({}).writer_process  # the embedded SQLite store
+    off = {"GLOW_EVENT_STORE_URL": postgres, "GLOW_WRITER_PROCESS": "0"}
+    assert not Settings.from_env(off).writer_process
+    assert not Settings(event_store_url=postgres).writer_process  # built directly: asked for
+
+
 def test_a_password_is_never_shown() -> None:
     assert without_password("redis://:hunter2@cache:6379/0") == "redis://:***@cache:6379/0"
     assert "hunter2" not in without_password("http://analyst:hunter2@ch:8123/?database=x")

@@ -10,7 +10,7 @@ import struct
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service_layer.writer_process import FrameReader, send_frame
+from service_layer.writer_frames import FrameReader, send_frame
 
 MESSAGES = st.lists(
     st.lists(st.tuples(st.integers(0, 2**40), st.text(max_size=300)), max_size=5),

@@ -1,13 +1,12 @@
-"""The command writer in a process of its own, so deciding and saving never wait for the GIL.
+"""The command writer in a process of its own (the API's side: RemoteWriter), so deciding
+and saving never wait for the GIL. The default on PostgreSQL (configuration/settings.py).
 
 In one process the writer thread and the event loop serving HTTP share one interpreter lock:
 under load the writer spends most of a commit group's time waiting for it, and it is the
-serial stage every command passes. Here the API process keeps HTTP, and a child process runs
-the same CommandWriter (same group commit, cache, idempotency and retries) in one thread that
-reads the commands off the socket itself: a commit group is every command that arrived while
-the one before committed. They talk over a Unix socket in length-prefixed pickle frames: the
-API sends the commands an event-loop iteration collected in one frame; the writer answers a
-whole commit group in one frame.
+serial stage every command passes. Here the API process keeps HTTP, and a child process
+(writer_server.py) runs the same CommandWriter (same group commit, cache, idempotency and
+retries) in the same loop as the in-process writer. They talk in frames (writer_frames.py)
+over a Unix socket.
 
 A command whose caller timed out may still be applied; the caller was told to retry with the
 same Idempotency-Key, which never applies a command twice. If the writer process dies, every
@@ -21,92 +20,25 @@ import contextlib
 import itertools
 import logging
 import multiprocessing
-import pickle
 import socket
-import struct
 import tempfile
 import threading
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from configuration.settings import Settings, eventsourcing_env, postgres_conninfo
+from configuration.settings import Settings
 from domain.commands import Command
-from service_layer.command_writer import (
-    CommandWriter,
-    Outcome,
-    Submission,
-    WriterOverloadedError,
-    WriterStoppedError,
-)
-from service_layer.writer_loop import WriterLoop
-from storage.group_append import AppendChannel
-from storage.recorders import LedgerPostgresRecorder
+from service_layer.writer import Outcome, WriterOverloadedError, WriterStoppedError
+from service_layer.writer_frames import FrameReader, Request, send_frame
+from service_layer.writer_server import serve_writer
+from service_layer.writer_slots import settle
 
 log = logging.getLogger(__name__)
 
-_LENGTH = struct.Struct(">I")
-Request = tuple[int, Command, str | None, str]
-Result = tuple[int, Outcome | None, BaseException | None]
-
-
-def send_frame(sock: socket.socket, message: Any) -> None:
-    payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    sock.sendall(_LENGTH.pack(len(payload)) + payload)
-
-
-class FrameReader:
-    """Messages off a socket a whole burst at a time: waits for the first complete one, then
-    takes every one that has arrived meanwhile, without waiting again."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        self._sock = sock
-        self._buffer = bytearray()
-        self._closed = False
-
-    def burst(self, wait: bool = True) -> list[Any] | None:
-        """The next burst of messages (without `wait`, perhaps none); None once the other
-        side has closed."""
-        messages = self._complete()
-        while not messages and wait:
-            if self._closed or not self._receive(0):
-                return None
-            messages = self._complete()
-        while not self._closed and self._receive(socket.MSG_DONTWAIT):
-            messages += self._complete()
-        if not messages and self._closed:
-            return None
-        return messages
-
-    def _receive(self, flags: int) -> bool:
-        try:
-            chunk = self._sock.recv(1 << 20, flags)
-        except BlockingIOError:
-            return False
-        if not chunk:
-            self._closed = True
-            return False
-        self._buffer += chunk
-        return True
-
-    def _complete(self) -> list[Any]:
-        messages = []
-        buffer, start, end = self._buffer, 0, len(self._buffer)
-        while end - start >= _LENGTH.size:
-            (length,) = _LENGTH.unpack_from(buffer, start)
-            first = start + _LENGTH.size
-            if end - first < length:
-                break
-            # Only our own two processes speak on this socket: it lives in a directory only
-            # this user can open (mkdtemp, 0700) and accepts exactly one connection.
-            messages.append(pickle.loads(buffer[first : first + length]))  # noqa: S301
-            start = first + length
-        del buffer[:start]
-        return messages
-
 
 class RemoteWriter:
-    """The API side: CommandWriter's interface, answered by the writer process."""
+    """The API side: the Writer protocol, answered by the writer process."""
 
     def __init__(self, settings: Settings, *, max_in_flight: int = 20_000) -> None:
         self._settings = settings
@@ -246,9 +178,9 @@ class RemoteWriter:
                         if isinstance(waiter, tuple):
                             by_loop.setdefault(waiter[0], []).append((waiter[1], outcome, error))
                         elif waiter is not None:
-                            _set(waiter, outcome, error)
+                            settle([(waiter, outcome, error)])
                     for loop, settled in by_loop.items():
-                        _call_in(loop, _settle_all, settled)
+                        _call_in(loop, settle, settled)
         except OSError:
             log.exception("reading the writer process's answers failed")
         finally:
@@ -262,9 +194,9 @@ class RemoteWriter:
         with self._lock:
             waiter = self._waiting.pop(request_id, None)
         if isinstance(waiter, tuple):
-            _call_in(waiter[0], _settle_all, [(waiter[1], outcome, error)])
+            _call_in(waiter[0], settle, [(waiter[1], outcome, error)])
         elif waiter is not None:
-            _set(waiter, outcome, error)
+            settle([(waiter, outcome, error)])
 
     def _fail_waiting(self) -> None:
         with self._lock:
@@ -274,109 +206,6 @@ class RemoteWriter:
             self._settle(request_id, None, error)
 
 
-def _set(future: Any, outcome: Outcome | None, error: BaseException | None) -> None:
-    if future.done():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(outcome)
-
-
-def _settle_all(settled: list[tuple[Any, Outcome | None, BaseException | None]]) -> None:
-    for future, outcome, error in settled:
-        _set(future, outcome, error)
-
-
 def _call_in(loop: asyncio.AbstractEventLoop, *call: Any) -> None:
     with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
         loop.call_soon_threadsafe(*call)
-
-
-# --- the writer process ------------------------------------------------------------------
-
-
-class RemoteSlot:
-    """Where the writer puts the outcome of a command another process sent."""
-
-    def __init__(self, request_id: int, outbox: list[Result]) -> None:
-        self.request_id = request_id
-        self._outbox = outbox
-        self._answered = False
-
-    def set_running_or_notify_cancel(self) -> bool:
-        return True
-
-    def set_result(self, result: Outcome) -> None:
-        self._answered = True
-        self._outbox.append((self.request_id, result, None))
-
-    def set_exception(self, exception: BaseException | None) -> None:
-        self._answered = True
-        self._outbox.append((self.request_id, None, exception))
-
-    def done(self) -> bool:
-        return self._answered
-
-
-def serve_writer(settings: Settings, path: str) -> None:
-    """The writer process: a CommandWriter fed by the API process over the socket at `path`."""
-    from domain.ledger import InventoryLedger
-
-    logging.basicConfig(level=logging.WARNING)
-    ledger = InventoryLedger(env=eventsourcing_env(settings.event_store_url))
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.connect(path)
-    outbox: list[Result] = []
-
-    def hand_over() -> None:  # after each commit group
-        if outbox:
-            results = outbox[:]
-            outbox.clear()
-            send_frame(sock, (writer.commands_committed, writer.groups_committed, _safe(results)))
-
-    writer = CommandWriter(
-        ledger,
-        max_group=settings.max_group,
-        max_attempts=settings.max_attempts,
-        after_group=hand_over,
-    )
-    # This thread reads the commands and decides them too: a reader thread beside the
-    # writer's would hand every frame over through a queue and a wake-up, and the two would
-    # contend for the interpreter lock at each of the writer's database round trips.
-    reader = FrameReader(sock)
-
-    def unpack(burst: list[Any]) -> list[Submission]:
-        return [
-            Submission(command, key, fingerprint, RemoteSlot(request_id, outbox))
-            for batch in burst
-            for request_id, command, key, fingerprint in batch
-        ]
-
-    recorder = ledger.recorder
-    append = recorder.append if isinstance(recorder, LedgerPostgresRecorder) else None
-    try:
-        if isinstance(recorder, LedgerPostgresRecorder) and append is not None:
-            channel = AppendChannel(postgres_conninfo(settings.event_store_url), append)
-            WriterLoop(writer, recorder, channel, reader.burst, unpack).run()
-        else:  # a table the migrations made no append function for: one group at a time
-            while (burst := reader.burst()) is not None:
-                submissions = unpack(burst)
-                for start in range(0, len(submissions), writer.max_group):
-                    writer.process(submissions[start : start + writer.max_group])
-    finally:
-        sock.close()
-        ledger.close()
-
-
-def _safe(results: list[Result]) -> list[Result]:
-    """Errors that cannot cross a process boundary are sent as their message."""
-    safe: list[Result] = []
-    for request_id, outcome, error in results:
-        if error is not None:
-            try:
-                pickle.loads(pickle.dumps(error))  # noqa: S301 (our own bytes)
-            except Exception:
-                error = RuntimeError(f"{type(error).__name__}: {error}")
-        safe.append((request_id, outcome, error))
-    return safe

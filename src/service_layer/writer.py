@@ -1,0 +1,67 @@
+"""What every caller of the command writer uses (the API, the reservation sweeper, the demo,
+scripts), whichever transport carries the commands: a thread of this process
+(writer_thread.py) or a process of its own (writer_client.py, writer_server.py). Both run
+the same decide/commit code (command_writer.py) in the same pipelined loop (writer_loop.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from domain.commands import Command
+
+
+class WriterOverloadedError(Exception):
+    """The command queue is full: the caller should back off and retry."""
+
+
+class WriterStoppedError(Exception):
+    """The writer is shutting down and takes no more commands."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A command's result as its caller hears it: `created` as the handler decided it (the
+    API maps it to 201 or 200), `replayed` when it is the first answer to a repeated key."""
+
+    body: dict[str, Any]
+    created: bool = False
+    replayed: bool = False
+
+
+class Writer(Protocol):
+    """Takes commands and answers each once the transaction that recorded it has committed.
+
+    Submitting raises WriterStoppedError once the writer stops (or its process is gone) and
+    WriterOverloadedError when too many commands wait; the API answers them 503 and 429."""
+
+    @property
+    def commands_committed(self) -> int: ...
+
+    @property
+    def groups_committed(self) -> int: ...
+
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float = 10.0) -> None: ...
+
+    def submit(
+        self, command: Command, idempotency_key: str | None = None, fingerprint: str = ""
+    ) -> Future[Outcome]:
+        """From any thread: the outcome arrives in a concurrent future."""
+
+    def submit_async(
+        self, command: Command, idempotency_key: str | None = None, fingerprint: str = ""
+    ) -> asyncio.Future[Outcome]:
+        """From a coroutine: the outcome arrives in the running event loop."""
+
+    def execute(
+        self, command: Command, idempotency_key: str | None = None, fingerprint: str = ""
+    ) -> Outcome:
+        """From a thread that may block (the sweeper, scripts): wait for the outcome."""
+
+    def queue_depth(self) -> int:
+        """Commands submitted and not answered yet."""
