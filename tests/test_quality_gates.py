@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -80,3 +81,15 @@ def test_a_domain_module_importing_a_driver_breaks_the_import_contract(tmp_path:
     result = lint_imports(tmp_path, tmp_path / "src")
     assert result.returncode != 0, result.stdout
     assert "domain.throwaway_driver -> psycopg" in result.stdout
+
+
+def test_every_file_the_architecture_page_names_exists() -> None:
+    """docs/architecture.md walks the code file by file: a moved or renamed file must move
+    there too, or a newcomer following it opens a file that is not there."""
+    page = (ROOT / "docs" / "architecture.md").read_text()
+    named = set(re.findall(r"`((?:[a-z_]+/)+[a-z0-9_]+\.(?:py|sql))`", page))
+    assert len(named) > 20, "the page names the files of a command's and a query's path"
+    missing = sorted(
+        name for name in named if not (ROOT / "src" / name).exists() and not (ROOT / name).exists()
+    )
+    assert missing == []

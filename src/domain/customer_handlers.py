@@ -34,7 +34,7 @@ def register_customer(cmd: c.RegisterCustomer, uow: UnitOfWork) -> Result:
             **named,
         )
     if owners:
-        return _matched(cmd, uow, _customer(uow, owners.pop()))
+        return _matched(cmd, uow, surviving_customer(uow, owners.pop()))
     customer = Customer.register(cmd.customer_id, cmd.contact, cmd.trace)
     uow.add(customer)
     for claim in cmd.identities:
@@ -58,7 +58,7 @@ def _matched(cmd: c.RegisterCustomer, uow: UnitOfWork, customer: Customer) -> Re
 
 
 def change_contact_details(cmd: c.ChangeContactDetails, uow: UnitOfWork) -> Result:
-    customer = _customer(uow, cmd.customer_id)
+    customer = surviving_customer(uow, cmd.customer_id)
     customer.change_contact(cmd.changes, cmd.trace)
     for claim in cmd.identities:
         for old_id, kind in list(customer.identities.items()):
@@ -69,7 +69,7 @@ def change_contact_details(cmd: c.ChangeContactDetails, uow: UnitOfWork) -> Resu
 
 
 def rekey_identities(cmd: c.RekeyIdentities, uow: UnitOfWork) -> Result:
-    customer = _customer(uow, cmd.customer_id)
+    customer = surviving_customer(uow, cmd.customer_id)
     for claim in cmd.identities:
         if claim.legacy_id is not None and str(claim.legacy_id) in customer.identities:
             _claim(uow, customer, claim, cmd.trace)
@@ -77,55 +77,55 @@ def rekey_identities(cmd: c.RekeyIdentities, uow: UnitOfWork) -> Result:
 
 
 def change_skin_profile(cmd: c.ChangeSkinProfile, uow: UnitOfWork) -> Result:
-    customer = _customer(uow, cmd.customer_id)
+    customer = surviving_customer(uow, cmd.customer_id)
     customer.change_skin_profile(cmd.profile, cmd.trace)
     return _done(customer)
 
 
 def change_preferences(cmd: c.ChangePreferences, uow: UnitOfWork) -> Result:
-    customer = _customer(uow, cmd.customer_id)
+    customer = surviving_customer(uow, cmd.customer_id)
     customer.change_preferences(cmd.preferences, cmd.trace)
     return _done(customer)
 
 
 def change_loyalty_tier(cmd: c.ChangeLoyaltyTier, uow: UnitOfWork) -> Result:
-    customer = _customer(uow, cmd.customer_id)
+    customer = surviving_customer(uow, cmd.customer_id)
     customer.change_loyalty_tier(cmd.tier, cmd.trace)
     return _done(customer)
 
 
 def add_to_wishlist(cmd: c.AddToWishlist, uow: UnitOfWork) -> Result:
-    customer = _customer(uow, cmd.customer_id)
+    customer = surviving_customer(uow, cmd.customer_id)
     customer.add_to_wishlist(cmd.sku, cmd.trace)
     return _done(customer)
 
 
 def remove_from_wishlist(cmd: c.RemoveFromWishlist, uow: UnitOfWork) -> Result:
-    customer = _customer(uow, cmd.customer_id)
+    customer = surviving_customer(uow, cmd.customer_id)
     customer.remove_from_wishlist(cmd.sku, cmd.trace)
     return _done(customer)
 
 
 def give_feedback(cmd: c.GiveFeedback, uow: UnitOfWork) -> Result:
-    customer = _customer(uow, cmd.customer_id)
+    customer = surviving_customer(uow, cmd.customer_id)
     customer.give_feedback(cmd.sku, cmd.rating, cmd.comment, cmd.trace)
     return _done(customer)
 
 
 def grant_consent(cmd: c.GrantConsent, uow: UnitOfWork) -> Result:
-    customer = _customer(uow, cmd.customer_id)
+    customer = surviving_customer(uow, cmd.customer_id)
     customer.grant_consent(cmd.purpose, cmd.text_version, cmd.trace)
     return Result({**_done(customer).body, "purpose": cmd.purpose, "granted": True})
 
 
 def withdraw_consent(cmd: c.WithdrawConsent, uow: UnitOfWork) -> Result:
-    customer = _customer(uow, cmd.customer_id)
+    customer = surviving_customer(uow, cmd.customer_id)
     customer.withdraw_consent(cmd.purpose, cmd.trace)
     return Result({**_done(customer).body, "purpose": cmd.purpose, "granted": False})
 
 
 def merge_customers(cmd: c.MergeCustomers, uow: UnitOfWork) -> Result:
-    source, target = _customer(uow, cmd.source_id), _customer(uow, cmd.target_id)
+    source, target = surviving_customer(uow, cmd.source_id), surviving_customer(uow, cmd.target_id)
     target.absorb(source, cmd.trace)
     for key_id, kind in source.identities.items():
         key = _key(uow, UUID(key_id))
@@ -137,7 +137,7 @@ def merge_customers(cmd: c.MergeCustomers, uow: UnitOfWork) -> Result:
 
 def forget_customer(cmd: c.ForgetCustomer, uow: UnitOfWork) -> Result:
     """Forgets the person: the customer, and every customer merged into them."""
-    customer = _customer(uow, cmd.customer_id)
+    customer = surviving_customer(uow, cmd.customer_id)
     forgotten = []
     for person in [customer, *(_merged(uow, source) for source in customer.absorbed)]:
         for key_id in list(person.identities):
@@ -171,7 +171,7 @@ def handle_customer(command: c.CustomerCommand, uow: UnitOfWork) -> Result:
 # --- loading helpers ---------------------------------------------------------------------
 
 
-def _customer(uow: UnitOfWork, customer_id: UUID) -> Customer:
+def surviving_customer(uow: UnitOfWork, customer_id: UUID) -> Customer:
     """The customer, following merges to the survivor: an old id keeps working."""
     for _ in range(MAX_MERGE_HOPS):
         found = uow.find(customer_id)  # a client's id may name another kind of aggregate

@@ -22,7 +22,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.customer import Customer
 from domain.customer_commands import CustomerCommand, ForgetCustomer
-from domain.customer_handlers import MAX_MERGE_HOPS, handle_customer
+from domain.customer_handlers import handle_customer, surviving_customer
 from domain.errors import UnknownCustomerError
 from service_layer.customer_store import SealedCustomerLedger
 from service_layer.writer import Outcome
@@ -90,14 +90,7 @@ class CustomerDesk:
 
     def customer(self, customer_id: UUID) -> Customer:
         """The customer as stored, following merges to the survivor."""
-        for _ in range(MAX_MERGE_HOPS):
-            found = LedgerUnitOfWork(self.ledger).find(customer_id)
-            if not isinstance(found, Customer):
-                break
-            if found.merged_into is None:
-                return found
-            customer_id = found.merged_into
-        raise UnknownCustomerError(f"no customer {customer_id}", customer_id=str(customer_id))
+        return surviving_customer(LedgerUnitOfWork(self.ledger), customer_id)
 
     def recall_notice(self, customer_id: str) -> dict[str, Any]:
         """Whether a customer named by a sale can be told of a safety recall, and how.
