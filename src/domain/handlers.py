@@ -13,6 +13,7 @@ from domain.errors import (
     UnknownBatchError,
     UnknownProductError,
 )
+from domain.hold_handlers import HOLD_HANDLERS, allocate_waiting_preorders
 from domain.ids import location_directory_id, location_id, product_id, sku_id, stock_id
 from domain.loading import (
     existing_stock,
@@ -87,7 +88,9 @@ def receive_batch(cmd: c.ReceiveBatch, uow: UnitOfWork) -> Result:
     sku_of(uow, cmd.sku).require_not_recalled(cmd.batch, "cannot be received into stock")
     stock = stock_or_open(uow, cmd.sku, cmd.location)
     stock.receive(cmd.batch, cmd.expiry, cmd.quantity, cmd.shipment_ref, cmd.trace)
-    return Result(stock_answer(stock, cmd.trace))
+    allocated = allocate_waiting_preorders(stock, cmd.shipment_ref, cmd.trace, uow)
+    answer = stock_answer(stock, cmd.trace)
+    return Result({**answer, "preorders_allocated": allocated} if allocated else answer)
 
 
 def expect_shipment(cmd: c.ExpectShipment, uow: UnitOfWork) -> Result:
@@ -196,7 +199,8 @@ def transfer_stock(cmd: c.TransferStock, uow: UnitOfWork) -> Result:
     location_of(uow, cmd.to_location)
     moved = source.transfer_out(cmd.transfer_id, cmd.to_location, cmd.quantity, cmd.trace)
     target = stock_or_open(uow, cmd.sku, cmd.to_location)
-    target.transfer_in(cmd.transfer_id, cmd.from_location, moved, cmd.trace)
+    arrive = target.dispatch_in if cmd.in_transit else target.transfer_in
+    arrive(cmd.transfer_id, cmd.from_location, moved, cmd.trace)
     return Result(
         {
             "transfer_id": str(cmd.transfer_id),
@@ -251,6 +255,7 @@ HANDLERS: dict[type[Any], Callable[[Any, UnitOfWork], Result]] = {
     c.QuarantineBatch: quarantine_batch,
     c.LiftQuarantine: lift_quarantine,
     c.RecallBatch: recall_batch,
+    **HOLD_HANDLERS,
 }
 
 

@@ -26,7 +26,17 @@ from domain.stock import Stock
 
 A = TypeVar("A", bound=Aggregate)
 
-QUANTITIES = ("on_hand", "reserved", "available", "quarantined", "recalled", "expired", "incoming")
+QUANTITIES = (
+    "on_hand",
+    "reserved",
+    "available",
+    "quarantined",
+    "recalled",
+    "expired",
+    "incoming",
+    "in_transit",
+    "preordered",
+)
 
 
 def _get(ledger: InventoryLedger, aggregate_id: UUID, kind: type[A]) -> A | None:
