@@ -99,7 +99,7 @@ def _backdating_entry(caller: Principal, channel: str) -> str:
 def _quantities(command: c.Command) -> list[int]:
     if isinstance(command, c.PlaceReservation | c.SellDirect):
         return [line.quantity for line in command.lines]
-    if isinstance(command, c.AcceptReturn):
+    if isinstance(command, c.AcceptReturn | c.PlacePreorder):
         return [command.quantity]
     return []
 

@@ -46,6 +46,8 @@ def convert_reservation(cmd: c.ConvertReservationToOrder, uow: UnitOfWork) -> Re
     each stock hands the reservation's hold to the fulfilment order there, in this commit."""
     reservation = reservation_of(uow, cmd.reservation_id)
     reservation.require_authority(cmd.authority, "turned into an order")
+    trace = cmd.trace.at(cmd.now).for_customer(reservation.customer_id)
+    reservation.convert(cmd.order_id, trace)  # refused first if closed or expired
     if not uow.is_new(cmd.order_id):
         raise AlreadyExistsError(
             f"order {cmd.order_id} already exists; use a new order id",
@@ -57,8 +59,6 @@ def convert_reservation(cmd: c.ConvertReservationToOrder, uow: UnitOfWork) -> Re
             f"reservation {reservation.id} holds stock at {', '.join(places)}; a pickup at "
             f"{cmd.delivery.store} needs every line held there: expected a delivery address"
         )
-    trace = cmd.trace.at(cmd.now).for_customer(reservation.customer_id)
-    reservation.convert(cmd.order_id, trace)
     units: dict[str, int] = {}
     for line in reservation.lines:
         units[line["sku"]] = units.get(line["sku"], 0) + line["quantity"]
