@@ -48,9 +48,7 @@ def reservation_of(uow: UnitOfWork, reservation_id: UUID) -> Reservation:
 
 
 def stock_or_open(uow: UnitOfWork, sku: str, location: str) -> Stock:
-    sku_of(uow, sku)
-    location_of(uow, location)
-    stock = find_as(uow, stock_id(sku, location), Stock)
+    stock = _stock_of_known(uow, sku, location)
     if stock is None:
         stock = Stock.open(sku, location)
         uow.add(stock)
@@ -58,9 +56,7 @@ def stock_or_open(uow: UnitOfWork, sku: str, location: str) -> Stock:
 
 
 def existing_stock(uow: UnitOfWork, sku: str, location: str) -> Stock:
-    sku_of(uow, sku)
-    location_of(uow, location)
-    stock = find_as(uow, stock_id(sku, location), Stock)
+    stock = _stock_of_known(uow, sku, location)
     if stock is None:
         raise UnknownBatchError(
             f"no stock of {sku} has ever been held at {location}", sku=sku, location=location
@@ -69,9 +65,7 @@ def existing_stock(uow: UnitOfWork, sku: str, location: str) -> Stock:
 
 
 def stock_to_draw_from(uow: UnitOfWork, line: c.StockLine) -> Stock:
-    sku_of(uow, line.sku)
-    location_of(uow, line.location)
-    stock = find_as(uow, stock_id(line.sku, line.location), Stock)
+    stock = _stock_of_known(uow, line.sku, line.location)
     if stock is None:
         raise InsufficientStockError(
             f"only 0 unit(s) of {line.sku} available at {line.location}, {line.quantity} requested",
@@ -94,3 +88,10 @@ def line_answer(line: c.StockLine, allocations: dict[str, int]) -> dict[str, Any
 
 def stock_answer(stock: Stock, trace: Trace) -> dict[str, Any]:
     return stock.summary(trace.occurred_at.date())
+
+
+def _stock_of_known(uow: UnitOfWork, sku: str, location: str) -> Stock | None:
+    """The stock of a SKU in the catalog at a registered location (404 otherwise), if any."""
+    sku_of(uow, sku)
+    location_of(uow, location)
+    return find_as(uow, stock_id(sku, location), Stock)

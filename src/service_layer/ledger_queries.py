@@ -23,20 +23,9 @@ from domain.ledger import InventoryLedger
 from domain.location import Location, LocationDirectory
 from domain.reservation import Reservation
 from domain.stock import Stock
+from projections.availability import QUANTITIES
 
 A = TypeVar("A", bound=Aggregate)
-
-QUANTITIES = (
-    "on_hand",
-    "reserved",
-    "available",
-    "quarantined",
-    "recalled",
-    "expired",
-    "incoming",
-    "in_transit",
-    "preordered",
-)
 
 
 def _get(ledger: InventoryLedger, aggregate_id: UUID, kind: type[A]) -> A | None:

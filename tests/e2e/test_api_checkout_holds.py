@@ -4,17 +4,15 @@ a clear problem with nothing recorded."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import httpx
 
 from tests.e2e.ledger_server import (
     RunningLedger,
     caller_headers,
-    count_events,
-    headers,
     ok,
     post,
+    refused,
     register_location,
     stocked_sku,
 )
@@ -28,18 +26,6 @@ def _cart(client: httpx.Client, quantity: int = 2, ttl: int = 600) -> str:
     return str(placed["reservation_id"])
 
 
-def _refused(
-    running: RunningLedger, client: httpx.Client, path: str, body: dict[str, Any], **kw: Any
-) -> dict[str, Any]:
-    before = count_events(running.store_url)
-    response = client.post(path, json=body, headers=kw.get("headers") or headers())
-    assert response.status_code == kw.get("status", 409), response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    assert count_events(running.store_url) == before
-    problem: dict[str, Any] = response.json()
-    return problem
-
-
 def test_a_reservation_is_extended_within_its_bounds(
     ledger: RunningLedger, client: httpx.Client
 ) -> None:
@@ -50,10 +36,10 @@ def test_a_reservation_is_extended_within_its_bounds(
     assert first["extensions"] == 1
     ok(post(client, path, {"extend_by_seconds": 300}))
     ok(post(client, path, {"extend_by_seconds": 300}))
-    problem = _refused(ledger, client, path, {"extend_by_seconds": 60})
+    problem = refused(ledger, client, path, {"extend_by_seconds": 60})
     assert problem["type"] == "/problems/hold-limit"
     assert "extended 3 times" in problem["detail"]
-    too_long = _refused(ledger, client, path, {"extend_by_seconds": 7201}, status=422)
+    too_long = refused(ledger, client, path, {"extend_by_seconds": 7201}, status=422)
     assert "extend_by_seconds" in str(too_long)
     assert client.get(f"/reservations/{reservation}").json()["extensions"] == 3
 
@@ -65,13 +51,13 @@ def test_a_closed_reservation_is_not_extended_nor_another_channels(
     reservation = _cart(client)
     path = f"/reservations/{reservation}/extend"
     app = caller_headers("channel", "app")
-    refused = _refused(ledger, client, path, {"extend_by_seconds": 60}, headers=app, status=403)
-    assert "another channel" in refused["detail"]
+    other = refused(ledger, client, path, {"extend_by_seconds": 60}, caller=app, status=403)
+    assert "another channel" in other["detail"]
     ok(post(client, f"/reservations/{reservation}/release", {}))
-    problem = _refused(ledger, client, path, {"extend_by_seconds": 60})
+    problem = refused(ledger, client, path, {"extend_by_seconds": 60})
     assert problem["type"] == "/problems/reservation-closed"
     unknown = f"/reservations/{uuid.uuid4()}/extend"
-    assert _refused(ledger, client, unknown, {"extend_by_seconds": 60}, status=404)
+    assert refused(ledger, client, unknown, {"extend_by_seconds": 60}, status=404)
 
 
 def test_a_cart_becomes_an_order_without_freeing_its_units(
@@ -92,7 +78,7 @@ def test_a_cart_becomes_an_order_without_freeing_its_units(
     assert (fulfilment["location"], fulfilment["method"]) == (SHOP, "pickup")
     stock = client.get(f"/skus/{SKU}/stock/{SHOP}").json()
     assert (stock["on_hand"], stock["reserved"], stock["available"]) == (5, 3, 2)
-    again = _refused(ledger, client, f"/reservations/{reservation}/order", body)
+    again = refused(ledger, client, f"/reservations/{reservation}/order", body)
     assert again["type"] == "/problems/reservation-closed"
 
 
@@ -106,14 +92,14 @@ def test_a_conversion_refuses_bad_input_with_nothing_recorded(
     elsewhere = {"delivery": {"method": "pickup", "store": DEPOT}}
     assert (
         "needs every line held there"
-        in _refused(ledger, client, path, elsewhere, status=422)["detail"]
+        in refused(ledger, client, path, elsewhere, status=422)["detail"]
     )
-    no_delivery = _refused(ledger, client, path, {}, status=422)
+    no_delivery = refused(ledger, client, path, {}, status=422)
     assert "delivery" in str(no_delivery)
     off_map = {"delivery": {"method": "ship", "latitude": 91, "longitude": 0}}
-    _refused(ledger, client, path, off_map, status=422)
+    refused(ledger, client, path, off_map, status=422)
     unknown = {"delivery": {"method": "drone"}}
-    _refused(ledger, client, path, unknown, status=422)
+    refused(ledger, client, path, unknown, status=422)
 
 
 def test_a_transfer_in_transit_is_visible_not_sellable_then_received_short(
@@ -135,26 +121,26 @@ def test_a_transfer_in_transit_is_visible_not_sellable_then_received_short(
     total = client.get(f"/skus/{SKU}/stock").json()
     assert (total["on_hand"], total["in_transit"]) == (1, 4)
     line = [{"sku": SKU, "location": DEPOT, "quantity": 1}]
-    _refused(ledger, client, "/reservations", {"lines": line})
+    refused(ledger, client, "/reservations", {"lines": line})
 
     receipt = f"/transfers/{transfer_id}/receipt"
-    _refused(
+    refused(
         ledger, client, receipt, {"sku": SKU, "location": DEPOT, "batches": {"B1": 5}}, status=422
     )
-    _refused(
+    refused(
         ledger, client, receipt, {"sku": SKU, "location": DEPOT, "batches": {"B1": -1}}, status=422
     )
-    _refused(
+    refused(
         ledger,
         client,
         f"/transfers/{uuid.uuid4()}/receipt",
         {"sku": SKU, "location": DEPOT},
         status=404,
     )
-    _refused(
+    refused(
         ledger, client, "/transfers/not-a-uuid/receipt", {"sku": SKU, "location": DEPOT}, status=422
     )
     answer = ok(post(client, receipt, {"sku": SKU, "location": DEPOT, "batches": {"B1": 3}}))
     assert answer["shortfall"] == {"B1": 1}
     assert (answer["on_hand"], answer["in_transit"], answer["available"]) == (3, 0, 3)
-    _refused(ledger, client, receipt, {"sku": SKU, "location": DEPOT}, status=404)
+    refused(ledger, client, receipt, {"sku": SKU, "location": DEPOT}, status=404)

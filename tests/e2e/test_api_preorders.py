@@ -23,10 +23,10 @@ from tests.e2e.ledger_server import (
     RunningLedger,
     auth_headers,
     caller_headers,
-    count_events,
     headers,
     ok,
     post,
+    refused,
     stocked_sku,
 )
 
@@ -68,18 +68,6 @@ def _receipt(quantity: int, batch: str = "B-NEW") -> dict[str, Any]:
     }
 
 
-def _refused(
-    running: RunningLedger, client: httpx.Client, path: str, body: dict[str, Any], **kw: Any
-) -> dict[str, Any]:
-    before = count_events(running.store_url)
-    response = client.post(path, json=body, headers=kw.get("headers") or headers())
-    assert response.status_code == kw.get("status", 409), response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    assert count_events(running.store_url) == before
-    problem: dict[str, Any] = response.json()
-    return problem
-
-
 def test_preorders_wait_then_are_allocated_in_placement_order(
     ledger: RunningLedger, client: httpx.Client
 ) -> None:
@@ -90,7 +78,7 @@ def test_preorders_wait_then_are_allocated_in_placement_order(
     stock = client.get(f"/skus/{SKU}/stock/{SHOP}").json()
     assert (stock["incoming"], stock["preordered"], stock["available"]) == (10, 9, 0)
 
-    waiting = _refused(ledger, client, f"/preorders/{first['preorder_id']}/confirm", {})
+    waiting = refused(ledger, client, f"/preorders/{first['preorder_id']}/confirm", {})
     assert waiting["type"] == "/problems/preorder-state" and "is waiting" in waiting["detail"]
 
     answer = ok(post(client, "/stock/receipts", _receipt(6)))
@@ -118,9 +106,9 @@ def test_a_late_shipment_tells_and_a_cancelled_one_releases(
     gone = ok(post(client, "/stock/expected-shipments/cancel", shipment))
     assert gone["preorders_released"] == [placed["preorder_id"]]
     assert (gone["incoming"], gone["preordered"]) == (0, 0)
-    again = _refused(ledger, client, f"/preorders/{placed['preorder_id']}/release", {})
+    again = refused(ledger, client, f"/preorders/{placed['preorder_id']}/release", {})
     assert again["type"] == "/problems/preorder-state"
-    unknown = _refused(ledger, client, "/stock/expected-shipments/cancel", shipment, status=404)
+    unknown = refused(ledger, client, "/stock/expected-shipments/cancel", shipment, status=404)
     assert unknown["type"] == "/problems/unknown-shipment"
 
 
@@ -129,22 +117,22 @@ def test_every_bad_preorder_is_a_clear_problem_with_nothing_recorded(
 ) -> None:
     _shop(client, expected=5)
     app = caller_headers("channel", "app")
-    off = _refused(ledger, client, "/preorders", _preorder(1), headers=app)
+    off = refused(ledger, client, "/preorders", _preorder(1), caller=app)
     assert off["type"] == "/problems/preorders-off"
-    over = _refused(ledger, client, "/preorders", _preorder(6))
+    over = refused(ledger, client, "/preorders", _preorder(6))
     assert (over["type"], over["available"]) == ("/problems/insufficient-stock", 5)
-    unknown = _refused(ledger, client, "/preorders", _preorder(1, ref="ASN-NONE"), status=404)
+    unknown = refused(ledger, client, "/preorders", _preorder(1, ref="ASN-NONE"), status=404)
     assert unknown["type"] == "/problems/unknown-shipment"
-    _refused(ledger, client, "/preorders", _preorder(-1), status=422)
-    _refused(ledger, client, "/preorders", {**_preorder(1), "sku": "NO-SUCH"}, status=404)
-    _refused(ledger, client, f"/preorders/{uuid.uuid4()}/confirm", {}, status=404)
+    refused(ledger, client, "/preorders", _preorder(-1), status=422)
+    refused(ledger, client, "/preorders", {**_preorder(1), "sku": "NO-SUCH"}, status=404)
+    refused(ledger, client, f"/preorders/{uuid.uuid4()}/confirm", {}, status=404)
     switch = {"channel": "app", "allowed": True}
     seller = caller_headers("channel", "web")
-    _refused(ledger, client, f"/skus/{SKU}/preorders", switch, headers=seller, status=403)
-    _refused(ledger, client, f"/skus/{SKU}/preorders", {**switch, "allowed": "yes"}, status=422)
-    _refused(ledger, client, f"/skus/{SKU}/preorders", {**switch, "channel": "x"}, status=422)
+    refused(ledger, client, f"/skus/{SKU}/preorders", switch, caller=seller, status=403)
+    refused(ledger, client, f"/skus/{SKU}/preorders", {**switch, "allowed": "yes"}, status=422)
+    refused(ledger, client, f"/skus/{SKU}/preorders", {**switch, "channel": "x"}, status=422)
     far = {"sku": SKU, "location": SHOP, "shipment_ref": SHIPMENT, "expected_on": "2999-01-01"}
-    _refused(ledger, client, "/stock/expected-shipments/delay", far, status=422)
+    refused(ledger, client, "/stock/expected-shipments/delay", far, status=422)
 
 
 def _preorder_race(base_url: str, seed: int, tally: Counter[int], start: threading.Barrier) -> None:

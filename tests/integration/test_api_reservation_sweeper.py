@@ -48,14 +48,15 @@ def ledger() -> Iterator[InventoryLedger]:
         ledger.close()
 
 
-def _overdue_reservation(writer: CommandWriter) -> uuid.UUID:
+def _overdue_reservation(writer: CommandWriter, expires_at: datetime | None = None) -> uuid.UUID:
     variant = c.VariantSpec("MIST", {}, Decimal("9.00"), "EUR")
     writer.execute(c.DefineProduct("P-MIST", {}, (variant,), TRACE))
     writer.execute(c.RegisterLocation("SHOP", "Shop", "store", 0.0, 0.0, TRACE))
     writer.execute(c.ReceiveBatch("MIST", "SHOP", "B1", date(2031, 1, 1), 3, None, TRACE))
     reservation_id = uuid.uuid4()
     lines = (c.StockLine("MIST", "SHOP", 3),)
-    writer.execute(c.PlaceReservation(reservation_id, lines, NOW - timedelta(seconds=1), TRACE))
+    expiry = expires_at or NOW - timedelta(seconds=1)
+    writer.execute(c.PlaceReservation(reservation_id, lines, expiry, TRACE))
     return reservation_id
 
 
@@ -106,13 +107,7 @@ def test_the_sweeper_respects_an_extended_expiry(ledger: InventoryLedger) -> Non
     writer = CommandWriter(ledger)
     writer.start()
     try:
-        variant = c.VariantSpec("MIST", {}, Decimal("9.00"), "EUR")
-        writer.execute(c.DefineProduct("P-MIST", {}, (variant,), TRACE))
-        writer.execute(c.RegisterLocation("SHOP", "Shop", "store", 0.0, 0.0, TRACE))
-        writer.execute(c.ReceiveBatch("MIST", "SHOP", "B1", date(2031, 1, 1), 3, None, TRACE))
-        reservation_id = uuid.uuid4()
-        lines = (c.StockLine("MIST", "SHOP", 3),)
-        writer.execute(c.PlaceReservation(reservation_id, lines, NOW + timedelta(minutes=1), TRACE))
+        reservation_id = _overdue_reservation(writer, expires_at=NOW + timedelta(minutes=1))
         clock = [NOW]
         sweeper = ReservationSweeper(ledger, writer, 60, clock=lambda: clock[0])
         sweeper.sweep()  # it knows the first deadline

@@ -3,13 +3,12 @@ view gives the same figures as its aggregate (in transit and pre-ordered include
 
 from __future__ import annotations
 
-from collections import defaultdict
 from uuid import UUID
 
 import shop
 from event_log import ShopLog
 from every_event import checkout_and_preorders
-from test_fact_projector import replaced
+from test_fact_projector import assert_movements_add_up_to_on_hand
 
 from domain.ids import stock_id
 from domain.stock import Stock
@@ -59,11 +58,4 @@ def test_an_extension_moves_the_reservation_in_the_expiry_index_and_an_order_clo
 
 
 def test_fact_movements_add_up_to_on_hand_with_transfers_in_transit() -> None:
-    log = checkout_day()
-    on_hand: dict[tuple[str, str], int] = defaultdict(int)
-    for row in replaced(log.envelopes)["stock_movements"].values():
-        on_hand[row["sku"], row["location"]] += row["quantity"]
-    for (sku, where), quantity in on_hand.items():
-        stock = log.uow.get(stock_id(sku, where))
-        assert isinstance(stock, Stock)
-        assert quantity == stock.summary(shop.TODAY)["on_hand"]
+    assert_movements_add_up_to_on_hand(checkout_day())

@@ -14,12 +14,23 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from memory_uow import MemoryUnitOfWork
-from shop import LATER, NOW, RED, STORE, WAREHOUSE, line, open_shop, receive, reserve, trace
+from shop import (
+    LATER,
+    NOW,
+    RED,
+    STORE,
+    WAREHOUSE,
+    line,
+    memory_ledger,
+    open_shop,
+    receive,
+    reserve,
+    trace,
+)
 from test_stock_properties import replay, state
 
 from domain import commands as c
 from domain.errors import DomainError
-from domain.ledger import InventoryLedger
 from domain.sourcing import ShipTo
 from domain.stock import Stock
 
@@ -182,15 +193,10 @@ class HoldMachine(RuleBasedStateMachine):
             assert state(replay(events)) == state(self.uow.get(aggregate_id))
 
     def teardown(self) -> None:
-        ledger = InventoryLedger(
-            env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": ":memory:"}
-        )
-        try:
+        with memory_ledger() as ledger:
             ledger.save(*self.uow.all_events())
             for aggregate_id, aggregate in self.uow.aggregates.items():
                 assert state(ledger.repository.get(aggregate_id)) == state(aggregate)
-        finally:
-            ledger.close()
 
 
 HoldMachine.TestCase.settings = settings(
