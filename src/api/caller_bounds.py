@@ -86,6 +86,13 @@ def require_seller_limits(
             "max_reservation_ttl_seconds",
             longest,
         )
+    if isinstance(command, c.ExtendReservation) and command.extra > timedelta(seconds=longest):
+        raise _limit(
+            f"a {caller.role} token may extend a hold by at most {longest} seconds; ask for a "
+            "shorter extend_by_seconds",
+            "max_reservation_ttl_seconds",
+            longest,
+        )
 
 
 def _backdating_entry(caller: Principal, channel: str) -> str:

@@ -407,9 +407,10 @@ class Stock(Aggregate):
         )
 
     def preorderable(self, shipment_ref: str) -> int:
-        """Units of an announced shipment not yet promised to a waiting pre-order."""
-        waiting = sum(self.waiting.get(shipment_ref, {}).values())
-        return self.incoming.get(shipment_ref, 0) - waiting
+        """Units of an announced shipment not yet promised to a waiting pre-order: still
+        incoming, or received while pre-orders waited and not yet given to one."""
+        coming = self.incoming.get(shipment_ref, 0) + self.arrived.get(shipment_ref, 0)
+        return max(0, coming - sum(self.waiting.get(shipment_ref, {}).values()))
 
     def holds_reservation(self, reservation_id: UUID) -> bool:
         return reservation_id.hex in self.holds

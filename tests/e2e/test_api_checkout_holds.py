@@ -144,3 +144,16 @@ def test_a_transfer_in_transit_is_visible_not_sellable_then_received_short(
     assert answer["shortfall"] == {"B1": 1}
     assert (answer["on_hand"], answer["in_transit"], answer["available"]) == (3, 0, 3)
     refused(ledger, client, receipt, {"sku": SKU, "location": DEPOT}, status=404)
+
+
+def test_a_selling_token_extends_a_hold_by_at_most_its_longest_hold(
+    ledger: RunningLedger, client: httpx.Client
+) -> None:
+    stocked_sku(client, SKU, SHOP, {"B1": 5})
+    reservation = _cart(client)
+    path = f"/reservations/{reservation}/extend"
+    web = caller_headers("channel", "web")
+    problem = refused(ledger, client, path, {"extend_by_seconds": 3601}, caller=web, status=422)
+    assert problem["limit"] == "max_reservation_ttl_seconds"
+    extended = client.post(path, json={"extend_by_seconds": 600}, headers=web)
+    assert extended.status_code == 200, extended.text

@@ -93,6 +93,16 @@ def test_a_preorder_that_does_not_fit_keeps_the_ones_after_it_waiting():
     assert [uow.get(p.preorder_id).status for p in (big, small)] == [ALLOCATED, ALLOCATED]
 
 
+def test_units_received_for_waiting_preorders_still_count_as_promisable():
+    uow = shop_expecting()
+    uow.run(preorder(6))
+    uow.run(arrival(5))  # not enough for the first: 5 received, 5 still coming, 6 promised
+    with pytest.raises(InsufficientStockError) as refused:
+        uow.run(preorder(5))
+    assert refused.value.details["available"] == 4
+    uow.run(preorder(4))
+
+
 def test_an_allocated_preorder_is_confirmed_into_a_sale_or_released():
     uow = shop_expecting()
     sold, given_back = preorder(2), preorder(3)
