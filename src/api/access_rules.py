@@ -48,6 +48,7 @@ INVENTORY_RULES: dict[tuple[str, str], Access] = {
     ("GET", "/skus/{sku}/stock"): allow(*SHOPPERS),
     ("GET", "/skus/{sku}/stock/{location}"): allow(*SHOPPERS, own_location="location"),
     ("GET", "/reservations/{reservation_id}"): allow(*SELLING, "auditor"),
+    ("GET", "/preorders/{preorder_id}"): allow(*SELLING, "auditor"),
     ("GET", "/products/{product_code}"): allow(*SHOPPERS),
     ("GET", "/locations"): allow(*SHOPPERS),
     # operations: liveness and the API's description are public; the figures (log head, queue,

@@ -45,16 +45,24 @@ def caller_authority(caller: Principal) -> c.Authority:
 
 def require_may_see_reservation(caller: Principal, reservation: dict[str, Any]) -> None:
     """A reservation is read by whoever may act on it (and by auditors)."""
+    locations = [line["location"] for line in reservation["lines"]]
+    what = f"reservation {reservation['reservation_id']}"
+    _require_may_see(caller, what, reservation["channel"], locations)
+
+
+def require_may_see_preorder(caller: Principal, preorder: dict[str, Any]) -> None:
+    """A pre-order is read by whoever may act on it (and by auditors)."""
+    what = f"pre-order {preorder['preorder_id']}"
+    _require_may_see(caller, what, preorder["channel"], [preorder["location"]])
+
+
+def _require_may_see(caller: Principal, what: str, channel: str, locations: list[str]) -> None:
     if caller.role == "auditor":
         return
-    locations = [line["location"] for line in reservation["lines"]]
-    refusal = caller_authority(caller).refusal(reservation["channel"], locations)
+    refusal = caller_authority(caller).refusal(channel, locations)
     if refusal is not None:
         raise ApiProblem(
-            403,
-            "forbidden",
-            "Forbidden",
-            f"reservation {reservation['reservation_id']} cannot be read by this caller: {refusal}",
+            403, "forbidden", "Forbidden", f"{what} cannot be read by this caller: {refusal}"
         )
 
 

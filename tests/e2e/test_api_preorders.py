@@ -86,6 +86,13 @@ def test_preorders_wait_then_are_allocated_in_placement_order(
     answer = ok(post(client, "/stock/receipts", _receipt(4)))
     assert [p["preorder_id"] for p in answer["preorders_allocated"]] == [second["preorder_id"]]
 
+    read = client.get(f"/preorders/{first['preorder_id']}")
+    assert (read.status_code, read.json()["status"]) == (200, "allocated")
+    assert read.json()["allocations"] == {"B-NEW": 4}
+    other = auth_headers("channel", channel="app")
+    assert client.get(f"/preorders/{first['preorder_id']}", headers=other).status_code == 403
+    assert client.get(f"/preorders/{uuid.uuid4()}").status_code == 404
+    assert client.get("/preorders/not-a-uuid").status_code == 422
     sold = ok(post(client, f"/preorders/{first['preorder_id']}/confirm", {}))
     assert (sold["status"], sold["sold"]) == ("confirmed", {"B-NEW": 4})
     released = ok(post(client, f"/preorders/{second['preorder_id']}/release", {}))
