@@ -217,6 +217,7 @@ _HANDLERS: dict[str, Handler] = {
     "Reservation.Confirmed": _reservation("confirmed"),
     "Reservation.Released": _reservation("released"),
     "Reservation.Expired": _reservation("expired"),
+    "Reservation.ConvertedToOrder": _reservation("ordered"),
     "Product.Defined": _attributes(
         "product", "product_code", lambda p: {**p["details"], "discontinued": 0}
     ),
