@@ -45,16 +45,24 @@ def caller_authority(caller: Principal) -> c.Authority:
 
 def require_may_see_reservation(caller: Principal, reservation: dict[str, Any]) -> None:
     """A reservation is read by whoever may act on it (and by auditors)."""
+    locations = [line["location"] for line in reservation["lines"]]
+    what = f"reservation {reservation['reservation_id']}"
+    _require_may_see(caller, what, reservation["channel"], locations)
+
+
+def require_may_see_preorder(caller: Principal, preorder: dict[str, Any]) -> None:
+    """A pre-order is read by whoever may act on it (and by auditors)."""
+    what = f"pre-order {preorder['preorder_id']}"
+    _require_may_see(caller, what, preorder["channel"], [preorder["location"]])
+
+
+def _require_may_see(caller: Principal, what: str, channel: str, locations: list[str]) -> None:
     if caller.role == "auditor":
         return
-    locations = [line["location"] for line in reservation["lines"]]
-    refusal = caller_authority(caller).refusal(reservation["channel"], locations)
+    refusal = caller_authority(caller).refusal(channel, locations)
     if refusal is not None:
         raise ApiProblem(
-            403,
-            "forbidden",
-            "Forbidden",
-            f"reservation {reservation['reservation_id']} cannot be read by this caller: {refusal}",
+            403, "forbidden", "Forbidden", f"{what} cannot be read by this caller: {refusal}"
         )
 
 
@@ -86,6 +94,13 @@ def require_seller_limits(
             "max_reservation_ttl_seconds",
             longest,
         )
+    if isinstance(command, c.ExtendReservation) and command.extra > timedelta(seconds=longest):
+        raise _limit(
+            f"a {caller.role} token may extend a hold by at most {longest} seconds; ask for a "
+            "shorter extend_by_seconds",
+            "max_reservation_ttl_seconds",
+            longest,
+        )
 
 
 def _backdating_entry(caller: Principal, channel: str) -> str:
@@ -99,7 +114,7 @@ def _backdating_entry(caller: Principal, channel: str) -> str:
 def _quantities(command: c.Command) -> list[int]:
     if isinstance(command, c.PlaceReservation | c.SellDirect):
         return [line.quantity for line in command.lines]
-    if isinstance(command, c.AcceptReturn):
+    if isinstance(command, c.AcceptReturn | c.PlacePreorder):
         return [command.quantity]
     return []
 

@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
 
-from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -26,7 +23,9 @@ from api.caller_bounds import (
     require_seller_limits,
 )
 from api.command_responses import command_response
+from api.command_route import RESERVATION, CommandRoute
 from api.command_waits import deadlines
+from api.hold_routes import HOLD_ROUTES
 from api.metrics import COMMAND_LATENCY
 from api.problems import ApiProblem
 from api.request_body import read_json, validate
@@ -34,20 +33,6 @@ from api.request_state import runtime_of
 from domain.commands import Command
 from domain.trace import Trace
 from storage.command_answers import scoped_key
-
-
-@dataclass(frozen=True)
-class CommandRoute:
-    path: str
-    model: type[BaseModel]
-    build: Callable[[Any, b.Context], Command]
-    summary: str
-    tag: str
-    creates: bool = False
-    path_params: dict[str, Callable[[str], Any]] = field(default_factory=dict)
-
-
-RESERVATION: dict[str, Callable[[str], Any]] = {"reservation_id": UUID}
 
 COMMAND_ROUTES = [
     CommandRoute(
@@ -153,6 +138,7 @@ COMMAND_ROUTES = [
         "Move stock between locations, batches and expiry kept",
         "stock",
     ),
+    *HOLD_ROUTES,
     CommandRoute(
         "/batches/quarantine",
         m.BatchActionIn,

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api.access import principal_of, staff_view
-from api.caller_bounds import require_may_see_reservation
+from api.caller_bounds import require_may_see_preorder, require_may_see_reservation
 from api.json_answers import json_answer
 from api.query_route import QueryRoute
 from api.request_state import runtime_of, uuid_path_parameter
@@ -46,6 +46,14 @@ async def reservation(request: Request) -> Response:
     ledger = runtime_of(request).ledger
     found = await run_in_threadpool(ledger_queries.reservation, ledger, reservation_id)
     require_may_see_reservation(principal_of(request), found)
+    return json_answer(found)
+
+
+async def preorder(request: Request) -> Response:
+    preorder_id = uuid_path_parameter(request, "preorder_id")
+    ledger = runtime_of(request).ledger
+    found = await run_in_threadpool(ledger_queries.preorder, ledger, preorder_id)
+    require_may_see_preorder(principal_of(request), found)
     return json_answer(found)
 
 
@@ -86,6 +94,12 @@ LEDGER_ROUTES = [
         reservation,
         "A reservation and its lines",
         "reservations",
+    ),
+    QueryRoute(
+        "/preorders/{preorder_id}",
+        preorder,
+        "A pre-order: waiting on its shipment, allocated, confirmed or released",
+        "preorders",
     ),
     QueryRoute("/products/{product_code}", product, "A product and its variants", "catalog"),
     QueryRoute("/locations", locations, "Every registered location", "locations"),

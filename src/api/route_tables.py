@@ -6,7 +6,8 @@ a route the others lack."""
 from __future__ import annotations
 
 from api.audit_routes import AUDIT_ROUTES
-from api.command_routes import COMMAND_ROUTES, CommandRoute
+from api.command_route import CommandRoute
+from api.command_routes import COMMAND_ROUTES
 from api.customer_routes import CUSTOMER_COMMAND_ROUTES, CUSTOMER_QUERIES, CustomerRoute
 from api.ledger_routes import LEDGER_ROUTES
 from api.operations_routes import OPERATIONS_ROUTES

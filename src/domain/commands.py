@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from domain.sourcing import Delivery
 from domain.trace import Trace
 
 
@@ -187,6 +188,7 @@ class TransferStock:
     to_location: str
     quantity: int
     trace: Trace
+    in_transit: bool = False  # True: on its way until ReceiveTransfer; False: arrived at once
 
 
 @dataclass(frozen=True)
@@ -212,6 +214,98 @@ class RecallBatch:
     trace: Trace
 
 
+# --- holds that fit checkout, transfers in transit, pre-orders (domain/hold_handlers.py) ------
+
+
+@dataclass(frozen=True)
+class ExtendReservation:
+    reservation_id: UUID
+    extra: timedelta
+    now: datetime
+    trace: Trace
+    authority: Authority = EVERYWHERE
+
+
+@dataclass(frozen=True)
+class ConvertReservationToOrder:
+    reservation_id: UUID
+    order_id: UUID
+    delivery: Delivery
+    now: datetime
+    trace: Trace
+    authority: Authority = EVERYWHERE
+
+
+@dataclass(frozen=True)
+class ReceiveTransfer:
+    transfer_id: UUID
+    sku: str
+    location: str  # where it arrives
+    arrived: dict[str, int] | None  # units per batch; None: everything sent arrived
+    trace: Trace
+
+
+@dataclass(frozen=True)
+class SwitchPreorders:
+    sku: str
+    channel: str
+    allowed: bool
+    trace: Trace
+
+
+@dataclass(frozen=True)
+class PlacePreorder:
+    preorder_id: UUID
+    sku: str
+    location: str
+    shipment_ref: str
+    quantity: int
+    trace: Trace
+
+
+@dataclass(frozen=True)
+class ConfirmPreorder:
+    preorder_id: UUID
+    trace: Trace
+    authority: Authority = EVERYWHERE
+
+
+@dataclass(frozen=True)
+class ReleasePreorder:
+    preorder_id: UUID
+    trace: Trace
+    authority: Authority = EVERYWHERE
+
+
+@dataclass(frozen=True)
+class DelayShipment:
+    sku: str
+    location: str
+    shipment_ref: str
+    expected_on: date
+    trace: Trace
+
+
+@dataclass(frozen=True)
+class CancelShipment:
+    sku: str
+    location: str
+    shipment_ref: str
+    trace: Trace
+
+
+HoldCommand = (
+    ExtendReservation
+    | ConvertReservationToOrder
+    | ReceiveTransfer
+    | SwitchPreorders
+    | PlacePreorder
+    | ConfirmPreorder
+    | ReleasePreorder
+    | DelayShipment
+    | CancelShipment
+)
+
 Command = (
     DefineProduct
     | ChangeProduct
@@ -232,4 +326,5 @@ Command = (
     | QuarantineBatch
     | LiftQuarantine
     | RecallBatch
+    | HoldCommand
 )

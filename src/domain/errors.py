@@ -183,3 +183,37 @@ class UnknownFulfilmentError(NotFoundError):
     """An order has no fulfilment order of that id."""
 
     code = "unknown-fulfilment"
+
+
+class HoldLimitError(ConflictError):
+    """A reservation cannot be held longer: extended too often, or beyond its longest hold."""
+
+    code = "hold-limit"
+
+
+class UnknownShipmentError(NotFoundError):
+    """No incoming shipment of that reference is announced (or still open) at the stock."""
+
+    code = "unknown-shipment"
+
+
+class UnknownPreorderError(NotFoundError):
+    code = "unknown-preorder"
+
+
+class UnknownTransferError(NotFoundError):
+    """No transfer of that id is in transit to the stock."""
+
+    code = "unknown-transfer"
+
+
+class PreordersOffError(ConflictError):
+    """The channel may not take pre-orders of the SKU (its switch is off)."""
+
+    code = "preorders-off"
+
+
+class PreorderStateError(ConflictError):
+    """A pre-order cannot take the step from the state it is in; the message names both."""
+
+    code = "preorder-state"

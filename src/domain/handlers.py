@@ -4,21 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from typing import Any
-from uuid import UUID
 
 from domain import commands as c
 from domain.catalog import Product, Sku
 from domain.errors import (
     AlreadyExistsError,
-    InsufficientStockError,
     InvalidCommandError,
     UnknownBatchError,
-    UnknownLocationError,
     UnknownProductError,
-    UnknownReservationError,
-    UnknownSkuError,
 )
+from domain.hold_handlers import HOLD_HANDLERS, allocate_waiting_preorders
 from domain.ids import location_directory_id, location_id, product_id, sku_id, stock_id
+from domain.loading import (
+    existing_stock,
+    line_answer,
+    location_of,
+    reservation_of,
+    sku_of,
+    stock_answer,
+    stock_or_open,
+    stock_to_draw_from,
+)
 from domain.location import Location, LocationDirectory
 from domain.reservation import Reservation
 from domain.results import Result
@@ -53,7 +59,7 @@ def add_variant(cmd: c.AddVariant, uow: UnitOfWork) -> Result:
 
 
 def reprice_sku(cmd: c.RepriceSku, uow: UnitOfWork) -> Result:
-    sku = _sku(uow, cmd.sku, to_change=True)
+    sku = sku_of(uow, cmd.sku, to_change=True)
     sku.reprice(cmd.price, cmd.currency, cmd.trace)
     return Result({"sku": cmd.sku, "price": str(sku.price), "currency": sku.currency})
 
@@ -62,7 +68,7 @@ def discontinue_product(cmd: c.DiscontinueProduct, uow: UnitOfWork) -> Result:
     product = _product(uow, cmd.product_code)
     product.discontinue(cmd.trace)
     for code in product.skus:
-        _sku(uow, code, to_change=True).discontinue(cmd.trace)
+        sku_of(uow, code, to_change=True).discontinue(cmd.trace)
     return Result({"product_code": cmd.product_code, "discontinued": True})
 
 
@@ -79,16 +85,18 @@ def register_location(cmd: c.RegisterLocation, uow: UnitOfWork) -> Result:
 
 
 def receive_batch(cmd: c.ReceiveBatch, uow: UnitOfWork) -> Result:
-    _sku(uow, cmd.sku).require_not_recalled(cmd.batch, "cannot be received into stock")
-    stock = _stock_or_open(uow, cmd.sku, cmd.location)
+    sku_of(uow, cmd.sku).require_not_recalled(cmd.batch, "cannot be received into stock")
+    stock = stock_or_open(uow, cmd.sku, cmd.location)
     stock.receive(cmd.batch, cmd.expiry, cmd.quantity, cmd.shipment_ref, cmd.trace)
-    return Result(_stock_answer(stock, cmd.trace))
+    allocated = allocate_waiting_preorders(stock, cmd.shipment_ref, cmd.trace, uow)
+    answer = stock_answer(stock, cmd.trace)
+    return Result({**answer, "preorders_allocated": allocated} if allocated else answer)
 
 
 def expect_shipment(cmd: c.ExpectShipment, uow: UnitOfWork) -> Result:
-    stock = _stock_or_open(uow, cmd.sku, cmd.location)
+    stock = stock_or_open(uow, cmd.sku, cmd.location)
     stock.expect_shipment(cmd.shipment_ref, cmd.quantity, cmd.expected_on, cmd.trace)
-    return Result(_stock_answer(stock, cmd.trace))
+    return Result(stock_answer(stock, cmd.trace))
 
 
 def place_reservation(cmd: c.PlaceReservation, uow: UnitOfWork) -> Result:
@@ -99,45 +107,45 @@ def place_reservation(cmd: c.PlaceReservation, uow: UnitOfWork) -> Result:
         )
     lines = []
     for line in combine_lines(cmd.lines):
-        stock = _stock_to_draw_from(uow, line)
+        stock = stock_to_draw_from(uow, line)
         allocations = stock.reserve(cmd.reservation_id, line.quantity, cmd.trace, line.batch)
-        lines.append(_line_answer(line, allocations))
+        lines.append(line_answer(line, allocations))
     reservation = Reservation.place(cmd.reservation_id, lines, cmd.expires_at, cmd.trace)
     uow.add(reservation)
     return Result(reservation.as_dict(), created=True)
 
 
 def confirm_reservation(cmd: c.ConfirmReservation, uow: UnitOfWork) -> Result:
-    reservation = _reservation(uow, cmd.reservation_id)
+    reservation = reservation_of(uow, cmd.reservation_id)
     reservation.require_authority(cmd.authority, "confirmed")
     trace = cmd.trace.at(cmd.now).for_customer(reservation.customer_id)
     reservation.confirm(trace)
     sold = []
     for line in reservation.lines:
-        stock = _existing_stock(uow, line["sku"], line["location"])
+        stock = existing_stock(uow, line["sku"], line["location"])
         if not stock.holds_reservation(reservation.id):
             continue  # an earlier line on the same shelf sold everything held there
-        price = _sku(uow, line["sku"])
+        price = sku_of(uow, line["sku"])
         allocations = stock.sell_reserved(reservation.id, price.price, price.currency, trace)
         sold.append({**line, "allocations": allocations, "unit_price": str(price.price)})
     return Result({**reservation.as_dict(), "sold": sold})
 
 
 def release_reservation(cmd: c.ReleaseReservation, uow: UnitOfWork) -> Result:
-    reservation = _reservation(uow, cmd.reservation_id)
+    reservation = reservation_of(uow, cmd.reservation_id)
     reservation.require_authority(cmd.authority, "released")
     reservation.release(cmd.trace)
     for line in reservation.lines:
-        _existing_stock(uow, line["sku"], line["location"]).release(reservation.id, cmd.trace)
+        existing_stock(uow, line["sku"], line["location"]).release(reservation.id, cmd.trace)
     return Result(reservation.as_dict())
 
 
 def expire_reservation(cmd: c.ExpireReservation, uow: UnitOfWork) -> Result:
-    reservation = _reservation(uow, cmd.reservation_id)
+    reservation = reservation_of(uow, cmd.reservation_id)
     trace = cmd.trace.at(cmd.now)
     if reservation.expire(trace):
         for line in reservation.lines:
-            stock = _existing_stock(uow, line["sku"], line["location"])
+            stock = existing_stock(uow, line["sku"], line["location"])
             stock.expire(reservation.id, trace)
     return Result(reservation.as_dict())
 
@@ -145,27 +153,27 @@ def expire_reservation(cmd: c.ExpireReservation, uow: UnitOfWork) -> Result:
 def sell_direct(cmd: c.SellDirect, uow: UnitOfWork) -> Result:
     sold = []
     for line in combine_lines(cmd.lines):
-        stock = _stock_to_draw_from(uow, line)
-        price = _sku(uow, line.sku)
+        stock = stock_to_draw_from(uow, line)
+        price = sku_of(uow, line.sku)
         allocations = stock.sell(line.quantity, line.batch, price.price, price.currency, cmd.trace)
-        sold.append({**_line_answer(line, allocations), "unit_price": str(price.price)})
+        sold.append({**line_answer(line, allocations), "unit_price": str(price.price)})
     return Result({"sale_id": str(cmd.sale_id), "sold": sold})
 
 
 def accept_return(cmd: c.AcceptReturn, uow: UnitOfWork) -> Result:
     if cmd.restock:
-        _sku(uow, cmd.sku).require_not_recalled(
+        sku_of(uow, cmd.sku).require_not_recalled(
             cmd.batch, "cannot go back on the shelf; take the return with restock=false"
         )
-    stock = _stock_or_open(uow, cmd.sku, cmd.location)
+    stock = stock_or_open(uow, cmd.sku, cmd.location)
     stock.accept_return(
         cmd.batch, cmd.expiry, cmd.quantity, cmd.restock, cmd.trace, back_office=cmd.back_office
     )
-    return Result(_stock_answer(stock, cmd.trace))
+    return Result(stock_answer(stock, cmd.trace))
 
 
 def adjust_stock(cmd: c.AdjustStock, uow: UnitOfWork) -> Result:
-    stock = _existing_stock(uow, cmd.sku, cmd.location)
+    stock = existing_stock(uow, cmd.sku, cmd.location)
     if (cmd.delta is None) == (cmd.counted is None):
         raise InvalidCommandError("give exactly one of 'delta' or 'counted'")
     delta = cmd.delta
@@ -180,43 +188,44 @@ def adjust_stock(cmd: c.AdjustStock, uow: UnitOfWork) -> Result:
     assert delta is not None
     if cmd.counted is None or delta != 0:  # a count that matches the books changes nothing
         stock.adjust(cmd.batch, delta, cmd.trace)
-    return Result(_stock_answer(stock, cmd.trace))
+    return Result(stock_answer(stock, cmd.trace))
 
 
 def transfer_stock(cmd: c.TransferStock, uow: UnitOfWork) -> Result:
     if cmd.from_location == cmd.to_location:
         raise InvalidCommandError("a transfer needs two different locations")
     line = c.StockLine(cmd.sku, cmd.from_location, cmd.quantity)
-    source = _stock_to_draw_from(uow, line)
-    _location(uow, cmd.to_location)
+    source = stock_to_draw_from(uow, line)
+    location_of(uow, cmd.to_location)
     moved = source.transfer_out(cmd.transfer_id, cmd.to_location, cmd.quantity, cmd.trace)
-    target = _stock_or_open(uow, cmd.sku, cmd.to_location)
-    target.transfer_in(cmd.transfer_id, cmd.from_location, moved, cmd.trace)
+    target = stock_or_open(uow, cmd.sku, cmd.to_location)
+    arrive = target.dispatch_in if cmd.in_transit else target.transfer_in
+    arrive(cmd.transfer_id, cmd.from_location, moved, cmd.trace)
     return Result(
         {
             "transfer_id": str(cmd.transfer_id),
-            "from": _stock_answer(source, cmd.trace),
-            "to": _stock_answer(target, cmd.trace),
+            "from": stock_answer(source, cmd.trace),
+            "to": stock_answer(target, cmd.trace),
         },
     )
 
 
 def quarantine_batch(cmd: c.QuarantineBatch, uow: UnitOfWork) -> Result:
-    stock = _existing_stock(uow, cmd.sku, cmd.location)
+    stock = existing_stock(uow, cmd.sku, cmd.location)
     stock.quarantine(cmd.batch, cmd.trace)
-    return Result(_stock_answer(stock, cmd.trace))
+    return Result(stock_answer(stock, cmd.trace))
 
 
 def lift_quarantine(cmd: c.LiftQuarantine, uow: UnitOfWork) -> Result:
-    stock = _existing_stock(uow, cmd.sku, cmd.location)
+    stock = existing_stock(uow, cmd.sku, cmd.location)
     stock.lift_quarantine(cmd.batch, cmd.trace)
-    return Result(_stock_answer(stock, cmd.trace))
+    return Result(stock_answer(stock, cmd.trace))
 
 
 def recall_batch(cmd: c.RecallBatch, uow: UnitOfWork) -> Result:
     """Recorded on the SKU even where no location holds the batch yet, so that it can never be
     received or restocked later; every location that holds it marks it recalled now."""
-    _sku(uow, cmd.sku, to_change=True).recall_batch(cmd.batch, cmd.trace)
+    sku_of(uow, cmd.sku, to_change=True).recall_batch(cmd.batch, cmd.trace)
     directory = view_as(uow, location_directory_id(), LocationDirectory)
     recalled_at = []
     for code in directory.codes if directory else []:
@@ -246,6 +255,7 @@ HANDLERS: dict[type[Any], Callable[[Any, UnitOfWork], Result]] = {
     c.QuarantineBatch: quarantine_batch,
     c.LiftQuarantine: lift_quarantine,
     c.RecallBatch: recall_batch,
+    **HOLD_HANDLERS,
 }
 
 
@@ -288,75 +298,3 @@ def _product(uow: UnitOfWork, code: str) -> Product:
     if product is None:
         raise UnknownProductError(f"no product with code {code!r}", product_code=code)
     return product
-
-
-def _sku(uow: UnitOfWork, code: str, *, to_change: bool = False) -> Sku:
-    sku = (find_as if to_change else view_as)(uow, sku_id(code), Sku)
-    if sku is None:
-        raise UnknownSkuError(f"no SKU {code!r} in the catalog", sku=code)
-    return sku
-
-
-def _location(uow: UnitOfWork, code: str) -> Location:
-    location = view_as(uow, location_id(code), Location)
-    if location is None:
-        raise UnknownLocationError(f"no location {code!r} is registered", location=code)
-    return location
-
-
-def _reservation(uow: UnitOfWork, reservation_id: UUID) -> Reservation:
-    reservation = uow.find(reservation_id)  # a client's id may name another kind of aggregate
-    if not isinstance(reservation, Reservation):
-        raise UnknownReservationError(
-            f"no reservation {reservation_id}", reservation_id=str(reservation_id)
-        )
-    return reservation
-
-
-def _stock_or_open(uow: UnitOfWork, sku: str, location: str) -> Stock:
-    _sku(uow, sku)
-    _location(uow, location)
-    stock = find_as(uow, stock_id(sku, location), Stock)
-    if stock is None:
-        stock = Stock.open(sku, location)
-        uow.add(stock)
-    return stock
-
-
-def _existing_stock(uow: UnitOfWork, sku: str, location: str) -> Stock:
-    _sku(uow, sku)
-    _location(uow, location)
-    stock = find_as(uow, stock_id(sku, location), Stock)
-    if stock is None:
-        raise UnknownBatchError(
-            f"no stock of {sku} has ever been held at {location}", sku=sku, location=location
-        )
-    return stock
-
-
-def _stock_to_draw_from(uow: UnitOfWork, line: c.StockLine) -> Stock:
-    _sku(uow, line.sku)
-    _location(uow, line.location)
-    stock = find_as(uow, stock_id(line.sku, line.location), Stock)
-    if stock is None:
-        raise InsufficientStockError(
-            f"only 0 unit(s) of {line.sku} available at {line.location}, {line.quantity} requested",
-            sku=line.sku,
-            location=line.location,
-            requested=line.quantity,
-            available=0,
-        )
-    return stock
-
-
-def _line_answer(line: c.StockLine, allocations: dict[str, int]) -> dict[str, Any]:
-    return {
-        "sku": line.sku,
-        "location": line.location,
-        "quantity": line.quantity,
-        "allocations": allocations,
-    }
-
-
-def _stock_answer(stock: Stock, trace: Trace) -> dict[str, Any]:
-    return stock.summary(trace.occurred_at.date())

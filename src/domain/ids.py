@@ -45,3 +45,9 @@ def sales_channel_id(channel: str) -> UUID:
 def fulfilment_hold_id(order_id: UUID, fulfilment_id: str) -> UUID:
     """The hold of one fulfilment order of an order on the stock of its location."""
     return uuid5(GLOWLEDGER_NAMESPACE, f"fulfilment:{order_id}:{fulfilment_id}")
+
+
+@lru_cache(maxsize=100_000)
+def preorder_switch_id(sku: str, channel: str) -> UUID:
+    """Whether `channel` may take pre-orders of `sku` on its incoming shipments."""
+    return uuid5(GLOWLEDGER_NAMESPACE, f"preorders:{sku}@{channel}")

@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from domain.commands import Authority
-from domain.errors import NotPermittedError, ReservationClosedError, ReservationExpiredError
+from domain.errors import (
+    HoldLimitError,
+    InvalidCommandError,
+    NotPermittedError,
+    ReservationClosedError,
+    ReservationExpiredError,
+)
 from domain.trace import Trace
 
 OPEN = "open"
 CONFIRMED = "confirmed"
 RELEASED = "released"
 EXPIRED = "expired"
+ORDERED = "ordered"  # turned into an order: its units are the order's holds now
+
+# A checkout may extend a hold while the customer pays, within bounds (README: Holds).
+MAX_EXTENSIONS = 3
+MAX_HOLD = timedelta(hours=2)  # from placing to the latest expiry an extension may reach
 
 
 def _reservation(aggregate: Aggregate) -> Reservation:
@@ -46,9 +58,31 @@ class Reservation(Aggregate):
         def apply(self, aggregate: Aggregate) -> None:
             _reservation(aggregate).status = EXPIRED
 
+    class Extended(Aggregate.Event):
+        expires_at: datetime
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            reservation = _reservation(aggregate)
+            reservation.expires_at = self.expires_at
+            reservation.extensions += 1
+
+    class ConvertedToOrder(Aggregate.Event):
+        """The held units became the order's fulfilment holds in the same commit."""
+
+        order_id: UUID
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            reservation = _reservation(aggregate)
+            reservation.status, reservation.order_id = ORDERED, self.order_id
+
     def __init__(self, lines: list[dict[str, Any]], expires_at: datetime, trace: Trace) -> None:
         self.lines = lines
         self.expires_at = expires_at
+        self.placed_at = trace.occurred_at
+        self.extensions = 0
+        self.order_id: UUID | None = None
         self.channel = trace.channel
         self.source_ref = trace.source_ref
         self.customer_id = trace.customer_id  # its sale is theirs: they may return it
@@ -77,12 +111,7 @@ class Reservation(Aggregate):
 
     def confirm(self, trace: Trace) -> None:
         self._require_open("confirmed")
-        if self.is_overdue(trace.occurred_at):
-            raise ReservationExpiredError(
-                f"reservation {self.id} expired at {self.expires_at.isoformat()}; place a new one",
-                reservation_id=str(self.id),
-                expires_at=self.expires_at.isoformat(),
-            )
+        self._require_not_overdue(trace.occurred_at)
         self.trigger_event(self.Confirmed, trace=trace)
 
     def release(self, trace: Trace) -> None:
@@ -94,6 +123,39 @@ class Reservation(Aggregate):
             return False
         self.trigger_event(self.Expired, trace=trace)
         return True
+
+    def extend(self, extra: timedelta, trace: Trace) -> None:
+        """Hold the units `extra` longer, at most MAX_EXTENSIONS times and MAX_HOLD from
+        placing; an expired or closed reservation is refused (409)."""
+        self._require_open("extended")
+        self._require_not_overdue(trace.occurred_at)
+        if extra <= timedelta(0):
+            raise InvalidCommandError(f"an extension must be positive, got {extra}")
+        if self.extensions >= MAX_EXTENSIONS:
+            raise HoldLimitError(
+                f"reservation {self.id} was extended {self.extensions} times already, the most "
+                f"a hold may be; confirm it, turn it into an order or place a new one",
+                reservation_id=str(self.id),
+                extensions=self.extensions,
+                max_extensions=MAX_EXTENSIONS,
+            )
+        latest = self.placed_at + MAX_HOLD
+        if self.expires_at + extra > latest:
+            raise HoldLimitError(
+                f"reservation {self.id} may be held until {latest.isoformat()} at the latest "
+                f"({int(MAX_HOLD.total_seconds())} s from placing); extending it by "
+                f"{int(extra.total_seconds())} s would hold it until "
+                f"{(self.expires_at + extra).isoformat()}",
+                reservation_id=str(self.id),
+                latest_expiry=latest.isoformat(),
+            )
+        self.trigger_event(self.Extended, expires_at=self.expires_at + extra, trace=trace)
+
+    def convert(self, order_id: UUID, trace: Trace) -> None:
+        """Hand the held units over to order `order_id` (the handler moves the holds)."""
+        self._require_open("turned into an order")
+        self._require_not_overdue(trace.occurred_at)
+        self.trigger_event(self.ConvertedToOrder, order_id=order_id, trace=trace)
 
     def require_authority(self, authority: Authority, verb: str) -> None:
         """Only the channel that placed it acts on it (unless the authority spans channels),
@@ -113,6 +175,8 @@ class Reservation(Aggregate):
             "channel": self.channel,
             "source_ref": self.source_ref,
             "lines": self.lines,
+            "extensions": self.extensions,
+            "order_id": None if self.order_id is None else str(self.order_id),
             "version": self.version,
         }
 
@@ -123,4 +187,12 @@ class Reservation(Aggregate):
                 f"reservation {self.id} is {self.status} and cannot be {verb}",
                 reservation_id=str(self.id),
                 status=self.status,
+            )
+
+    def _require_not_overdue(self, now: datetime) -> None:
+        if self.is_overdue(now):
+            raise ReservationExpiredError(
+                f"reservation {self.id} expired at {self.expires_at.isoformat()}; place a new one",
+                reservation_id=str(self.id),
+                expires_at=self.expires_at.isoformat(),
             )

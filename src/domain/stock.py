@@ -17,11 +17,14 @@ from eventsourcing.domain import Aggregate
 from domain.batch import ACTIVE, QUARANTINED, RECALLED, Batch, allocate_fefo
 from domain.dating import require_expected_on, require_expiry
 from domain.errors import (
+    AlreadyExistsError,
     BatchMismatchError,
     BatchNotSellableError,
     InsufficientStockError,
     InvalidCommandError,
     UnknownBatchError,
+    UnknownShipmentError,
+    UnknownTransferError,
 )
 from domain.ids import stock_id
 from domain.returns import ReturnBook
@@ -35,7 +38,8 @@ def _stock(aggregate: Aggregate) -> Stock:
 
 class Stock(Aggregate):
     # 2: keeps a ReturnBook (what was sold here and may come back); see upcast_v1_v2.
-    class_version = 2
+    # 3: keeps transfers in transit to it and pre-orders waiting on shipments; upcast_v2_v3.
+    class_version = 3
 
     class Opened(Aggregate.Created):
         sku: str
@@ -53,6 +57,9 @@ class Stock(Aggregate):
             batch = stock.batches.setdefault(self.batch, Batch(self.batch, self.expiry))
             batch.on_hand += self.quantity
             stock.counters["received"] += self.quantity
+            if self.shipment_ref in stock.waiting:
+                arrived = stock.arrived.get(self.shipment_ref, 0) + self.quantity
+                stock.arrived = {**stock.arrived, self.shipment_ref: arrived}
             stock.settle_incoming(self.shipment_ref, self.quantity)
 
     class IncomingShipmentExpected(Aggregate.Event):
@@ -71,12 +78,7 @@ class Stock(Aggregate):
         trace: Trace
 
         def apply(self, aggregate: Aggregate) -> None:
-            stock = _stock(aggregate)
-            held = dict(stock.holds.get(self.reservation_id.hex, {}))
-            for number, quantity in self.allocations.items():
-                stock.batches[number].reserved += quantity
-                held[number] = held.get(number, 0) + quantity
-            stock.holds[self.reservation_id.hex] = held  # replaced, never changed in place
+            _stock(aggregate).hold(self.reservation_id, self.allocations)
 
     class ReservationReleased(Aggregate.Event):
         reservation_id: UUID
@@ -156,14 +158,7 @@ class Stock(Aggregate):
         trace: Trace
 
         def apply(self, aggregate: Aggregate) -> None:
-            stock = _stock(aggregate)
-            for number, line in self.batches_in.items():
-                expiry = date.fromisoformat(line["expiry"])
-                batch = stock.batches.setdefault(number, Batch(number, expiry))
-                batch.on_hand += line["quantity"]
-                if line["status"] != ACTIVE and batch.status == ACTIVE:
-                    batch.status = line["status"]
-                stock.counters["transferred_in"] += line["quantity"]
+            _stock(aggregate).take_in(self.batches_in)
 
     class BatchQuarantined(Aggregate.Event):
         batch: str
@@ -186,12 +181,124 @@ class Stock(Aggregate):
         def apply(self, aggregate: Aggregate) -> None:
             _stock(aggregate).batches[self.batch].status = RECALLED
 
+    class HoldMoved(Aggregate.Event):
+        """A reservation's units held here now belong to another hold (an order's
+        fulfilment order), with no moment at which they were free."""
+
+        reservation_id: UUID
+        to_hold_id: UUID
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            stock = _stock(aggregate)
+            moved = stock.holds.pop(self.reservation_id.hex)
+            stock.holds[self.to_hold_id.hex] = moved
+
+    # --- transfers in transit (sent here, not yet received) --------------------------------
+
+    class TransferDispatched(Aggregate.Event):
+        """Units sent here from another location: on the way, visible, not sellable."""
+
+        transfer_id: UUID
+        from_location: str
+        batches_in: dict[str, dict[str, Any]]
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            stock = _stock(aggregate)
+            on_the_way = {"from_location": self.from_location, "batches": self.batches_in}
+            stock.in_transit = {**stock.in_transit, self.transfer_id.hex: on_the_way}
+
+    class TransferReceived(Aggregate.Event):
+        """What arrived of a transfer in transit; `shortfall` per batch never arrived."""
+
+        transfer_id: UUID
+        from_location: str
+        batches_in: dict[str, dict[str, Any]]
+        shortfall: dict[str, int]
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            stock = _stock(aggregate)
+            stock.in_transit = {
+                k: v for k, v in stock.in_transit.items() if k != self.transfer_id.hex
+            }
+            stock.take_in(self.batches_in)
+
+    # --- pre-orders against an announced incoming shipment ---------------------------------
+
+    class PreorderTaken(Aggregate.Event):
+        preorder_id: UUID
+        shipment_ref: str
+        quantity: int
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            stock = _stock(aggregate)
+            queue = {
+                **stock.waiting.get(self.shipment_ref, {}),
+                self.preorder_id.hex: self.quantity,
+            }
+            stock.waiting = {**stock.waiting, self.shipment_ref: queue}
+
+    class PreorderAllocated(Aggregate.Event):
+        """A waiting pre-order holds units of what its shipment brought (FEFO)."""
+
+        preorder_id: UUID
+        shipment_ref: str
+        allocations: dict[str, int]
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            stock = _stock(aggregate)
+            stock.stop_waiting(self.shipment_ref, self.preorder_id)
+            left = stock.arrived.get(self.shipment_ref, 0) - sum(self.allocations.values())
+            stock.arrived = {**stock.arrived, self.shipment_ref: left}
+            stock.hold(self.preorder_id, self.allocations)
+
+    class PreorderWithdrawn(Aggregate.Event):
+        """A waiting pre-order no longer waits (released by its channel)."""
+
+        preorder_id: UUID
+        shipment_ref: str
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            _stock(aggregate).stop_waiting(self.shipment_ref, self.preorder_id)
+
+    class IncomingShipmentDelayed(Aggregate.Event):
+        """The shipment comes later than announced; pre-orders on it keep waiting."""
+
+        shipment_ref: str
+        expected_on: date
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            pass  # the expected day is a fact for the pre-orders and read models
+
+    class IncomingShipmentCancelled(Aggregate.Event):
+        """The shipment will not come: its pre-orders still waiting are released."""
+
+        shipment_ref: str
+        released: list[UUID]
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            stock = _stock(aggregate)
+            ref = self.shipment_ref
+            stock.incoming = {k: v for k, v in stock.incoming.items() if k != ref}
+            stock.waiting = {k: v for k, v in stock.waiting.items() if k != ref}
+            stock.arrived = {k: v for k, v in stock.arrived.items() if k != ref}
+
     def __init__(self, sku: str, location: str) -> None:
         self.sku = sku
         self.location = location
         self.batches: dict[str, Batch] = {}
         self.holds: dict[str, dict[str, int]] = {}
         self.incoming: dict[str, int] = {}
+        self.in_transit: dict[str, dict[str, Any]] = {}  # transfer id (hex) -> from, batches
+        self.waiting: dict[str, dict[str, int]] = {}  # shipment -> pre-order (hex) -> units
+        self.arrived: dict[str, int] = {}  # shipment -> units received, not yet pre-ordered
         self.counters: dict[str, int] = dict.fromkeys(
             (
                 "received",
@@ -214,6 +321,11 @@ class Stock(Aggregate):
         sales themselves."""
         state["returns"] = ReturnBook()
 
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        """A snapshot taken before transfers in transit and pre-orders: it had none."""
+        state["in_transit"], state["waiting"], state["arrived"] = {}, {}, {}
+
     @classmethod
     def create_id(cls, sku: str, location: str, **_: Any) -> UUID:
         return stock_id(sku, location)
@@ -230,6 +342,7 @@ class Stock(Aggregate):
         clone.holds = dict(self.holds)
         clone.incoming = dict(self.incoming)
         clone.counters = dict(self.counters)
+        # in_transit, waiting and arrived are replaced on every change, never changed in place;
         # self.returns is immutable (every change makes a new book): shared as it is.
         clone.__dict__["_pending_events"] = list(self.__dict__.get("_pending_events", []))
         memo[id(self)] = clone
@@ -245,6 +358,33 @@ class Stock(Aggregate):
         for number, quantity in self.holds.pop(reservation_id.hex, {}).items():
             self.batches[number].reserved -= quantity
 
+    def hold(self, reservation_id: UUID, allocations: dict[str, int]) -> None:
+        held = dict(self.holds.get(reservation_id.hex, {}))
+        for number, quantity in allocations.items():
+            self.batches[number].reserved += quantity
+            held[number] = held.get(number, 0) + quantity
+        self.holds[reservation_id.hex] = held  # replaced, never changed in place
+
+    def take_in(self, batches_in: dict[str, dict[str, Any]]) -> None:
+        """Units of batches arriving from another location, their status kept."""
+        for number, line in batches_in.items():
+            expiry = date.fromisoformat(line["expiry"])
+            batch = self.batches.setdefault(number, Batch(number, expiry))
+            batch.on_hand += line["quantity"]
+            if line["status"] != ACTIVE and batch.status == ACTIVE:
+                batch.status = line["status"]
+            self.counters["transferred_in"] += line["quantity"]
+
+    def stop_waiting(self, shipment_ref: str, preorder_id: UUID) -> None:
+        queue = {
+            k: v for k, v in self.waiting.get(shipment_ref, {}).items() if k != preorder_id.hex
+        }
+        self.waiting = {k: v for k, v in self.waiting.items() if k != shipment_ref}
+        if queue:
+            self.waiting[shipment_ref] = queue
+        else:
+            self.arrived = {k: v for k, v in self.arrived.items() if k != shipment_ref}
+
     def settle_incoming(self, shipment_ref: str | None, quantity: int) -> None:
         if shipment_ref is None or shipment_ref not in self.incoming:
             return
@@ -258,6 +398,19 @@ class Stock(Aggregate):
 
     def available(self, today: date) -> int:
         return sum(b.available(today) for b in self.batches.values())
+
+    def units_in_transit(self) -> int:
+        return sum(
+            line["quantity"]
+            for on_the_way in self.in_transit.values()
+            for line in on_the_way["batches"].values()
+        )
+
+    def preorderable(self, shipment_ref: str) -> int:
+        """Units of an announced shipment not yet promised to a waiting pre-order: still
+        incoming, or received while pre-orders waited and not yet given to one."""
+        coming = self.incoming.get(shipment_ref, 0) + self.arrived.get(shipment_ref, 0)
+        return max(0, coming - sum(self.waiting.get(shipment_ref, {}).values()))
 
     def holds_reservation(self, reservation_id: UUID) -> bool:
         return reservation_id.hex in self.holds
@@ -275,6 +428,8 @@ class Stock(Aggregate):
             "recalled": sum(b.on_hand for b in batches if b.status == RECALLED),
             "expired": sum(b.on_hand for b in batches if b.is_expired(today)),
             "incoming": sum(self.incoming.values()),
+            "in_transit": self.units_in_transit(),
+            "preordered": sum(sum(q.values()) for q in self.waiting.values()),
             "next_expiry": min(
                 (b.expiry.isoformat() for b in batches if b.available(today) > 0), default=None
             ),
@@ -331,6 +486,19 @@ class Stock(Aggregate):
     def expire(self, reservation_id: UUID, trace: Trace) -> None:
         if self.holds_reservation(reservation_id):
             self.trigger_event(self.ReservationExpired, reservation_id=reservation_id, trace=trace)
+
+    def move_hold(self, reservation_id: UUID, to_hold_id: UUID, trace: Trace) -> dict[str, int]:
+        """Hand what a reservation holds here to another hold; returns the units per batch."""
+        held = self.holds.get(reservation_id.hex)
+        if held is None or to_hold_id.hex in self.holds:
+            raise InvalidCommandError(
+                f"reservation {reservation_id} holds nothing of {self.sku} at {self.location} "
+                "to move, or the new hold exists already"
+            )
+        self.trigger_event(
+            self.HoldMoved, reservation_id=reservation_id, to_hold_id=to_hold_id, trace=trace
+        )
+        return held
 
     def sell_reserved(
         self, reservation_id: UUID, unit_price: Decimal, currency: str, trace: Trace
@@ -494,7 +662,170 @@ class Stock(Aggregate):
         self.trigger_event(self.BatchRecalled, batch=batch, trace=trace)
         return True
 
+    # --- transfers in transit --------------------------------------------------------------
+
+    def dispatch_in(
+        self,
+        transfer_id: UUID,
+        from_location: str,
+        batches_in: dict[str, dict[str, Any]],
+        trace: Trace,
+    ) -> None:
+        """Units sent here (the source recorded them TransferredOut): in transit, not sellable."""
+        for number, line in batches_in.items():
+            self._require_same_expiry(number, date.fromisoformat(line["expiry"]))
+        if transfer_id.hex in self.in_transit:
+            raise AlreadyExistsError(
+                f"transfer {transfer_id} is already on its way to {self.location}",
+                transfer_id=str(transfer_id),
+            )
+        self.trigger_event(
+            self.TransferDispatched,
+            transfer_id=transfer_id,
+            from_location=from_location,
+            batches_in=batches_in,
+            trace=trace,
+        )
+
+    def receive_transfer(
+        self, transfer_id: UUID, arrived: dict[str, int] | None, trace: Trace
+    ) -> dict[str, int]:
+        """Settle a transfer in transit: `arrived` per batch (None: everything sent); what
+        was sent and did not arrive is the shortfall, which is returned."""
+        on_the_way = self.in_transit.get(transfer_id.hex)
+        if on_the_way is None:
+            raise UnknownTransferError(
+                f"no transfer {transfer_id} of {self.sku} is in transit to {self.location}; "
+                f"in transit: {sorted(self.in_transit) or 'none'}",
+                transfer_id=str(transfer_id),
+                sku=self.sku,
+                location=self.location,
+            )
+        sent: dict[str, dict[str, Any]] = on_the_way["batches"]
+        got = {n: line["quantity"] for n, line in sent.items()} if arrived is None else arrived
+        for number, quantity in got.items():
+            if number not in sent:
+                raise InvalidCommandError(
+                    f"batch {number!r} was not sent in transfer {transfer_id}: expected one of "
+                    f"{sorted(sent)}"
+                )
+            if not 0 <= quantity <= sent[number]["quantity"]:
+                raise InvalidCommandError(
+                    f"{quantity} unit(s) of batch {number!r} cannot have arrived: expected 0 to "
+                    f"{sent[number]['quantity']}, the units sent"
+                )
+        shortfall = {
+            n: line["quantity"] - got.get(n, 0)
+            for n, line in sent.items()
+            if line["quantity"] > got.get(n, 0)
+        }
+        self.trigger_event(
+            self.TransferReceived,
+            transfer_id=transfer_id,
+            from_location=on_the_way["from_location"],
+            batches_in={n: {**sent[n], "quantity": q} for n, q in got.items() if q},
+            shortfall=shortfall,
+            trace=trace,
+        )
+        return shortfall
+
+    # --- pre-orders -------------------------------------------------------------------------
+
+    def take_preorder(
+        self, preorder_id: UUID, shipment_ref: str, quantity: int, trace: Trace
+    ) -> None:
+        """Promise units of an announced shipment, up to what is not yet promised."""
+        _require_positive(quantity)
+        self._require_incoming(shipment_ref)
+        left = self.preorderable(shipment_ref)
+        if quantity > left:
+            raise InsufficientStockError(
+                f"only {left} unit(s) of shipment {shipment_ref!r} of {self.sku} at "
+                f"{self.location} are left to pre-order, {quantity} requested",
+                sku=self.sku,
+                location=self.location,
+                shipment_ref=shipment_ref,
+                requested=quantity,
+                available=left,
+            )
+        self.trigger_event(
+            self.PreorderTaken,
+            preorder_id=preorder_id,
+            shipment_ref=shipment_ref,
+            quantity=quantity,
+            trace=trace,
+        )
+
+    def allocate_preorders(
+        self, shipment_ref: str | None, trace: Trace
+    ) -> dict[UUID, dict[str, int]]:
+        """Hold units for the pre-orders waiting on a shipment, in the order they were placed,
+        each whole, FEFO, as far as the units received for it (and still free) reach; the
+        first that cannot be served and those after it keep waiting."""
+        if shipment_ref is None:
+            return {}
+        allocated: dict[UUID, dict[str, int]] = {}
+        today = trace.occurred_at.date()
+        for hex_id, quantity in list(self.waiting.get(shipment_ref, {}).items()):
+            if quantity > min(self.arrived.get(shipment_ref, 0), self.available(today)):
+                break
+            preorder_id = UUID(hex_id)
+            allocations = allocate_fefo(list(self.batches.values()), quantity, today)
+            self.trigger_event(
+                self.PreorderAllocated,
+                preorder_id=preorder_id,
+                shipment_ref=shipment_ref,
+                allocations=allocations,
+                trace=trace,
+            )
+            allocated[preorder_id] = allocations
+        return allocated
+
+    def withdraw_preorder(self, preorder_id: UUID, shipment_ref: str, trace: Trace) -> None:
+        if preorder_id.hex in self.waiting.get(shipment_ref, {}):
+            self.trigger_event(
+                self.PreorderWithdrawn,
+                preorder_id=preorder_id,
+                shipment_ref=shipment_ref,
+                trace=trace,
+            )
+
+    def delay_shipment(self, shipment_ref: str, expected_on: date, trace: Trace) -> list[UUID]:
+        """Returns the pre-orders waiting on it (they keep waiting)."""
+        self._require_incoming(shipment_ref)
+        require_expected_on(expected_on, trace.occurred_at.date())
+        self.trigger_event(
+            self.IncomingShipmentDelayed,
+            shipment_ref=shipment_ref,
+            expected_on=expected_on,
+            trace=trace,
+        )
+        return [UUID(h) for h in self.waiting.get(shipment_ref, {})]
+
+    def cancel_shipment(self, shipment_ref: str, trace: Trace) -> list[UUID]:
+        """Returns the pre-orders that were waiting on it (released)."""
+        self._require_incoming(shipment_ref)
+        released = [UUID(h) for h in self.waiting.get(shipment_ref, {})]
+        self.trigger_event(
+            self.IncomingShipmentCancelled,
+            shipment_ref=shipment_ref,
+            released=released,
+            trace=trace,
+        )
+        return released
+
     # --- rules -------------------------------------------------------------------------
+
+    def _require_incoming(self, shipment_ref: str) -> None:
+        if shipment_ref not in self.incoming:
+            raise UnknownShipmentError(
+                f"no incoming shipment {shipment_ref!r} of {self.sku} is announced at "
+                f"{self.location} (or it was received in full or cancelled); open: "
+                f"{sorted(self.incoming) or 'none'}",
+                sku=self.sku,
+                location=self.location,
+                shipment_ref=shipment_ref,
+            )
 
     def _allocate_line(self, quantity: int, batch: str | None, today: date) -> dict[str, int]:
         if batch is None:

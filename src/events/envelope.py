@@ -33,6 +33,7 @@ SUBJECT_FIELDS: dict[str, tuple[str, ...]] = {
     "Sku.Defined": ("sku",),
     "Product.Defined": ("product_code",),
     "Location.Registered": ("code",),
+    "PreorderSwitch.Opened": ("sku", "channel"),
 }
 
 

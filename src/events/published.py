@@ -14,6 +14,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.catalog import Product, Sku
 from domain.location import Location
+from domain.preorders import Preorder, PreorderSwitch
 from domain.reservation import Reservation
 from domain.stock import Stock
 
@@ -25,6 +26,8 @@ KAFKA_TOPICS = (INVENTORY_TOPIC, CATALOG_TOPIC, CUSTOMER_TOPIC)
 AGGREGATE_TOPICS: dict[type[Aggregate], str] = {
     Stock: INVENTORY_TOPIC,
     Reservation: INVENTORY_TOPIC,
+    Preorder: INVENTORY_TOPIC,
+    PreorderSwitch: INVENTORY_TOPIC,
     Product: CATALOG_TOPIC,
     Sku: CATALOG_TOPIC,
     Location: CATALOG_TOPIC,

@@ -82,12 +82,12 @@ def expiring_batches(
 def reservation_conversion(
     facts: ClickHouseFacts, start: date, end: date, channel: str | None = None
 ) -> Answer:
-    """Per channel, of the reservations placed in the period: how many were confirmed
-    (converted), released or expired (abandoned), or are still open."""
+    """Per channel, of the reservations placed in the period: how many were confirmed or
+    turned into an order (converted), released or expired (abandoned), or are still open."""
     where, params = _filters(channel=channel)
     sql = f"""
         SELECT channel, count() AS placed,
-               countIf(fate = 'confirmed') AS confirmed,
+               countIf(fate IN ('confirmed', 'ordered')) AS confirmed,
                countIf(fate IN ('released', 'expired')) AS abandoned,
                countIf(fate = 'expired') AS expired,
                countIf(fate = 'placed') AS open,

@@ -7,7 +7,17 @@ from typing import Any
 
 from projections.hot_views import Document
 
-QUANTITIES = ("on_hand", "reserved", "available", "quarantined", "recalled", "expired", "incoming")
+QUANTITIES = (
+    "on_hand",
+    "reserved",
+    "available",
+    "quarantined",
+    "recalled",
+    "expired",
+    "incoming",
+    "in_transit",
+    "preordered",
+)
 
 
 def is_sellable(batch: dict[str, Any], today: date) -> bool:
@@ -36,6 +46,8 @@ def availability(doc: Document, today: date) -> dict[str, Any]:
         "recalled": sum(b["on_hand"] for b in lines if b["status"] == "recalled"),
         "expired": sum(b["on_hand"] for b in lines if date.fromisoformat(b["expiry"]) < today),
         "incoming": sum(line["quantity"] for line in doc["incoming"].values()),
+        "in_transit": sum(doc.get("in_transit", {}).values()),
+        "preordered": sum(doc.get("waiting", {}).values()),
         "next_expiry": min((b["expiry"] for b in lines if b["available"] > 0), default=None),
         "batches": lines,
     }

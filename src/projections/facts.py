@@ -212,10 +212,12 @@ _HANDLERS: dict[str, Handler] = {
     "Stock.Adjusted": _adjusted,
     "Stock.TransferredOut": _transferred_out,
     "Stock.TransferredIn": _transferred_in,
+    "Stock.TransferReceived": _transferred_in,  # units in transit count once they arrive
     "Reservation.Placed": _reservation("placed"),
     "Reservation.Confirmed": _reservation("confirmed"),
     "Reservation.Released": _reservation("released"),
     "Reservation.Expired": _reservation("expired"),
+    "Reservation.ConvertedToOrder": _reservation("ordered"),
     "Product.Defined": _attributes(
         "product", "product_code", lambda p: {**p["details"], "discontinued": 0}
     ),

@@ -58,6 +58,10 @@ def view_key(envelope: Envelope) -> str:
         return f"sku:{subject['sku']}"
     if kind == "Location":
         return f"location:{subject['code']}"
+    if kind == "Preorder":
+        return f"preorder:{envelope.aggregate_id}"
+    if kind == "PreorderSwitch":
+        return f"preorder-switch:{subject['sku']}@{subject['channel']}"
     return f"reservation:{envelope.aggregate_id}"
 
 
@@ -104,7 +108,15 @@ Handler = Callable[[Document, dict[str, Any], Envelope], list[IndexOp]]
 
 
 def _opened(doc: Document, p: dict[str, Any], _: Envelope) -> list[IndexOp]:
-    doc.update(sku=p["sku"], location=p["location"], batches={}, holds={}, incoming={})
+    doc.update(
+        sku=p["sku"],
+        location=p["location"],
+        batches={},
+        holds={},
+        incoming={},
+        in_transit={},
+        waiting={},
+    )
     return [IndexOp("sadd", SKU_LOCATIONS + p["sku"], p["location"])]
 
 
@@ -171,6 +183,50 @@ def _adjusted(doc: Document, p: dict[str, Any], _: Envelope) -> list[IndexOp]:
     return []
 
 
+def _hold_moved(doc: Document, p: dict[str, Any], _: Envelope) -> list[IndexOp]:
+    doc["holds"][p["to_hold_id"]] = doc["holds"].pop(p["reservation_id"], {})
+    return []
+
+
+def _dispatched(doc: Document, p: dict[str, Any], _: Envelope) -> list[IndexOp]:
+    units = sum(line["quantity"] for line in p["batches_in"].values())
+    doc.setdefault("in_transit", {})[p["transfer_id"]] = units
+    return []
+
+
+def _transfer_received(doc: Document, p: dict[str, Any], e: Envelope) -> list[IndexOp]:
+    doc.setdefault("in_transit", {}).pop(p["transfer_id"], None)
+    return _transferred_in(doc, p, e)
+
+
+def _preorder_taken(doc: Document, p: dict[str, Any], _: Envelope) -> list[IndexOp]:
+    doc.setdefault("waiting", {})[p["preorder_id"]] = p["quantity"]
+    return []
+
+
+def _preorder_allocated(doc: Document, p: dict[str, Any], e: Envelope) -> list[IndexOp]:
+    _stop_waiting(doc, p, e)
+    return _reserved(doc, {**p, "reservation_id": p["preorder_id"]}, e)
+
+
+def _stop_waiting(doc: Document, p: dict[str, Any], _: Envelope) -> list[IndexOp]:
+    doc.setdefault("waiting", {}).pop(p["preorder_id"], None)
+    return []
+
+
+def _shipment_delayed(doc: Document, p: dict[str, Any], _: Envelope) -> list[IndexOp]:
+    if p["shipment_ref"] in doc["incoming"]:
+        doc["incoming"][p["shipment_ref"]]["expected_on"] = p["expected_on"]
+    return []
+
+
+def _shipment_cancelled(doc: Document, p: dict[str, Any], _: Envelope) -> list[IndexOp]:
+    doc["incoming"].pop(p["shipment_ref"], None)
+    for preorder_id in p["released"]:
+        doc.setdefault("waiting", {}).pop(preorder_id, None)
+    return []
+
+
 def _transferred_in(doc: Document, p: dict[str, Any], _: Envelope) -> list[IndexOp]:
     for number, line in p["batches_in"].items():
         batch = _batch(doc, number, line["expiry"])
@@ -203,6 +259,52 @@ def _placed(doc: Document, p: dict[str, Any], e: Envelope) -> list[IndexOp]:
     )
     expiry = datetime.fromisoformat(p["expires_at"]).timestamp()
     return [IndexOp("zadd", OPEN_RESERVATIONS, e.aggregate_id, score=expiry)]
+
+
+def _extended(doc: Document, p: dict[str, Any], e: Envelope) -> list[IndexOp]:
+    doc["expires_at"] = p["expires_at"]
+    expiry = datetime.fromisoformat(p["expires_at"]).timestamp()
+    return [IndexOp("zadd", OPEN_RESERVATIONS, e.aggregate_id, score=expiry)]
+
+
+def _preorder_placed(doc: Document, p: dict[str, Any], e: Envelope) -> list[IndexOp]:
+    doc.update(
+        preorder_id=e.aggregate_id,
+        status="waiting",
+        channel=p["trace"]["channel"],
+        **{k: p[k] for k in ("sku", "location", "shipment_ref", "quantity")},
+        allocations={},
+        expected_on=None,
+    )
+    return []
+
+
+def _preorder_allocated_to_it(doc: Document, p: dict[str, Any], _: Envelope) -> list[IndexOp]:
+    doc.update(status="allocated", allocations=p["allocations"])
+    return []
+
+
+def _preorder_delayed(doc: Document, p: dict[str, Any], _: Envelope) -> list[IndexOp]:
+    doc["expected_on"] = p["expected_on"]
+    return []
+
+
+def _preorder_status(status: str) -> Handler:
+    def set_status(doc: Document, _: dict[str, Any], __: Envelope) -> list[IndexOp]:
+        doc["status"] = status
+        return []
+
+    return set_status
+
+
+def _switch_opened(doc: Document, p: dict[str, Any], _: Envelope) -> list[IndexOp]:
+    doc.update(sku=p["sku"], channel=p["channel"], preorders=False)
+    return []
+
+
+def _switched(doc: Document, p: dict[str, Any], _: Envelope) -> list[IndexOp]:
+    doc["preorders"] = p["allowed"]
+    return []
 
 
 def _closed(status: str) -> Handler:
@@ -277,6 +379,24 @@ _HANDLERS: dict[str, Handler] = {
     "Reservation.Confirmed": _closed("confirmed"),
     "Reservation.Released": _closed("released"),
     "Reservation.Expired": _closed("expired"),
+    "Reservation.Extended": _extended,
+    "Reservation.ConvertedToOrder": _closed("ordered"),
+    "Stock.HoldMoved": _hold_moved,
+    "Stock.TransferDispatched": _dispatched,
+    "Stock.TransferReceived": _transfer_received,
+    "Stock.PreorderTaken": _preorder_taken,
+    "Stock.PreorderAllocated": _preorder_allocated,
+    "Stock.PreorderWithdrawn": _stop_waiting,
+    "Stock.IncomingShipmentDelayed": _shipment_delayed,
+    "Stock.IncomingShipmentCancelled": _shipment_cancelled,
+    "Preorder.Placed": _preorder_placed,
+    "Preorder.Allocated": _preorder_allocated_to_it,
+    "Preorder.ShipmentDelayed": _preorder_delayed,
+    "Preorder.ShipmentCancelled": _preorder_status("released"),
+    "Preorder.Confirmed": _preorder_status("confirmed"),
+    "Preorder.Released": _preorder_status("released"),
+    "PreorderSwitch.Opened": _switch_opened,
+    "PreorderSwitch.Switched": _switched,
     "Product.Defined": _product_defined,
     "Product.Changed": _product_changed,
     "Product.VariantAdded": _variant_added,

@@ -14,6 +14,7 @@ from eventsourcing.domain import Aggregate
 from domain.catalog import Product, Sku
 from domain.errors import (
     UnknownLocationError,
+    UnknownPreorderError,
     UnknownProductError,
     UnknownReservationError,
     UnknownSkuError,
@@ -21,12 +22,12 @@ from domain.errors import (
 from domain.ids import location_directory_id, location_id, product_id, sku_id, stock_id
 from domain.ledger import InventoryLedger
 from domain.location import Location, LocationDirectory
+from domain.preorders import Preorder
 from domain.reservation import Reservation
 from domain.stock import Stock
+from projections.availability import QUANTITIES
 
 A = TypeVar("A", bound=Aggregate)
-
-QUANTITIES = ("on_hand", "reserved", "available", "quarantined", "recalled", "expired", "incoming")
 
 
 def _get(ledger: InventoryLedger, aggregate_id: UUID, kind: type[A]) -> A | None:
@@ -124,3 +125,10 @@ def locations(ledger: InventoryLedger) -> list[dict[str, Any]]:
 def _require_sku(ledger: InventoryLedger, sku: str) -> None:
     if _get(ledger, sku_id(sku), Sku) is None:
         raise UnknownSkuError(f"no SKU {sku!r} in the catalog", sku=sku)
+
+
+def preorder(ledger: InventoryLedger, preorder_id: UUID) -> dict[str, Any]:
+    found = _get(ledger, preorder_id, Preorder)
+    if found is None:
+        raise UnknownPreorderError(f"no pre-order {preorder_id}", preorder_id=str(preorder_id))
+    return found.as_dict()

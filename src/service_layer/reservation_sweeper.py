@@ -24,10 +24,17 @@ from streams.outages import Backoff, is_outage
 log = logging.getLogger(__name__)
 
 PLACED = get_topic(Reservation.Placed)
+EXTENDED = get_topic(Reservation.Extended)
 CLOSED = frozenset(
-    get_topic(t) for t in (Reservation.Confirmed, Reservation.Released, Reservation.Expired)
+    get_topic(t)
+    for t in (
+        Reservation.Confirmed,
+        Reservation.Released,
+        Reservation.Expired,
+        Reservation.ConvertedToOrder,
+    )
 )
-TOPICS = [PLACED, *sorted(CLOSED)]
+TOPICS = [PLACED, EXTENDED, *sorted(CLOSED)]
 
 Clock = Callable[[], datetime]
 
@@ -94,11 +101,13 @@ class ReservationDeadlines:
 
     def _apply(self, topic: str, originator_id: object, notification: object) -> None:
         assert isinstance(originator_id, UUID)
-        if topic == PLACED:
+        if topic in (PLACED, EXTENDED):
             event = self._ledger.mapper.to_domain_event(notification)  # type: ignore[arg-type]
-            assert isinstance(event, Reservation.Placed)
+            assert isinstance(event, Reservation.Placed | Reservation.Extended)
             if event.expires_at.utcoffset() is None:
                 raise ValueError(f"expires_at {event.expires_at.isoformat()} names no time zone")
+            if topic == EXTENDED and originator_id not in self._open:
+                return  # closed already, or its placing was skipped
             heapq.heappush(self._heap, (event.expires_at, originator_id))
             self._open[originator_id] = event.expires_at
         elif topic in CLOSED:

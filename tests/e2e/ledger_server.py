@@ -173,3 +173,22 @@ def stocked_sku(client: httpx.Client, sku: str, location: str, batches: dict[str
     expiries = [EXPIRY_SOON, EXPIRY_LATER]
     for (batch, quantity), expiry in zip(batches.items(), expiries, strict=False):
         receive(client, sku, location, batch, quantity, expiry)
+
+
+def refused(
+    running: RunningLedger,
+    client: httpx.Client,
+    path: str,
+    body: dict[str, Any],
+    status: int = 409,
+    caller: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """POST a command that must be refused with `status` as problem+json, recording nothing;
+    returns the problem."""
+    before = count_events(running.store_url)
+    response = client.post(path, json=body, headers=caller or headers())
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert count_events(running.store_url) == before
+    problem: dict[str, Any] = response.json()
+    return problem

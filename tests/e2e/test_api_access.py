@@ -37,6 +37,8 @@ PATH_VALUES = {
     "sku": "SKU-1",
     "product_code": "P-1",
     "reservation_id": str(uuid.uuid4()),
+    "preorder_id": str(uuid.uuid4()),
+    "transfer_id": str(uuid.uuid4()),
     "kind": "stock",
     "key": "SKU-1@SHOP-1",
     "batch": "B1",

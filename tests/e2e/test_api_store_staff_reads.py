@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +58,20 @@ def shop(running: RunningLedger) -> Iterator[dict[str, str]]:
                 "both": [_line(HERE), _line(ELSEWHERE)],
             }.items()
         }
+        held["preorder"] = _preorder_elsewhere(admin)
         _caught_up(admin)
         yield held
+
+
+def _preorder_elsewhere(admin: httpx.Client) -> str:
+    expected = {"sku": SKU, "location": ELSEWHERE, "shipment_ref": "ASN-1", "quantity": 3}
+    ok(post(admin, "/stock/expected-shipments", {**expected, "expected_on": _in_ten_days()}))
+    ok(post(admin, f"/skus/{SKU}/preorders", {"channel": "web", "allowed": True}))
+    return str(ok(post(admin, "/preorders", {**expected, "quantity": 1}))["preorder_id"])
+
+
+def _in_ten_days() -> str:
+    return (datetime.now(tz=UTC) + timedelta(days=10)).date().isoformat()
 
 
 def _line(location: str) -> dict[str, Any]:
@@ -94,6 +107,7 @@ def test_no_staff_answer_carries_another_locations_figures(
         "sku": SKU,
         "location": ELSEWHERE,
         "reservation_id": shop["elsewhere"],
+        "preorder_id": shop["preorder"],
         "product_code": f"P-{SKU}",
         "customer_id": str(uuid.uuid4()),
     }

@@ -49,14 +49,15 @@ def ledger() -> Iterator[InventoryLedger]:
         ledger.close()
 
 
-def _overdue_reservation(writer: InProcessWriter) -> uuid.UUID:
+def _overdue_reservation(writer: InProcessWriter, expires_at: datetime | None = None) -> uuid.UUID:
     variant = c.VariantSpec("MIST", {}, Decimal("9.00"), "EUR")
     writer.execute(c.DefineProduct("P-MIST", {}, (variant,), TRACE))
     writer.execute(c.RegisterLocation("SHOP", "Shop", "store", 0.0, 0.0, TRACE))
     writer.execute(c.ReceiveBatch("MIST", "SHOP", "B1", date(2031, 1, 1), 3, None, TRACE))
     reservation_id = uuid.uuid4()
     lines = (c.StockLine("MIST", "SHOP", 3),)
-    writer.execute(c.PlaceReservation(reservation_id, lines, NOW - timedelta(seconds=1), TRACE))
+    expiry = expires_at or NOW - timedelta(seconds=1)
+    writer.execute(c.PlaceReservation(reservation_id, lines, expiry, TRACE))
     return reservation_id
 
 
@@ -101,3 +102,22 @@ def test_a_reservation_event_the_deadlines_cannot_read_does_not_stop_the_sweeper
     assert sweeper.deadlines.position == ledger.recorder.max_notification_id()
     skipped = [r for r in caplog.records if "skipped the event" in r.getMessage()]
     assert len(skipped) == 1
+
+
+def test_the_sweeper_respects_an_extended_expiry(ledger: InventoryLedger) -> None:
+    writer = InProcessWriter(ledger)
+    writer.start()
+    try:
+        reservation_id = _overdue_reservation(writer, expires_at=NOW + timedelta(minutes=1))
+        clock = [NOW]
+        sweeper = ReservationSweeper(ledger, writer, 60, clock=lambda: clock[0])
+        sweeper.sweep()  # it knows the first deadline
+        writer.execute(c.ExtendReservation(reservation_id, timedelta(minutes=10), NOW, TRACE))
+        clock[0] = NOW + timedelta(minutes=2)
+        assert sweeper.sweep() == 0
+        assert ledger.repository.get(reservation_id).status == "open"
+        clock[0] = NOW + timedelta(minutes=12)
+        assert sweeper.sweep() == 1
+    finally:
+        writer.stop()
+    assert ledger.repository.get(reservation_id).status == "expired"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -28,6 +29,7 @@ from shop import (
 )
 
 from domain import commands as c
+from domain.sourcing import ShipTo
 
 PARIS = timezone(timedelta(hours=2))
 
@@ -51,11 +53,40 @@ def busy_day() -> MemoryUnitOfWork:
     uow.run(c.AcceptReturn(RED, WAREHOUSE, "GONE", SOON, 1, False, trace(reason="found"), True))
     uow.run(c.AdjustStock(RED, WAREHOUSE, "LATE", -1, None, trace()))
     uow.run(c.TransferStock(uuid4(), RED, WAREHOUSE, STORE, 3, trace()))
+    checkout_and_preorders(uow.run)
     uow.run(c.QuarantineBatch(RED, WAREHOUSE, "LATE", trace()))
     uow.run(c.LiftQuarantine(RED, WAREHOUSE, "LATE", trace()))
     uow.run(c.RecallBatch(RED, "EARLY", trace()))
     uow.run(c.DiscontinueProduct("LIP", trace()))
     return uow
+
+
+def checkout_and_preorders(run: Callable[[c.Command], object]) -> None:
+    """Holds that fit checkout, a transfer in transit, pre-orders on shipments (on a shop
+    holding at least 3 units of RED at the warehouse, 2 of them in batch EARLY)."""
+    cart = reserve(line(1))
+    run(cart)
+    run(c.ExtendReservation(cart.reservation_id, timedelta(minutes=5), NOW, trace()))
+    home = ShipTo(48.85, 2.30)
+    run(c.ConvertReservationToOrder(cart.reservation_id, uuid4(), home, NOW, trace()))
+    sent = uuid4()
+    run(c.TransferStock(sent, RED, WAREHOUSE, STORE, 2, trace(), in_transit=True))
+    run(c.ReceiveTransfer(sent, RED, STORE, {"EARLY": 1}, trace()))
+    run(c.SwitchPreorders(RED, "test", True, trace()))
+    run(c.ExpectShipment(RED, WAREHOUSE, "PO-2", 6, SOON, trace()))
+    kept, withdrawn, given_back = (
+        c.PlacePreorder(uuid4(), RED, WAREHOUSE, "PO-2", n, trace()) for n in (2, 1, 1)
+    )
+    for preorder in (kept, withdrawn, given_back):
+        run(preorder)
+    run(c.ReleasePreorder(withdrawn.preorder_id, trace()))
+    run(c.DelayShipment(RED, WAREHOUSE, "PO-2", SOON + timedelta(days=7), trace()))
+    run(receive(batch="PRE", expiry=LATEST, quantity=3, shipment_ref="PO-2"))
+    run(c.ConfirmPreorder(kept.preorder_id, trace()))
+    run(c.ReleasePreorder(given_back.preorder_id, trace()))
+    run(c.ExpectShipment(RED, WAREHOUSE, "PO-3", 2, SOON, trace()))
+    run(c.PlacePreorder(uuid4(), RED, WAREHOUSE, "PO-3", 2, trace()))
+    run(c.CancelShipment(RED, WAREHOUSE, "PO-3", trace()))
 
 
 def every_event_with_odd_values() -> list[Any]:

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import shop
 from busy_day import busy_day
+from event_log import ShopLog
 from test_hot_view_projector import redelivered_late
 
 from domain.ids import stock_id
@@ -29,7 +30,10 @@ def replaced(envelopes: list[Envelope]) -> dict[str, dict[tuple, dict]]:
 
 
 def test_movements_add_up_to_what_each_stock_has_on_hand() -> None:
-    log = busy_day()
+    assert_movements_add_up_to_on_hand(busy_day())
+
+
+def assert_movements_add_up_to_on_hand(log: ShopLog) -> None:
     on_hand: dict[tuple[str, str], int] = defaultdict(int)
     for row in replaced(log.envelopes)["stock_movements"].values():
         on_hand[row["sku"], row["location"]] += row["quantity"]

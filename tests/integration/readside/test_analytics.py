@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from uuid import uuid4
 
 import pytest
 import shop
 from busy_day import busy_day
 
+from domain import commands as c
+from domain.sourcing import ShipTo
 from projections import analytics
 from projections.clickhouse_facts import ClickHouseFacts
 from projections.facts import batch_rows
@@ -59,3 +62,18 @@ def test_reservation_conversion_and_abandonment(day_facts: ClickHouseFacts) -> N
 def test_sell_through_by_product(day_facts: ClickHouseFacts) -> None:
     [row] = analytics.sell_through(day_facts, DAY, DAY)
     assert (row["product_code"], row["received"], row["sold"]) == ("LIP", 18, 3)
+
+
+def test_a_cart_extended_then_turned_into_an_order_counts_as_converted(
+    facts: ClickHouseFacts,
+) -> None:
+    log = busy_day()
+    cart = shop.reserve(shop.line(1))
+    log.run(
+        cart, c.ExtendReservation(cart.reservation_id, timedelta(minutes=5), shop.NOW, shop.trace())
+    )
+    home = ShipTo(48.85, 2.30)
+    log.run(c.ConvertReservationToOrder(cart.reservation_id, uuid4(), home, shop.NOW, shop.trace()))
+    facts.write(batch_rows(log.envelopes), "worker", log.envelopes[-1].position)
+    [row] = analytics.reservation_conversion(facts, DAY, DAY)
+    assert (row["placed"], row["confirmed"], row["abandoned"], row["open"]) == (4, 2, 1, 1)
