@@ -8,10 +8,11 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from api.callers import CHANNELS, MAX_KEY_LENGTH
+from api.callers import MAX_KEY_LENGTH
 from api.query_parameters import openapi_parameters
 from api.query_route import QueryRoute
 from api.route_tables import ALL_COMMAND_ROUTES, QUERY_ROUTES
+from domain.channel_rules import CHANNELS
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 PROBLEM_SCHEMA = {

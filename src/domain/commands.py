@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from domain.order_commands import OrderCommand
 from domain.trace import Trace
 
 
@@ -232,4 +233,5 @@ Command = (
     | QuarantineBatch
     | LiftQuarantine
     | RecallBatch
+    | OrderCommand
 )

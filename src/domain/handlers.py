@@ -13,13 +13,16 @@ from domain.errors import (
     InsufficientStockError,
     InvalidCommandError,
     UnknownBatchError,
-    UnknownLocationError,
     UnknownProductError,
     UnknownReservationError,
-    UnknownSkuError,
 )
 from domain.ids import location_directory_id, location_id, product_id, sku_id, stock_id
 from domain.location import Location, LocationDirectory
+from domain.lookups import existing_stock as _existing_stock
+from domain.lookups import location_of as _location
+from domain.lookups import sku_of as _sku
+from domain.lookups import stock_or_open as _stock_or_open
+from domain.order_handlers import ORDER_HANDLERS
 from domain.reservation import Reservation
 from domain.results import Result
 from domain.stock import Stock
@@ -249,6 +252,9 @@ HANDLERS: dict[type[Any], Callable[[Any, UnitOfWork], Result]] = {
 }
 
 
+HANDLERS.update(ORDER_HANDLERS)
+
+
 def handle(command: c.Command, uow: UnitOfWork) -> Result:
     return HANDLERS[type(command)](command, uow)
 
@@ -290,20 +296,6 @@ def _product(uow: UnitOfWork, code: str) -> Product:
     return product
 
 
-def _sku(uow: UnitOfWork, code: str, *, to_change: bool = False) -> Sku:
-    sku = (find_as if to_change else view_as)(uow, sku_id(code), Sku)
-    if sku is None:
-        raise UnknownSkuError(f"no SKU {code!r} in the catalog", sku=code)
-    return sku
-
-
-def _location(uow: UnitOfWork, code: str) -> Location:
-    location = view_as(uow, location_id(code), Location)
-    if location is None:
-        raise UnknownLocationError(f"no location {code!r} is registered", location=code)
-    return location
-
-
 def _reservation(uow: UnitOfWork, reservation_id: UUID) -> Reservation:
     reservation = uow.find(reservation_id)  # a client's id may name another kind of aggregate
     if not isinstance(reservation, Reservation):
@@ -311,27 +303,6 @@ def _reservation(uow: UnitOfWork, reservation_id: UUID) -> Reservation:
             f"no reservation {reservation_id}", reservation_id=str(reservation_id)
         )
     return reservation
-
-
-def _stock_or_open(uow: UnitOfWork, sku: str, location: str) -> Stock:
-    _sku(uow, sku)
-    _location(uow, location)
-    stock = find_as(uow, stock_id(sku, location), Stock)
-    if stock is None:
-        stock = Stock.open(sku, location)
-        uow.add(stock)
-    return stock
-
-
-def _existing_stock(uow: UnitOfWork, sku: str, location: str) -> Stock:
-    _sku(uow, sku)
-    _location(uow, location)
-    stock = find_as(uow, stock_id(sku, location), Stock)
-    if stock is None:
-        raise UnknownBatchError(
-            f"no stock of {sku} has ever been held at {location}", sku=sku, location=location
-        )
-    return stock
 
 
 def _stock_to_draw_from(uow: UnitOfWork, line: c.StockLine) -> Stock:
