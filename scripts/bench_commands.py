@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -125,7 +126,14 @@ async def reserve_and_confirm(conn: Connection, sku: str) -> tuple[int, int]:
     return reply.status, confirm.status
 
 
-async def drive(port: int, clients: int, seconds: float, skus: list[str]) -> dict[str, float]:
+Act = Callable[[Connection, str], Awaitable[tuple[int, int]]]
+
+
+async def drive(
+    port: int, clients: int, seconds: float, skus: list[str], act: Act = reserve_and_confirm
+) -> dict[str, float]:
+    """Every client repeats `act` on random SKUs until the time is up; an act answers the
+    statuses of its two steps (201 and 200 when all went well)."""
     conns = [Connection("127.0.0.1", port) for _ in range(clients)]
     for conn in conns:
         await conn.open()
@@ -135,7 +143,7 @@ async def drive(port: int, clients: int, seconds: float, skus: list[str]) -> dic
     async def client(conn: Connection) -> None:
         nonlocal failures
         while time.perf_counter() < deadline:
-            first, second = await reserve_and_confirm(conn, random.choice(skus))
+            first, second = await act(conn, random.choice(skus))
             failures += (first != 201) + (second != 200)
 
     started = time.perf_counter()

@@ -26,9 +26,7 @@ def location_of(uow: UnitOfWork, code: str) -> Location:
 
 
 def existing_stock(uow: UnitOfWork, sku: str, location: str) -> Stock:
-    sku_of(uow, sku)
-    location_of(uow, location)
-    stock = find_as(uow, stock_id(sku, location), Stock)
+    stock = _stock(uow, sku, location)
     if stock is None:
         raise UnknownBatchError(
             f"no stock of {sku} has ever been held at {location}", sku=sku, location=location
@@ -37,10 +35,15 @@ def existing_stock(uow: UnitOfWork, sku: str, location: str) -> Stock:
 
 
 def stock_or_open(uow: UnitOfWork, sku: str, location: str) -> Stock:
-    sku_of(uow, sku)
-    location_of(uow, location)
-    stock = find_as(uow, stock_id(sku, location), Stock)
+    stock = _stock(uow, sku, location)
     if stock is None:
         stock = Stock.open(sku, location)
         uow.add(stock)
     return stock
+
+
+def _stock(uow: UnitOfWork, sku: str, location: str) -> Stock | None:
+    """The stock to change, once both its SKU and its location are known."""
+    sku_of(uow, sku)
+    location_of(uow, location)
+    return find_as(uow, stock_id(sku, location), Stock)
