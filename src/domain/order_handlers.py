@@ -22,7 +22,7 @@ from domain.errors import (
     NotPermittedError,
     UnknownOrderError,
 )
-from domain.ids import kit_id, sales_channel_id
+from domain.ids import kit_id, sales_channel_id, selling_directory_id
 from domain.kits import Kit
 from domain.lookups import existing_stock, sku_of, stock_or_open
 from domain.order import HANDED_OVER, Fulfilment, Order
@@ -42,6 +42,7 @@ from domain.order_commands import (
 )
 from domain.order_sourcing import known_kits, plan
 from domain.results import Result
+from domain.selling_directory import SellingDirectory
 from domain.sourcing import SourcingDecision, delivery_from_dict
 from domain.trace import Trace
 from domain.unit_of_work import UnitOfWork, find_as
@@ -71,7 +72,7 @@ def place_order(cmd: PlaceOrder, uow: UnitOfWork) -> Result:
     )
     _source(order, uow, cmd.trace)
     uow.add(order)
-    return Result(order.as_dict(), created=True)
+    return Result(_placed_answer(order), created=True)
 
 
 def progress_fulfilment(cmd: ProgressFulfilment, uow: UnitOfWork) -> Result:
@@ -189,6 +190,7 @@ def change_channel_rules(cmd: ChangeChannelRules, uow: UnitOfWork) -> Result:
     if channel is None:
         channel = SalesChannel.open(cmd.channel, cmd.trace)
         uow.add(channel)
+        _selling_directory(uow).list_channel(cmd.channel)
     if cmd.sell_from_everywhere:
         channel.sell_from(None, cmd.trace)
     elif cmd.sell_from is not None:
@@ -215,6 +217,7 @@ def define_kit(cmd: DefineKit, uow: UnitOfWork) -> Result:
     kit = find_as(uow, kit_id(cmd.sku), Kit)
     if kit is None:
         uow.add(Kit.define(cmd.sku, cmd.components, cmd.trace, kits))
+        _selling_directory(uow).list_kit(cmd.sku)
         return Result({"sku": cmd.sku, "components": dict(sorted(cmd.components.items()))}, True)
     kit.recompose(cmd.components, cmd.trace, kits)
     return Result(kit.as_dict())
@@ -238,11 +241,28 @@ ORDER_HANDLERS: dict[type[Any], Callable[[Any, UnitOfWork], Result]] = {
 # --- helpers ------------------------------------------------------------------------------
 
 
+def _selling_directory(uow: UnitOfWork) -> SellingDirectory:
+    directory = find_as(uow, selling_directory_id(), SellingDirectory)
+    if directory is None:
+        directory = SellingDirectory.open()
+        uow.add(directory)
+    return directory
+
+
 def _order(uow: UnitOfWork, order_id: UUID) -> Order:
     order = uow.find(order_id)  # a client's id may name another kind of aggregate
     if not isinstance(order, Order):
         raise UnknownOrderError(f"no order {order_id}", order_id=str(order_id))
     return order
+
+
+def _placed_answer(order: Order) -> dict[str, Any]:
+    """The order and where it ships from; the reasons for every location considered are
+    recorded with it and read with the order (the answer is kept for replays: kept short)."""
+    answer = order.as_dict()
+    decision = dict(answer["decision"] or {})
+    decision.pop("reasons", None)
+    return {**answer, "decision": decision}
 
 
 def _priced(

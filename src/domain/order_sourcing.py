@@ -16,21 +16,24 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.catalog import Sku
-from domain.channel_rules import CHANNELS, SalesChannel, available_to_sell, pools_kept_from
+from domain.channel_rules import SalesChannel, available_to_sell, pools_kept_from
 from domain.errors import UnknownSkuError
 from domain.ids import (
     kit_id,
     location_directory_id,
     location_id,
     sales_channel_id,
+    selling_directory_id,
     sku_id,
     stock_id,
 )
 from domain.kits import Kit, kit_availability, lines_to_source
 from domain.location import Location, LocationDirectory
+from domain.selling_directory import SellingDirectory
 from domain.sourcing import (
     Delivery,
     Place,
+    SellableBatch,
     SourcingDecision,
     SourcingPolicy,
     SourcingRefusal,
@@ -66,7 +69,7 @@ def plan(
     skus = sorted({sku for line in to_source for sku, _ in line.parts()})
     places = every_place(viewer)
     candidates = {
-        (sku, code): sellable_batches(stock, today)
+        (sku, code): sellable_now(stock, today)
         for sku in skus
         for code in places
         if (stock := viewed(viewer, stock_id(sku, code), Stock)) is not None
@@ -77,31 +80,66 @@ def plan(
 
 def known_kits(viewer: Viewer, skus: Iterable[str]) -> dict[str, Kit]:
     """The kits among catalog SKUs; an SKU the catalog lacks is refused."""
+    found = listed(viewer)
+    kit_skus = found.kits if found is not None else []
     kits = {}
     for sku in skus:
         if viewed(viewer, sku_id(sku), Sku) is None:
             raise UnknownSkuError(f"no SKU {sku!r} in the catalog", sku=sku)
-        kit = viewed(viewer, kit_id(sku), Kit)
+        kit = viewed(viewer, kit_id(sku), Kit) if sku in kit_skus else None
         if kit is not None:
             kits[sku] = kit
     return kits
 
 
+def listed(viewer: Viewer) -> SellingDirectory | None:
+    """The kits and the channels with rules (None before the first is defined)."""
+    return viewed(viewer, selling_directory_id(), SellingDirectory)
+
+
 def every_place(viewer: Viewer) -> dict[str, Place]:
     directory = viewed(viewer, location_directory_id(), LocationDirectory)
+    if directory is None:
+        return {}
+    known = _PLACES.get(directory.id)
+    if known is not None and known[0] is directory and known[1] == directory.version:
+        return known[2]
     places = {}
-    for code in directory.codes if directory else []:
+    for code in directory.codes:
         location = viewed(viewer, location_id(code), Location)
         if location is not None:
             places[code] = place_of(location)
+    _PLACES[directory.id] = (directory, directory.version, places)
     return places
+
+
+# Sourcing reads every location's stock of the order's SKUs, and most of them have not changed
+# since the last order. What it derives from an aggregate is kept with the very object it was
+# derived from and that object's version: an aggregate changes only by its events, each of
+# which raises its version, and a copy is another object, so a kept answer is never stale.
+_SELLABLE: dict[UUID, tuple[Stock, int, date, tuple[SellableBatch, ...]]] = {}
+_PLACES: dict[UUID, tuple[LocationDirectory, int, dict[str, Place]]] = {}
+MOST_KEPT = 200_000  # stocks; past this the kept answers are dropped and derived again
+
+
+def sellable_now(stock: Stock, today: date) -> tuple[SellableBatch, ...]:
+    """`sellable_batches(stock, today)`, derived once per version of this stock object."""
+    kept = _SELLABLE.get(stock.id)
+    if kept is not None and kept[0] is stock and kept[1] == stock.version and kept[2] == today:
+        return kept[3]
+    found = sellable_batches(stock, today)
+    if len(_SELLABLE) >= MOST_KEPT:
+        _SELLABLE.clear()
+    _SELLABLE[stock.id] = (stock, stock.version, today, found)
+    return found
 
 
 def channel_policy(viewer: Viewer, channel: str, places: Iterable[str]) -> SourcingPolicy:
     """The channel's rules, with what every other channel ring-fences kept back from it."""
+    selling = listed(viewer)
     rules = {
         name: found
-        for name in {*CHANNELS, channel}
+        for name in (selling.channels if selling is not None else [])
         if (found := viewed(viewer, sales_channel_id(name), SalesChannel)) is not None
     }
     kept = pools_kept_from(channel, rules.values(), places)
