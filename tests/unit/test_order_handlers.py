@@ -4,17 +4,19 @@ chosen location in one command, every transition gives back or sells exactly wha
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from decimal import Decimal
 from uuid import UUID, uuid4
 
 import pytest
 from memory_uow import MemoryUnitOfWork
-from shop import LATER, LATEST, NUDE, RED, SOON, TODAY, open_shop, receive, trace
+from shop import LATER, LATEST, NOW, NUDE, RED, SOON, TODAY, open_shop, receive, trace
 
 from domain import commands as c
 from domain import order_commands as o
 from domain.errors import (
     CannotSourceError,
+    InsufficientStockError,
     InvalidCommandError,
     NotPermittedError,
     OrderStateError,
@@ -32,6 +34,7 @@ HOME = ShipTo(52.37, 4.89)
 NORTH, SOUTH, SHOP = "WH-NORTH", "WH-SOUTH", "ST-CITY"
 KIT = "GIFT-SET"
 ANYONE = c.EVERYWHERE
+HOUR = timedelta(hours=1)
 
 
 def shop_with_stock() -> MemoryUnitOfWork:
@@ -272,3 +275,21 @@ def test_a_quote_is_the_decision_placing_would_take():
     quoted = uow.run(Quote([("L1", RED, 11)]), Quote.handle).body
     order = place(uow, (RED, 11))
     assert quoted["allocations"] == order["decision"]["allocations"]
+
+
+def test_reserving_or_selling_a_kit_takes_every_component_or_none():
+    uow = shop_with_stock()
+    uow.run(c.AddVariant("LIP", c.VariantSpec(KIT, {}, Decimal("30"), "EUR"), trace()))
+    uow.run(o.DefineKit(KIT, {RED: 1, NUDE: 2}, trace()))
+    kits = c.StockLine(KIT, SOUTH, 2)
+    reservation = uow.run(c.PlaceReservation(uuid4(), (kits,), NOW + HOUR, trace())).body
+    assert sorted((line["sku"], line["quantity"]) for line in reservation["lines"]) == [
+        (NUDE, 4),
+        (RED, 2),
+    ]
+    assert held(uow, RED, SOUTH) == 2 and held(uow, NUDE, SOUTH) == 4
+    uow.run(c.SellDirect(uuid4(), (c.StockLine(KIT, SOUTH, 1),), trace()))
+    assert on_hand(uow, NUDE, SOUTH) == 4 and on_hand(uow, RED, SOUTH) == 4
+    with pytest.raises(InsufficientStockError):  # NUDE: 4 on hand, all held
+        uow.run(c.SellDirect(uuid4(), (c.StockLine(KIT, SOUTH, 1),), trace()))
+    assert on_hand(uow, RED, SOUTH) == 4  # nothing of the refused kit was taken
