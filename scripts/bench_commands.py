@@ -21,7 +21,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -212,6 +213,22 @@ def command_node_env(url: str, **settings: str) -> dict[str, str]:
     }
 
 
+@contextmanager
+def served(url: str) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """`glow serve` on the store as a command node, answering on the port yielded."""
+    port = free_port()
+    server = subprocess.Popen(
+        [GLOW, "--store", url, "serve", "--port", str(port), "--log-level", "warning"],
+        env=command_node_env(url),
+    )
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/health", 30)
+        yield port, server
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
 def load_figures(clients: int, load: dict[str, float], tps: float) -> dict[str, float]:
     """A drive's figures against pgbench's, rounded as the benchmarks print them."""
     return {
@@ -292,13 +309,7 @@ def main() -> None:
         f"{time.perf_counter() - t0:.1f} s"
     )
 
-    port = free_port()
-    server = subprocess.Popen(
-        [GLOW, "--store", url, "serve", "--port", str(port), "--log-level", "warning"],
-        env=command_node_env(url),
-    )
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/health", 30)
+    with served(url) as (port, server):
         wait_for_sweeper(f"http://127.0.0.1:{port}", 120, OPERATOR)
         history = run_client(history_latency(port, 150 if args.quick else 400))
         skus = [f"SKU-{i:04d}" for i in range(args.skus)]
@@ -309,9 +320,6 @@ def main() -> None:
         load = run_client(drive(port, args.clients, duration, skus))
         after = (cpu_seconds(served_by), cpu_seconds(pg), time.process_time())
         cpu_us = [(b - a) / load["commands"] * 1e6 for a, b in zip(before, after, strict=True)]
-    finally:
-        server.terminate()
-        server.wait(10)
     tps = pgbench(args.postgres, dbname, args.clients, int(duration))
     figures = {
         **load_figures(args.clients, load, tps),

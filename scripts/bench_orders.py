@@ -35,12 +35,12 @@ from bench_commands import (  # noqa: E402
     HEADERS,
     MASTER_KEY,
     Act,
-    command_node_env,
     drive,
+    served,
     trace,
     warm,
 )
-from bench_services import ensure_postgres, free_port, fresh_database, wait_for_http  # noqa: E402
+from bench_services import ensure_postgres, fresh_database  # noqa: E402
 from bench_sourcing import percentile  # noqa: E402
 from configuration.settings import Settings  # noqa: E402
 from domain import commands as c  # noqa: E402
@@ -173,21 +173,12 @@ def main() -> None:
     seed(url, skus, rng)
     print(f"seeded {len(skus)} SKUs at {LOCATIONS} locations in {time.perf_counter() - t0:.1f} s")
 
-    port = free_port()
-    server = subprocess.Popen(
-        [GLOW, "--store", url, "serve", "--port", str(port), "--log-level", "warning"],
-        env=command_node_env(url),
-    )
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/health", 30)
+    with served(url) as (port, _):
         run_client(warm(port, args.clients, skus))
         act = place_order(rng, skus)
         run_client(drive(port, args.clients, 1.5, skus, act))  # every stock into the cache
         orders = run_client(drive(port, args.clients, duration, skus, act))
         reserve = run_client(drive(port, args.clients, duration, skus))
-    finally:
-        server.terminate()
-        server.wait(10)
     timings = sourcing_alone(url, skus, rng, 1_000 if args.quick else 5_000)
     figures = {
         "clients": args.clients,
