@@ -21,6 +21,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -125,7 +127,14 @@ async def reserve_and_confirm(conn: Connection, sku: str) -> tuple[int, int]:
     return reply.status, confirm.status
 
 
-async def drive(port: int, clients: int, seconds: float, skus: list[str]) -> dict[str, float]:
+Act = Callable[[Connection, str], Awaitable[tuple[int, int]]]
+
+
+async def drive(
+    port: int, clients: int, seconds: float, skus: list[str], act: Act = reserve_and_confirm
+) -> dict[str, float]:
+    """Every client repeats `act` on random SKUs until the time is up; an act answers the
+    statuses of its two steps (201 and 200 when all went well)."""
     conns = [Connection("127.0.0.1", port) for _ in range(clients)]
     for conn in conns:
         await conn.open()
@@ -135,7 +144,7 @@ async def drive(port: int, clients: int, seconds: float, skus: list[str]) -> dic
     async def client(conn: Connection) -> None:
         nonlocal failures
         while time.perf_counter() < deadline:
-            first, second = await reserve_and_confirm(conn, random.choice(skus))
+            first, second = await act(conn, random.choice(skus))
             failures += (first != 201) + (second != 200)
 
     started = time.perf_counter()
@@ -202,6 +211,22 @@ def command_node_env(url: str, **settings: str) -> dict[str, str]:
         "GLOW_WRITER_PROCESS": os.environ.get("GLOW_WRITER_PROCESS", "1"),
         **settings,
     }
+
+
+@contextmanager
+def served(url: str) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """`glow serve` on the store as a command node, answering on the port yielded."""
+    port = free_port()
+    server = subprocess.Popen(
+        [GLOW, "--store", url, "serve", "--port", str(port), "--log-level", "warning"],
+        env=command_node_env(url),
+    )
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/health", 30)
+        yield port, server
+    finally:
+        server.terminate()
+        server.wait(10)
 
 
 def load_figures(clients: int, load: dict[str, float], tps: float) -> dict[str, float]:
@@ -284,13 +309,7 @@ def main() -> None:
         f"{time.perf_counter() - t0:.1f} s"
     )
 
-    port = free_port()
-    server = subprocess.Popen(
-        [GLOW, "--store", url, "serve", "--port", str(port), "--log-level", "warning"],
-        env=command_node_env(url),
-    )
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/health", 30)
+    with served(url) as (port, server):
         wait_for_sweeper(f"http://127.0.0.1:{port}", 120, OPERATOR)
         history = run_client(history_latency(port, 150 if args.quick else 400))
         skus = [f"SKU-{i:04d}" for i in range(args.skus)]
@@ -301,9 +320,6 @@ def main() -> None:
         load = run_client(drive(port, args.clients, duration, skus))
         after = (cpu_seconds(served_by), cpu_seconds(pg), time.process_time())
         cpu_us = [(b - a) / load["commands"] * 1e6 for a, b in zip(before, after, strict=True)]
-    finally:
-        server.terminate()
-        server.wait(10)
     tps = pgbench(args.postgres, dbname, args.clients, int(duration))
     figures = {
         **load_figures(args.clients, load, tps),

@@ -91,6 +91,30 @@ CUSTOMER_RULES: dict[tuple[str, str], Access] = {
     ("GET", "/customers/{customer_id}/match-proposals"): allow(*ADMIN),
 }
 
+ORDER_READERS = ("channel", "store-staff", "auditor", "admin")
+
+ORDER_RULES: dict[tuple[str, str], Access] = {
+    # a channel acts on its own orders, store staff on fulfilment orders at their location
+    # (both decided on the order, in the writer), the back office on all; auditors read
+    ("POST", "/orders"): allow(*SELLING),
+    ("POST", "/orders/quote"): allow(*SELLING),
+    ("POST", "/orders/{order_id}/fulfilments/{fulfilment_id}/steps"): allow(*SELLING),
+    ("POST", "/orders/{order_id}/cancel"): allow(*SELLING),
+    ("POST", "/orders/{order_id}/lines/cancel"): allow(*SELLING),
+    ("POST", "/orders/{order_id}/lines/edit"): allow(*SELLING),
+    ("POST", "/orders/{order_id}/payment"): allow("channel", "admin"),
+    ("POST", "/orders/{order_id}/returns"): allow(*SELLING),
+    ("POST", "/orders/{order_id}/returns/{rma_id}/receive"): allow(*SELLING),
+    ("POST", "/orders/{order_id}/returns/{rma_id}/refund"): allow("channel", "admin"),
+    # rules and kits: the back office
+    ("POST", "/channels/{channel}/rules"): allow(*ADMIN),
+    ("POST", "/kits"): allow(*ADMIN),
+    ("GET", "/orders"): allow(*ORDER_READERS),
+    ("GET", "/orders/{order_id}"): allow(*ORDER_READERS),
+    ("GET", "/orders/{order_id}/fulfilments/{fulfilment_id}/pick-list"): allow(*ORDER_READERS),
+    ("GET", "/channels/{channel}/availability/{sku}"): allow(*READERS),
+}
+
 ANALYSTS = ("analyst", "admin")
 
 READ_MODEL_RULES: dict[tuple[str, str], Access] = {
@@ -120,6 +144,7 @@ AUDIT_RULES: dict[tuple[str, str], Access] = {
 
 ACCESS_RULES: dict[tuple[str, str], Access] = {
     **INVENTORY_RULES,
+    **ORDER_RULES,
     **CUSTOMER_RULES,
     **READ_MODEL_RULES,
     **AUDIT_RULES,
@@ -143,5 +168,6 @@ EXPENSIVE_READS: frozenset[tuple[str, str]] = frozenset(
         "/analytics/expiring-batches",
         "/analytics/reservation-conversion",
         "/analytics/sell-through",
+        "/orders",
     )
-)
+) | {("POST", "/orders/quote")}  # a read: it loads every location's stock of its SKUs

@@ -19,7 +19,7 @@ from api.access import AccessControl
 from api.access_rules import ACCESS_RULES, EXPENSIVE_READS
 from api.auth import verifier
 from api.command_gateway import CommandGateway, GlowApp, Handler
-from api.command_routes import COMMAND_ROUTES, command_endpoint
+from api.command_routes import command_endpoint
 from api.concurrency_limit import ConcurrencyLimit
 from api.customer_routes import CUSTOMER_COMMAND_ROUTES, customer_command_endpoint
 from api.metrics import REFUSALS
@@ -32,7 +32,12 @@ from api.problems import (
     domain_problem,
     problem_response,
 )
-from api.route_tables import QUERY_PARAMETERS, QUERY_ROUTES
+from api.route_tables import (
+    LEDGER_COMMAND_ROUTES,
+    QUERY_PARAMETERS,
+    QUERY_ROUTES,
+    READING_POSTS,
+)
 from audit.errors import AuditError
 from domain.errors import DomainError
 from service_layer.bootstrap import LedgerRuntime
@@ -43,7 +48,8 @@ log = logging.getLogger(__name__)
 
 def _command_routes() -> list[Route]:
     return [
-        Route(route.path, command_endpoint(route), methods=["POST"]) for route in COMMAND_ROUTES
+        Route(route.path, command_endpoint(route), methods=["POST"])
+        for route in LEDGER_COMMAND_ROUTES
     ]
 
 
@@ -54,6 +60,7 @@ def app_routes(command_routes: list[Route] | None = None) -> list[Route]:
         Route(route.path, customer_command_endpoint(route), methods=["POST"])
         for route in CUSTOMER_COMMAND_ROUTES
     ]
+    routes += [Route(post.path, post.endpoint, methods=["POST"]) for post in READING_POSTS]
     return routes + [query.route() for query in QUERY_ROUTES]
 
 

@@ -14,6 +14,7 @@ from api.auth import Principal
 from api.problems import ApiProblem
 from configuration.settings import Settings
 from domain import commands as c
+from domain import order_commands as o
 from domain.dating import require_plausible_occurrence
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -112,8 +113,10 @@ def _backdating_entry(caller: Principal, channel: str) -> str:
 
 
 def _quantities(command: c.Command) -> list[int]:
-    if isinstance(command, c.PlaceReservation | c.SellDirect):
+    if isinstance(command, c.PlaceReservation | c.SellDirect | o.PlaceOrder):
         return [line.quantity for line in command.lines]
+    if isinstance(command, o.EditOrderLines):
+        return [line.quantity for line in command.add] + list(command.change.values())
     if isinstance(command, c.AcceptReturn | c.PlacePreorder):
         return [command.quantity]
     return []

@@ -7,8 +7,8 @@ from starlette.requests import Request
 
 from api.access import principal_of
 from api.problems import ApiProblem
+from domain.channel_rules import CHANNELS
 
-CHANNELS = ("web", "app", "pos", "marketplace", "backoffice")
 MAX_KEY_LENGTH = 200
 
 

@@ -220,7 +220,7 @@ def _optional_str(value: object) -> str | None:
 def command_locations(command: Command) -> list[str]:
     """Every location a command touches, for the store-staff rule."""
     found = [getattr(command, name, None) for name in ("location", "from_location", "to_location")]
-    found += [line.location for line in getattr(command, "lines", ())]
+    found += [getattr(line, "location", None) for line in getattr(command, "lines", ())]
     return [location for location in found if isinstance(location, str)]
 
 

@@ -8,10 +8,11 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from api.callers import CHANNELS, MAX_KEY_LENGTH
+from api.callers import MAX_KEY_LENGTH
 from api.query_parameters import openapi_parameters
 from api.query_route import QueryRoute
-from api.route_tables import ALL_COMMAND_ROUTES, QUERY_ROUTES
+from api.route_tables import ALL_COMMAND_ROUTES, QUERY_ROUTES, READING_POSTS
+from domain.channel_rules import CHANNELS
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 PROBLEM_SCHEMA = {
@@ -27,6 +28,12 @@ PROBLEM_SCHEMA = {
     },
     "required": ["type", "title", "status", "detail"],
 }
+CHANNEL_HEADER = {
+    "name": "X-Channel",
+    "in": "header",
+    "required": True,
+    "schema": {"enum": list(CHANNELS)},
+}
 COMMAND_HEADERS = [
     {
         "name": "Idempotency-Key",
@@ -36,12 +43,7 @@ COMMAND_HEADERS = [
         "description": "Unique per command; a retry with the same key returns "
         "the first answer and changes nothing",
     },
-    {
-        "name": "X-Channel",
-        "in": "header",
-        "required": True,
-        "schema": {"enum": list(CHANNELS)},
-    },
+    CHANNEL_HEADER,
     {"name": "X-Principal", "in": "header", "required": False, "schema": {"type": "string"}},
 ]
 
@@ -65,7 +67,7 @@ def _path_parameters(path: str) -> list[dict[str, Any]]:
 
 def openapi_document() -> dict[str, Any]:
     models: list[tuple[type[BaseModel], Literal["validation"]]] = [
-        (route.model, "validation") for route in ALL_COMMAND_ROUTES
+        (route.model, "validation") for route in [*ALL_COMMAND_ROUTES, *READING_POSTS]
     ]
     refs, defs = models_json_schema(models, ref_template="#/components/schemas/{model}")
     paths: dict[str, Any] = {}
@@ -86,6 +88,24 @@ def openapi_document() -> dict[str, Any]:
                     "content": {"application/json": {"schema": {"type": "object"}}},
                 },
                 **_problems(400, 401, 403, 404, 409, 413, 415, 422, 503),
+            },
+        }
+    for post in READING_POSTS:
+        paths.setdefault(post.path, {})["post"] = {
+            "summary": post.summary,
+            "tags": [post.tag],
+            "operationId": _operation_id(post.path),
+            "parameters": [CHANNEL_HEADER],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": refs[(post.model, "validation")]}},
+            },
+            "responses": {
+                "200": {
+                    "description": "The answer; nothing was held or recorded",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                **_problems(400, 401, 403, 404, 409, 413, 415, 422),
             },
         }
     for query in QUERY_ROUTES:

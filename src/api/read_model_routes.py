@@ -15,7 +15,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api.access import nearest_for, principal_of, staff_view
-from api.callers import CHANNELS
 from api.problems import ApiProblem
 from api.query_parameters import (
     Parameter,
@@ -28,6 +27,7 @@ from api.query_parameters import (
 )
 from api.query_route import READ_MODEL_PROBLEMS, Endpoint, QueryRoute
 from api.request_state import runtime_of
+from domain.channel_rules import CHANNELS
 from projections import analytics, projected_stock
 from projections.clickhouse_facts import ClickHouseFacts
 from projections.hot_view_store import HotViewStore

@@ -11,16 +11,20 @@ from api.command_routes import COMMAND_ROUTES
 from api.customer_routes import CUSTOMER_COMMAND_ROUTES, CUSTOMER_QUERIES, CustomerRoute
 from api.ledger_routes import LEDGER_ROUTES
 from api.operations_routes import OPERATIONS_ROUTES
+from api.order_routes import ORDER_QUERIES, ORDER_QUOTES, ORDER_ROUTES, ReadingPost
 from api.query_parameters import Declared
 from api.query_route import QueryRoute
 from api.read_model_routes import READ_MODEL_ROUTES
 from api.recommendation_routes import RECOMMENDATION_ROUTES
 
+LEDGER_COMMAND_ROUTES: list[CommandRoute] = [*COMMAND_ROUTES, *ORDER_ROUTES]
 ALL_COMMAND_ROUTES: list[CommandRoute | CustomerRoute] = [
-    *COMMAND_ROUTES,
+    *LEDGER_COMMAND_ROUTES,
     *CUSTOMER_COMMAND_ROUTES,
 ]
+READING_POSTS: list[ReadingPost] = [*ORDER_QUOTES]  # POSTs that only read: no writer, no key
 QUERY_ROUTES: list[QueryRoute] = [
+    *ORDER_QUERIES,
     *CUSTOMER_QUERIES,
     *LEDGER_ROUTES,
     *RECOMMENDATION_ROUTES,

@@ -29,6 +29,9 @@ KINDS: dict[str, Callable[[str], UUID]] = {
     "product": ids.product_id,
     "sku": ids.sku_id,
     "location": ids.location_id,
+    "order": _uuid,
+    "channel": ids.sales_channel_id,
+    "kit": ids.kit_id,
     "aggregate": _uuid,
 }
 

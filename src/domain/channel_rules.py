@@ -26,6 +26,7 @@ from domain.ids import sales_channel_id
 from domain.sourcing import NEAREST, SellableBatch, SourcingPolicy, count_stock
 from domain.trace import Trace
 
+CHANNELS = ("web", "app", "pos", "marketplace", "backoffice")  # who sells (X-Channel)
 MAX_SHELF_LIFE_DAYS = 3650  # no cosmetic keeps longer than ten years
 
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from domain.order_commands import OrderCommand
 from domain.sourcing import Delivery
 from domain.trace import Trace
 
@@ -327,4 +328,5 @@ Command = (
     | LiftQuarantine
     | RecallBatch
     | HoldCommand
+    | OrderCommand
 )

@@ -14,7 +14,8 @@ from domain.errors import (
     UnknownProductError,
 )
 from domain.hold_handlers import HOLD_HANDLERS, allocate_waiting_preorders
-from domain.ids import location_directory_id, location_id, product_id, sku_id, stock_id
+from domain.ids import kit_id, location_directory_id, location_id, product_id, sku_id, stock_id
+from domain.kits import Kit
 from domain.loading import (
     existing_stock,
     line_answer,
@@ -26,6 +27,7 @@ from domain.loading import (
     stock_to_draw_from,
 )
 from domain.location import Location, LocationDirectory
+from domain.order_handlers import ORDER_HANDLERS
 from domain.reservation import Reservation
 from domain.results import Result
 from domain.stock import Stock
@@ -106,7 +108,7 @@ def place_reservation(cmd: c.PlaceReservation, uow: UnitOfWork) -> Result:
             reservation_id=str(cmd.reservation_id),
         )
     lines = []
-    for line in combine_lines(cmd.lines):
+    for line in combine_lines(with_kits(uow, cmd.lines)):
         stock = stock_to_draw_from(uow, line)
         allocations = stock.reserve(cmd.reservation_id, line.quantity, cmd.trace, line.batch)
         lines.append(line_answer(line, allocations))
@@ -152,7 +154,7 @@ def expire_reservation(cmd: c.ExpireReservation, uow: UnitOfWork) -> Result:
 
 def sell_direct(cmd: c.SellDirect, uow: UnitOfWork) -> Result:
     sold = []
-    for line in combine_lines(cmd.lines):
+    for line in combine_lines(with_kits(uow, cmd.lines)):
         stock = stock_to_draw_from(uow, line)
         price = sku_of(uow, line.sku)
         allocations = stock.sell(line.quantity, line.batch, price.price, price.currency, cmd.trace)
@@ -259,6 +261,9 @@ HANDLERS: dict[type[Any], Callable[[Any, UnitOfWork], Result]] = {
 }
 
 
+HANDLERS.update(ORDER_HANDLERS)
+
+
 def handle(command: c.Command, uow: UnitOfWork) -> Result:
     return HANDLERS[type(command)](command, uow)
 
@@ -277,6 +282,23 @@ def combine_lines(lines: Iterable[c.StockLine]) -> list[c.StockLine]:
     combined = [c.StockLine(sku, loc, qty, batch) for (sku, loc, batch), qty in totals.items()]
     # Named batches first: a first-expired-first-out line must not take what another line named.
     return sorted(combined, key=lambda line: line.batch is None)
+
+
+def with_kits(uow: UnitOfWork, lines: Iterable[c.StockLine]) -> list[c.StockLine]:
+    """A kit's line becomes a line per component at the same location, so that reserving or
+    selling a kit takes every component or none (first-expired-first-out per component). A
+    kit holds no stock of its own: only a line whose SKU has none there is looked up as one."""
+    expanded = []
+    for line in lines:
+        kit = None
+        if line.batch is None and view_as(uow, stock_id(line.sku, line.location), Stock) is None:
+            kit = view_as(uow, kit_id(line.sku), Kit)
+        if kit is None:
+            expanded.append(line)
+            continue
+        for sku, per in kit.parts():
+            expanded.append(c.StockLine(sku, line.location, line.quantity * per))
+    return expanded
 
 
 # --- loading helpers ---------------------------------------------------------------------

@@ -32,6 +32,10 @@ def location_directory_id() -> UUID:
     return uuid5(GLOWLEDGER_NAMESPACE, "directory:locations")
 
 
+def selling_directory_id() -> UUID:
+    return uuid5(GLOWLEDGER_NAMESPACE, "directory:selling")
+
+
 @lru_cache(maxsize=100_000)
 def kit_id(kit_sku: str) -> UUID:
     return uuid5(GLOWLEDGER_NAMESPACE, f"kit:{kit_sku}")

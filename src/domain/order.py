@@ -409,6 +409,7 @@ class Order(Aggregate):
                 "captured": str(self.payment.captured),
             },
             "returns": [rma.as_dict() for rma in self.returns.values()],
+            "decision": self.decision,  # the last sourcing decision and its reasons
             "version": self.version,
         }
 

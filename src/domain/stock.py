@@ -78,7 +78,7 @@ class Stock(Aggregate):
         trace: Trace
 
         def apply(self, aggregate: Aggregate) -> None:
-            _stock(aggregate).hold(self.reservation_id, self.allocations)
+            _stock(aggregate).add_hold(self.reservation_id, self.allocations)
 
     class ReservationReleased(Aggregate.Event):
         reservation_id: UUID
@@ -86,6 +86,27 @@ class Stock(Aggregate):
 
         def apply(self, aggregate: Aggregate) -> None:
             _stock(aggregate).drop_hold(self.reservation_id)
+
+    class HoldReduced(Aggregate.Event):
+        """Part of a hold given back (an order's lines cancelled before they ship): the
+        named units of the named batches; the rest of the hold stays."""
+
+        reservation_id: UUID
+        allocations: dict[str, int]
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            stock = _stock(aggregate)
+            held = dict(stock.holds[self.reservation_id.hex])
+            for number, quantity in self.allocations.items():
+                stock.batches[number].reserved -= quantity
+                held[number] -= quantity
+                if held[number] == 0:
+                    del held[number]
+            if held:
+                stock.holds[self.reservation_id.hex] = held  # replaced, never changed in place
+            else:
+                del stock.holds[self.reservation_id.hex]
 
     class ReservationExpired(Aggregate.Event):
         reservation_id: UUID
@@ -254,7 +275,7 @@ class Stock(Aggregate):
             stock.stop_waiting(self.shipment_ref, self.preorder_id)
             left = stock.arrived.get(self.shipment_ref, 0) - sum(self.allocations.values())
             stock.arrived = {**stock.arrived, self.shipment_ref: left}
-            stock.hold(self.preorder_id, self.allocations)
+            stock.add_hold(self.preorder_id, self.allocations)
 
     class PreorderWithdrawn(Aggregate.Event):
         """A waiting pre-order no longer waits (released by its channel)."""
@@ -358,7 +379,7 @@ class Stock(Aggregate):
         for number, quantity in self.holds.pop(reservation_id.hex, {}).items():
             self.batches[number].reserved -= quantity
 
-    def hold(self, reservation_id: UUID, allocations: dict[str, int]) -> None:
+    def add_hold(self, reservation_id: UUID, allocations: dict[str, int]) -> None:
         held = dict(self.holds.get(reservation_id.hex, {}))
         for number, quantity in allocations.items():
             self.batches[number].reserved += quantity
@@ -478,6 +499,38 @@ class Stock(Aggregate):
             self.Reserved, reservation_id=reservation_id, allocations=allocations, trace=trace
         )
         return allocations
+
+    def hold(self, reservation_id: UUID, allocations: dict[str, int], trace: Trace) -> None:
+        """Hold exactly these units of these batches (a sourcing decision chose them)."""
+        today = trace.occurred_at.date()
+        for number, quantity in allocations.items():
+            self._allocate_line(quantity, number, today)
+        self.trigger_event(
+            self.Reserved, reservation_id=reservation_id, allocations=allocations, trace=trace
+        )
+
+    def reduce_hold(self, reservation_id: UUID, allocations: dict[str, int], trace: Trace) -> None:
+        """Give back part of a hold: units of batches it holds, no more than it holds."""
+        held = self.holds.get(reservation_id.hex, {})
+        for number, quantity in allocations.items():
+            _require_positive(quantity)
+            if quantity > held.get(number, 0):
+                raise InvalidCommandError(
+                    f"hold {reservation_id} has {held.get(number, 0)} unit(s) of batch "
+                    f"{number!r} of {self.sku} at {self.location}, {quantity} cannot be given back",
+                    sku=self.sku,
+                    location=self.location,
+                    batch=number,
+                )
+        if sum(allocations.values()) == sum(held.values()):
+            self.release(reservation_id, trace)
+        else:
+            self.trigger_event(
+                self.HoldReduced,
+                reservation_id=reservation_id,
+                allocations=allocations,
+                trace=trace,
+            )
 
     def release(self, reservation_id: UUID, trace: Trace) -> None:
         if self.holds_reservation(reservation_id):

@@ -34,6 +34,8 @@ SUBJECT_FIELDS: dict[str, tuple[str, ...]] = {
     "Product.Defined": ("product_code",),
     "Location.Registered": ("code",),
     "PreorderSwitch.Opened": ("sku", "channel"),
+    "SalesChannel.Opened": ("channel",),
+    "Kit.Defined": ("sku",),
 }
 
 
@@ -106,7 +108,11 @@ class Envelope:
 @functools.cache
 def payload_fields(event_class: type[Aggregate.Event]) -> dict[str, Any]:
     hints = typing.get_type_hints(event_class)
-    return {name: hint for name, hint in hints.items() if name not in BASE_FIELDS}
+    return {
+        name: hint
+        for name, hint in hints.items()
+        if name not in BASE_FIELDS and typing.get_origin(hint) is not typing.ClassVar
+    }
 
 
 def subject_of(event_type: str, payload: dict[str, Any]) -> dict[str, str] | None:

@@ -13,7 +13,10 @@ import functools
 from eventsourcing.domain import Aggregate
 
 from domain.catalog import Product, Sku
+from domain.channel_rules import SalesChannel
+from domain.kits import Kit
 from domain.location import Location
+from domain.order import Order
 from domain.preorders import Preorder, PreorderSwitch
 from domain.reservation import Reservation
 from domain.stock import Stock
@@ -21,7 +24,8 @@ from domain.stock import Stock
 INVENTORY_TOPIC = "inventory"
 CATALOG_TOPIC = "catalog"
 CUSTOMER_TOPIC = "customer"
-KAFKA_TOPICS = (INVENTORY_TOPIC, CATALOG_TOPIC, CUSTOMER_TOPIC)
+ORDER_TOPIC = "orders"
+KAFKA_TOPICS = (INVENTORY_TOPIC, CATALOG_TOPIC, CUSTOMER_TOPIC, ORDER_TOPIC)
 
 AGGREGATE_TOPICS: dict[type[Aggregate], str] = {
     Stock: INVENTORY_TOPIC,
@@ -31,6 +35,11 @@ AGGREGATE_TOPICS: dict[type[Aggregate], str] = {
     Product: CATALOG_TOPIC,
     Sku: CATALOG_TOPIC,
     Location: CATALOG_TOPIC,
+    # Orders carry no personal data: the customer's id stays in the trace, which is not
+    # published; a delivery is coordinates or a pickup store, never an address.
+    Order: ORDER_TOPIC,
+    SalesChannel: CATALOG_TOPIC,
+    Kit: CATALOG_TOPIC,
 }
 
 # Raise an event type's number when its payload changes shape; the old contract stays committed.
@@ -43,12 +52,17 @@ _GENERATED = frozenset({"Event", "Created"})  # base classes eventsourcing adds
 def _published_events() -> dict[str, type[Aggregate.Event]]:
     found: dict[str, type[Aggregate.Event]] = {}
     for aggregate in AGGREGATE_TOPICS:
-        for name, member in vars(aggregate).items():
-            if (
-                isinstance(member, type)
-                and issubclass(member, Aggregate.Event)
-                and name not in _GENERATED
-            ):
+        events = {
+            name: member
+            for name, member in vars(aggregate).items()
+            if isinstance(member, type)
+            and issubclass(member, Aggregate.Event)
+            and name not in _GENERATED
+        }
+        # A base the aggregate's own events share (Order.FulfilmentProgressed) is never written.
+        bases = {base for member in events.values() for base in member.__mro__[1:]}
+        for name, member in events.items():
+            if member not in bases:
                 found[f"{aggregate.__name__}.{name}"] = member
     return dict(sorted(found.items()))
 

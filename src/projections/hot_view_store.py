@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Protocol
 
 from events.envelope import Envelope
-from projections.hot_views import Document, ViewWrite, fold, view_key
+from projections.hot_views import Document, ViewWrite, fold, is_viewed, view_key
 
 MAX_RETRIES = 10
 
@@ -41,7 +41,7 @@ def apply_batch(
     store: HotViewStore, envelopes: Sequence[Envelope], consumer: str, position: int
 ) -> int:
     """Project `envelopes` into `store` and record `position`; returns documents written."""
-    pending = list(envelopes)
+    pending = [e for e in envelopes if is_viewed(e)]
     written = 0
     for _ in range(MAX_RETRIES):
         keys = sorted({view_key(e) for e in pending})

@@ -42,6 +42,10 @@ PATH_VALUES = {
     "kind": "stock",
     "key": "SKU-1@SHOP-1",
     "batch": "B1",
+    "order_id": str(uuid.uuid4()),
+    "fulfilment_id": "F1",
+    "rma_id": "R1",
+    "channel": "web",
 }
 
 

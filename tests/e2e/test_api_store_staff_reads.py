@@ -42,7 +42,8 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLedger]
 
 @pytest.fixture(scope="module")
 def shop(running: RunningLedger) -> Iterator[dict[str, str]]:
-    """Stock at both locations and a reservation at each, and one spanning both."""
+    """Stock at both locations and a reservation at each, one spanning both, and an order
+    collected at the other location."""
     with httpx.Client(base_url=running.base_url, headers=auth_headers(), timeout=30) as admin:
         define_sku(admin, SKU)
         for code, lat, lon in ((HERE, 10.0, 10.0), (ELSEWHERE, 48.8, 2.3)):
@@ -59,6 +60,9 @@ def shop(running: RunningLedger) -> Iterator[dict[str, str]]:
             }.items()
         }
         held["preorder"] = _preorder_elsewhere(admin)
+        pickup = {"method": "pickup", "store": ELSEWHERE}
+        order = {"lines": [{"sku": SKU, "quantity": 1}], "delivery": pickup}
+        held["order"] = ok(post(admin, "/orders", order))["order_id"]
         _caught_up(admin)
         yield held
 
@@ -110,6 +114,9 @@ def test_no_staff_answer_carries_another_locations_figures(
         "preorder_id": shop["preorder"],
         "product_code": f"P-{SKU}",
         "customer_id": str(uuid.uuid4()),
+        "channel": "web",
+        "order_id": shop["order"],  # picked at the other location
+        "fulfilment_id": "F1",
     }
     query = {"location": ELSEWHERE, "lat": "48.8", "lon": "2.3", "skus": SKU}
     for params in (query, {k: v for k, v in query.items() if k != "location"}):

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from memory_uow import MemoryUnitOfWork
 from shop import (
@@ -29,7 +29,10 @@ from shop import (
 )
 
 from domain import commands as c
-from domain.sourcing import ShipTo
+from domain import order_commands as o
+from domain.sourcing import Delivery, PickUpAt, ShipTo
+
+PICKUP = "ST-PICKUP"
 
 PARIS = timezone(timedelta(hours=2))
 
@@ -57,6 +60,7 @@ def busy_day() -> MemoryUnitOfWork:
     uow.run(c.QuarantineBatch(RED, WAREHOUSE, "LATE", trace()))
     uow.run(c.LiftQuarantine(RED, WAREHOUSE, "LATE", trace()))
     uow.run(c.RecallBatch(RED, "EARLY", trace()))
+    orders_day(uow)
     uow.run(c.DiscontinueProduct("LIP", trace()))
     return uow
 
@@ -87,6 +91,54 @@ def checkout_and_preorders(run: Callable[[c.Command], object]) -> None:
     run(c.ExpectShipment(RED, WAREHOUSE, "PO-3", 2, SOON, trace()))
     run(c.PlacePreorder(uuid4(), RED, WAREHOUSE, "PO-3", 2, trace()))
     run(c.CancelShipment(RED, WAREHOUSE, "PO-3", trace()))
+
+
+def orders_day(uow: MemoryUnitOfWork) -> None:
+    """Channel rules, a kit, and orders taking every transition (a partial cancel gives back
+    part of a hold)."""
+    uow.run(c.RegisterLocation(PICKUP, "Pickup shop", "store", 52.37, 4.9, trace()))
+    uow.run(receive(batch="P1", quantity=5, where=PICKUP))
+    sourcing = o.SourcingRules("priority", (WAREHOUSE,), True, True)
+    uow.run(
+        o.ChangeChannelRules(
+            "test",
+            trace(),
+            sell_from=(WAREHOUSE, PICKUP),
+            safety_buffers={"LIP-PLUM": 1},
+            ring_fenced_pools={"LIP-PLUM": 1},
+            min_shelf_life_days=1,
+            sourcing=sourcing,
+        )
+    )
+    uow.run(o.DefineKit("LIP-PLUM", {RED: 2}, trace()))
+    uow.run(o.DefineKit("LIP-PLUM", {RED: 1}, trace()))
+    home, pickup = ShipTo(52.0, 4.9), PickUpAt(PICKUP)
+    shipped = order(uow, home, 3)
+    act(uow, shipped, o.ReportPayment, "authorised", Decimal("37.50"))
+    act(uow, shipped, o.ReportPayment, "captured", Decimal("37.50"))
+    act(uow, shipped, o.EditOrderLines, (), (), {"L1": 2})
+    act(uow, shipped, o.CancelOrderLines, {"L1": 1})
+    for step in ("picking", "packed", "shipped", "delivered"):
+        act(uow, shipped, o.ProgressFulfilment, "F2", step)
+    act(uow, shipped, o.RequestReturn, {"L1": 1})
+    act(uow, shipped, o.ReceiveReturn, "R1", WAREHOUSE, {"L1": 1}, {})
+    act(uow, shipped, o.RefundReturn, "R1", Decimal("11.99"))
+    for last in ("collected", "not-collected"):
+        collected = order(uow, pickup, 1)
+        for step in ("picking", "packed", "ready-for-pickup", last):
+            act(uow, collected, o.ProgressFulfilment, "F1", step)
+    act(uow, order(uow, home, 1), o.CancelOrder)
+    act(uow, order(uow, home, 1), o.ReportPayment, "failed", None)
+
+
+def order(uow: MemoryUnitOfWork, delivery: Delivery, quantity: int) -> UUID:
+    placed = o.PlaceOrder(uuid4(), (o.OrderedItem(RED, quantity),), delivery, trace())
+    uow.run(placed)
+    return placed.order_id
+
+
+def act(uow: MemoryUnitOfWork, order_id: UUID, command: Any, *args: Any) -> None:
+    uow.run(command(order_id, *args, trace(), c.EVERYWHERE))
 
 
 def every_event_with_odd_values() -> list[Any]:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import random
+from uuid import uuid4
 
 import shop
 from busy_day import busy_day
+from event_log import ShopLog
 
+from domain.commands import EVERYWHERE
 from domain.ids import stock_id
+from domain.order_commands import CancelOrderLines, OrderedItem, PlaceOrder
+from domain.sourcing import ShipTo
 from domain.stock import Stock
 from events.envelope import Envelope
 from projections.availability import availability, total
@@ -121,3 +126,15 @@ def test_a_hold_is_dropped_when_its_reservation_is_released() -> None:
     views = documents(log.envelopes)
     red = views[f"stock:{shop.RED}@{shop.WAREHOUSE}"]
     assert sum(sum(held.values()) for held in red["holds"].values()) == 1
+
+
+def test_an_orders_holds_and_their_partial_release_show_in_the_stock_views() -> None:
+    log = ShopLog()
+    log.run(shop.lipstick(), shop.location(shop.WAREHOUSE), shop.receive(quantity=10))
+    placed = PlaceOrder(uuid4(), (OrderedItem(shop.RED, 5),), ShipTo(52.0, 4.9), shop.trace())
+    log.run(placed, CancelOrderLines(placed.order_id, {"L1": 2}, shop.trace(), EVERYWHERE))
+    assert "Stock.HoldReduced" in log.uow.event_types()
+    views = documents(log.envelopes)
+    found = availability(views[f"stock:{shop.RED}@{shop.WAREHOUSE}"], shop.TODAY)
+    assert (found["reserved"], found["available"]) == (3, 7)
+    assert not any(key.startswith("reservation:") for key in views)  # orders have no view yet

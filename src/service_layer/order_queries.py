@@ -1,0 +1,135 @@
+"""Orders, quotes and channel availability answered from the aggregates in the event store:
+strongly consistent, and outside the writer (a quote holds nothing and records nothing).
+
+Orders by channel, customer or status are found for now by reading the log's `Order.Placed`
+notifications and loading each order: fine for the first thousands of orders, not for more
+(an order read model is the next step)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
+
+from domain.errors import UnknownOrderError
+from domain.ledger import InventoryLedger
+from domain.order import Order
+from domain.order_sourcing import channel_availability, plan, viewed
+from domain.sourcing import Delivery
+
+PLACED_TOPIC = get_topic(Order.Placed)
+PAGE = 500  # notifications read at a time while listing
+
+
+@dataclass(frozen=True)
+class LedgerViewer:
+    """The ledger's aggregates, read as sourcing reads them in the writer."""
+
+    ledger: InventoryLedger
+
+    def view(self, aggregate_id: UUID) -> Aggregate | None:
+        try:
+            found: Aggregate = self.ledger.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return found
+
+
+def order(ledger: InventoryLedger, order_id: UUID) -> dict[str, Any]:
+    return _order(ledger, order_id).as_dict()
+
+
+def _order(ledger: InventoryLedger, order_id: UUID) -> Order:
+    found = viewed(LedgerViewer(ledger), order_id, Order)
+    if found is None:
+        raise UnknownOrderError(f"no order {order_id}", order_id=str(order_id))
+    return found
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    channel: str | None = None
+    customer_id: str | None = None
+    status: str | None = None
+    location: str | None = None  # store staff: orders with a fulfilment order there
+
+    def admits(self, found: Order) -> bool:
+        locations = {f.location for f in found.fulfilments.values()}
+        return (
+            self.channel in (None, found.channel)
+            and self.customer_id in (None, found.customer_id)
+            and self.status in (None, found.status)
+            and (self.location is None or self.location in locations)
+        )
+
+
+def orders(ledger: InventoryLedger, wanted: OrderFilter, after: int, limit: int) -> dict[str, Any]:
+    """Orders placed after log position `after`, oldest first, up to `limit` that match;
+    `next_after` continues the listing (None when the log is read to its end)."""
+    viewer = LedgerViewer(ledger)
+    found: list[dict[str, Any]] = []
+    position = after
+    while len(found) < limit:
+        page = ledger.recorder.select_notifications(
+            position, PAGE, topics=[PLACED_TOPIC], inclusive_of_start=False
+        )
+        for notification in page:
+            position = notification.id
+            placed = viewed(viewer, UUID(str(notification.originator_id)), Order)
+            if placed is not None and wanted.admits(placed):
+                found.append(placed.as_dict())
+                if len(found) == limit:
+                    return {"orders": found, "next_after": position}
+        if len(page) < PAGE:
+            return {"orders": found, "next_after": None}
+    return {"orders": found, "next_after": position}
+
+
+def pick_list(ledger: InventoryLedger, order_id: UUID, fulfilment_id: str) -> dict[str, Any]:
+    """What to take off the shelves for one fulfilment order: per SKU, the batches and units."""
+    found = _order(ledger, order_id)
+    fulfilment = found.fulfilment(fulfilment_id)
+    items: dict[str, dict[str, int]] = {}
+    for item in fulfilment.lines:
+        batches = items.setdefault(item["sku"], {})
+        for number, units in item["batches"].items():
+            batches[number] = batches.get(number, 0) + units
+    return {
+        "order_id": str(found.id),
+        "fulfilment_id": fulfilment_id,
+        "location": fulfilment.location,
+        "method": fulfilment.method,
+        "status": fulfilment.status,
+        "channel": found.channel,
+        "items": [
+            {"sku": sku, "quantity": sum(batches.values()), "batches": batches}
+            for sku, batches in sorted(items.items())
+        ],
+    }
+
+
+def quote(
+    ledger: InventoryLedger,
+    channel: str,
+    lines: Sequence[tuple[str, int]],
+    delivery: Delivery,
+    today: date,
+) -> dict[str, Any]:
+    """The sourcing decision placing these lines would take now, lines numbered L1, L2, ...;
+    nothing is held or recorded."""
+    numbered = [(f"L{n}", sku, quantity) for n, (sku, quantity) in enumerate(lines, 1)]
+    decided = plan(LedgerViewer(ledger), numbered, delivery, channel, today)
+    return decided.as_dict()
+
+
+def available_to_sell(
+    ledger: InventoryLedger, channel: str, sku: str, today: date
+) -> dict[str, Any]:
+    units = channel_availability(LedgerViewer(ledger), channel, sku, today)
+    return {"channel": channel, "sku": sku, "available_to_sell": units}
