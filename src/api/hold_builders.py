@@ -8,8 +8,8 @@ from uuid import uuid4
 from api import hold_models as h
 from api import models as m
 from api.command_builders import Context
+from api.order_builders import delivery
 from domain import commands as c
-from domain.sourcing import Delivery, PickUpAt, ShipTo
 
 
 def extend_reservation(b: h.ExtendReservationIn, ctx: Context) -> c.Command:
@@ -23,15 +23,10 @@ def extend_reservation(b: h.ExtendReservationIn, ctx: Context) -> c.Command:
 
 
 def reservation_to_order(b: h.ReservationToOrderIn, ctx: Context) -> c.Command:
-    delivery: Delivery = (
-        PickUpAt(b.delivery.store)
-        if isinstance(b.delivery, h.PickUpIn)
-        else ShipTo(b.delivery.latitude, b.delivery.longitude)
-    )
     return c.ConvertReservationToOrder(
         ctx.path["reservation_id"],
         b.order_id or uuid4(),
-        delivery,
+        delivery(b.delivery),
         ctx.now,
         ctx.trace,
         ctx.authority,

@@ -8,7 +8,8 @@ from uuid import UUID
 
 from pydantic import Field, StrictBool
 
-from api.models import Body, Code, Quantity, Traceable
+from api.models import Code, Quantity, Traceable
+from api.order_models import PickUpAtIn, ShipToIn
 from domain.reservation import MAX_HOLD
 
 Channel = Literal["web", "app", "pos", "marketplace", "backoffice"]
@@ -20,20 +21,9 @@ class ExtendReservationIn(Traceable):
     ] = Field(description="How much longer to hold (a reservation is held at most 2 h in all)")
 
 
-class ShipToIn(Body):
-    method: Literal["ship"]
-    latitude: Annotated[float, Field(ge=-90, le=90)]
-    longitude: Annotated[float, Field(ge=-180, le=180)]
-
-
-class PickUpIn(Body):
-    method: Literal["pickup"]
-    store: Code
-
-
 class ReservationToOrderIn(Traceable):
     order_id: UUID | None = Field(None, description="Chosen by the client, or generated")
-    delivery: ShipToIn | PickUpIn = Field(
+    delivery: ShipToIn | PickUpAtIn = Field(
         discriminator="method",
         description="Where the order goes: an address's coordinates, or a pickup store that "
         "holds every line",
