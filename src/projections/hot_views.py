@@ -48,10 +48,6 @@ class ViewWrite:
     # over the same version (it may hold an event a first fold had to leave out)
 
 
-# Orders, channels' rules and kits have no hot view yet: their events pass the views by.
-VIEWED_KINDS = frozenset({"Stock", "Reservation", "Product", "Sku", "Location"})
-
-
 def is_viewed(envelope: Envelope) -> bool:
     return envelope.type.split(".")[0] in VIEWED_KINDS
 
@@ -428,3 +424,7 @@ _HANDLERS: dict[str, Handler] = {
     "Sku.BatchRecalled": _sku_recall,
     "Location.Registered": _registered,
 }
+
+# The kinds of aggregate with a hot view are those with a projector above; every other kind's
+# events (orders, channels' rules and kits have no view yet) pass the views by.
+VIEWED_KINDS = frozenset(event_type.split(".")[0] for event_type in _HANDLERS)
