@@ -301,7 +301,7 @@ def with_kits(uow: UnitOfWork, lines: Iterable[c.StockLine]) -> list[c.StockLine
     return expanded
 
 
-# --- loading helpers ---------------------------------------------------------------------
+# --- catalog helpers (loading an aggregate by its key: domain/loading.py) ---------------
 
 
 def _define_variant(product: Product, spec: c.VariantSpec, trace: Trace, uow: UnitOfWork) -> None:
