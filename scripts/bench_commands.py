@@ -131,10 +131,15 @@ Act = Callable[[Connection, str], Awaitable[tuple[int, int]]]
 
 
 async def drive(
-    port: int, clients: int, seconds: float, skus: list[str], act: Act = reserve_and_confirm
+    port: int,
+    clients: int,
+    seconds: float,
+    skus: list[str],
+    act: Act = reserve_and_confirm,
+    keep: list[float] | None = None,
 ) -> dict[str, float]:
     """Every client repeats `act` on random SKUs until the time is up; an act answers the
-    statuses of its two steps (201 and 200 when all went well)."""
+    statuses of its two steps (201 and 200 when all went well). `keep` gets every latency."""
     conns = [Connection("127.0.0.1", port) for _ in range(clients)]
     for conn in conns:
         await conn.open()
@@ -151,6 +156,8 @@ async def drive(
     await asyncio.gather(*(client(conn) for conn in conns))
     elapsed = time.perf_counter() - started
     latencies = sorted(x for conn in conns for x in conn.latencies)
+    if keep is not None:
+        keep.extend(latencies)
     for conn in conns:
         await conn.close()
     return {

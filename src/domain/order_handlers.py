@@ -262,6 +262,7 @@ def _placed_answer(order: Order) -> dict[str, Any]:
     answer = order.as_dict()
     decision = dict(answer["decision"] or {})
     decision.pop("reasons", None)
+    decision.pop("not_reached", None)
     return {**answer, "decision": decision}
 
 

@@ -8,7 +8,7 @@ Reads only (`view`): the handler then holds stock on the chosen Stock aggregates
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Protocol
 from uuid import UUID
@@ -68,14 +68,36 @@ def plan(
     to_source = lines_to_source(lines, kits)
     skus = sorted({sku for line in to_source for sku, _ in line.parts()})
     places = every_place(viewer)
-    candidates = {
-        (sku, code): sellable_now(stock, today)
-        for sku in skus
-        for code in places
-        if (stock := viewed(viewer, stock_id(sku, code), Stock)) is not None
-    }
+    candidates = StockOnHand(viewer, skus, places, today)
     policy = channel_policy(viewer, channel, places)
     return source(to_source, delivery, policy, candidates, places, today)
+
+
+class StockOnHand(Mapping[tuple[str, str], Sequence[SellableBatch]]):
+    """The sellable batches of every (SKU, location), each read when sourcing first asks for
+    it: a decision that is served by its nearest locations reads only theirs."""
+
+    def __init__(
+        self, viewer: Viewer, skus: Sequence[str], places: Mapping[str, Place], today: date
+    ) -> None:
+        self.viewer, self.skus, self.places, self.today = viewer, skus, places, today
+        self.read: dict[tuple[str, str], Sequence[SellableBatch]] = {}
+
+    def __getitem__(self, key: tuple[str, str]) -> Sequence[SellableBatch]:
+        found = self.read.get(key)
+        if found is None:
+            sku, code = key
+            if sku not in self.skus or code not in self.places:
+                raise KeyError(key)
+            stock = viewed(self.viewer, stock_id(sku, code), Stock)
+            found = self.read[key] = () if stock is None else sellable_now(stock, self.today)
+        return found
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return ((sku, code) for sku in self.skus for code in self.places)
+
+    def __len__(self) -> int:
+        return len(self.skus) * len(self.places)
 
 
 def known_kits(viewer: Viewer, skus: Iterable[str]) -> dict[str, Kit]:

@@ -14,7 +14,7 @@ stock that cannot serve the order is a refusal, so a quote can answer it without
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -43,6 +43,9 @@ NOT_ENOUGH_AFTER_BUFFER = "not-enough-after-buffer"
 CANNOT_SERVE_EVERY_LINE = "cannot-serve-every-line"
 NOT_NEEDED = {PRIORITY: "lower-priority", NEAREST: "farther", FEWEST_SHIPMENTS: "more-shipments"}
 PARTIAL_STOCK = "partial-stock"
+# The detail of a location the walk never reached: ranked after those that served the order,
+# its stock was not counted (a decision reads only the locations it needs).
+NOT_REACHED = "ranked after the locations that served the order; its stock was not counted"
 
 
 # --- input --------------------------------------------------------------------------------
@@ -228,6 +231,27 @@ class LocationReason:
         }
 
 
+def reasons_as_dict(reasons: Iterable[LocationReason]) -> dict[str, Any]:
+    """The reasons as recorded: one entry per location the decision looked at, and the
+    locations it never reached (all for one reason) listed once, under `not_reached`."""
+    looked_at, not_reached = [], []
+    for reason in reasons:
+        if reason.detail == NOT_REACHED:
+            not_reached.append(reason)
+        else:
+            looked_at.append(reason.as_dict())
+    if not not_reached:
+        return {"reasons": looked_at}
+    return {
+        "reasons": looked_at,
+        "not_reached": {
+            "code": not_reached[0].code,
+            "detail": NOT_REACHED,
+            "locations": [r.location for r in not_reached],
+        },
+    }
+
+
 @dataclass(frozen=True)
 class SourcingDecision:
     strategy: str
@@ -248,7 +272,7 @@ class SourcingDecision:
             "strategy": self.strategy,
             "method": self.method,
             "allocations": [a.as_dict() for a in self.allocations],
-            "reasons": [r.as_dict() for r in self.reasons],
+            **reasons_as_dict(self.reasons),
         }
 
 
@@ -282,7 +306,7 @@ class SourcingRefusal:
             "sourced": False,
             "strategy": self.strategy,
             "message": self.message,
-            "reasons": [r.as_dict() for r in self.reasons],
+            **reasons_as_dict(self.reasons),
         }
 
 
@@ -302,33 +326,53 @@ def source(
     earliest = policy.earliest_expiry(today)
     skus = sorted({sku for line in lines for sku, _ in line.parts()})
     reasons: dict[str, LocationReason] = {}
-    usable: dict[str, dict[str, int]] = {}
+    eligible = []
     for code in sorted(places):
         exclusion = _exclusion(places[code], delivery, policy)
-        if exclusion is not None:
-            reasons[code] = exclusion
-            continue
-        counts = {
-            sku: count_stock(candidates.get((sku, code), ()), policy.withheld(sku, code), earliest)
-            for sku in skus
-        }
-        if any(count.usable for count in counts.values()):
-            usable[code] = {sku: count.usable for sku, count in counts.items()}
+        if exclusion is None:
+            eligible.append(code)
         else:
-            reasons[code] = _stock_reason(code, counts)
-    ranked = _ranked(usable, delivery, policy, places)
-    taken, unserved = _plan(lines, ranked, usable, policy)
+            reasons[code] = exclusion
+    counted: dict[str, dict[str, StockCount]] = {}
+
+    def usable_at(code: str) -> dict[str, int] | None:
+        """The units the channel may take at `code`, None where it may take none; counted
+        only when the walk reaches the location."""
+        counts = counted.get(code)
+        if counts is None:
+            counts = counted[code] = {
+                sku: count_stock(
+                    candidates.get((sku, code), ()), policy.withheld(sku, code), earliest
+                )
+                for sku in skus
+            }
+        if not any(count.usable for count in counts.values()):
+            return None
+        return {sku: count.usable for sku, count in counts.items()}
+
+    ranked = _ranked(eligible, delivery, policy, places)
+    if policy.strategy == FEWEST_SHIPMENTS:  # compares every location: all are counted
+        ranked = [code for code in ranked if usable_at(code) is not None]
+    taken, unserved = _plan(lines, ranked, usable_at, policy)
     need: dict[str, int] = {}
     for line in lines:
         for sku, per in line.parts():
             need[sku] = need.get(sku, 0) + line.quantity * per
-    for code in ranked:
-        if code not in taken:
-            whole = all(usable[code][sku] >= units for sku, units in need.items())
-            reasons[code] = _unused_reason(code, usable[code], policy, whole, bool(unserved))
+    for code in eligible:
+        if code in taken:
+            continue
+        if code not in counted:  # the walk stopped before it: the order was served
+            reasons[code] = LocationReason(code, NOT_NEEDED[policy.strategy], NOT_REACHED)
+            continue
+        units = usable_at(code)
+        if units is None:
+            reasons[code] = _stock_reason(code, counted[code])
+            continue
+        whole = all(units[sku] >= n for sku, n in need.items())
+        reasons[code] = _unused_reason(code, units, policy, whole, bool(unserved))
     code_taken = PARTIAL_STOCK if unserved else USED
-    for code, units in taken.items():
-        reasons[code] = LocationReason(code, code_taken, _taken_detail(units))
+    for code, units_taken in taken.items():
+        reasons[code] = LocationReason(code, code_taken, _taken_detail(units_taken))
     final = tuple(reasons[code] for code in sorted(places))
     if unserved:
         return SourcingRefusal(policy.strategy, tuple(unserved), final)
@@ -340,27 +384,48 @@ def source(
 Taken = dict[str, dict[tuple[str, str], int]]  # location -> (line id, SKU) -> units
 
 
+Usable = Callable[[str], dict[str, int] | None]  # a location's usable units; None: none
+
+
+class _Left(dict[str, dict[str, int]]):
+    """The units still free per location with stock, in ranked order, each location counted
+    when the walk first reaches it."""
+
+    def __init__(self, ranked: list[str], usable_at: Usable) -> None:
+        super().__init__()
+        self.ranked, self.usable_at = ranked, usable_at
+
+    def walk(self) -> Iterator[str]:
+        for code in self.ranked:
+            if code not in self:
+                units = self.usable_at(code)
+                if units is None:
+                    continue
+                self[code] = units
+            yield code
+
+
 def _plan(
     lines: Sequence[LineToSource],
     ranked: list[str],
-    usable: dict[str, dict[str, int]],
+    usable_at: Usable,
     policy: SourcingPolicy,
 ) -> tuple[Taken, list[tuple[str, str, int]]]:
     """Units per location, and what no location could take (empty when all is served)."""
-    left = {code: dict(units) for code, units in usable.items()}
+    left = _Left(ranked, usable_at)
     taken: Taken = {}
     needs = _needs(lines)
     if not policy.split_allowed:
-        for code in ranked:
+        for code in left.walk():
             trial = {code: dict(left[code])}
             trial_taken: Taken = {}
             if not _take_at(code, needs, trial, trial_taken, dry=True):
                 return trial_taken, []
         return {}, [(n.line_id, sku, n.count * per) for n in needs for sku, per in n.parts]
-    needs = _serve(needs, ranked, left, taken, policy)
+    needs = _serve(needs, left, taken, policy)
     # Kits no single location could serve whole: their components, each where it can be found.
     loose = [_Need(n.line_id, ((sku, 1),), n.count * per) for n in needs for sku, per in n.parts]
-    loose = _serve(loose, ranked, left, taken, policy)
+    loose = _serve(loose, left, taken, policy)
     return taken, [(n.line_id, n.parts[0][0], n.count) for n in loose]
 
 
@@ -377,14 +442,13 @@ def _needs(lines: Sequence[LineToSource]) -> list[_Need]:
 
 def _serve(
     needs: list[_Need],
-    ranked: list[str],
-    left: dict[str, dict[str, int]],
+    left: _Left,
     taken: Taken,
     policy: SourcingPolicy,
 ) -> list[_Need]:
     needs = [_Need(n.line_id, n.parts, n.count) for n in needs if n.count]
     if policy.strategy == FEWEST_SHIPMENTS:
-        pending = list(ranked)
+        pending = list(left.walk())
         while needs and pending:
             served = {code: _servable(needs, left[code]) for code in pending}
             best = max(pending, key=lambda code: (served[code], -pending.index(code)))
@@ -394,11 +458,13 @@ def _serve(
             _take_at(best, needs, left, taken)
             needs = [n for n in needs if n.count]
         return needs
-    for code in ranked:
-        if not needs:
-            break
+    if not needs:
+        return needs
+    for code in left.walk():  # stops at the location that serves the last need
         _take_at(code, needs, left, taken)
         needs = [n for n in needs if n.count]
+        if not needs:
+            break
     return needs
 
 
@@ -479,7 +545,7 @@ def _batches(
 
 
 def _ranked(
-    usable: Mapping[str, Any],
+    usable: Iterable[str],
     delivery: Delivery,
     policy: SourcingPolicy,
     places: Mapping[str, Place],

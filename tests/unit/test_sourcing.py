@@ -101,6 +101,39 @@ def test_nearest_ships_from_the_nearest_location_with_stock_and_says_why_not_the
     }
 
 
+class ReadsRecorded(dict):
+    """Candidates that note which (SKU, location) sourcing read."""
+
+    def __init__(self, found: dict) -> None:
+        super().__init__(found)
+        self.read: set[tuple[str, str]] = set()
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+
+def test_locations_ranked_after_those_that_served_are_not_read_and_recorded_as_not_reached():
+    candidates = ReadsRecorded(stock_of(A={code: (batch("A1", 5),) for code in PLACES}))
+    decision = decided(lines(("A", 2)), delivery=IN_NICE, candidates=candidates)
+    assert served(decision) == {("ST-NICE", "L1", "A"): 2}
+    assert {loc for _, loc in candidates.read} == {"ST-NICE"}, "only the nearest was read"
+    recorded = decision.as_dict()
+    assert [r["location"] for r in recorded["reasons"]] == ["ST-NICE"]
+    assert recorded["not_reached"]["code"] == "farther"
+    assert sorted(recorded["not_reached"]["locations"]) == ["ST-PARIS", "WH-LYON", "WH-PARIS"]
+    assert "not counted" in recorded["not_reached"]["detail"]
+
+
+def test_a_nearer_location_without_stock_is_read_and_its_reason_recorded():
+    candidates = ReadsRecorded(stock_of(A={"WH-LYON": (batch("A1", 5),)}))
+    decision = decided(lines(("A", 2)), delivery=IN_NICE, candidates=candidates)
+    assert served(decision) == {("WH-LYON", "L1", "A"): 2}
+    recorded = {r["location"]: r["code"] for r in decision.as_dict()["reasons"]}
+    assert recorded == {"ST-NICE": NO_STOCK, "WH-LYON": USED}
+    assert decision.as_dict()["not_reached"]["locations"] == ["ST-PARIS", "WH-PARIS"]
+
+
 def test_a_location_without_stock_is_not_used_and_the_reason_says_so():
     candidates = stock_of(A={"WH-LYON": (batch("A1", 5),)})
     decision = decided(lines(("A", 2)), candidates=candidates)
