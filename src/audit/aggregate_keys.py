@@ -16,6 +16,13 @@ def _stock(key: str) -> UUID:
     return ids.stock_id(sku, location)
 
 
+def _preorder_switch(key: str) -> UUID:
+    sku, at, channel = key.rpartition("@")
+    if not at or not sku or not channel:
+        raise InvalidAuditQueryError(f"a pre-order switch key is SKU@CHANNEL, got {key!r}")
+    return ids.preorder_switch_id(sku, channel)
+
+
 def _uuid(key: str) -> UUID:
     try:
         return UUID(key)
@@ -30,6 +37,8 @@ KINDS: dict[str, Callable[[str], UUID]] = {
     "sku": ids.sku_id,
     "location": ids.location_id,
     "order": _uuid,
+    "preorder": _uuid,
+    "preorder-switch": _preorder_switch,
     "channel": ids.sales_channel_id,
     "kit": ids.kit_id,
     "aggregate": _uuid,
