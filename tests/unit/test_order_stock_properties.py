@@ -1,7 +1,8 @@
-"""Random mixes of orders (split, pickup, kits), direct sales of the kits' components and every
-order transition, through the handlers: stock is never negative, every unit an open fulfilment
-order names is held at its location and nothing else is held, and replaying the log rebuilds
-every aggregate."""
+"""Random mixes of orders (split, pickup, kits), direct sales of the kits' components, every
+order transition and pre-orders (backorders) on shipments that arrive into the same stock,
+through the handlers: stock is never negative, every unit an open fulfilment order or an
+allocated pre-order names is held at its location and nothing else is held (never a unit in
+two places), and replaying the log rebuilds every aggregate."""
 
 from __future__ import annotations
 
@@ -13,15 +14,16 @@ from uuid import UUID, uuid4
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from memory_uow import MemoryUnitOfWork
-from shop import LATEST, NUDE, RED, SOON, memory_ledger, open_shop, receive, trace
+from shop import LATEST, NOW, NUDE, RED, SOON, memory_ledger, open_shop, receive, trace
 from test_event_round_trip import state
 
 from domain import commands as c
 from domain import order_commands as o
 from domain.errors import DomainError
 from domain.order import CANCELLABLE, Order
+from domain.preorders import ALLOCATED, Preorder
 from domain.sourcing import PickUpAt, ShipTo
 from domain.stock import Stock
 
@@ -39,6 +41,8 @@ NEXT = {
     "ready_for_pickup": ("collected", "collected"),
 }
 picks = st.integers(0, 99)
+SHIPMENTS = ("ASN-1", "ASN-2")
+EXPECTED_ON = NOW.date()
 units = st.integers(0, 4)
 
 
@@ -53,7 +57,10 @@ class OrdersAndSales(RuleBasedStateMachine):
             for sku in (RED, NUDE):
                 self.uow.run(receive(sku, f"{code}-1", SOON, 4, code))
                 self.uow.run(receive(sku, f"{code}-2", LATEST, 3, code))
+        self.uow.run(c.SwitchPreorders(RED, "test", True, trace()))
         self.orders: list[UUID] = []
+        self.preorders: list[UUID] = []
+        self.shipped_in: Counter[tuple[str, str]] = Counter()  # units from shipments received
 
     def attempt(self, command: Any) -> None:
         with suppress(DomainError):  # a refusal: the memory unit of work kept nothing of it
@@ -129,9 +136,41 @@ class OrdersAndSales(RuleBasedStateMachine):
         if order_id is not None and rarely == 0:
             self.attempt(o.ReportPayment(order_id, "failed", None, trace(), c.EVERYWHERE))
 
+    @rule(ref=st.sampled_from(SHIPMENTS), n=st.integers(1, 6))
+    def announce_shipment(self, ref: str, n: int) -> None:
+        self.attempt(c.ExpectShipment(RED, "WH-A", ref, n, EXPECTED_ON, trace()))
+
+    @rule(ref=st.sampled_from(SHIPMENTS), n=st.integers(1, 3))
+    def preorder(self, ref: str, n: int) -> None:
+        command = c.PlacePreorder(uuid4(), RED, "WH-A", ref, n, trace())
+        self.attempt(command)
+        if command.preorder_id in self.uow.aggregates:
+            self.preorders.append(command.preorder_id)
+
+    @precondition(lambda self: self.preorders)  # else it is just another receipt
+    @rule(ref=st.sampled_from(SHIPMENTS), n=st.integers(1, 6), batch=st.sampled_from("XY"))
+    def shipment_arrives(self, ref: str, n: int, batch: str) -> None:
+        """The shipment's units go to its waiting pre-orders first, the rest on the shelf
+        where orders may take them."""
+        received = receive(RED, f"{ref}-{batch}", LATEST, n, "WH-A", shipment_ref=ref)
+        self.uow.run(received)  # a receipt is never refused
+        self.shipped_in[RED, "WH-A"] += n
+
+    @precondition(lambda self: self.preorders)
+    @rule(pick=picks, confirm=st.booleans())
+    def settle_preorder(self, pick: int, confirm: bool) -> None:
+        if self.preorders:
+            preorder_id = self.preorders[pick % len(self.preorders)]
+            settle = c.ConfirmPreorder if confirm else c.ReleasePreorder
+            self.attempt(settle(preorder_id, trace()))
+
     @invariant()
     def stock_is_never_negative_and_only_open_fulfilments_hold_it(self) -> None:
         named: Counter[tuple[str, str]] = Counter()
+        for preorder_id in self.preorders:
+            preorder: Preorder = self.uow.get(preorder_id)
+            if preorder.status == ALLOCATED:
+                named[preorder.sku, preorder.location] += sum(preorder.allocations.values())
         for order_id in self.orders:
             order: Order = self.uow.get(order_id)
             for fulfilment in order.fulfilments.values():
@@ -151,7 +190,9 @@ class OrdersAndSales(RuleBasedStateMachine):
         for aggregate in self.uow.aggregates.values():
             if isinstance(aggregate, Stock):
                 on_hand = sum(b.on_hand for b in aggregate.batches.values())
-                assert on_hand == 7 - aggregate.counters["sold"] + aggregate.counters["restocked"]
+                came = 7 + self.shipped_in[aggregate.sku, aggregate.location]
+                left = came - aggregate.counters["sold"] + aggregate.counters["restocked"]
+                assert on_hand == left
 
     def teardown(self) -> None:
         if not hasattr(self, "uow"):
@@ -163,7 +204,7 @@ class OrdersAndSales(RuleBasedStateMachine):
 
 
 OrdersAndSales.TestCase.settings = settings(
-    max_examples=60,
+    max_examples=80,
     stateful_step_count=50,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
