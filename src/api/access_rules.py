@@ -142,7 +142,20 @@ AUDIT_RULES: dict[tuple[str, str], Access] = {
     ("GET", "/audit/export"): allow(*AUDITORS),
 }
 
+WEBHOOK_RULES: dict[tuple[str, str], Access] = {
+    # webhooks: the back office; marketplaces import as the marketplace channel; recalls are
+    # read by the back office and auditors
+    ("POST", "/webhooks/subscriptions"): allow(*ADMIN),
+    ("POST", "/webhooks/subscriptions/{subscription_id}/remove"): allow(*ADMIN),
+    ("POST", "/webhooks/dead-letters/replay"): allow(*ADMIN),
+    ("GET", "/webhooks/subscriptions"): allow(*ADMIN),
+    ("GET", "/webhooks/dead-letters"): allow(*OPERATORS),
+    ("POST", "/marketplaces/{name}/orders"): allow("channel", "admin"),
+    ("GET", "/recalls/{sku}/{batch}"): allow(*AUDITORS),
+}
+
 ACCESS_RULES: dict[tuple[str, str], Access] = {
+    **WEBHOOK_RULES,
     **INVENTORY_RULES,
     **ORDER_RULES,
     **CUSTOMER_RULES,
@@ -169,5 +182,6 @@ EXPENSIVE_READS: frozenset[tuple[str, str]] = frozenset(
         "/analytics/reservation-conversion",
         "/analytics/sell-through",
         "/orders",
+        "/recalls/{sku}/{batch}",
     )
 ) | {("POST", "/orders/quote")}  # a read: it loads every location's stock of its SKUs

@@ -33,6 +33,7 @@ from api.problems import (
     problem_response,
 )
 from api.route_tables import (
+    ACTION_POSTS,
     LEDGER_COMMAND_ROUTES,
     QUERY_PARAMETERS,
     QUERY_ROUTES,
@@ -61,6 +62,7 @@ def app_routes(command_routes: list[Route] | None = None) -> list[Route]:
         for route in CUSTOMER_COMMAND_ROUTES
     ]
     routes += [Route(post.path, post.endpoint, methods=["POST"]) for post in READING_POSTS]
+    routes += [Route(post.path, post.endpoint, methods=["POST"]) for post in ACTION_POSTS]
     return routes + [query.route() for query in QUERY_ROUTES]
 
 

@@ -11,7 +11,7 @@ from pydantic.json_schema import models_json_schema
 from api.callers import MAX_KEY_LENGTH
 from api.query_parameters import openapi_parameters
 from api.query_route import QueryRoute
-from api.route_tables import ALL_COMMAND_ROUTES, QUERY_ROUTES, READING_POSTS
+from api.route_tables import ACTION_POSTS, ALL_COMMAND_ROUTES, QUERY_ROUTES, READING_POSTS
 from domain.channel_rules import CHANNELS
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
@@ -67,7 +67,8 @@ def _path_parameters(path: str) -> list[dict[str, Any]]:
 
 def openapi_document() -> dict[str, Any]:
     models: list[tuple[type[BaseModel], Literal["validation"]]] = [
-        (route.model, "validation") for route in [*ALL_COMMAND_ROUTES, *READING_POSTS]
+        (route.model, "validation")
+        for route in [*ALL_COMMAND_ROUTES, *READING_POSTS, *ACTION_POSTS]
     ]
     refs, defs = models_json_schema(models, ref_template="#/components/schemas/{model}")
     paths: dict[str, Any] = {}
@@ -106,6 +107,24 @@ def openapi_document() -> dict[str, Any]:
                     "content": {"application/json": {"schema": {"type": "object"}}},
                 },
                 **_problems(400, 401, 403, 404, 409, 413, 415, 422),
+            },
+        }
+    for action in ACTION_POSTS:
+        paths.setdefault(action.path, {})["post"] = {
+            "summary": action.summary,
+            "tags": [action.tag],
+            "operationId": _operation_id(action.path),
+            "parameters": _path_parameters(action.path),
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": refs[(action.model, "validation")]}},
+            },
+            "responses": {
+                str(action.ok): {
+                    "description": "Done",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                **_problems(400, 401, 403, 404, 409, 413, 415, 422, 503),
             },
         }
     for query in QUERY_ROUTES:

@@ -5,17 +5,20 @@ a route the others lack."""
 
 from __future__ import annotations
 
+from api.action_post import ActionPost
 from api.audit_routes import AUDIT_ROUTES
 from api.command_route import CommandRoute
 from api.command_routes import COMMAND_ROUTES
 from api.customer_routes import CUSTOMER_COMMAND_ROUTES, CUSTOMER_QUERIES, CustomerRoute
 from api.ledger_routes import LEDGER_ROUTES
+from api.marketplace_routes import MARKETPLACE_POSTS, RECALL_QUERIES
 from api.operations_routes import OPERATIONS_ROUTES
 from api.order_routes import ORDER_QUERIES, ORDER_QUOTES, ORDER_ROUTES, ReadingPost
 from api.query_parameters import Declared
 from api.query_route import QueryRoute
 from api.read_model_routes import READ_MODEL_ROUTES
 from api.recommendation_routes import RECOMMENDATION_ROUTES
+from api.webhook_routes import WEBHOOK_POSTS, WEBHOOK_QUERIES
 
 LEDGER_COMMAND_ROUTES: list[CommandRoute] = [*COMMAND_ROUTES, *ORDER_ROUTES]
 ALL_COMMAND_ROUTES: list[CommandRoute | CustomerRoute] = [
@@ -23,6 +26,7 @@ ALL_COMMAND_ROUTES: list[CommandRoute | CustomerRoute] = [
     *CUSTOMER_COMMAND_ROUTES,
 ]
 READING_POSTS: list[ReadingPost] = [*ORDER_QUOTES]  # POSTs that only read: no writer, no key
+ACTION_POSTS: list[ActionPost] = [*WEBHOOK_POSTS, *MARKETPLACE_POSTS]  # POSTs of their own
 QUERY_ROUTES: list[QueryRoute] = [
     *ORDER_QUERIES,
     *CUSTOMER_QUERIES,
@@ -31,5 +35,7 @@ QUERY_ROUTES: list[QueryRoute] = [
     *AUDIT_ROUTES,
     *READ_MODEL_ROUTES,
     *OPERATIONS_ROUTES,
+    *WEBHOOK_QUERIES,
+    *RECALL_QUERIES,
 ]
 QUERY_PARAMETERS: Declared = {route.path: route.parameters for route in QUERY_ROUTES}

@@ -111,6 +111,16 @@ class Settings:
     # reservation, sale or return, and the longest hold a reservation may ask for.
     seller_max_line_quantity: int = 1000
     seller_max_reservation_ttl_seconds: int = 3600
+    # Outbound webhooks and marketplace feeds (PostgreSQL): a thread of `glow serve` without a
+    # broker (from the environment: on by default there), else the `glow webhooks` process.
+    webhooks: bool = False
+    webhook_timeout_seconds: float = 5.0  # per call to a subscriber
+    webhook_max_attempts: int = 8  # then the delivery is a dead letter
+    webhook_backoff_seconds: float = 1.0  # first retry; doubles, with jitter
+    webhook_backoff_cap_seconds: float = 600.0
+    webhook_concurrency: int = 64  # calls in flight at once
+    stock_low_units: int = 5  # stock.low when a location's available falls below this
+    feed_interval_seconds: float = 5.0  # at most one feed publication per SKU per interval
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -145,7 +155,9 @@ class Settings:
                 env, "GLOW_SELLER_MAX_RESERVATION_TTL_SECONDS", 3600
             ),
         }
+        values.update(_webhook_settings(env))
         values.update({k: v for k, v in overrides.items() if v is not None})
+        values.setdefault("webhooks", _webhooks_on(env, values))
         values.setdefault("writer_process", _writer_process(env, str(values["event_store_url"])))
         return cls(**values)  # type: ignore[arg-type]
 
@@ -191,7 +203,37 @@ VARIABLES = {  # Settings field -> its environment variable, for Settings.as_env
     "jwt_audience": "GLOW_JWT_AUDIENCE",
     "broker_url": "GLOW_BROKER_URL",
     "topic_prefix": "GLOW_TOPIC_PREFIX",
+    "webhooks": "GLOW_WEBHOOKS",
+    "webhook_timeout_seconds": "GLOW_WEBHOOK_TIMEOUT_SECONDS",
+    "webhook_max_attempts": "GLOW_WEBHOOK_MAX_ATTEMPTS",
+    "webhook_backoff_seconds": "GLOW_WEBHOOK_BACKOFF_SECONDS",
+    "webhook_backoff_cap_seconds": "GLOW_WEBHOOK_BACKOFF_CAP_SECONDS",
+    "webhook_concurrency": "GLOW_WEBHOOK_CONCURRENCY",
+    "stock_low_units": "GLOW_STOCK_LOW_UNITS",
+    "feed_interval_seconds": "GLOW_FEED_INTERVAL_SECONDS",
 }
+
+
+def _webhook_settings(env: dict[str, str]) -> dict[str, object]:
+    return {
+        "webhook_timeout_seconds": _float(env, "GLOW_WEBHOOK_TIMEOUT_SECONDS", 5.0),
+        "webhook_max_attempts": _int(env, "GLOW_WEBHOOK_MAX_ATTEMPTS", 8),
+        "webhook_backoff_seconds": _float(env, "GLOW_WEBHOOK_BACKOFF_SECONDS", 1.0),
+        "webhook_backoff_cap_seconds": _float(env, "GLOW_WEBHOOK_BACKOFF_CAP_SECONDS", 600.0),
+        "webhook_concurrency": _int(env, "GLOW_WEBHOOK_CONCURRENCY", 64),
+        "stock_low_units": _int(env, "GLOW_STOCK_LOW_UNITS", 5),
+        "feed_interval_seconds": _float(env, "GLOW_FEED_INTERVAL_SECONDS", 5.0),
+    }
+
+
+def _webhooks_on(env: dict[str, str], values: dict[str, object]) -> bool:
+    """GLOW_WEBHOOKS if set (1/true/yes, else off); unset: on where the store is PostgreSQL
+    and there is no broker (with a broker, the `glow webhooks` process delivers)."""
+    raw = env.get("GLOW_WEBHOOKS", "")
+    if raw:
+        return raw.lower() in ("1", "true", "yes")
+    store = str(values["event_store_url"])
+    return store.startswith(("postgresql://", "postgres://")) and not values.get("broker_url")
 
 
 def eventsourcing_env(url: str) -> dict[str, str]:

@@ -19,6 +19,8 @@ from service_layer.customer_store import (
 from service_layer.purchase_index import PurchaseIndex
 from service_layer.read_side import ReadSide, build_read_side
 from service_layer.reservation_sweeper import ReservationSweeper
+from service_layer.webhook_desk import WebhookDesk
+from service_layer.webhook_service import WebhookService
 from service_layer.writer import Writer
 from service_layer.writer_client import RemoteWriter
 from service_layer.writer_thread import InProcessWriter
@@ -41,9 +43,13 @@ class LedgerRuntime:
     pseudonyms: Pseudonyms
     chain_keeper: ChainKeeper | None = None
     read_side: ReadSide | None = None
+    webhook_desk: WebhookDesk | None = None  # PostgreSQL: subscriptions, dead letters
+    webhooks: WebhookService | None = None  # the thread that delivers (no broker)
 
     def start(self) -> None:
         self.writer.start()
+        if self.webhooks is not None:
+            self.webhooks.start()
         self.sweeper.start()
         if self.chain_keeper is not None:
             self.chain_keeper.start()
@@ -51,6 +57,10 @@ class LedgerRuntime:
             self.read_side.start()
 
     def close(self) -> None:
+        if self.webhooks is not None:
+            self.webhooks.stop()
+        if self.webhook_desk is not None:
+            self.webhook_desk.close()
         if self.read_side is not None:
             self.read_side.close()
         if self.chain_keeper is not None:
@@ -101,15 +111,31 @@ def bootstrap(settings: Settings) -> LedgerRuntime:
     read_side = build_read_side(settings, ledger)
     customer_ledger = open_customer_ledger(settings)
     access_log = open_access_log(customer_ledger, settings)
+    customers = CustomerDesk(customer_ledger)
+    webhook_desk, webhooks = _webhooks(settings, ledger, customers)
     return LedgerRuntime(
         settings,
         ledger,
         writer,
         sweeper,
-        CustomerDesk(customer_ledger),
+        customers,
         access_log,
         open_purchase_index(ledger, customer_ledger, settings),
         Pseudonyms.from_secret(customer_ledger.vault.ledger_secret()),
         keeper,
         read_side,
+        webhook_desk,
+        webhooks,
     )
+
+
+def _webhooks(
+    settings: Settings, ledger: InventoryLedger, customers: CustomerDesk
+) -> tuple[WebhookDesk | None, WebhookService | None]:
+    """Webhooks need PostgreSQL (their outbox); the delivering thread runs when asked."""
+    if not settings.is_postgres():
+        return None, None
+    keys = customers.ledger.vault.masters
+    desk = WebhookDesk.from_settings(settings, keys, ledger)
+    service = WebhookService(settings, ledger, keys, customers) if settings.webhooks else None
+    return desk, service

@@ -1,0 +1,177 @@
+"""The webhook dispatcher: sends due deliveries, many at once, each signed per the Standard
+Webhooks spec (`webhook-id`, `webhook-timestamp`, `webhook-signature`: HMAC-SHA256 over
+id.timestamp.body with the subscription's secret, by the `standardwebhooks` library).
+
+A delivery is claimed with a lease (`webhook_outbox`), so only the oldest pending delivery of
+each (subscription, ordering key) is ever in flight: one aggregate's deliveries arrive in
+order. A 2xx answer delivers it; anything else (an error status, a refused connection, no
+answer within the timeout) retries it after an exponential backoff with jitter, until the last
+attempt makes it a dead letter, to be replayed (`glow webhooks replay`, the API)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+
+import httpx
+from standardwebhooks.webhooks import Webhook
+
+from configuration.settings import Settings
+from privacy.master_keys import MasterKeys
+from service_layer.webhook_subscribing import unseal
+from storage.webhook_outbox import Claimed, WebhookOutbox
+from storage.webhook_subscriptions import SubscriptionBook
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.05
+REFRESH_SECONDS = 5.0  # subscriptions' URLs and secrets are read again at least this often
+LEASE_MARGIN_SECONDS = 30.0  # a claimed delivery nobody settles is due again after its lease
+
+
+@dataclass(frozen=True)
+class DispatchPolicy:
+    timeout_seconds: float = 5.0
+    max_attempts: int = 8
+    backoff_seconds: float = 1.0
+    backoff_cap_seconds: float = 600.0
+    concurrency: int = 64
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DispatchPolicy:
+        return cls(
+            settings.webhook_timeout_seconds,
+            settings.webhook_max_attempts,
+            settings.webhook_backoff_seconds,
+            settings.webhook_backoff_cap_seconds,
+            settings.webhook_concurrency,
+        )
+
+    def retry_delay(self, attempts: int, rng: random.Random) -> float | None:
+        """Seconds before the next attempt after `attempts` failed ones; None: dead letter.
+        Exponential, capped, with "equal jitter" (half fixed, half random)."""
+        if attempts >= self.max_attempts:
+            return None
+        ceiling = min(self.backoff_cap_seconds, self.backoff_seconds * 2.0 ** (attempts - 1))
+        return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+@dataclass(frozen=True)
+class Signer:
+    url: str
+    webhook: Webhook
+
+    def headers(self, message_id: str, body: bytes, now: datetime) -> dict[str, str]:
+        return {
+            "webhook-id": message_id,
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": self.webhook.sign(message_id, now, body.decode()),
+            "content-type": "application/json",
+            "user-agent": "glowledger-webhooks",
+        }
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        outbox: WebhookOutbox,
+        subscriptions: SubscriptionBook,
+        keys: MasterKeys,
+        policy: DispatchPolicy,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.outbox, self.subscriptions, self.keys = outbox, subscriptions, keys
+        self.policy = policy
+        self.rng = rng or random.Random()
+        self._signers: dict[UUID, Signer] = {}
+        self._read_at = 0.0
+        self.delivered = 0
+        self.failures = 0
+
+    async def run(self, client: httpx.AsyncClient, stop: asyncio.Event) -> None:
+        inflight: set[asyncio.Task[tuple[Claimed, str | None]]] = set()
+        lease = self.policy.timeout_seconds + LEASE_MARGIN_SECONDS
+        try:
+            while not stop.is_set():
+                free = self.policy.concurrency - len(inflight)
+                claimed = await asyncio.to_thread(self.outbox.claim, free, lease) if free else []
+                if claimed:
+                    await self._know_signers({c.subscription_id for c in claimed})
+                for delivery in claimed:
+                    inflight.add(asyncio.create_task(self._deliver(client, delivery)))
+                if not inflight:
+                    await _pause(stop, POLL_SECONDS)
+                    continue
+                done, inflight = await asyncio.wait(
+                    inflight, timeout=POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED
+                )
+                await asyncio.to_thread(self._settle, [task.result() for task in done])
+        finally:
+            for task in inflight:
+                task.cancel()  # unsettled: due again when their lease runs out
+
+    async def _know_signers(self, wanted: set[UUID]) -> None:
+        stale = time.monotonic() - self._read_at > REFRESH_SECONDS
+        if stale or not wanted <= self._signers.keys():
+            self._signers = await asyncio.to_thread(self._read_signers)
+            self._read_at = time.monotonic()
+
+    def _read_signers(self) -> dict[UUID, Signer]:
+        urls = self.subscriptions.urls()
+        return {
+            subscription_id: Signer(
+                urls[subscription_id], Webhook(unseal(self.keys, subscription_id, sealed))
+            )
+            for subscription_id, sealed in self.subscriptions.secrets().items()
+            if subscription_id in urls
+        }
+
+    async def _deliver(
+        self, client: httpx.AsyncClient, delivery: Claimed
+    ) -> tuple[Claimed, str | None]:
+        signer = self._signers.get(delivery.subscription_id)
+        if signer is None:
+            return delivery, "the subscription was removed"
+        headers = signer.headers(delivery.message_id, delivery.body, datetime.now(tz=UTC))
+        try:
+            answer = await client.post(
+                signer.url,
+                content=delivery.body,
+                headers=headers,
+                timeout=self.policy.timeout_seconds,
+            )
+        except httpx.TimeoutException:
+            return delivery, f"no answer within {self.policy.timeout_seconds} s"
+        except httpx.HTTPError as error:
+            return delivery, f"{type(error).__name__}: {error}"[:300]
+        if 200 <= answer.status_code < 300:
+            return delivery, None
+        return delivery, f"HTTP {answer.status_code}"
+
+    def _settle(self, outcomes: list[tuple[Claimed, str | None]]) -> None:
+        self.outbox.delivered([delivery.id for delivery, error in outcomes if error is None])
+        for delivery, error in outcomes:
+            if error is None:
+                self.delivered += 1
+                continue
+            self.failures += 1
+            retry_in = self.policy.retry_delay(delivery.attempts, self.rng)
+            self.outbox.failed(delivery.id, error, retry_in)
+            if retry_in is None:
+                log.warning(
+                    "webhooks: delivery %s set aside after %d attempts: %s",
+                    delivery.message_id,
+                    delivery.attempts,
+                    error,
+                )
+
+
+async def _pause(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)

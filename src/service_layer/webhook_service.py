@@ -1,0 +1,141 @@
+"""Webhooks and the marketplace feed at work: the follower (log -> outbox), the feed
+publisher and the dispatcher, in one asyncio loop. Run by `glow webhooks` (its own process),
+or as a thread of `glow serve` on PostgreSQL without a broker, like the embedded follower:
+never in the writer, so a subscriber that is down never slows a command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Awaitable, Callable
+
+import httpx
+
+from configuration.settings import Settings, postgres_conninfo
+from domain.ledger import InventoryLedger
+from privacy.master_keys import MasterKeys
+from service_layer.customer_desk import CustomerDesk
+from service_layer.marketplace_feed import FeedPublisher
+from service_layer.recall_notices import recall_notice
+from service_layer.webhook_derivation import MessageDerivation
+from service_layer.webhook_dispatcher import Dispatcher, DispatchPolicy
+from service_layer.webhook_follower import WebhookFollower
+from storage.webhook_outbox import WebhookOutbox
+from storage.webhook_subscriptions import SubscriptionBook
+from streams.feed_topic import FeedTopic
+from streams.log_reader import LogReader
+from streams.outages import Backoff
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.05
+FLUSH_SECONDS = 0.2
+
+
+class WebhookService:
+    def __init__(
+        self,
+        settings: Settings,
+        ledger: InventoryLedger,
+        keys: MasterKeys,
+        customers: CustomerDesk | None = None,
+    ) -> None:
+        conninfo = postgres_conninfo(settings.event_store_url)
+        self.settings = settings
+        self.follower = WebhookFollower(
+            LogReader(ledger),
+            WebhookOutbox(conninfo),
+            SubscriptionBook(conninfo),
+            MessageDerivation(ledger, settings.stock_low_units),
+            lambda sku, batch: recall_notice(ledger, customers, sku, batch),
+        )
+        self.feed = FeedPublisher(
+            ledger,
+            WebhookOutbox(conninfo),
+            SubscriptionBook(conninfo),
+            settings.feed_interval_seconds,
+            topic_prefix=settings.topic_prefix,
+        )
+        self.dispatcher = Dispatcher(
+            WebhookOutbox(conninfo),
+            SubscriptionBook(conninfo),
+            keys,
+            DispatchPolicy.from_settings(settings),
+        )
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        topic = None
+        if self.settings.broker_url:
+            topic = FeedTopic(self.settings.bootstrap_servers())
+            await topic.start(self.feed.topic)
+            self.feed.publish = topic.publish
+        try:
+            async with httpx.AsyncClient(limits=httpx.Limits(max_connections=None)) as client:
+                await asyncio.gather(
+                    _repeat("webhook follower", self._follow, stop, POLL_SECONDS),
+                    _repeat("marketplace feed", self.feed.flush, stop, FLUSH_SECONDS),
+                    self.dispatcher.run(client, stop),
+                )
+        finally:
+            if topic is not None:
+                await topic.stop()
+
+    async def _follow(self) -> int:
+        return await asyncio.to_thread(self.follower.follow)
+
+    # --- as a thread of `glow serve` ------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run_thread, name="webhooks", daemon=True)
+        self._thread.start()
+
+    def _run_thread(self) -> None:
+        asyncio.run(self._until_stopped())
+
+    async def _until_stopped(self) -> None:
+        stop = asyncio.Event()
+        waiter = asyncio.create_task(asyncio.to_thread(self._stop.wait))
+        waiter.add_done_callback(lambda _: stop.set())
+        await self.run(stop)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(15)
+        self.close()
+
+    def close(self) -> None:
+        for outbox, book in (
+            (self.follower.outbox, self.follower.subscriptions),
+            (self.feed.outbox, self.feed.subscriptions),
+            (self.dispatcher.outbox, self.dispatcher.subscriptions),
+        ):
+            outbox.close()
+            book.close()
+
+
+async def _repeat(
+    name: str, work: Callable[[], Awaitable[int]], stop: asyncio.Event, idle_seconds: float
+) -> None:
+    """Run `work` until `stop`; pause `idle_seconds` when it found nothing to do, and back off
+    when it fails (the store or the broker away)."""
+    backoff = Backoff(name, log)
+    while not stop.is_set():
+        try:
+            done = await work()
+        except Exception as error:
+            await _pause(stop, backoff.failed(error))
+            continue
+        backoff.succeeded()
+        if not done:
+            await _pause(stop, idle_seconds)
+
+
+async def _pause(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        return
