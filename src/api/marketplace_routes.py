@@ -5,7 +5,7 @@ An import places the order on the `marketplace` channel through the writer, sour
 server like any order. Its id is a function of the marketplace and the marketplace's order id,
 and the writer keeps the first answer under a key made of the same two, shared by every
 caller: the same marketplace order sent twice, or sixteen times at once, is one order, and
-each sender hears the first answer (201, then 200 with `Idempotent-Replayed: true`)."""
+each sender hears the first answer (the copies with `Idempotent-Replayed: true`)."""
 
 from __future__ import annotations
 
