@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
-import httpx
+import aiohttp
 from standardwebhooks.webhooks import Webhook
 
 from configuration.settings import Settings
@@ -31,6 +31,7 @@ from storage.webhook_subscriptions import SubscriptionBook
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.05
+SETTLE_SECONDS = 0.01  # outcomes wait at most this long to be recorded together
 REFRESH_SECONDS = 5.0  # subscriptions' URLs and secrets are read again at least this often
 LEASE_MARGIN_SECONDS = 30.0  # a claimed delivery nobody settles is due again after its lease
 
@@ -94,27 +95,40 @@ class Dispatcher:
         self.delivered = 0
         self.failures = 0
 
-    async def run(self, client: httpx.AsyncClient, stop: asyncio.Event) -> None:
+    async def run(self, client: aiohttp.ClientSession, stop: asyncio.Event) -> None:
+        """Keep up to `concurrency` calls in flight; claim and settle in batches (a quarter of
+        the concurrency, or whatever there is after `SETTLE_SECONDS`), one round trip each."""
         inflight: set[asyncio.Task[tuple[Claimed, str | None]]] = set()
+        finished: list[tuple[Claimed, str | None]] = []
         lease = self.policy.timeout_seconds + LEASE_MARGIN_SECONDS
+        batch = max(1, self.policy.concurrency // 4)
+        settled_at = time.monotonic()
         try:
             while not stop.is_set():
                 free = self.policy.concurrency - len(inflight)
-                claimed = await asyncio.to_thread(self.outbox.claim, free, lease) if free else []
-                if claimed:
-                    await self._know_signers({c.subscription_id for c in claimed})
-                for delivery in claimed:
-                    inflight.add(asyncio.create_task(self._deliver(client, delivery)))
-                if not inflight:
+                if free >= batch or not inflight:
+                    claimed = await asyncio.to_thread(self.outbox.claim, free, lease)
+                    if claimed:
+                        await self._know_signers({c.subscription_id for c in claimed})
+                    for delivery in claimed:
+                        inflight.add(asyncio.create_task(self._deliver(client, delivery)))
+                if not inflight and not finished:
                     await _pause(stop, POLL_SECONDS)
                     continue
-                done, inflight = await asyncio.wait(
-                    inflight, timeout=POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED
-                )
-                await asyncio.to_thread(self._settle, [task.result() for task in done])
+                if inflight:
+                    done, inflight = await asyncio.wait(
+                        inflight, timeout=SETTLE_SECONDS, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    finished += [task.result() for task in done]
+                late = time.monotonic() - settled_at > SETTLE_SECONDS
+                if finished and (len(finished) >= batch or late or not inflight):
+                    await asyncio.to_thread(self._settle, finished)
+                    finished, settled_at = [], time.monotonic()
         finally:
             for task in inflight:
                 task.cancel()  # unsettled: due again when their lease runs out
+            if finished:
+                await asyncio.to_thread(self._settle, finished)
 
     async def _know_signers(self, wanted: set[UUID]) -> None:
         stale = time.monotonic() - self._read_at > REFRESH_SECONDS
@@ -133,26 +147,25 @@ class Dispatcher:
         }
 
     async def _deliver(
-        self, client: httpx.AsyncClient, delivery: Claimed
+        self, client: aiohttp.ClientSession, delivery: Claimed
     ) -> tuple[Claimed, str | None]:
         signer = self._signers.get(delivery.subscription_id)
         if signer is None:
             return delivery, "the subscription was removed"
         headers = signer.headers(delivery.message_id, delivery.body, datetime.now(tz=UTC))
+        timeout = aiohttp.ClientTimeout(total=self.policy.timeout_seconds)
         try:
-            answer = await client.post(
-                signer.url,
-                content=delivery.body,
-                headers=headers,
-                timeout=self.policy.timeout_seconds,
-            )
-        except httpx.TimeoutException:
+            async with client.post(
+                signer.url, data=delivery.body, headers=headers, timeout=timeout
+            ) as answer:
+                status = answer.status
+        except TimeoutError:
             return delivery, f"no answer within {self.policy.timeout_seconds} s"
-        except httpx.HTTPError as error:
+        except aiohttp.ClientError as error:
             return delivery, f"{type(error).__name__}: {error}"[:300]
-        if 200 <= answer.status_code < 300:
+        if 200 <= status < 300:
             return delivery, None
-        return delivery, f"HTTP {answer.status_code}"
+        return delivery, f"HTTP {status}"
 
     def _settle(self, outcomes: list[tuple[Claimed, str | None]]) -> None:
         self.outbox.delivered([delivery.id for delivery, error in outcomes if error is None])

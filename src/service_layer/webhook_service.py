@@ -10,7 +10,7 @@ import logging
 import threading
 from collections.abc import Awaitable, Callable
 
-import httpx
+import aiohttp
 
 from configuration.settings import Settings, postgres_conninfo
 from domain.ledger import InventoryLedger
@@ -73,15 +73,24 @@ class WebhookService:
             await topic.start(self.feed.topic)
             self.feed.publish = topic.publish
         try:
-            async with httpx.AsyncClient(limits=httpx.Limits(max_connections=None)) as client:
+            connector = aiohttp.TCPConnector(limit=self.dispatcher.policy.concurrency)
+            async with aiohttp.ClientSession(connector=connector) as client:
                 await asyncio.gather(
                     _repeat("webhook follower", self._follow, stop, POLL_SECONDS),
                     _repeat("marketplace feed", self.feed.flush, stop, FLUSH_SECONDS),
-                    self.dispatcher.run(client, stop),
+                    self._dispatch(client, stop),
                 )
         finally:
             if topic is not None:
                 await topic.stop()
+
+    async def _dispatch(self, client: aiohttp.ClientSession, stop: asyncio.Event) -> None:
+        backoff = Backoff("webhook dispatcher", log)
+        while not stop.is_set():
+            try:
+                await self.dispatcher.run(client, stop)
+            except Exception as error:  # the store away: deliveries wait, leased or pending
+                await _pause(stop, backoff.failed(error))
 
     async def _follow(self) -> int:
         return await asyncio.to_thread(self.follower.follow)
