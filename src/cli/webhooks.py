@@ -8,6 +8,8 @@ import argparse
 import asyncio
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
@@ -76,18 +78,22 @@ async def _until_signalled(service: WebhookService) -> None:
     await service.run(stop)
 
 
-def _desk(settings: Settings) -> WebhookDesk:
-    return WebhookDesk.from_settings(settings, master_keys(settings), open_ledger(settings, 1))
+@contextmanager
+def _desk(settings: Settings) -> Iterator[WebhookDesk]:
+    ledger = open_ledger(settings, 1)
+    desk = WebhookDesk.from_settings(settings, master_keys(settings), ledger)
+    try:
+        yield desk
+    finally:
+        desk.close()
+        ledger.close()
 
 
 def _dead_letters(settings: Settings, args: argparse.Namespace) -> int:
     if not _require_postgres(settings):
         return 2
-    desk = _desk(settings)
-    try:
+    with _desk(settings) as desk:
         found = desk.dead_letters(args.subscription, args.limit)
-    finally:
-        desk.close()
     if not found:
         print("glow: no dead-lettered webhook deliveries")
     for letter in found:
@@ -101,11 +107,8 @@ def _dead_letters(settings: Settings, args: argparse.Namespace) -> int:
 def _replay(settings: Settings, args: argparse.Namespace) -> int:
     if not _require_postgres(settings):
         return 2
-    desk = _desk(settings)
-    try:
+    with _desk(settings) as desk:
         replayed = desk.replay(args.subscription, args.messages)
-    finally:
-        desk.close()
     print(f"glow: {replayed} dead-lettered deliver{'y' if replayed == 1 else 'ies'} queued again")
     return 0 if replayed else 1
 
@@ -113,14 +116,11 @@ def _replay(settings: Settings, args: argparse.Namespace) -> int:
 def _subscriptions(settings: Settings, args: argparse.Namespace) -> int:
     if not _require_postgres(settings):
         return 2
-    desk = _desk(settings)
-    try:
+    with _desk(settings) as desk:
         for found in desk.listed():
             channels = ",".join(found["channels"] or ["*"])
             print(
                 f"{found['subscription_id']} {found['url']} "
                 f"{','.join(found['event_types'])} channels={channels}"
             )
-    finally:
-        desk.close()
     return 0

@@ -15,7 +15,15 @@ import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from configuration.settings import Settings
-from tests.e2e.ledger_server import RunningLedger, auth_headers, headers, ok, serve, stocked_sku
+from tests.e2e.ledger_server import (
+    TEST_MASTER_KEY,
+    RunningLedger,
+    auth_headers,
+    headers,
+    ok,
+    serve,
+    stocked_sku,
+)
 from tests.e2e.webhook_receiver import FAIL, HANG, OK, always, receiving
 
 SKU, STORE = "LIP-WH", "PARIS-WH"
@@ -251,3 +259,35 @@ def test_only_the_back_office_manages_webhooks(shop: tuple[RunningLedger, httpx.
     assert client.post("/webhooks/subscriptions", json=body, headers=channel).status_code == 403
     assert client.get("/webhooks/subscriptions", headers=channel).status_code == 403
     assert client.post("/webhooks/dead-letters/replay", json={}, headers=channel).status_code == 403
+
+
+@pytest.mark.postgres
+def test_glow_webhooks_lists_dead_letters_and_replays_them(
+    postgres_store: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cli.main import main
+
+    monkeypatch.setenv("GLOW_MASTER_KEY", TEST_MASTER_KEY)
+    down = {"yes": True}
+    with (
+        serve(hooked(postgres_store, webhook_max_attempts=2)) as running,
+        httpx.Client(headers=auth_headers(), base_url=running.base_url, timeout=30) as client,
+        receiving(lambda _: FAIL if down["yes"] else OK) as receiver,
+    ):
+        stocked_sku(client, SKU, STORE, {"B1": 50})
+        made = subscribe(client, receiver.url, "order.status_changed")
+        place_and_ship(client)
+        letters = _wait_for_dead_letters(client, 5)
+        capsys.readouterr()
+        assert main(["--store", postgres_store, "webhooks", "dead-letters"]) == 0
+        listed = capsys.readouterr().out
+        assert all(letter["message_id"] in listed for letter in letters)
+        down["yes"] = False
+        one = letters[0]["message_id"]
+        replay = ["--store", postgres_store, "webhooks", "replay", "--message", one]
+        assert main(replay) == 0
+        assert [r.message_id for r in receiver.wait_for(1)] == [one]
+        everything = ["webhooks", "replay", "--subscription", made["subscription_id"]]
+        assert main(["--store", postgres_store, *everything]) == 0
+        assert len(receiver.wait_for(5)) == 5
+        assert main(["--store", postgres_store, *everything]) == 1  # nothing left to replay
