@@ -41,6 +41,10 @@ OWN_TABLES = frozenset(
         "pii_access_log",
         "stream_positions",
         "projection_dead_letters",
+        "webhook_subscriptions",
+        "webhook_deliveries",
+        "webhook_positions",
+        "marketplace_feed",
     }
 )
 
@@ -62,7 +66,8 @@ def describe(conn: psycopg.Connection[Any], schema: str) -> list[tuple[Any, ...]
     """Tables, indexes, composite types and storage options of eventsourcing's own tables,
     leaving out the ledger's own (`glow_*`: the migration record, the command answers; the audit
     chain and its checkpoints; the customer key vault, the access log; the relay's and the
-    stream workers' positions, the events they set aside)."""
+    stream workers' positions, the events they set aside; the webhook outbox and the
+    marketplace feed)."""
     rows = [
         *conn.execute(COLUMNS, (schema,)),
         *conn.execute(INDEXES, (schema, schema)),
