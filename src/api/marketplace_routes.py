@@ -62,9 +62,9 @@ async def import_order(request: Request) -> Response:
     runtime = runtime_of(request)
     marketplace = _marketplace(request)
     channel, principal = callers.caller(request)
-    if channel != MARKETPLACE_CHANNEL:  # another channel's token may not; an admin must say so
+    if channel != MARKETPLACE_CHANNEL:
         raise ApiProblem(
-            403 if principal_of(request).channel is not None else 422,
+            422,
             "not-a-marketplace-channel",
             "Not the marketplace channel",
             f"marketplace orders are placed on the {MARKETPLACE_CHANNEL!r} channel; the "

