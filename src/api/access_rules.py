@@ -128,6 +128,7 @@ READ_MODEL_RULES: dict[tuple[str, str], Access] = {
     ("GET", "/analytics/expiring-batches"): allow(*ANALYSTS),
     ("GET", "/analytics/reservation-conversion"): allow(*ANALYSTS),
     ("GET", "/analytics/sell-through"): allow(*ANALYSTS),
+    ("GET", "/analytics/orders"): allow(*ANALYSTS),
 }
 
 AUDITORS = ("auditor", "admin")
@@ -168,6 +169,7 @@ EXPENSIVE_READS: frozenset[tuple[str, str]] = frozenset(
         "/analytics/expiring-batches",
         "/analytics/reservation-conversion",
         "/analytics/sell-through",
+        "/analytics/orders",
         "/orders",
     )
 ) | {("POST", "/orders/quote")}  # a read: it loads every location's stock of its SKUs

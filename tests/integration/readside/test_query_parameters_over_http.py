@@ -42,6 +42,8 @@ PROBED = [
     ("/analytics/turnover", {"from": "0001-01-01", "to": "0001-01-05"}),
     ("/analytics/turnover", {"from": "2026-01-05", "to": "2026-01-01"}),
     ("/analytics/expiring-batches", {"days": "-1"}),
+    ("/analytics/orders", {"from": "2026-01-05", "to": "2026-01-01"}),
+    ("/analytics/orders", {"channel": "web'; DROP TABLE orders"}),
     ("/availability/SKU-1/nearest", {"lat": "inf", "lon": "-inf"}),
     ("/audit/export", {"after": "²"}),
     ("/audit/export", {"after": str(2**63 - 1)}),
@@ -121,6 +123,7 @@ def test_valid_edges_of_the_ranges_are_answered(client: httpx.Client) -> None:
         ("/analytics/daily-sales", {"from": "2000-01-01", "to": "2100-12-31"}),
         ("/analytics/turnover", {"from": "2000-01-01", "to": "2100-12-31"}),
         ("/analytics/expiring-batches", {"days": "3650"}),
+        ("/analytics/orders", {"from": "2000-01-01", "to": "2100-12-31", "channel": "pos"}),
         ("/availability/SKU-1/nearest", {"lat": "-90", "lon": "180", "quantity": "1"}),
         ("/audit/export", {"after": str(2**63 - 2)}),
     ]
