@@ -24,7 +24,9 @@ from domain.errors import DomainError, UnknownSkuError
 from domain.ids import kit_id, sales_channel_id
 from domain.kits import Kit
 from domain.order_sourcing import channel_availability
+from events.published import CATALOG_TOPIC, EVENT_TOPICS, PUBLISHED_EVENTS
 from projections.channel_availability import channel_available_to_sell
+from projections.channel_views import RULE_HANDLERS, RULE_KINDS
 from projections.hot_view_store import apply_batch
 from projections.hot_views import fold
 from projections.memory_views import MemoryHotViews
@@ -196,3 +198,9 @@ def test_unknown_skus_are_refused_all_named_at_once() -> None:
         channel_available_to_sell(views, "web", [shop.RED, "NOPE-1", "NOPE-2"], shop.TODAY)
     assert refused.value.details["skus"] == ["NOPE-1", "NOPE-2"]
     assert "'NOPE-1', 'NOPE-2'" in refused.value.message
+
+
+def test_every_published_event_of_a_channel_or_kit_has_a_view_handler() -> None:
+    published = {name for name in PUBLISHED_EVENTS if name.split(".")[0] in RULE_KINDS}
+    assert published == set(RULE_HANDLERS)
+    assert {EVENT_TOPICS[name] for name in published} == {CATALOG_TOPIC}  # the worker reads it
