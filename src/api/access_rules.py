@@ -113,6 +113,7 @@ ORDER_RULES: dict[tuple[str, str], Access] = {
     ("GET", "/orders/{order_id}"): allow(*ORDER_READERS),
     ("GET", "/orders/{order_id}/fulfilments/{fulfilment_id}/pick-list"): allow(*ORDER_READERS),
     ("GET", "/channels/{channel}/availability/{sku}"): allow(*READERS),
+    ("GET", "/channels/{channel}/availability"): allow(*READERS),
 }
 
 ANALYSTS = ("analyst", "admin")

@@ -1,7 +1,7 @@
 """Orders, channels' rules and kits over HTTP: the command routes (served as every command is,
 through the writer), the quote (a read: it holds nothing, records nothing, and never reaches the
-writer), and the reads (an order, orders by channel/customer/status, a pick list, a channel's
-available-to-sell), answered from the ledger's aggregates.
+writer), and the reads (an order, orders by channel/customer/status, a pick list), answered
+from the ledger's aggregates. A channel's available-to-sell is api/channel_availability_routes.py's.
 
 Who reads what: an auditor or an admin any order; a channel its own orders; store staff the
 orders with a fulfilment order at their location, and the pick lists of those."""
@@ -227,18 +227,6 @@ async def pick_list(request: Request) -> Response:
     return json_answer({**found, "source": "ledger"})
 
 
-async def channel_availability(request: Request) -> Response:
-    channel = b.known_channel(request.path_params["channel"])
-    sku = request.path_params["sku"]
-    caller = principal_of(request)
-    if caller.role == "channel" and caller.channel != channel:
-        raise _forbidden(f"a {caller.channel} token reads its own channel's availability")
-    found = await run_in_threadpool(
-        order_queries.available_to_sell, runtime_of(request).ledger, channel, sku, _today()
-    )
-    return json_answer({**found, "source": "ledger"})
-
-
 ORDER_QUERIES = [
     QueryRoute(
         "/orders",
@@ -259,13 +247,6 @@ ORDER_QUERIES = [
         pick_list,
         "What to take off the shelves for one fulfilment order: SKUs, batches, units",
         "orders",
-    ),
-    QueryRoute(
-        "/channels/{channel}/availability/{sku}",
-        channel_availability,
-        "Available to sell for a channel: its locations, less buffers and others' pools, long "
-        "dated enough (a kit: whole kits)",
-        "channels",
     ),
 ]
 

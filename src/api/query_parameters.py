@@ -194,6 +194,45 @@ def codes(name: str, most: int, **more: Any) -> Parameter[list[str]]:
     return Parameter(name, parse, expected, schema, **more)
 
 
+@dataclass(frozen=True)
+class Repeated(Parameter[list[str]]):
+    """Codes given one per occurrence of the parameter (`?sku=A&sku=B`), at most `most`."""
+
+    most: int = 100
+
+    def read(self, request: Request) -> list[str] | None:
+        values = [value for value in request.query_params.getlist(self.name) if value]
+        if not values:
+            return super().read(request)  # absent: the default, or required's refusal
+        if len(values) > self.most:
+            raise _invalid(
+                self.name, f"{len(values)} values of {self.name} given; expected {self.expected}"
+            )
+        for value in values:
+            shown = value if len(value) <= 40 else value[:40] + "..."
+            if CODE.fullmatch(value) is None:
+                raise _invalid(
+                    self.name, f"{self.name}={shown!r} is not valid; expected {self.expected}"
+                )
+        return values
+
+    def openapi(self) -> dict[str, Any]:
+        return {**super().openapi(), "style": "form", "explode": True}
+
+
+def repeated_codes(name: str, most: int, **more: Any) -> Repeated:
+    def parse(raw: str) -> list[str]:  # reached only through `read`, for one value
+        return [_matching(CODE, raw, "not a code")]
+
+    item = {"type": "string", "pattern": CODE.pattern, "maxLength": 64}
+    expected = (
+        f"1 to {most} codes (1 to 64 letters, digits and . _ : / -), the parameter repeated "
+        f"for each, such as {name}=A-1&{name}=B-2"
+    )
+    schema = {"type": "array", "items": item, "maxItems": most}
+    return Repeated(name, parse, expected, schema, most=most, **more)
+
+
 def text(name: str, **more: Any) -> Parameter[str]:
     def parse(raw: str) -> str:
         if len(raw) > MAX_TEXT or not raw.isprintable():

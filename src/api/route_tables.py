@@ -6,6 +6,7 @@ a route the others lack."""
 from __future__ import annotations
 
 from api.audit_routes import AUDIT_ROUTES
+from api.channel_availability_routes import CHANNEL_AVAILABILITY_ROUTES
 from api.command_route import CommandRoute
 from api.command_routes import COMMAND_ROUTES
 from api.customer_routes import CUSTOMER_COMMAND_ROUTES, CUSTOMER_QUERIES, CustomerRoute
@@ -25,6 +26,7 @@ ALL_COMMAND_ROUTES: list[CommandRoute | CustomerRoute] = [
 READING_POSTS: list[ReadingPost] = [*ORDER_QUOTES]  # POSTs that only read: no writer, no key
 QUERY_ROUTES: list[QueryRoute] = [
     *ORDER_QUERIES,
+    *CHANNEL_AVAILABILITY_ROUTES,
     *CUSTOMER_QUERIES,
     *LEDGER_ROUTES,
     *RECOMMENDATION_ROUTES,

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from events.envelope import Envelope
+from projections.channel_views import RULE_HANDLERS, RULE_KINDS, rule_view_key
 
 Document = dict[str, Any]
 
@@ -66,6 +67,8 @@ def view_key(envelope: Envelope) -> str:
         return f"preorder:{envelope.aggregate_id}"
     if kind == "PreorderSwitch":
         return f"preorder-switch:{subject['sku']}@{subject['channel']}"
+    if kind in RULE_KINDS:
+        return rule_view_key(kind, subject)
     return f"reservation:{envelope.aggregate_id}"
 
 
@@ -423,8 +426,9 @@ _HANDLERS: dict[str, Handler] = {
     "Sku.Discontinued": _discontinued,
     "Sku.BatchRecalled": _sku_recall,
     "Location.Registered": _registered,
+    **RULE_HANDLERS,  # sales channels' rules and kits: projections/channel_views.py
 }
 
 # The kinds of aggregate with a hot view are those with a projector above; every other kind's
-# events (orders, channels' rules and kits have no view yet) pass the views by.
+# events (orders have no view yet) pass the views by.
 VIEWED_KINDS = frozenset(event_type.split(".")[0] for event_type in _HANDLERS)

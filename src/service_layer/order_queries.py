@@ -17,11 +17,12 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
-from domain.errors import UnknownOrderError
+from domain.errors import UnknownOrderError, UnknownSkuError
 from domain.ledger import InventoryLedger
 from domain.order import Order
 from domain.order_sourcing import channel_availability, plan, viewed
 from domain.sourcing import Delivery
+from projections.channel_availability import unknown_skus
 
 PLACED_TOPIC = get_topic(Order.Placed)
 PAGE = 500  # notifications read at a time while listing
@@ -133,3 +134,21 @@ def available_to_sell(
 ) -> dict[str, Any]:
     units = channel_availability(LedgerViewer(ledger), channel, sku, today)
     return {"channel": channel, "sku": sku, "available_to_sell": units}
+
+
+def available_to_sell_of_skus(
+    ledger: InventoryLedger, channel: str, skus: Sequence[str], today: date
+) -> dict[str, int]:
+    """SKU -> units (or whole kits) the channel may sell now; refuses naming every SKU the
+    catalog lacks."""
+    viewer = LedgerViewer(ledger)
+    found: dict[str, int] = {}
+    unknown: list[str] = []
+    for sku in skus:
+        try:
+            found[sku] = channel_availability(viewer, channel, sku, today)
+        except UnknownSkuError:
+            unknown.append(sku)
+    if unknown:
+        raise unknown_skus(unknown)
+    return found

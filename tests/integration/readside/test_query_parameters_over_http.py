@@ -31,6 +31,7 @@ PATH_VALUES = {
     "kind": "stock",
     "key": "SKU-1@SHOP-1",
     "batch": "B1",
+    "channel": "web",
 }
 AWKWARD = [
     "²", "١٢", "inf", "-inf", "nan", "1e309", "-1", "0", str(2**63 - 1), "9" * 40,
