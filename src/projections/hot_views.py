@@ -15,6 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from events.envelope import Envelope
+from projections.index_ops import IndexOp as IndexOp  # re-exported: its home was here
+from projections.order_views import ORDER_HANDLERS
 
 Document = dict[str, Any]
 
@@ -22,18 +24,6 @@ SKU_LOCATIONS = "sku-locations:"
 OPEN_RESERVATIONS = "reservations-open"
 LOCATIONS_GEO = "locations-geo"
 PRODUCTS = "products"
-
-
-@dataclass(frozen=True)
-class IndexOp:
-    """`sadd`/`srem` a member of a set, `zadd`/`zrem` a scored member, `geoadd` a place."""
-
-    kind: str
-    key: str
-    member: str
-    score: float = 0.0
-    longitude: float = 0.0
-    latitude: float = 0.0
 
 
 @dataclass
@@ -64,6 +54,8 @@ def view_key(envelope: Envelope) -> str:
         return f"location:{subject['code']}"
     if kind == "Preorder":
         return f"preorder:{envelope.aggregate_id}"
+    if kind == "Order":
+        return f"order:{envelope.aggregate_id}"
     if kind == "PreorderSwitch":
         return f"preorder-switch:{subject['sku']}@{subject['channel']}"
     return f"reservation:{envelope.aggregate_id}"
@@ -423,6 +415,7 @@ _HANDLERS: dict[str, Handler] = {
     "Sku.Discontinued": _discontinued,
     "Sku.BatchRecalled": _sku_recall,
     "Location.Registered": _registered,
+    **ORDER_HANDLERS,
 }
 
 # The kinds of aggregate with a hot view are those with a projector above; every other kind's

@@ -19,14 +19,14 @@ from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from events.envelope import Envelope
-from events.published import CATALOG_TOPIC, INVENTORY_TOPIC
+from events.published import CATALOG_TOPIC, INVENTORY_TOPIC, ORDER_TOPIC
 from streams.embedded_driver import ASK_SECONDS
 from streams.isolation import SET_ASIDE
 from streams.stream_projector import StreamProjector
 
 log = logging.getLogger(__name__)
 
-PROJECTED_TOPICS = (INVENTORY_TOPIC, CATALOG_TOPIC)
+PROJECTED_TOPICS = (INVENTORY_TOPIC, CATALOG_TOPIC, ORDER_TOPIC)
 BATCH = 500
 WITHIN_SECONDS = 0.02
 # Faust fixes the consumer's fetch wait at 1,500 ms, and Tansu answers a fetch with no new data
