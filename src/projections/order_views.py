@@ -2,10 +2,11 @@
 indexes that list orders by channel, customer, status and location (store staff), each a
 sorted set scored by the log position the order was placed at, so a listing pages by it.
 
-The document mirrors what each event's `apply` does to the Order aggregate, only as far as a
-listing needs (no batches, no sourcing reasons); its `status` is derived as `Order.status`
-derives it. It keeps no personal data: the customer is their pseudonymous id, and a delivery
-is its method and pickup store, never the coordinates it ships to."""
+Each event changes the document as its `apply` changes the Order aggregate, as far as a
+listing needs (projections/order_document.py); here its `status` is derived as `Order.status`
+derives it, and the indexes follow. It keeps no personal data: the customer is their
+pseudonymous id, and a delivery is its method and pickup store, never the coordinates it
+ships to."""
 
 from __future__ import annotations
 
@@ -17,19 +18,15 @@ from domain.order import (
     CANCELLED,
     CAPTURED,
     COMPLETED,
-    FAILED,
     FINISHED,
     IN_FULFILMENT,
     OPEN,
-    PAYMENT_PENDING,
     PLACED,
-    RECEIVED,
-    REFUNDED,
-    REQUESTED,
     SOURCED,
     Order,
 )
 from events.envelope import Envelope
+from projections import order_document as d
 from projections.index_ops import IndexOp
 
 Document = dict[str, Any]
@@ -63,140 +60,12 @@ def places(document: Document) -> set[str]:
     return found | {store} if store else found
 
 
-# --- the events, as Order's `apply` reads them ----------------------------------------------
-
-Change = Callable[[Document, dict[str, Any]], None]
-
-
-def _placed(doc: Document, p: dict[str, Any]) -> None:
-    delivery = p["delivery"]
-    doc.update(
-        channel=p["trace"]["channel"],
-        customer_id=p.get("customer_id"),
-        currency=p["currency"],
-        delivery={"method": delivery["method"], "store": delivery.get("store")},
-        lines={line["line_id"]: _line(line) for line in p["lines"]},
-        fulfilments={},
-        payment={"status": PAYMENT_PENDING, "authorised": "0", "captured": "0"},
-        returns={},
-        sourced=False,
-        cancelled=False,
-    )
-
-
-def _line(data: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "sku": data["sku"],
-        "quantity": data["quantity"],
-        "cancelled": data.get("cancelled", 0),
-        "unit_price": data["unit_price"],
-    }
-
-
-def _sourced(doc: Document, p: dict[str, Any]) -> None:
-    for f in p["fulfilments"]:
-        items = [{k: item[k] for k in ("line_id", "sku", "quantity")} for item in f["lines"]]
-        doc["fulfilments"][f["fulfilment_id"]] = {
-            "location": f["location"],
-            "method": f["method"],
-            "status": f["status"],
-            "items": items,
-        }
-    doc["sourced"] = True
-
-
-def _reaches(status: str) -> Change:
-    def progress(doc: Document, p: dict[str, Any]) -> None:
-        doc["fulfilments"][p["fulfilment_id"]]["status"] = status
-
-    return progress
-
-
-def _cancel_everything(doc: Document, withdrawn: list[str]) -> None:
-    for fulfilment_id in withdrawn:
-        doc["fulfilments"][fulfilment_id]["status"] = CANCELLED
-    for line in doc["lines"].values():
-        line["cancelled"] = line["quantity"]
-    doc["cancelled"] = True
-
-
-def _cancelled(doc: Document, p: dict[str, Any]) -> None:
-    _cancel_everything(doc, p["withdrawn"])
-
-
-def _lines_cancelled(doc: Document, p: dict[str, Any]) -> None:
-    for line_id, quantity in p["lines"].items():
-        doc["lines"][line_id]["cancelled"] += quantity
-    for removal in p["removed"]:
-        fulfilment = doc["fulfilments"][removal["fulfilment_id"]]
-        fulfilment["items"] = _without(fulfilment["items"], removal)
-    for fulfilment in doc["fulfilments"].values():
-        if fulfilment["status"] != CANCELLED and not fulfilment["items"]:
-            fulfilment["status"] = CANCELLED
-    if all(line["quantity"] == line["cancelled"] for line in doc["lines"].values()):
-        doc["cancelled"] = True
-
-
-def _without(items: list[dict[str, Any]], removal: dict[str, Any]) -> list[dict[str, Any]]:
-    """A fulfilment order's items less a removal's units (as `domain.order._without`)."""
-    kept, units = [], removal["quantity"]
-    for item in items:
-        if item["line_id"] != removal["line_id"] or item["sku"] != removal["sku"] or not units:
-            kept.append(item)
-            continue
-        taken = min(item["quantity"], units)
-        units -= taken
-        if item["quantity"] - taken:
-            kept.append({**item, "quantity": item["quantity"] - taken})
-    return kept
-
-
-def _lines_edited(doc: Document, p: dict[str, Any]) -> None:
-    for fulfilment_id in p["withdrawn"]:
-        del doc["fulfilments"][fulfilment_id]
-    for line_id in p["removed"]:
-        del doc["lines"][line_id]
-    for line_id, quantity in p["changed"].items():
-        line = doc["lines"][line_id]
-        line["quantity"] = line["cancelled"] + quantity
-    for data in p["added"]:
-        doc["lines"][data["line_id"]] = _line(data)
-    doc["sourced"] = False
-
-
-def _paid(status: str, field: str) -> Change:
-    def pay(doc: Document, p: dict[str, Any]) -> None:
-        doc["payment"].update({"status": status, field: p["amount"]})
-
-    return pay
-
-
-def _payment_failed(doc: Document, p: dict[str, Any]) -> None:
-    doc["payment"]["status"] = FAILED
-    if not doc["cancelled"]:
-        _cancel_everything(doc, p["withdrawn"])
-
-
-def _return_requested(doc: Document, p: dict[str, Any]) -> None:
-    doc["returns"][p["rma_id"]] = {"status": REQUESTED, "lines": p["lines"]}
-
-
-def _return_received(doc: Document, p: dict[str, Any]) -> None:
-    rma = doc["returns"][p["rma_id"]]
-    rma.update(status=RECEIVED, location=p["location"])
-    rma.update(restocked=p["restocked"], damaged=p["damaged"])
-
-
-def _return_refunded(doc: Document, p: dict[str, Any]) -> None:
-    doc["returns"][p["rma_id"]].update(status=REFUNDED, refund=p["amount"])
-
-
 # --- the indexes: kept current after each event ---------------------------------------------
 
 Handler = Callable[[Document, dict[str, Any], Envelope], list[IndexOp]]
 
 
-def _indexed(change: Change) -> Handler:
+def _indexed(change: d.Change) -> Handler:
     """The change, then the index moves it makes: a new status or location, or the order's
     first indexes when it is placed (scored by its placing position)."""
 
@@ -241,16 +110,16 @@ _STEPS = {
 }
 
 ORDER_HANDLERS: dict[str, Handler] = {
-    "Order.Placed": _indexed(_placed),
-    "Order.Sourced": _indexed(_sourced),
-    **{f"Order.{event}": _indexed(_reaches(status)) for event, status in _STEPS.items()},
-    "Order.Cancelled": _indexed(_cancelled),
-    "Order.LinesCancelled": _indexed(_lines_cancelled),
-    "Order.LinesEdited": _indexed(_lines_edited),
-    "Order.PaymentAuthorised": _indexed(_paid(AUTHORISED, "authorised")),
-    "Order.PaymentCaptured": _indexed(_paid(CAPTURED, "captured")),
-    "Order.PaymentFailed": _indexed(_payment_failed),
-    "Order.ReturnRequested": _indexed(_return_requested),
-    "Order.ReturnReceived": _indexed(_return_received),
-    "Order.ReturnRefunded": _indexed(_return_refunded),
+    "Order.Placed": _indexed(d.placed),
+    "Order.Sourced": _indexed(d.sourced),
+    **{f"Order.{event}": _indexed(d.reaches(status)) for event, status in _STEPS.items()},
+    "Order.Cancelled": _indexed(d.cancelled),
+    "Order.LinesCancelled": _indexed(d.lines_cancelled),
+    "Order.LinesEdited": _indexed(d.lines_edited),
+    "Order.PaymentAuthorised": _indexed(d.paid(AUTHORISED, "authorised")),
+    "Order.PaymentCaptured": _indexed(d.paid(CAPTURED, "captured")),
+    "Order.PaymentFailed": _indexed(d.payment_failed),
+    "Order.ReturnRequested": _indexed(d.return_requested),
+    "Order.ReturnReceived": _indexed(d.return_received),
+    "Order.ReturnRefunded": _indexed(d.return_refunded),
 }
