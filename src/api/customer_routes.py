@@ -29,6 +29,7 @@ from api.query_route import QueryRoute
 from api.request_body import read_json, validate
 from api.request_state import runtime_of, uuid_path_parameter
 from domain import customer_commands as c
+from domain.customer import Customer
 from domain.trace import Trace
 from privacy.contacts import DEFAULT_REGION, normalise_email, normalise_phone
 from privacy.pseudonyms import Pseudonyms, legacy_identity_id
@@ -257,7 +258,7 @@ async def customer_export(request: Request) -> Response:
     )
 
 
-def _orders_of(side: ReadSide | None, customer: Any) -> dict[str, Any] | None:
+def _orders_of(side: ReadSide | None, customer: Customer) -> dict[str, Any] | None:
     """The customer's orders from the order read model (None when this process has none)."""
     if side is None or side.sinks.hot_views is None:
         return None
