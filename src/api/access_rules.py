@@ -87,6 +87,9 @@ CUSTOMER_RULES: dict[tuple[str, str], Access] = {
     ("GET", "/customers/{customer_id}/recommendations"): allow(
         "channel", "store-staff", "customer", "admin", **OWN
     ),
+    ("GET", "/customers/{customer_id}/orders"): allow(
+        "channel", "store-staff", "customer", "auditor", "admin", **OWN
+    ),
     ("GET", "/customers/{customer_id}/marketing-contact"): allow(*ADMIN),
     ("GET", "/customers/{customer_id}/match-proposals"): allow(*ADMIN),
 }

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
+from uuid import UUID
 
 from starlette.requests import Request
 
@@ -30,6 +31,7 @@ CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}", re.ASCII)
 WHOLE = re.compile(r"[0-9]{1,19}", re.ASCII)
 DECIMAL = re.compile(r"[+-]?[0-9]{1,15}(\.[0-9]{1,15})?", re.ASCII)
 DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}", re.ASCII)
 
 
 class InvalidValueError(ValueError):
@@ -241,6 +243,17 @@ def text(name: str, **more: Any) -> Parameter[str]:
 
     expected = f"printable text of at most {MAX_TEXT} characters"
     return Parameter(name, parse, expected, {"type": "string", "maxLength": MAX_TEXT}, **more)
+
+
+def identifier(name: str, **more: Any) -> Parameter[str]:
+    """An id made of a UUID (a customer's), answered in its lower-case canonical form."""
+
+    def parse(raw: str) -> str:
+        return str(UUID(_matching(UUID_TEXT, raw, "not a UUID")))
+
+    expected = "a UUID (8-4-4-4-12 hexadecimal digits)"
+    schema = {"type": "string", "format": "uuid"}
+    return Parameter(name, parse, expected, schema, **more)
 
 
 Declared = dict[str, tuple[Parameter[Any], ...]]  # a route's path -> its query parameters

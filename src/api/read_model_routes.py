@@ -61,6 +61,9 @@ def _hot_views(request: Request) -> tuple[ReadSide, HotViewStore]:
     return side, side.sinks.hot_views
 
 
+hot_views_of = _hot_views  # the order listings (api/order_routes.py) read the same views
+
+
 def _facts(request: Request) -> tuple[ReadSide, ClickHouseFacts]:
     runtime = runtime_of(request)
     side: ReadSide | None = runtime.read_side

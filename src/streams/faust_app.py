@@ -26,7 +26,7 @@ from streams.stream_projector import StreamProjector
 
 log = logging.getLogger(__name__)
 
-PROJECTED_TOPICS = (INVENTORY_TOPIC, CATALOG_TOPIC, ORDER_TOPIC)  # orders: the order facts
+PROJECTED_TOPICS = (INVENTORY_TOPIC, CATALOG_TOPIC, ORDER_TOPIC)  # orders: views and facts
 BATCH = 500
 WITHIN_SECONDS = 0.02
 # Faust fixes the consumer's fetch wait at 1,500 ms, and Tansu answers a fetch with no new data

@@ -299,12 +299,10 @@ def test_reads_and_who_may_act(shop: httpx.Client, ledger: RunningLedger) -> Non
     assert away.status_code == 403 and "staff of" in away.json()["detail"]
     auditor = {"Authorization": auth_headers("auditor")["Authorization"]}
     assert shop.get(f"/orders/{order_id}", headers=auditor).status_code == 200
-    listed = ok(shop.get("/orders", params={"status": "in_fulfilment"}, headers=web))
-    assert [o["order_id"] for o in listed["orders"]] == [order_id]
-    assert ok(shop.get("/orders", headers=app))["orders"] == []
-    assert shop.get("/orders", params={"channel": "web"}, headers=app).status_code == 403
-    staff_list = ok(shop.get("/orders", headers=staff))
-    assert [o["order_id"] for o in staff_list["orders"]] == [order_id]
+    # listing reads the order read model, which this ledger runs without (hot views off);
+    # tests/integration/readside/test_order_views_over_http.py lists with it
+    off = shop.get("/orders", params={"status": "in_fulfilment"}, headers=web)
+    assert off.status_code == 503 and off.json()["type"].endswith("read-models-off")
     bad = shop.get("/orders", params={"status": "lost"})
     assert bad.status_code == 422
     assert shop.get(f"/orders/{uuid.uuid4()}").status_code == 404

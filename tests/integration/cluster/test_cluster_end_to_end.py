@@ -4,6 +4,7 @@ consumer is caught up."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import httpx
@@ -11,7 +12,7 @@ import pytest
 
 from cli.dev_processes import free_port
 from configuration.settings import Settings
-from tests.e2e.ledger_server import auth_headers, headers, ok, serve
+from tests.e2e.ledger_server import auth_headers, headers, ok, post, serve
 from tests.integration.cluster.processes import dump_facts, glow, running, stop, wait_for
 from tests.integration.readside.test_read_side_end_to_end import caught_up, trade
 
@@ -45,6 +46,14 @@ def test_commands_through_the_api_reach_redis_and_clickhouse_via_relay_and_worke
         assert view["log"]["behind"] == 0, log.read_text()[-3000:]
         for figure in ("on_hand", "reserved", "available", "next_expiry"):
             assert view["availability"][figure] == truth[figure], figure
+        customer = str(uuid.uuid4())  # the order view, kept by the worker from `orders`
+        pickup = {"method": "pickup", "store": "PARIS"}
+        body = {"lines": [{"sku": "SERUM-1", "quantity": 1}], "delivery": pickup}
+        placed = ok(post(client, "/orders", {**body, "customer_id": customer}))
+        listed = caught_up(client, f"/orders?customer_id={customer}")
+        assert [(o["order_id"], o["status"]) for o in listed["orders"]] == [
+            (placed["order_id"], "sourced")
+        ], log.read_text()[-3000:]
 
         def no_lag() -> bool:  # the worker commits its offsets every second
             lines = glow(cluster, "lag").splitlines()[1:]
