@@ -12,7 +12,7 @@ import pytest
 
 from cli.dev_processes import free_port
 from configuration.settings import Settings
-from tests.e2e.ledger_server import auth_headers, headers, ok, post, serve
+from tests.e2e.ledger_server import auth_headers, ok, post, serve
 from tests.integration.cluster.processes import dump_facts, glow, running, stop, wait_for
 from tests.integration.readside.test_read_side_end_to_end import caught_up, trade
 
@@ -36,20 +36,15 @@ def test_commands_through_the_api_reach_redis_and_clickhouse_via_relay_and_worke
         assert ledger.runtime.read_side is not None
         assert ledger.runtime.read_side.follower is None  # the worker keeps the models
         trade(client)
-        order = {
-            "lines": [{"sku": "SERUM-1", "quantity": 1}],
-            "delivery": {"method": "pickup", "store": "PARIS"},
-        }
-        ok(client.post("/orders", json=order, headers=headers()))
+        customer = str(uuid.uuid4())  # the order view and facts, kept by the worker from `orders`
+        pickup = {"method": "pickup", "store": "PARIS"}
+        body = {"lines": [{"sku": "SERUM-1", "quantity": 1}], "delivery": pickup}
+        placed = ok(post(client, "/orders", {**body, "customer_id": customer}))
         view = caught_up(client, "/availability/SERUM-1?location=PARIS")
         truth = client.get("/skus/SERUM-1/stock/PARIS").json()
         assert view["log"]["behind"] == 0, log.read_text()[-3000:]
         for figure in ("on_hand", "reserved", "available", "next_expiry"):
             assert view["availability"][figure] == truth[figure], figure
-        customer = str(uuid.uuid4())  # the order view, kept by the worker from `orders`
-        pickup = {"method": "pickup", "store": "PARIS"}
-        body = {"lines": [{"sku": "SERUM-1", "quantity": 1}], "delivery": pickup}
-        placed = ok(post(client, "/orders", {**body, "customer_id": customer}))
         listed = caught_up(client, f"/orders?customer_id={customer}")
         assert [(o["order_id"], o["status"]) for o in listed["orders"]] == [
             (placed["order_id"], "sourced")
