@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from api.action_post import ActionPost
 from api.audit_routes import AUDIT_ROUTES
+from api.channel_availability_routes import CHANNEL_AVAILABILITY_ROUTES
 from api.command_route import CommandRoute
 from api.command_routes import COMMAND_ROUTES
 from api.customer_routes import CUSTOMER_COMMAND_ROUTES, CUSTOMER_QUERIES, CustomerRoute
 from api.ledger_routes import LEDGER_ROUTES
 from api.marketplace_routes import MARKETPLACE_POSTS, RECALL_QUERIES
 from api.operations_routes import OPERATIONS_ROUTES
+from api.order_listing_routes import ORDER_LISTINGS
 from api.order_routes import ORDER_QUERIES, ORDER_QUOTES, ORDER_ROUTES, ReadingPost
 from api.query_parameters import Declared
 from api.query_route import QueryRoute
@@ -28,7 +30,9 @@ ALL_COMMAND_ROUTES: list[CommandRoute | CustomerRoute] = [
 READING_POSTS: list[ReadingPost] = [*ORDER_QUOTES]  # POSTs that only read: no writer, no key
 ACTION_POSTS: list[ActionPost] = [*WEBHOOK_POSTS, *MARKETPLACE_POSTS]  # POSTs of their own
 QUERY_ROUTES: list[QueryRoute] = [
+    *ORDER_LISTINGS,
     *ORDER_QUERIES,
+    *CHANNEL_AVAILABILITY_ROUTES,
     *CUSTOMER_QUERIES,
     *LEDGER_ROUTES,
     *RECOMMENDATION_ROUTES,
