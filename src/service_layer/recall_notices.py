@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.utils import get_topic
+
 from audit.batch_trace import trace_batch
 from audit.errors import UnknownAggregateError
 from domain.errors import UnknownCustomerError
@@ -21,8 +23,10 @@ from domain.ledger import InventoryLedger
 from domain.order import Fulfilment, Order
 from domain.order_sourcing import viewed
 from service_layer.customer_desk import CustomerDesk
-from service_layer.order_queries import PAGE, PLACED_TOPIC, LedgerViewer
+from service_layer.order_queries import LedgerViewer
 
+PLACED_TOPIC = get_topic(Order.Placed)
+PAGE = 500  # notifications read at a time while looking for the batch's orders
 CONTACT_CONSENTS = {"email": "marketing_email", "phone": "marketing_sms"}
 MESSAGE, STORE, UNREACHABLE = "message", "store", "unreachable"
 
@@ -90,7 +94,7 @@ def _reach(desk: CustomerDesk | None, customer_id: str) -> tuple[str, str | None
 
 def _orders_with_batch(ledger: InventoryLedger, sku: str, batch: str) -> Iterator[dict[str, Any]]:
     """Orders with a fulfilment order that holds or handed over units of the batch (read by
-    loading every order placed, as `order_queries.orders` does)."""
+    loading every order placed: a recall is rare, and the order view keeps no batches)."""
     viewer = LedgerViewer(ledger)
     position = 0
     while True:
