@@ -1,4 +1,4 @@
-"""The marketplace feed's rows in PostgreSQL (`marketplace_feed`, migration 0012): per
+"""The marketplace feed's rows in PostgreSQL (`marketplace_feed`, migration 0011): per
 channel and SKU, the position of the last change that may move its available-to-sell and what
 was last published. A row is due when a change is not yet flushed and its last publication is
 older than the coalescing interval: at most one publication per SKU per interval."""

@@ -1,5 +1,5 @@
 """The webhook outbox in PostgreSQL (`webhook_deliveries`, `webhook_positions`, migration
-0012): deliveries derived from the log, claimed by the dispatcher one head per (subscription,
+0011): deliveries derived from the log, claimed by the dispatcher one head per (subscription,
 ordering key) at a time, retried, dead-lettered, replayed.
 
 A page of the log is recorded in one transaction: its deliveries, the marketplace feed's marks

@@ -1,4 +1,4 @@
-"""Webhook subscriptions in PostgreSQL (`webhook_subscriptions`, migration 0012): who wants
+"""Webhook subscriptions in PostgreSQL (`webhook_subscriptions`, migration 0011): who wants
 which event types, optionally only those of some channels, at which URL, and the signing
 secret as sealed by the service layer (never stored in plaintext)."""
 
