@@ -37,6 +37,7 @@ from api.route_tables import (
     QUERY_PARAMETERS,
     QUERY_ROUTES,
     READING_POSTS,
+    STREAMING_POSTS,
 )
 from audit.errors import AuditError
 from domain.errors import DomainError
@@ -61,6 +62,7 @@ def app_routes(command_routes: list[Route] | None = None) -> list[Route]:
         for route in CUSTOMER_COMMAND_ROUTES
     ]
     routes += [Route(post.path, post.endpoint, methods=["POST"]) for post in READING_POSTS]
+    routes += [Route(post.path, post.endpoint, methods=["POST"]) for post in STREAMING_POSTS]
     return routes + [query.route() for query in QUERY_ROUTES]
 
 

@@ -16,13 +16,15 @@ from api.query_parameters import Declared
 from api.query_route import QueryRoute
 from api.read_model_routes import READ_MODEL_ROUTES
 from api.recommendation_routes import RECOMMENDATION_ROUTES
+from api.till_routes import TILL_COMMAND_ROUTES, TILL_QUERIES, TILL_UPLOADS, StreamingPost
 
-LEDGER_COMMAND_ROUTES: list[CommandRoute] = [*COMMAND_ROUTES, *ORDER_ROUTES]
+LEDGER_COMMAND_ROUTES: list[CommandRoute] = [*COMMAND_ROUTES, *ORDER_ROUTES, *TILL_COMMAND_ROUTES]
 ALL_COMMAND_ROUTES: list[CommandRoute | CustomerRoute] = [
     *LEDGER_COMMAND_ROUTES,
     *CUSTOMER_COMMAND_ROUTES,
 ]
 READING_POSTS: list[ReadingPost] = [*ORDER_QUOTES]  # POSTs that only read: no writer, no key
+STREAMING_POSTS: list[StreamingPost] = [*TILL_UPLOADS]  # lines in, lines out
 QUERY_ROUTES: list[QueryRoute] = [
     *ORDER_QUERIES,
     *CUSTOMER_QUERIES,
@@ -31,5 +33,6 @@ QUERY_ROUTES: list[QueryRoute] = [
     *AUDIT_ROUTES,
     *READ_MODEL_ROUTES,
     *OPERATIONS_ROUTES,
+    *TILL_QUERIES,
 ]
 QUERY_PARAMETERS: Declared = {route.path: route.parameters for route in QUERY_ROUTES}

@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from memory_uow import MemoryUnitOfWork
+from till_shop import a_till_reconciles
 from shop import (
     LATEST,
     NOW,
@@ -61,6 +62,7 @@ def busy_day() -> MemoryUnitOfWork:
     uow.run(c.LiftQuarantine(RED, WAREHOUSE, "LATE", trace()))
     uow.run(c.RecallBatch(RED, "EARLY", trace()))
     orders_day(uow)
+    a_till_reconciles(uow)
     uow.run(c.DiscontinueProduct("LIP", trace()))
     return uow
 

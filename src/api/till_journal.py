@@ -1,0 +1,208 @@
+"""`POST /tills/{till}/journals`: a till's offline journal, read as it arrives and answered line
+by line as the lines commit (application/x-ndjson: a header, one outcome per line, a summary).
+
+Each line becomes one `RecordTillLine` command under the idempotency key of its till and
+sequence number, so a re-upload, or an overlapping one, answers a recorded line from its first
+answer and applies nothing twice. Up to WINDOW lines are in the writer at once: they commit in
+large groups, and memory holds the window, never the journal. A line the API cannot read but
+whose `seq` it can is still recorded, as rejected, so the lines after it keep their order; a
+line without a readable `seq` is answered with an error and recorded nowhere."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import uuid4
+
+import orjson
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from api import callers
+from api.access import principal_of, require_locations
+from api.auth import Principal
+from api.caller_bounds import occurred_at
+from api.journal_reading import LineTooLongError, journal_lines
+from api.models import REFERENCE_PATTERN
+from api.problems import ApiProblem
+from api.request_state import runtime_of
+from api.till_models import JournalLineIn
+from domain.errors import DomainError
+from domain.till_commands import RecordTillLine, TillItem
+from domain.trace import Trace
+from service_layer import till_queries
+from service_layer.bootstrap import LedgerRuntime
+from service_layer.writer import Outcome, WriterOverloadedError
+from storage.command_answers import scoped_key
+
+WINDOW = 1_000  # lines in the writer at once
+Pending = tuple[int | None, "asyncio.Future[Outcome] | dict[str, Any]"]
+
+
+@dataclass
+class Upload:
+    runtime: LedgerRuntime
+    till: str
+    journal_id: str
+    channel: str
+    principal: str
+    caller: Principal
+    last_seq: int = 0
+
+
+async def upload_journal(request: Request) -> Response:
+    runtime = runtime_of(request)
+    code = _code(request.path_params["till"], "till")
+    channel, principal = callers.caller(request)
+    caller = principal_of(request)
+    found = await run_in_threadpool(till_queries.till, runtime.ledger, code)
+    require_locations(caller, [found.location])
+    journal_id = _code(request.headers.get("journal-id") or uuid4().hex, "Journal-Id header")
+    upload = Upload(runtime, code, journal_id, channel, principal, caller)
+    return JournalResponse(_answers(upload, request), media_type="application/x-ndjson")
+
+
+class JournalResponse(StreamingResponse):
+    """Answers while the request body is still being read: no task listens for the client's
+    disconnect (it would take the body's messages); a gone client fails the next send."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.stream_response(send)
+        except OSError:
+            return
+
+
+async def _answers(upload: Upload, request: Request) -> AsyncIterator[bytes]:
+    yield _line({"journal_id": upload.journal_id, "till": upload.till})
+    pending: deque[Pending] = deque()
+    tally: dict[str, int] = {}
+    try:
+        async for raw in journal_lines(request.stream()):
+            pending.append(await _submit(upload, raw))
+            while len(pending) >= WINDOW:
+                yield _counted(await _settle(pending.popleft()), tally)
+    except LineTooLongError as error:
+        pending.append((None, _error(None, "line-too-long", str(error))))
+    except ClientDisconnect:
+        pending.append((None, _error(None, "upload-cut-off", "the upload stopped; re-upload")))
+    while pending:
+        yield _counted(await _settle(pending.popleft()), tally)
+    yield _line({"summary": {"journal_id": upload.journal_id, **tally}})
+
+
+async def _submit(upload: Upload, raw: bytes) -> Pending:
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        return None, _error(None, "malformed-line", f"not JSON ({error}); expected one object")
+    seq = data.get("seq") if isinstance(data, dict) else None
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 0 < seq <= 2**53:
+        detail = "no whole positive `seq`: the till's sequence number is needed to record it"
+        return None, _error(None, "malformed-line", detail)
+    if seq <= upload.last_seq:
+        detail = f"line {seq} comes after line {upload.last_seq} in this upload: lines go in order"
+        return seq, _error(seq, "repeated-seq", detail)
+    upload.last_seq = seq
+    command = _command(upload, seq, data)
+    key = scoped_key(f"till:{upload.till}", "journal", f"line:{seq}")
+    fingerprint = upload.runtime.pseudonyms.fingerprint("POST", f"/tills/{upload.till}", data)
+    while True:
+        try:
+            return seq, upload.runtime.writer.submit_async(command, key, fingerprint)
+        except WriterOverloadedError:
+            await asyncio.sleep(0.05)
+
+
+def _command(upload: Upload, seq: int, data: dict[str, Any]) -> RecordTillLine:
+    now = datetime.now(tz=UTC)
+    ref = f"till:{upload.till}#{seq}"
+    trace = Trace(upload.channel, upload.principal, now, ref, ref if _is_ref(ref) else None)
+    kind = data.get("type") if data.get("type") in ("sale", "return", "void") else "sale"
+    try:
+        line = JournalLineIn.model_validate(data)
+        trace = trace.at(
+            occurred_at(
+                line.occurred_at, now, upload.caller, upload.channel, upload.runtime.settings
+            )
+        )
+    except ValidationError as error:
+        said = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(line)'}: {e['msg']}"
+            for e in error.errors(include_url=False)
+        )
+        return _rejected(upload, seq, str(kind), trace, f"invalid line: {said}")
+    except ApiProblem as problem:
+        return _rejected(upload, seq, str(kind), trace, problem.detail)
+    if line.type == "void" and line.voids is None:
+        return _rejected(upload, seq, line.type, trace, "a void names the sale it voids: `voids`")
+    if line.type == "return" and any(item.batch is None for item in line.lines):
+        detail = "a return names the batch of each item it takes back: `batch`"
+        return _rejected(upload, seq, line.type, trace, detail)
+    items = tuple(TillItem(i.sku, i.quantity, i.batch, i.expiry, i.restock) for i in line.lines)
+    return RecordTillLine(upload.till, seq, upload.journal_id, line.type, items, trace, line.voids)
+
+
+def _rejected(upload: Upload, seq: int, kind: str, trace: Trace, why: str) -> RecordTillLine:
+    return RecordTillLine(upload.till, seq, upload.journal_id, kind, (), trace, rejection=why)
+
+
+async def _settle(pending: Pending) -> dict[str, Any]:
+    seq, waiting = pending
+    if isinstance(waiting, dict):
+        return waiting
+    try:
+        outcome = await waiting
+    except DomainError as error:
+        return _error(seq, error.code, error.message)
+    except Exception as error:  # one line's failure is that line's answer, never the upload's
+        return _error(seq, "line-failed", f"{type(error).__name__}: {error}; re-upload")
+    if outcome.replayed:
+        return {**outcome.body, "replayed": True}
+    return outcome.body
+
+
+def _counted(answer: dict[str, Any], tally: dict[str, int]) -> bytes:
+    name = "already_recorded" if answer.get("replayed") else str(answer.get("outcome"))
+    tally[name] = tally.get(name, 0) + 1
+    return _line(answer)
+
+
+def _error(seq: int | None, code: str, detail: str) -> dict[str, Any]:
+    return {"seq": seq, "outcome": "error", "error": code, "detail": detail}
+
+
+def _line(body: dict[str, Any]) -> bytes:
+    return orjson.dumps(body, default=str) + b"\n"
+
+
+def _is_ref(text: str) -> bool:
+    return len(text) <= 100 and re.fullmatch(REFERENCE_PATTERN, text) is not None
+
+
+def _code(raw: str, name: str) -> str:
+    if len(raw) > 64 or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:/-]*", raw):
+        raise ApiProblem(
+            422,
+            "invalid-path-parameter",
+            "Invalid parameter",
+            f"{name} {raw[:80]!r} is not a code: expected 1 to 64 letters, digits and . _ : / -",
+        )
+    return raw
+
+
+async def report(request: Request) -> Response:
+    runtime = runtime_of(request)
+    code = _code(request.path_params["till"], "till")
+    journal_id = _code(request.path_params["journal_id"], "journal_id")
+    found = await run_in_threadpool(till_queries.journal_report, runtime.ledger, code, journal_id)
+    require_locations(principal_of(request), [found["location"]])
+    return Response(orjson.dumps(found, default=str), media_type="application/json")
