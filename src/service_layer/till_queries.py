@@ -3,6 +3,7 @@ starts) and the reconciliation report of one of its journals."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
@@ -18,10 +19,8 @@ class UnknownJournalError(NotFoundError):
 
 def till(ledger: InventoryLedger, code: str) -> Till:
     found: object = None
-    try:
+    with contextlib.suppress(AggregateNotFoundError):
         found = ledger.repository.get(till_id(code))
-    except AggregateNotFoundError:
-        pass
     if not isinstance(found, Till):
         raise UnknownTillError(
             f"no till {code!r} is registered; register it with POST /tills", till=code

@@ -9,7 +9,6 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from memory_uow import MemoryUnitOfWork
-from till_shop import a_till_reconciles
 from shop import (
     LATEST,
     NOW,
@@ -28,6 +27,7 @@ from shop import (
     sell,
     trace,
 )
+from till_shop import a_till_reconciles
 
 from domain import commands as c
 from domain import order_commands as o
