@@ -142,6 +142,8 @@ def _command(upload: Upload, seq: int, data: dict[str, Any]) -> RecordTillLine:
         return _rejected(upload, seq, str(kind), trace, f"invalid line: {said}")
     except ApiProblem as problem:
         return _rejected(upload, seq, str(kind), trace, problem.detail)
+    except DomainError as error:  # dated in the future, or further back than a till may
+        return _rejected(upload, seq, str(kind), trace, error.message)
     if line.type == "void" and line.voids is None:
         return _rejected(upload, seq, line.type, trace, "a void names the sale it voids: `voids`")
     if line.type == "return" and any(item.batch is None for item in line.lines):
