@@ -253,6 +253,8 @@ class Reservation(Aggregate):
 
 
 def _moved(lines: list[dict[str, Any]], moved: Reservation.Resourced) -> list[dict[str, Any]]:
+    """The lines with `quantity` units of the SKU taken from one location to another (added
+    to the line already there, if any)."""
     kept = []
     for line in lines:
         if line["sku"] == moved.sku and line["location"] == moved.from_location:
@@ -261,6 +263,17 @@ def _moved(lines: list[dict[str, Any]], moved: Reservation.Resourced) -> list[di
                 kept.append({**line, "quantity": left, "allocations": {}})
             continue
         kept.append(line)
+    for n, line in enumerate(kept):
+        if line["sku"] == moved.sku and line["location"] == moved.to_location:
+            allocations = dict(line["allocations"])
+            for number, units in moved.allocations.items():
+                allocations[number] = allocations.get(number, 0) + units
+            kept[n] = {
+                **line,
+                "quantity": line["quantity"] + moved.quantity,
+                "allocations": allocations,
+            }
+            return kept
     added = {
         "sku": moved.sku,
         "location": moved.to_location,
