@@ -187,3 +187,17 @@ def test_each_step_names_the_cart_and_its_channel(shop: httpx.Client) -> None:
         (STORE, 3),
         (WAREHOUSE, 2),
     ]
+
+
+def test_glow_tills_report_prints_the_report_the_api_answers(
+    shop: httpx.Client, ledger: RunningLedger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cli.main import main
+
+    web_cart(shop, 5)
+    upload(shop, jsonl(sale(1, 1), sale(2, 1, sku="NO-SUCH-SKU")), "J-CLI")
+    assert main(["--store", ledger.store_url, "tills", "report", TILL, "J-CLI"]) == 0
+    printed = orjson.loads(capsys.readouterr().out)
+    assert printed == ok(shop.get(f"/tills/{TILL}/journals/J-CLI/report"))
+    assert printed["rejected"][0]["seq"] == 2 and printed["conflicts"][0]["seq"] == 1
+    assert main(["--store", ledger.store_url, "tills", "report", TILL, "J-NONE"]) == 1
