@@ -1,5 +1,6 @@
-"""`POST /tills/{till}/journals`: a till's offline journal, read as it arrives and answered line
-by line as the lines commit (application/x-ndjson: a header, one outcome per line, a summary).
+"""`POST /tills/{till}/journals`: a till's offline journal, read as it arrives, answered line by
+line (application/x-ndjson: a header, one outcome per line, a summary) once it is all read; the
+answers wait in a temporary file past 1 MiB, so memory never holds the journal nor its answers.
 
 Each line becomes one `RecordTillLine` command under the idempotency key of its till and
 sequence number, so a re-upload, or an overlapping one, answers a recorded line from its first
@@ -12,11 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import re
+import tempfile
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
 from uuid import uuid4
 
 import orjson
@@ -24,7 +26,6 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
-from starlette.types import Receive, Scope, Send
 
 from api import callers
 from api.access import principal_of, require_locations
@@ -40,10 +41,11 @@ from domain.till_commands import RecordTillLine, TillItem
 from domain.trace import Trace
 from service_layer import till_queries
 from service_layer.bootstrap import LedgerRuntime
-from service_layer.writer import Outcome, WriterOverloadedError
+from service_layer.writer import Outcome, WriterOverloadedError, WriterStoppedError
 from storage.command_answers import scoped_key
 
 WINDOW = 1_000  # lines in the writer at once
+SPOOLED_IN_MEMORY = 1 << 20  # answers beyond this wait in a temporary file
 Pending = tuple[int | None, "asyncio.Future[Outcome] | dict[str, Any]"]
 
 
@@ -67,18 +69,25 @@ async def upload_journal(request: Request) -> Response:
     require_locations(caller, [found.location])
     journal_id = _code(request.headers.get("journal-id") or uuid4().hex, "Journal-Id header")
     upload = Upload(runtime, code, journal_id, channel, principal, caller)
-    return JournalResponse(_answers(upload, request), media_type="application/x-ndjson")
+    answers = tempfile.SpooledTemporaryFile(max_size=SPOOLED_IN_MEMORY)  # noqa: SIM115
+    try:
+        async for line in _answers(upload, request):
+            answers.write(line)
+    except BaseException:
+        answers.close()
+        raise
+    answers.seek(0)
+    return StreamingResponse(_read_back(answers), media_type="application/x-ndjson")
 
 
-class JournalResponse(StreamingResponse):
-    """Answers while the request body is still being read: no task listens for the client's
-    disconnect (it would take the body's messages); a gone client fails the next send."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await self.stream_response(send)
-        except OSError:
-            return
+async def _read_back(answers: IO[bytes]) -> AsyncIterator[bytes]:
+    """The answers, once the whole journal is read: a client that sends its body before it
+    reads (most do) would otherwise stall the upload on a full socket."""
+    try:
+        while chunk := answers.read(64 * 1024):
+            yield chunk
+    finally:
+        answers.close()
 
 
 async def _answers(upload: Upload, request: Request) -> AsyncIterator[bytes]:
@@ -120,6 +129,8 @@ async def _submit(upload: Upload, raw: bytes) -> Pending:
             return seq, upload.runtime.writer.submit_async(command, key, fingerprint)
         except WriterOverloadedError:
             await asyncio.sleep(0.05)
+        except WriterStoppedError as error:
+            return seq, _error(seq, "ledger-busy", f"{error}; re-upload the journal")
 
 
 def _command(upload: Upload, seq: int, data: dict[str, Any]) -> RecordTillLine:
