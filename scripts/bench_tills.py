@@ -161,11 +161,14 @@ def main() -> None:
     print(f"seeded {len(SKUS)} SKUs at a store and a warehouse in {time.perf_counter() - t0:.1f} s")
     with served(url) as (port, server):
         served_by = with_descendants(server.pid)
+        idle_kb = sum(_rss_kb(p) for p in served_by)
         with PeakMemory(server.pid) as memory:
-            cpu_before, started = cpu_seconds(served_by), time.perf_counter()
+            api_before, cpu_before = cpu_seconds([server.pid]), cpu_seconds(served_by)
+            started = time.perf_counter()
             outcomes = upload(port, args.lines)
             elapsed = time.perf_counter() - started
             cpu = cpu_seconds(served_by) - cpu_before
+            api_cpu = cpu_seconds([server.pid]) - api_before
     tps = pgbench(args.postgres, dbname, args.clients, 5 if args.quick else 10)
     applied = outcomes.get("applied", 0) + outcomes.get("applied_conflicted", 0)
     figures = {
@@ -175,6 +178,9 @@ def main() -> None:
         "journal_ratio": round(applied / elapsed / tps, 3),
         "upload_peak_rss_mb": round(memory.peak_kb / 1024, 1),
         "server_cpu_us_per_line": round(cpu / max(applied, 1) * 1e6),
+        "api_cpu_us_per_line": round(api_cpu / max(applied, 1) * 1e6),
+        "writer_cpu_us_per_line": round((cpu - api_cpu) / max(applied, 1) * 1e6),
+        "idle_rss_mb": round(idle_kb / 1024, 1),
         "conflicted_lines": outcomes.get("applied_conflicted", 0),
         "outcomes": outcomes,
     }

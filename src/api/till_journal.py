@@ -2,10 +2,10 @@
 line (application/x-ndjson: a header, one outcome per line, a summary) once it is all read; the
 answers wait in a temporary file past 1 MiB, so memory never holds the journal nor its answers.
 
-Each line becomes one `RecordTillLine` command under the idempotency key of its till and
-sequence number, so a re-upload, or an overlapping one, answers a recorded line from its first
-answer and applies nothing twice. Up to WINDOW lines are in the writer at once: they commit in
-large groups, and memory holds the window, never the journal. A line the API cannot read but
+Lines go to the writer CHUNK to a command (`RecordTillLines`), up to WINDOW commands at once,
+so they commit in large groups. The till's high-water mark (its next line, decided on the Till
+aggregate in the writer) makes every line count once: a re-upload, or an overlapping one,
+answers a recorded line `already_recorded` and applies nothing. A line the API cannot read but
 whose `seq` it can is still recorded, as rejected, so the lines after it keep their order; a
 line without a readable `seq` is answered with an error and recorded nowhere."""
 
@@ -16,7 +16,7 @@ import re
 import tempfile
 from collections import deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
 from uuid import uuid4
@@ -37,16 +37,27 @@ from api.problems import ApiProblem
 from api.request_state import runtime_of
 from api.till_models import JournalLineIn
 from domain.errors import DomainError
-from domain.till_commands import RecordTillLine, TillItem
+from domain.till_commands import RecordTillLine, RecordTillLines, TillItem
 from domain.trace import Trace
 from service_layer import till_queries
 from service_layer.bootstrap import LedgerRuntime
 from service_layer.writer import Outcome, WriterOverloadedError, WriterStoppedError
-from storage.command_answers import scoped_key
 
-WINDOW = 1_000  # lines in the writer at once
+CHUNK = 100  # lines a command records
+WINDOW = 20  # commands in the writer at once
 SPOOLED_IN_MEMORY = 1 << 20  # answers beyond this wait in a temporary file
-Pending = tuple[int | None, "asyncio.Future[Outcome] | dict[str, Any]"]
+
+
+@dataclass
+class Waiting:
+    """Lines sent to the writer in one command, and their answers once it committed."""
+
+    future: asyncio.Future[Outcome] | None
+    lines: tuple[RecordTillLine, ...]
+    answers: list[dict[str, Any]] = field(default_factory=list)
+
+
+Pending = Waiting | dict[str, Any]
 
 
 @dataclass
@@ -58,6 +69,7 @@ class Upload:
     principal: str
     caller: Principal
     last_seq: int = 0
+    chunk: list[RecordTillLine] = field(default_factory=list)
 
 
 async def upload_journal(request: Request) -> Response:
@@ -96,41 +108,65 @@ async def _answers(upload: Upload, request: Request) -> AsyncIterator[bytes]:
     tally: dict[str, int] = {}
     try:
         async for raw in journal_lines(request.stream()):
-            pending.append(await _submit(upload, raw))
+            found = _read(upload, raw)
+            if isinstance(found, dict):  # answered at once: what was read before goes first
+                await _flush(upload, pending)
+                pending.append(found)
+            else:
+                upload.chunk.append(found)
+                if len(upload.chunk) >= CHUNK:
+                    await _flush(upload, pending)
             while len(pending) >= WINDOW:
-                yield _counted(await _settle(pending.popleft()), tally)
+                for answer in await _settle(pending.popleft()):
+                    yield _counted(answer, tally)
     except LineTooLongError as error:
-        pending.append((None, _error(None, "line-too-long", str(error))))
+        await _flush(upload, pending)
+        pending.append(_error(None, "line-too-long", str(error)))
     except ClientDisconnect:
-        pending.append((None, _error(None, "upload-cut-off", "the upload stopped; re-upload")))
+        await _flush(upload, pending)
+        pending.append(_error(None, "upload-cut-off", "the upload stopped; re-upload"))
+    await _flush(upload, pending)
     while pending:
-        yield _counted(await _settle(pending.popleft()), tally)
+        for answer in await _settle(pending.popleft()):
+            yield _counted(answer, tally)
     yield _line({"summary": {"journal_id": upload.journal_id, **tally}})
 
 
-async def _submit(upload: Upload, raw: bytes) -> Pending:
+def _read(upload: Upload, raw: bytes) -> RecordTillLine | dict[str, Any]:
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
-        return None, _error(None, "malformed-line", f"not JSON ({error}); expected one object")
+        return _error(None, "malformed-line", f"not JSON ({error}); expected one object")
     seq = data.get("seq") if isinstance(data, dict) else None
     if not isinstance(seq, int) or isinstance(seq, bool) or not 0 < seq <= 2**53:
         detail = "no whole positive `seq`: the till's sequence number is needed to record it"
-        return None, _error(None, "malformed-line", detail)
+        return _error(None, "malformed-line", detail)
     if seq <= upload.last_seq:
         detail = f"line {seq} comes after line {upload.last_seq} in this upload: lines go in order"
-        return seq, _error(seq, "repeated-seq", detail)
+        return _error(seq, "repeated-seq", detail)
     upload.last_seq = seq
-    command = _command(upload, seq, data)
-    key = scoped_key(f"till:{upload.till}", "journal", f"line:{seq}")
-    fingerprint = upload.runtime.pseudonyms.fingerprint("POST", f"/tills/{upload.till}", data)
+    return _command(upload, seq, data)
+
+
+async def _flush(upload: Upload, pending: deque[Pending]) -> None:
+    """Send the lines read so far to the writer as one command."""
+    if not upload.chunk:
+        return
+    lines, upload.chunk = tuple(upload.chunk), []
+    now = datetime.now(tz=UTC)
+    ref = f"till:{upload.till}/{upload.journal_id}"
+    trace = Trace(upload.channel, upload.principal, now, None, ref if _is_ref(ref) else None)
+    command = RecordTillLines(upload.till, upload.journal_id, lines, trace)
     while True:
         try:
-            return seq, upload.runtime.writer.submit_async(command, key, fingerprint)
+            pending.append(Waiting(upload.runtime.writer.submit_async(command), lines))
+            return
         except WriterOverloadedError:
             await asyncio.sleep(0.05)
         except WriterStoppedError as error:
-            return seq, _error(seq, "ledger-busy", f"{error}; re-upload the journal")
+            answers = [_error(x.seq, "ledger-busy", f"{error}; re-upload") for x in lines]
+            pending.append(Waiting(None, lines, answers))
+            return
 
 
 def _command(upload: Upload, seq: int, data: dict[str, Any]) -> RecordTillLine:
@@ -150,41 +186,42 @@ def _command(upload: Upload, seq: int, data: dict[str, Any]) -> RecordTillLine:
             f"{'.'.join(str(p) for p in e['loc']) or '(line)'}: {e['msg']}"
             for e in error.errors(include_url=False)
         )
-        return _rejected(upload, seq, str(kind), trace, f"invalid line: {said}")
+        return _rejected(seq, str(kind), trace, f"invalid line: {said}")
     except ApiProblem as problem:
-        return _rejected(upload, seq, str(kind), trace, problem.detail)
+        return _rejected(seq, str(kind), trace, problem.detail)
     except DomainError as error:  # dated in the future, or further back than a till may
-        return _rejected(upload, seq, str(kind), trace, error.message)
+        return _rejected(seq, str(kind), trace, error.message)
     if line.type == "void" and line.voids is None:
-        return _rejected(upload, seq, line.type, trace, "a void names the sale it voids: `voids`")
+        return _rejected(seq, line.type, trace, "a void names the sale it voids: `voids`")
     if line.type == "return" and any(item.batch is None for item in line.lines):
         detail = "a return names the batch of each item it takes back: `batch`"
-        return _rejected(upload, seq, line.type, trace, detail)
+        return _rejected(seq, line.type, trace, detail)
     items = tuple(TillItem(i.sku, i.quantity, i.batch, i.expiry, i.restock) for i in line.lines)
-    return RecordTillLine(upload.till, seq, upload.journal_id, line.type, items, trace, line.voids)
+    return RecordTillLine(seq, line.type, items, trace, line.voids)
 
 
-def _rejected(upload: Upload, seq: int, kind: str, trace: Trace, why: str) -> RecordTillLine:
-    return RecordTillLine(upload.till, seq, upload.journal_id, kind, (), trace, rejection=why)
+def _rejected(seq: int, kind: str, trace: Trace, why: str) -> RecordTillLine:
+    return RecordTillLine(seq, kind, (), trace, rejection=why)
 
 
-async def _settle(pending: Pending) -> dict[str, Any]:
-    seq, waiting = pending
-    if isinstance(waiting, dict):
-        return waiting
+async def _settle(pending: Pending) -> list[dict[str, Any]]:
+    if isinstance(pending, dict):
+        return [pending]
+    if pending.future is None:
+        return pending.answers
     try:
-        outcome = await waiting
+        outcome = await pending.future
     except DomainError as error:
-        return _error(seq, error.code, error.message)
-    except Exception as error:  # one line's failure is that line's answer, never the upload's
-        return _error(seq, "line-failed", f"{type(error).__name__}: {error}; re-upload")
-    if outcome.replayed:
-        return {**outcome.body, "replayed": True}
-    return outcome.body
+        return [_error(x.seq, error.code, error.message) for x in pending.lines]
+    except Exception as error:  # these lines' failure is their answer, never the upload's
+        said = f"{type(error).__name__}: {error}; re-upload"
+        return [_error(x.seq, "lines-failed", said) for x in pending.lines]
+    answers: list[dict[str, Any]] = outcome.body["lines"]
+    return answers
 
 
 def _counted(answer: dict[str, Any], tally: dict[str, int]) -> bytes:
-    name = "already_recorded" if answer.get("replayed") else str(answer.get("outcome"))
+    name = str(answer.get("outcome"))
     tally[name] = tally.get(name, 0) + 1
     return _line(answer)
 

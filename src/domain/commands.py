@@ -11,7 +11,7 @@ from uuid import UUID
 
 from domain.order_commands import OrderCommand
 from domain.sourcing import Delivery
-from domain.till_commands import DeclareReconciliationPolicy, RecordTillLine, RegisterTill
+from domain.till_commands import DeclareReconciliationPolicy, RecordTillLines, RegisterTill
 from domain.trace import Trace
 
 
@@ -332,5 +332,5 @@ Command = (
     | OrderCommand
     | RegisterTill
     | DeclareReconciliationPolicy
-    | RecordTillLine
+    | RecordTillLines
 )

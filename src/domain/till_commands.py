@@ -37,15 +37,24 @@ class TillItem:
 
 @dataclass(frozen=True)
 class RecordTillLine:
-    """One journal line. `rejection` says why the API could not read it (it is recorded as
-    rejected so that the lines after it keep their order); `voids` names the sale a void
-    takes back, whose items the void repeats."""
+    """One journal line (its trace says when it happened). `rejection` says why the API
+    could not read it (it is recorded as rejected so that the lines after it keep their
+    order); `voids` names the sale a void takes back, whose items the void repeats."""
 
-    till: str
     seq: int
-    journal_id: str
     kind: str
     items: tuple[TillItem, ...]
     trace: Trace
     voids: int | None = None
     rejection: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordTillLines:
+    """Consecutive lines of one journal, recorded in one command (one till event): a line
+    the till recorded before is answered `already_recorded` and applied nowhere."""
+
+    till: str
+    journal_id: str
+    lines: tuple[RecordTillLine, ...]
+    trace: Trace

@@ -13,6 +13,7 @@ from domain.errors import (
     AlreadyExistsError,
     DomainError,
     ReturnExceedsSaleError,
+    TillSequenceError,
     UnknownTillError,
 )
 from domain.ids import stock_id
@@ -24,11 +25,19 @@ from domain.till_commands import (
     SALE,
     DeclareReconciliationPolicy,
     RecordTillLine,
+    RecordTillLines,
     RegisterTill,
     TillItem,
 )
 from domain.till_reconciliation import TillLine, reconcile, record_shortage
-from domain.tills import DEFAULT_STEPS, ReconciliationPolicy, Till, policy_id, till_id
+from domain.tills import (
+    DEFAULT_STEPS,
+    LineBook,
+    ReconciliationPolicy,
+    Till,
+    policy_id,
+    till_id,
+)
 from domain.unit_of_work import UnitOfWork, find_as, view_as
 
 
@@ -51,34 +60,42 @@ def declare_policy(cmd: DeclareReconciliationPolicy, uow: UnitOfWork) -> Result:
     return Result({"location": cmd.location, "steps": list(policy.steps)})
 
 
-def record_till_line(cmd: RecordTillLine, uow: UnitOfWork) -> Result:
+def record_till_lines(cmd: RecordTillLines, uow: UnitOfWork) -> Result:
     till = till_of(uow, cmd.till)
-    till.require_next(cmd.seq)
-    refusal = cmd.rejection or _refusal(uow, till, cmd)
+    book = LineBook(cmd.journal_id, till.next_seq)
+    steps = steps_at(uow, till.location)
+    answers = [_record(uow, till, book, steps, line) for line in cmd.lines]
+    till.record_lines(book, cmd.trace)
+    body = {"till": cmd.till, "journal_id": cmd.journal_id, "next_seq": book.next_seq}
+    return Result({**body, "lines": answers})
+
+
+def _record(
+    uow: UnitOfWork, till: Till, book: LineBook, steps: tuple[str, ...], cmd: RecordTillLine
+) -> dict[str, Any]:
+    if book.is_recorded(cmd.seq, till):
+        return _answer(cmd, "already_recorded")
+    try:
+        book.require_next(cmd.seq, till.till)
+    except TillSequenceError as error:
+        return _answer(cmd, "error", error=error.code, detail=error.message)
+    refusal = cmd.rejection or _refusal(uow, till, book, cmd)
     if refusal is not None:
-        till.record(cmd.seq, cmd.journal_id, cmd.kind, "rejected", cmd.trace, error=refusal)
-        return Result(_answer(cmd, "rejected", error=refusal))
-    line = TillLine(cmd.till, cmd.seq, cmd.trace)
+        book.recorded(cmd.seq, cmd.kind, "rejected", error=refusal)
+        return _answer(cmd, "rejected", error=refusal)
+    line = TillLine(till.till, cmd.seq, cmd.trace)
     done: list[dict[str, Any]] = []
     applied = []
     for item in cmd.items:
         stock = _stock(uow, item.sku, till.location)
         if cmd.kind == SALE:
-            sold, steps = _sell(uow, stock, item, steps_at(uow, till.location), line)
+            sold, conflict = _sell(uow, stock, item, steps, line)
             applied.append(sold)
-            done += steps
+            done += conflict
         else:
             applied.append(_take_back(stock, item, cmd))
-    till.record(
-        cmd.seq,
-        cmd.journal_id,
-        cmd.kind,
-        "applied",
-        cmd.trace,
-        reconciliation=done,
-        voids=cmd.voids,
-    )
-    return Result(_answer(cmd, "applied", items=applied, reconciliation=done or None))
+    book.recorded(cmd.seq, cmd.kind, "applied", conflict=done, voids=cmd.voids)
+    return _answer(cmd, "applied", items=applied, reconciliation=done or None)
 
 
 def till_of(uow: UnitOfWork, code: str) -> Till:
@@ -137,12 +154,12 @@ def _sold_batches(stock: Stock, item: TillItem) -> dict[str, int]:
     return taken
 
 
-def _refusal(uow: UnitOfWork, till: Till, cmd: RecordTillLine) -> str | None:
+def _refusal(uow: UnitOfWork, till: Till, book: LineBook, cmd: RecordTillLine) -> str | None:
     """Why the line cannot be applied, found before anything changes (returns and voids are
     tried on copies of their stock)."""
     try:
         if cmd.voids is not None:
-            till.require_voidable(cmd.seq, cmd.voids)
+            book.require_voidable(cmd.seq, cmd.voids, till)
         for item in cmd.items:
             sku_of(uow, item.sku)
             stock = view_as(uow, stock_id(item.sku, till.location), Stock)
@@ -172,7 +189,6 @@ def _answer(cmd: RecordTillLine, outcome: str, **more: Any) -> dict[str, Any]:
         "seq": cmd.seq,
         "kind": cmd.kind,
         "outcome": outcome,
-        "journal_id": cmd.journal_id,
         **{k: v for k, v in more.items() if v is not None},
     }
 
@@ -180,5 +196,5 @@ def _answer(cmd: RecordTillLine, outcome: str, **more: Any) -> dict[str, Any]:
 TILL_HANDLERS: dict[type[Any], Callable[[Any, UnitOfWork], Result]] = {
     RegisterTill: register_till,
     DeclareReconciliationPolicy: declare_policy,
-    RecordTillLine: record_till_line,
+    RecordTillLines: record_till_lines,
 }

@@ -9,6 +9,8 @@ lowest-priority hold first; what no step frees is recorded as a shortage."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -24,10 +26,12 @@ DEFAULT_STEPS = (SHORTAGE,)  # until a location declares more, nobody's hold is 
 MOST_CONFLICTS_KEPT = 1_000  # per journal in the till's state; every one is also an event
 
 
+@lru_cache(maxsize=10_000)
 def till_id(till: str) -> UUID:
     return uuid5(GLOWLEDGER_NAMESPACE, f"till:{till}")
 
 
+@lru_cache(maxsize=10_000)
 def policy_id(location: str) -> UUID:
     return uuid5(GLOWLEDGER_NAMESPACE, f"till-policy:{location}")
 
@@ -43,26 +47,26 @@ class Till(Aggregate):
         location: str
         trace: Trace
 
-    class LineRecorded(Aggregate.Event):
-        """A journal line, applied or rejected (`outcome`), with what reconciling it did."""
+    class LinesRecorded(Aggregate.Event):
+        """Journal lines first_seq..last_seq recorded (one event per commit of lines, so the
+        log grows by the stock's events, not by the till's): how many of each kind were
+        applied, those rejected and why, those that conflicted and what reconciling did."""
 
-        seq: int
         journal_id: str
-        kind: str
-        outcome: str
-        error: str | None
-        reconciliation: list[dict[str, Any]]
-        voids: int | None
+        first_seq: int
+        last_seq: int
+        counts: dict[str, int]
+        rejected: list[dict[str, Any]]
+        conflicts: list[dict[str, Any]]
+        voided: list[int]
         trace: Trace
 
         def apply(self, aggregate: Aggregate) -> None:
             till = _till(aggregate)
-            till.next_seq = self.seq + 1
-            till.tally(self.journal_id, self.seq, self.kind, self.outcome, self.error)
-            if self.reconciliation:
-                till.note_conflict(self.journal_id, self.seq, self.reconciliation)
-            if self.voids is not None and self.outcome == "applied":
-                till.voided = (*till.voided, self.voids)
+            till.next_seq = self.last_seq + 1
+            till.tally(self)
+            if self.voided:
+                till.voided = (*till.voided, *self.voided)
 
     def __init__(self, till: str, location: str, trace: Trace) -> None:
         self.till = till
@@ -86,72 +90,101 @@ class Till(Aggregate):
             cls.Registered, id=till_id(till), till=till, location=location, trace=trace
         )
 
-    def require_next(self, seq: int) -> None:
+    def record_lines(self, book: LineBook, trace: Trace) -> None:
+        if book.last_seq is None or book.first_seq is None:
+            return  # nothing new: every line was recorded before, or refused
+        self.trigger_event(
+            self.LinesRecorded,
+            journal_id=book.journal_id,
+            first_seq=book.first_seq,
+            last_seq=book.last_seq,
+            counts=book.counts,
+            rejected=book.rejected,
+            conflicts=book.conflicts,
+            voided=book.voided,
+            trace=trace,
+        )
+
+    def tally(self, lines: Till.LinesRecorded) -> None:
+        old = self.journals.get(lines.journal_id) or {
+            "first_seq": lines.first_seq,
+            "lines": 0,
+            "conflicted": 0,
+            "rejected_lines": 0,
+            "conflicts": (),
+            "rejected": (),
+        }
+        summary = {
+            **old,
+            "last_seq": lines.last_seq,
+            "lines": old["lines"] + lines.last_seq - lines.first_seq + 1,
+            "conflicted": old["conflicted"] + len(lines.conflicts),
+            "rejected_lines": old["rejected_lines"] + len(lines.rejected),
+        }
+        for kind, count in lines.counts.items():
+            summary[kind] = old.get(kind, 0) + count
+        room = MOST_CONFLICTS_KEPT - len(old["conflicts"])
+        if lines.conflicts and room > 0:
+            summary["conflicts"] = (*old["conflicts"], *lines.conflicts[:room])
+        room = MOST_CONFLICTS_KEPT - len(old["rejected"])
+        if lines.rejected and room > 0:
+            summary["rejected"] = (*old["rejected"], *lines.rejected[:room])
+        self.journals = {**self.journals, lines.journal_id: summary}
+
+
+@dataclass
+class LineBook:
+    """What one command recorded of a journal, line after line, before the till's event:
+    the next line the till expects moves on with every line recorded here."""
+
+    journal_id: str
+    next_seq: int
+    voided: list[int] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    first_seq: int | None = None
+    last_seq: int | None = None
+
+    def is_recorded(self, seq: int, till: Till) -> bool:
+        return seq < till.next_seq or (self.first_seq is not None and seq < self.next_seq)
+
+    def require_next(self, seq: int, till: str) -> None:
         if seq != self.next_seq:
             raise TillSequenceError(
-                f"till {self.till} expects line {self.next_seq} next, got line {seq}: "
-                + ("earlier lines are missing" if seq > self.next_seq else "already recorded"),
-                till=self.till,
+                f"till {till} expects line {self.next_seq} next, got line {seq}: "
+                "earlier lines are missing",
+                till=till,
                 expected=self.next_seq,
                 seq=seq,
             )
 
-    def record(
+    def recorded(
         self,
         seq: int,
-        journal_id: str,
         kind: str,
         outcome: str,
-        trace: Trace,
         *,
         error: str | None = None,
-        reconciliation: list[dict[str, Any]] | None = None,
+        conflict: list[dict[str, Any]] | None = None,
         voids: int | None = None,
     ) -> None:
-        self.require_next(seq)
-        self.trigger_event(
-            self.LineRecorded,
-            seq=seq,
-            journal_id=journal_id,
-            kind=kind,
-            outcome=outcome,
-            error=error,
-            reconciliation=reconciliation or [],
-            voids=voids,
-            trace=trace,
-        )
+        self.first_seq = seq if self.first_seq is None else self.first_seq
+        self.last_seq, self.next_seq = seq, seq + 1
+        if outcome == "applied":
+            self.counts[kind] = self.counts.get(kind, 0) + 1
+        else:
+            self.rejected.append({"seq": seq, "error": error})
+        if conflict:
+            self.conflicts.append({"seq": seq, "steps": conflict})
+        if voids is not None and outcome == "applied":
+            self.voided.append(voids)
 
-    def tally(self, journal_id: str, seq: int, kind: str, outcome: str, error: str | None) -> None:
-        old = self.journals.get(journal_id) or {
-            "first_seq": seq,
-            "lines": 0,
-            "conflicted": 0,
-            "conflicts": (),
-            "rejected": (),
-        }
-        summary = {**old, "last_seq": seq, "lines": old["lines"] + 1}
-        counted = kind if outcome == "applied" else "rejected_lines"
-        summary[counted] = old.get(counted, 0) + 1
-        if outcome != "applied" and len(old["rejected"]) < MOST_CONFLICTS_KEPT:
-            summary["rejected"] = (*old["rejected"], {"seq": seq, "error": error})
-        self.journals = {**self.journals, journal_id: summary}
-
-    def note_conflict(self, journal_id: str, seq: int, steps: list[dict[str, Any]]) -> None:
-        summary = self.journals[journal_id]
-        conflicts = summary["conflicts"]
-        if len(conflicts) < MOST_CONFLICTS_KEPT:
-            conflicts = (*conflicts, {"seq": seq, "steps": steps})
-        count = summary["conflicted"] + 1
-        self.journals = {
-            **self.journals,
-            journal_id: {**summary, "conflicts": conflicts, "conflicted": count},
-        }
-
-    def require_voidable(self, seq: int, voids: int) -> None:
-        if not 0 < voids < seq or voids in self.voided:
+    def require_voidable(self, seq: int, voids: int, till: Till) -> None:
+        if not 0 < voids < seq or voids in till.voided or voids in self.voided:
             raise InvalidCommandError(
                 f"line {seq} voids line {voids}, which is not an earlier line of till "
-                f"{self.till} that is not voided yet: expected a sale between 1 and {seq - 1}"
+                f"{till.till} that is not voided yet: expected a sale between 1 and {seq - 1}"
             )
 
 

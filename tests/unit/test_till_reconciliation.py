@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import pytest
 from shop import RED, STORE, WAREHOUSE, line, reserve, stock
-from till_shop import TILL, policy, shop_with_till, till_sale, till_void
+from till_shop import TILL, answer, lines, policy, shop_with_till, till_sale, till_void
 
-from domain.errors import TillSequenceError, UnknownTillError
+from domain.errors import UnknownTillError
 from domain.reservation import CANCELLED, Reservation
 from domain.tills import Till, till_id
 
 
 def test_a_till_sale_with_free_units_sells_them_and_conflicts_with_nothing() -> None:
     uow = shop_with_till()
-    answer = uow.run(till_sale(1, 2)).body
-    assert answer["outcome"] == "applied" and "reconciliation" not in answer
+    said = answer(uow, till_sale(1, 2))
+    assert said["outcome"] == "applied" and "reconciliation" not in said
     assert stock(uow, RED, STORE).batches["S1"].on_hand == 3
     assert "Stock.ShortageRecorded" not in uow.event_types()
 
@@ -25,8 +25,8 @@ def test_a_late_sale_re_sources_the_web_cart_from_the_warehouse() -> None:
     uow.run(policy("resource", "cancel_hold"))
     cart = reserve(line(4, RED, STORE))
     uow.run(cart)
-    answer = uow.run(till_sale(1, 3)).body
-    steps = answer["reconciliation"]
+    said = answer(uow, till_sale(1, 3))
+    steps = said["reconciliation"]
     assert [s["action"] for s in steps] == ["resourced"]
     assert steps[0]["to_location"] == WAREHOUSE and steps[0]["units"] == 2
     held = uow.get(cart.reservation_id)
@@ -43,7 +43,7 @@ def test_without_stock_elsewhere_the_cart_is_cancelled_and_its_channel_told() ->
     uow.run(policy("resource", "cancel_hold"))
     cart = reserve(line(4, RED, STORE))
     uow.run(cart)
-    steps = uow.run(till_sale(1, 3)).body["reconciliation"]
+    steps = answer(uow, till_sale(1, 3))["reconciliation"]
     assert [s["action"] for s in steps] == ["cancelled_hold"]
     held = uow.get(cart.reservation_id)
     assert isinstance(held, Reservation) and held.status == CANCELLED
@@ -56,7 +56,7 @@ def test_by_default_a_shortage_is_recorded_and_the_cart_keeps_its_hold() -> None
     uow = shop_with_till()
     cart = reserve(line(4, RED, STORE))
     uow.run(cart)
-    steps = uow.run(till_sale(1, 3)).body["reconciliation"]
+    steps = answer(uow, till_sale(1, 3))["reconciliation"]
     assert [s["action"] for s in steps] == ["shortage"]
     assert steps[0]["holds"] == {cart.reservation_id.hex: 2}
     assert steps[0]["transfer_from"] == WAREHOUSE
@@ -67,44 +67,52 @@ def test_by_default_a_shortage_is_recorded_and_the_cart_keeps_its_hold() -> None
 def test_units_the_web_already_sold_make_a_negative_count_explained_by_a_shortage() -> None:
     uow = shop_with_till(store_units=2, warehouse_units=0)
     uow.run(reserve(line(2, RED, STORE)))
-    answer = uow.run(till_sale(1, 3)).body
-    assert answer["items"][0]["quantity"] == 3  # never clamped
+    said = answer(uow, till_sale(1, 3))
+    assert said["items"][0]["quantity"] == 3  # never clamped
     here = stock(uow, RED, STORE)
     assert here.batches["S1"].on_hand == -1
     assert here.units_short() == 3 == here.counters["till_shortage"]
-    assert answer["reconciliation"][0]["holds"][""] == 1
+    assert said["reconciliation"][0]["holds"][""] == 1
 
 
 def test_an_unknown_sku_is_rejected_recorded_and_touches_no_stock() -> None:
     uow = shop_with_till()
-    answer = uow.run(till_sale(1, 1, sku="NO-SUCH")).body
-    assert answer["outcome"] == "rejected" and "NO-SUCH" in answer["error"]
-    assert uow.event_types() == ["Till.LineRecorded"]
-    assert uow.run(till_sale(2, 1)).body["outcome"] == "applied"
+    said = answer(uow, till_sale(1, 1, sku="NO-SUCH"))
+    assert said["outcome"] == "rejected" and "NO-SUCH" in said["error"]
+    assert uow.event_types() == ["Till.LinesRecorded"]
+    assert answer(uow, till_sale(2, 1))["outcome"] == "applied"
 
 
 def test_a_line_after_a_gap_is_refused_and_a_recorded_one_too() -> None:
     uow = shop_with_till()
     uow.run(till_sale(1, 1))
-    with pytest.raises(TillSequenceError, match="expects line 2 next, got line 4"):
-        uow.run(till_sale(4, 1))
-    with pytest.raises(TillSequenceError, match="already recorded"):
-        uow.run(till_sale(1, 1))
+    gap = answer(uow, till_sale(4, 1))
+    assert (gap["outcome"], gap["error"]) == ("error", "till-sequence")
+    assert "expects line 2 next, got line 4" in gap["detail"]
+    assert answer(uow, till_sale(1, 1))["outcome"] == "already_recorded"
+    assert stock(uow, RED, STORE).batches["S1"].on_hand == 4
+
+
+def test_lines_of_one_command_are_recorded_by_one_till_event() -> None:
+    uow = shop_with_till()
+    sales = [till_sale(seq, 1).lines[0] for seq in (1, 2, 3)]
+    body = uow.run(lines(*sales)).body
+    assert [x["outcome"] for x in body["lines"]] == ["applied"] * 3 and body["next_seq"] == 4
+    assert uow.event_types().count("Till.LinesRecorded") == 1
 
 
 def test_a_void_puts_the_sale_back_once() -> None:
     uow = shop_with_till()
     uow.run(till_sale(1, 2))
-    assert uow.run(till_void(2, 1, 2)).body["outcome"] == "applied"
+    assert answer(uow, till_void(2, 1, 2))["outcome"] == "applied"
     assert stock(uow, RED, STORE).batches["S1"].on_hand == 5
-    assert uow.run(till_void(3, 1, 2)).body["outcome"] == "rejected"
+    assert answer(uow, till_void(3, 1, 2))["outcome"] == "rejected"
 
 
 def test_an_unregistered_till_is_unknown() -> None:
     uow = shop_with_till()
-    other = till_sale(1, 1)
     with pytest.raises(UnknownTillError):
-        uow.run(type(other)("T9", 1, "J1", "sale", other.items, other.trace))
+        uow.run(lines(till_sale(1, 1).lines[0], till="T9"))
 
 
 def test_the_till_keeps_a_report_per_journal() -> None:

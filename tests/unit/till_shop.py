@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from memory_uow import MemoryUnitOfWork
 from shop import NOW, RED, STORE, WAREHOUSE, open_shop, receive, trace
@@ -10,6 +11,7 @@ from shop import NOW, RED, STORE, WAREHOUSE, open_shop, receive, trace
 from domain.till_commands import (
     DeclareReconciliationPolicy,
     RecordTillLine,
+    RecordTillLines,
     RegisterTill,
     TillItem,
 )
@@ -30,13 +32,23 @@ def policy(*steps: str) -> DeclareReconciliationPolicy:
     return DeclareReconciliationPolicy(STORE, steps, trace())
 
 
-def till_sale(seq: int, quantity: int, sku: str = RED, at: datetime = NOW) -> RecordTillLine:
-    return RecordTillLine(TILL, seq, "J1", "sale", (TillItem(sku, quantity),), trace(at))
+def lines(*recorded: RecordTillLine, till: str = TILL, journal: str = "J1") -> RecordTillLines:
+    return RecordTillLines(till, journal, recorded, trace())
 
 
-def till_void(seq: int, voids: int, quantity: int, sku: str = RED) -> RecordTillLine:
+def till_sale(seq: int, quantity: int, sku: str = RED, at: datetime = NOW) -> RecordTillLines:
+    return lines(RecordTillLine(seq, "sale", (TillItem(sku, quantity),), trace(at)))
+
+
+def till_void(seq: int, voids: int, quantity: int, sku: str = RED) -> RecordTillLines:
     item = TillItem(sku, quantity)
-    return RecordTillLine(TILL, seq, "J1", "void", (item,), trace(), voids=voids)
+    return lines(RecordTillLine(seq, "void", (item,), trace(), voids=voids))
+
+
+def answer(uow: MemoryUnitOfWork, command: RecordTillLines) -> dict[str, Any]:
+    """The answer for the command's only line."""
+    found: dict[str, Any] = uow.run(command).body["lines"][0]
+    return found
 
 
 def a_till_reconciles(uow: MemoryUnitOfWork) -> None:
@@ -50,6 +62,8 @@ def a_till_reconciles(uow: MemoryUnitOfWork) -> None:
     uow.run(receive(NUDE, "N-S", quantity=3, where=STORE))
     uow.run(reserve(line(3, NUDE, STORE)))
     uow.run(receive(NUDE, "N-W", quantity=2, where=WAREHOUSE))
-    for seq, units in ((1, 1), (2, 2), (3, 1)):
-        item = TillItem(NUDE, units)
-        uow.run(RecordTillLine("T-DAY", seq, "J-DAY", "sale", (item,), trace()))
+    sales = [
+        RecordTillLine(seq, "sale", (TillItem(NUDE, units),), trace())
+        for seq, units in ((1, 1), (2, 2), (3, 1))
+    ]
+    uow.run(lines(*sales, till="T-DAY", journal="J-DAY"))
