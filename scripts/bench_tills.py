@@ -69,7 +69,7 @@ def seed(url: str, carts: int) -> None:
         details = {"name": "Bench lipstick", "brand": "Bench", "category": "lips"}
         w.execute(c.DefineProduct("TILL-BENCH", details, variants, trace()))
         for sku in SKUS:
-            w.execute(c.ReceiveBatch(sku, STORE, "S1", date(2030, 1, 1), 3_000, None, trace()))
+            w.execute(c.ReceiveBatch(sku, STORE, "S1", date(2030, 1, 1), 2_000, None, trace()))
             w.execute(c.ReceiveBatch(sku, WAREHOUSE, "W1", date(2030, 1, 1), 10**6, None, trace()))
         w.execute(RegisterTill(TILL, STORE, trace()))
         w.execute(DeclareReconciliationPolicy(STORE, ("resource", "cancel_hold"), trace()))

@@ -43,8 +43,8 @@ from service_layer import till_queries
 from service_layer.bootstrap import LedgerRuntime
 from service_layer.writer import Outcome, WriterOverloadedError, WriterStoppedError
 
-CHUNK = 100  # lines a command records
-WINDOW = 20  # commands in the writer at once
+CHUNK = 200  # lines a command records
+WINDOW = 8  # commands in the writer at once
 SPOOLED_IN_MEMORY = 1 << 20  # answers beyond this wait in a temporary file
 
 

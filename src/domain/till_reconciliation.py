@@ -63,8 +63,10 @@ def record_shortage(
     uow: UnitOfWork, stock: Stock, short: int, line: TillLine
 ) -> dict[str, Any] | None:
     """After the sale: what the holds here are owed beyond what is on hand, as an event."""
+    if short <= 0:
+        return None
     owed = stock.units_short()
-    if short <= 0 or owed <= 0:
+    if owed <= 0:
         return None
     units = min(short, owed)
     holds = _short_holds(stock, units)
