@@ -46,6 +46,8 @@ PATH_VALUES = {
     "fulfilment_id": "F1",
     "rma_id": "R1",
     "channel": "web",
+    "till": "TILL-1",
+    "journal_id": "J-1",
 }
 
 

@@ -201,3 +201,21 @@ def test_glow_tills_report_prints_the_report_the_api_answers(
     assert printed == ok(shop.get(f"/tills/{TILL}/journals/J-CLI/report"))
     assert printed["rejected"][0]["seq"] == 2 and printed["conflicts"][0]["seq"] == 1
     assert main(["--store", ledger.store_url, "tills", "report", TILL, "J-NONE"]) == 1
+
+
+def test_an_overlapping_upload_from_the_cut_applies_only_the_new_lines(
+    shop: httpx.Client,
+) -> None:
+    upload(shop, jsonl(sale(1, 1), sale(2, 1)), "J-OVER")
+    lines = upload(shop, jsonl(sale(2, 1), sale(3, 1)), "J-OVER")[1:-1]
+    assert [line["outcome"] for line in lines] == ["already_recorded", "applied"]
+    assert stock(shop, STORE)["on_hand"] == 2
+    report = ok(shop.get(f"/tills/{TILL}/journals/J-OVER/report"))
+    assert (report["lines"], report["first_seq"], report["last_seq"]) == (3, 1, 3)
+
+
+def test_staff_of_another_store_may_not_upload_to_this_till(shop: httpx.Client) -> None:
+    staff = {"X-Channel": "pos", **auth_headers("store-staff", location=WAREHOUSE)}
+    answer = shop.post(f"/tills/{TILL}/journals", content=jsonl(sale(1, 1)), headers=staff)
+    assert answer.status_code == 403
+    assert stock(shop, STORE)["on_hand"] == 5
