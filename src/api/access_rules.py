@@ -87,6 +87,9 @@ CUSTOMER_RULES: dict[tuple[str, str], Access] = {
     ("GET", "/customers/{customer_id}/recommendations"): allow(
         "channel", "store-staff", "customer", "admin", **OWN
     ),
+    ("GET", "/customers/{customer_id}/orders"): allow(
+        "channel", "store-staff", "customer", "auditor", "admin", **OWN
+    ),
     ("GET", "/customers/{customer_id}/marketing-contact"): allow(*ADMIN),
     ("GET", "/customers/{customer_id}/match-proposals"): allow(*ADMIN),
 }
@@ -113,6 +116,7 @@ ORDER_RULES: dict[tuple[str, str], Access] = {
     ("GET", "/orders/{order_id}"): allow(*ORDER_READERS),
     ("GET", "/orders/{order_id}/fulfilments/{fulfilment_id}/pick-list"): allow(*ORDER_READERS),
     ("GET", "/channels/{channel}/availability/{sku}"): allow(*READERS),
+    ("GET", "/channels/{channel}/availability"): allow(*READERS),
 }
 
 ANALYSTS = ("analyst", "admin")
@@ -128,6 +132,7 @@ READ_MODEL_RULES: dict[tuple[str, str], Access] = {
     ("GET", "/analytics/expiring-batches"): allow(*ANALYSTS),
     ("GET", "/analytics/reservation-conversion"): allow(*ANALYSTS),
     ("GET", "/analytics/sell-through"): allow(*ANALYSTS),
+    ("GET", "/analytics/orders"): allow(*ANALYSTS),
 }
 
 AUDITORS = ("auditor", "admin")
@@ -178,6 +183,7 @@ EXPENSIVE_READS: frozenset[tuple[str, str]] = frozenset(
         "/analytics/expiring-batches",
         "/analytics/reservation-conversion",
         "/analytics/sell-through",
+        "/analytics/orders",
         "/orders",
     )
 ) | {("POST", "/orders/quote")}  # a read: it loads every location's stock of its SKUs

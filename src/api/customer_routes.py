@@ -29,10 +29,13 @@ from api.query_route import QueryRoute
 from api.request_body import read_json, validate
 from api.request_state import runtime_of, uuid_path_parameter
 from domain import customer_commands as c
+from domain.customer import Customer
 from domain.trace import Trace
 from privacy.contacts import DEFAULT_REGION, normalise_email, normalise_phone
 from privacy.pseudonyms import Pseudonyms, legacy_identity_id
 from service_layer import customer_views as views
+from service_layer.order_history import every_order_of, forget_orders
+from service_layer.read_side import ReadSide
 from storage.command_answers import scoped_key
 
 
@@ -202,6 +205,9 @@ def customer_command_endpoint(route: CustomerRoute) -> Callable[[Request], Await
         print_ = runtime.pseudonyms.fingerprint(request.method, request.scope["path"], data)
         scoped = scoped_key(subject, channel, key)
         outcome = await run_in_threadpool(runtime.customers.execute, command, scoped, print_)
+        if isinstance(command, c.ForgetCustomer):
+            forgotten = outcome.body.get("forgotten", [])
+            await run_in_threadpool(forget_orders, runtime.read_side, forgotten)
         if route.personal:
             touched = UUID(outcome.body["customer_id"])
             await log_access(request, touched, f"write {route.path}", trace.reason)
@@ -242,6 +248,7 @@ async def customer_export(request: Request) -> Response:
             "purchases_and_returns": await run_in_threadpool(
                 views.purchases_and_returns, runtime.purchases, customer
             ),
+            "orders": await run_in_threadpool(_orders_of, runtime.read_side, customer),
             "recommendations_shown": [],
             "accesses": [
                 {"at": a.at, "principal": a.principal, "role": a.role, "action": a.action}
@@ -249,6 +256,16 @@ async def customer_export(request: Request) -> Response:
             ],
         }
     )
+
+
+def _orders_of(side: ReadSide | None, customer: Customer) -> dict[str, Any] | None:
+    """The customer's orders from the order read model (None when this process has none)."""
+    if side is None or side.sinks.hot_views is None:
+        return None
+    if customer.forgotten:  # no history is kept as theirs once they are forgotten
+        return every_order_of(side, side.sinks.hot_views, [])
+    mine = [str(customer.id), *(str(source) for source in customer.absorbed)]
+    return every_order_of(side, side.sinks.hot_views, mine)
 
 
 async def recommender_input(request: Request) -> Response:

@@ -1,7 +1,8 @@
 """Orders, channels' rules and kits over HTTP: the command routes (served as every command is,
 through the writer), the quote (a read: it holds nothing, records nothing, and never reaches the
-writer), and the reads (an order, orders by channel/customer/status, a pick list, a channel's
-available-to-sell), answered from the ledger's aggregates.
+writer), and the reads of what one acts on (an order, a pick list), answered from the ledger's
+aggregates. Listing orders reads the order read model (api/order_listing_routes.py); a channel's
+available-to-sell is api/channel_availability_routes.py's.
 
 Who reads what: an auditor or an admin any order; a channel its own orders; store staff the
 orders with a fulfilment order at their location, and the pick lists of those."""
@@ -26,14 +27,10 @@ from api.auth import Principal
 from api.command_route import CommandRoute
 from api.json_answers import json_answer
 from api.problems import ApiProblem
-from api.query_parameters import choice, code, position, whole
 from api.query_route import Endpoint, QueryRoute
 from api.request_body import read_json, validate
 from api.request_state import runtime_of, uuid_path_parameter
-from domain.channel_rules import CHANNELS
-from domain.order import CANCELLED, COMPLETED, IN_FULFILMENT, PLACED, SOURCED
 from service_layer import order_queries
-from service_layer.order_queries import OrderFilter
 
 ORDER: dict[str, Any] = {"order_id": UUID}
 FULFILMENT: dict[str, Any] = {"order_id": UUID, "fulfilment_id": str}
@@ -174,40 +171,11 @@ ORDER_QUOTES = [
 
 # --- reads ----------------------------------------------------------------------------------
 
-STATUS = choice("status", (PLACED, SOURCED, IN_FULFILMENT, COMPLETED, CANCELLED))
-CHANNEL = choice("channel", CHANNELS, description="a channel's orders (a channel: its own)")
-CUSTOMER = code("customer_id", description="the orders of one customer (their id)")
-AFTER = position("after", description="the log position to list after (`next_after`)")
-LIMIT = whole("limit", 1, 200, 50)
-
 
 async def order(request: Request) -> Response:
     order_id = uuid_path_parameter(request, "order_id")
     found = await run_in_threadpool(order_queries.order, runtime_of(request).ledger, order_id)
     _require_may_see(principal_of(request), found)
-    return json_answer({**found, "source": "ledger"})
-
-
-async def orders(request: Request) -> Response:
-    caller = principal_of(request)
-    wanted = OrderFilter(
-        channel=CHANNEL.read(request),
-        customer_id=CUSTOMER.read(request),
-        status=STATUS.read(request),
-    )
-    if caller.role == "channel":
-        if wanted.channel not in (None, caller.channel):
-            raise _forbidden(f"a {caller.channel} token lists only its own channel's orders")
-        wanted = OrderFilter(caller.channel, wanted.customer_id, wanted.status)
-    elif caller.role == "store-staff":
-        wanted = OrderFilter(wanted.channel, wanted.customer_id, wanted.status, caller.location)
-    found = await run_in_threadpool(
-        order_queries.orders,
-        runtime_of(request).ledger,
-        wanted,
-        AFTER.value(request),
-        LIMIT.value(request),
-    )
     return json_answer({**found, "source": "ledger"})
 
 
@@ -227,30 +195,7 @@ async def pick_list(request: Request) -> Response:
     return json_answer({**found, "source": "ledger"})
 
 
-async def channel_availability(request: Request) -> Response:
-    channel = b.known_channel(request.path_params["channel"])
-    sku = request.path_params["sku"]
-    caller = principal_of(request)
-    if caller.role == "channel" and caller.channel != channel:
-        raise _forbidden(f"a {caller.channel} token reads its own channel's availability")
-    found = await run_in_threadpool(
-        order_queries.available_to_sell, runtime_of(request).ledger, channel, sku, _today()
-    )
-    return json_answer({**found, "source": "ledger"})
-
-
 ORDER_QUERIES = [
-    QueryRoute(
-        "/orders",
-        orders,
-        "Orders by channel, customer or status, oldest first (read from the ledger's orders)",
-        "orders",
-        parameters=(CHANNEL, CUSTOMER, STATUS, AFTER, LIMIT),
-        description="Read by loading every order placed after `after` until `limit` match: "
-        "strongly consistent, and meant for the first thousands of orders (an order read "
-        "model comes next). A channel lists its own orders, store staff those with a "
-        "fulfilment order at their location.",
-    ),
     QueryRoute(
         "/orders/{order_id}", order, "An order, its fulfilment orders and decision", "orders"
     ),
@@ -259,13 +204,6 @@ ORDER_QUERIES = [
         pick_list,
         "What to take off the shelves for one fulfilment order: SKUs, batches, units",
         "orders",
-    ),
-    QueryRoute(
-        "/channels/{channel}/availability/{sku}",
-        channel_availability,
-        "Available to sell for a channel: its locations, less buffers and others' pools, long "
-        "dated enough (a kit: whole kits)",
-        "channels",
     ),
 ]
 

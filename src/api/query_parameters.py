@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
+from uuid import UUID
 
 from starlette.requests import Request
 
@@ -30,6 +31,7 @@ CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}", re.ASCII)
 WHOLE = re.compile(r"[0-9]{1,19}", re.ASCII)
 DECIMAL = re.compile(r"[+-]?[0-9]{1,15}(\.[0-9]{1,15})?", re.ASCII)
 DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}", re.ASCII)
 
 
 class InvalidValueError(ValueError):
@@ -194,6 +196,45 @@ def codes(name: str, most: int, **more: Any) -> Parameter[list[str]]:
     return Parameter(name, parse, expected, schema, **more)
 
 
+@dataclass(frozen=True)
+class Repeated(Parameter[list[str]]):
+    """Codes given one per occurrence of the parameter (`?sku=A&sku=B`), at most `most`."""
+
+    most: int = 100
+
+    def read(self, request: Request) -> list[str] | None:
+        values = [value for value in request.query_params.getlist(self.name) if value]
+        if not values:
+            return super().read(request)  # absent: the default, or required's refusal
+        if len(values) > self.most:
+            raise _invalid(
+                self.name, f"{len(values)} values of {self.name} given; expected {self.expected}"
+            )
+        for value in values:
+            shown = value if len(value) <= 40 else value[:40] + "..."
+            if CODE.fullmatch(value) is None:
+                raise _invalid(
+                    self.name, f"{self.name}={shown!r} is not valid; expected {self.expected}"
+                )
+        return values
+
+    def openapi(self) -> dict[str, Any]:
+        return {**super().openapi(), "style": "form", "explode": True}
+
+
+def repeated_codes(name: str, most: int, **more: Any) -> Repeated:
+    def parse(raw: str) -> list[str]:  # reached only through `read`, for one value
+        return [_matching(CODE, raw, "not a code")]
+
+    item = {"type": "string", "pattern": CODE.pattern, "maxLength": 64}
+    expected = (
+        f"1 to {most} codes (1 to 64 letters, digits and . _ : / -), the parameter repeated "
+        f"for each, such as {name}=A-1&{name}=B-2"
+    )
+    schema = {"type": "array", "items": item, "maxItems": most}
+    return Repeated(name, parse, expected, schema, most=most, **more)
+
+
 def text(name: str, **more: Any) -> Parameter[str]:
     def parse(raw: str) -> str:
         if len(raw) > MAX_TEXT or not raw.isprintable():
@@ -202,6 +243,17 @@ def text(name: str, **more: Any) -> Parameter[str]:
 
     expected = f"printable text of at most {MAX_TEXT} characters"
     return Parameter(name, parse, expected, {"type": "string", "maxLength": MAX_TEXT}, **more)
+
+
+def identifier(name: str, **more: Any) -> Parameter[str]:
+    """An id made of a UUID (a customer's), answered in its lower-case canonical form."""
+
+    def parse(raw: str) -> str:
+        return str(UUID(_matching(UUID_TEXT, raw, "not a UUID")))
+
+    expected = "a UUID (8-4-4-4-12 hexadecimal digits)"
+    schema = {"type": "string", "format": "uuid"}
+    return Parameter(name, parse, expected, schema, **more)
 
 
 Declared = dict[str, tuple[Parameter[Any], ...]]  # a route's path -> its query parameters

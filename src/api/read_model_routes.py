@@ -28,7 +28,7 @@ from api.query_parameters import (
 from api.query_route import READ_MODEL_PROBLEMS, Endpoint, QueryRoute
 from api.request_state import runtime_of
 from domain.channel_rules import CHANNELS
-from projections import analytics, projected_stock
+from projections import analytics, order_analytics, projected_stock
 from projections.clickhouse_facts import ClickHouseFacts
 from projections.hot_view_store import HotViewStore
 from service_layer.read_side import ReadSide
@@ -59,6 +59,9 @@ def _hot_views(request: Request) -> tuple[ReadSide, HotViewStore]:
     if side is None or side.sinks.hot_views is None:
         raise _off("Hot views off", served_hot_views(runtime.settings))
     return side, side.sinks.hot_views
+
+
+hot_views_of = _hot_views  # the order listings (api/order_routes.py) read the same views
 
 
 def _facts(request: Request) -> tuple[ReadSide, ClickHouseFacts]:
@@ -242,5 +245,11 @@ READ_MODEL_ROUTES = [
         lambda f, r: analytics.sell_through(f, *_period(r), PRODUCT.read(r)),
         "Sell-through by product",
         (*PERIOD, PRODUCT),
+    ),
+    _analytics_route(
+        "/analytics/orders",
+        lambda f, r: order_analytics.order_fulfilment(f, *_period(r), CHANNEL.read(r)),
+        "Orders' fill rate, split rate, ship-from-store share, pickup no-shows, time to ship",
+        (*PERIOD, CHANNEL),
     ),
 ]

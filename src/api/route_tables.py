@@ -6,11 +6,13 @@ a route the others lack."""
 from __future__ import annotations
 
 from api.audit_routes import AUDIT_ROUTES
+from api.channel_availability_routes import CHANNEL_AVAILABILITY_ROUTES
 from api.command_route import CommandRoute
 from api.command_routes import COMMAND_ROUTES
 from api.customer_routes import CUSTOMER_COMMAND_ROUTES, CUSTOMER_QUERIES, CustomerRoute
 from api.ledger_routes import LEDGER_ROUTES
 from api.operations_routes import OPERATIONS_ROUTES
+from api.order_listing_routes import ORDER_LISTINGS
 from api.order_routes import ORDER_QUERIES, ORDER_QUOTES, ORDER_ROUTES, ReadingPost
 from api.query_parameters import Declared
 from api.query_route import QueryRoute
@@ -26,7 +28,9 @@ ALL_COMMAND_ROUTES: list[CommandRoute | CustomerRoute] = [
 READING_POSTS: list[ReadingPost] = [*ORDER_QUOTES]  # POSTs that only read: no writer, no key
 STREAMING_POSTS: list[StreamingPost] = [*TILL_UPLOADS]  # lines in, lines out
 QUERY_ROUTES: list[QueryRoute] = [
+    *ORDER_LISTINGS,
     *ORDER_QUERIES,
+    *CHANNEL_AVAILABILITY_ROUTES,
     *CUSTOMER_QUERIES,
     *LEDGER_ROUTES,
     *RECOMMENDATION_ROUTES,

@@ -7,10 +7,12 @@ A chDB path is owned by the worker that writes it: its position is the worker's 
 from __future__ import annotations
 
 import asyncio
+import sys
 from dataclasses import dataclass
 
 import psycopg
 from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-untyped]
+from aiokafka.errors import KafkaError  # type: ignore[import-untyped]
 
 from configuration.settings import Settings, postgres_conninfo
 from streams.dead_letters import PostgresDeadLetters
@@ -45,8 +47,8 @@ async def group_lag(bootstrap_servers: str, prefix: str) -> list[Lag]:
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers, group_id=group_id(prefix), enable_auto_commit=False
     )
-    await consumer.start()
     try:
+        await consumer.start()  # a broker that does not answer: stopped all the same
         lags = []
         await consumer.topics()  # fresh metadata
         for name in PROJECTED_TOPICS:
@@ -65,6 +67,10 @@ async def group_lag(bootstrap_servers: str, prefix: str) -> list[Lag]:
         await consumer.stop()
 
 
+class BrokerUnansweredError(Exception):
+    """The broker could not be asked (down, starting, or its group coordinator moving)."""
+
+
 def measure(settings: Settings) -> list[Lag]:
     conninfo = postgres_conninfo(settings.event_store_url)
     head = log_head(conninfo)
@@ -74,7 +80,14 @@ def measure(settings: Settings) -> list[Lag]:
     finally:
         book.close()
     if settings.broker_url is not None:
-        lags.extend(asyncio.run(group_lag(settings.bootstrap_servers(), settings.topic_prefix)))
+        servers = settings.bootstrap_servers()
+        try:
+            lags.extend(asyncio.run(group_lag(servers, settings.topic_prefix)))
+        except (KafkaError, OSError, TimeoutError) as error:
+            raise BrokerUnansweredError(
+                f"the broker at {servers} did not tell the worker group's offsets "
+                f"({type(error).__name__}: {error}); try again once it is up"
+            ) from error
     url = settings.hot_views_url
     if url is not None and url.startswith(("redis://", "rediss://", "unix://")):
         from service_layer.read_side import open_hot_views
@@ -105,7 +118,11 @@ def print_lag(settings: Settings) -> int:
     if not settings.is_postgres():
         print("glow: lag follows a PostgreSQL event store (--store postgresql://...)")
         return 2
-    lags = measure(settings)
+    try:
+        lags = measure(settings)
+    except BrokerUnansweredError as error:
+        print(f"glow: {error}", file=sys.stderr)
+        return 1
     width = max((len(lag.consumer) for lag in lags), default=10)
     print(f"{'consumer':<{width}}  {'position':>10}  {'target':>10}  {'behind':>8}")
     for lag in lags:

@@ -21,7 +21,7 @@ import orjson
 from eventsourcing.domain import Aggregate
 
 from domain.trace import Trace
-from events.envelope import TRACE_FIELDS, payload_fields
+from events.envelope import CUSTOMER_NAMED, TRACE_FIELDS, payload_fields
 from events.published import PUBLISHED_EVENTS, schema_version
 
 CONTRACTS_DIRECTORY = Path(__file__).resolve().parent / "contracts"
@@ -71,7 +71,7 @@ def _object(properties: dict[str, Any]) -> dict[str, Any]:
 def event_schema(event_type: str, event_class: type[Aggregate.Event]) -> dict[str, Any]:
     version = schema_version(event_type)
     payload = {name: type_schema(hint) for name, hint in payload_fields(event_class).items()}
-    envelope = {
+    envelope: dict[str, dict[str, Any]] = {
         "event_id": {"type": "string"},
         "position": {"type": "integer", "minimum": 1},
         "type": {"const": event_type},
@@ -82,6 +82,8 @@ def event_schema(event_type: str, event_class: type[Aggregate.Event]) -> dict[st
         "subject": {"type": "object", "additionalProperties": {"type": "string"}},
         "payload": _object(payload),
     }
+    if event_type in CUSTOMER_NAMED:  # optional: events published before it lack it
+        envelope["payload"]["properties"]["customer_id"] = type_schema(UUID | None)
     return {
         "$schema": DRAFT,
         "$id": f"glowledger:event:{event_type}:v{version}",

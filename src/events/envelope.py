@@ -26,6 +26,9 @@ BASE_FIELDS = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic", "originator_id_type"}
 )
 TRACE_FIELDS = ("channel", "occurred_at", "idempotency_key", "source_ref", "reason")
+# Events whose payload also names the customer the command was for, by their pseudonymous id
+# (a UUID; never a name or contact), so a read model can list a customer's orders.
+CUSTOMER_NAMED = frozenset({"Order.Placed"})
 
 # The creation event of each aggregate and the fields that name it.
 SUBJECT_FIELDS: dict[str, tuple[str, ...]] = {
@@ -129,6 +132,8 @@ def envelope_of(
         for name in payload_fields(type(event))
         if name in vars(event)
     }
+    if event_type in CUSTOMER_NAMED:
+        payload["customer_id"] = event.trace.customer_id  # type: ignore[attr-defined]
     aggregate_id = str(event.originator_id)
     return Envelope(
         event_id=f"{aggregate_id}:{event.originator_version}",

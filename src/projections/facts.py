@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from events.envelope import Envelope
+from projections.order_facts import ORDER_COLUMNS, ORDER_HANDLERS, ORDER_KEYS
 
 Row = tuple[Any, ...]  # the values of a table's COLUMNS, in that order; times as ISO-8601 text
 Rows = dict[str, list[Row]]
@@ -39,6 +40,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "channel", "expires_at", "units",
     ),
     "catalog_attributes": ("entity", "code", "attribute", "value", "version", "position"),
+    **ORDER_COLUMNS,
 }  # fmt: skip
 # Each table's ReplacingMergeTree key: rows with the same key are one fact (the last version).
 KEYS: dict[str, tuple[str, ...]] = {
@@ -47,6 +49,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "returns": ("event_id",),
     "reservation_events": ("event_id",),
     "catalog_attributes": ("entity", "code", "attribute"),
+    **ORDER_KEYS,
 }
 TABLES = tuple(KEYS)
 
@@ -228,4 +231,6 @@ _HANDLERS: dict[str, Handler] = {
         "sku", "sku", lambda p: {"price": p["price"], "currency": p["currency"]}
     ),
     "Sku.Discontinued": _attributes("sku", "sku", lambda _: {"discontinued": 1}),
+    "Location.Registered": _attributes("location", "code", lambda p: {"kind": p["kind"]}),
+    **ORDER_HANDLERS,
 }

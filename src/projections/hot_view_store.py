@@ -36,6 +36,15 @@ class HotViewStore(Protocol):
 
     def all_documents(self) -> dict[str, Document]: ...
 
+    def ranked(
+        self, index: str, after: float | None, limit: int, *, newest_first: bool = False
+    ) -> list[tuple[str, float]]:
+        """Up to `limit` members of a sorted index with their scores, by score (highest first
+        when `newest_first`), strictly past the score `after` in that direction."""
+
+    def drop(self, index: str) -> None:
+        """Delete an index of the current views (a forgotten customer's orders)."""
+
 
 def apply_batch(
     store: HotViewStore, envelopes: Sequence[Envelope], consumer: str, position: int

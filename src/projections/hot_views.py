@@ -15,6 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from events.envelope import Envelope
+from projections.channel_views import RULE_HANDLERS, RULE_KINDS, rule_view_key
+from projections.index_ops import IndexOp as IndexOp  # re-exported: its home was here
+from projections.order_views import ORDER_HANDLERS
 
 Document = dict[str, Any]
 
@@ -22,18 +25,6 @@ SKU_LOCATIONS = "sku-locations:"
 OPEN_RESERVATIONS = "reservations-open"
 LOCATIONS_GEO = "locations-geo"
 PRODUCTS = "products"
-
-
-@dataclass(frozen=True)
-class IndexOp:
-    """`sadd`/`srem` a member of a set, `zadd`/`zrem` a scored member, `geoadd` a place."""
-
-    kind: str
-    key: str
-    member: str
-    score: float = 0.0
-    longitude: float = 0.0
-    latitude: float = 0.0
 
 
 @dataclass
@@ -64,8 +55,12 @@ def view_key(envelope: Envelope) -> str:
         return f"location:{subject['code']}"
     if kind == "Preorder":
         return f"preorder:{envelope.aggregate_id}"
+    if kind == "Order":
+        return f"order:{envelope.aggregate_id}"
     if kind == "PreorderSwitch":
         return f"preorder-switch:{subject['sku']}@{subject['channel']}"
+    if kind in RULE_KINDS:
+        return rule_view_key(kind, subject)
     return f"reservation:{envelope.aggregate_id}"
 
 
@@ -444,8 +439,10 @@ _HANDLERS: dict[str, Handler] = {
     "Sku.Discontinued": _discontinued,
     "Sku.BatchRecalled": _sku_recall,
     "Location.Registered": _registered,
+    **RULE_HANDLERS,  # sales channels' rules and kits: projections/channel_views.py
+    **ORDER_HANDLERS,
 }
 
 # The kinds of aggregate with a hot view are those with a projector above; every other kind's
-# events (orders, channels' rules and kits have no view yet) pass the views by.
+# events pass the views by.
 VIEWED_KINDS = frozenset(event_type.split(".")[0] for event_type in _HANDLERS)

@@ -73,6 +73,21 @@ class MemoryHotViews:
             scores = dict(self._scores.get("reservations-open", {}))
         return sorted((m for m, s in scores.items() if s <= until_epoch), key=scores.__getitem__)
 
+    def ranked(
+        self, index: str, after: float | None, limit: int, *, newest_first: bool = False
+    ) -> list[tuple[str, float]]:
+        with self._lock:
+            scores = list(self._scores.get(index, {}).items())
+        if after is not None:
+            scores = [(m, s) for m, s in scores if (s < after if newest_first else s > after)]
+        scores.sort(key=lambda item: (item[1], item[0]), reverse=newest_first)
+        return scores[:limit]
+
+    def drop(self, index: str) -> None:
+        with self._lock:
+            self._scores.pop(index, None)
+            self._sets.pop(index, None)
+
     def all_documents(self) -> dict[str, Document]:
         with self._lock:
             return copy.deepcopy(self._documents)

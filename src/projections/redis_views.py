@@ -132,6 +132,21 @@ class RedisHotViews:
         values = self.client.mget(keys) if keys else []
         return {k.removeprefix(p): orjson.loads(v) for k, v in zip(keys, values, strict=True) if v}
 
+    def ranked(
+        self, index: str, after: float | None, limit: int, *, newest_first: bool = False
+    ) -> list[tuple[str, float]]:
+        key = self.prefix() + index
+        if newest_first:
+            top = "+inf" if after is None else f"({after!r}"
+            found = self.client.zrevrangebyscore(key, top, "-inf", 0, limit, withscores=True)
+        else:
+            bottom = "-inf" if after is None else f"({after!r}"
+            found = self.client.zrangebyscore(key, bottom, "+inf", 0, limit, withscores=True)
+        return [(str(pair[0]), float(pair[1])) for pair in found]
+
+    def drop(self, index: str) -> None:
+        self.client.unlink(self.prefix() + index)
+
     # --- rebuild: fill a new generation, then swap it in ------------------------------------
 
     def new_generation(self) -> RedisHotViews:

@@ -1,9 +1,6 @@
-"""Orders, quotes and channel availability answered from the aggregates in the event store:
-strongly consistent, and outside the writer (a quote holds nothing and records nothing).
-
-Orders by channel, customer or status are found for now by reading the log's `Order.Placed`
-notifications and loading each order: fine for the first thousands of orders, not for more
-(an order read model is the next step)."""
+"""An order, its pick list, quotes and channel availability answered from the aggregates in the
+event store: strongly consistent, and outside the writer (a quote holds nothing and records
+nothing). Orders are listed from the order read model (service_layer/order_history.py)."""
 
 from __future__ import annotations
 
@@ -15,16 +12,13 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
-from eventsourcing.utils import get_topic
 
-from domain.errors import UnknownOrderError
+from domain.errors import UnknownOrderError, UnknownSkuError
 from domain.ledger import InventoryLedger
 from domain.order import Order
 from domain.order_sourcing import channel_availability, plan, viewed
 from domain.sourcing import Delivery
-
-PLACED_TOPIC = get_topic(Order.Placed)
-PAGE = 500  # notifications read at a time while listing
+from projections.channel_availability import unknown_skus
 
 
 @dataclass(frozen=True)
@@ -50,45 +44,6 @@ def _order(ledger: InventoryLedger, order_id: UUID) -> Order:
     if found is None:
         raise UnknownOrderError(f"no order {order_id}", order_id=str(order_id))
     return found
-
-
-@dataclass(frozen=True)
-class OrderFilter:
-    channel: str | None = None
-    customer_id: str | None = None
-    status: str | None = None
-    location: str | None = None  # store staff: orders with a fulfilment order there
-
-    def admits(self, found: Order) -> bool:
-        locations = {f.location for f in found.fulfilments.values()}
-        return (
-            self.channel in (None, found.channel)
-            and self.customer_id in (None, found.customer_id)
-            and self.status in (None, found.status)
-            and (self.location is None or self.location in locations)
-        )
-
-
-def orders(ledger: InventoryLedger, wanted: OrderFilter, after: int, limit: int) -> dict[str, Any]:
-    """Orders placed after log position `after`, oldest first, up to `limit` that match;
-    `next_after` continues the listing (None when the log is read to its end)."""
-    viewer = LedgerViewer(ledger)
-    found: list[dict[str, Any]] = []
-    position = after
-    while len(found) < limit:
-        page = ledger.recorder.select_notifications(
-            position, PAGE, topics=[PLACED_TOPIC], inclusive_of_start=False
-        )
-        for notification in page:
-            position = notification.id
-            placed = viewed(viewer, UUID(str(notification.originator_id)), Order)
-            if placed is not None and wanted.admits(placed):
-                found.append(placed.as_dict())
-                if len(found) == limit:
-                    return {"orders": found, "next_after": position}
-        if len(page) < PAGE:
-            return {"orders": found, "next_after": None}
-    return {"orders": found, "next_after": position}
 
 
 def pick_list(ledger: InventoryLedger, order_id: UUID, fulfilment_id: str) -> dict[str, Any]:
@@ -133,3 +88,21 @@ def available_to_sell(
 ) -> dict[str, Any]:
     units = channel_availability(LedgerViewer(ledger), channel, sku, today)
     return {"channel": channel, "sku": sku, "available_to_sell": units}
+
+
+def available_to_sell_of_skus(
+    ledger: InventoryLedger, channel: str, skus: Sequence[str], today: date
+) -> dict[str, int]:
+    """SKU -> units (or whole kits) the channel may sell now; refuses naming every SKU the
+    catalog lacks."""
+    viewer = LedgerViewer(ledger)
+    found: dict[str, int] = {}
+    unknown: list[str] = []
+    for sku in skus:
+        try:
+            found[sku] = channel_availability(viewer, channel, sku, today)
+        except UnknownSkuError:
+            unknown.append(sku)
+    if unknown:
+        raise unknown_skus(unknown)
+    return found

@@ -1,9 +1,9 @@
-"""The Faust app of the cluster path (`glow worker`): one agent reads the inventory and catalog
-topics in batches and hands them to the StreamProjector, which runs the same projectors and
-stores as the embedded driver. State lives in Redis and ClickHouse, never in Faust Tables, and
-offsets are committed after a batch is applied: at least once, idempotent stores. An event a
-store cannot take is set aside in `projection_dead_letters`; a store that cannot be reached is
-waited for, and the batch applied again, before its offsets are committed."""
+"""The Faust app of the cluster path (`glow worker`): one agent reads the inventory, catalog and
+orders topics in batches and hands them to the StreamProjector, which runs the same projectors
+and stores as the embedded driver. State lives in Redis and ClickHouse, never in Faust Tables,
+and offsets are committed after a batch is applied: at least once, idempotent stores. An event
+a store cannot take is set aside in `projection_dead_letters`; a store that cannot be reached
+is waited for, and the batch applied again, before its offsets are committed."""
 
 from __future__ import annotations
 
@@ -19,14 +19,14 @@ from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from events.envelope import Envelope
-from events.published import CATALOG_TOPIC, INVENTORY_TOPIC
+from events.published import CATALOG_TOPIC, INVENTORY_TOPIC, ORDER_TOPIC
 from streams.embedded_driver import ASK_SECONDS
 from streams.isolation import SET_ASIDE
 from streams.stream_projector import StreamProjector
 
 log = logging.getLogger(__name__)
 
-PROJECTED_TOPICS = (INVENTORY_TOPIC, CATALOG_TOPIC)
+PROJECTED_TOPICS = (INVENTORY_TOPIC, CATALOG_TOPIC, ORDER_TOPIC)  # orders: views and facts
 BATCH = 500
 WITHIN_SECONDS = 0.02
 # Faust fixes the consumer's fetch wait at 1,500 ms, and Tansu answers a fetch with no new data

@@ -21,7 +21,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 from eventsourcing.utils import resolve_topic
 
-from events.envelope import Envelope, payload_fields
+from events.envelope import CUSTOMER_NAMED, Envelope, payload_fields
 from events.published import event_type_of, schema_version
 from storage.log_stream import StoredRow
 from streams.stored_json import UnknownTagError, plain_dict, plain_moment, plain_stored
@@ -104,6 +104,8 @@ class StoredEnvelopes:
             if type(state) is not dict:
                 return None
             payload = {name: state[name] for name in shape.fields if name in state}
+            if event_type in CUSTOMER_NAMED:
+                payload["customer_id"] = state["trace"]["_data_"].get("customer_id")
             for name, value in payload.items():
                 kind = type(value)
                 if kind is dict:

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
 
+from configuration.settings import Settings
 from tests.e2e.conftest import WRITERS
 from tests.e2e.ledger_server import (
     EXPIRY_LATER,
@@ -23,6 +25,7 @@ from tests.e2e.ledger_server import (
     headers,
     ok,
     receive,
+    serve,
 )
 
 CLIENTS = 16
@@ -129,13 +132,19 @@ def kits_and_singles(client: httpx.Client, rng: random.Random, tally: Tally) -> 
 
 
 def every_order(client: httpx.Client) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
+    """Every order placed: listed from the order view once it has caught up with the race,
+    then each read from the ledger (with its fulfilment orders' batches)."""
+    deadline = time.monotonic() + 30
+    while ok(client.get("/orders", params={"limit": 1}))["log"]["behind"]:
+        assert time.monotonic() < deadline, "the order view did not catch up"
+        time.sleep(0.05)
+    found: list[str] = []
     after = 0
     while True:
         page = ok(client.get("/orders", params={"after": after, "limit": 200}))
-        found += page["orders"]
+        found += [order["order_id"] for order in page["orders"]]
         if page["next_after"] is None:
-            return found
+            return [ok(client.get(f"/orders/{order_id}")) for order_id in found]
         after = page["next_after"]
 
 
@@ -200,5 +209,10 @@ def test_kits_racing_their_components_sold_alone_take_every_component_or_none(
 
 
 @pytest.fixture
-def ledger(either_ledger: RunningLedger) -> RunningLedger:
-    return either_ledger
+def ledger(postgres_store: str, writer_process: bool) -> Iterator[RunningLedger]:
+    """A server with the writer in-process or in a process of its own, and the order view
+    in process (the race's orders are listed from it)."""
+    views = "memory://"
+    settings = Settings(postgres_store, writer_process=writer_process, hot_views_url=views)
+    with serve(settings) as running:
+        yield running

@@ -28,6 +28,7 @@ LIP, SERUM, GIFT = "LIP-1", "SERUM-1", "GIFT-1"
 NORTH, SOUTH, SHOP, OTHER_SHOP = "WH-NORTH", "WH-SOUTH", "ST-CITY", "ST-EAST"
 HOME = {"method": "ship", "latitude": 52.37, "longitude": 4.89}
 PICKUP = {"method": "pickup", "store": SHOP}
+LEDGER = {"consistency": "ledger"}  # right after a command: the projected answer may lag
 
 
 def seed(client: httpx.Client) -> None:
@@ -241,10 +242,12 @@ def test_channel_rules_bound_sourcing_and_channel_availability(shop: httpx.Clien
     }
     answer = ok(act(shop, "/channels/marketplace/rules", rules))
     assert answer["strategy"] == "priority" and answer["locations"] == [NORTH, SOUTH]
-    available = ok(shop.get(f"/channels/marketplace/availability/{LIP}"))
+    available = ok(shop.get(f"/channels/marketplace/availability/{LIP}", params=LEDGER))
     # north: 3 - 1; south: 5 - 1 free, of which S-LATE's 3 are long dated enough
-    assert available["available_to_sell"] == 2 + 3
-    assert ok(shop.get(f"/channels/web/availability/{LIP}"))["available_to_sell"] == 12
+    assert available["available_to_sell"] == 2 + 3 and available["source"] == "ledger"
+    assert (
+        ok(shop.get(f"/channels/web/availability/{LIP}", params=LEDGER))["available_to_sell"] == 12
+    )
     market = {"lines": [{"sku": LIP, "quantity": 4}], "delivery": HOME}
     response = shop.post("/orders", json=market, headers=headers(channel="marketplace"))
     assert response.status_code == 201, response.text
@@ -260,7 +263,9 @@ def test_a_kit_takes_every_component_atomically(ledger: RunningLedger, shop: htt
     ok(act(shop, "/kits", {"sku": GIFT, "components": {LIP: 1, SERUM: 2}}))
     nested = act(shop, "/kits", {"sku": GIFT, "components": {GIFT: 1}})
     assert nested.status_code == 422
-    assert ok(shop.get(f"/channels/web/availability/{GIFT}"))["available_to_sell"] == 3
+    assert (
+        ok(shop.get(f"/channels/web/availability/{GIFT}", params=LEDGER))["available_to_sell"] == 3
+    )
     placed = ok(order(shop, (GIFT, 3)))
     assert [f["location"] for f in placed["fulfilments"]] == [SOUTH]
     assert held(shop, SERUM)[SOUTH] == 6 and held(shop, LIP)[SOUTH] == 3
@@ -294,12 +299,10 @@ def test_reads_and_who_may_act(shop: httpx.Client, ledger: RunningLedger) -> Non
     assert away.status_code == 403 and "staff of" in away.json()["detail"]
     auditor = {"Authorization": auth_headers("auditor")["Authorization"]}
     assert shop.get(f"/orders/{order_id}", headers=auditor).status_code == 200
-    listed = ok(shop.get("/orders", params={"status": "in_fulfilment"}, headers=web))
-    assert [o["order_id"] for o in listed["orders"]] == [order_id]
-    assert ok(shop.get("/orders", headers=app))["orders"] == []
-    assert shop.get("/orders", params={"channel": "web"}, headers=app).status_code == 403
-    staff_list = ok(shop.get("/orders", headers=staff))
-    assert [o["order_id"] for o in staff_list["orders"]] == [order_id]
+    # listing reads the order read model, which this ledger runs without (hot views off);
+    # tests/integration/readside/test_order_views_over_http.py lists with it
+    off = shop.get("/orders", params={"status": "in_fulfilment"}, headers=web)
+    assert off.status_code == 503 and off.json()["type"].endswith("read-models-off")
     bad = shop.get("/orders", params={"status": "lost"})
     assert bad.status_code == 422
     assert shop.get(f"/orders/{uuid.uuid4()}").status_code == 404

@@ -134,7 +134,9 @@ def orders_day(uow: MemoryUnitOfWork) -> None:
 
 
 def order(uow: MemoryUnitOfWork, delivery: Delivery, quantity: int) -> UUID:
-    placed = o.PlaceOrder(uuid4(), (o.OrderedItem(RED, quantity),), delivery, trace())
+    customer = str(uuid4())  # Order.Placed's envelope names the customer's pseudonymous id
+    lines = (o.OrderedItem(RED, quantity),)
+    placed = o.PlaceOrder(uuid4(), lines, delivery, trace(customer_id=customer))
     uow.run(placed)
     return placed.order_id
 

@@ -137,4 +137,5 @@ def test_an_orders_holds_and_their_partial_release_show_in_the_stock_views() -> 
     views = documents(log.envelopes)
     found = availability(views[f"stock:{shop.RED}@{shop.WAREHOUSE}"], shop.TODAY)
     assert (found["reserved"], found["available"]) == (3, 7)
-    assert not any(key.startswith("reservation:") for key in views)  # orders have no view yet
+    assert not any(key.startswith("reservation:") for key in views)  # an order is no cart
+    assert views[f"order:{placed.order_id}"]["lines"]["L1"]["cancelled"] == 2

@@ -4,6 +4,7 @@ consumer is caught up."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import httpx
@@ -11,7 +12,7 @@ import pytest
 
 from cli.dev_processes import free_port
 from configuration.settings import Settings
-from tests.e2e.ledger_server import auth_headers, serve
+from tests.e2e.ledger_server import auth_headers, ok, post, serve
 from tests.integration.cluster.processes import dump_facts, glow, running, stop, wait_for
 from tests.integration.readside.test_read_side_end_to_end import caught_up, trade
 
@@ -35,15 +36,23 @@ def test_commands_through_the_api_reach_redis_and_clickhouse_via_relay_and_worke
         assert ledger.runtime.read_side is not None
         assert ledger.runtime.read_side.follower is None  # the worker keeps the models
         trade(client)
+        customer = str(uuid.uuid4())  # the order view and facts, kept by the worker from `orders`
+        pickup = {"method": "pickup", "store": "PARIS"}
+        body = {"lines": [{"sku": "SERUM-1", "quantity": 1}], "delivery": pickup}
+        placed = ok(post(client, "/orders", {**body, "customer_id": customer}))
         view = caught_up(client, "/availability/SERUM-1?location=PARIS")
         truth = client.get("/skus/SERUM-1/stock/PARIS").json()
         assert view["log"]["behind"] == 0, log.read_text()[-3000:]
         for figure in ("on_hand", "reserved", "available", "next_expiry"):
             assert view["availability"][figure] == truth[figure], figure
+        listed = caught_up(client, f"/orders?customer_id={customer}")
+        assert [(o["order_id"], o["status"]) for o in listed["orders"]] == [
+            (placed["order_id"], "sourced")
+        ], log.read_text()[-3000:]
 
         def no_lag() -> bool:  # the worker commits its offsets every second
             lines = glow(cluster, "lag").splitlines()[1:]
-            return len(lines) == 5 and all(line.split()[-2] == "0" for line in lines)
+            return len(lines) == 6 and all(line.split()[-2] == "0" for line in lines)
 
         wait_for(no_lag, 20, "glow lag to show every consumer caught up", interval=0.5)
         stop(worker)  # the worker owns its chDB path: read it once it has stopped
@@ -51,3 +60,4 @@ def test_commands_through_the_api_reach_redis_and_clickhouse_via_relay_and_worke
     assert facts["_sold_units"] == 4  # 3 from the confirmed reservation, 1 sold directly
     assert len(facts["sales_lines"]) == 2
     assert facts["reservation_events"] and facts["stock_movements"]
+    assert len(facts["orders"]) == 1 and len(facts["fulfilments"]) == 1  # the orders topic too

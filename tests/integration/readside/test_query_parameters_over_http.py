@@ -31,6 +31,7 @@ PATH_VALUES = {
     "kind": "stock",
     "key": "SKU-1@SHOP-1",
     "batch": "B1",
+    "channel": "web",
 }
 AWKWARD = [
     "²", "١٢", "inf", "-inf", "nan", "1e309", "-1", "0", str(2**63 - 1), "9" * 40,
@@ -42,6 +43,8 @@ PROBED = [
     ("/analytics/turnover", {"from": "0001-01-01", "to": "0001-01-05"}),
     ("/analytics/turnover", {"from": "2026-01-05", "to": "2026-01-01"}),
     ("/analytics/expiring-batches", {"days": "-1"}),
+    ("/analytics/orders", {"from": "2026-01-05", "to": "2026-01-01"}),
+    ("/analytics/orders", {"channel": "web'; DROP TABLE orders"}),
     ("/availability/SKU-1/nearest", {"lat": "inf", "lon": "-inf"}),
     ("/audit/export", {"after": "²"}),
     ("/audit/export", {"after": str(2**63 - 1)}),
@@ -121,6 +124,7 @@ def test_valid_edges_of_the_ranges_are_answered(client: httpx.Client) -> None:
         ("/analytics/daily-sales", {"from": "2000-01-01", "to": "2100-12-31"}),
         ("/analytics/turnover", {"from": "2000-01-01", "to": "2100-12-31"}),
         ("/analytics/expiring-batches", {"days": "3650"}),
+        ("/analytics/orders", {"from": "2000-01-01", "to": "2100-12-31", "channel": "pos"}),
         ("/availability/SKU-1/nearest", {"lat": "-90", "lon": "180", "quantity": "1"}),
         ("/audit/export", {"after": str(2**63 - 2)}),
     ]

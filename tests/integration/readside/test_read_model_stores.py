@@ -67,8 +67,8 @@ def test_facts_written_twice_are_read_once(facts: ClickHouseFacts) -> None:
 
 def test_the_clickhouse_migrations_apply_once(facts: ClickHouseFacts) -> None:
     assert apply_migrations(facts.client) == []
-    names = facts.rows("SELECT name FROM glow_schema_migrations FINAL")
-    assert names == [{"name": "0001_facts.sql"}]
+    names = facts.rows("SELECT name FROM glow_schema_migrations FINAL ORDER BY name")
+    assert names == [{"name": "0001_facts.sql"}, {"name": "0002_order_facts.sql"}]
 
 
 def test_a_rebuilt_shadow_swaps_in_for_the_live_tables(facts: ClickHouseFacts) -> None:
