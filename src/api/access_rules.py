@@ -159,9 +159,19 @@ WEBHOOK_RULES: dict[tuple[str, str], Access] = {
     ("GET", "/recalls/{sku}/{batch}"): allow(*AUDITORS),
 }
 
+TILL_RULES: dict[tuple[str, str], Access] = {
+    # tills: registered by the back office; a journal is uploaded and its report read by the
+    # store's staff (their own store's tills: checked on the till) or the back office
+    ("POST", "/tills"): allow(*ADMIN),
+    ("POST", "/locations/{location}/reconciliation-policy"): allow(*ADMIN),
+    ("POST", "/tills/{till}/journals"): allow(*STOCK_OPS),
+    ("GET", "/tills/{till}/journals/{journal_id}/report"): allow(*STOCK_OPS, "auditor"),
+}
+
 ACCESS_RULES: dict[tuple[str, str], Access] = {
     **WEBHOOK_RULES,
     **INVENTORY_RULES,
+    **TILL_RULES,
     **ORDER_RULES,
     **CUSTOMER_RULES,
     **READ_MODEL_RULES,

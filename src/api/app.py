@@ -38,6 +38,7 @@ from api.route_tables import (
     QUERY_PARAMETERS,
     QUERY_ROUTES,
     READING_POSTS,
+    STREAMING_POSTS,
 )
 from audit.errors import AuditError
 from domain.errors import DomainError
@@ -63,6 +64,7 @@ def app_routes(command_routes: list[Route] | None = None) -> list[Route]:
     ]
     routes += [Route(post.path, post.endpoint, methods=["POST"]) for post in READING_POSTS]
     routes += [Route(post.path, post.endpoint, methods=["POST"]) for post in ACTION_POSTS]
+    routes += [Route(post.path, post.endpoint, methods=["POST"]) for post in STREAMING_POSTS]
     return routes + [query.route() for query in QUERY_ROUTES]
 
 

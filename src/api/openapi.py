@@ -11,7 +11,13 @@ from pydantic.json_schema import models_json_schema
 from api.callers import MAX_KEY_LENGTH
 from api.query_parameters import openapi_parameters
 from api.query_route import QueryRoute
-from api.route_tables import ACTION_POSTS, ALL_COMMAND_ROUTES, QUERY_ROUTES, READING_POSTS
+from api.route_tables import (
+    ACTION_POSTS,
+    ALL_COMMAND_ROUTES,
+    QUERY_ROUTES,
+    READING_POSTS,
+    STREAMING_POSTS,
+)
 from domain.channel_rules import CHANNELS
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
@@ -69,7 +75,7 @@ def openapi_document() -> dict[str, Any]:
     models: list[tuple[type[BaseModel], Literal["validation"]]] = [
         (route.model, "validation")
         for route in [*ALL_COMMAND_ROUTES, *READING_POSTS, *ACTION_POSTS]
-    ]
+    ] + [(post.line_model, "validation") for post in STREAMING_POSTS]
     refs, defs = models_json_schema(models, ref_template="#/components/schemas/{model}")
     paths: dict[str, Any] = {}
     for route in ALL_COMMAND_ROUTES:
@@ -89,6 +95,27 @@ def openapi_document() -> dict[str, Any]:
                     "content": {"application/json": {"schema": {"type": "object"}}},
                 },
                 **_problems(400, 401, 403, 404, 409, 413, 415, 422, 503),
+            },
+        }
+    for streamed in STREAMING_POSTS:
+        paths.setdefault(streamed.path, {})["post"] = {
+            "summary": streamed.summary,
+            "tags": [streamed.tag],
+            "operationId": _operation_id(streamed.path),
+            "parameters": [CHANNEL_HEADER, *_path_parameters(streamed.path)],
+            "requestBody": {
+                "required": True,
+                "description": "One line per JSON object (application/x-ndjson), or a JSON array",
+                "content": {
+                    "application/x-ndjson": {"schema": refs[(streamed.line_model, "validation")]}
+                },
+            },
+            "responses": {
+                "200": {
+                    "description": "A header line, one outcome per journal line, a summary",
+                    "content": {"application/x-ndjson": {"schema": {"type": "object"}}},
+                },
+                **_problems(400, 401, 403, 404, 422),
             },
         }
     for post in READING_POSTS:

@@ -20,15 +20,17 @@ from api.query_parameters import Declared
 from api.query_route import QueryRoute
 from api.read_model_routes import READ_MODEL_ROUTES
 from api.recommendation_routes import RECOMMENDATION_ROUTES
+from api.till_routes import TILL_COMMAND_ROUTES, TILL_QUERIES, TILL_UPLOADS, StreamingPost
 from api.webhook_routes import WEBHOOK_POSTS, WEBHOOK_QUERIES
 
-LEDGER_COMMAND_ROUTES: list[CommandRoute] = [*COMMAND_ROUTES, *ORDER_ROUTES]
+LEDGER_COMMAND_ROUTES: list[CommandRoute] = [*COMMAND_ROUTES, *ORDER_ROUTES, *TILL_COMMAND_ROUTES]
 ALL_COMMAND_ROUTES: list[CommandRoute | CustomerRoute] = [
     *LEDGER_COMMAND_ROUTES,
     *CUSTOMER_COMMAND_ROUTES,
 ]
 READING_POSTS: list[ReadingPost] = [*ORDER_QUOTES]  # POSTs that only read: no writer, no key
 ACTION_POSTS: list[ActionPost] = [*WEBHOOK_POSTS, *MARKETPLACE_POSTS]  # POSTs of their own
+STREAMING_POSTS: list[StreamingPost] = [*TILL_UPLOADS]  # lines in, lines out
 QUERY_ROUTES: list[QueryRoute] = [
     *ORDER_LISTINGS,
     *ORDER_QUERIES,
@@ -41,5 +43,6 @@ QUERY_ROUTES: list[QueryRoute] = [
     *OPERATIONS_ROUTES,
     *WEBHOOK_QUERIES,
     *RECALL_QUERIES,
+    *TILL_QUERIES,
 ]
 QUERY_PARAMETERS: Declared = {route.path: route.parameters for route in QUERY_ROUTES}

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from domain.order_commands import OrderCommand
 from domain.sourcing import Delivery
+from domain.till_commands import DeclareReconciliationPolicy, RecordTillLines, RegisterTill
 from domain.trace import Trace
 
 
@@ -329,4 +330,7 @@ Command = (
     | RecallBatch
     | HoldCommand
     | OrderCommand
+    | RegisterTill
+    | DeclareReconciliationPolicy
+    | RecordTillLines
 )

@@ -217,3 +217,13 @@ class PreorderStateError(ConflictError):
     """A pre-order cannot take the step from the state it is in; the message names both."""
 
     code = "preorder-state"
+
+
+class UnknownTillError(NotFoundError):
+    code = "unknown-till"
+
+
+class TillSequenceError(ConflictError):
+    """A journal line out of its till's order: a gap before it (earlier lines missing)."""
+
+    code = "till-sequence"

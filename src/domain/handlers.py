@@ -31,6 +31,7 @@ from domain.order_handlers import ORDER_HANDLERS
 from domain.reservation import Reservation
 from domain.results import Result
 from domain.stock import Stock
+from domain.till_handlers import TILL_HANDLERS
 from domain.trace import Trace
 from domain.unit_of_work import UnitOfWork, find_as, view_as
 
@@ -320,3 +321,6 @@ def _product(uow: UnitOfWork, code: str) -> Product:
     if product is None:
         raise UnknownProductError(f"no product with code {code!r}", product_code=code)
     return product
+
+
+HANDLERS.update(TILL_HANDLERS)

@@ -23,6 +23,7 @@ CONFIRMED = "confirmed"
 RELEASED = "released"
 EXPIRED = "expired"
 ORDERED = "ordered"  # turned into an order: its units are the order's holds now
+CANCELLED = "cancelled"  # given up for a till's earlier sale (Reservation.CancelledForShortage)
 
 # A checkout may extend a hold while the customer pays, within bounds (README: Holds).
 MAX_EXTENSIONS = 3
@@ -76,6 +77,33 @@ class Reservation(Aggregate):
         def apply(self, aggregate: Aggregate) -> None:
             reservation = _reservation(aggregate)
             reservation.status, reservation.order_id = ORDERED, self.order_id
+
+    # --- a late till sale found this cart's units at a store (domain/till_reconciliation.py)
+
+    class Resourced(Aggregate.Event):
+        """Units of a line now held at another location: the till sold them where they were."""
+
+        sku: str
+        from_location: str
+        to_location: str
+        quantity: int
+        allocations: dict[str, int]  # batches now held at `to_location`
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            reservation = _reservation(aggregate)
+            reservation.lines = _moved(reservation.lines, self)  # replaced: copies share lines
+
+    class CancelledForShortage(Aggregate.Event):
+        """The cart's hold was given up so that a till's earlier sale stands; its channel
+        reads the reason here (status `cancelled`) and hears it on the inventory topic."""
+
+        location: str
+        sku: str
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            _reservation(aggregate).status = CANCELLED
 
     def __init__(self, lines: list[dict[str, Any]], expires_at: datetime, trace: Trace) -> None:
         self.lines = lines
@@ -157,6 +185,32 @@ class Reservation(Aggregate):
         self._require_not_overdue(trace.occurred_at)
         self.trigger_event(self.ConvertedToOrder, order_id=order_id, trace=trace)
 
+    def is_open_at(self, now: datetime) -> bool:
+        return self.status == OPEN and now < self.expires_at
+
+    def resource(
+        self,
+        sku: str,
+        from_location: str,
+        to_location: str,
+        allocations: dict[str, int],
+        trace: Trace,
+    ) -> None:
+        self._require_open("re-sourced")
+        self.trigger_event(
+            self.Resourced,
+            sku=sku,
+            from_location=from_location,
+            to_location=to_location,
+            quantity=sum(allocations.values()),
+            allocations=allocations,
+            trace=trace,
+        )
+
+    def cancel_for_shortage(self, location: str, sku: str, trace: Trace) -> None:
+        self._require_open("cancelled")
+        self.trigger_event(self.CancelledForShortage, location=location, sku=sku, trace=trace)
+
     def require_authority(self, authority: Authority, verb: str) -> None:
         """Only the channel that placed it acts on it (unless the authority spans channels),
         and only at the authority's location, if it has one."""
@@ -196,3 +250,34 @@ class Reservation(Aggregate):
                 reservation_id=str(self.id),
                 expires_at=self.expires_at.isoformat(),
             )
+
+
+def _moved(lines: list[dict[str, Any]], moved: Reservation.Resourced) -> list[dict[str, Any]]:
+    """The lines with `quantity` units of the SKU taken from one location to another (added
+    to the line already there, if any)."""
+    kept = []
+    for line in lines:
+        if line["sku"] == moved.sku and line["location"] == moved.from_location:
+            left = line["quantity"] - moved.quantity
+            if left > 0:
+                kept.append({**line, "quantity": left, "allocations": {}})
+            continue
+        kept.append(line)
+    for n, line in enumerate(kept):
+        if line["sku"] == moved.sku and line["location"] == moved.to_location:
+            allocations = dict(line["allocations"])
+            for number, units in moved.allocations.items():
+                allocations[number] = allocations.get(number, 0) + units
+            kept[n] = {
+                **line,
+                "quantity": line["quantity"] + moved.quantity,
+                "allocations": allocations,
+            }
+            return kept
+    added = {
+        "sku": moved.sku,
+        "location": moved.to_location,
+        "quantity": moved.quantity,
+        "allocations": dict(moved.allocations),
+    }
+    return [*kept, added]

@@ -311,6 +311,24 @@ class Stock(Aggregate):
             stock.waiting = {k: v for k, v in stock.waiting.items() if k != ref}
             stock.arrived = {k: v for k, v in stock.arrived.items() if k != ref}
 
+    # --- late till sales that found their units held or gone -------------------------------
+
+    class ShortageRecorded(Aggregate.Event):
+        """A till sold units the books had given to holds (or no longer held): the holds
+        named are short by these units until a transfer brings more. Counts nothing itself:
+        the till's `Sold` did."""
+
+        quantity: int
+        holds: dict[str, int]  # hold id (hex) -> units it is short; "" for units not held
+        till: str
+        seq: int
+        transfer_from: str | None  # a location that has the units free, if any
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            stock = _stock(aggregate)
+            stock.counters["till_shortage"] = stock.counters.get("till_shortage", 0) + self.quantity
+
     def __init__(self, sku: str, location: str) -> None:
         self.sku = sku
         self.location = location
@@ -866,6 +884,71 @@ class Stock(Aggregate):
             trace=trace,
         )
         return released
+
+    # --- late till sales ---------------------------------------------------------------
+
+    def sell_at_till(
+        self, quantity: int, unit_price: Decimal, currency: str, trace: Trace
+    ) -> tuple[dict[str, int], int]:
+        """A sale a till already made: never refused for lack of stock. Free units first
+        (first-expired-first-out), then units held for others, then units the books no
+        longer have (the last batch to expire goes below zero). Returns the allocations and
+        how many of the units were not free (the caller records them as a shortage)."""
+        _require_positive(quantity)
+        if not self.batches:
+            raise UnknownBatchError(
+                f"{self.sku} was never held at {self.location}: no batch to sell from; "
+                "receive it there (or correct the till's SKU or store)",
+                sku=self.sku,
+                location=self.location,
+            )
+        today = trace.occurred_at.date()
+        allocations = allocate_fefo(list(self.batches.values()), quantity, today)
+        short = quantity - sum(allocations.values())
+        remaining = short
+        for batch in sorted(self.batches.values(), key=lambda b: (b.expiry, b.number)):
+            take = min(max(batch.on_hand - allocations.get(batch.number, 0), 0), remaining)
+            if take > 0:
+                allocations[batch.number] = allocations.get(batch.number, 0) + take
+                remaining -= take
+        if remaining:
+            last = max(self.batches.values(), key=lambda b: (b.expiry, b.number)).number
+            allocations[last] = allocations.get(last, 0) + remaining
+        self.trigger_event(
+            self.Sold,
+            reservation_id=None,
+            allocations=allocations,
+            unit_price=unit_price,
+            currency=currency,
+            trace=trace,
+        )
+        return allocations, short
+
+    def record_shortage(
+        self,
+        quantity: int,
+        holds: dict[str, int],
+        till: str,
+        seq: int,
+        transfer_from: str | None,
+        trace: Trace,
+    ) -> None:
+        self.trigger_event(
+            self.ShortageRecorded,
+            quantity=quantity,
+            holds=holds,
+            till=till,
+            seq=seq,
+            transfer_from=transfer_from,
+            trace=trace,
+        )
+
+    def units_short(self) -> int:
+        """Units the holds here are owed beyond what is on hand, and units sold that the
+        books did not have: what shortage records must explain."""
+        on_hand = sum(b.on_hand for b in self.batches.values())
+        reserved = sum(b.reserved for b in self.batches.values())
+        return max(0, reserved - max(on_hand, 0)) + max(0, -on_hand)
 
     # --- rules -------------------------------------------------------------------------
 

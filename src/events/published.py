@@ -20,6 +20,7 @@ from domain.order import Order
 from domain.preorders import Preorder, PreorderSwitch
 from domain.reservation import Reservation
 from domain.stock import Stock
+from domain.tills import ReconciliationPolicy, Till
 
 INVENTORY_TOPIC = "inventory"
 CATALOG_TOPIC = "catalog"
@@ -40,6 +41,8 @@ AGGREGATE_TOPICS: dict[type[Aggregate], str] = {
     Order: ORDER_TOPIC,
     SalesChannel: CATALOG_TOPIC,
     Kit: CATALOG_TOPIC,
+    Till: INVENTORY_TOPIC,
+    ReconciliationPolicy: INVENTORY_TOPIC,
 }
 
 # Raise an event type's number when its payload changes shape; the old contract stays committed.

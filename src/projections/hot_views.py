@@ -318,6 +318,25 @@ def _switched(doc: Document, p: dict[str, Any], _: Envelope) -> list[IndexOp]:
     return []
 
 
+def _resourced(doc: Document, p: dict[str, Any], _: Envelope) -> list[IndexOp]:
+    """A till sold a cart's units at a store: that many are held at another location now."""
+    kept = []
+    for line in doc.get("lines", []):
+        if line["sku"] == p["sku"] and line["location"] == p["from_location"]:
+            if line["quantity"] > p["quantity"]:
+                kept.append({**line, "quantity": line["quantity"] - p["quantity"]})
+            continue
+        kept.append(line)
+    there = [x for x in kept if x["sku"] == p["sku"] and x["location"] == p["to_location"]]
+    if there:
+        kept[kept.index(there[0])] = {**there[0], "quantity": there[0]["quantity"] + p["quantity"]}
+    else:
+        kept.append({k: p[k] for k in ("sku", "quantity", "allocations")})
+        kept[-1]["location"] = p["to_location"]
+    doc["lines"] = kept
+    return []
+
+
 def _closed(status: str) -> Handler:
     def close(doc: Document, _: dict[str, Any], e: Envelope) -> list[IndexOp]:
         doc["status"] = status
@@ -401,6 +420,8 @@ _HANDLERS: dict[str, Handler] = {
     "Stock.PreorderWithdrawn": _stop_waiting,
     "Stock.IncomingShipmentDelayed": _shipment_delayed,
     "Stock.IncomingShipmentCancelled": _shipment_cancelled,
+    "Reservation.Resourced": _resourced,
+    "Reservation.CancelledForShortage": _closed("cancelled"),
     "Preorder.Placed": _preorder_placed,
     "Preorder.Allocated": _preorder_allocated_to_it,
     "Preorder.ShipmentDelayed": _preorder_delayed,

@@ -29,6 +29,7 @@ from domain.handlers import handle
 from domain.ledger import SNAPSHOT_INTERVAL
 from domain.results import Result
 from domain.stock import Stock
+from domain.tills import Till
 from domain.unit_of_work import UnitOfWork
 from service_layer.working_set import AggregateCache, CommitGroup
 from service_layer.writer import Outcome
@@ -259,11 +260,12 @@ class CommandWriter:
             e.originator_id
             for e in group.events
             if e.originator_version % SNAPSHOT_INTERVAL == 0
-            and isinstance(group.aggregates.get(e.originator_id), Stock)
+            and isinstance(group.aggregates.get(e.originator_id), (Stock, Till))
         }
         for aggregate_id in due:
             try:
-                snapshots.put([Stock.Snapshot.take(group.aggregates[aggregate_id])])
+                aggregate = group.aggregates[aggregate_id]
+                snapshots.put([type(aggregate).Snapshot.take(aggregate)])
             except Exception:  # only a shortcut for cold loads: the events are committed
                 log.exception("taking a snapshot of %s failed; the next one may", aggregate_id)
 

@@ -48,6 +48,8 @@ PATH_VALUES = {
     "channel": "web",
     "name": "zalando",
     "subscription_id": str(uuid.uuid4()),
+    "till": "TILL-1",
+    "journal_id": "J-1",
 }
 
 

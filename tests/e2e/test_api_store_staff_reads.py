@@ -117,6 +117,8 @@ def test_no_staff_answer_carries_another_locations_figures(
         "channel": "web",
         "order_id": shop["order"],  # picked at the other location
         "fulfilment_id": "F1",
+        "till": "TILL-ELSEWHERE",
+        "journal_id": "J-1",
     }
     query = {"location": ELSEWHERE, "lat": "48.8", "lon": "2.3", "skus": SKU}
     for params in (query, {k: v for k, v in query.items() if k != "location"}):

@@ -27,6 +27,7 @@ from shop import (
     sell,
     trace,
 )
+from till_shop import a_till_reconciles
 
 from domain import commands as c
 from domain import order_commands as o
@@ -61,6 +62,7 @@ def busy_day() -> MemoryUnitOfWork:
     uow.run(c.LiftQuarantine(RED, WAREHOUSE, "LATE", trace()))
     uow.run(c.RecallBatch(RED, "EARLY", trace()))
     orders_day(uow)
+    a_till_reconciles(uow)
     uow.run(c.DiscontinueProduct("LIP", trace()))
     return uow
 

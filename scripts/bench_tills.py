@@ -1,0 +1,198 @@
+"""Till journal upload on PostgreSQL over HTTP: lines applied per second for one offline
+journal, the peak memory of the API process (server and its writer child) while it uploads,
+against PostgreSQL's own ceiling (pgbench, one single-row INSERT per transaction) in the
+same run.
+
+    .venv/bin/python scripts/bench_tills.py --quick        # under 60 s, 50,000 lines
+    .venv/bin/python scripts/bench_tills.py --lines 100000
+
+GLOW_BENCH_DB names the scratch database (default glow_bench_tills). The journal is sent
+chunked as it is generated and the answer read as it streams, so neither side holds it.
+The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import orjson
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from api.auth import mint_token  # noqa: E402
+from bench_commands import GLOW, JWT_SECRET, MASTER_KEY, pgbench, served, trace  # noqa: E402
+from bench_services import (  # noqa: E402
+    cpu_seconds,
+    ensure_postgres,
+    fresh_database,
+    with_descendants,
+)
+from configuration.settings import Settings  # noqa: E402
+from domain import commands as c  # noqa: E402
+from domain.till_commands import DeclareReconciliationPolicy, RegisterTill  # noqa: E402
+from service_layer.bootstrap import bootstrap  # noqa: E402
+
+STORE, WAREHOUSE, TILL = "ST-BENCH", "WH-BENCH", "TILL-BENCH"
+SKUS = [f"TILL-SKU-{i:03d}" for i in range(50)]
+HEADERS = {
+    "x-channel": "pos",
+    "authorization": "Bearer " + mint_token(JWT_SECRET, "bench", "admin", 3600),
+    "content-type": "application/x-ndjson",
+    "journal-id": "J-BENCH",
+}
+
+
+def seed(url: str, carts: int) -> None:
+    """A store and a warehouse with every SKU, a till, a policy, and web carts on the store's
+    shelves (so some till sales re-source a cart)."""
+    runtime = bootstrap(Settings(event_store_url=url, master_key=MASTER_KEY))
+    runtime.writer.start()
+    try:
+        w = runtime.writer
+        for code, kind in ((STORE, "store"), (WAREHOUSE, "warehouse")):
+            w.execute(c.RegisterLocation(code, code, kind, 52.0, 4.0, trace()))
+        variants = tuple(c.VariantSpec(s, {}, Decimal("9.90"), "EUR") for s in SKUS)
+        details = {"name": "Bench lipstick", "brand": "Bench", "category": "lips"}
+        w.execute(c.DefineProduct("TILL-BENCH", details, variants, trace()))
+        for sku in SKUS:
+            w.execute(c.ReceiveBatch(sku, STORE, "S1", date(2030, 1, 1), 2_000, None, trace()))
+            w.execute(c.ReceiveBatch(sku, WAREHOUSE, "W1", date(2030, 1, 1), 10**6, None, trace()))
+        w.execute(RegisterTill(TILL, STORE, trace()))
+        w.execute(DeclareReconciliationPolicy(STORE, ("resource", "cancel_hold"), trace()))
+        far = datetime.now(tz=UTC) + timedelta(hours=1)
+        for n in range(carts):
+            line = (c.StockLine(SKUS[n % len(SKUS)], STORE, 500),)
+            w.execute(c.PlaceReservation(uuid.uuid4(), line, far, trace()))
+    finally:
+        runtime.close()
+
+
+def journal(lines: int) -> Iterator[bytes]:
+    """JSON Lines, 200 a chunk, a few SKUs a sale."""
+    rng = random.Random(16)
+    at = (datetime.now(tz=UTC) - timedelta(hours=2)).isoformat()
+    chunk = []
+    for seq in range(1, lines + 1):
+        items = [{"sku": rng.choice(SKUS), "quantity": 1} for _ in range(rng.randint(1, 2))]
+        chunk.append(orjson.dumps({"seq": seq, "type": "sale", "occurred_at": at, "lines": items}))
+        if len(chunk) == 200:
+            yield b"\n".join(chunk) + b"\n"
+            chunk = []
+    if chunk:
+        yield b"\n".join(chunk) + b"\n"
+
+
+class PeakMemory:
+    """The largest summed resident set of a process and its children, sampled every 20 ms."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak_kb, self._stop = pid, 0, threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak_kb = max(self.peak_kb, sum(_rss_kb(p) for p in with_descendants(self.pid)))
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def upload(port: int, lines: int) -> dict[str, int]:
+    outcomes: dict[str, int] = {}
+    url = f"http://127.0.0.1:{port}/tills/{TILL}/journals"
+    with (
+        httpx.Client(timeout=600) as client,
+        client.stream("POST", url, content=journal(lines), headers=HEADERS) as answer,
+    ):
+        answer.raise_for_status()
+        for raw in answer.iter_lines():
+            line = orjson.loads(raw)
+            if "outcome" in line:
+                key = str(line["outcome"]) + ("_conflicted" if line.get("reconciliation") else "")
+                outcomes[key] = outcomes.get(key, 0) + 1
+    return outcomes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="finish in under 60 s")
+    parser.add_argument("--lines", type=int, default=50_000)
+    parser.add_argument("--clients", type=int, default=8, help="pgbench clients")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("GLOW_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432"),
+    )
+    args = parser.parse_args()
+    dbname = os.environ.get("GLOW_BENCH_DB", "glow_bench_tills")
+    ensure_postgres(args.postgres)
+    url = fresh_database(args.postgres, dbname)
+    subprocess.run([GLOW, "--store", url, "migrate"], check=True, capture_output=True)
+    t0 = time.perf_counter()
+    seed(url, carts=20)
+    print(f"seeded {len(SKUS)} SKUs at a store and a warehouse in {time.perf_counter() - t0:.1f} s")
+    with served(url) as (port, server):
+        served_by = with_descendants(server.pid)
+        idle_kb = sum(_rss_kb(p) for p in served_by)
+        with PeakMemory(server.pid) as memory:
+            api_before, cpu_before = cpu_seconds([server.pid]), cpu_seconds(served_by)
+            started = time.perf_counter()
+            outcomes = upload(port, args.lines)
+            elapsed = time.perf_counter() - started
+            cpu = cpu_seconds(served_by) - cpu_before
+            api_cpu = cpu_seconds([server.pid]) - api_before
+    tps = pgbench(args.postgres, dbname, args.clients, 5 if args.quick else 10)
+    applied = outcomes.get("applied", 0) + outcomes.get("applied_conflicted", 0)
+    figures = {
+        "journal_lines": args.lines,
+        "journal_lines_per_s": round(applied / elapsed, 1),
+        "pgbench_tps": round(tps, 1),
+        "journal_ratio": round(applied / elapsed / tps, 3),
+        "upload_peak_rss_mb": round(memory.peak_kb / 1024, 1),
+        "server_cpu_us_per_line": round(cpu / max(applied, 1) * 1e6),
+        "api_cpu_us_per_line": round(api_cpu / max(applied, 1) * 1e6),
+        "writer_cpu_us_per_line": round((cpu - api_cpu) / max(applied, 1) * 1e6),
+        "idle_rss_mb": round(idle_kb / 1024, 1),
+        "conflicted_lines": outcomes.get("applied_conflicted", 0),
+        "outcomes": outcomes,
+    }
+    print(
+        f"journal of {args.lines} lines over HTTP: {figures['journal_lines_per_s']} lines/s "
+        f"({elapsed:.1f} s), pgbench {figures['pgbench_tps']} TPS ({args.clients} clients): "
+        f"ratio {figures['journal_ratio']} (target >= 1.0); server CPU "
+        f"{figures['server_cpu_us_per_line']} us/line; peak RSS of server and writer "
+        f"{figures['upload_peak_rss_mb']} MB (target < 300)"
+    )
+    print(orjson.dumps(figures).decode())
+
+
+if __name__ == "__main__":
+    main()
