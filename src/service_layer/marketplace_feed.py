@@ -14,9 +14,12 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, date, datetime
 
+from domain.ids import kit_id
+from domain.kits import Kit
 from domain.ledger import InventoryLedger
+from domain.order_sourcing import listed, viewed
 from events.envelope import Envelope
-from service_layer.order_queries import available_to_sell
+from service_layer.order_queries import LedgerViewer, available_to_sell
 from service_layer.webhook_messages import AVAILABILITY_CHANGED, Message, deliveries
 from storage import marketplace_feed_rows as rows
 from storage.marketplace_feed_rows import FeedRow
@@ -39,14 +42,19 @@ def feed_availability(ledger: InventoryLedger, channel: str, sku: str, today: da
     return int(available_to_sell(ledger, channel, sku, today)["available_to_sell"])
 
 
-def feed_marks(envelopes: Iterable[Envelope]) -> FeedMarks:
-    """The (channel, SKU) pairs a page of events may have moved, and whole channels."""
+KitsOf = Callable[[str], Iterable[str]]  # a component SKU -> the kits made with it
+
+
+def feed_marks(envelopes: Iterable[Envelope], kits_of: KitsOf = lambda _: ()) -> FeedMarks:
+    """The (channel, SKU) pairs a page of events may have moved, and whole channels. A kit's
+    availability moves with each of its components', so a component marks its kits too."""
     pairs: set[tuple[str, str]] = set()
     whole: set[str] = set()
     for envelope in envelopes:
         sku = _sku_moved(envelope)
         if sku is not None:
-            pairs.update((channel, sku) for channel in MARKETPLACE_CHANNELS)
+            for moved in (sku, *kits_of(sku)):
+                pairs.update((channel, moved) for channel in MARKETPLACE_CHANNELS)
         elif envelope.type in WHOLE_CHANNEL_RULES:
             channel = envelope.subject.get("channel")
             if channel in MARKETPLACE_CHANNELS:
@@ -57,10 +65,40 @@ def feed_marks(envelopes: Iterable[Envelope]) -> FeedMarks:
 def _sku_moved(envelope: Envelope) -> str | None:
     if envelope.type.startswith("Stock.") or envelope.type == "Sku.BatchRecalled":
         return envelope.subject.get("sku")
+    if envelope.type.startswith("Kit."):  # defined or recomposed: whole kits change
+        return envelope.subject.get("sku")
     if envelope.type in SKU_RULES:  # another channel's pool hides units from marketplaces too
         sku = envelope.payload.get("sku")
         return str(sku) if sku else None
     return None
+
+
+class KitBook:
+    """Which kits each component SKU is part of, read from the ledger's kits; read again
+    after a page that defines or recomposes a kit."""
+
+    def __init__(self, ledger: InventoryLedger) -> None:
+        self.ledger = ledger
+        self._kits: dict[str, tuple[str, ...]] | None = None
+
+    def notice(self, envelopes: Iterable[Envelope]) -> None:
+        if any(envelope.type.startswith("Kit.") for envelope in envelopes):
+            self._kits = None
+
+    def kits_of(self, sku: str) -> tuple[str, ...]:
+        if self._kits is None:
+            self._kits = self._read()
+        return self._kits.get(sku, ())
+
+    def _read(self) -> dict[str, tuple[str, ...]]:
+        viewer = LedgerViewer(self.ledger)
+        directory = listed(viewer)
+        found: dict[str, list[str]] = {}
+        for kit_sku in directory.kits if directory is not None else ():
+            kit = viewed(viewer, kit_id(kit_sku), Kit)
+            for component in kit.components if kit is not None else {}:
+                found.setdefault(component, []).append(kit_sku)
+        return {component: tuple(kits) for component, kits in found.items()}
 
 
 class FeedPublisher:

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from events.envelope import Envelope
-from service_layer.marketplace_feed import feed_marks
+from service_layer.marketplace_feed import KitBook, feed_marks
 from service_layer.webhook_derivation import MessageDerivation
 from service_layer.webhook_messages import RECALL_NOTICE, Message, deliveries
 from storage.webhook_outbox import WebhookOutbox
@@ -35,9 +35,11 @@ class WebhookFollower:
         derivation: MessageDerivation,
         recalls: RecallSource | None = None,
         page: int = 500,
+        kits: KitBook | None = None,
     ) -> None:
         self.reader, self.outbox, self.subscriptions = reader, outbox, subscriptions
         self.derivation, self.recalls, self.page = derivation, recalls, page
+        self.kits = kits
         self.derived = 0
 
     def follow(self) -> int:
@@ -61,7 +63,11 @@ class WebhookFollower:
             if RECALL_NOTICE in wanted:
                 messages += self._recall_messages(batch.envelopes)
             found = deliveries(messages, wanting)
-            marks = feed_marks(batch.envelopes)
+            if self.kits is None:
+                marks = feed_marks(batch.envelopes)
+            else:
+                self.kits.notice(batch.envelopes)
+                marks = feed_marks(batch.envelopes, self.kits.kits_of)
             if self.outbox.record_page(FOLLOWER, after, batch.last_position, found, marks):
                 read += len(batch.envelopes)
                 self.derived += len(found)

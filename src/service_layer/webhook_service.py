@@ -16,7 +16,7 @@ from configuration.settings import Settings, postgres_conninfo
 from domain.ledger import InventoryLedger
 from privacy.master_keys import MasterKeys
 from service_layer.customer_desk import CustomerDesk
-from service_layer.marketplace_feed import FeedPublisher
+from service_layer.marketplace_feed import FeedPublisher, KitBook
 from service_layer.recall_notices import recall_notice
 from service_layer.webhook_derivation import MessageDerivation
 from service_layer.webhook_dispatcher import Dispatcher, DispatchPolicy
@@ -49,6 +49,7 @@ class WebhookService:
             SubscriptionBook(conninfo),
             MessageDerivation(ledger, settings.stock_low_units),
             lambda sku, batch: recall_notice(ledger, customers, sku, batch),
+            kits=KitBook(ledger),
         )
         self.feed = FeedPublisher(
             ledger,

@@ -24,6 +24,7 @@ from tests.e2e.ledger_server import (
     RunningLedger,
     auth_headers,
     count_events,
+    define_sku,
     headers,
     ok,
     serve,
@@ -198,6 +199,35 @@ def test_the_feed_publishes_marketplace_availability_coalesced_per_interval(
     times = [_instant(p["published_at"]) for p in published]
     assert all(b - a >= interval - 0.05 for a, b in itertools.pairwise(times))
     assert all(p["channel"] == "marketplace" and p["sku"] == SKU for p in published)
+
+
+@pytest.mark.postgres
+def test_a_kit_is_in_the_feed_and_moves_with_its_component(postgres_store: str) -> None:
+    with (
+        serve(hooked(postgres_store, feed_interval_seconds=0.2)) as running,
+        httpx.Client(headers=auth_headers(), base_url=running.base_url, timeout=30) as client,
+        receiving(always(OK)) as receiver,
+    ):
+        subscribe(client, receiver.url, "availability.changed", channels=["marketplace"])
+        stocked_sku(client, SKU, STORE, {"M1": 10})
+        define_sku(client, "DUO-MP")
+        ok(client.post("/kits", json={"sku": "DUO-MP", "components": {SKU: 2}}, headers=headers()))
+
+        def kit_feed() -> list[int]:
+            found = [r.json["data"] for r in receiver.accepted()]
+            return [d["available_to_sell"] for d in found if d["sku"] == "DUO-MP"]
+
+        def kit_feed_shows(units: int) -> bool:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                if kit_feed()[-1:] == [units]:
+                    return True
+                time.sleep(0.05)
+            return False
+
+        assert kit_feed_shows(5), kit_feed()  # defined: 10 units, 5 whole kits
+        _sell(client, 4)  # only the component is sold: 6 left, 3 whole kits
+        assert kit_feed_shows(3), kit_feed()
 
 
 def _instant(text: str) -> float:

@@ -91,6 +91,23 @@ def test_the_feed_marks_stock_changes_and_rules_that_move_a_marketplace() -> Non
     assert list(marks.whole_channels) == ["marketplace"]
 
 
+def test_a_components_change_marks_its_kits_and_a_kits_definition_marks_the_kit() -> None:
+    kits = {"LIP-1": ("DUO", "TRIO"), "LIP-2": ("TRIO",)}
+    marks = feed_marks(
+        [
+            envelope("Stock.Sold", {"sku": "LIP-1", "location": "S1"}, {}),
+            envelope("Kit.Recomposed", {"sku": "GIFT"}, {"components": {"LIP-2": 1}}),
+        ],
+        lambda sku: kits.get(sku, ()),
+    )
+    assert list(marks.pairs) == [
+        ("marketplace", "DUO"),
+        ("marketplace", "GIFT"),
+        ("marketplace", "LIP-1"),
+        ("marketplace", "TRIO"),
+    ]
+
+
 def test_a_sealed_secret_opens_only_for_its_own_subscription() -> None:
     keys = MasterKeys.from_text(MasterKeys.generate())
     mine, other = uuid4(), uuid4()
