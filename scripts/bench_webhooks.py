@@ -165,7 +165,9 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
     receiver = Receipts(port, folder)
     wait_for_http(f"http://127.0.0.1:{port}/", 30)
-    settings = Settings(event_store_url=url, master_key=MasterKeys.generate())
+    settings = Settings(
+        event_store_url=url, master_key=MasterKeys.generate(), webhook_private_hosts=True
+    )
     runtime = bootstrap(settings)
     runtime.writer.start()
     try:

@@ -119,6 +119,7 @@ class Settings:
     webhook_backoff_seconds: float = 1.0  # first retry; doubles, with jitter
     webhook_backoff_cap_seconds: float = 600.0
     webhook_concurrency: int = 64  # calls in flight at once
+    webhook_private_hosts: bool = False  # receivers at loopback/private addresses allowed
     stock_low_units: int = 5  # stock.low when a location's available falls below this
     feed_interval_seconds: float = 5.0  # at most one feed publication per SKU per interval
 
@@ -209,6 +210,7 @@ VARIABLES = {  # Settings field -> its environment variable, for Settings.as_env
     "webhook_backoff_seconds": "GLOW_WEBHOOK_BACKOFF_SECONDS",
     "webhook_backoff_cap_seconds": "GLOW_WEBHOOK_BACKOFF_CAP_SECONDS",
     "webhook_concurrency": "GLOW_WEBHOOK_CONCURRENCY",
+    "webhook_private_hosts": "GLOW_WEBHOOK_PRIVATE_HOSTS",
     "stock_low_units": "GLOW_STOCK_LOW_UNITS",
     "feed_interval_seconds": "GLOW_FEED_INTERVAL_SECONDS",
 }
@@ -221,6 +223,8 @@ def _webhook_settings(env: dict[str, str]) -> dict[str, object]:
         "webhook_backoff_seconds": _float(env, "GLOW_WEBHOOK_BACKOFF_SECONDS", 1.0),
         "webhook_backoff_cap_seconds": _float(env, "GLOW_WEBHOOK_BACKOFF_CAP_SECONDS", 600.0),
         "webhook_concurrency": _int(env, "GLOW_WEBHOOK_CONCURRENCY", 64),
+        "webhook_private_hosts": env.get("GLOW_WEBHOOK_PRIVATE_HOSTS", "").lower()
+        in ("1", "true", "yes"),
         "stock_low_units": _int(env, "GLOW_STOCK_LOW_UNITS", 5),
         "feed_interval_seconds": _float(env, "GLOW_FEED_INTERVAL_SECONDS", 5.0),
     }

@@ -17,22 +17,32 @@ from storage.webhook_subscriptions import SubscriptionBook
 
 
 class WebhookDesk:
-    def __init__(self, conninfo: str, keys: MasterKeys, ledger: InventoryLedger) -> None:
+    def __init__(
+        self,
+        conninfo: str,
+        keys: MasterKeys,
+        ledger: InventoryLedger,
+        private_hosts: bool = False,
+    ) -> None:
         self.subscriptions = SubscriptionBook(conninfo)
         self.outbox = WebhookOutbox(conninfo)
         self.keys, self.ledger = keys, ledger
+        self.private_hosts = private_hosts
 
     @classmethod
     def from_settings(
         cls, settings: Settings, keys: MasterKeys, ledger: InventoryLedger
     ) -> WebhookDesk:
-        return cls(postgres_conninfo(settings.event_store_url), keys, ledger)
+        conninfo = postgres_conninfo(settings.event_store_url)
+        return cls(conninfo, keys, ledger, settings.webhook_private_hosts)
 
     def subscribe(
         self, url: str, event_types: Sequence[str], channels: Sequence[str] | None
     ) -> dict[str, Any]:
         head = self.ledger.recorder.max_notification_id() or 0
-        return subscribe(self.subscriptions, self.keys, head, url, event_types, channels)
+        return subscribe(
+            self.subscriptions, self.keys, head, url, event_types, channels, self.private_hosts
+        )
 
     def listed(self) -> list[dict[str, Any]]:
         return [s.as_dict() for s in self.subscriptions.active()]

@@ -18,6 +18,7 @@ from privacy.master_keys import MasterKeys
 from service_layer.customer_desk import CustomerDesk
 from service_layer.marketplace_feed import FeedPublisher, KitBook
 from service_layer.recall_notices import recall_notice
+from service_layer.webhook_addresses import GuardedResolver
 from service_layer.webhook_derivation import MessageDerivation
 from service_layer.webhook_dispatcher import Dispatcher, DispatchPolicy
 from service_layer.webhook_follower import WebhookFollower
@@ -74,7 +75,10 @@ class WebhookService:
             await topic.start(self.feed.topic)
             self.feed.publish = topic.publish
         try:
-            connector = aiohttp.TCPConnector(limit=self.dispatcher.policy.concurrency)
+            connector = aiohttp.TCPConnector(
+                limit=self.dispatcher.policy.concurrency,
+                resolver=GuardedResolver(self.settings.webhook_private_hosts),
+            )
             async with aiohttp.ClientSession(connector=connector) as client:
                 await asyncio.gather(
                     _repeat("webhook follower", self._follow, stop, POLL_SECONDS),

@@ -17,6 +17,7 @@ from uuid import UUID, uuid4
 from domain.channel_rules import CHANNELS
 from domain.errors import InvalidCommandError
 from privacy.master_keys import MasterKeys
+from service_layer.webhook_addresses import host_refusal
 from service_layer.webhook_messages import EVENT_TYPES
 from storage.webhook_subscriptions import SealedSecret, Subscription, SubscriptionBook
 
@@ -31,11 +32,13 @@ def subscribe(
     url: str,
     event_types: Sequence[str],
     channels: Sequence[str] | None,
+    private_allowed: bool = False,
 ) -> dict[str, Any]:
     """A subscription to events committed after the log's `head`; the answer carries the
     secret, which is never shown again."""
+    checked = _checked_url(url, private_allowed)
     subscription = Subscription(
-        uuid4(), _checked_url(url), _checked_types(event_types), _checked_channels(channels), head
+        uuid4(), checked, _checked_types(event_types), _checked_channels(channels), head
     )
     secret = SECRET_PREFIX + base64.b64encode(os.urandom(32)).decode()
     book.add(subscription, seal(keys, subscription.id, secret))
@@ -51,7 +54,7 @@ def unseal(keys: MasterKeys, subscription_id: UUID, sealed: SealedSecret) -> str
     return keys.unwrap(subscription_id, sealed.key_id, sealed.sealed).decode()
 
 
-def _checked_url(url: str) -> str:
+def _checked_url(url: str, private_allowed: bool) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > MAX_URL_LENGTH:
         raise InvalidCommandError(
@@ -61,6 +64,12 @@ def _checked_url(url: str) -> str:
     if parts.username or parts.password:
         raise InvalidCommandError(
             "the webhook URL must not carry credentials: the signature authenticates us"
+        )
+    refused = host_refusal(parts.hostname, private_allowed)
+    if refused is not None:
+        raise InvalidCommandError(
+            f"the webhook URL {url[:100]!r} may not be called: {refused}; expected a public "
+            "http(s) receiver"
         )
     return url
 

@@ -36,6 +36,7 @@ def hooked(url: str, **more: Any) -> Settings:
     values: dict[str, Any] = {
         "event_store_url": url,
         "webhooks": True,
+        "webhook_private_hosts": True,  # the receivers listen on 127.0.0.1
         "webhook_timeout_seconds": 0.5,
         "webhook_backoff_seconds": 0.05,
         "webhook_backoff_cap_seconds": 0.2,
@@ -246,6 +247,9 @@ def test_removing_a_subscription_stops_its_deliveries(
             "channel",
         ),
         ({"url": "https://example.com/x", "event_types": ["stock.low"], "secret": "x"}, "secret"),
+        ({"url": "http://169.254.169.254/latest/", "event_types": ["stock.low"]}, "link-local"),
+        ({"url": "http://[::ffff:169.254.169.254]/", "event_types": ["stock.low"]}, "link-local"),
+        ({"url": "http://0.0.0.0:8080/x", "event_types": ["stock.low"]}, "unspecified"),
     ],
 )
 def test_a_bad_subscription_is_refused_with_a_problem_that_says_why(
