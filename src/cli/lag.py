@@ -123,6 +123,9 @@ def print_lag(settings: Settings) -> int:
     except BrokerUnansweredError as error:
         print(f"glow: {error}", file=sys.stderr)
         return 1
+    except psycopg.OperationalError as error:
+        print(f"glow: the event store did not answer ({error}); try again", file=sys.stderr)
+        return 1
     width = max((len(lag.consumer) for lag in lags), default=10)
     print(f"{'consumer':<{width}}  {'position':>10}  {'target':>10}  {'behind':>8}")
     for lag in lags:

@@ -44,24 +44,27 @@ class WebhookService:
     ) -> None:
         conninfo = postgres_conninfo(settings.event_store_url)
         self.settings = settings
+        # One connection for the subscriptions and one for what follows the log (each locked):
+        # a served ledger keeps its connections to PostgreSQL few. The dispatcher has its own.
+        subscriptions, derived = SubscriptionBook(conninfo), WebhookOutbox(conninfo)
         self.follower = WebhookFollower(
             LogReader(ledger),
-            WebhookOutbox(conninfo),
-            SubscriptionBook(conninfo),
+            derived,
+            subscriptions,
             MessageDerivation(ledger, settings.stock_low_units),
             lambda sku, batch: recall_notice(ledger, customers, sku, batch),
             kits=KitBook(ledger),
         )
         self.feed = FeedPublisher(
             ledger,
-            WebhookOutbox(conninfo),
-            SubscriptionBook(conninfo),
+            derived,
+            subscriptions,
             settings.feed_interval_seconds,
             topic_prefix=settings.topic_prefix,
         )
         self.dispatcher = Dispatcher(
             WebhookOutbox(conninfo),
-            SubscriptionBook(conninfo),
+            subscriptions,
             keys,
             DispatchPolicy.from_settings(settings),
         )
@@ -122,13 +125,16 @@ class WebhookService:
         self.close()
 
     def close(self) -> None:
-        for outbox, book in (
-            (self.follower.outbox, self.follower.subscriptions),
-            (self.feed.outbox, self.feed.subscriptions),
-            (self.dispatcher.outbox, self.dispatcher.subscriptions),
-        ):
-            outbox.close()
-            book.close()
+        shared = (
+            self.follower.outbox,
+            self.follower.subscriptions,
+            self.feed.outbox,
+            self.feed.subscriptions,
+            self.dispatcher.outbox,
+            self.dispatcher.subscriptions,
+        )
+        for held in {id(each): each for each in shared}.values():
+            held.close()
 
 
 async def _repeat(
