@@ -9,8 +9,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Awaitable, Callable
-
-import aiohttp
+from typing import TYPE_CHECKING
 
 from configuration.settings import Settings, postgres_conninfo
 from domain.ledger import InventoryLedger
@@ -23,9 +22,11 @@ from service_layer.webhook_dispatcher import Dispatcher, DispatchPolicy
 from service_layer.webhook_follower import WebhookFollower
 from storage.webhook_outbox import WebhookOutbox
 from storage.webhook_subscriptions import SubscriptionBook
-from streams.feed_topic import FeedTopic
 from streams.log_reader import LogReader
 from streams.outages import Backoff
+
+if TYPE_CHECKING:
+    import aiohttp
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +68,12 @@ class WebhookService:
         self._thread: threading.Thread | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
+        import aiohttp  # the HTTP client only where deliveries are sent
+
         topic = None
         if self.settings.broker_url:
+            from streams.feed_topic import FeedTopic  # Kafka's client only with a broker
+
             topic = FeedTopic(self.settings.bootstrap_servers())
             await topic.start(self.feed.topic)
             self.feed.publish = topic.publish
