@@ -1,7 +1,8 @@
 """Till journal upload on PostgreSQL over HTTP: lines applied per second for one offline
 journal, the peak memory of the API process (server and its writer child) while it uploads,
 against PostgreSQL's own ceiling (pgbench, one single-row INSERT per transaction) in the
-same run.
+same run; then webhook deliveries per second to a local receiver and their commit-to-receipt
+latency (scripts/bench_webhooks.py's two phases, on the database made afresh).
 
     .venv/bin/python scripts/bench_tills.py --quick        # under 60 s, 50,000 lines
     .venv/bin/python scripts/bench_tills.py --lines 100000
@@ -41,6 +42,7 @@ from bench_services import (  # noqa: E402
     fresh_database,
     with_descendants,
 )
+from bench_webhooks import webhook_figures  # noqa: E402
 from configuration.settings import Settings  # noqa: E402
 from domain import commands as c  # noqa: E402
 from domain.till_commands import DeclareReconciliationPolicy, RegisterTill  # noqa: E402
@@ -147,6 +149,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="finish in under 60 s")
     parser.add_argument("--lines", type=int, default=50_000)
     parser.add_argument("--clients", type=int, default=8, help="pgbench clients")
+    parser.add_argument("--orders", type=int, default=None, help="orders of the webhook backlog")
     parser.add_argument(
         "--postgres",
         default=os.environ.get("GLOW_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432"),
@@ -170,6 +173,8 @@ def main() -> None:
             cpu = cpu_seconds(served_by) - cpu_before
             api_cpu = cpu_seconds([server.pid]) - api_before
     tps = pgbench(args.postgres, dbname, args.clients, 5 if args.quick else 10)
+    orders = args.orders or (2000 if args.quick else 10_000)
+    hooks = webhook_figures(args.postgres, dbname, orders, 100.0, 3.0 if args.quick else 10.0)
     applied = outcomes.get("applied", 0) + outcomes.get("applied_conflicted", 0)
     figures = {
         "journal_lines": args.lines,
@@ -183,13 +188,19 @@ def main() -> None:
         "idle_rss_mb": round(idle_kb / 1024, 1),
         "conflicted_lines": outcomes.get("applied_conflicted", 0),
         "outcomes": outcomes,
+        "webhooks_per_s": hooks["webhooks_per_s"],
+        "webhook_latency_p50_ms": hooks["webhook_latency_p50_ms"],
+        "webhook_latency_p99_ms": hooks["webhook_latency_p99_ms"],
+        "webhook_backlog_deliveries": hooks["backlog_deliveries"],
     }
     print(
         f"journal of {args.lines} lines over HTTP: {figures['journal_lines_per_s']} lines/s "
         f"({elapsed:.1f} s), pgbench {figures['pgbench_tps']} TPS ({args.clients} clients): "
         f"ratio {figures['journal_ratio']} (target >= 1.0); server CPU "
         f"{figures['server_cpu_us_per_line']} us/line; peak RSS of server and writer "
-        f"{figures['upload_peak_rss_mb']} MB (target < 300)"
+        f"{figures['upload_peak_rss_mb']} MB (target < 300); webhooks "
+        f"{figures['webhooks_per_s']} deliveries/s, commit to receipt p50 "
+        f"{figures['webhook_latency_p50_ms']} ms, p99 {figures['webhook_latency_p99_ms']} ms"
     )
     print(orjson.dumps(figures).decode())
 
