@@ -30,6 +30,7 @@ from typing import Any
 
 import httpx
 import orjson
+import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -154,14 +155,18 @@ def journal_run(postgres: str, dbname: str, lines: int, **env: str) -> dict[str,
     with served(url, **env) as (port, server):
         served_by = with_descendants(server.pid)
         idle_kb = sum(_rss_kb(p) for p in served_by)
+        backends = database_backends(url)
         with PeakMemory(server.pid) as memory:
             api_before, cpu_before = cpu_seconds([server.pid]), cpu_seconds(served_by)
+            pg_before, own_before = cpu_seconds(backends), time.process_time()
             started = time.perf_counter()
             outcomes = upload(port, lines)
             elapsed = time.perf_counter() - started
             cpu = cpu_seconds(served_by) - cpu_before
             api_cpu = cpu_seconds([server.pid]) - api_before
+            pg_cpu, own_cpu = cpu_seconds(backends) - pg_before, time.process_time() - own_before
     applied = max(outcomes.get("applied", 0) + outcomes.get("applied_conflicted", 0), 1)
+    spent = (cpu + pg_cpu + own_cpu) / applied  # CPU seconds a line costs this machine
     return {
         "lines_per_s": round(applied / elapsed, 1),
         "seconds": round(elapsed, 2),
@@ -170,9 +175,24 @@ def journal_run(postgres: str, dbname: str, lines: int, **env: str) -> dict[str,
         "server_cpu_us_per_line": round(cpu / applied * 1e6),
         "api_cpu_us_per_line": round(api_cpu / applied * 1e6),
         "writer_cpu_us_per_line": round((cpu - api_cpu) / applied * 1e6),
+        "postgres_cpu_us_per_line": round(pg_cpu / applied * 1e6),
+        "client_cpu_us_per_line": round(own_cpu / applied * 1e6),
+        # the most lines/s these costs allow: every core busy, or the writer (one thread) alone
+        "cpu_ceiling_lines_per_s": round((os.cpu_count() or 1) / spent),
+        "writer_ceiling_lines_per_s": round(applied / max(cpu - api_cpu, 1e-9)),
         "conflicted_lines": outcomes.get("applied_conflicted", 0),
         "outcomes": outcomes,
     }
+
+
+def database_backends(url: str) -> list[int]:
+    """The PostgreSQL backends serving `url`'s database (the server's pools, once started)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return [int(row[0]) for row in rows]
 
 
 def main() -> None:
@@ -199,8 +219,18 @@ def main() -> None:
         "pgbench_tps": round(tps, 1),
         "journal_ratio": round(node["lines_per_s"] / tps, 3),
         "upload_peak_rss_mb": max(node["peak_rss_mb"], embedded["peak_rss_mb"]),
-        **{k: node[k] for k in ("server_cpu_us_per_line", "api_cpu_us_per_line")},
-        "writer_cpu_us_per_line": node["writer_cpu_us_per_line"],
+        **{
+            k: node[k]
+            for k in (
+                "server_cpu_us_per_line",
+                "api_cpu_us_per_line",
+                "writer_cpu_us_per_line",
+                "postgres_cpu_us_per_line",
+                "client_cpu_us_per_line",
+                "cpu_ceiling_lines_per_s",
+                "writer_ceiling_lines_per_s",
+            )
+        },
         "idle_rss_mb": node["idle_rss_mb"],
         "conflicted_lines": node["conflicted_lines"],
         "outcomes": node["outcomes"],
@@ -220,7 +250,10 @@ def main() -> None:
         f"lines/s ({node['seconds']} s), pgbench {figures['pgbench_tps']} TPS "
         f"({args.clients} clients): ratio {figures['journal_ratio']} (target >= 1.0); server "
         f"CPU {node['server_cpu_us_per_line']} us/line (API {node['api_cpu_us_per_line']}, "
-        f"writer {node['writer_cpu_us_per_line']}); with glow serve delivering webhooks too: "
+        f"writer {node['writer_cpu_us_per_line']}), PostgreSQL {node['postgres_cpu_us_per_line']}, "
+        f"client {node['client_cpu_us_per_line']}: at most {node['cpu_ceiling_lines_per_s']} "
+        f"lines/s on {os.cpu_count()} cores, {node['writer_ceiling_lines_per_s']} for the writer "
+        f"alone; with glow serve delivering webhooks too: "
         f"{embedded['lines_per_s']} lines/s (API {embedded['api_cpu_us_per_line']} us/line); "
         f"peak RSS of server and writer {figures['upload_peak_rss_mb']} MB (target < 300, idle "
         f"{node['idle_rss_mb']}/{embedded['idle_rss_mb']}); webhooks {hooks['webhooks_per_s']} "
