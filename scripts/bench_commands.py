@@ -221,12 +221,12 @@ def command_node_env(url: str, **settings: str) -> dict[str, str]:
 
 
 @contextmanager
-def served(url: str) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+def served(url: str, **settings: str) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     """`glow serve` on the store as a command node, answering on the port yielded."""
     port = free_port()
     server = subprocess.Popen(
         [GLOW, "--store", url, "serve", "--port", str(port), "--log-level", "warning"],
-        env=command_node_env(url),
+        env=command_node_env(url, **settings),
     )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/health", 30)

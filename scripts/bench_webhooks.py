@@ -159,25 +159,31 @@ def main() -> None:
     args = parser.parse_args()
     orders = args.orders or (3000 if args.quick else 20_000)
     seconds = args.seconds or (3.0 if args.quick else 10.0)
-    url = fresh_database(args.postgres, os.environ.get("GLOW_BENCH_DB", "glow_bench_wh"))
+    dbname = os.environ.get("GLOW_BENCH_DB", "glow_bench_wh")
+    print(orjson.dumps(webhook_figures(args.postgres, dbname, orders, args.rate, seconds)).decode())
+
+
+def webhook_figures(
+    postgres: str, dbname: str, orders: int, rate: float, seconds: float
+) -> dict[str, Any]:
+    """Both phases on a fresh database `dbname` (scripts/bench_tills.py runs them too)."""
+    url = fresh_database(postgres, dbname)
     apply_migrations(url)
     port = free_port()
     folder = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
     receiver = Receipts(port, folder)
-    wait_for_http(f"http://127.0.0.1:{port}/", 30)
-    settings = Settings(
-        event_store_url=url, master_key=MasterKeys.generate(), webhook_private_hosts=True
-    )
-    runtime = bootstrap(settings)
-    runtime.writer.start()
+    runtime = None
     try:
-        print(
-            orjson.dumps(
-                measure(runtime, settings, receiver, port, orders, args.rate, seconds)
-            ).decode()
+        wait_for_http(f"http://127.0.0.1:{port}/", 30)
+        settings = Settings(  # the receiver listens on 127.0.0.1
+            event_store_url=url, master_key=MasterKeys.generate(), webhook_private_hosts=True
         )
+        runtime = bootstrap(settings)
+        runtime.writer.start()
+        return measure(runtime, settings, receiver, port, orders, rate, seconds)
     finally:
-        runtime.close()
+        if runtime is not None:
+            runtime.close()
         receiver.stop()
         shutil.rmtree(folder, ignore_errors=True)
 

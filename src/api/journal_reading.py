@@ -80,8 +80,11 @@ class _ArraySplitter(_Splitter):
     def _boundary(self, byte: int) -> bool:
         """Track strings and depth; True at a comma or bracket that ends an element."""
         if self.in_string:
-            self.escaped = not self.escaped and byte == 0x5C
-            if byte == 0x22 and not self.escaped:
+            if self.escaped:  # the character after a backslash, a quote included
+                self.escaped = False
+            elif byte == 0x5C:
+                self.escaped = True
+            elif byte == 0x22:
                 self.in_string = False
             return False
         if byte == 0x22:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from starlette.concurrency import run_in_threadpool
@@ -29,11 +29,13 @@ from api.query_route import READ_MODEL_PROBLEMS, Endpoint, QueryRoute
 from api.request_state import runtime_of
 from domain.channel_rules import CHANNELS
 from projections import analytics, order_analytics, projected_stock
-from projections.clickhouse_facts import ClickHouseFacts
 from projections.hot_view_store import HotViewStore
 from service_layer.read_side import ReadSide
 from service_layer.served_models import Served, served_analytics, served_hot_views
 from streams.embedded_driver import CONSUMER
+
+if TYPE_CHECKING:  # its clients (ClickHouse, Arrow) load only where facts are configured
+    from projections.clickhouse_facts import ClickHouseFacts
 
 LOCATION = code("location", description="one location's figures instead of the sum")
 SKUS = codes("skus", 500, required=True)

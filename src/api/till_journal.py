@@ -70,6 +70,10 @@ class Upload:
     caller: Principal
     last_seq: int = 0
     chunk: list[RecordTillLine] = field(default_factory=list)
+    lines_referenced: bool = False  # whether `till:T#seq` is a valid source_ref for this till
+
+    def __post_init__(self) -> None:
+        self.lines_referenced = _is_ref(f"till:{self.till}#{2**53}")  # the longest seq
 
 
 async def upload_journal(request: Request) -> Response:
@@ -170,27 +174,21 @@ async def _flush(upload: Upload, pending: deque[Pending]) -> None:
 
 
 def _command(upload: Upload, seq: int, data: dict[str, Any]) -> RecordTillLine:
+    """The line as its command, its trace made once its date is known (a journal has tens
+    of thousands of lines: every object made per line shows)."""
     now = datetime.now(tz=UTC)
     ref = f"till:{upload.till}#{seq}"
-    trace = Trace(upload.channel, upload.principal, now, ref, ref if _is_ref(ref) else None)
-    kind = data.get("type") if data.get("type") in ("sale", "return", "void") else "sale"
+    source_ref = ref if upload.lines_referenced else None
     try:
         line = JournalLineIn.model_validate(data)
-        trace = trace.at(
-            occurred_at(
-                line.occurred_at, now, upload.caller, upload.channel, upload.runtime.settings
-            )
+        at = occurred_at(
+            line.occurred_at, now, upload.caller, upload.channel, upload.runtime.settings
         )
-    except ValidationError as error:
-        said = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(line)'}: {e['msg']}"
-            for e in error.errors(include_url=False)
-        )
-        return _rejected(seq, str(kind), trace, f"invalid line: {said}")
-    except ApiProblem as problem:
-        return _rejected(seq, str(kind), trace, problem.detail)
-    except DomainError as error:  # dated in the future, or further back than a till may
-        return _rejected(seq, str(kind), trace, error.message)
+    except (ValidationError, ApiProblem, DomainError) as error:
+        kind = data.get("type") if data.get("type") in ("sale", "return", "void") else "sale"
+        trace = Trace(upload.channel, upload.principal, now, ref, source_ref)
+        return _rejected(seq, str(kind), trace, _why_unread(error))
+    trace = Trace(upload.channel, upload.principal, at, ref, source_ref)
     if line.type == "void" and line.voids is None:
         return _rejected(seq, line.type, trace, "a void names the sale it voids: `voids`")
     if line.type == "return" and any(item.batch is None for item in line.lines):
@@ -198,6 +196,18 @@ def _command(upload: Upload, seq: int, data: dict[str, Any]) -> RecordTillLine:
         return _rejected(seq, line.type, trace, detail)
     items = tuple(TillItem(i.sku, i.quantity, i.batch, i.expiry, i.restock) for i in line.lines)
     return RecordTillLine(seq, line.type, items, trace, line.voids)
+
+
+def _why_unread(error: ValidationError | ApiProblem | DomainError) -> str:
+    if isinstance(error, ValidationError):
+        said = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(line)'}: {e['msg']}"
+            for e in error.errors(include_url=False)
+        )
+        return f"invalid line: {said}"
+    if isinstance(error, ApiProblem):
+        return error.detail
+    return error.message  # dated in the future, or further back than a till may
 
 
 def _rejected(seq: int, kind: str, trace: Trace, why: str) -> RecordTillLine:

@@ -10,7 +10,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from configuration.settings import Settings
@@ -18,7 +18,9 @@ from service_layer.bootstrap import open_ledger
 from service_layer.customer_desk import CustomerDesk
 from service_layer.customer_store import close_customer_ledger, master_keys, open_customer_ledger
 from service_layer.webhook_desk import WebhookDesk
-from service_layer.webhook_service import WebhookService
+
+if TYPE_CHECKING:
+    from service_layer.webhook_service import WebhookService
 
 
 def add_parsers(commands: Any) -> None:
@@ -52,6 +54,8 @@ def _require_postgres(settings: Settings) -> bool:
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     if not _require_postgres(settings):
         return 2
+    from service_layer.webhook_service import WebhookService  # aiohttp: only to deliver
+
     ledger = open_ledger(settings)
     customers = open_customer_ledger(settings)
     desk = CustomerDesk(customers)

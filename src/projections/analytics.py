@@ -4,9 +4,10 @@ counts once). Dates are inclusive ISO days; filters left out match everything.""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from projections.clickhouse_facts import ClickHouseFacts
+if TYPE_CHECKING:  # its clients (ClickHouse, Arrow) load only where facts are configured
+    from projections.clickhouse_facts import ClickHouseFacts
 
 Answer = list[dict[str, Any]]
 

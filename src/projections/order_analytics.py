@@ -32,9 +32,10 @@ the whole period (`day` null), then for everything (`day` and `channel` null).
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from projections.clickhouse_facts import ClickHouseFacts
+if TYPE_CHECKING:  # its clients (ClickHouse, Arrow) load only where facts are configured
+    from projections.clickhouse_facts import ClickHouseFacts
 
 Answer = list[dict[str, Any]]
 

@@ -6,11 +6,13 @@ the products the rules need; `recs:model` which model version published them."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
-import redis
+
+if TYPE_CHECKING:
+    import redis
 
 NAMESPACE = "glow"
 TTL_SECONDS = 14 * 86_400
@@ -26,6 +28,8 @@ class RecommendationStore:
         """`redis://host:port/db`, with an optional `?namespace=` for the keys."""
         parts = urlsplit(url)
         namespace = parse_qs(parts.query).get("namespace", [NAMESPACE])[0]
+        import redis  # Redis's client only where recommendations are served
+
         return cls(redis.Redis.from_url(parts._replace(query="").geturl()), namespace)
 
     def publish(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from configuration.settings import Settings, eventsourcing_env, postgres_conninfo
 from domain.ledger import InventoryLedger
@@ -20,11 +21,13 @@ from service_layer.purchase_index import PurchaseIndex
 from service_layer.read_side import ReadSide, build_read_side
 from service_layer.reservation_sweeper import ReservationSweeper
 from service_layer.webhook_desk import WebhookDesk
-from service_layer.webhook_service import WebhookService
 from service_layer.writer import Writer
 from service_layer.writer_client import RemoteWriter
 from service_layer.writer_thread import InProcessWriter
 from storage.migrations import pending_migrations
+
+if TYPE_CHECKING:
+    from service_layer.webhook_service import WebhookService  # and aiohttp: only when asked
 
 
 class SchemaNotReadyError(RuntimeError):
@@ -137,5 +140,8 @@ def _webhooks(
         return None, None
     keys = customers.ledger.vault.masters
     desk = WebhookDesk.from_settings(settings, keys, ledger)
-    service = WebhookService(settings, ledger, keys, customers) if settings.webhooks else None
-    return desk, service
+    if not settings.webhooks:
+        return desk, None
+    from service_layer.webhook_service import WebhookService
+
+    return desk, WebhookService(settings, ledger, keys, customers)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
 
-from clickhouse_connect.driver.exceptions import ClickHouseError
 from eventsourcing.application import Application
 
 from configuration.settings import (
@@ -19,10 +19,8 @@ from configuration.settings import (
     postgres_conninfo,
     without_password,
 )
-from projections.clickhouse_facts import ClickHouseFacts, apply_migrations, open_facts
 from projections.hot_view_store import HotViewStore
 from projections.memory_views import MemoryHotViews
-from projections.redis_views import NAMESPACE, RedisHotViews
 from service_layer.served_models import CHDB, MEMORY, chdb_path, served_analytics, served_hot_views
 from streams.dead_letters import (
     DeadLetters,
@@ -33,7 +31,14 @@ from streams.dead_letters import (
 from streams.embedded_driver import LogFollower, Sinks
 from streams.log_reader import LogReader
 
+if TYPE_CHECKING:
+    from clickhouse_connect.driver.exceptions import ClickHouseError
+
+    from projections.clickhouse_facts import ClickHouseFacts
+
 log = logging.getLogger(__name__)
+# The Redis, ClickHouse and Arrow clients are imported when a read model is configured, not
+# by every process that builds a runtime (the API on PostgreSQL alone, its writer).
 
 
 @dataclass
@@ -76,6 +81,8 @@ def open_hot_views(url: str) -> HotViewStore:
     """`memory://`, or `redis://host:port/db` with an optional `?namespace=` for the keys."""
     if url.startswith(MEMORY):
         return MemoryHotViews()
+    from projections.redis_views import NAMESPACE, RedisHotViews
+
     parts = urlsplit(url)
     namespace = parse_qs(parts.query).get("namespace", [NAMESPACE])[0]
     return RedisHotViews.from_url(parts._replace(query="").geturl(), namespace)
@@ -83,6 +90,8 @@ def open_hot_views(url: str) -> HotViewStore:
 
 def open_analytics(url: str) -> ClickHouseFacts:
     """The facts at GLOW_ANALYTICS_URL, migrated."""
+    from projections.clickhouse_facts import apply_migrations
+
     facts = reach_analytics(url)
     apply_migrations(facts.client)
     return facts
@@ -101,6 +110,10 @@ def open_dead_letters(settings: Settings) -> DeadLetters:
 def reach_analytics(url: str) -> ClickHouseFacts:
     """The facts at GLOW_ANALYTICS_URL; a SettingsError that says why if they cannot be opened
     (a chDB folder that cannot be made, a path another process holds, no server)."""
+    from clickhouse_connect.driver.exceptions import ClickHouseError
+
+    from projections.clickhouse_facts import open_facts
+
     if url.startswith(CHDB):
         ensure_folder(chdb_path(url), "GLOW_ANALYTICS_URL")
     try:

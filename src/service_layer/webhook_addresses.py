@@ -3,18 +3,14 @@
 where the operator allows it (`GLOW_WEBHOOK_PRIVATE_HOSTS=1`: a receiver on this machine or
 the same network, as in development and tests).
 
-A URL naming an address is checked when it is subscribed; a host name is checked each time it
-is resolved for a delivery (`GuardedResolver`), so a name that later resolves to a forbidden
-address (DNS rebinding) is refused then, and the delivery fails and is retried like any
-other."""
+A URL naming an address is checked when it is subscribed; a host name is checked each time
+it is resolved for a delivery (`webhook_resolver.GuardedResolver`), so a name that later
+resolves to a forbidden address (DNS rebinding) is refused then, and the delivery fails and
+is retried like any other."""
 
 from __future__ import annotations
 
 import ipaddress
-import socket
-from typing import Any
-
-import aiohttp
 
 
 def refusal(address: str, private_allowed: bool) -> str | None:
@@ -47,26 +43,3 @@ def host_refusal(host: str, private_allowed: bool) -> str | None:
     if not private_allowed and (name == "localhost" or name.endswith(".localhost")):
         return f"{host} is this machine; set GLOW_WEBHOOK_PRIVATE_HOSTS=1 to allow it"
     return None
-
-
-class GuardedResolver(aiohttp.abc.AbstractResolver):
-    """aiohttp's resolver, keeping only the addresses webhooks may call."""
-
-    def __init__(self, private_allowed: bool) -> None:
-        self.private_allowed = private_allowed
-        self.inner = aiohttp.ThreadedResolver()
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[Any]:
-        found = await self.inner.resolve(host, port, family)
-        allowed = [r for r in found if refusal(r["host"], self.private_allowed) is None]
-        if not allowed:
-            reasons = "; ".join(
-                filter(None, (refusal(r["host"], self.private_allowed) for r in found))
-            )
-            raise OSError(f"{host} resolves only to addresses webhooks may not call: {reasons}")
-        return allowed
-
-    async def close(self) -> None:
-        await self.inner.close()

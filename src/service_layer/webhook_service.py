@@ -9,8 +9,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Awaitable, Callable
-
-import aiohttp
+from typing import TYPE_CHECKING
 
 from configuration.settings import Settings, postgres_conninfo
 from domain.ledger import InventoryLedger
@@ -18,15 +17,16 @@ from privacy.master_keys import MasterKeys
 from service_layer.customer_desk import CustomerDesk
 from service_layer.marketplace_feed import FeedPublisher, KitBook
 from service_layer.recall_notices import recall_notice
-from service_layer.webhook_addresses import GuardedResolver
 from service_layer.webhook_derivation import MessageDerivation
 from service_layer.webhook_dispatcher import Dispatcher, DispatchPolicy
 from service_layer.webhook_follower import WebhookFollower
 from storage.webhook_outbox import WebhookOutbox
 from storage.webhook_subscriptions import SubscriptionBook
-from streams.feed_topic import FeedTopic
 from streams.log_reader import LogReader
 from streams.outages import Backoff
+
+if TYPE_CHECKING:
+    import aiohttp
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +72,14 @@ class WebhookService:
         self._thread: threading.Thread | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
+        import aiohttp  # the HTTP client only where deliveries are sent
+
+        from service_layer.webhook_resolver import GuardedResolver
+
         topic = None
         if self.settings.broker_url:
+            from streams.feed_topic import FeedTopic  # Kafka's client only with a broker
+
             topic = FeedTopic(self.settings.bootstrap_servers())
             await topic.start(self.feed.topic)
             self.feed.publish = topic.publish

@@ -20,11 +20,13 @@ Refresher = Callable[[Aggregate], Aggregate]
 
 
 class AggregateCache:
-    """Last committed state of recently used aggregates (LRU), owned by the writer thread."""
+    """Last committed state of recently used aggregates (LRU), owned by the writer thread,
+    and the ids recently found to have no aggregate (None): a rule that looks for what does
+    not exist (a channel's rules never set) would otherwise ask the store at every command."""
 
     def __init__(self, maxsize: int) -> None:
         self.maxsize = maxsize
-        self._items: OrderedDict[UUID, Aggregate] = OrderedDict()
+        self._items: OrderedDict[UUID, Aggregate | None] = OrderedDict()
 
     def get(self, aggregate_id: UUID) -> Aggregate | None:
         found = self._items.get(aggregate_id)
@@ -32,9 +34,19 @@ class AggregateCache:
             self._items.move_to_end(aggregate_id)
         return found
 
+    def is_absent(self, aggregate_id: UUID) -> bool:
+        """True if the store had no such aggregate when last asked (and none was made since)."""
+        return aggregate_id in self._items and self._items[aggregate_id] is None
+
     def put(self, aggregate: Aggregate) -> None:
-        self._items[aggregate.id] = aggregate
-        self._items.move_to_end(aggregate.id)
+        self._keep(aggregate.id, aggregate)
+
+    def put_absent(self, aggregate_id: UUID) -> None:
+        self._keep(aggregate_id, None)
+
+    def _keep(self, aggregate_id: UUID, aggregate: Aggregate | None) -> None:
+        self._items[aggregate_id] = aggregate
+        self._items.move_to_end(aggregate_id)
         while len(self._items) > self.maxsize:
             self._items.popitem(last=False)
 
@@ -67,7 +79,13 @@ class CommitGroup:
             return self.aggregates[aggregate_id]
         found = self._cache.get(aggregate_id)
         if found is None:
+            if not self.strict and self._cache.is_absent(aggregate_id):
+                return None  # like a cached aggregate: trusted until a strict group asks
             found = self._load(aggregate_id)
+            if found is None:
+                self._cache.put_absent(aggregate_id)
+            else:
+                self._cache.evict(aggregate_id)  # made elsewhere since: no longer absent
         elif self.strict:
             found = self._refresh(found)
         if found is not None:

@@ -16,10 +16,10 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from audit.bulk_reading import collector_paused
 from events.envelope import Envelope
-from projections.clickhouse_facts import ClickHouseFacts
 from projections.facts import batch_rows
 from projections.hot_view_store import HotViewStore, apply_batch, rewrite_document
 from streams.dead_letters import DeadLetters
@@ -27,6 +27,9 @@ from streams.isolation import Sink, apply_page
 from streams.letter_retry import retry_requested
 from streams.log_reader import LogReader, Unreadable
 from streams.outages import Backoff, SinksHeldError, is_outage
+
+if TYPE_CHECKING:  # its clients (ClickHouse, Arrow) load only where facts are configured
+    from projections.clickhouse_facts import ClickHouseFacts
 
 log = logging.getLogger(__name__)
 

@@ -11,21 +11,25 @@ import sqlite3
 from dataclasses import dataclass
 
 import psycopg
-import redis
-from clickhouse_connect.driver.exceptions import ClickHouseError
-from clickhouse_connect.driver.exceptions import OperationalError as ClickHouseUnreachable
 
 from projections.hot_view_store import HotViewConflictError
 
 OUTAGES: tuple[type[BaseException], ...] = (
     OSError,  # ConnectionError, TimeoutError and the rest of the network and disk
-    redis.ConnectionError,
-    redis.TimeoutError,
     psycopg.OperationalError,
     sqlite3.OperationalError,  # the embedded store's file is locked
-    ClickHouseUnreachable,
     HotViewConflictError,  # another writer is projecting the same log: try again later
 )
+# The clients' errors by name: a process that never talks to Redis or ClickHouse (the API on
+# PostgreSQL alone, the writer) need not import them only to recognise their errors.
+CLIENT_OUTAGES = frozenset(
+    {
+        "redis.exceptions.ConnectionError",
+        "redis.exceptions.TimeoutError",
+        "clickhouse_connect.driver.exceptions.OperationalError",
+    }
+)
+CLICKHOUSE_ERROR = "clickhouse_connect.driver.exceptions.ClickHouseError"
 
 
 class SinkUnavailableError(RuntimeError):
@@ -58,7 +62,10 @@ def is_outage(error: BaseException) -> bool:
     which of their errors are worth retrying; ClickHouse says it with its error codes."""
     if isinstance(error, (*OUTAGES, SinkUnavailableError, SinksHeldError)):
         return True
-    if isinstance(error, ClickHouseError) and (code := _CLICKHOUSE_CODE.search(str(error))):
+    kinds = {f"{kind.__module__}.{kind.__qualname__}" for kind in type(error).__mro__}
+    if kinds & CLIENT_OUTAGES:
+        return True
+    if CLICKHOUSE_ERROR in kinds and (code := _CLICKHOUSE_CODE.search(str(error))):
         return int(code.group(1)) in CLICKHOUSE_LATER
     return bool(getattr(error, "retriable", False))
 

@@ -8,7 +8,8 @@ import asyncio
 import pytest
 
 from domain.errors import InvalidCommandError
-from service_layer.webhook_addresses import GuardedResolver, host_refusal, refusal
+from service_layer.webhook_addresses import host_refusal, refusal
+from service_layer.webhook_resolver import GuardedResolver
 from service_layer.webhook_subscribing import _checked_url
 
 
