@@ -61,10 +61,10 @@ def resource_order(
     order = find_as(uow, hold.order.id, Order)
     if order is None or order.delivery["method"] == PICKUP or order.cancelled:
         return []
-    removed = order.give_up(hold.fulfilment_id, stock.sku, short)
-    decision = _elsewhere(uow, stock, order, removed, line.trace.occurred_at.date())
-    if decision is None or not removed:
+    found = _most_elsewhere(uow, stock, order, hold.fulfilment_id, short, line)
+    if found is None:
         return []
+    removed, decision = found
     trace = replace(line.trace, reason="till-resourced")
     made = order.resource(hold.fulfilment_id, removed, decision, trace)
     stock.reduce_hold(hold.hold_id, _batches(removed), trace)
@@ -122,6 +122,33 @@ def cancel_order_lines(
 
 
 ORDER_STEPS = {RESOURCE: resource_order, CANCEL_HOLD: cancel_order_lines}
+
+
+def _most_elsewhere(
+    uow: UnitOfWork, stock: Stock, order: Order, fulfilment_id: str, short: int, line: TillLine
+) -> tuple[list[dict[str, Any]], SourcingDecision] | None:
+    """As many of the units short as other locations can send (all of them, else the most,
+    found by halving: what serves n units serves fewer), and the decision that sends them."""
+    today = line.trace.occurred_at.date()
+
+    def attempt(units: int) -> tuple[list[dict[str, Any]], SourcingDecision] | None:
+        removed = order.give_up(fulfilment_id, stock.sku, units)
+        decision = _elsewhere(uow, stock, order, removed, today)
+        return None if decision is None else (removed, decision)
+
+    most = sum(r["quantity"] for r in order.give_up(fulfilment_id, stock.sku, short))
+    whole = attempt(most) if most else None
+    if whole is not None:
+        return whole
+    best, low, high = None, 0, most - 1  # `low` units are served (by `best`), `high`+1 not
+    while low < high:
+        middle = (low + high + 1) // 2
+        found = attempt(middle)
+        if found is None:
+            high = middle - 1
+        else:
+            best, low = found, middle
+    return best
 
 
 def _elsewhere(

@@ -58,9 +58,9 @@ def reconcile(
             break
         for step in steps:
             freed = _step(step, hold)(uow, stock, hold, short, line)
-            if freed:
-                done += freed
-                short -= sum(f["units"] for f in freed)
+            done += freed
+            short -= sum(f["units"] for f in freed)
+            if short <= 0 or not _holds_here(stock, hold):
                 break
     return done
 
@@ -167,6 +167,13 @@ def _step(step: str, hold: Reservation | OrderHold) -> Callable[..., list[dict[s
 
 def _nothing(*_: object) -> list[dict[str, Any]]:
     return []
+
+
+def _holds_here(stock: Stock, hold: Reservation | OrderHold) -> bool:
+    """Whether the hold still has units here (a step that moved part of them leaves the
+    next step the rest: an order re-sourced in part has the rest of its line cancelled)."""
+    hold_id = hold.id if isinstance(hold, Reservation) else hold.hold_id
+    return stock.holds_reservation(hold_id)
 
 
 def _elsewhere(

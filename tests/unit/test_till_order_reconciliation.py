@@ -5,6 +5,7 @@ on the order and on the stock, in the till line's commit; a started one is never
 from __future__ import annotations
 
 from shop import RED, STORE, WAREHOUSE, line, receive, reserve, stock, trace
+from test_order_view_projector import envelopes
 from till_orders import order_of, start_picking, web_order
 from till_shop import answer, lines, policy, shop_with_till, till_sale
 
@@ -12,6 +13,8 @@ from domain import commands as c
 from domain.order import CANCELLED, OPEN, PICKING
 from domain.sourcing import PickUpAt
 from domain.till_commands import DeclareReconciliationPolicy, RegisterTill
+from projections.facts import as_dicts, batch_rows
+from projections.hot_views import fold
 
 SHOP = "ST-CITY"
 
@@ -85,6 +88,30 @@ def test_an_order_all_short_is_cancelled_whole() -> None:
     assert stock(uow, RED, STORE).holds == {}
 
 
+def test_what_no_other_location_can_send_is_cancelled_after_the_rest_is_re_sourced() -> None:
+    uow = shop_with_till(warehouse_units=2)
+    uow.run(policy("resource", "cancel_hold"))
+    order_id = web_order(uow, 5)
+    steps = answer(uow, till_sale(1, 4))["reconciliation"]
+    assert [(s["action"], s["units"]) for s in steps] == [("resourced", 2), ("cancelled_hold", 2)]
+    order = order_of(uow, order_id)
+    assert order.lines["L1"].open == 3
+    assert {f: x.lines[0]["quantity"] for f, x in order.fulfilments.items()} == {"F1": 1, "F2": 2}
+    assert [n["action"] for n in order.as_dict()["till_reconciliation"]] == [
+        "resourced",
+        "lines_cancelled",
+    ]
+
+
+def test_with_resource_alone_what_cannot_be_sent_is_a_shortage_naming_the_order() -> None:
+    uow = shop_with_till(warehouse_units=2)
+    uow.run(policy("resource"))
+    order_id = web_order(uow, 5)
+    steps = answer(uow, till_sale(1, 4))["reconciliation"]
+    assert [(s["action"], s["units"]) for s in steps] == [("resourced", 2), ("shortage", 2)]
+    assert steps[1]["holds"] == {order_of(uow, order_id).hold_id("F1").hex: 2}
+
+
 def test_carts_give_way_before_orders() -> None:
     uow = shop_with_till(warehouse_units=0)
     uow.run(policy("cancel_hold"))
@@ -143,3 +170,26 @@ def test_by_default_the_order_keeps_its_hold_and_a_shortage_is_recorded() -> Non
     steps = answer(uow, till_sale(1, 3))["reconciliation"]
     assert [s["action"] for s in steps] == ["shortage"]
     assert order_of(uow, order_id).fulfilments["F1"].lines[0]["quantity"] == 4
+
+
+def test_the_order_view_and_facts_follow_a_re_sourced_then_cancelled_order() -> None:
+    uow = shop_with_till(warehouse_units=2)
+    uow.run(policy("resource", "cancel_hold"))
+    order_id = web_order(uow, 5)
+    answer(uow, till_sale(1, 4))  # 2 re-sourced to the warehouse, the other 2 cancelled
+    order = order_of(uow, order_id)
+    kinds = [type(e).__qualname__ for e in uow.history[order_id]]
+    assert {"Order.FulfilmentResourced", "Order.LinesCancelledForShortage"} <= set(kinds)
+    found = envelopes(uow.history[order_id])
+    doc = fold({}, found)[f"order:{order_id}"].document
+    assert doc is not None and doc["status"] == order.status
+    assert {
+        i: (f["status"], sum(x["quantity"] for x in f["items"]))
+        for i, f in doc["fulfilments"].items()
+    } == {i: (f.status, sum(x["quantity"] for x in f.lines)) for i, f in order.fulfilments.items()}
+    assert doc["lines"]["L1"]["cancelled"] == order.lines["L1"].cancelled == 2
+    rows = as_dicts(batch_rows(found))
+    units = [(r["fulfilment_id"], r["state"], r["units"]) for r in rows["fulfilments"]]
+    resourced = [("F1", "reduced", -2), ("F2", "open", 2)]
+    assert units == [("F1", "open", 5), *resourced, ("F1", "reduced", -2)]
+    assert [r["kind"] for r in rows["order_outcomes"]] == ["lines_cancelled_for_shortage"]
