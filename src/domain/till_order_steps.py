@@ -59,7 +59,7 @@ def resource_order(
     uow: UnitOfWork, stock: Stock, hold: OrderHold, short: int, line: TillLine
 ) -> list[dict[str, Any]]:
     order = find_as(uow, hold.order.id, Order)
-    if order is None or order.delivery["method"] == PICKUP or order.cancelled:
+    if order is None or order.delivery["method"] == PICKUP or not _still_open(order, hold):
         return []
     found = _most_elsewhere(uow, stock, order, hold.fulfilment_id, short, line)
     if found is None:
@@ -94,7 +94,7 @@ def cancel_order_lines(
     uow: UnitOfWork, stock: Stock, hold: OrderHold, short: int, line: TillLine
 ) -> list[dict[str, Any]]:
     order = find_as(uow, hold.order.id, Order)
-    if order is None:
+    if order is None or not _still_open(order, hold):
         return []
     trace = replace(line.trace, reason="till-cancelled-hold")
     try:
@@ -119,6 +119,12 @@ def cancel_order_lines(
             "could send them: its lines are cancelled and its channel reads why",
         }
     ]
+
+
+def _still_open(order: Order, hold: OrderHold) -> bool:
+    """An earlier step of this command may have cancelled the order or this fulfilment."""
+    fulfilment = order.fulfilments.get(hold.fulfilment_id)
+    return not order.cancelled and fulfilment is not None and fulfilment.status == OPEN
 
 
 ORDER_STEPS = {RESOURCE: resource_order, CANCEL_HOLD: cancel_order_lines}
