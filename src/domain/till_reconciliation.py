@@ -16,7 +16,7 @@ names them for a transfer."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -50,18 +50,17 @@ def reconcile(
     today = line.trace.occurred_at.date()
     short = quantity - sum(allocate_fefo(list(stock.batches.values()), quantity, today).values())
     done: list[dict[str, Any]] = []
-    holds: list[Reservation | OrderHold] = [*_carts_lowest_first(uow, stock)]
-    if short > 0:
-        holds += orders_lowest_first(uow, stock)
-    for hold in holds:
-        if short <= 0:
-            break
-        for step in steps:
-            freed = _step(step, hold)(uow, stock, hold, short, line)
-            done += freed
-            short -= sum(f["units"] for f in freed)
-            if short <= 0 or not _holds_here(stock, hold):
+    for lowest_first in (_carts_lowest_first, orders_lowest_first):  # carts give way first
+        holds: Iterable[Reservation | OrderHold] = lowest_first(uow, stock) if short > 0 else ()
+        for hold in holds:
+            if short <= 0:
                 break
+            for step in steps:
+                freed = _step(step, hold)(uow, stock, hold, short, line)
+                done += freed
+                short -= sum(f["units"] for f in freed)
+                if short <= 0 or not _holds_here(stock, hold):
+                    break
     return done
 
 
