@@ -14,6 +14,7 @@ from domain.errors import (
     PreordersOffError,
     UnknownPreorderError,
 )
+from domain.fulfilment_holds import note_holds
 from domain.ids import preorder_switch_id
 from domain.loading import existing_stock, reservation_of, sku_of, stock_answer, stock_or_open
 from domain.order import Order
@@ -92,11 +93,13 @@ def convert_reservation(cmd: c.ConvertReservationToOrder, uow: UnitOfWork) -> Re
         ),
         tuple(LocationReason(place, USED, HELD_BY_THE_CART) for place in places),
     )
-    for fulfilment in order.source(decision, trace):
+    fulfilments = order.source(decision, trace)
+    for fulfilment in fulfilments:
         for code in dict.fromkeys(item["sku"] for item in fulfilment.lines):
             stock = existing_stock(uow, code, fulfilment.location)
             hold_id = order.hold_id(fulfilment.fulfilment_id)
             stock.move_hold(reservation.id, hold_id, trace)
+    note_holds(uow, order, fulfilments)
     uow.add(order)
     return Result({**reservation.as_dict(), "order": order.as_dict()}, created=True)
 

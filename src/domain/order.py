@@ -168,12 +168,9 @@ class Order(Aggregate):
 
         def apply(self, aggregate: Aggregate) -> None:
             order = _order(aggregate)
-            for data in self.fulfilments:
-                fulfilment = Fulfilment(**{**data, "lines": [dict(i) for i in data["lines"]]})
-                order.fulfilments[fulfilment.fulfilment_id] = fulfilment
+            order.add_fulfilments(self.fulfilments)
             for line_id, parts in self.parts.items():
                 order.lines[line_id].parts = dict(parts)
-            order.fulfilments_made += len(self.fulfilments)
             order.sourced = True
             order.decision = self.decision
 
@@ -223,18 +220,7 @@ class Order(Aggregate):
         trace: Trace
 
         def apply(self, aggregate: Aggregate) -> None:
-            order = _order(aggregate)
-            for line_id, quantity in self.lines.items():
-                order.lines[line_id].cancelled += quantity
-            for removal in self.removed:
-                order.fulfilments[removal["fulfilment_id"]].lines = _without(
-                    order.fulfilments[removal["fulfilment_id"]].lines, removal
-                )
-            for fulfilment in order.fulfilments.values():
-                if fulfilment.status != CANCELLED and not fulfilment.lines:
-                    fulfilment.status = CANCELLED
-            if all(line.open == 0 for line in order.lines.values()):
-                order.cancelled = True
+            _order(aggregate).cancel_removed(self.lines, self.removed)
 
     class LinesEdited(Aggregate.Event):
         added: list[dict[str, Any]]  # line_id, sku, quantity, unit_price
@@ -258,6 +244,40 @@ class Order(Aggregate):
             for line in order.lines.values():
                 line.parts = {}
             order.sourced = False
+
+    class FulfilmentResourced(Aggregate.Event):
+        """A till at the fulfilment order's location sold units it held before it was
+        started: they are taken out of it (`removed`) and held by new fulfilment orders
+        elsewhere (the trace names the till line and the reason)."""
+
+        fulfilment_id: str
+        removed: list[dict[str, Any]]  # fulfilment_id, line_id, sku, quantity, batches
+        fulfilments: list[dict[str, Any]]  # the new fulfilment orders, as `Sourced` names them
+        decision: dict[str, Any]  # the sourcing decision for the units moved, and its reasons
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            order = _order(aggregate)
+            order.take_out(self.removed)
+            order.add_fulfilments(self.fulfilments)
+            moved = [f["fulfilment_id"] for f in self.fulfilments]
+            order.notice(self.trace, "resourced", self.fulfilment_id, self.removed, to=moved)
+
+    class LinesCancelledForShortage(Aggregate.Event):
+        """Items of lines cancelled because a till at `location` sold the units of `sku`
+        their open fulfilment order held, and no other location could send them."""
+
+        lines: dict[str, int]  # line id -> items cancelled
+        removed: list[dict[str, Any]]  # fulfilment_id, line_id, sku, quantity, batches
+        location: str
+        sku: str
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            order = _order(aggregate)
+            order.cancel_removed(self.lines, self.removed)
+            first = self.removed[0]["fulfilment_id"] if self.removed else ""
+            order.notice(self.trace, "lines_cancelled", first, self.removed, lines=self.lines)
 
     class PaymentAuthorised(Aggregate.Event):
         amount: Decimal
@@ -332,6 +352,7 @@ class Order(Aggregate):
         self.cancelled = False
         self.payment = Payment()
         self.returns: dict[str, ReturnAuthorisation] = {}
+        self.notices: tuple[dict[str, Any], ...] = ()  # what a till's late sale did to it
 
     @classmethod
     def place(
@@ -378,6 +399,46 @@ class Order(Aggregate):
             line.cancelled = line.quantity
         self.cancelled = True
 
+    def add_fulfilments(self, fulfilments: Iterable[Mapping[str, Any]]) -> None:
+        for data in fulfilments:
+            fulfilment = Fulfilment(**{**data, "lines": [dict(i) for i in data["lines"]]})
+            self.fulfilments[fulfilment.fulfilment_id] = fulfilment
+            self.fulfilments_made += 1
+
+    def take_out(self, removed: Iterable[Mapping[str, Any]]) -> None:
+        """Units out of fulfilment orders; one left with nothing is cancelled."""
+        for removal in removed:
+            fulfilment = self.fulfilments[removal["fulfilment_id"]]
+            fulfilment.lines = _without(fulfilment.lines, removal)
+        for fulfilment in self.fulfilments.values():
+            if fulfilment.status != CANCELLED and not fulfilment.lines:
+                fulfilment.status = CANCELLED
+
+    def cancel_removed(
+        self, lines: Mapping[str, int], removed: Iterable[Mapping[str, Any]]
+    ) -> None:
+        for line_id, quantity in lines.items():
+            self.lines[line_id].cancelled += quantity
+        self.take_out(removed)
+        if all(line.open == 0 for line in self.lines.values()):
+            self.cancelled = True
+
+    def notice(
+        self,
+        trace: Trace,
+        action: str,
+        fulfilment_id: str,
+        removed: Iterable[Mapping[str, Any]],
+        **more: Any,
+    ) -> None:
+        """What a till's late sale did to the order, as its channel reads it."""
+        units = sum(int(r["quantity"]) for r in removed if r["fulfilment_id"] == fulfilment_id)
+        done = {"action": action, "fulfilment_id": fulfilment_id, "units": units, **more}
+        self.notices = (
+            *self.notices,
+            {**done, "reason": trace.reason, "till_line": trace.source_ref},
+        )
+
     def handed_over(self, line_id: str) -> int:
         """Items of a line the customer has received (shipped, delivered or collected)."""
         line = self.lines[line_id]
@@ -411,6 +472,7 @@ class Order(Aggregate):
             "returns": [rma.as_dict() for rma in self.returns.values()],
             "decision": self.decision,  # the last sourcing decision and its reasons
             "version": self.version,
+            **({"till_reconciliation": list(self.notices)} if self.notices else {}),
         }
 
     # --- sourcing and edits -------------------------------------------------------------
@@ -444,24 +506,7 @@ class Order(Aggregate):
                     f"{line.sku}) whole: it gives {served or 'nothing'}"
                 )
             parts[line_id] = {sku: n // line.open for sku, n in served.items()}
-        fulfilments = []
-        for n, (location, allocations) in enumerate(decision.shipments().items(), 1):
-            fulfilment = Fulfilment(
-                f"F{self.fulfilments_made + n}",
-                location,
-                decision.method,
-                OPEN,
-                [
-                    {
-                        "line_id": a.line_id,
-                        "sku": a.sku,
-                        "quantity": a.quantity,
-                        "batches": dict(a.batches),
-                    }
-                    for a in allocations
-                ],
-            )
-            fulfilments.append(fulfilment)
+        fulfilments = self._fulfilments_of(decision)
         self.trigger_event(
             self.Sourced,
             fulfilments=[f.as_dict() for f in fulfilments],
@@ -470,6 +515,83 @@ class Order(Aggregate):
             trace=trace,
         )
         return fulfilments
+
+    def _fulfilments_of(self, decision: SourcingDecision) -> list[Fulfilment]:
+        """The decision's fulfilment orders, one per location, numbered after the last."""
+        fulfilments = []
+        for n, (location, allocations) in enumerate(decision.shipments().items(), 1):
+            items = [
+                {"line_id": a.line_id, "sku": a.sku, "quantity": a.quantity}
+                | {"batches": dict(a.batches)}
+                for a in allocations
+            ]
+            number = f"F{self.fulfilments_made + n}"
+            fulfilments.append(Fulfilment(number, location, decision.method, OPEN, items))
+        return fulfilments
+
+    # --- a till sold what an open fulfilment order held (domain/till_order_steps.py) -------
+
+    def give_up(self, fulfilment_id: str, sku: str, units: int) -> list[dict[str, Any]]:
+        """Up to `units` of `sku` out of an open fulfilment order, line by line, the batches
+        that expire last first (decided only: `resource` records it)."""
+        fulfilment = self._require_open_fulfilment(fulfilment_id, "re-sourced")
+        removed = []
+        for line_id in dict.fromkeys(i["line_id"] for i in fulfilment.lines if i["sku"] == sku):
+            here = min(units, fulfilment.units(line_id, sku))
+            if here > 0:
+                removed.append(_removal(fulfilment, line_id, sku, here))
+                units -= here
+        return removed
+
+    def resource(
+        self,
+        fulfilment_id: str,
+        removed: list[dict[str, Any]],
+        decision: SourcingDecision,
+        trace: Trace,
+    ) -> list[Fulfilment]:
+        """Hand the units `give_up` took out of an open fulfilment order to new fulfilment
+        orders where the decision found them; returns the new ones."""
+        self._require_open_fulfilment(fulfilment_id, "re-sourced")
+        fulfilments = self._fulfilments_of(decision)
+        self.trigger_event(
+            self.FulfilmentResourced,
+            fulfilment_id=fulfilment_id,
+            removed=removed,
+            fulfilments=[f.as_dict() for f in fulfilments],
+            decision=decision.as_dict(),
+            trace=trace,
+        )
+        return fulfilments
+
+    def cancel_for_shortage(
+        self, fulfilment_id: str, sku: str, units: int, trace: Trace
+    ) -> list[dict[str, Any]]:
+        """Cancel as few whole items of the lines an open fulfilment order holds `sku` for
+        as free `units` of it there (their other parts too); returns what comes back."""
+        fulfilment = self._require_open_fulfilment(fulfilment_id, "cancelled for shortage")
+        items: dict[str, int] = {}
+        for item in reversed(fulfilment.lines):
+            line = self.lines[item["line_id"]]
+            if item["sku"] != sku or units <= 0 or line.open - items.get(line.line_id, 0) <= 0:
+                continue
+            per = line.parts.get(sku, 1)
+            count = min(-(-min(units, item["quantity"]) // per), line.open)
+            items[line.line_id] = items.get(line.line_id, 0) + count
+            units -= count * per
+        removed: list[dict[str, Any]] = []
+        for line_id, count in items.items():
+            for part, per in self.lines[line_id].parts.items():
+                removed += self._take_back(line_id, part, count * per, first=fulfilment_id)
+        self.trigger_event(
+            self.LinesCancelledForShortage,
+            lines=items,
+            removed=removed,
+            location=fulfilment.location,
+            sku=sku,
+            trace=trace,
+        )
+        return removed
 
     def edit_lines(
         self,
@@ -730,11 +852,16 @@ class Order(Aggregate):
         self.trigger_event(event, fulfilment_id=fulfilment_id, trace=trace)
         return fulfilment
 
-    def _take_back(self, line_id: str, sku: str, units: int) -> list[dict[str, Any]]:
-        """Units of a line taken out of the fulfilment orders not yet handed over, the last
-        made first, and in each the batches that expire last first (FEFO keeps the rest)."""
+    def _take_back(
+        self, line_id: str, sku: str, units: int, first: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Units of a line taken out of the fulfilment orders not yet handed over (`first`
+        first, then the last made first), and in each the batches that expire last first
+        (FEFO keeps the rest)."""
         removed: list[dict[str, Any]] = []
-        for fulfilment in reversed(self.fulfilments.values()):
+        latest = list(reversed(self.fulfilments.values()))
+        ordered = [f for f in latest if f.fulfilment_id == first]
+        for fulfilment in [*ordered, *(f for f in latest if f.fulfilment_id != first)]:
             if units == 0:
                 break
             if fulfilment.status not in CANCELLABLE:
@@ -742,25 +869,7 @@ class Order(Aggregate):
             here = min(units, fulfilment.units(line_id, sku))
             if here == 0:
                 continue
-            batches: dict[str, int] = {}
-            need = here
-            for item in fulfilment.lines:
-                if item["line_id"] != line_id or item["sku"] != sku:
-                    continue
-                for number, n in reversed(item["batches"].items()):
-                    take = min(n - batches.get(number, 0), need)
-                    if take > 0:
-                        batches[number] = batches.get(number, 0) + take
-                        need -= take
-            removed.append(
-                {
-                    "fulfilment_id": fulfilment.fulfilment_id,
-                    "line_id": line_id,
-                    "sku": sku,
-                    "quantity": here,
-                    "batches": batches,
-                }
-            )
+            removed.append(_removal(fulfilment, line_id, sku, here))
             units -= here
         if units:
             raise OrderStateError(
@@ -772,6 +881,18 @@ class Order(Aggregate):
                 status=self.status,
             )
         return removed
+
+    def _require_open_fulfilment(self, fulfilment_id: str, verb: str) -> Fulfilment:
+        fulfilment = self.fulfilment(fulfilment_id)
+        if self.cancelled or fulfilment.status != OPEN:
+            raise OrderStateError(
+                f"fulfilment order {fulfilment_id} of order {self.id} is {fulfilment.status} "
+                f"and cannot be {verb}: expected it {OPEN} (not yet picked)",
+                order_id=str(self.id),
+                fulfilment_id=fulfilment_id,
+                status=fulfilment.status,
+            )
+        return fulfilment
 
     def _require_status(self, allowed: set[str], verb: str) -> None:
         if self.status not in allowed:
@@ -859,6 +980,27 @@ def _new_line(line_id: str, sku: str, quantity: int, unit_price: Decimal) -> dic
     if unit_price < 0:
         raise InvalidCommandError(f"unit price of {sku} cannot be negative, got {unit_price}")
     return {"line_id": line_id, "sku": sku, "quantity": quantity, "unit_price": unit_price}
+
+
+def _removal(fulfilment: Fulfilment, line_id: str, sku: str, units: int) -> dict[str, Any]:
+    """`units` of a line's SKU out of a fulfilment order, the batches that expire last first."""
+    batches: dict[str, int] = {}
+    need = units
+    for item in fulfilment.lines:
+        if item["line_id"] != line_id or item["sku"] != sku:
+            continue
+        for number, n in reversed(item["batches"].items()):
+            take = min(n - batches.get(number, 0), need)
+            if take > 0:
+                batches[number] = batches.get(number, 0) + take
+                need -= take
+    return {
+        "fulfilment_id": fulfilment.fulfilment_id,
+        "line_id": line_id,
+        "sku": sku,
+        "quantity": units,
+        "batches": batches,
+    }
 
 
 def _without(items: list[dict[str, Any]], removal: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ from domain.errors import (
     NotPermittedError,
     UnknownOrderError,
 )
+from domain.fulfilment_holds import note_holds
 from domain.ids import kit_id, sales_channel_id, selling_directory_id
 from domain.kits import Kit
 from domain.loading import existing_stock, sku_of, stock_or_open
@@ -298,10 +299,12 @@ def _source(order: Order, uow: UnitOfWork, trace: Trace) -> None:
     decision = plan(uow, lines, delivery_from_dict(order.delivery), order.channel, today)
     if not isinstance(decision, SourcingDecision):
         raise decision.error()
-    for fulfilment in order.source(decision, trace):
+    fulfilments = order.source(decision, trace)
+    for fulfilment in fulfilments:
         hold = order.hold_id(fulfilment.fulfilment_id)
         for sku, batches in _units_per_sku(fulfilment).items():
             existing_stock(uow, sku, fulfilment.location).hold(hold, batches, trace)
+    note_holds(uow, order, fulfilments)
 
 
 def _units_per_sku(fulfilment: Fulfilment) -> dict[str, dict[str, int]]:

@@ -3,18 +3,20 @@
 The till's sale is a fact: it is recorded whole, never refused for lack of stock and never
 clamped. When the units it took were held for others (the web shop reserved them while the
 till was offline), the location's declared steps are tried on those holds, the lowest
-priority first (carts, the most recently placed first): re-source the cart's units from
-another location (the same sourcing as orders), or cancel the cart (its channel reads and
-hears `Reservation.CancelledForShortage`). What no step frees is a `Stock.ShortageRecorded`
-naming the holds left short and a location that could send the units. Every step is an
-event with the till's line as its source and the step as its reason.
+priority first (carts, the most recently placed first, then open fulfilment orders, the
+most recently placed first: domain/till_order_steps.py): re-source the cart's or the
+order's units from another location (the same sourcing as orders), or cancel the cart (its
+channel reads and hears `Reservation.CancelledForShortage`) or the order's lines concerned.
+What no step frees is a `Stock.ShortageRecorded` naming the holds left short and a location
+that could send the units. Every step is an event with the till's line as its source and
+the step as its reason.
 
-Orders' fulfilment holds and pre-orders are never touched here: they outrank a cart, and a
-shortage names them for a transfer."""
+Fulfilment orders being picked or packed and pre-orders are never touched here: a shortage
+names them for a transfer."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -28,6 +30,7 @@ from domain.order_sourcing import StockOnHand, channel_policy, every_place
 from domain.reservation import OPEN, Reservation
 from domain.sourcing import ShipTo, SourcingDecision, source
 from domain.stock import Stock
+from domain.till_order_steps import ORDER_STEPS, OrderHold, orders_lowest_first
 from domain.tills import CANCEL_HOLD, RESOURCE
 from domain.trace import Trace
 from domain.unit_of_work import UnitOfWork, find_as, view_as
@@ -47,15 +50,17 @@ def reconcile(
     today = line.trace.occurred_at.date()
     short = quantity - sum(allocate_fefo(list(stock.batches.values()), quantity, today).values())
     done: list[dict[str, Any]] = []
-    for reservation in _carts_lowest_first(uow, stock):
-        if short <= 0:
-            break
-        for step in steps:
-            freed = _STEPS[step](uow, stock, reservation, short, line) if step in _STEPS else []
-            if freed:
+    for lowest_first in (_carts_lowest_first, orders_lowest_first):  # carts give way first
+        holds: Iterable[Reservation | OrderHold] = lowest_first(uow, stock) if short > 0 else ()
+        for hold in holds:
+            if short <= 0:
+                break
+            for step in steps:
+                freed = _step(step, hold)(uow, stock, hold, short, line)
                 done += freed
                 short -= sum(f["units"] for f in freed)
-                break
+                if short <= 0 or not _holds_here(stock, hold):
+                    break
     return done
 
 
@@ -150,6 +155,24 @@ def _cancel(
 
 
 _STEPS = {RESOURCE: _resource, CANCEL_HOLD: _cancel}
+
+
+def _step(step: str, hold: Reservation | OrderHold) -> Callable[..., list[dict[str, Any]]]:
+    """The step for a cart or an order's fulfilment order; `shortage` frees nothing."""
+    steps: Mapping[str, Callable[..., list[dict[str, Any]]]]
+    steps = _STEPS if isinstance(hold, Reservation) else ORDER_STEPS
+    return steps.get(step, _nothing)
+
+
+def _nothing(*_: object) -> list[dict[str, Any]]:
+    return []
+
+
+def _holds_here(stock: Stock, hold: Reservation | OrderHold) -> bool:
+    """Whether the hold still has units here (a step that moved part of them leaves the
+    next step the rest: an order re-sourced in part has the rest of its line cancelled)."""
+    hold_id = hold.id if isinstance(hold, Reservation) else hold.hold_id
+    return stock.holds_reservation(hold_id)
 
 
 def _elsewhere(

@@ -72,16 +72,27 @@ def cancelled(doc: Document, p: dict[str, Any]) -> None:
 
 
 def lines_cancelled(doc: Document, p: dict[str, Any]) -> None:
+    """Lines cancelled by the channel, or for a till's late sale (`...ForShortage`)."""
     for line_id, quantity in p["lines"].items():
         doc["lines"][line_id]["cancelled"] += quantity
-    for removal in p["removed"]:
+    _take_out(doc, p["removed"])
+    if all(line["quantity"] == line["cancelled"] for line in doc["lines"].values()):
+        doc["cancelled"] = True
+
+
+def fulfilment_resourced(doc: Document, p: dict[str, Any]) -> None:
+    """A till sold what a fulfilment order held: those units move to new ones elsewhere."""
+    _take_out(doc, p["removed"])
+    sourced(doc, p)
+
+
+def _take_out(doc: Document, removed: list[dict[str, Any]]) -> None:
+    for removal in removed:
         fulfilment = doc["fulfilments"][removal["fulfilment_id"]]
         fulfilment["items"] = _without(fulfilment["items"], removal)
     for fulfilment in doc["fulfilments"].values():
         if fulfilment["status"] != CANCELLED and not fulfilment["items"]:
             fulfilment["status"] = CANCELLED
-    if all(line["quantity"] == line["cancelled"] for line in doc["lines"].values()):
-        doc["cancelled"] = True
 
 
 def _without(items: list[dict[str, Any]], removal: dict[str, Any]) -> list[dict[str, Any]]:

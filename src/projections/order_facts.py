@@ -10,7 +10,8 @@
   reaches (`picking` ... `collected`, `not_collected`); a cancellation or a failed payment a
   `cancelled` row per fulfilment order withdrawn; an edit a `withdrawn` row (the order is
   sourced again under new ids); a partial cancellation a `reduced` row with minus the units
-  it took out.
+  it took out (also for a till's late sale: lines cancelled for shortage, or units re-sourced,
+  which open new fulfilment orders elsewhere).
 - `order_outcomes`: cancellations, payments, returns and refunds, with items and amounts.
 
 Rows are keyed by event id (and a line number when one event gives several), as the other facts.
@@ -131,11 +132,30 @@ def _edited(e: Envelope, rows: Rows) -> None:
 
 
 def _lines_cancelled(e: Envelope, rows: Rows) -> None:
-    removed = e.payload["removed"]
-    _fulfilment_rows(
-        e, rows, [(r["fulfilment_id"], REDUCED, "", "", -int(r["quantity"])) for r in removed]
-    )
+    _fulfilment_rows(e, rows, _reduced(e.payload["removed"]))
     _outcome(e, rows, "lines_cancelled", items=sum(e.payload["lines"].values()))
+
+
+def _reduced(removed: list[dict[str, Any]]) -> list[tuple[str, str, str, str, int]]:
+    return [(r["fulfilment_id"], REDUCED, "", "", -int(r["quantity"])) for r in removed]
+
+
+def _cancelled_for_shortage(e: Envelope, rows: Rows) -> None:
+    """A till's late sale took what the lines' fulfilment order held (`location`)."""
+    p = e.payload
+    _fulfilment_rows(e, rows, _reduced(p["removed"]))
+    items = sum(p["lines"].values())
+    _outcome(e, rows, "lines_cancelled_for_shortage", items=items, location=p["location"])
+
+
+def _resourced(e: Envelope, rows: Rows) -> None:
+    """A till's late sale took what a fulfilment order held: `reduced` rows for the units
+    taken out, an `open` row for each new fulfilment order elsewhere."""
+    opened = [
+        (f["fulfilment_id"], OPENED, f["location"], f["method"], _units(f["lines"]))
+        for f in e.payload["fulfilments"]
+    ]
+    _fulfilment_rows(e, rows, [*_reduced(e.payload["removed"]), *opened])
 
 
 def _outcome(
@@ -189,6 +209,8 @@ ORDER_HANDLERS: dict[str, Callable[[Envelope, Rows], None]] = {
     "Order.PaymentFailed": _ended(CANCELLED, "payment_failed"),
     "Order.LinesEdited": _edited,
     "Order.LinesCancelled": _lines_cancelled,
+    "Order.FulfilmentResourced": _resourced,
+    "Order.LinesCancelledForShortage": _cancelled_for_shortage,
     "Order.PaymentAuthorised": _paid("payment_authorised"),
     "Order.PaymentCaptured": _paid("payment_captured"),
     "Order.ReturnRequested": _return_requested,

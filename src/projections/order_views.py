@@ -116,6 +116,8 @@ ORDER_HANDLERS: dict[str, Handler] = {
     "Order.Cancelled": _indexed(d.cancelled),
     "Order.LinesCancelled": _indexed(d.lines_cancelled),
     "Order.LinesEdited": _indexed(d.lines_edited),
+    "Order.FulfilmentResourced": _indexed(d.fulfilment_resourced),
+    "Order.LinesCancelledForShortage": _indexed(d.lines_cancelled),
     "Order.PaymentAuthorised": _indexed(d.paid(AUTHORISED, "authorised")),
     "Order.PaymentCaptured": _indexed(d.paid(CAPTURED, "captured")),
     "Order.PaymentFailed": _indexed(d.payment_failed),

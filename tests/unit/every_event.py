@@ -27,7 +27,7 @@ from shop import (
     sell,
     trace,
 )
-from till_shop import a_till_reconciles
+from till_shop import a_till_reconciles, a_till_reconciles_orders
 
 from domain import commands as c
 from domain import order_commands as o
@@ -63,6 +63,7 @@ def busy_day() -> MemoryUnitOfWork:
     uow.run(c.RecallBatch(RED, "EARLY", trace()))
     orders_day(uow)
     a_till_reconciles(uow)
+    a_till_reconciles_orders(uow)
     uow.run(c.DiscontinueProduct("LIP", trace()))
     return uow
 

@@ -67,3 +67,25 @@ def a_till_reconciles(uow: MemoryUnitOfWork) -> None:
         for seq, units in ((1, 1), (2, 2), (3, 1))
     ]
     uow.run(lines(*sales, till="T-DAY", journal="J-DAY"))
+
+
+def a_till_reconciles_orders(uow: MemoryUnitOfWork) -> None:
+    """Web orders hold a store's last units; its till's late sales re-source the newest
+    order elsewhere, then (the policy changed) cancel the other's line."""
+    from dataclasses import replace
+    from uuid import uuid4
+
+    from domain.commands import RegisterLocation
+    from domain.order_commands import OrderedItem, PlaceOrder
+    from domain.sourcing import ShipTo
+
+    shop, web = "ST-ORDERS", replace(trace(), channel="web")
+    uow.run(RegisterLocation(shop, "Order shop", "store", 52.37, 4.89, trace()))
+    uow.run(receive(RED, "R-O", quantity=4, where=shop))
+    uow.run(RegisterTill("T-ORDERS", shop, trace()))
+    for _ in range(2):
+        uow.run(PlaceOrder(uuid4(), (OrderedItem(RED, 2),), ShipTo(52.37, 4.89), web))
+    for seq, steps in ((1, ("resource",)), (2, ("cancel_hold",))):
+        uow.run(DeclareReconciliationPolicy(shop, steps, trace()))
+        sale = RecordTillLine(seq, "sale", (TillItem(RED, 1),), trace())
+        uow.run(lines(sale, till="T-ORDERS", journal="J-ORDERS"))
