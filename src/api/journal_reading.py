@@ -4,6 +4,7 @@ elements are cut out one by one. Memory holds one chunk and one line, never the 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Protocol
 
 MAX_LINE_BYTES = 64 * 1024
 
@@ -28,15 +29,15 @@ async def journal_lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
             yield line
 
 
-class _Splitter:
-    def feed(self, chunk: bytes) -> list[bytes]:
-        raise NotImplementedError
+class _Splitter(Protocol):
+    """Cuts a body, chunk by chunk, into whole journal lines."""
 
-    def end(self) -> list[bytes]:
-        raise NotImplementedError
+    def feed(self, chunk: bytes) -> list[bytes]: ...
+
+    def end(self) -> list[bytes]: ...
 
 
-class _LineSplitter(_Splitter):
+class _LineSplitter:
     def __init__(self) -> None:
         self.rest = b""
 
@@ -50,7 +51,7 @@ class _LineSplitter(_Splitter):
         return [self.rest] if self.rest.strip() else []
 
 
-class _ArraySplitter(_Splitter):
+class _ArraySplitter:
     """Top-level elements of `[ {...}, {...} ]`, found by depth outside strings."""
 
     def __init__(self) -> None:
