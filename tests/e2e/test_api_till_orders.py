@@ -14,37 +14,16 @@ import orjson
 import pytest
 
 from tests.e2e.ledger_server import (
-    EXPIRY_LATER,
     RunningLedger,
     auth_headers,
     count_events,
     headers,
     ok,
-    receive,
 )
+from tests.e2e.test_api_tills import LIP, STORE, TILL, WAREHOUSE, seed
 
-LIP, STORE, WAREHOUSE, TILL = "LIP-TO", "ST-TO", "WH-TO", "TILL-O"
 HOME = {"method": "ship", "latitude": 52.37, "longitude": 4.9}
 POS = {"X-Channel": "pos", **auth_headers()}
-
-
-def seed(client: httpx.Client, steps: list[str]) -> None:
-    product = {
-        "product_code": "P-TO",
-        "name": "Till and orders",
-        "brand": "Glow",
-        "category": "lips",
-        "variants": [{"sku": LIP, "price": "12.50"}],
-    }
-    ok(client.post("/products", json=product, headers=headers()))
-    for code, kind, lat in ((STORE, "store", 52.37), (WAREHOUSE, "warehouse", 52.0)):
-        place = {"code": code, "name": code, "kind": kind, "latitude": lat, "longitude": 4.9}
-        ok(client.post("/locations", json=place, headers=headers()))
-    receive(client, LIP, STORE, "S1", 3, EXPIRY_LATER)
-    receive(client, LIP, WAREHOUSE, "W1", 2, EXPIRY_LATER)
-    ok(client.post("/tills", json={"till": TILL, "location": STORE}, headers=headers()))
-    path = f"/locations/{STORE}/reconciliation-policy"
-    ok(client.post(path, json={"steps": steps}, headers=headers()))
 
 
 @pytest.fixture
@@ -93,7 +72,7 @@ def step(client: httpx.Client, order_id: str, fulfilment_id: str, name: str) -> 
 def test_after_the_upload_the_order_ships_from_the_warehouse(
     client: httpx.Client, ledger: RunningLedger
 ) -> None:
-    seed(client, ["resource", "cancel_hold", "shortage"])
+    seed(client, 3, ("resource", "cancel_hold", "shortage"))
     order_id = web_order(client, 3)["order_id"]  # the store's last 3, the till offline
     steps = offline_sale(client, 2)
     assert [(s["action"], s["order_id"], s["to_location"], s["units"]) for s in steps] == [
@@ -121,7 +100,7 @@ def test_after_the_upload_the_order_ships_from_the_warehouse(
 def test_after_the_upload_the_order_line_is_cancelled_and_its_channel_reads_why(
     client: httpx.Client,
 ) -> None:
-    seed(client, ["cancel_hold", "shortage"])
+    seed(client, 3, ("cancel_hold", "shortage"))
     order_id = web_order(client, 3)["order_id"]
     steps = offline_sale(client, 2)
     assert [(s["action"], s["order_id"], s["lines"]) for s in steps] == [

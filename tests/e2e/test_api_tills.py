@@ -26,7 +26,13 @@ LIP, STORE, WAREHOUSE, TILL = "LIP-T", "ST-TILL", "WH-TILL", "TILL-1"
 POS = {"X-Channel": "pos", **auth_headers()}
 
 
-def seed(client: httpx.Client) -> None:
+def seed(
+    client: httpx.Client,
+    store_units: int = 5,
+    steps: tuple[str, ...] = ("resource", "cancel_hold", "shortage"),
+) -> None:
+    """LIP at the store (`store_units`) and 2 at the warehouse, the till at the store, and
+    the store's reconciliation `steps`."""
     product = {
         "product_code": "P-TILL",
         "name": "Till test",
@@ -38,12 +44,11 @@ def seed(client: httpx.Client) -> None:
     for code, kind, lat in ((STORE, "store", 52.37), (WAREHOUSE, "warehouse", 52.0)):
         place = {"code": code, "name": code, "kind": kind, "latitude": lat, "longitude": 4.9}
         ok(client.post("/locations", json=place, headers=headers()))
-    receive(client, LIP, STORE, "S1", 5, EXPIRY_LATER)
+    receive(client, LIP, STORE, "S1", store_units, EXPIRY_LATER)
     receive(client, LIP, WAREHOUSE, "W1", 2, EXPIRY_LATER)
     ok(client.post("/tills", json={"till": TILL, "location": STORE}, headers=headers()))
-    policy = {"steps": ["resource", "cancel_hold", "shortage"]}
     path = f"/locations/{STORE}/reconciliation-policy"
-    ok(client.post(path, json=policy, headers=headers()))
+    ok(client.post(path, json={"steps": list(steps)}, headers=headers()))
 
 
 @pytest.fixture
