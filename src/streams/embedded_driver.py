@@ -27,6 +27,7 @@ from streams.isolation import Sink, apply_page
 from streams.letter_retry import retry_requested
 from streams.log_reader import LogReader, Unreadable
 from streams.outages import Backoff, SinksHeldError, is_outage
+from streams.stream_metrics import POSITIONS
 
 if TYPE_CHECKING:  # its clients (ClickHouse, Arrow) load only where facts are configured
     from projections.clickhouse_facts import ClickHouseFacts
@@ -145,6 +146,8 @@ def _reachable_positions(sinks: Sinks, held: dict[str, Exception]) -> dict[str, 
             found[sink.name] = sink.position()
         except Exception as error:  # no event to blame: the sink itself is out of order
             held[sink.name] = error
+            continue
+        POSITIONS.record(sink.name, found[sink.name])
     return found
 
 
