@@ -23,6 +23,13 @@ FAILURES = Counter(
 )
 
 
+# Every label value from the start: a rate or an alert sees the first failure, not only the second.
+for _outcome in (DELIVERED, RETRIED, DEAD):
+    ATTEMPTS.labels(_outcome)
+for _reason in (TIMEOUT, CONNECTION, UNSUBSCRIBED, "http_4xx", "http_5xx", "http_other"):
+    FAILURES.labels(_reason)
+
+
 def status_reason(status: int) -> str:
     """`http_4xx`, `http_5xx`, or `http_other` (a redirect, an informational answer)."""
     return f"http_{status // 100}xx" if 400 <= status < 600 else "http_other"

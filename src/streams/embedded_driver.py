@@ -23,11 +23,11 @@ from events.envelope import Envelope
 from projections.facts import batch_rows
 from projections.hot_view_store import HotViewStore, apply_batch, rewrite_document
 from streams.dead_letters import DeadLetters
-from streams.isolation import Sink, apply_page
+from streams.isolation import SET_ASIDE, Sink, apply_page
 from streams.letter_retry import retry_requested
 from streams.log_reader import LogReader, Unreadable
 from streams.outages import Backoff, SinksHeldError, is_outage
-from streams.stream_metrics import POSITIONS
+from streams.stream_metrics import POSITIONS, PROJECTED
 
 if TYPE_CHECKING:  # its clients (ClickHouse, Arrow) load only where facts are configured
     from projections.clickhouse_facts import ClickHouseFacts
@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 CONSUMER = "projector"
 ASK_SECONDS = 1.0  # how often the follower looks for retries an operator asked for
 HOT_VIEWS, FACTS = "hot_views", "facts"
+for _sink in (HOT_VIEWS, FACTS):  # at 0 from the start, so that rates and alerts see the first
+    PROJECTED.labels(_sink)
+    SET_ASIDE.labels(_sink)
 Progress = Callable[[int], None]
 
 
