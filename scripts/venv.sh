@@ -14,6 +14,14 @@ install_system_packages() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
+# promtool checks and unit-tests deploy/prometheus in the test run; Debian's `prometheus`
+# package ships it (its service is not started where policy-rc.d forbids it, as in CI images).
+ensure_promtool() {
+    if ! command -v promtool >/dev/null; then
+        install_system_packages prometheus
+    fi
+}
+
 # Creates .venv/ if missing and installs the project with its dev extras; re-runs only when
 # pyproject.toml or the interpreter changed.
 ensure_venv() {

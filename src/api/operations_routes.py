@@ -3,7 +3,7 @@ queue, sweeper, read models, metrics) for operators and the back office."""
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -13,8 +13,10 @@ from api.problems import problem_response
 from api.query_route import QueryRoute
 from api.request_state import runtime_of
 from service_layer.bootstrap import LedgerRuntime
+from service_layer.runtime_metrics import runtime_registry
 
 OPENAPI_STATE = "openapi"  # app.state's member holding the document's bytes (api/app.py)
+METRICS_STATE = "metrics_registry"  # app.state's member: the runtime's collectors, made once
 
 
 async def health(_: Request) -> Response:
@@ -56,19 +58,18 @@ def _read_models(runtime: LedgerRuntime) -> dict[str, object] | None:
 
 
 async def metrics(request: Request) -> Response:
-    runtime = runtime_of(request)
-    lines = [
-        f"glow_commands_committed_total {runtime.writer.commands_committed}",
-        f"glow_commit_groups_total {runtime.writer.groups_committed}",
-        f"glow_writer_queue_depth {runtime.writer.queue_depth()}",
-        f"glow_reservations_expired_total {runtime.sweeper.expired_total}",
-        f"glow_open_reservations {runtime.sweeper.deadlines.open_count()}",
-    ]
-    if runtime.read_side is not None:
-        counts = await run_in_threadpool(runtime.read_side.dead_letters)
-        lines += [f'glow_dead_letters{{sink="{sink}"}} {n}' for sink, n in sorted(counts.items())]
-    body = generate_latest() + ("\n".join(lines) + "\n").encode()
+    """This process's registry (what its loops count: HTTP, writer histograms, projections,
+    webhooks) and the runtime's collectors, read now (service_layer/runtime_metrics.py)."""
+    registry: CollectorRegistry | None = getattr(request.app.state, METRICS_STATE, None)
+    if registry is None:
+        registry = runtime_registry(runtime_of(request))
+        setattr(request.app.state, METRICS_STATE, registry)
+    body = await run_in_threadpool(_exposition, registry)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+def _exposition(runtime: CollectorRegistry) -> bytes:
+    return generate_latest(REGISTRY) + generate_latest(runtime)
 
 
 async def openapi(request: Request) -> Response:

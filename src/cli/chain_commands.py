@@ -10,15 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import psycopg
 
 from audit.chain_follower import extend_chain, unchained_rows
-from audit.chain_verification import verify_chain
+from audit.chain_verification import Verification, verify_chain
 from audit.checkpoints import (
     SIGNING_KEY_VARIABLE,
     recorded_checkpoints,
     signing_key,
     take_checkpoint,
 )
+from audit.verification_records import record_verification
 from cli.audit_commands import print_json
 from cli.progress import progress_bar
 from configuration.settings import Settings, ensure_parent, postgres_conninfo
@@ -88,6 +90,7 @@ def _verify(settings: Settings, args: argparse.Namespace) -> int:
     with progress_bar("verifying chain", None) as advance:
         report = verify_chain(conninfo, key, advance)
     print_json(report.as_dict())
+    _record(conninfo, report)
     if report.discrepancy is not None:
         found = report.discrepancy
         print(f"glow: TAMPERED at position {found.position}: {found.problem}", file=sys.stderr)
@@ -97,6 +100,15 @@ def _verify(settings: Settings, args: argparse.Namespace) -> int:
     if unchained > 0:
         print(f"glow: positions after {report.chain_head} are not chained yet: run glow chain")
     return 0
+
+
+def _record(conninfo: str, report: Verification) -> None:
+    """For the metrics and alerts (glow_chain_verification_failures_total); a store that
+    refuses the record (a read-only role) leaves the verdict above standing."""
+    try:
+        record_verification(conninfo, report)
+    except psycopg.Error as error:
+        print(f"glow: the verification was not recorded for the metrics: {error}", file=sys.stderr)
 
 
 def _checkpoint(settings: Settings, args: argparse.Namespace) -> int:

@@ -71,6 +71,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     settings = cluster_settings(settings, folder, args.broker_port)
     database = ensure_database(settings.event_store_url, fresh=args.fresh)
     env = {**os.environ, **settings.as_env(), "PYTHONUNBUFFERED": "1"}
+    env["GLOW_METRICS_PORT"] = ""  # one port for three processes: they would fight over it
     write_env_file(folder / "env", settings)
     if not _migrated(env, folder):
         return 2

@@ -88,6 +88,7 @@ def migrate_analytics(settings: Settings) -> None:
 
 
 def _rebuild(settings: Settings, model: str, *, show: bool) -> int:
+    from cli.metrics_port import serve_metrics
     from configuration.settings import eventsourcing_env
     from domain.ledger import InventoryLedger
     from projections.redis_views import RedisHotViews
@@ -98,6 +99,7 @@ def _rebuild(settings: Settings, model: str, *, show: bool) -> int:
     ledger = InventoryLedger(env=eventsourcing_env(settings.event_store_url))
     reader = LogReader(ledger)
     letters = open_dead_letters(settings)
+    serve_metrics(settings, "rebuild")  # glow_rebuild_position against _target_position
     try:
         if model == "hot-views":
             url = settings.hot_views_url

@@ -6,10 +6,14 @@ import asyncio
 import signal
 import sys
 
+from cli.lag import dead_letters, log_head
+from cli.metrics_port import serve_metrics
 from configuration.settings import Settings, postgres_conninfo
 from service_layer.bootstrap import open_ledger
 from streams.log_reader import LogReader
+from streams.positions import RELAY
 from streams.relay import Relay, RelayConfig
+from streams.stream_metrics import POSITIONS, LagCollector
 
 
 def run_relay(settings: Settings, start: int | None, partitions: int) -> int:
@@ -25,6 +29,13 @@ def run_relay(settings: Settings, start: int | None, partitions: int) -> int:
     ledger = open_ledger(settings)
     relay = Relay(LogReader(ledger), config)
     try:
+        conninfo = config.conninfo
+        POSITIONS.record(RELAY, start if start is not None else relay.positions.get(RELAY))
+        serve_metrics(
+            settings,
+            "relay",
+            LagCollector(lambda: log_head(conninfo), dead_letters=lambda: dead_letters(conninfo)),
+        )
         if start is not None:
             relay.rewind(start)
             print(f"glow: the relay re-publishes every event after position {start}", flush=True)

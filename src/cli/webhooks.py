@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from configuration.settings import Settings
+from configuration.settings import Settings, postgres_conninfo
 from service_layer.bootstrap import open_ledger
 from service_layer.customer_desk import CustomerDesk
 from service_layer.customer_store import close_customer_ledger, master_keys, open_customer_ledger
@@ -54,15 +54,29 @@ def _require_postgres(settings: Settings) -> bool:
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     if not _require_postgres(settings):
         return 2
+    from cli.lag import log_head
+    from cli.metrics_port import serve_metrics
+    from service_layer.webhook_metrics import OutboxCollector
     from service_layer.webhook_service import WebhookService  # aiohttp: only to deliver
+    from storage.webhook_outbox import WebhookOutbox
+    from streams.stream_metrics import LagCollector
 
     ledger = open_ledger(settings)
     customers = open_customer_ledger(settings)
     desk = CustomerDesk(customers)
     service = WebhookService(settings, ledger, customers.vault.masters, desk)
+    conninfo = postgres_conninfo(settings.event_store_url)
+    scraped = WebhookOutbox(conninfo)  # a connection of the scrapes' own
     try:
+        serve_metrics(
+            settings,
+            "webhooks",
+            OutboxCollector(scraped.counts),
+            LagCollector(lambda: log_head(conninfo)),
+        )
         asyncio.run(_until_signalled(service))
     finally:
+        scraped.close()
         service.close()
         close_customer_ledger(customers)
         ledger.close()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import faust
 
+from cli.lag import dead_letters, log_head
+from cli.metrics_port import serve_metrics
 from configuration.settings import Settings, postgres_conninfo
 from service_layer.bootstrap import open_ledger
 from service_layer.read_side import open_analytics, open_hot_views
@@ -12,6 +14,7 @@ from streams.embedded_driver import Sinks
 from streams.faust_app import create_app
 from streams.log_reader import LogReader
 from streams.positions import PositionBook
+from streams.stream_metrics import POSITIONS, LagCollector
 from streams.stream_projector import StreamProjector
 
 
@@ -26,6 +29,13 @@ def run_worker(settings: Settings, web_port: int, data_dir: str) -> int:
     book = PositionBook(conninfo)
     ledger = open_ledger(settings, connections=1)  # only to read letters again for a retry
     projector = StreamProjector(sinks, book, reader=LogReader(ledger))
+    for sink, position in sinks.positions().items():
+        POSITIONS.record(sink, position)
+    serve_metrics(
+        settings,
+        "worker",
+        LagCollector(lambda: log_head(conninfo), dead_letters=lambda: dead_letters(conninfo)),
+    )
     built = create_app(
         settings.bootstrap_servers(),
         projector,

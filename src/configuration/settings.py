@@ -122,6 +122,10 @@ class Settings:
     webhook_private_hosts: bool = False  # receivers at loopback/private addresses allowed
     stock_low_units: int = 5  # stock.low when a location's available falls below this
     feed_interval_seconds: float = 5.0  # at most one feed publication per SKU per interval
+    # Metrics of the processes without HTTP (relay, worker, webhooks, rebuild): a Prometheus
+    # /metrics port of their own; None: none. The API serves /metrics on its own port.
+    metrics_port: int | None = None
+    metrics_address: str = "0.0.0.0"  # noqa: S104 (scraped from other pods; no personal data)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -157,6 +161,7 @@ class Settings:
             ),
         }
         values.update(_webhook_settings(env))
+        values.update(_metrics_settings(env))
         values.update({k: v for k, v in overrides.items() if v is not None})
         values.setdefault("webhooks", _webhooks_on(env, values))
         values.setdefault("writer_process", _writer_process(env, str(values["event_store_url"])))
@@ -213,7 +218,20 @@ VARIABLES = {  # Settings field -> its environment variable, for Settings.as_env
     "webhook_private_hosts": "GLOW_WEBHOOK_PRIVATE_HOSTS",
     "stock_low_units": "GLOW_STOCK_LOW_UNITS",
     "feed_interval_seconds": "GLOW_FEED_INTERVAL_SECONDS",
+    "metrics_port": "GLOW_METRICS_PORT",
+    "metrics_address": "GLOW_METRICS_ADDRESS",
 }
+
+
+def _metrics_settings(env: dict[str, str]) -> dict[str, object]:
+    raw = env.get("GLOW_METRICS_PORT", "")
+    port = _int(env, "GLOW_METRICS_PORT", 0) if raw else None
+    if port is not None and not 1 <= port <= 65535:
+        raise SettingsError(f"GLOW_METRICS_PORT must be a TCP port from 1 to 65535, got {raw!r}")
+    return {
+        "metrics_port": port,
+        "metrics_address": env.get("GLOW_METRICS_ADDRESS", "") or "0.0.0.0",  # noqa: S104
+    }
 
 
 def _webhook_settings(env: dict[str, str]) -> dict[str, object]:

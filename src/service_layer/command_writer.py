@@ -33,6 +33,7 @@ from domain.tills import Till
 from domain.unit_of_work import UnitOfWork
 from service_layer.working_set import AggregateCache, CommitGroup
 from service_layer.writer import Outcome
+from service_layer.writer_metrics import WriterCounts
 from service_layer.writer_slots import Answerable
 from storage.command_answers import CommandAnswer, RecentAnswers, client_key
 from storage.recorders import ANSWERS, CommandAnswerStore
@@ -59,6 +60,7 @@ class Flight:
     decided: list[tuple[Submission, Outcome]] = field(default_factory=list)
     failed: list[tuple[Submission, BaseException]] = field(default_factory=list)
     again: list[Submission] = field(default_factory=list)  # refused: decide alone, strictly
+    sent_at: float = 0.0  # perf_counter() when its transaction was sent (writer_loop.py)
 
     def submissions(self) -> list[Submission]:
         return [s for s, _ in self.decided] + [s for s, _ in self.failed] + self.again
@@ -92,7 +94,19 @@ class CommandWriter:
         self._after_group = after_group
         self._changes = changes
         self.groups_committed = 0
-        self.commands_committed = 0
+        self.commands_committed = 0  # answered with an outcome, replays included
+        self.commands_replayed = 0
+        self.commands_refused = 0  # a DomainError, decided alone on stored state
+        self.commands_failed = 0  # any other error
+
+    def counts(self) -> WriterCounts:
+        return WriterCounts(
+            self.commands_committed,
+            self.groups_committed,
+            self.commands_replayed,
+            self.commands_refused,
+            self.commands_failed,
+        )
 
     def process_claimed(self, submissions: list[Submission]) -> None:
         """Decide and save one commit group of claimed submissions (`claim`) in one
@@ -103,7 +117,7 @@ class CommandWriter:
             log.exception("command group failed")
             for submission in submissions:
                 if not submission.future.done():
-                    submission.future.set_exception(error)
+                    self._fail(submission, error)
         finally:
             self._deliver()
 
@@ -121,7 +135,7 @@ class CommandWriter:
     def _process(self, submissions: list[Submission]) -> None:
         flight = self.decide_group(submissions)
         for submission, error in flight.failed:
-            submission.future.set_exception(error)
+            self._fail(submission, error)
         again = flight.again
         try:
             self._save(flight.group)
@@ -129,9 +143,8 @@ class CommandWriter:
             self._evict(flight.group)
             again = [s for s, _ in flight.decided] + again
         else:
-            self.commands_committed += len(flight.decided)
             for submission, outcome in flight.decided:
-                submission.future.set_result(outcome)
+                self._answer(submission, outcome)
         self._redo(again, [])
 
     # --- a pipeline's steps (writer_loop.py): decide a group while the one before it is
@@ -166,11 +179,10 @@ class CommandWriter:
         self._take_snapshots(flight.group)
         if flight.group.events or flight.group.answers:
             self.groups_committed += 1
-        self.commands_committed += len(flight.decided)
         for submission, outcome in flight.decided:
-            submission.future.set_result(outcome)
+            self._answer(submission, outcome)
         for submission, error in flight.failed:
-            submission.future.set_exception(error)
+            self._fail(submission, error)
         self._deliver()
 
     def abandon(self, flight: Flight) -> None:
@@ -190,9 +202,9 @@ class CommandWriter:
                 except Exception as error:  # this command's alone: the others go on
                     log.exception("command %s failed", type(submission.command).__name__)
                     if not submission.future.done():
-                        submission.future.set_exception(error)
+                        self._fail(submission, error)
             for submission, reason in failed:
-                submission.future.set_exception(reason)
+                self._fail(submission, reason)
         finally:
             self._deliver()
 
@@ -202,23 +214,36 @@ class CommandWriter:
             try:
                 outcome = self._decide(submission, group)
             except Exception as error:
-                submission.future.set_exception(error)
+                self._fail(submission, error)
                 return
             try:
                 self._save(group)
             except IntegrityError:
                 self._evict(group)
                 continue
-            self.commands_committed += 1
-            submission.future.set_result(outcome)
+            self._answer(submission, outcome)
             return
-        submission.future.set_exception(
+        self._fail(
+            submission,
             ConcurrencyConflictError(
                 f"other writers changed the same {self._changes} {self.max_attempts} times in a "
                 "row while this command was decided; retry with the same idempotency key",
                 attempts=self.max_attempts,
-            )
+            ),
         )
+
+    def _answer(self, submission: Submission, outcome: Outcome) -> None:
+        self.commands_committed += 1
+        if outcome.replayed:
+            self.commands_replayed += 1
+        submission.future.set_result(outcome)
+
+    def _fail(self, submission: Submission, error: BaseException) -> None:
+        if isinstance(error, DomainError):
+            self.commands_refused += 1
+        else:
+            self.commands_failed += 1
+        submission.future.set_exception(error)
 
     def _decide(self, submission: Submission, group: CommitGroup) -> Outcome:
         key = submission.idempotency_key

@@ -26,6 +26,7 @@ from domain.customer_handlers import handle_customer, surviving_customer
 from domain.errors import UnknownCustomerError
 from service_layer.customer_store import SealedCustomerLedger
 from service_layer.writer import Outcome
+from service_layer.writer_metrics import CUSTOMERS
 from service_layer.writer_thread import InProcessWriter
 
 MAX_MERGED = 100  # customers merged into one person; a bound, not a rule
@@ -66,7 +67,11 @@ class CustomerDesk:
     def __init__(self, ledger: SealedCustomerLedger, max_attempts: int = 5) -> None:
         self.ledger = ledger
         self.writer = InProcessWriter(
-            ledger, handler=handle_customer, max_attempts=max_attempts, changes="customer"
+            ledger,
+            handler=handle_customer,
+            max_attempts=max_attempts,
+            changes="customer",
+            ledger_name=CUSTOMERS,
         )
         self._lock = threading.Lock()
         self._started = False

@@ -82,6 +82,23 @@ class ReservationDeadlines:
     def open_count(self) -> int:
         return len(self._open)
 
+    def oldest_overdue(self, now: datetime) -> float:
+        """Seconds since the earliest deadline of an open reservation that has lapsed and is
+        not expired yet (0 if none): how far the sweeper is behind. Read from another thread
+        (a scrape) without changing anything: only the heap's lapsed entries are visited."""
+        heap, open_ = self._heap[:], dict(self._open)
+        oldest: datetime | None = None
+        waiting = [0] if heap else []
+        while waiting:
+            index = waiting.pop()
+            expires_at, reservation_id = heap[index]
+            if expires_at > now:  # and so is everything below it in the heap
+                continue
+            if open_.get(reservation_id) == expires_at and (oldest is None or expires_at < oldest):
+                oldest = expires_at
+            waiting += [child for child in (2 * index + 1, 2 * index + 2) if child < len(heap)]
+        return 0.0 if oldest is None else (now - oldest).total_seconds()
+
     def _apply_or_skip(self, notification: Notification) -> None:
         """One event that cannot be read (it does not decode, or its deadline is no UTC
         instant) must not stop the deadlines at its position for good: it is skipped with one

@@ -24,6 +24,17 @@ from standardwebhooks.webhooks import Webhook
 
 from configuration.settings import Settings
 from privacy.master_keys import MasterKeys
+from service_layer.webhook_metrics import (
+    ATTEMPTS,
+    CONNECTION,
+    DEAD,
+    DELIVERED,
+    FAILURES,
+    RETRIED,
+    TIMEOUT,
+    UNSUBSCRIBED,
+    status_reason,
+)
 from service_layer.webhook_subscribing import unseal
 from storage.webhook_outbox import Claimed, WebhookOutbox
 from storage.webhook_subscriptions import SubscriptionBook
@@ -151,6 +162,7 @@ class Dispatcher:
     ) -> tuple[Claimed, str | None]:
         signer = self._signers.get(delivery.subscription_id)
         if signer is None:
+            FAILURES.labels(UNSUBSCRIBED).inc()
             return delivery, "the subscription was removed"
         headers = signer.headers(delivery.message_id, delivery.body, datetime.now(tz=UTC))
         timeout = aiohttp.ClientTimeout(total=self.policy.timeout_seconds)
@@ -160,11 +172,14 @@ class Dispatcher:
             ) as answer:
                 status = answer.status
         except TimeoutError:
+            FAILURES.labels(TIMEOUT).inc()
             return delivery, f"no answer within {self.policy.timeout_seconds} s"
         except aiohttp.ClientError as error:
+            FAILURES.labels(CONNECTION).inc()
             return delivery, f"{type(error).__name__}: {error}"[:300]
         if 200 <= status < 300:
             return delivery, None
+        FAILURES.labels(status_reason(status)).inc()
         return delivery, f"HTTP {status}"
 
     def _settle(self, outcomes: list[tuple[Claimed, str | None]]) -> None:
@@ -172,10 +187,12 @@ class Dispatcher:
         for delivery, error in outcomes:
             if error is None:
                 self.delivered += 1
+                ATTEMPTS.labels(DELIVERED).inc()
                 continue
             self.failures += 1
             retry_in = self.policy.retry_delay(delivery.attempts, self.rng)
             self.outbox.failed(delivery.id, error, retry_in)
+            ATTEMPTS.labels(RETRIED if retry_in is not None else DEAD).inc()
             if retry_in is None:
                 log.warning(
                     "webhooks: delivery %s set aside after %d attempts: %s",

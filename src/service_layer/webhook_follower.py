@@ -19,6 +19,9 @@ from service_layer.webhook_messages import RECALL_NOTICE, Message, deliveries
 from storage.webhook_outbox import WebhookOutbox
 from storage.webhook_subscriptions import SubscriptionBook
 from streams.log_reader import LogReader
+from streams.stream_metrics import POSITIONS
+
+WEBHOOKS = "webhooks"  # its consumer label in the lag metrics
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,7 @@ class WebhookFollower:
         read = 0
         while True:
             after = self.outbox.position(FOLLOWER)
+            POSITIONS.record(WEBHOOKS, after)
             batch = self.reader.read(after, self.page)
             if batch.last_position == after:
                 return read

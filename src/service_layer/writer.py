@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from domain.commands import Command
+from service_layer.writer_metrics import WriterFigures
 
 
 class WriterOverloadedError(Exception):
@@ -65,3 +66,6 @@ class Writer(Protocol):
 
     def queue_depth(self) -> int:
         """Commands submitted and not answered yet."""
+
+    def figures(self) -> WriterFigures:
+        """Its counts and queue, for metrics (writer_metrics.py)."""

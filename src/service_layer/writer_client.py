@@ -31,6 +31,7 @@ from configuration.settings import Settings
 from domain.commands import Command
 from service_layer.writer import Outcome, WriterOverloadedError, WriterStoppedError
 from service_layer.writer_frames import FrameReader, Request, send_frame
+from service_layer.writer_metrics import INVENTORY, WriterCounts, WriterFigures, observe_all
 from service_layer.writer_server import serve_writer
 from service_layer.writer_slots import settle
 
@@ -57,8 +58,16 @@ class RemoteWriter:
         self._sock: socket.socket | None = None
         self._process: Any = None
         self._reader: threading.Thread | None = None
-        self.commands_committed = 0
-        self.groups_committed = 0
+        self.counts = WriterCounts()  # the writer process's, as its last frame told them
+        self.overloaded = 0  # commands refused here because too many were waiting
+
+    @property
+    def commands_committed(self) -> int:
+        return self.counts.committed
+
+    @property
+    def groups_committed(self) -> int:
+        return self.counts.groups
 
     def start(self, timeout: float = 120.0) -> None:
         directory = tempfile.mkdtemp(prefix="glow-writer-")
@@ -106,6 +115,9 @@ class RemoteWriter:
     def queue_depth(self) -> int:
         return len(self._waiting)
 
+    def figures(self) -> WriterFigures:
+        return WriterFigures(self.counts, self.overloaded, len(self._waiting), self._max_in_flight)
+
     def submit(
         self, command: Command, idempotency_key: str | None = None, fingerprint: str = ""
     ) -> Future[Outcome]:
@@ -140,6 +152,7 @@ class RemoteWriter:
         if self._gone is not None:
             raise WriterStoppedError(self._gone)
         if len(self._waiting) >= self._max_in_flight:
+            self.overloaded += 1
             raise WriterOverloadedError(
                 f"{self._max_in_flight} commands are already waiting; retry shortly"
             )
@@ -169,8 +182,10 @@ class RemoteWriter:
         frames = FrameReader(self._sock)
         try:
             while (burst := frames.burst()) is not None:
-                for committed, groups, results in burst:
-                    self.commands_committed, self.groups_committed = committed, groups
+                for counts, observations, results in burst:
+                    self.counts = WriterCounts(*counts)
+                    if observations:
+                        observe_all(INVENTORY, observations)
                     by_loop: dict[asyncio.AbstractEventLoop, list[Any]] = {}
                     with self._lock:
                         waiters = [(self._waiting.pop(r, None), o, e) for r, o, e in results]

@@ -74,7 +74,8 @@ class FrameReader:
 
 
 # What travels: the API sends lists of requests, the writer answers with
-# (commands committed, groups committed, [results]) after each commit group.
+# (its WriterCounts as a tuple, [(group size, commit seconds)] since the last frame, [results])
+# after each commit group.
 Request = tuple[int, Command, str | None, str]  # request id, command, idempotency key, fingerprint
 Result = tuple[int, Outcome | None, BaseException | None]  # request id, outcome or error
 

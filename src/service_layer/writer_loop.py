@@ -19,12 +19,14 @@ machine a threaded pipeline was no faster than none).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 import psycopg
 from eventsourcing.persistence import IntegrityError
 
 from service_layer.command_writer import CommandWriter, Flight, Submission, claim
+from service_layer.writer_metrics import GroupObserver
 from storage.commit_channels import CommitChannel
 
 log = logging.getLogger(__name__)
@@ -33,10 +35,18 @@ Source = Callable[[bool], list[Submission] | None]  # wait? -> what came, or Non
 
 
 class WriterLoop:
-    def __init__(self, writer: CommandWriter, channel: CommitChannel, source: Source) -> None:
+    def __init__(
+        self,
+        writer: CommandWriter,
+        channel: CommitChannel,
+        source: Source,
+        observe: GroupObserver | None = None,
+    ) -> None:
+        """`observe` hears each committed group's size and commit time (writer_metrics.py)."""
         self._writer = writer
         self._channel = channel
         self._source = source
+        self._observe = observe
 
     def run(self) -> None:
         """Until the other side closes, with every command it sent answered."""
@@ -81,6 +91,7 @@ class WriterLoop:
             stored = self._writer.speculate(flight)
             answers = list(flight.group.answers.values())
             if stored or answers:
+                flight.sent_at = time.perf_counter()
                 self._channel.send(stored, answers)
                 return flight
         except Exception:  # an event that cannot be stored, or a connection that failed
@@ -104,5 +115,8 @@ class WriterLoop:
             log.exception("a commit group's transaction failed; deciding its commands again")
             self._writer.abandon(flight)
             return False
+        if self._observe is not None:
+            commands = len(flight.decided) + len(flight.failed) + len(flight.again)
+            self._observe(commands, time.perf_counter() - flight.sent_at)
         self._writer.complete(flight)
         return True

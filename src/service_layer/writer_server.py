@@ -16,6 +16,7 @@ from configuration.settings import Settings, eventsourcing_env
 from service_layer.command_writer import CommandWriter, Submission
 from service_layer.writer_frames import FrameReader, Request, Result, picklable, send_frame
 from service_layer.writer_loop import WriterLoop
+from service_layer.writer_metrics import GroupObserver, Observation
 from service_layer.writer_slots import Slot
 from storage.commit_channels import commit_channel
 
@@ -29,13 +30,15 @@ def serve_writer(settings: Settings, path: str) -> None:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(path)
     outbox: list[Result] = []
+    observed: list[Observation] = []  # the groups' sizes and commit times, for the API's metrics
 
     def hand_over() -> None:  # after each commit group
         if outbox:
             results = outbox[:]
             outbox.clear()
-            counts = (writer.commands_committed, writer.groups_committed)
-            send_frame(sock, (*counts, picklable(results)))
+            observations = observed[:]
+            observed.clear()
+            send_frame(sock, (writer.counts().as_tuple(), observations, picklable(results)))
 
     writer = CommandWriter(
         ledger,
@@ -56,7 +59,14 @@ def serve_writer(settings: Settings, path: str) -> None:
         ]
 
     try:
-        WriterLoop(writer, commit_channel(ledger), arrived).run()
+        WriterLoop(writer, commit_channel(ledger), arrived, _append_to(observed)).run()
     finally:
         sock.close()
         ledger.close()
+
+
+def _append_to(observed: list[Observation]) -> GroupObserver:
+    def observe(commands: int, commit_seconds: float) -> None:
+        observed.append((commands, commit_seconds))
+
+    return observe

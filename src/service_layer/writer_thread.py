@@ -21,6 +21,7 @@ from eventsourcing.application import Application
 from service_layer.command_writer import AnyCommand, CommandWriter, Submission
 from service_layer.writer import Outcome, WriterOverloadedError, WriterStoppedError
 from service_layer.writer_loop import WriterLoop
+from service_layer.writer_metrics import INVENTORY, WriterFigures, group_observer
 from service_layer.writer_slots import Delivery, Slot, settle
 from storage.commit_channels import commit_channel
 
@@ -38,9 +39,13 @@ class InProcessWriter:
         max_group: int = 256,
         max_attempts: int = 5,
         queue_size: int = 20_000,
+        ledger_name: str = INVENTORY,
         **options: Any,
     ) -> None:
-        """`options` go to CommandWriter (a handler, a cache size)."""
+        """`options` go to CommandWriter (a handler, a cache size); `ledger_name` labels its
+        metrics."""
+        self._observe = group_observer(ledger_name)
+        self.overloaded = 0  # commands refused because the queue was full
         self._outbox: list[LoopDelivery] = []  # the writer thread's; handed over per group
         self.core = CommandWriter(
             ledger,
@@ -99,12 +104,18 @@ class InProcessWriter:
     def queue_depth(self) -> int:
         return self._queue.qsize()
 
+    def figures(self) -> WriterFigures:
+        return WriterFigures(
+            self.core.counts(), self.overloaded, self._queue.qsize(), self._queue.maxsize
+        )
+
     def _put(self, submission: Submission) -> None:
         if self._stopped.is_set():
             raise WriterStoppedError("the ledger is shutting down; retry on another instance")
         try:
             self._queue.put_nowait(submission)
         except queue.Full:
+            self.overloaded += 1
             raise WriterOverloadedError(
                 f"{self._queue.maxsize} commands are already waiting; retry shortly"
             ) from None
@@ -113,7 +124,8 @@ class InProcessWriter:
 
     def _run(self) -> None:
         try:
-            WriterLoop(self.core, commit_channel(self.core.ledger), self._next).run()
+            channel = commit_channel(self.core.ledger)
+            WriterLoop(self.core, channel, self._next, self._observe).run()
         finally:
             self._fail_waiting()
             self._hand_over()

@@ -23,10 +23,11 @@ from events.envelope import Envelope
 from projections.facts import batch_rows
 from projections.hot_view_store import HotViewStore, apply_batch, rewrite_document
 from streams.dead_letters import DeadLetters
-from streams.isolation import Sink, apply_page
+from streams.isolation import SET_ASIDE, Sink, apply_page
 from streams.letter_retry import retry_requested
 from streams.log_reader import LogReader, Unreadable
 from streams.outages import Backoff, SinksHeldError, is_outage
+from streams.stream_metrics import POSITIONS, PROJECTED
 
 if TYPE_CHECKING:  # its clients (ClickHouse, Arrow) load only where facts are configured
     from projections.clickhouse_facts import ClickHouseFacts
@@ -36,6 +37,9 @@ log = logging.getLogger(__name__)
 CONSUMER = "projector"
 ASK_SECONDS = 1.0  # how often the follower looks for retries an operator asked for
 HOT_VIEWS, FACTS = "hot_views", "facts"
+for _sink in (HOT_VIEWS, FACTS):  # at 0 from the start, so that rates and alerts see the first
+    PROJECTED.labels(_sink)
+    SET_ASIDE.labels(_sink)
 Progress = Callable[[int], None]
 
 
@@ -145,6 +149,8 @@ def _reachable_positions(sinks: Sinks, held: dict[str, Exception]) -> dict[str, 
             found[sink.name] = sink.position()
         except Exception as error:  # no event to blame: the sink itself is out of order
             held[sink.name] = error
+            continue
+        POSITIONS.record(sink.name, found[sink.name])
     return found
 
 

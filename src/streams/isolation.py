@@ -21,6 +21,7 @@ from events.envelope import Envelope
 from streams.dead_letters import DeadLetter, DeadLetters, letter_for
 from streams.log_reader import LogReader, Unreadable
 from streams.outages import SinkUnavailableError, is_outage
+from streams.stream_metrics import POSITIONS, PROJECTED
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ def apply_page(
         _record(sink, letters, letter_for(sink.name, lost, lost.error))
     try:
         sink.write(envelopes, last_position)
+        _applied(sink, len(envelopes), last_position)
         return []
     except Exception as error:
         if letters is None or is_outage(error):
@@ -77,7 +79,15 @@ def apply_page(
             raise SinkUnavailableError(sink.name, error) from error
         set_aside = _isolate(_Isolating(sink, letters, in_log_order), list(envelopes), error)
     sink.write([], last_position)
+    _applied(sink, len(envelopes) - len(set_aside), last_position)
     return set_aside
+
+
+def _applied(sink: Sink, events: int, position: int) -> None:
+    """Once per page, for the sink's throughput and lag (stream_metrics.py)."""
+    if events:
+        PROJECTED.labels(sink.name).inc(events)
+    POSITIONS.record(sink.name, position)
 
 
 def _isolate(how: _Isolating, envelopes: list[Envelope], error: Exception) -> list[DeadLetter]:

@@ -19,6 +19,7 @@ from streams.embedded_driver import CONSUMER, FACTS, HOT_VIEWS, Sinks
 from streams.embedded_driver import Progress as Advance
 from streams.log_reader import LogReader
 from streams.replay import REBUILD_CHUNK, replay, replay_facts
+from streams.stream_metrics import REBUILD_POSITION, REBUILD_TARGET
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,9 @@ def _replay(
     """`run(progress)` replays the log into the fresh model: (events, its position)."""
     head = reader.head()
     started = time.perf_counter()
+    replayed, target = REBUILD_POSITION.labels(model), REBUILD_TARGET.labels(model)
+    replayed.set(0)
+    target.set(head)
     columns = (
         TextColumn(f"rebuilding {model}"),
         BarColumn(),
@@ -125,6 +129,7 @@ def _replay(
         def advance(position: int) -> None:
             elapsed = max(time.perf_counter() - started, 1e-9)
             bar.update(task, completed=min(position, head), rate=f"{position / elapsed:,.0f}")
+            replayed.set(position)
 
         events, position = run(advance)
     seconds = time.perf_counter() - started

@@ -43,6 +43,7 @@ from streams.letter_retry import NotPublishedError
 from streams.log_reader import LogReader
 from streams.outages import Backoff
 from streams.positions import RELAY, PositionBook
+from streams.stream_metrics import POSITIONS, PUBLISHED
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,8 @@ class RelayConfig:
     retry_seconds: float = 1.0
     topic_prefix: str = ""
 
+
+SET_ASIDE.labels(RELAY)  # at 0 from the start: an alert sees the first letter
 
 MARKER_TOPIC = "glow-relay-marker"  # never written: its absence tells a broker that lost its topics
 
@@ -180,6 +183,7 @@ class Relay:
         while True:
             await self._recover_lost_topics(keeper)
             after = await asyncio.to_thread(self.positions.get, self.name)
+            POSITIONS.record(self.name, after)
             batch = await asyncio.to_thread(self.reader.read, after, self.config.page)
             if batch.last_position == after:
                 return published
@@ -187,6 +191,8 @@ class Relay:
                 await self._set_aside(letter_for(self.name, lost, lost.error))
             await self._publish_page(producer, batch.envelopes)
             await asyncio.to_thread(self.positions.set, self.name, batch.last_position)
+            POSITIONS.record(self.name, batch.last_position)
+            PUBLISHED.inc(len(batch.envelopes))
             published += len(batch.envelopes)
             self.published += len(batch.envelopes)
 

@@ -37,6 +37,7 @@ OWN_TABLES = frozenset(
         "glow_schema_migrations",
         "audit_chain",
         "audit_checkpoints",
+        "audit_verifications",
         "customer_keys",
         "pii_access_log",
         "stream_positions",
@@ -65,8 +66,8 @@ def ledger_env(url: str, **settings: str) -> dict[str, str]:
 def describe(conn: psycopg.Connection[Any], schema: str) -> list[tuple[Any, ...]]:
     """Tables, indexes, composite types and storage options of eventsourcing's own tables,
     leaving out the ledger's own (`glow_*`: the migration record, the command answers; the audit
-    chain and its checkpoints; the customer key vault, the access log; the relay's and the
-    stream workers' positions, the events they set aside; the webhook outbox and the
+    chain, its checkpoints and verifications; the customer key vault, the access log; the
+    relay's and the stream workers' positions, the events they set aside; the webhook outbox and the
     marketplace feed)."""
     rows = [
         *conn.execute(COLUMNS, (schema,)),
