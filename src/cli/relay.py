@@ -10,6 +10,7 @@ from configuration.settings import Settings, postgres_conninfo
 from service_layer.bootstrap import open_ledger
 from streams.log_reader import LogReader
 from streams.relay import Relay, RelayConfig
+from telemetry import tracing
 
 
 def run_relay(settings: Settings, start: int | None, partitions: int) -> int:
@@ -22,6 +23,7 @@ def run_relay(settings: Settings, start: int | None, partitions: int) -> int:
         partitions=partitions,
         topic_prefix=settings.topic_prefix,
     )
+    tracing.start(settings, tracing.RELAY)
     ledger = open_ledger(settings)
     relay = Relay(LogReader(ledger), config)
     try:
@@ -32,6 +34,7 @@ def run_relay(settings: Settings, start: int | None, partitions: int) -> int:
     finally:
         relay.close()
         ledger.close()
+        tracing.stop()
     print(f"glow: relay stopped after publishing {relay.published} events", file=sys.stderr)
     return 0
 

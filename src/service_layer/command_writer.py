@@ -59,6 +59,7 @@ class Flight:
     decided: list[tuple[Submission, Outcome]] = field(default_factory=list)
     failed: list[tuple[Submission, BaseException]] = field(default_factory=list)
     again: list[Submission] = field(default_factory=list)  # refused: decide alone, strictly
+    span: Any = None  # its transaction's span, when traced (writer_tracing.py)
 
     def submissions(self) -> list[Submission]:
         return [s for s, _ in self.decided] + [s for s, _ in self.failed] + self.again

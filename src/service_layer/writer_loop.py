@@ -25,6 +25,7 @@ import psycopg
 from eventsourcing.persistence import IntegrityError
 
 from service_layer.command_writer import CommandWriter, Flight, Submission, claim
+from service_layer.writer_tracing import end_commit, start_commit
 from storage.commit_channels import CommitChannel
 
 log = logging.getLogger(__name__)
@@ -81,10 +82,12 @@ class WriterLoop:
             stored = self._writer.speculate(flight)
             answers = list(flight.group.answers.values())
             if stored or answers:
+                flight.span = start_commit(flight, len(stored))  # None unless traced
                 self._channel.send(stored, answers)
                 return flight
         except Exception:  # an event that cannot be stored, or a connection that failed
             log.exception("sending a commit group failed; deciding its commands again, alone")
+            end_commit(flight.span, committed=False)
             self._channel.close()
             self._writer.abandon(flight)
             return None
@@ -98,11 +101,14 @@ class WriterLoop:
         try:
             self._channel.receive()
         except (psycopg.IntegrityError, IntegrityError):
+            end_commit(flight.span, committed=False)
             self._writer.abandon(flight)  # another writer got there first
             return False
         except Exception:
             log.exception("a commit group's transaction failed; deciding its commands again")
+            end_commit(flight.span, committed=False)
             self._writer.abandon(flight)
             return False
+        end_commit(flight.span, committed=True)
         self._writer.complete(flight)
         return True
