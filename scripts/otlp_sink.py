@@ -1,4 +1,5 @@
-"""A tiny OTLP/HTTP sink for benchmarks: a local HTTP server, in a process of its own (so it
+"""A tiny OTLP/HTTP sink for benchmarks: a local HTTP server (a thread per connection: each
+process keeps one open), in a process of its own (so it
 takes no interpreter lock from the load client), that accepts every POST /v1/traces, counts
 the requests and their bytes, and answers 200 with an empty ExportTraceServiceResponse (an
 empty protobuf message is zero bytes). Spans are exported for real, over HTTP, and dropped."""
@@ -8,7 +9,7 @@ from __future__ import annotations
 import multiprocessing
 import socket
 from contextlib import ExitStack
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from multiprocessing.sharedctypes import Synchronized
 from typing import Any
 
@@ -31,7 +32,7 @@ def _serve(listener: socket.socket, requests: Synchronized[int], size: Synchroni
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = HTTPServer(("127.0.0.1", 0), Handler, bind_and_activate=False)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler, bind_and_activate=False)
     server.socket.close()
     server.socket = listener
     server.serve_forever()
