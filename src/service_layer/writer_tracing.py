@@ -11,7 +11,7 @@ its outcome is set on.
 A commit group's span (`commit group`, `db.operation.name` append) covers its transaction,
 from sending it to landing it (writer_loop.py): one transaction serves many requests, so it
 is the child of the first sampled command's span and links to every other one, as
-OpenTelemetry's messaging conventions do for a batch; each command's span links back to it.
+OpenTelemetry's messaging conventions do for a batch.
 Nothing here runs, or is imported, while tracing is off.
 """
 
@@ -106,7 +106,7 @@ def start_commit(flight: Flight, events: int) -> Span | None:
         return None
     from opentelemetry.trace import Link, SpanKind, set_span_in_context
 
-    span = tracer.start_span(
+    return tracer.start_span(
         "commit group",
         context=set_span_in_context(spans[0]),
         kind=SpanKind.CLIENT,
@@ -117,10 +117,6 @@ def start_commit(flight: Flight, events: int) -> Span | None:
             "glow.group.events": events,
         },
     )
-    link = Link(span.get_span_context())
-    for command_span in spans[1:]:
-        command_span.add_link(link.context)
-    return span
 
 
 def end_commit(span: Span | None, committed: bool) -> None:

@@ -136,7 +136,24 @@ def extracted(carrier: Mapping[str, str]) -> Context:
 
 
 def from_traceparent(value: str | None) -> Context | None:
-    return None if value is None else extracted({"traceparent": value})
+    """The context of a `traceparent` our own process sent (the writer's frames): read by
+    position, without the propagator's regular expressions; anything else goes through it."""
+    if value is None:
+        return None
+    version, trace_id, span_id, flags = value.split("-") if value.count("-") == 3 else ("",) * 4
+    if version != "00" or len(flags) != 2 or not _ids(trace_id, span_id):
+        return extracted({"traceparent": value})
+    from opentelemetry.trace import (
+        NonRecordingSpan,
+        SpanContext,
+        TraceFlags,
+        set_span_in_context,
+    )
+
+    context = SpanContext(
+        int(trace_id, 16), int(span_id, 16), is_remote=True, trace_flags=TraceFlags(int(flags, 16))
+    )
+    return set_span_in_context(NonRecordingSpan(context))
 
 
 def parent_context(parent: Parent) -> Context:
