@@ -4,6 +4,11 @@ burst of load elsewhere on a shared machine weighs on both alike.
 
     .venv/bin/python scripts/bench_commands_ab.py --baseline 6c80c97
     .venv/bin/python scripts/bench_commands_ab.py --baseline HEAD --env-b GLOW_WRITER_PROCESS=0
+    .venv/bin/python scripts/bench_commands_ab.py --baseline HEAD --otlp-sink \
+        --env-b GLOW_TRACING=1 --env-b GLOW_TRACE_SAMPLE_RATIO=1.0
+
+With --otlp-sink both servers export to a local OTLP/HTTP sink (scripts/otlp_sink.py), so a
+side with tracing on exports its spans for real.
 
 The baseline runs from a temporary `git worktree` of that revision, with this checkout's
 virtual environment (its dependencies must be the same). Prints each side's commands/s, p99 and
@@ -46,6 +51,7 @@ from bench_services import (  # noqa: E402
     with_descendants,
 )
 from http_load import run_client  # noqa: E402
+from otlp_sink import OtlpSink  # noqa: E402
 
 
 def worktree(stack: ExitStack, revision: str) -> Path:
@@ -100,6 +106,11 @@ def main() -> None:
     parser.add_argument("--burst", type=float, default=1.5, help="seconds per burst")
     parser.add_argument("--skus", type=int, default=200)
     parser.add_argument(
+        "--otlp-sink",
+        action="store_true",
+        help="export spans (of a side with GLOW_TRACING=1) to a local OTLP/HTTP sink",
+    )
+    parser.add_argument(
         "--postgres",
         default=os.environ.get("GLOW_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432"),
     )
@@ -115,6 +126,10 @@ def main() -> None:
     with ExitStack() as stack:
         sources = {"A": worktree(stack, args.baseline) / "src", "B": ROOT / "src"}
         extras = {"A": settings(args.env_a), "B": settings(args.env_b)}
+        sink = OtlpSink(stack) if args.otlp_sink else None
+        if sink is not None:
+            for extra in extras.values():
+                extra.setdefault("OTEL_EXPORTER_OTLP_ENDPOINT", sink.url)
         servers = {}
         for side, source in sources.items():
             url = fresh_database(args.postgres, f"{args.database}_{side.lower()}")
@@ -160,6 +175,10 @@ def main() -> None:
         # A refused or failed command is answered fast: its rate says nothing of the ledger's.
         print("some commands failed: the comparison is void")
     figures["b_over_a"] = round(rates["B"] / rates["A"], 3)
+    if sink is not None:
+        figures["otlp_requests"] = sink.requests.value
+        figures["otlp_bytes"] = sink.bytes.value
+        print(f"OTLP sink: {sink.requests.value} export requests, {sink.bytes.value} bytes")
     print(f"B / A throughput: {figures['b_over_a']}")
     print(orjson.dumps(figures).decode())
 

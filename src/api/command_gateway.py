@@ -21,9 +21,11 @@ from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import Receive, Scope, Send
 
-from api.access import Access, refusal
+from api.access import ROUTE_KEY, Access, refusal
 from api.auth import TokenVerifier
 from api.header_limits import header_refusal
+from api.tracing import TRACED, serve_traced
+from telemetry import tracing
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 Handler = Callable[[Request, Exception], Awaitable[Response]]
@@ -67,6 +69,7 @@ class CommandGateway:
     ) -> None:
         route, access, path_params = found
         scope["path_params"] = path_params
+        scope[ROUTE_KEY] = ("POST", route.path)  # as AccessControl notes it for the others
         refused = refusal(self.verifier, scope, access, path_params)
         if refused is not None:
             await refused(scope, receive, send)
@@ -89,13 +92,17 @@ class CommandGateway:
 
 class GlowApp(Starlette):
     """Starlette, with the command routes served by a CommandGateway first, and every request's
-    headers counted and sized before either looks at them."""
+    headers counted and sized before either looks at them; with tracing on, inside the
+    request's server span (api/tracing.py), whichever of the two serves it."""
 
     gateway: CommandGateway | None = None
     max_header_count: int = 64
     max_header_bytes: int = 16 * 1024
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if tracing.TRACER is not None and scope["type"] == "http" and TRACED not in scope:
+            await serve_traced(self, scope, receive, send)  # comes back here, marked TRACED
+            return
         if scope["type"] == "http":
             refused = header_refusal(scope, self.max_header_count, self.max_header_bytes)
             if refused is not None:

@@ -30,6 +30,7 @@ from api.metrics import COMMAND_LATENCY
 from api.problems import ApiProblem
 from api.request_body import read_json, validate
 from api.request_state import runtime_of
+from api.tracing import traced
 from domain.commands import Command
 from domain.trace import Trace
 from storage.command_answers import scoped_key
@@ -176,16 +177,18 @@ def command_endpoint(route: CommandRoute) -> Callable[[Request], Awaitable[Respo
         body = validate(route.model, data)
         caller = principal_of(request)
         now = datetime.now(tz=UTC)
-        trace = Trace(
-            channel=channel,
-            principal=principal,
-            occurred_at=occurred_at(
-                getattr(body, "occurred_at", None), now, caller, channel, settings
-            ),
-            idempotency_key=key,
-            source_ref=getattr(body, "source_ref", None),
-            reason=getattr(body, "reason", None),
-            customer_id=_optional_str(getattr(body, "customer_id", None)),
+        trace = traced(
+            Trace(
+                channel=channel,
+                principal=principal,
+                occurred_at=occurred_at(
+                    getattr(body, "occurred_at", None), now, caller, channel, settings
+                ),
+                idempotency_key=key,
+                source_ref=getattr(body, "source_ref", None),
+                reason=getattr(body, "reason", None),
+                customer_id=_optional_str(getattr(body, "customer_id", None)),
+            )
         )
         context = b.Context(
             trace,

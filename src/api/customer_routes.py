@@ -28,6 +28,7 @@ from api.query_parameters import choice
 from api.query_route import QueryRoute
 from api.request_body import read_json, validate
 from api.request_state import runtime_of, uuid_path_parameter
+from api.tracing import traced
 from domain import customer_commands as c
 from domain.customer import Customer
 from domain.trace import Trace
@@ -199,7 +200,7 @@ def customer_command_endpoint(route: CustomerRoute) -> Callable[[Request], Await
         data, _ = await read_json(request, runtime.settings.max_body_bytes)
         body = validate(route.model, data)
         now = datetime.now(tz=UTC)
-        trace = Trace(channel, subject, now, key, None, getattr(body, "reason", None))
+        trace = traced(Trace(channel, subject, now, key, None, getattr(body, "reason", None)))
         context = Context(trace, runtime.pseudonyms, principal_of(request))
         command = route.build(body, customer_id, context)
         print_ = runtime.pseudonyms.fingerprint(request.method, request.scope["path"], data)

@@ -29,6 +29,7 @@ from api.problems import ApiProblem
 from api.query_route import QueryRoute
 from api.request_body import read_json, validate
 from api.request_state import runtime_of
+from api.tracing import traced
 from domain.errors import AlreadyExistsError
 from domain.ids import GLOWLEDGER_NAMESPACE
 from domain.order_commands import PlaceOrder
@@ -74,13 +75,15 @@ async def import_order(request: Request) -> Response:
     body = validate(m.MarketplaceOrderIn, data)
     now = datetime.now(tz=UTC)
     reference = f"{marketplace}:{body.marketplace_order_id}"
-    trace = Trace(
-        channel=channel,
-        principal=principal,
-        occurred_at=now,
-        idempotency_key=reference,
-        source_ref=reference,
-        customer_id=None if body.customer_id is None else str(body.customer_id),
+    trace = traced(
+        Trace(
+            channel=channel,
+            principal=principal,
+            occurred_at=now,
+            idempotency_key=reference,
+            source_ref=reference,
+            customer_id=None if body.customer_id is None else str(body.customer_id),
+        )
     )
     order_id = marketplace_order_id(marketplace, body.marketplace_order_id)
     command = PlaceOrder(order_id, ordered(body.lines), delivery(body.delivery), trace)

@@ -36,6 +36,7 @@ from api.models import REFERENCE_PATTERN
 from api.problems import ApiProblem
 from api.request_state import runtime_of
 from api.till_models import JournalLineIn
+from api.tracing import traced
 from domain.errors import DomainError
 from domain.till_commands import RecordTillLine, RecordTillLines, TillItem
 from domain.trace import Trace
@@ -159,7 +160,9 @@ async def _flush(upload: Upload, pending: deque[Pending]) -> None:
     lines, upload.chunk = tuple(upload.chunk), []
     now = datetime.now(tz=UTC)
     ref = f"till:{upload.till}/{upload.journal_id}"
-    trace = Trace(upload.channel, upload.principal, now, None, ref if _is_ref(ref) else None)
+    trace = traced(
+        Trace(upload.channel, upload.principal, now, None, ref if _is_ref(ref) else None)
+    )
     command = RecordTillLines(upload.till, upload.journal_id, lines, trace)
     while True:
         try:
@@ -186,9 +189,9 @@ def _command(upload: Upload, seq: int, data: dict[str, Any]) -> RecordTillLine:
         )
     except (ValidationError, ApiProblem, DomainError) as error:
         kind = data.get("type") if data.get("type") in ("sale", "return", "void") else "sale"
-        trace = Trace(upload.channel, upload.principal, now, ref, source_ref)
+        trace = traced(Trace(upload.channel, upload.principal, now, ref, source_ref))
         return _rejected(seq, str(kind), trace, _why_unread(error))
-    trace = Trace(upload.channel, upload.principal, at, ref, source_ref)
+    trace = traced(Trace(upload.channel, upload.principal, at, ref, source_ref))
     if line.type == "void" and line.voids is None:
         return _rejected(seq, line.type, trace, "a void names the sale it voids: `voids`")
     if line.type == "return" and any(item.batch is None for item in line.lines):

@@ -30,6 +30,8 @@ def describe_event(event: Any) -> dict[str, Any]:
         "type": event_type(event),
         "recorded_at": event.timestamp.isoformat(),
         "occurred_at": trace.occurred_at.isoformat() if isinstance(trace, Trace) else None,
+        # the request that made it: its OpenTelemetry trace, and the JSON log lines naming it
+        "trace_id": trace.trace_id if isinstance(trace, Trace) else None,
         "trace": jsonable(trace.as_dict()) if isinstance(trace, Trace) else None,
         "data": jsonable(fields),
     }

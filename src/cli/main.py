@@ -205,23 +205,28 @@ def _serve(settings: Settings, host: str, port: int, log_level: str) -> int:
 
     from api.app import create_app
     from service_layer.bootstrap import bootstrap
+    from telemetry import tracing
 
+    tracing.start(settings, tracing.API)  # nothing unless GLOW_TRACING is on
     try:
-        runtime = bootstrap(settings)
-    except SchemaNotReadyError as error:
-        print(f"glow: {error}", file=sys.stderr)
-        return 2
-    uvicorn.run(
-        create_app(runtime),
-        host=host,
-        port=port,
-        log_level=log_level,
-        access_log=False,
-        # h11 (when httptools is absent) refuses a header block larger than this while reading
-        # it; every parser's headers are also counted and sized before any rule reads them
-        # (api/header_limits.py).
-        h11_max_incomplete_event_size=settings.max_header_bytes,
-    )
+        try:
+            runtime = bootstrap(settings)
+        except SchemaNotReadyError as error:
+            print(f"glow: {error}", file=sys.stderr)
+            return 2
+        uvicorn.run(
+            create_app(runtime),
+            host=host,
+            port=port,
+            log_level=log_level,
+            access_log=False,
+            # h11 (when httptools is absent) refuses a header block larger than this while
+            # reading it; every parser's headers are also counted and sized before any rule
+            # reads them (api/header_limits.py).
+            h11_max_incomplete_event_size=settings.max_header_bytes,
+        )
+    finally:
+        tracing.stop()  # exports the spans it still holds
     return 0
 
 

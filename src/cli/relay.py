@@ -14,6 +14,7 @@ from streams.log_reader import LogReader
 from streams.positions import RELAY
 from streams.relay import Relay, RelayConfig
 from streams.stream_metrics import POSITIONS, LagCollector
+from telemetry import tracing
 
 
 def run_relay(settings: Settings, start: int | None, partitions: int) -> int:
@@ -26,6 +27,7 @@ def run_relay(settings: Settings, start: int | None, partitions: int) -> int:
         partitions=partitions,
         topic_prefix=settings.topic_prefix,
     )
+    tracing.start(settings, tracing.RELAY)
     ledger = open_ledger(settings)
     relay = Relay(LogReader(ledger), config)
     try:
@@ -43,6 +45,7 @@ def run_relay(settings: Settings, start: int | None, partitions: int) -> int:
     finally:
         relay.close()
         ledger.close()
+        tracing.stop()
     print(f"glow: relay stopped after publishing {relay.published} events", file=sys.stderr)
     return 0
 

@@ -16,9 +16,11 @@ from streams.log_reader import LogReader
 from streams.positions import PositionBook
 from streams.stream_metrics import POSITIONS, LagCollector
 from streams.stream_projector import StreamProjector
+from telemetry import tracing
 
 
 def run_worker(settings: Settings, web_port: int, data_dir: str) -> int:
+    tracing.start(settings, tracing.WORKER)
     conninfo = postgres_conninfo(settings.event_store_url)
     letters = PostgresDeadLetters(conninfo)
     sinks = Sinks(
@@ -53,4 +55,5 @@ def run_worker(settings: Settings, web_port: int, data_dir: str) -> int:
         book.close()
         letters.close()
         ledger.close()
+        tracing.stop()
     return 0

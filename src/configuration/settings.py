@@ -126,6 +126,10 @@ class Settings:
     # /metrics port of their own; None: none. The API serves /metrics on its own port.
     metrics_port: int | None = None
     metrics_address: str = "0.0.0.0"  # noqa: S104 (scraped from other pods; no personal data)
+    # OpenTelemetry traces (telemetry/tracing.py), exported over OTLP/HTTP to where the
+    # standard OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT says. Off: the SDK is never imported.
+    tracing: bool = False
+    trace_sample_ratio: float = 1.0  # of the traces this ledger starts (parent-based)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -162,6 +166,7 @@ class Settings:
         }
         values.update(_webhook_settings(env))
         values.update(_metrics_settings(env))
+        values.update(_tracing_settings(env))
         values.update({k: v for k, v in overrides.items() if v is not None})
         values.setdefault("webhooks", _webhooks_on(env, values))
         values.setdefault("writer_process", _writer_process(env, str(values["event_store_url"])))
@@ -220,6 +225,8 @@ VARIABLES = {  # Settings field -> its environment variable, for Settings.as_env
     "feed_interval_seconds": "GLOW_FEED_INTERVAL_SECONDS",
     "metrics_port": "GLOW_METRICS_PORT",
     "metrics_address": "GLOW_METRICS_ADDRESS",
+    "tracing": "GLOW_TRACING",
+    "trace_sample_ratio": "GLOW_TRACE_SAMPLE_RATIO",
 }
 
 
@@ -246,6 +253,19 @@ def _webhook_settings(env: dict[str, str]) -> dict[str, object]:
         "stock_low_units": _int(env, "GLOW_STOCK_LOW_UNITS", 5),
         "feed_interval_seconds": _float(env, "GLOW_FEED_INTERVAL_SECONDS", 5.0),
     }
+
+
+def _tracing_settings(env: dict[str, str]) -> dict[str, object]:
+    raw = env.get("GLOW_TRACING", "").strip().lower()
+    if raw not in ("", "0", "false", "no", "off", "1", "true", "yes", "on"):
+        raise SettingsError(f"GLOW_TRACING must be 1 or 0 (on or off), got {raw!r}")
+    ratio = _float(env, "GLOW_TRACE_SAMPLE_RATIO", 1.0)
+    if not 0.0 <= ratio <= 1.0:  # NaN fails this too
+        raise SettingsError(
+            f"GLOW_TRACE_SAMPLE_RATIO must be a fraction from 0 to 1 (of the traces kept), "
+            f"got {ratio!r}"
+        )
+    return {"tracing": raw in ("1", "true", "yes", "on"), "trace_sample_ratio": ratio}
 
 
 def _webhooks_on(env: dict[str, str], values: dict[str, object]) -> bool:

@@ -21,7 +21,7 @@ import orjson
 from eventsourcing.domain import Aggregate
 
 from domain.trace import Trace
-from events.envelope import CUSTOMER_NAMED, TRACE_FIELDS, payload_fields
+from events.envelope import CUSTOMER_NAMED, TRACE_FIELDS, TRACE_OPTIONAL, payload_fields
 from events.published import PUBLISHED_EVENTS, schema_version
 
 CONTRACTS_DIRECTORY = Path(__file__).resolve().parent / "contracts"
@@ -45,13 +45,19 @@ _TRACE_TYPES: dict[str, Any] = {
     "source_ref": str | None,
     "reason": str | None,
 }
+_TRACE_IDS = {  # W3C Trace Context ids, lower-case hex: optional, events before tracing lack them
+    "trace_id": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+    "span_id": {"type": "string", "pattern": "^[0-9a-f]{16}$"},
+}
 
 
 def type_schema(hint: Any) -> dict[str, Any]:
     if hint in _SCALARS:
         return dict(_SCALARS[hint])
     if hint is Trace:
-        return _object({name: type_schema(_TRACE_TYPES[name]) for name in TRACE_FIELDS})
+        trace = _object({name: type_schema(_TRACE_TYPES[name]) for name in TRACE_FIELDS})
+        trace["properties"].update({name: dict(_TRACE_IDS[name]) for name in TRACE_OPTIONAL})
+        return trace
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin in (types.UnionType, typing.Union):
         return {"anyOf": [type_schema(arg) for arg in args]}

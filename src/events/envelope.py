@@ -26,6 +26,8 @@ BASE_FIELDS = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic", "originator_id_type"}
 )
 TRACE_FIELDS = ("channel", "occurred_at", "idempotency_key", "source_ref", "reason")
+# The request's trace and span (OpenTelemetry), only in events recorded while tracing was on.
+TRACE_OPTIONAL = ("trace_id", "span_id")
 # Events whose payload also names the customer the command was for, by their pseudonymous id
 # (a UUID; never a name or contact), so a read model can list a customer's orders.
 CUSTOMER_NAMED = frozenset({"Order.Placed"})
@@ -155,8 +157,12 @@ def utc_iso(moment: datetime) -> str:
 def plain(value: Any) -> Any:
     """A value as JSON types: dates as ISO strings, decimals as strings, traces without PII."""
     if isinstance(value, Trace):
-        trace = value.as_dict()
-        return {name: plain(trace[name]) for name in TRACE_FIELDS}
+        trace = {name: plain(getattr(value, name)) for name in TRACE_FIELDS}
+        if value.trace_id is not None:  # as Trace.as_dict writes them: only when set
+            trace["trace_id"] = value.trace_id
+            if value.span_id is not None:
+                trace["span_id"] = value.span_id
+        return trace
     if isinstance(value, datetime):
         return utc_iso(value)
     if isinstance(value, date):

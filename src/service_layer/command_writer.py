@@ -61,6 +61,7 @@ class Flight:
     failed: list[tuple[Submission, BaseException]] = field(default_factory=list)
     again: list[Submission] = field(default_factory=list)  # refused: decide alone, strictly
     sent_at: float = 0.0  # perf_counter() when its transaction was sent (writer_loop.py)
+    span: Any = None  # its transaction's span, when traced (writer_tracing.py)
 
     def submissions(self) -> list[Submission]:
         return [s for s, _ in self.decided] + [s for s, _ in self.failed] + self.again

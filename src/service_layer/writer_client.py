@@ -34,6 +34,7 @@ from service_layer.writer_frames import FrameReader, Request, send_frame
 from service_layer.writer_metrics import INVENTORY, WriterCounts, WriterFigures, observe_all
 from service_layer.writer_server import serve_writer
 from service_layer.writer_slots import settle
+from telemetry import tracing
 
 log = logging.getLogger(__name__)
 
@@ -122,9 +123,10 @@ class RemoteWriter:
         self, command: Command, idempotency_key: str | None = None, fingerprint: str = ""
     ) -> Future[Outcome]:
         future: Future[Outcome] = Future()
+        parent = tracing.current_traceparent() if tracing.TRACER is not None else None
         with self._lock:
             request_id = self._register(future)
-        self._send([(request_id, command, idempotency_key, fingerprint)])
+        self._send([(request_id, command, idempotency_key, fingerprint, parent)])
         return future
 
     def execute(
@@ -135,12 +137,14 @@ class RemoteWriter:
     def submit_async(
         self, command: Command, idempotency_key: str | None = None, fingerprint: str = ""
     ) -> asyncio.Future[Outcome]:
-        """Commands submitted in one event-loop iteration travel in one frame."""
+        """Commands submitted in one event-loop iteration travel in one frame, each with the
+        trace context of the request that submitted it (when tracing is on)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Outcome] = loop.create_future()
+        parent = tracing.current_traceparent() if tracing.TRACER is not None else None
         with self._lock:
             request_id = self._register((loop, future))
-            self._outbox.append((request_id, command, idempotency_key, fingerprint))
+            self._outbox.append((request_id, command, idempotency_key, fingerprint, parent))
             if not self._flush_scheduled:
                 self._flush_scheduled = True
                 loop.call_soon(self._flush)

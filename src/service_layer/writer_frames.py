@@ -75,8 +75,9 @@ class FrameReader:
 
 # What travels: the API sends lists of requests, the writer answers with
 # (its WriterCounts as a tuple, [(group size, commit seconds)] since the last frame, [results])
-# after each commit group.
-Request = tuple[int, Command, str | None, str]  # request id, command, idempotency key, fingerprint
+# after each commit group. A request's last member is the W3C `traceparent` of the request
+# that sent it, None when not traced.
+Request = tuple[int, Command, str | None, str, str | None]  # id, command, key, fingerprint, tp
 Result = tuple[int, Outcome | None, BaseException | None]  # request id, outcome or error
 
 

@@ -27,6 +27,7 @@ from eventsourcing.persistence import IntegrityError
 
 from service_layer.command_writer import CommandWriter, Flight, Submission, claim
 from service_layer.writer_metrics import GroupObserver
+from service_layer.writer_tracing import end_commit, start_commit
 from storage.commit_channels import CommitChannel
 
 log = logging.getLogger(__name__)
@@ -92,10 +93,12 @@ class WriterLoop:
             answers = list(flight.group.answers.values())
             if stored or answers:
                 flight.sent_at = time.perf_counter()
+                flight.span = start_commit(flight, len(stored))  # None unless traced
                 self._channel.send(stored, answers)
                 return flight
         except Exception:  # an event that cannot be stored, or a connection that failed
             log.exception("sending a commit group failed; deciding its commands again, alone")
+            end_commit(flight.span, committed=False)
             self._channel.close()
             self._writer.abandon(flight)
             return None
@@ -109,14 +112,17 @@ class WriterLoop:
         try:
             self._channel.receive()
         except (psycopg.IntegrityError, IntegrityError):
+            end_commit(flight.span, committed=False)
             self._writer.abandon(flight)  # another writer got there first
             return False
         except Exception:
             log.exception("a commit group's transaction failed; deciding its commands again")
+            end_commit(flight.span, committed=False)
             self._writer.abandon(flight)
             return False
         if self._observe is not None:
             commands = len(flight.decided) + len(flight.failed) + len(flight.again)
             self._observe(commands, time.perf_counter() - flight.sent_at)
+        end_commit(flight.span, committed=True)
         self._writer.complete(flight)
         return True

@@ -18,7 +18,9 @@ from service_layer.writer_frames import FrameReader, Request, Result, picklable,
 from service_layer.writer_loop import WriterLoop
 from service_layer.writer_metrics import GroupObserver, Observation
 from service_layer.writer_slots import Slot
+from service_layer.writer_tracing import traced_answer
 from storage.commit_channels import commit_channel
+from telemetry import tracing
 
 
 def serve_writer(settings: Settings, path: str) -> None:
@@ -26,6 +28,7 @@ def serve_writer(settings: Settings, path: str) -> None:
     from domain.ledger import InventoryLedger
 
     logging.basicConfig(level=logging.WARNING)
+    traced = tracing.start(settings, tracing.WRITER)
     ledger = InventoryLedger(env=eventsourcing_env(settings.event_store_url))
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(path)
@@ -52,10 +55,23 @@ def serve_writer(settings: Settings, path: str) -> None:
         burst: list[list[Request]] | None = frames.burst(wait)
         if burst is None:
             return None
+        if traced:
+            return [
+                Submission(
+                    command,
+                    key,
+                    fingerprint,
+                    traced_answer(
+                        Slot(request_id, outbox), command, tracing.from_traceparent(parent)
+                    ),
+                )
+                for batch in burst
+                for request_id, command, key, fingerprint, parent in batch
+            ]
         return [
             Submission(command, key, fingerprint, Slot(request_id, outbox))
             for batch in burst
-            for request_id, command, key, fingerprint in batch
+            for request_id, command, key, fingerprint, _ in batch
         ]
 
     try:
@@ -63,6 +79,7 @@ def serve_writer(settings: Settings, path: str) -> None:
     finally:
         sock.close()
         ledger.close()
+        tracing.stop()  # exports what it still holds
 
 
 def _append_to(observed: list[Observation]) -> GroupObserver:

@@ -22,8 +22,10 @@ from service_layer.command_writer import AnyCommand, CommandWriter, Submission
 from service_layer.writer import Outcome, WriterOverloadedError, WriterStoppedError
 from service_layer.writer_loop import WriterLoop
 from service_layer.writer_metrics import INVENTORY, WriterFigures, group_observer
-from service_layer.writer_slots import Delivery, Slot, settle
+from service_layer.writer_slots import Answerable, Delivery, Slot, settle
+from service_layer.writer_tracing import current_parent, traced_answer
 from storage.commit_channels import commit_channel
+from telemetry import tracing
 
 log = logging.getLogger(__name__)
 
@@ -85,14 +87,19 @@ class InProcessWriter:
         self, command: AnyCommand, idempotency_key: str | None = None, fingerprint: str = ""
     ) -> Future[Outcome]:
         future: Future[Outcome] = Future()
-        self._put(Submission(command, idempotency_key, fingerprint, future))
+        answer: Answerable = future
+        if tracing.TRACER is not None:
+            answer = traced_answer(future, command, current_parent())
+        self._put(Submission(command, idempotency_key, fingerprint, answer))
         return future
 
     def submit_async(
         self, command: AnyCommand, idempotency_key: str | None = None, fingerprint: str = ""
     ) -> asyncio.Future[Outcome]:
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        slot = Slot(future, self._outbox, future.done)  # a caller that timed out gave up
+        slot: Answerable = Slot(future, self._outbox, future.done)  # the caller gave up
+        if tracing.TRACER is not None:
+            slot = traced_answer(slot, command, current_parent())
         self._put(Submission(command, idempotency_key, fingerprint, slot))
         return future
 

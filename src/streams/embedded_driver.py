@@ -28,6 +28,8 @@ from streams.letter_retry import retry_requested
 from streams.log_reader import LogReader, Unreadable
 from streams.outages import Backoff, SinksHeldError, is_outage
 from streams.stream_metrics import POSITIONS, PROJECTED
+from streams.stream_tracing import envelope_parents, write_spans
+from telemetry import tracing
 
 if TYPE_CHECKING:  # its clients (ClickHouse, Arrow) load only where facts are configured
     from projections.clickhouse_facts import ClickHouseFacts
@@ -83,11 +85,13 @@ class Sinks:
         positions: dict[str, int] | None = None,
         held: dict[str, Exception] | None = None,
         unreadable: Sequence[Unreadable] = (),
+        traced: bool = False,
     ) -> None:
         """Apply a page to each sink that has not got it yet (`positions`, if known, saves
         asking each sink again), setting aside the page's `unreadable` events. With `held`,
         a sink that cannot be reached is left out and its error kept there, so that the
-        others go on; without, the error is raised."""
+        others go on; without, the error is raised. `traced`: each sink's write continues
+        the traces of the requests that made the events (the follower; never a rebuild)."""
         positions = self.positions() if positions is None else positions
         for sink in self.each():
             if sink.name in (held or {}) or positions[sink.name] >= last_position:
@@ -95,7 +99,13 @@ class Sinks:
             fresh = [e for e in envelopes if e.position > positions[sink.name]]
             lost = [e for e in unreadable if e.position > positions[sink.name]]
             try:
-                apply_page(sink, fresh, last_position, self.letters, unreadable=lost)
+                if traced and tracing.TRACER is not None:
+                    with write_spans(
+                        sink.name, envelope_parents(fresh), consumer=False, position=last_position
+                    ):
+                        apply_page(sink, fresh, last_position, self.letters, unreadable=lost)
+                else:
+                    apply_page(sink, fresh, last_position, self.letters, unreadable=lost)
             except Exception as error:
                 if held is None or not is_outage(error):
                     raise
@@ -117,11 +127,16 @@ def _fact_writer(facts: ClickHouseFacts) -> Callable[[Sequence[Envelope], int], 
 
 
 def catch_up(
-    reader: LogReader, sinks: Sinks, page: int = 2000, progress: Progress | None = None
+    reader: LogReader,
+    sinks: Sinks,
+    page: int = 2000,
+    progress: Progress | None = None,
+    *,
+    traced: bool = False,
 ) -> int:
     """Project every event after the sinks' positions up to the head; returns events read.
     A sink that cannot be reached is left behind while the others catch up; then
-    SinksHeldError names it."""
+    SinksHeldError names it. `traced`: see Sinks.apply."""
     read = 0
     held: dict[str, Exception] = {}
     while True:
@@ -131,7 +146,9 @@ def catch_up(
             batch = reader.read(after, page) if positions else None
             if batch is None or batch.last_position == after:
                 break
-            sinks.apply(batch.envelopes, batch.last_position, positions, held, batch.unreadable)
+            sinks.apply(
+                batch.envelopes, batch.last_position, positions, held, batch.unreadable, traced
+            )
         read += len(batch.envelopes)
         if progress is not None:
             progress(batch.last_position)
@@ -174,7 +191,7 @@ class LogFollower:
         asked_at = 0.0  # when the letters were last asked for retries an operator wants
         while not self._stop.is_set():
             try:
-                catch_up(self.reader, self.sinks)
+                catch_up(self.reader, self.sinks, traced=True)
                 if self.sinks.letters is not None and time.monotonic() - asked_at > ASK_SECONDS:
                     asked_at = time.monotonic()
                     retry_requested(self.reader, self.sinks.each(), self.sinks.letters)

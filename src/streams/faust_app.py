@@ -23,6 +23,9 @@ from events.published import CATALOG_TOPIC, INVENTORY_TOPIC, ORDER_TOPIC
 from streams.embedded_driver import ASK_SECONDS
 from streams.isolation import SET_ASIDE
 from streams.stream_projector import StreamProjector
+from streams.stream_tracing import message_parent
+from telemetry import tracing
+from telemetry.tracing import Parent
 
 log = logging.getLogger(__name__)
 
@@ -114,15 +117,19 @@ def create_app(
         loop = asyncio.get_running_loop()
         async for events in stream.take_events(BATCH, within=WITHIN_SECONDS):
             delivered = []
+            parents: list[Parent | None] = []  # each message's trace context, when traced
+            traced = tracing.TRACER is not None
             for event in events:
                 tp = event.message.tp
                 offsets[tp] = max(offsets.get(tp, -1), event.message.offset)
                 envelope = _envelope(event.value, tp, event.message.offset)
                 if envelope is not None:
                     delivered.append((tp, envelope))
+                    if traced:
+                        parents.append(message_parent(event.message.headers))
             waiting = await pending()
             applied = await loop.run_in_executor(
-                executor, projector.apply_patiently, delivered, waiting
+                executor, projector.apply_patiently, delivered, waiting, parents
             )
             if applied is None:  # stopping while a store was unreachable: not acknowledged
                 return

@@ -44,6 +44,8 @@ from streams.log_reader import LogReader
 from streams.outages import Backoff
 from streams.positions import RELAY, PositionBook
 from streams.stream_metrics import POSITIONS, PUBLISHED
+from streams.stream_tracing import PublishSpans
+from telemetry import tracing
 
 log = logging.getLogger(__name__)
 
@@ -197,6 +199,9 @@ class Relay:
             self.published += len(batch.envelopes)
 
     async def _send(self, producer: AIOKafkaProducer, envelopes: list[Envelope]) -> None:
+        if tracing.TRACER is not None:
+            await self._send_traced(producer, envelopes)
+            return
         sends = [
             await producer.send(
                 self.config.topic_prefix + EVENT_TOPICS[envelope.type],
@@ -206,6 +211,27 @@ class Relay:
             for envelope in envelopes
         ]
         await asyncio.gather(*sends)  # every message acknowledged, or an error raised
+
+    async def _send_traced(self, producer: AIOKafkaProducer, envelopes: list[Envelope]) -> None:
+        """`_send`, each message with its request's trace context (streams/stream_tracing.py)."""
+        spans = PublishSpans()
+        try:
+            sends = []
+            for envelope in envelopes:
+                topic = self.config.topic_prefix + EVENT_TOPICS[envelope.type]
+                sends.append(
+                    await producer.send(
+                        topic,
+                        value=envelope.to_json(),
+                        key=envelope.aggregate_id.encode(),
+                        headers=spans.headers(envelope, topic),
+                    )
+                )
+            await asyncio.gather(*sends)
+        except BaseException as error:
+            spans.end(error)
+            raise
+        spans.end()
 
     async def _publish_page(self, producer: AIOKafkaProducer, envelopes: list[Envelope]) -> None:
         """Publish a page; if an event cannot be published (it cannot be encoded, or the

@@ -17,12 +17,13 @@ from typing import Any
 from uuid import UUID
 
 from domain.trace import Trace
-from events.envelope import utc_iso
+from events.envelope import TRACE_OPTIONAL, utc_iso
 
 UTC_SUFFIX = "+00:00"
 TRACE_REQUIRED = frozenset({"channel", "principal", "occurred_at"})
-TRACE_STORED = tuple(field.name for field in fields(Trace))  # the order Trace.as_dict writes
-TRACE_ALL = frozenset(TRACE_STORED)
+# The order Trace.as_dict writes an untraced trace in; a traced one adds TRACE_OPTIONAL.
+TRACE_STORED = tuple(field.name for field in fields(Trace) if field.name not in TRACE_OPTIONAL)
+TRACE_ALL = frozenset(TRACE_STORED + TRACE_OPTIONAL)
 
 
 class UnknownTagError(ValueError):
@@ -69,6 +70,11 @@ def _plain_trace(data: dict[str, Any]) -> dict[str, Any]:
     for name, value in trace.items():
         if type(value) is dict or type(value) is list:
             trace[name] = plain_stored(value)
+    trace_id = get("trace_id")
+    if trace_id is not None:  # as `plain` gives a traced Trace
+        trace["trace_id"] = trace_id
+        if (span_id := get("span_id")) is not None:
+            trace["span_id"] = span_id
     return trace
 
 

@@ -44,6 +44,8 @@ class _Told(msgspec.Struct, forbid_unknown_fields=True):
     source_ref: str | None = None
     reason: str | None = None
     customer_id: str | None = None
+    trace_id: str | None = None
+    span_id: str | None = None
 
 
 class _Trace(msgspec.Struct):
@@ -130,13 +132,7 @@ def stored_sale_envelope(
             "allocations": sale.allocations,
             "unit_price": str(Decimal(sale.unit_price.data)),
             "currency": sale.currency,
-            "trace": {  # TRACE_FIELDS, as `plain` gives a Trace
-                "channel": told.channel,
-                "occurred_at": plain_moment(told.occurred_at.data),
-                "idempotency_key": told.idempotency_key,
-                "source_ref": told.source_ref,
-                "reason": told.reason,
-            },
+            "trace": _trace(told),
         }
         payload = {name: values[name] for name in fields}  # a field this path does not know
         timestamp = plain_moment(sale.timestamp.data)
@@ -153,6 +149,22 @@ def stored_sale_envelope(
         subject(aggregate_id, SOLD, payload),
         payload,
     )
+
+
+def _trace(told: _Told) -> dict[str, Any]:
+    """TRACE_FIELDS (and TRACE_OPTIONAL when set), as `plain` gives a Trace."""
+    trace: dict[str, Any] = {
+        "channel": told.channel,
+        "occurred_at": plain_moment(told.occurred_at.data),
+        "idempotency_key": told.idempotency_key,
+        "source_ref": told.source_ref,
+        "reason": told.reason,
+    }
+    if told.trace_id is not None:
+        trace["trace_id"] = told.trace_id
+        if told.span_id is not None:
+            trace["span_id"] = told.span_id
+    return trace
 
 
 def _reservation(stored: _Tagged | None) -> str | None:

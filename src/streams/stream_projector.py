@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from events.envelope import Envelope
@@ -26,6 +26,9 @@ from streams.letter_retry import retry_requested
 from streams.log_reader import LogReader
 from streams.outages import Backoff, SinksHeldError, is_outage
 from streams.positions import PositionBook
+from streams.stream_tracing import write_spans
+from telemetry import tracing
+from telemetry.tracing import Parent
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +68,13 @@ class StreamProjector:
         delivered: list[tuple[Hashable, Envelope]],
         pending: Iterable[Hashable] = (),
         done: set[str] | None = None,
+        parents: Sequence[Parent | None] = (),
     ) -> int:
         """Apply one batch of (partition, envelope) in delivery order; returns the watermark
         recorded with the stores. A sink that cannot be reached does not hold back the
-        others: they get the batch (and go into `done`), then SinksHeldError names it."""
+        others: they get the batch (and go into `done`), then SinksHeldError names it.
+        `parents`: each message's trace context (its Kafka headers), when tracing is on: each
+        sink's write continues those traces (streams/stream_tracing.py)."""
         envelopes = [envelope for _, envelope in delivered]
         for partition, envelope in delivered:
             self.watermark.advance(partition, envelope.position)
@@ -76,11 +82,16 @@ class StreamProjector:
         position = self.watermark.position(pending, relay)
         done = set() if done is None else done
         held: dict[str, Exception] = {}
+        letters = self.sinks.letters
         for sink in self.sinks.each():
             if sink.name in done:
                 continue
             try:
-                apply_page(sink, envelopes, position, self.sinks.letters, in_log_order=False)
+                if parents and tracing.TRACER is not None:
+                    with write_spans(sink.name, parents, consumer=True, position=position):
+                        apply_page(sink, envelopes, position, letters, in_log_order=False)
+                else:
+                    apply_page(sink, envelopes, position, letters, in_log_order=False)
             except Exception as error:
                 if not is_outage(error):
                     raise
@@ -98,13 +109,14 @@ class StreamProjector:
         self,
         delivered: list[tuple[Hashable, Envelope]],
         pending: Iterable[Hashable] = (),
+        parents: Sequence[Parent | None] = (),
     ) -> int | None:
         """`apply`, again and again with a growing pause while a store or sink cannot be
         reached (the batch is idempotent); None if `stopping` was set meanwhile."""
         pending, done = list(pending), set[str]()
         while not self.stopping.is_set():
             try:
-                position = self.apply(delivered, pending, done)
+                position = self.apply(delivered, pending, done, parents)
             except Exception as error:
                 if not is_outage(error):
                     raise

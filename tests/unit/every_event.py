@@ -163,4 +163,10 @@ def every_event_with_odd_values() -> list[Any]:
     uow.run(placed)
     uow.run(sell(line(1)))
     uow.run(c.ReleaseReservation(placed.reservation_id, odd))
+    # made in a sampled trace (both ids), and in one that was not sampled (its trace id alone)
+    uow.run(c.SellDirect(uuid4(), (line(1),), trace().traced(TRACE_ID, SPAN_ID)))
+    uow.run(c.SellDirect(uuid4(), (line(1),), odd.traced(TRACE_ID, None)))
     return uow.all_events()
+
+
+TRACE_ID, SPAN_ID = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"

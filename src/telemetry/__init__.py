@@ -1,0 +1,1 @@
+"""Telemetry: OpenTelemetry traces across the processes, off (and never imported) by default."""
