@@ -18,6 +18,7 @@ from cli import (
 from cli import dead_letters as dead_letters_cli
 from cli import read_side as readside_cli
 from cli import recommend as recommend_cli
+from cli import retention as retention_cli
 from cli import tills as tills_cli
 from cli import webhooks as webhooks_cli
 from configuration.settings import Settings, SettingsError, postgres_conninfo
@@ -47,6 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     recommend_cli.add_parsers(commands)
     webhooks_cli.add_parsers(commands)
     tills_cli.add_parsers(commands)
+    retention_cli.add_parsers(commands)
     dev_cluster.add_parser(commands)
     _add_token_parser(commands)
     keys = commands.add_parser("keys", help="master keys of the customer key vault")
