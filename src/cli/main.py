@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from audit.errors import AuditError
 from cli import (
     audit_commands,
+    backup_commands,
     chain_commands,
     dev_cluster,
     export_commands,
@@ -49,6 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     webhooks_cli.add_parsers(commands)
     tills_cli.add_parsers(commands)
     retention_cli.add_parsers(commands)
+    backup_commands.add_parsers(commands)
     dev_cluster.add_parser(commands)
     _add_token_parser(commands)
     keys = commands.add_parser("keys", help="master keys of the customer key vault")

@@ -39,7 +39,8 @@ def _positive(text: str) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of rows, 1 or more; got {text!r}")
+        expected = "expected a whole number of rows, 1 or more"
+        raise argparse.ArgumentTypeError(f"{expected}; got {text!r}")
     return value
 
 

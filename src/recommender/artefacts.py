@@ -19,7 +19,6 @@ from recommender.inventory_signals import InventoryFold
 from recommender.lightfm_core import Embeddings
 from recommender.signals import Interaction
 
-
 __all__ = ["load", "load_fold", "next_version", "save", "versions"]
 
 

@@ -27,7 +27,7 @@ from configuration.settings import (
 )
 from recommender import retention as recommender_retention
 from recommender.config import configured_model_dir, recommendations_url
-from recommender.store import RecommendationStore
+from recommender.store import TTL_SECONDS, RecommendationStore
 from storage import retention_tables as tables
 
 POLICY_FIELDS = {  # kind -> the Settings field that holds its retention, in seconds
@@ -167,7 +167,7 @@ def _behaviour(url: str | None, cutoff: Cutoffs, dry_run: bool) -> KindReport:
             removed = recommender_retention.remove_old_entries(store, seconds)
     finally:
         store.client.close()
-    note = "" if seconds < recommender_retention.TTL_SECONDS else "Redis expires them sooner"
+    note = "" if seconds < TTL_SECONDS else "Redis expires them sooner"
     return KindReport("behaviour_data", where, seconds, instant, found, removed, note)
 
 

@@ -55,7 +55,10 @@ WEBHOOK_DELIVERIES = TableRule(
     "id",
 )
 WEBHOOK_DEAD_LETTERS = TableRule(
-    "webhook_dead_letters", "webhook_deliveries", "status = 'dead' AND recorded_at < %(cutoff)s", "id"
+    "webhook_dead_letters",
+    "webhook_deliveries",
+    "status = 'dead' AND recorded_at < %(cutoff)s",
+    "id",
 )
 # A feed row is the last figure published for a (channel, SKU): one with nothing waiting and
 # published long ago is a SKU that stopped moving (discontinued, delisted). Without its row,
@@ -66,7 +69,13 @@ MARKETPLACE_FEED = TableRule(
     "changed_position <= flushed_position AND published_at < %(cutoff)s",
     "published_at",
 )
-RULES = (COMMAND_ANSWERS, PII_ACCESS_LOG, WEBHOOK_DELIVERIES, WEBHOOK_DEAD_LETTERS, MARKETPLACE_FEED)
+RULES = (
+    COMMAND_ANSWERS,
+    PII_ACCESS_LOG,
+    WEBHOOK_DELIVERIES,
+    WEBHOOK_DEAD_LETTERS,
+    MARKETPLACE_FEED,
+)
 
 
 def count_old(conn: psycopg.Connection[Any], rule: TableRule, cutoff: datetime) -> int:
@@ -77,9 +86,7 @@ def count_old(conn: psycopg.Connection[Any], rule: TableRule, cutoff: datetime) 
     return int(row[0]) if row else 0
 
 
-def delete_old(
-    conninfo: str, rule: TableRule, cutoff: datetime, batch: int = DEFAULT_BATCH
-) -> int:
+def delete_old(conninfo: str, rule: TableRule, cutoff: datetime, batch: int = DEFAULT_BATCH) -> int:
     """Delete the rule's old rows, `batch` at a time, each batch committed on its own; rows a
     writer holds locked right now are skipped (the next run takes them). Returns how many."""
     if batch < 1:
