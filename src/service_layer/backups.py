@@ -142,6 +142,8 @@ def restore_backup(backup: Path, target_url: str, keys_from: str | None) -> Rest
     with _connect(target_url, "the target database") as conn:
         _require_empty(conn, target_url)
         major, _ = pg_tools.server_version(conn)
+    if keys_from is not None:
+        _check_key_source(keys_from, target_url)  # before anything is restored
     pg_tools.restore(target_url, dump_file, major)
     copied, without = (0, -1) if keys_from is None else _copy_keys(keys_from, target_url)
     with psycopg.connect(target_url) as conn:
@@ -223,14 +225,25 @@ def _require_empty(conn: psycopg.Connection[Any], url: str) -> None:
         )
 
 
-def _copy_keys(source_url: str, target_url: str) -> tuple[int, int]:
-    """Copy from the key store at `source_url` the keys of the restored log's customers and
-    the ledger's secret; (keys copied, customers of the restored log left without a key)."""
+def _check_key_source(source_url: str, target_url: str) -> None:
     if _same_database(source_url, target_url):
         raise BackupError(
             "the key store to take the keys from is the target database itself: name the live "
             "store with --keys-from (or restore with --no-keys)"
         )
+    with _connect(source_url, "the live key store") as source:
+        found = source.execute("SELECT to_regclass('public.customer_keys') IS NOT NULL")
+        row = found.fetchone()
+    if not (row and row[0]):
+        raise BackupError(
+            f"{without_password(_display(source_url))} holds no key store (customer_keys): "
+            "name the live store with --keys-from (or restore with --no-keys)"
+        )
+
+
+def _copy_keys(source_url: str, target_url: str) -> tuple[int, int]:
+    """Copy from the key store at `source_url` the keys of the restored log's customers and
+    the ledger's secret; (keys copied, customers of the restored log left without a key)."""
     with psycopg.connect(target_url) as target:
         wanted = _customers(target)
     rows = []

@@ -204,3 +204,20 @@ def test_a_customer_event_removed_after_the_restore_fails_verification(
 
     assert code == 1
     assert "customers_events holds" in err and "the backup held" in err
+
+
+@pytest.mark.postgres
+def test_a_key_store_that_cannot_be_read_is_found_before_anything_is_restored(
+    drill: Drill, scratch_database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    nowhere = scratch_database_url.rsplit("/", 1)[0] + "/glow_no_such_database"
+
+    code = main(
+        ["restore", str(drill.dump), "--into", scratch_database_url, "--keys-from", nowhere]
+    )
+
+    assert code == 1
+    assert "cannot connect to the live key store" in capsys.readouterr().err
+    tables = "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+    assert _count(scratch_database_url, tables) == 0
