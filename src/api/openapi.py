@@ -18,6 +18,7 @@ from api.route_tables import (
     READING_POSTS,
     STREAMING_POSTS,
 )
+from configuration.settings import DAY, IDEMPOTENCY_RETRY_WINDOW_SECONDS
 from domain.channel_rules import CHANNELS
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
@@ -47,7 +48,9 @@ COMMAND_HEADERS = [
         "required": True,
         "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},
         "description": "Unique per command; a retry with the same key returns "
-        "the first answer and changes nothing",
+        "the first answer and changes nothing, for at least "
+        f"{IDEMPOTENCY_RETRY_WINDOW_SECONDS // DAY} days after the first (answers are kept "
+        "GLOW_RETAIN_COMMAND_ANSWERS, never less; after that the key may be reused)",
     },
     CHANNEL_HEADER,
     {"name": "X-Principal", "in": "header", "required": False, "schema": {"type": "string"}},

@@ -1,6 +1,8 @@
 """Recompute the hash chain from the stored events and name the first position where the
 events and the chain disagree: an edited row, a deleted one, one inserted after the fact, two
-rows that swapped positions, or a checkpoint the chain no longer reaches."""
+rows that swapped positions, or a checkpoint the chain no longer reaches. An `expected`
+checkpoint kept outside the database (a backup's manifest) is checked the same way: the chain
+recomputed from the stored events must reach its head with its link."""
 
 from __future__ import annotations
 
@@ -34,6 +36,8 @@ class Verification:
     checkpoints_checked: int = 0
     signatures: str = "no key: checkpoint signatures not checked (set GLOW_AUDIT_SIGNING_KEY)"
     notes: list[str] = field(default_factory=list)
+    expected_reached: bool = False
+    expected_head: int | None = None
 
     @property
     def intact(self) -> bool:
@@ -51,11 +55,23 @@ class Verification:
             "rows_checked": self.rows_checked,
             "checkpoints_checked": self.checkpoints_checked,
             "signatures": self.signatures,
-        }
+        } | (
+            {}
+            if self.expected_head is None
+            else {
+                "expected_checkpoint": {
+                    "head": self.expected_head,
+                    "matched": self.expected_reached and self.intact,
+                }
+            }
+        )
 
 
 def verify_chain(
-    conninfo: str, key: bytes | None, progress: Progress | None = None
+    conninfo: str,
+    key: bytes | None,
+    progress: Progress | None = None,
+    expected: Checkpoint | None = None,
 ) -> Verification:
     checkpoints = {c.head: c for c in recorded_checkpoints(conninfo)}
     report = Verification()
@@ -65,9 +81,11 @@ def verify_chain(
         with conn.transaction():
             report.chain_head, _ = chain_head(conn)
             report.log_head = log_head(conn)
-            _walk(conn, report, checkpoints, progress)
+            _walk(conn, report, checkpoints, progress, expected)
     _check_truncation(report, checkpoints)
-    _check_signatures(report, checkpoints.values(), key)
+    if expected is not None:
+        _check_reached(report, expected)
+    _check_signatures(report, [*checkpoints.values(), *([expected] if expected else [])], key)
     return report
 
 
@@ -76,6 +94,7 @@ def _walk(
     report: Verification,
     checkpoints: dict[int, Checkpoint],
     progress: Progress | None,
+    expected: Checkpoint | None = None,
 ) -> None:
     head = report.chain_head
     events = _rows(conn, "stored_rows", STORED_ROWS_UP_TO, head)
@@ -110,6 +129,15 @@ def _walk(
                 )
                 return
             report.checkpoints_checked += 1
+        if expected is not None and position == expected.head:
+            if expected.link != link:
+                report.discrepancy = Discrepancy(
+                    position,
+                    "the log differs from the expected checkpoint (the backup's) at its head: "
+                    "events up to it were altered after the checkpoint was taken",
+                )
+                return
+            report.expected_reached = True
         report.rows_checked += 1
         if progress is not None and report.rows_checked % FETCH == 0:
             progress(FETCH)
@@ -123,6 +151,19 @@ def _check_truncation(report: Verification, checkpoints: dict[int, Checkpoint]) 
     if beyond and report.discrepancy is None:
         report.discrepancy = Discrepancy(
             min(beyond), "a checkpoint was taken at this head but the chain now ends before it"
+        )
+
+
+def _check_reached(report: Verification, expected: Checkpoint) -> None:
+    report.expected_head = expected.head
+    if expected.head == 0 and expected.link == GENESIS:
+        report.expected_reached = True  # taken on an empty log: every log starts there
+    if report.discrepancy is None and not report.expected_reached:
+        report.discrepancy = Discrepancy(
+            expected.head,
+            f"the expected checkpoint (the backup's) is at position {expected.head}, but the "
+            f"chain ends at {report.chain_head}: events it covered are missing or not chained "
+            "(run glow chain, then verify again)",
         )
 
 

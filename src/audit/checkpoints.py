@@ -13,9 +13,16 @@ from typing import Any
 import psycopg
 
 from audit.chain_follower import chain_head
+from audit.errors import AuditError
 
 SIGNING_KEY_VARIABLE = "GLOW_AUDIT_SIGNING_KEY"
 ALGORITHM = "HMAC-SHA256"
+
+
+class CheckpointError(AuditError):
+    """A checkpoint read from a file is not one."""
+
+    code = "invalid-checkpoint"
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,32 @@ class Checkpoint:
         return self.signature is not None and hmac.compare_digest(
             self.signature, self.signed_with(key)
         )
+
+    @classmethod
+    def from_dict(cls, found: Any) -> Checkpoint:
+        """A checkpoint as `as_dict` writes it (`glow checkpoint --export`, a backup's
+        manifest); a CheckpointError naming what is wrong otherwise."""
+        try:
+            head, link, created_at = found["head"], found["link"], found["created_at"]
+            signature = found.get("signature")
+            if not isinstance(head, int) or head < 0 or not isinstance(link, str):
+                raise ValueError
+            checkpoint = cls(
+                head,
+                bytes.fromhex(link),
+                datetime.fromisoformat(created_at),
+                signature if isinstance(signature, str) else None,
+            )
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise CheckpointError(
+                "not a checkpoint: expected an object with head (a log position), link (the "
+                "chain's SHA-256 there, in hex), created_at (ISO 8601) and signature"
+            ) from None
+        if len(checkpoint.link) != 32 or checkpoint.created_at.tzinfo is None:
+            raise CheckpointError(
+                "not a checkpoint: its link must be 32 bytes in hex and created_at carry a zone"
+            )
+        return checkpoint
 
     def as_dict(self) -> dict[str, Any]:
         return {

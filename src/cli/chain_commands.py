@@ -16,6 +16,8 @@ from audit.chain_follower import extend_chain, unchained_rows
 from audit.chain_verification import Verification, verify_chain
 from audit.checkpoints import (
     SIGNING_KEY_VARIABLE,
+    Checkpoint,
+    CheckpointError,
     recorded_checkpoints,
     signing_key,
     take_checkpoint,
@@ -24,6 +26,7 @@ from audit.verification_records import record_verification
 from cli.audit_commands import print_json
 from cli.progress import progress_bar
 from configuration.settings import Settings, ensure_parent, postgres_conninfo
+from service_layer.backups import check_log_against_manifest, expected_checkpoint
 from service_layer.bootstrap import require_schema
 
 SQLITE_NOTICE = (
@@ -45,6 +48,12 @@ def add_parsers(commands: Any) -> None:
     )
     chain.set_defaults(run=_chain)
     verify = commands.add_parser("verify", help="recompute the chain; name the first discrepancy")
+    verify.add_argument(
+        "--checkpoint",
+        type=Path,
+        help="a backup's manifest (or a checkpoint JSON): the log must reach its head with its "
+        "link, and hold every event the backup held",
+    )
     verify.set_defaults(run=_verify)
     checkpoint = commands.add_parser("checkpoint", help="chain, then checkpoint the head (signed)")
     checkpoint.add_argument("--export", type=Path, help="write every checkpoint as JSON here")
@@ -87,14 +96,21 @@ def _verify(settings: Settings, args: argparse.Namespace) -> int:
     key = signing_key()
     if key is None:
         print(f"glow: {UNSIGNED_NOTICE}; signatures are not checked", file=sys.stderr)
+    expected, manifest = _expected(args.checkpoint)
     with progress_bar("verifying chain", None) as advance:
-        report = verify_chain(conninfo, key, advance)
-    print_json(report.as_dict())
+        report = verify_chain(conninfo, key, advance, expected)
+    missing = [] if manifest is None else check_log_against_manifest(conninfo, manifest)
+    print_json(report.as_dict() | ({"backup_log": missing or "complete"} if manifest else {}))
     _record(conninfo, report)
     if report.discrepancy is not None:
         found = report.discrepancy
         print(f"glow: TAMPERED at position {found.position}: {found.problem}", file=sys.stderr)
         return 1
+    if missing:
+        print(f"glow: the log does not match the backup: {'; '.join(missing)}", file=sys.stderr)
+        return 1
+    if expected is not None:
+        print(f"glow: the log matches the checkpoint at position {expected.head}", file=sys.stderr)
     unchained = report.log_head - report.chain_head
     print(f"glow: chain intact over {report.rows_checked} event(s)", file=sys.stderr)
     if unchained > 0:
@@ -109,6 +125,18 @@ def _record(conninfo: str, report: Verification) -> None:
         record_verification(conninfo, report)
     except psycopg.Error as error:
         print(f"glow: the verification was not recorded for the metrics: {error}", file=sys.stderr)
+
+
+def _expected(path: Path | None) -> tuple[Checkpoint | None, dict[str, Any] | None]:
+    """The checkpoint to verify against, and the backup manifest it came from, if any."""
+    if path is None:
+        return None, None
+    try:
+        found = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError) as error:
+        raise CheckpointError(f"cannot read the checkpoint file {path}: {error}") from None
+    manifest = found if isinstance(found, dict) and "checkpoint" in found else None
+    return expected_checkpoint(found), manifest
 
 
 def _checkpoint(settings: Settings, args: argparse.Namespace) -> int:

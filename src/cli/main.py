@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from audit.errors import AuditError
 from cli import (
     audit_commands,
+    backup_commands,
     chain_commands,
     dev_cluster,
     export_commands,
@@ -18,6 +19,7 @@ from cli import (
 from cli import dead_letters as dead_letters_cli
 from cli import read_side as readside_cli
 from cli import recommend as recommend_cli
+from cli import retention as retention_cli
 from cli import tills as tills_cli
 from cli import webhooks as webhooks_cli
 from configuration.settings import Settings, SettingsError, postgres_conninfo
@@ -47,6 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     recommend_cli.add_parsers(commands)
     webhooks_cli.add_parsers(commands)
     tills_cli.add_parsers(commands)
+    retention_cli.add_parsers(commands)
+    backup_commands.add_parsers(commands)
     dev_cluster.add_parser(commands)
     _add_token_parser(commands)
     keys = commands.add_parser("keys", help="master keys of the customer key vault")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -22,6 +23,11 @@ DEFAULT_BACKDATING_SECONDS = {
     "admin": 3650 * DAY,  # imports of history
 }
 MAX_BACKDATING_SECONDS = 3650 * DAY
+# How long a channel may retry a command with the same Idempotency-Key and get its first
+# answer back (the API's documentation says so): the longest a non-admin channel may date a
+# command late (`backoffice`, 30 days), since a command sent that late may be retried as late.
+# The retention of command answers may never be shorter (GLOW_RETAIN_COMMAND_ANSWERS).
+IDEMPOTENCY_RETRY_WINDOW_SECONDS = 30 * DAY
 
 
 class SettingsError(ValueError):
@@ -130,6 +136,14 @@ class Settings:
     # standard OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT says. Off: the SDK is never imported.
     tracing: bool = False
     trace_sample_ratio: float = 1.0  # of the traces this ledger starts (parent-based)
+    # Retention (`glow retention apply`), in seconds; the README says why each default.
+    retain_command_answers_seconds: int = 35 * DAY  # never below the retry window
+    retain_pii_access_log_seconds: int = 6 * 365 * DAY
+    retain_behaviour_data_seconds: int = 8 * DAY
+    retain_webhook_deliveries_seconds: int = 30 * DAY
+    retain_webhook_dead_letters_seconds: int = 90 * DAY
+    retain_model_artefacts_seconds: int = 90 * DAY
+    retain_marketplace_feed_seconds: int = 90 * DAY
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -167,6 +181,7 @@ class Settings:
         values.update(_webhook_settings(env))
         values.update(_metrics_settings(env))
         values.update(_tracing_settings(env))
+        values.update(_retention_settings(env))
         values.update({k: v for k, v in overrides.items() if v is not None})
         values.setdefault("webhooks", _webhooks_on(env, values))
         values.setdefault("writer_process", _writer_process(env, str(values["event_store_url"])))
@@ -227,6 +242,13 @@ VARIABLES = {  # Settings field -> its environment variable, for Settings.as_env
     "metrics_address": "GLOW_METRICS_ADDRESS",
     "tracing": "GLOW_TRACING",
     "trace_sample_ratio": "GLOW_TRACE_SAMPLE_RATIO",
+    "retain_command_answers_seconds": "GLOW_RETAIN_COMMAND_ANSWERS",
+    "retain_pii_access_log_seconds": "GLOW_RETAIN_PII_ACCESS_LOG",
+    "retain_behaviour_data_seconds": "GLOW_RETAIN_BEHAVIOUR_DATA",
+    "retain_webhook_deliveries_seconds": "GLOW_RETAIN_WEBHOOK_DELIVERIES",
+    "retain_webhook_dead_letters_seconds": "GLOW_RETAIN_WEBHOOK_DEAD_LETTERS",
+    "retain_model_artefacts_seconds": "GLOW_RETAIN_MODEL_ARTEFACTS",
+    "retain_marketplace_feed_seconds": "GLOW_RETAIN_MARKETPLACE_FEED",
 }
 
 
@@ -266,6 +288,43 @@ def _tracing_settings(env: dict[str, str]) -> dict[str, object]:
             f"got {ratio!r}"
         )
     return {"tracing": raw in ("1", "true", "yes", "on"), "trace_sample_ratio": ratio}
+
+
+MAX_RETENTION_SECONDS = 100 * 365 * DAY
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": DAY, "w": 7 * DAY, "y": 365 * DAY}
+
+
+def _retention_settings(env: dict[str, str]) -> dict[str, object]:
+    values: dict[str, object] = {}
+    for entry in fields(Settings):
+        if entry.name.startswith("retain_"):
+            default = entry.default
+            assert isinstance(default, int)
+            values[entry.name] = _duration(env, VARIABLES[entry.name], default)
+    answers = values["retain_command_answers_seconds"]
+    if isinstance(answers, int) and answers < IDEMPOTENCY_RETRY_WINDOW_SECONDS:
+        raise SettingsError(
+            f"GLOW_RETAIN_COMMAND_ANSWERS is {answers // DAY} day(s), shorter than the "
+            f"{IDEMPOTENCY_RETRY_WINDOW_SECONDS // DAY} days channels are told they may retry "
+            "a command with the same Idempotency-Key: deleting an answer re-opens its key, so a "
+            "late retry would apply the command twice; set it to 30d or more"
+        )
+    return values
+
+
+def _duration(env: dict[str, str], name: str, default: int) -> int:
+    """`30d`, `12h`, `6y` (365 days), `2w`, `90m`, `45s`, or a bare number of seconds."""
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    number, unit = (raw[:-1], raw[-1]) if raw[-1] in DURATION_UNITS else (raw, "s")
+    seconds = int(number) * DURATION_UNITS[unit] if re.fullmatch("[0-9]{1,12}", number) else 0
+    if not 0 < seconds <= MAX_RETENTION_SECONDS:
+        raise SettingsError(
+            f"{name} must be a positive duration of at most 100 years, such as 30d, 12h, "
+            f"6y (365 days), 2w, 90m or a number of seconds; got {raw!r}"
+        )
+    return seconds
 
 
 def _webhooks_on(env: dict[str, str], values: dict[str, object]) -> bool:

@@ -12,15 +12,14 @@ from typing import Any
 
 import numpy as np
 
+from recommender.artefact_versions import versions
 from recommender.features import FeatureSpace
 from recommender.hybrid import HybridModel
 from recommender.inventory_signals import InventoryFold
 from recommender.lightfm_core import Embeddings
 from recommender.signals import Interaction
 
-
-def versions(root: Path) -> list[Path]:
-    return sorted(p for p in root.glob("v[0-9][0-9][0-9][0-9]") if (p / "model.json").exists())
+__all__ = ["load", "load_fold", "next_version", "save", "versions"]
 
 
 def next_version(root: Path) -> Path:

@@ -10,9 +10,14 @@ from pathlib import Path
 from configuration.settings import Settings, ensure_folder
 
 
+def configured_model_dir() -> Path:
+    """The artefacts' folder as configured, whether or not it exists yet."""
+    return Path(os.environ.get("GLOW_MODEL_DIR") or "var/recommender")
+
+
 def model_dir() -> Path:
     """The artefacts' folder, made with its parents if missing (or refused, naming it)."""
-    return ensure_folder(os.environ.get("GLOW_MODEL_DIR") or "var/recommender", "GLOW_MODEL_DIR")
+    return ensure_folder(configured_model_dir(), "GLOW_MODEL_DIR")
 
 
 def recommendations_url(settings: Settings) -> str | None:
