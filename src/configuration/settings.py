@@ -122,6 +122,12 @@ class Settings:
     webhook_private_hosts: bool = False  # receivers at loopback/private addresses allowed
     stock_low_units: int = 5  # stock.low when a location's available falls below this
     feed_interval_seconds: float = 5.0  # at most one feed publication per SKU per interval
+    # Operations: how long `glow serve` may take from SIGTERM to exit (in-flight commands
+    # answered, background threads and the writer stopped), and TLS for its listener.
+    shutdown_grace_seconds: float = 25.0
+    tls_certfile: str = ""  # PEM; with tls_keyfile, `glow serve` answers only HTTPS
+    tls_keyfile: str = ""
+    tls_ca_certs: str = ""  # PEM CA bundle: when set, clients must present a certificate
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -157,6 +163,7 @@ class Settings:
             ),
         }
         values.update(_webhook_settings(env))
+        values.update(_serving_settings(env))
         values.update({k: v for k, v in overrides.items() if v is not None})
         values.setdefault("webhooks", _webhooks_on(env, values))
         values.setdefault("writer_process", _writer_process(env, str(values["event_store_url"])))
@@ -213,6 +220,10 @@ VARIABLES = {  # Settings field -> its environment variable, for Settings.as_env
     "webhook_private_hosts": "GLOW_WEBHOOK_PRIVATE_HOSTS",
     "stock_low_units": "GLOW_STOCK_LOW_UNITS",
     "feed_interval_seconds": "GLOW_FEED_INTERVAL_SECONDS",
+    "shutdown_grace_seconds": "GLOW_SHUTDOWN_GRACE_SECONDS",
+    "tls_certfile": "GLOW_TLS_CERTFILE",
+    "tls_keyfile": "GLOW_TLS_KEYFILE",
+    "tls_ca_certs": "GLOW_TLS_CA_CERTS",
 }
 
 
@@ -227,6 +238,22 @@ def _webhook_settings(env: dict[str, str]) -> dict[str, object]:
         in ("1", "true", "yes"),
         "stock_low_units": _int(env, "GLOW_STOCK_LOW_UNITS", 5),
         "feed_interval_seconds": _float(env, "GLOW_FEED_INTERVAL_SECONDS", 5.0),
+    }
+
+
+def _serving_settings(env: dict[str, str]) -> dict[str, object]:
+    grace = _float(env, "GLOW_SHUTDOWN_GRACE_SECONDS", 25.0)
+    if not 1.0 <= grace <= 3600.0:
+        raise SettingsError(
+            f"GLOW_SHUTDOWN_GRACE_SECONDS must be 1 to 3600 seconds, got {grace:g}: the time "
+            "`glow serve` may take from SIGTERM to exit (keep it under the orchestrator's "
+            "grace, e.g. Kubernetes' terminationGracePeriodSeconds)"
+        )
+    return {
+        "shutdown_grace_seconds": grace,
+        "tls_certfile": env.get("GLOW_TLS_CERTFILE", ""),
+        "tls_keyfile": env.get("GLOW_TLS_KEYFILE", ""),
+        "tls_ca_certs": env.get("GLOW_TLS_CA_CERTS", ""),
     }
 
 

@@ -51,9 +51,9 @@ class ReadSide:
         if self.follower is not None:
             self.follower.start()
 
-    def close(self) -> None:
+    def close(self, timeout: float = 10.0) -> None:
         if self.follower is not None:
-            self.follower.stop()
+            self.follower.stop(timeout)
         if self.sinks.facts is not None:
             self.sinks.facts.close()
         if self.sinks.letters is not None:
