@@ -274,7 +274,10 @@ def eventsourcing_env(url: str) -> dict[str, str]:
         if not parts.path.strip("/"):
             raise SettingsError(f"event store URL {url!r} names no database; expected .../dbname")
         return {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            # eventsourcing's factory, which also passes the URL's query (sslmode,
+            # sslrootcert, ...) to libpq as psycopg does with the URL itself
+            "PERSISTENCE_MODULE": "storage.postgres_factory:LedgerPostgresFactory",
+            "POSTGRES_LIBPQ_PARAMS": parts.query,
             "POSTGRES_DBNAME": unquote(parts.path.lstrip("/")),
             "POSTGRES_HOST": parts.hostname or "127.0.0.1",
             "POSTGRES_PORT": str(parts.port or 5432),

@@ -73,6 +73,7 @@ def start(
     *options: str,
     log_name: str = "glow.log",
     settings: dict[str, str] | None = None,
+    scheme: str | None = None,
 ) -> GlowServe:
     port = free_port()
     log = cwd / log_name
@@ -84,7 +85,7 @@ def start(
             stdout=output,
             stderr=subprocess.STDOUT,
         )
-    return GlowServe(process, port, log, "https" if "--certfile" in options else "http")
+    return GlowServe(process, port, log, scheme or ("https" if "--certfile" in options else "http"))
 
 
 def wait_until_up(served: GlowServe, client: httpx.Client, timeout: float = 60) -> None:
@@ -108,9 +109,10 @@ def glow_serve(
     log_name: str = "glow.log",
     settings: dict[str, str] | None = None,
     client: httpx.Client | None = None,
+    scheme: str | None = None,
 ) -> Iterator[GlowServe]:
     """Started and answering /health (through `client` if given); stopped (SIGTERM) after."""
-    served = start(store_url, cwd, *options, log_name=log_name, settings=settings)
+    served = start(store_url, cwd, *options, log_name=log_name, settings=settings, scheme=scheme)
     try:
         if client is None:
             with httpx.Client(timeout=10) as probe:
