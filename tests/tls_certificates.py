@@ -46,6 +46,7 @@ def _write(path: Path, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate) 
 
 
 def make_authority(folder: Path) -> ThrowawayAuthority:
+    folder.mkdir(parents=True, exist_ok=True)
     now = datetime.datetime.now(datetime.UTC)
     valid = (now - datetime.timedelta(hours=1), now + datetime.timedelta(days=2))
     ca_key = ec.generate_private_key(ec.SECP256R1())
