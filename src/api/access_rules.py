@@ -57,6 +57,8 @@ INVENTORY_RULES: dict[tuple[str, str], Access] = {
     ("GET", "/health/detail"): allow(*OPERATORS),
     ("GET", "/metrics"): allow(*OPERATORS),
     ("GET", "/openapi.json"): PUBLIC,
+    ("GET", "/docs"): PUBLIC,  # the API's page and its files (api/docs_routes.py)
+    ("GET", "/docs/{asset}"): PUBLIC,
 }
 
 PERSONAL_WRITERS = ("channel", "store-staff", "customer", "admin")

@@ -29,6 +29,17 @@ class Deadlines:
         if self._reaper is None or self._reaper.done():
             self._reaper = asyncio.get_running_loop().create_task(self._reap())
 
+    def fail_all(self, error: BaseException) -> int:
+        """Answer every wait now with `error` (a drain that ran out of time); returns how
+        many were still waiting."""
+        failed = 0
+        while self._waits:
+            _, future = self._waits.popleft()
+            if not future.done():
+                future.set_exception(error)
+                failed += 1
+        return failed
+
     async def _reap(self) -> None:
         while self._waits:
             await asyncio.sleep(REAP_EVERY_SECONDS)

@@ -37,7 +37,7 @@ async def health_detail(request: Request) -> Response:
         )
     return json_answer(
         {
-            "status": "ok",
+            "status": "draining" if runtime.draining else "ok",
             "event_store": runtime.settings.event_store_url.split("://")[0],
             "log_head": head or 0,
             "writer_queue": runtime.writer.queue_depth(),

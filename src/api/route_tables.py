@@ -11,6 +11,7 @@ from api.channel_availability_routes import CHANNEL_AVAILABILITY_ROUTES
 from api.command_route import CommandRoute
 from api.command_routes import COMMAND_ROUTES
 from api.customer_routes import CUSTOMER_COMMAND_ROUTES, CUSTOMER_QUERIES, CustomerRoute
+from api.docs_routes import DOCS_ROUTES
 from api.ledger_routes import LEDGER_ROUTES
 from api.marketplace_routes import MARKETPLACE_POSTS, RECALL_QUERIES
 from api.operations_routes import OPERATIONS_ROUTES
@@ -41,6 +42,7 @@ QUERY_ROUTES: list[QueryRoute] = [
     *AUDIT_ROUTES,
     *READ_MODEL_ROUTES,
     *OPERATIONS_ROUTES,
+    *DOCS_ROUTES,
     *WEBHOOK_QUERIES,
     *RECALL_QUERIES,
     *TILL_QUERIES,

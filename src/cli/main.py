@@ -38,6 +38,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--certfile", help="PEM certificate chain: serve HTTPS only ($GLOW_TLS_CERTFILE)"
+    )
+    serve.add_argument("--keyfile", help="its PEM private key ($GLOW_TLS_KEYFILE)")
+    serve.add_argument(
+        "--ca-certs", help="PEM CAs: require a client certificate they signed ($GLOW_TLS_CA_CERTS)"
+    )
     commands.add_parser(
         "migrate", help="apply PostgreSQL and ClickHouse migrations (recorded, idempotent)"
     )
@@ -68,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "migrate":
             return _migrate(settings)
         if args.command == "serve":
-            return _serve(settings, args.host, args.port, args.log_level)
+            return _serve(settings, args)
         if args.command == "token":
             return _token(settings, args)
         if args.command == "keys":
@@ -202,15 +209,15 @@ def _migrate(settings: Settings) -> int:
     return 0
 
 
-def _serve(settings: Settings, host: str, port: int, log_level: str) -> int:
-    import uvicorn
-
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
     sys.setswitchinterval(float(os.environ.get("GLOW_SWITCH_INTERVAL", "0.0005")))
 
     from api.app import create_app
+    from cli.serving import Tls, serve
     from service_layer.bootstrap import bootstrap
     from telemetry import tracing
 
+    tls = Tls.from_options(settings, args.certfile, args.keyfile, args.ca_certs)
     tracing.start(settings, tracing.API)  # nothing unless GLOW_TRACING is on
     try:
         try:
@@ -218,17 +225,7 @@ def _serve(settings: Settings, host: str, port: int, log_level: str) -> int:
         except SchemaNotReadyError as error:
             print(f"glow: {error}", file=sys.stderr)
             return 2
-        uvicorn.run(
-            create_app(runtime),
-            host=host,
-            port=port,
-            log_level=log_level,
-            access_log=False,
-            # h11 (when httptools is absent) refuses a header block larger than this while
-            # reading it; every parser's headers are also counted and sized before any rule
-            # reads them (api/header_limits.py).
-            h11_max_incomplete_event_size=settings.max_header_bytes,
-        )
+        serve(runtime, create_app(runtime), args.host, args.port, args.log_level, tls)
     finally:
         tracing.stop()  # exports the spans it still holds
     return 0

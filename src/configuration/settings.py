@@ -144,6 +144,12 @@ class Settings:
     retain_webhook_dead_letters_seconds: int = 90 * DAY
     retain_model_artefacts_seconds: int = 90 * DAY
     retain_marketplace_feed_seconds: int = 90 * DAY
+    # Operations: how long `glow serve` may take from SIGTERM to exit (in-flight commands
+    # answered, background threads and the writer stopped), and TLS for its listener.
+    shutdown_grace_seconds: float = 25.0
+    tls_certfile: str = ""  # PEM; with tls_keyfile, `glow serve` answers only HTTPS
+    tls_keyfile: str = ""
+    tls_ca_certs: str = ""  # PEM CA bundle: when set, clients must present a certificate
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -182,6 +188,7 @@ class Settings:
         values.update(_metrics_settings(env))
         values.update(_tracing_settings(env))
         values.update(_retention_settings(env))
+        values.update(_serving_settings(env))
         values.update({k: v for k, v in overrides.items() if v is not None})
         values.setdefault("webhooks", _webhooks_on(env, values))
         values.setdefault("writer_process", _writer_process(env, str(values["event_store_url"])))
@@ -249,6 +256,10 @@ VARIABLES = {  # Settings field -> its environment variable, for Settings.as_env
     "retain_webhook_dead_letters_seconds": "GLOW_RETAIN_WEBHOOK_DEAD_LETTERS",
     "retain_model_artefacts_seconds": "GLOW_RETAIN_MODEL_ARTEFACTS",
     "retain_marketplace_feed_seconds": "GLOW_RETAIN_MARKETPLACE_FEED",
+    "shutdown_grace_seconds": "GLOW_SHUTDOWN_GRACE_SECONDS",
+    "tls_certfile": "GLOW_TLS_CERTFILE",
+    "tls_keyfile": "GLOW_TLS_KEYFILE",
+    "tls_ca_certs": "GLOW_TLS_CA_CERTS",
 }
 
 
@@ -327,6 +338,22 @@ def _duration(env: dict[str, str], name: str, default: int) -> int:
     return seconds
 
 
+def _serving_settings(env: dict[str, str]) -> dict[str, object]:
+    grace = _float(env, "GLOW_SHUTDOWN_GRACE_SECONDS", 25.0)
+    if not 1.0 <= grace <= 3600.0:
+        raise SettingsError(
+            f"GLOW_SHUTDOWN_GRACE_SECONDS must be 1 to 3600 seconds, got {grace:g}: the time "
+            "`glow serve` may take from SIGTERM to exit (keep it under the orchestrator's "
+            "grace, e.g. Kubernetes' terminationGracePeriodSeconds)"
+        )
+    return {
+        "shutdown_grace_seconds": grace,
+        "tls_certfile": env.get("GLOW_TLS_CERTFILE", ""),
+        "tls_keyfile": env.get("GLOW_TLS_KEYFILE", ""),
+        "tls_ca_certs": env.get("GLOW_TLS_CA_CERTS", ""),
+    }
+
+
 def _webhooks_on(env: dict[str, str], values: dict[str, object]) -> bool:
     """GLOW_WEBHOOKS if set (1/true/yes, else off); unset: on where the store is PostgreSQL
     and there is no broker (with a broker, the `glow webhooks` process delivers)."""
@@ -344,7 +371,10 @@ def eventsourcing_env(url: str) -> dict[str, str]:
         if not parts.path.strip("/"):
             raise SettingsError(f"event store URL {url!r} names no database; expected .../dbname")
         return {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            # eventsourcing's factory, which also passes the URL's query (sslmode,
+            # sslrootcert, ...) to libpq as psycopg does with the URL itself
+            "PERSISTENCE_MODULE": "storage.postgres_factory:LedgerPostgresFactory",
+            "POSTGRES_LIBPQ_PARAMS": parts.query,
             "POSTGRES_DBNAME": unquote(parts.path.lstrip("/")),
             "POSTGRES_HOST": parts.hostname or "127.0.0.1",
             "POSTGRES_PORT": str(parts.port or 5432),

@@ -7,9 +7,10 @@ the products the rules need; `recs:model` which model version published them."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
 
 import orjson
+
+from configuration.urls import take_query_parameter
 
 if TYPE_CHECKING:
     import redis
@@ -25,12 +26,12 @@ class RecommendationStore:
 
     @classmethod
     def from_url(cls, url: str) -> RecommendationStore:
-        """`redis://host:port/db`, with an optional `?namespace=` for the keys."""
-        parts = urlsplit(url)
-        namespace = parse_qs(parts.query).get("namespace", [NAMESPACE])[0]
+        """`redis://host:port/db` (`rediss://` for TLS, its `ssl_*` options in the query),
+        with an optional `?namespace=` for the keys."""
+        client_url, namespace = take_query_parameter(url, "namespace", NAMESPACE)
         import redis  # Redis's client only where recommendations are served
 
-        return cls(redis.Redis.from_url(parts._replace(query="").geturl()), namespace)
+        return cls(redis.Redis.from_url(client_url), namespace)
 
     def publish(
         self,

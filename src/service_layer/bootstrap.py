@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -29,6 +31,9 @@ from storage.migrations import pending_migrations
 if TYPE_CHECKING:
     from service_layer.webhook_service import WebhookService  # and aiohttp: only when asked
 
+log = logging.getLogger(__name__)
+CLOSE_SECONDS = 30.0  # close() outside a drain: each part's own wait, at most this in all
+
 
 class SchemaNotReadyError(RuntimeError):
     """The PostgreSQL schema lacks migrations the ledger needs."""
@@ -48,6 +53,17 @@ class LedgerRuntime:
     read_side: ReadSide | None = None
     webhook_desk: WebhookDesk | None = None  # PostgreSQL: subscriptions, dead letters
     webhooks: WebhookService | None = None  # the thread that delivers (no broker)
+    # Set once SIGTERM arrived (cli/serving.py): readiness answers "not ready" from then on,
+    # and close() stops everything by `stop_by` (time.monotonic()).
+    draining: bool = False
+    stop_by: float | None = None
+
+    def begin_draining(self, grace_seconds: float) -> None:
+        """From now on the process is going away: it answers what is in flight, takes no new
+        connections, and must be gone within `grace_seconds`."""
+        if not self.draining:
+            self.stop_by = time.monotonic() + grace_seconds
+            self.draining = True
 
     def start(self) -> None:
         self.writer.start()
@@ -60,16 +76,29 @@ class LedgerRuntime:
             self.read_side.start()
 
     def close(self) -> None:
+        """Stop the threads that follow the log or send commands, each after the step it is
+        in (a sweep's expiry, a chain link, a projected page, a webhook page: each committed
+        with its position), then the writer, which answers every command it holds first.
+        Within the drain's deadline if one began, else within CLOSE_SECONDS."""
+        stop_by = self.stop_by or time.monotonic() + CLOSE_SECONDS
+        # The writer's share: its last group needs a round trip, its process an exit.
+        writer_share = min(5.0, max(0.0, stop_by - time.monotonic()) / 3)
+
+        def left(share: float = writer_share) -> float:
+            return max(0.1, stop_by - share - time.monotonic())
+
+        self.sweeper.stop(left())  # first: it sends commands
         if self.webhooks is not None:
-            self.webhooks.stop()
+            self.webhooks.stop(left())
         if self.webhook_desk is not None:
             self.webhook_desk.close()
         if self.read_side is not None:
-            self.read_side.close()
+            self.read_side.close(left())
         if self.chain_keeper is not None:
-            self.chain_keeper.stop()
-        self.sweeper.stop()
-        self.writer.stop()
+            self.chain_keeper.stop(left())
+        self.writer.stop(left(0.0))
+        if self.draining:
+            log.info("stopped: %d command(s) committed", self.writer.commands_committed)
         self.customers.close()
         self.ledger.close()
         close_customer_ledger(self.customers.ledger)

@@ -25,10 +25,11 @@ class ChainKeeper:
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10.0) -> None:
+        """After the link in progress (each extension commits with its checkpoint)."""
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join(10)
+            self._thread.join(timeout)
 
     def _run(self) -> None:
         backoff = Backoff("extending the audit chain", log, first=self._interval)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -19,6 +18,7 @@ from configuration.settings import (
     postgres_conninfo,
     without_password,
 )
+from configuration.urls import take_query_parameter
 from projections.hot_view_store import HotViewStore
 from projections.memory_views import MemoryHotViews
 from service_layer.served_models import CHDB, MEMORY, chdb_path, served_analytics, served_hot_views
@@ -51,9 +51,9 @@ class ReadSide:
         if self.follower is not None:
             self.follower.start()
 
-    def close(self) -> None:
+    def close(self, timeout: float = 10.0) -> None:
         if self.follower is not None:
-            self.follower.stop()
+            self.follower.stop(timeout)
         if self.sinks.facts is not None:
             self.sinks.facts.close()
         if self.sinks.letters is not None:
@@ -78,14 +78,14 @@ class ReadSide:
 
 
 def open_hot_views(url: str) -> HotViewStore:
-    """`memory://`, or `redis://host:port/db` with an optional `?namespace=` for the keys."""
+    """`memory://`, or `redis://host:port/db` (`rediss://` for TLS, its `ssl_*` options in
+    the query: redis-py reads them) with an optional `?namespace=` for the keys."""
     if url.startswith(MEMORY):
         return MemoryHotViews()
     from projections.redis_views import NAMESPACE, RedisHotViews
 
-    parts = urlsplit(url)
-    namespace = parse_qs(parts.query).get("namespace", [NAMESPACE])[0]
-    return RedisHotViews.from_url(parts._replace(query="").geturl(), namespace)
+    client_url, namespace = take_query_parameter(url, "namespace", NAMESPACE)
+    return RedisHotViews.from_url(client_url, namespace)
 
 
 def open_analytics(url: str) -> ClickHouseFacts:

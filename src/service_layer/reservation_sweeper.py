@@ -152,10 +152,12 @@ class ReservationSweeper:
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
+        """After the expiry in flight: each is a command of its own, committed or not; the
+        reservations left are found again in the log by the next sweeper."""
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join(5)
+            self._thread.join(timeout)
 
     def sweep(self) -> int:
         """Expire every overdue reservation now; returns how many were expired."""
@@ -164,6 +166,9 @@ class ReservationSweeper:
         expired = 0
         due = self.deadlines.overdue(now)
         for done, reservation_id in enumerate(due):
+            if self._stop.is_set():
+                self.deadlines.retry(due[done:])
+                break
             trace = Trace(
                 channel="system", principal="reservation-sweeper", occurred_at=now, reason="expired"
             )

@@ -124,10 +124,10 @@ class WebhookService:
         waiter.add_done_callback(lambda _: stop.set())
         await self.run(stop)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 15.0) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(15)
+            self._thread.join(timeout)
         self.close()
 
     def close(self) -> None:

@@ -10,6 +10,7 @@ command that arrived while the one before committed.
 from __future__ import annotations
 
 import logging
+import signal
 import socket
 
 from configuration.settings import Settings, eventsourcing_env
@@ -24,9 +25,16 @@ from telemetry import tracing
 
 
 def serve_writer(settings: Settings, path: str) -> None:
-    """A CommandWriter fed by the API process over the socket at `path`, until it closes."""
+    """A CommandWriter fed by the API process over the socket at `path`, until it closes.
+
+    SIGINT and SIGTERM are the API process's to handle: a Ctrl-C reaches the whole process
+    group, and a writer that stopped on it would refuse the commands the API is draining.
+    The API closes the socket once it has drained; this process then answers what it holds
+    and exits (and if the API process dies, the socket closes all the same)."""
     from domain.ledger import InventoryLedger
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logging.basicConfig(level=logging.WARNING)
     traced = tracing.start(settings, tracing.WRITER)
     ledger = InventoryLedger(env=eventsourcing_env(settings.event_store_url))

@@ -133,13 +133,14 @@ def catch_up(
     progress: Progress | None = None,
     *,
     traced: bool = False,
+    stopping: threading.Event | None = None,
 ) -> int:
-    """Project every event after the sinks' positions up to the head; returns events read.
-    A sink that cannot be reached is left behind while the others catch up; then
-    SinksHeldError names it. `traced`: see Sinks.apply."""
+    """Project every event after the sinks' positions up to the head (or until `stopping`
+    is set, after a page); returns events read. A sink that cannot be reached is left behind
+    while the others catch up; then SinksHeldError names it. `traced`: see Sinks.apply."""
     read = 0
     held: dict[str, Exception] = {}
-    while True:
+    while stopping is None or not stopping.is_set():
         positions = _reachable_positions(sinks, held)
         after = min(positions.values(), default=0)
         with collector_paused():  # a page allocates thousands of acyclic objects
@@ -183,15 +184,16 @@ class LogFollower:
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10.0) -> None:
+        """After the page in progress: each sink stores its position with the page."""
         self._stop.set()
-        self._thread.join(10)
+        self._thread.join(timeout)
 
     def _run(self) -> None:
         asked_at = 0.0  # when the letters were last asked for retries an operator wants
         while not self._stop.is_set():
             try:
-                catch_up(self.reader, self.sinks, traced=True)
+                catch_up(self.reader, self.sinks, traced=True, stopping=self._stop)
                 if self.sinks.letters is not None and time.monotonic() - asked_at > ASK_SECONDS:
                     asked_at = time.monotonic()
                     retry_requested(self.reader, self.sinks.each(), self.sinks.letters)

@@ -158,7 +158,7 @@ class Relay:
             ) as listener:
                 await listener.execute(f"LISTEN {CHANNEL}")
                 while not stop.is_set():
-                    if await self.publish_pending(producer, keeper) == 0:
+                    if await self.publish_pending(producer, keeper, stop) == 0:
                         await self.retry_requested(producer)
                         self.backoff.succeeded()
                         await self._wait_for_commit(listener, stop)
@@ -178,11 +178,15 @@ class Relay:
             )
             await asyncio.to_thread(self.rewind, start)
 
-    async def publish_pending(self, producer: AIOKafkaProducer, keeper: TopicKeeper) -> int:
-        """Publish pages until the log's head; returns the number of events published. Before
-        each page, checks that the broker still has the topics (else rewinds)."""
+    async def publish_pending(
+        self, producer: AIOKafkaProducer, keeper: TopicKeeper, stop: asyncio.Event | None = None
+    ) -> int:
+        """Publish pages until the log's head, or until `stop` is set (after the page in
+        flight is acknowledged and its position recorded); returns the number of events
+        published. Before each page, checks that the broker still has the topics (else
+        rewinds)."""
         published = 0
-        while True:
+        while stop is None or not stop.is_set():
             await self._recover_lost_topics(keeper)
             after = await asyncio.to_thread(self.positions.get, self.name)
             POSITIONS.record(self.name, after)
@@ -197,6 +201,7 @@ class Relay:
             PUBLISHED.inc(len(batch.envelopes))
             published += len(batch.envelopes)
             self.published += len(batch.envelopes)
+        return published
 
     async def _send(self, producer: AIOKafkaProducer, envelopes: list[Envelope]) -> None:
         if tracing.TRACER is not None:

@@ -50,6 +50,7 @@ PATH_VALUES = {
     "subscription_id": str(uuid.uuid4()),
     "till": "TILL-1",
     "journal_id": "J-1",
+    "asset": "swagger-ui.css",
 }
 
 

@@ -296,3 +296,59 @@ async def until(check: Any, what: str, timeout: float = 30) -> None:
     while not await asyncio.to_thread(check):
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         await asyncio.sleep(0.05)
+
+
+def test_sigterm_stops_the_relay_at_a_recorded_position_and_a_restart_misses_nothing(
+    cluster: Settings, tmp_path
+) -> None:
+    """SIGTERM while commits keep coming: `glow relay` exits 0 after the page in flight is
+    acknowledged and its position recorded, so every event up to that position is on the
+    topics already; restarted, it publishes the rest (a page again at most: at least once)."""
+    import signal
+    import subprocess
+
+    from tests.integration.cluster.processes import start, wait_for
+
+    seed(cluster.event_store_url, sales=0, pool=20)
+    book = PositionBook(postgres_conninfo(cluster.event_store_url))
+    log = tmp_path / "relay.log"
+    writer = threading.Thread(
+        target=lambda: [sell(cluster.event_store_url, 1000, 20) for _ in range(6)]
+    )
+    writer.start()
+    try:
+        relay = start(cluster, "relay", log=log)
+        wait_for(lambda: book.get("relay") > 1000, 60, "the relay to pass 1,000")
+        relay.send_signal(signal.SIGTERM)
+        try:
+            assert relay.wait(20) == 0, log.read_text()
+        except subprocess.TimeoutExpired:
+            relay.kill()
+            raise
+        stopped_at = book.get("relay")
+        assert "relay stopped after publishing" in log.read_text()
+        ledger = InventoryLedger(env=eventsourcing_env(cluster.event_store_url))
+        try:
+            before = [e for e in log_envelopes(ledger) if e.position <= stopped_at]
+        finally:
+            ledger.close()
+        on_topics = {m[3].event_id for m in published(cluster, len(before))}
+        assert {e.event_id for e in before} <= on_topics  # recorded only once acknowledged
+
+        writer.join(120)
+        head = int(glow_head(cluster))
+        assert stopped_at < head  # it stopped mid-stream
+        relay = start(cluster, "relay", log=log)
+        wait_for(lambda: book.get("relay") >= head, 60, "the restarted relay to reach the head")
+        relay.send_signal(signal.SIGTERM)
+        assert relay.wait(20) == 0, log.read_text()
+    finally:
+        writer.join(120)
+        book.close()
+    ledger = InventoryLedger(env=eventsourcing_env(cluster.event_store_url))
+    try:
+        expected = log_envelopes(ledger)
+    finally:
+        ledger.close()
+    messages = published(cluster, len(expected))
+    assert {e.event_id for e in expected} <= {m[3].event_id for m in messages}
