@@ -74,7 +74,11 @@ class FrameReader:
 
 
 # What travels: the API sends lists of requests, the writer answers with
-# (commands committed, groups committed, [results]) after each commit group.
+# (commands committed, groups committed, [results]) after each commit group, and tells its
+# state as (STATUS, LEADING | STANDBY) first and whenever it changes (storage/writer_lock.py).
+STATUS = "status"
+LEADING = "leading"  # holds the store's writer lock (or takes none): takes commands
+STANDBY = "standby"  # another writer leads the store: waits for the lock, takes none
 Request = tuple[int, Command, str | None, str]  # request id, command, idempotency key, fingerprint
 Result = tuple[int, Outcome | None, BaseException | None]  # request id, outcome or error
 

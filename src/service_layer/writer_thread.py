@@ -19,7 +19,12 @@ from typing import Any
 from eventsourcing.application import Application
 
 from service_layer.command_writer import AnyCommand, CommandWriter, Submission
-from service_layer.writer import Outcome, WriterOverloadedError, WriterStoppedError
+from service_layer.writer import (
+    Outcome,
+    WriterOverloadedError,
+    WriterStoppedError,
+    WriterUnready,
+)
 from service_layer.writer_loop import WriterLoop
 from service_layer.writer_slots import Delivery, Slot, settle
 from storage.commit_channels import commit_channel
@@ -98,6 +103,13 @@ class InProcessWriter:
 
     def queue_depth(self) -> int:
         return self._queue.qsize()
+
+    def not_ready(self) -> WriterUnready | None:
+        if self._stopped.is_set():
+            return WriterUnready("the writer is stopped")
+        if not self._thread.is_alive():
+            return WriterUnready("the writer thread is not running", for_good=True)
+        return None
 
     def _put(self, submission: Submission) -> None:
         if self._stopped.is_set():
