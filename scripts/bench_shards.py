@@ -72,7 +72,9 @@ def main() -> None:
         for port in ports:
             server = subprocess.Popen(
                 [GLOW, "--store", url, "serve", "--port", str(port), "--log-level", "warning"],
-                env=command_node_env(url),
+                # two writers on one store on purpose: the store's writer lock would make
+                # the second stand by (storage/writer_lock.py)
+                env=command_node_env(url, GLOW_WRITER_LOCK="0"),
             )
             stack.callback(server.wait, 10)
             stack.callback(server.terminate)

@@ -54,6 +54,8 @@ INVENTORY_RULES: dict[tuple[str, str], Access] = {
     # operations: liveness and the API's description are public; the figures (log head, queue,
     # open reservations, counters) are for monitoring (operator tokens) and the back office
     ("GET", "/health"): PUBLIC,
+    ("GET", "/health/live"): PUBLIC,  # probes carry no token; the answers name no secret
+    ("GET", "/health/ready"): PUBLIC,
     ("GET", "/health/detail"): allow(*OPERATORS),
     ("GET", "/metrics"): allow(*OPERATORS),
     ("GET", "/openapi.json"): PUBLIC,

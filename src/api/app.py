@@ -86,7 +86,7 @@ async def _on_audit_error(request: Request, error: Exception) -> Response:
 
 
 async def _on_busy(request: Request, error: Exception) -> Response:
-    return problem_response(
+    response = problem_response(
         503,
         "ledger-busy",
         "Ledger busy",
@@ -94,6 +94,9 @@ async def _on_busy(request: Request, error: Exception) -> Response:
         "which never applies a command twice",
         request.url.path,
     )
+    # A writer standing by for the store's lock says when it tries again; else a second.
+    response.headers["Retry-After"] = str(getattr(error, "retry_after_seconds", 1))
+    return response
 
 
 async def _on_http_error(request: Request, error: Exception) -> Response:

@@ -1,5 +1,5 @@
-"""Operations: public liveness and the API's description; the figures (log head, writer
-queue, sweeper, read models, metrics) for operators and the back office."""
+"""Operations: public liveness, readiness and the API's description; the figures (log head,
+writer queue, sweeper, read models, metrics) for operators and the back office."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from api.problems import problem_response
 from api.query_route import QueryRoute
 from api.request_state import runtime_of
 from service_layer.bootstrap import LedgerRuntime
+from service_layer.readiness import liveness, readiness
 from service_layer.runtime_metrics import runtime_registry
 
 OPENAPI_STATE = "openapi"  # app.state's member holding the document's bytes (api/app.py)
@@ -22,6 +23,34 @@ METRICS_STATE = "metrics_registry"  # app.state's member: the runtime's collecto
 async def health(_: Request) -> Response:
     """Public liveness: the process answers. The figures are in /health/detail, behind a token."""
     return json_answer({"status": "ok"})
+
+
+async def health_live(request: Request) -> Response:
+    """Public liveness for a probe: 503 only for what a restart cures (the writer process of
+    this replica gone for good); a writer standing by or a store down is not that."""
+    reasons = liveness(runtime_of(request))
+    if reasons:
+        return _not(503, "not-live", "Not live", reasons)
+    return json_answer({"status": "live"})
+
+
+async def health_ready(request: Request) -> Response:
+    """Public readiness for a probe or a load balancer: the writer takes commands, the event
+    store answers, the read models this process serves answer (and, without a broker, have
+    caught up); else a 503 naming each part that is not ready (service_layer/readiness.py)."""
+    reasons = await run_in_threadpool(readiness, runtime_of(request))
+    if reasons:
+        return _not(503, "not-ready", "Not ready", reasons)
+    return json_answer({"status": "ready"})
+
+
+def _not(status: int, code: str, title: str, reasons: list[str]) -> Response:
+    response = problem_response(
+        status, code, title, "; ".join(reasons), extensions={"reasons": reasons}
+    )
+    response.headers["Retry-After"] = "1"
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 async def health_detail(request: Request) -> Response:
@@ -79,6 +108,26 @@ async def openapi(request: Request) -> Response:
 
 OPERATIONS_ROUTES = [
     QueryRoute("/health", health, 'Liveness (public): {"status": "ok"}', "operations", problems=()),
+    QueryRoute(
+        "/health/live",
+        health_live,
+        'Liveness probe (public): {"status": "live"}, or 503 when only a restart would help',
+        "operations",
+        description="A 503 `not-live` names the reasons: this replica's writer process is "
+        "gone for good. A writer standing by or a store that does not answer keeps it live.",
+        problems=(503,),
+    ),
+    QueryRoute(
+        "/health/ready",
+        health_ready,
+        'Readiness probe (public): {"status": "ready"}, or 503 naming what is not ready',
+        "operations",
+        description="Ready when this replica's writer takes commands (on PostgreSQL: its "
+        "process runs and holds the store's writer lock), the event store answers, and the "
+        "read models it serves answer (without a broker: within GLOW_READY_MAX_BEHIND_EVENTS "
+        "of the log's head). A 503 `not-ready` lists `reasons`.",
+        problems=(503,),
+    ),
     QueryRoute(
         "/health/detail",
         health_detail,

@@ -150,6 +150,13 @@ class Settings:
     tls_certfile: str = ""  # PEM; with tls_keyfile, `glow serve` answers only HTTPS
     tls_keyfile: str = ""
     tls_ca_certs: str = ""  # PEM CA bundle: when set, clients must present a certificate
+    # One writer per store (storage/writer_lock.py): the writer process leads only while it
+    # holds the store's advisory lock; another waits, trying again every interval.
+    writer_lock: bool = True
+    writer_lock_retry_seconds: float = 2.0
+    # /health/ready without a broker: this process's read models within this many events of
+    # the log's head (service_layer/readiness.py).
+    ready_max_behind_events: int = 10_000
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -189,6 +196,7 @@ class Settings:
         values.update(_tracing_settings(env))
         values.update(_retention_settings(env))
         values.update(_serving_settings(env))
+        values.update(_writer_lock_settings(env))
         values.update({k: v for k, v in overrides.items() if v is not None})
         values.setdefault("webhooks", _webhooks_on(env, values))
         values.setdefault("writer_process", _writer_process(env, str(values["event_store_url"])))
@@ -271,6 +279,24 @@ def _metrics_settings(env: dict[str, str]) -> dict[str, object]:
     return {
         "metrics_port": port,
         "metrics_address": env.get("GLOW_METRICS_ADDRESS", "") or "0.0.0.0",  # noqa: S104
+        "writer_lock": "GLOW_WRITER_LOCK",
+        "writer_lock_retry_seconds": "GLOW_WRITER_LOCK_RETRY_SECONDS",
+        "ready_max_behind_events": "GLOW_READY_MAX_BEHIND_EVENTS",
+    }
+
+
+def _writer_lock_settings(env: dict[str, str]) -> dict[str, object]:
+    """GLOW_WRITER_LOCK: on unless 0/false/no (off only for experiments that run two writers
+    on one store, as scripts/bench_shards.py does); the retry interval, over zero."""
+    retry = _float(env, "GLOW_WRITER_LOCK_RETRY_SECONDS", 2.0)
+    if not 0 < retry <= 3600:
+        raise SettingsError(
+            f"GLOW_WRITER_LOCK_RETRY_SECONDS must be over 0 and at most 3600 seconds, got {retry}"
+        )
+    return {
+        "writer_lock": env.get("GLOW_WRITER_LOCK", "1").lower() not in ("0", "false", "no"),
+        "writer_lock_retry_seconds": retry,
+        "ready_max_behind_events": _int(env, "GLOW_READY_MAX_BEHIND_EVENTS", 10_000),
     }
 
 

@@ -17,6 +17,7 @@ from clickhouse_connect.driver.exceptions import DatabaseError
 
 from projections.columnar_insert import ColumnarInsert, Encoded, RowEncoder, streamed
 from projections.facts import COLUMNS, TABLES, Rows
+from storage.migrations import migrations_folder
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ POSITION_COLUMNS = ("consumer", "position")
 EncodedRows = dict[str, Encoded]  # table -> its rows as Arrow columns
 FactBatches = dict[str, list[pa.RecordBatch]]  # table -> record batches of its rows
 
-MIGRATIONS_DIRECTORY = Path(__file__).resolve().parents[2] / "migrations" / "clickhouse"
+MIGRATIONS_DIRECTORY = migrations_folder("clickhouse")  # a checkout's, or the wheel's copy
 RECORD_TABLE = """
 CREATE TABLE IF NOT EXISTS glow_schema_migrations (
     name String, checksum String, applied_at DateTime64(6, 'UTC') DEFAULT now64(6)

@@ -22,6 +22,17 @@ class WriterOverloadedError(Exception):
 class WriterStoppedError(Exception):
     """The writer is shutting down and takes no more commands."""
 
+    retry_after_seconds = 1  # the 503's Retry-After
+
+
+class WriterStandbyError(WriterStoppedError):
+    """This writer stands by: another writer leads the store (storage/writer_lock.py), so it
+    takes no commands until it takes the lock over."""
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -31,6 +42,15 @@ class Outcome:
     body: dict[str, Any]
     created: bool = False
     replayed: bool = False
+
+
+@dataclass(frozen=True)
+class WriterUnready:
+    """Why a writer takes no commands now; `for_good` when only restarting its process
+    cures it (its writer process died: it is never started again in place)."""
+
+    reason: str
+    for_good: bool = False
 
 
 class Writer(Protocol):
@@ -69,3 +89,7 @@ class Writer(Protocol):
 
     def figures(self) -> WriterFigures:
         """Its counts and queue, for metrics (writer_metrics.py)."""
+
+    def not_ready(self) -> WriterUnready | None:
+        """Why the writer takes no commands now (stopped, its process gone, standing by for
+        the store's writer lock), or None when it takes them: what readiness asks."""

@@ -11,6 +11,11 @@ over a Unix socket.
 A command whose caller timed out may still be applied; the caller was told to retry with the
 same Idempotency-Key, which never applies a command twice. If the writer process dies, every
 waiting command fails with WriterStoppedError and the API answers 503.
+
+On PostgreSQL the writer process leads only while it holds the store's writer lock
+(writer_server.py): while another replica's writer leads, this one stands by, commands are
+refused with WriterStandbyError (503 ledger-busy with Retry-After) and not_ready() says so, so
+the replica is not ready; it takes commands once its writer has taken the lock over.
 """
 
 from __future__ import annotations
@@ -29,8 +34,14 @@ from typing import Any
 
 from configuration.settings import Settings
 from domain.commands import Command
-from service_layer.writer import Outcome, WriterOverloadedError, WriterStoppedError
-from service_layer.writer_frames import FrameReader, Request, send_frame
+from service_layer.writer import (
+    Outcome,
+    WriterOverloadedError,
+    WriterStandbyError,
+    WriterStoppedError,
+    WriterUnready,
+)
+from service_layer.writer_frames import LEADING, STANDBY, STATUS, FrameReader, Request, send_frame
 from service_layer.writer_metrics import INVENTORY, WriterCounts, WriterFigures, observe_all
 from service_layer.writer_server import serve_writer
 from service_layer.writer_slots import settle
@@ -59,6 +70,8 @@ class RemoteWriter:
         self._sock: socket.socket | None = None
         self._process: Any = None
         self._reader: threading.Thread | None = None
+        self._state: str | None = None  # LEADING or STANDBY, as the writer process said
+        self._state_known = threading.Event()
         self.counts = WriterCounts()  # the writer process's, as its last frame told them
         self.overloaded = 0  # commands refused here because too many were waiting
 
@@ -96,6 +109,17 @@ class RemoteWriter:
         self._sock.settimeout(None)
         self._reader = threading.Thread(target=self._read, name="writer-replies", daemon=True)
         self._reader.start()
+        # Leading or standing by, it says at once (or its process is gone: then _gone says).
+        if not self._state_known.wait(timeout) or self._gone is not None:
+            self._process.kill()
+            raise WriterStoppedError(
+                self._gone or f"the writer process said nothing within {timeout} s"
+            )
+        if self._state == STANDBY:
+            log.warning(
+                "this replica's writer stands by: another writer leads the store; commands "
+                "are refused (503) and /health/ready says not ready until it takes over"
+            )
 
     def stop(self, timeout: float = 10.0) -> None:
         if self._stopped.is_set():
@@ -118,6 +142,15 @@ class RemoteWriter:
 
     def figures(self) -> WriterFigures:
         return WriterFigures(self.counts, self.overloaded, len(self._waiting), self._max_in_flight)
+
+    def not_ready(self) -> WriterUnready | None:
+        if self._stopped.is_set():
+            return WriterUnready("the writer is stopped")
+        if self._gone is not None or self._process is None or not self._process.is_alive():
+            return WriterUnready("the writer process is not running", for_good=True)
+        if self._state != LEADING:
+            return WriterUnready("the writer stands by: another writer leads this store")
+        return None
 
     def submit(
         self, command: Command, idempotency_key: str | None = None, fingerprint: str = ""
@@ -155,6 +188,13 @@ class RemoteWriter:
             raise WriterStoppedError("the ledger is shutting down; retry on another instance")
         if self._gone is not None:
             raise WriterStoppedError(self._gone)
+        if self._state != LEADING:
+            retry = max(1, round(self._settings.writer_lock_retry_seconds))
+            raise WriterStandbyError(
+                "this replica's writer stands by while another writer leads the store; retry "
+                "(the same Idempotency-Key never applies a command twice)",
+                retry,
+            )
         if len(self._waiting) >= self._max_in_flight:
             self.overloaded += 1
             raise WriterOverloadedError(
@@ -186,7 +226,14 @@ class RemoteWriter:
         frames = FrameReader(self._sock)
         try:
             while (burst := frames.burst()) is not None:
-                for counts, observations, results in burst:
+                for message in burst:
+                    if message[0] == STATUS:
+                        if self._state == STANDBY and message[1] == LEADING:
+                            log.warning("this replica's writer took the store over: it leads")
+                        self._state = message[1]
+                        self._state_known.set()
+                        continue
+                    counts, observations, results = message
                     self.counts = WriterCounts(*counts)
                     if observations:
                         observe_all(INVENTORY, observations)
@@ -207,6 +254,7 @@ class RemoteWriter:
                 self._gone = "the writer process stopped; retry with the same Idempotency-Key"
             if not self._stopped.is_set():
                 log.error("the writer process stopped: commands are refused until a restart")
+            self._state_known.set()  # start() waits for nothing more
             self._fail_waiting()
 
     def _settle(self, request_id: int, outcome: Outcome | None, error: BaseException) -> None:

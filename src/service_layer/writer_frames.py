@@ -75,8 +75,12 @@ class FrameReader:
 
 # What travels: the API sends lists of requests, the writer answers with
 # (its WriterCounts as a tuple, [(group size, commit seconds)] since the last frame, [results])
-# after each commit group. A request's last member is the W3C `traceparent` of the request
-# that sent it, None when not traced.
+# after each commit group, and tells its state as (STATUS, LEADING | STANDBY) first and whenever
+# it changes (storage/writer_lock.py). A request's last member is the W3C `traceparent` of the
+# request that sent it, None when not traced.
+STATUS = "status"
+LEADING = "leading"  # holds the store's writer lock (or takes none): takes commands
+STANDBY = "standby"  # another writer leads the store: waits for the lock, takes none
 Request = tuple[int, Command, str | None, str, str | None]  # id, command, key, fingerprint, tp
 Result = tuple[int, Outcome | None, BaseException | None]  # request id, outcome or error
 

@@ -5,23 +5,49 @@ One thread reads the commands off the socket and decides them too: a reader thre
 writer's would hand every frame over through a queue and a wake-up, and the two would contend
 for the interpreter lock at each of the writer's database round trips. A commit group is every
 command that arrived while the one before committed.
+
+On PostgreSQL it first takes the store's writer lock (storage/writer_lock.py): a second
+writer for the store (another replica's) tells its API that it stands by, tries again every
+GLOW_WRITER_LOCK_RETRY_SECONDS (a log line when it starts waiting and then once a minute),
+and leads once the lock is free. A leader whose lock session is lost exits at once: another
+writer may be leading by then, and its API answers 503 until it is restarted.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import select
 import signal
 import socket
+import threading
+import time
 
-from configuration.settings import Settings, eventsourcing_env
+import psycopg
+
+from configuration.settings import Settings, eventsourcing_env, postgres_conninfo
 from service_layer.command_writer import CommandWriter, Submission
-from service_layer.writer_frames import FrameReader, Request, Result, picklable, send_frame
+from service_layer.writer_frames import (
+    LEADING,
+    STANDBY,
+    STATUS,
+    FrameReader,
+    Request,
+    Result,
+    picklable,
+    send_frame,
+)
 from service_layer.writer_loop import WriterLoop
 from service_layer.writer_metrics import GroupObserver, Observation
 from service_layer.writer_slots import Slot
 from service_layer.writer_tracing import traced_answer
 from storage.commit_channels import commit_channel
+from storage.writer_lock import WriterLock
 from telemetry import tracing
+
+log = logging.getLogger("glow.writer")
+WAITING_LOG_SECONDS = 60.0  # a standby says it still waits at most this often
+LOCK_LOST_EXIT = 75  # EX_TEMPFAIL: the lock session was lost; a restart stands by or leads
 
 
 def serve_writer(settings: Settings, path: str) -> None:
@@ -40,6 +66,16 @@ def serve_writer(settings: Settings, path: str) -> None:
     ledger = InventoryLedger(env=eventsourcing_env(settings.event_store_url))
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(path)
+    lock, watching = None, threading.Event()
+    if settings.writer_lock and settings.is_postgres():
+        lock = WriterLock(postgres_conninfo(settings.event_store_url))
+        if not _lead(lock, sock, settings.writer_lock_retry_seconds):
+            lock.close()
+            sock.close()
+            ledger.close()
+            return  # the API process closed while this writer stood by
+        watching = _watch(lock, settings.writer_lock_retry_seconds)
+    send_frame(sock, (STATUS, LEADING))
     outbox: list[Result] = []
     observed: list[Observation] = []  # the groups' sizes and commit times, for the API's metrics
 
@@ -87,6 +123,9 @@ def serve_writer(settings: Settings, path: str) -> None:
     finally:
         sock.close()
         ledger.close()
+        if lock is not None:
+            watching.set()  # a normal stop: the lock goes with the session, as it should
+            lock.close()
         tracing.stop()  # exports what it still holds
 
 
@@ -95,3 +134,61 @@ def _append_to(observed: list[Observation]) -> GroupObserver:
         observed.append((commands, commit_seconds))
 
     return observe
+
+
+def _lead(lock: WriterLock, sock: socket.socket, retry_seconds: float) -> bool:
+    """Take the store's writer lock, waiting for it as long as it takes; False if the API
+    process closed the socket meanwhile (it stops)."""
+    said_standby = False
+    last_logged = -WAITING_LOG_SECONDS
+    while True:
+        try:
+            if lock.try_acquire():
+                if said_standby:
+                    log.warning("took the store's writer lock over: this writer now leads")
+                return True
+            why = f"another writer holds the store's writer lock ({lock.holder()})"
+        except psycopg.Error as error:
+            lock.close()
+            why = f"cannot reach the store to take its writer lock ({type(error).__name__})"
+        if not said_standby:
+            send_frame(sock, (STATUS, STANDBY))
+            said_standby = True
+        if time.monotonic() - last_logged >= WAITING_LOG_SECONDS:
+            log.warning("standing by: %s; trying again every %s s", why, retry_seconds)
+            last_logged = time.monotonic()
+        if _closed_within(sock, retry_seconds):
+            return False
+
+
+def _closed_within(sock: socket.socket, seconds: float) -> bool:
+    """Whether the API process closes the socket within `seconds` (it sends nothing to a
+    writer that stands by)."""
+    readable, _, _ = select.select([sock], [], [], seconds)
+    if not readable:
+        return False
+    try:
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+
+
+def _watch(lock: WriterLock, interval: float) -> threading.Event:
+    """While leading, check the lock's session every interval; if it is gone (the store
+    restarted, the connection was cut) another writer may take the lock, so this one stops
+    at once instead of writing beside it (its API answers 503 until restarted). Set the
+    event returned before closing the lock on a normal stop."""
+    stopping = threading.Event()
+
+    def run() -> None:
+        while not stopping.wait(interval):
+            if lock.still_held() or stopping.is_set():
+                continue
+            log.error("lost the store's writer lock (its session ended): this writer stops")
+            logging.shutdown()
+            os._exit(LOCK_LOST_EXIT)
+
+    threading.Thread(target=run, name="writer-lock-watch", daemon=True).start()
+    return stopping

@@ -19,7 +19,12 @@ from typing import Any
 from eventsourcing.application import Application
 
 from service_layer.command_writer import AnyCommand, CommandWriter, Submission
-from service_layer.writer import Outcome, WriterOverloadedError, WriterStoppedError
+from service_layer.writer import (
+    Outcome,
+    WriterOverloadedError,
+    WriterStoppedError,
+    WriterUnready,
+)
 from service_layer.writer_loop import WriterLoop
 from service_layer.writer_metrics import INVENTORY, WriterFigures, group_observer
 from service_layer.writer_slots import Answerable, Delivery, Slot, settle
@@ -115,6 +120,13 @@ class InProcessWriter:
         return WriterFigures(
             self.core.counts(), self.overloaded, self._queue.qsize(), self._queue.maxsize
         )
+
+    def not_ready(self) -> WriterUnready | None:
+        if self._stopped.is_set():
+            return WriterUnready("the writer is stopped")
+        if not self._thread.is_alive():
+            return WriterUnready("the writer thread is not running", for_good=True)
+        return None
 
     def _put(self, submission: Submission) -> None:
         if self._stopped.is_set():

@@ -7,13 +7,25 @@ transaction-level advisory lock, so concurrent migrators apply each file exactly
 from __future__ import annotations
 
 import hashlib
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
-MIGRATIONS_DIRECTORY = Path(__file__).resolve().parents[2] / "migrations" / "postgres"
+
+def migrations_folder(kind: str) -> Path:
+    """`migrations/<kind>` (postgres, clickhouse): in a checkout (an editable install) the
+    repository's folder; in an installed wheel (the container image) the copy the wheel
+    carries under <prefix>/share/glowledger (pyproject.toml's data-files)."""
+    checkout = Path(__file__).resolve().parents[2] / "migrations" / kind
+    if checkout.is_dir():
+        return checkout
+    return Path(sys.prefix) / "share" / "glowledger" / "migrations" / kind
+
+
+MIGRATIONS_DIRECTORY = migrations_folder("postgres")
 
 # "glow" in ASCII: the key of the advisory lock every migrator takes.
 MIGRATION_LOCK_KEY = 0x676C6F77

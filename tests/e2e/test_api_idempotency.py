@@ -146,6 +146,9 @@ def test_a_repeat_after_a_restart_is_replayed_from_the_store(
     sale = client.post("/sales", json={"lines": LINES}, headers=headers(sale_key))
     assert sale.status_code == 200
     before = count_events(ledger.store_url)
+    # The restart: this writer stops (a writer process lets the store's writer lock go, so
+    # the new process's writer leads instead of standing by).
+    ledger.runtime.writer.stop()
 
     with (
         _glow_serve(ledger.store_url, tmp_path / "glow.log") as base_url,

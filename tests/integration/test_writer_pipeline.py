@@ -52,7 +52,11 @@ def scarce() -> Iterator[str]:
 
 @contextmanager
 def _remote(url: str) -> Iterator[Writer]:
-    writer = RemoteWriter(Settings(event_store_url=url, writer_process=True))
+    # Two writers race on one store on purpose here: the pipeline's own guards (optimistic
+    # concurrency, decided again) are under test, not the store's writer lock, which would
+    # make the second stand by (tests/e2e/test_writer_leadership.py tests that).
+    settings = Settings(event_store_url=url, writer_process=True, writer_lock=False)
+    writer = RemoteWriter(settings)
     writer.start()
     try:
         yield writer
