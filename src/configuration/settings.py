@@ -268,6 +268,9 @@ VARIABLES = {  # Settings field -> its environment variable, for Settings.as_env
     "tls_certfile": "GLOW_TLS_CERTFILE",
     "tls_keyfile": "GLOW_TLS_KEYFILE",
     "tls_ca_certs": "GLOW_TLS_CA_CERTS",
+    "writer_lock": "GLOW_WRITER_LOCK",
+    "writer_lock_retry_seconds": "GLOW_WRITER_LOCK_RETRY_SECONDS",
+    "ready_max_behind_events": "GLOW_READY_MAX_BEHIND_EVENTS",
 }
 
 
@@ -279,9 +282,6 @@ def _metrics_settings(env: dict[str, str]) -> dict[str, object]:
     return {
         "metrics_port": port,
         "metrics_address": env.get("GLOW_METRICS_ADDRESS", "") or "0.0.0.0",  # noqa: S104
-        "writer_lock": "GLOW_WRITER_LOCK",
-        "writer_lock_retry_seconds": "GLOW_WRITER_LOCK_RETRY_SECONDS",
-        "ready_max_behind_events": "GLOW_READY_MAX_BEHIND_EVENTS",
     }
 
 
