@@ -26,13 +26,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 
 from service_layer.writer_wire import MAGIC, NONCE_BYTES, HandshakeRefused, answer
-from storage.writer_lock import WRITER_LOCK_KEY
 from tests.e2e.glow_process import GLOW, GlowServe, environment, free_port, glow_serve
 from tests.e2e.ledger_server import auth_headers, count_answers, headers, stocked_sku
+from tests.e2e.test_writer_leadership import lock_holders
 from tests.integration.metrics_scrape import samples, value
 
 SECRET = "shared-writer-test-secret-" + uuid.uuid4().hex
@@ -111,20 +110,6 @@ def glow_writer(store_url: str, cwd: Path, name: str) -> Iterator[GlowWriter]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(10)
-
-
-def lock_holders(store_url: str) -> int:
-    """Sessions holding this store's writer lock (other tests' stores hold their own)."""
-    unsigned = WRITER_LOCK_KEY & 0xFFFFFFFFFFFFFFFF
-    with psycopg.connect(store_url) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
-            " AND objsubid = 1 AND classid = %s::bigint::oid AND objid = %s::bigint::oid"
-            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-            (unsigned >> 32, unsigned & 0xFFFFFFFF),
-        ).fetchone()
-    assert row is not None
-    return int(row[0])
 
 
 def api_settings(*writers: GlowWriter) -> dict[str, str]:

@@ -57,7 +57,9 @@ def lock_holders(store_url: str) -> int:
     with psycopg.connect(store_url) as conn:
         row = conn.execute(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1"
-            " AND classid = %s::bigint::oid AND objid = %s::bigint::oid",
+            " AND classid = %s::bigint::oid AND objid = %s::bigint::oid"
+            # this store's: other tests' stores on the same server hold their own
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
             ((WRITER_LOCK_KEY & 0xFFFFFFFFFFFFFFFF) >> 32, WRITER_LOCK_KEY & 0xFFFFFFFF),
         ).fetchone()
     assert row is not None
