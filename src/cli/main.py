@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -20,6 +19,7 @@ from cli import read_side as readside_cli
 from cli import recommend as recommend_cli
 from cli import tills as tills_cli
 from cli import webhooks as webhooks_cli
+from configuration.logs import configure_logging
 from configuration.settings import Settings, SettingsError, postgres_conninfo
 from service_layer.bootstrap import SchemaNotReadyError
 from service_layer.customer_store import SealedCustomerLedger
@@ -58,9 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "files; rekey-identities: give customers of an older version keyed identity ids",
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         settings = Settings.from_env(event_store_url=args.store)
+        configure_logging(settings)
         if args.command == "migrate":
             return _migrate(settings)
         if args.command == "serve":
@@ -216,7 +216,8 @@ def _serve(settings: Settings, host: str, port: int, log_level: str) -> int:
         host=host,
         port=port,
         log_level=log_level,
-        access_log=False,
+        log_config=None,  # uvicorn's lines go through configure_logging's handler
+        access_log=False,  # one line per request comes from api/request_observation.py
         # h11 (when httptools is absent) refuses a header block larger than this while reading
         # it; every parser's headers are also counted and sized before any rule reads them
         # (api/header_limits.py).

@@ -9,9 +9,9 @@ command that arrived while the one before committed.
 
 from __future__ import annotations
 
-import logging
 import socket
 
+from configuration.logs import configure_logging
 from configuration.settings import Settings, eventsourcing_env
 from service_layer.command_writer import CommandWriter, Submission
 from service_layer.writer_frames import FrameReader, Request, Result, picklable, send_frame
@@ -24,7 +24,7 @@ def serve_writer(settings: Settings, path: str) -> None:
     """A CommandWriter fed by the API process over the socket at `path`, until it closes."""
     from domain.ledger import InventoryLedger
 
-    logging.basicConfig(level=logging.WARNING)
+    configure_logging(settings)
     ledger = InventoryLedger(env=eventsourcing_env(settings.event_store_url))
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(path)
