@@ -146,6 +146,8 @@ async def _on_unexpected(request: Request, error: Exception) -> Response:
 
 
 def create_app(runtime: LedgerRuntime, *, manage_runtime: bool = True) -> GlowApp:
+    limiter = rate_limiter(runtime.settings)
+
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         if manage_runtime:
@@ -153,6 +155,8 @@ def create_app(runtime: LedgerRuntime, *, manage_runtime: bool = True) -> GlowAp
         try:
             yield
         finally:
+            if limiter is not None:
+                await limiter.close()
             if manage_runtime:
                 runtime.close()
 
@@ -168,7 +172,6 @@ def create_app(runtime: LedgerRuntime, *, manage_runtime: bool = True) -> GlowAp
         routes=routes,
         queries=QUERY_PARAMETERS,
     )
-    limiter = rate_limiter(runtime.settings)
     limited = Middleware(RateLimits, limiter=limiter, costs=BATCH_COSTS, metered=METERED)
     bounded = Middleware(
         ConcurrencyLimit,

@@ -78,6 +78,9 @@ class WindowCounts(Protocol):
     async def peek(self, key: str) -> tuple[int, float]:
         """The units used in the window at `key`, and when it ends."""
 
+    async def close(self) -> None:
+        """Let go of any connection (the app's lifespan ends)."""
+
 
 class InProcessCounts:
     def __init__(self) -> None:
@@ -90,11 +93,21 @@ class InProcessCounts:
     async def peek(self, key: str) -> tuple[int, float]:
         return self.storage.get(key), self.storage.get_expiry(key)
 
+    async def close(self) -> None:
+        self.storage.reset()
+
 
 class SharedCounts:
     def __init__(self, url: str) -> None:
+        from redis.asyncio import ConnectionPool
+
+        self.pool = ConnectionPool.from_url(url)  # ours, to close with the app
         self.storage = RedisStorage(
-            f"async+{url}", implementation="redispy", wrap_exceptions=True, key_prefix=KEY_PREFIX
+            f"async+{url}",
+            implementation="redispy",
+            wrap_exceptions=True,
+            key_prefix=KEY_PREFIX,
+            connection_pool=self.pool,  # type: ignore[arg-type]  # handed on to redis-py
         )
 
     async def charge(self, key: str, seconds: int, cost: int) -> tuple[int, float]:
@@ -103,6 +116,9 @@ class SharedCounts:
 
     async def peek(self, key: str) -> tuple[int, float]:
         return await self.storage.get(key), await self.storage.get_expiry(key)
+
+    async def close(self) -> None:
+        await self.pool.aclose()
 
 
 def storage_url(settings: Settings) -> str:
@@ -242,6 +258,9 @@ class RateLimiter:
         except StorageError as error:
             return self._let_through(error, cost, channel)
         return Verdict(states, refused, cost, channel)
+
+    async def close(self) -> None:
+        await self.counts.close()
 
     def _let_through(self, error: StorageError, cost: int, channel: str | None) -> Verdict:
         now = time.monotonic()
