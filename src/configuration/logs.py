@@ -48,11 +48,13 @@ class TextFormatter(logging.Formatter):
 
 
 def json_formatter() -> logging.Formatter:
+    from pythonjsonlogger.core import RESERVED_ATTRS
     from pythonjsonlogger.json import JsonFormatter
 
     formatter: logging.Formatter = JsonFormatter(
         "{levelname}{name}{message}",
         style="{",
+        reserved_attrs=[*RESERVED_ATTRS, "color_message"],  # uvicorn's message with ANSI colours
         rename_fields={"levelname": "level", "name": "logger"},
         timestamp="time",  # ISO 8601, UTC
         json_default=_jsonable,
