@@ -187,6 +187,15 @@ class Relay:
                 await self._set_aside(letter_for(self.name, lost, lost.error))
             await self._publish_page(producer, batch.envelopes)
             await asyncio.to_thread(self.positions.set, self.name, batch.last_position)
+            log.info(  # one line per page published (configuration/logs.py)
+                "relay batch",
+                extra={
+                    "step": "relay-batch",
+                    "events": len(batch.envelopes),
+                    "set_aside": len(batch.unreadable),
+                    "position": batch.last_position,
+                },
+            )
             published += len(batch.envelopes)
             self.published += len(batch.envelopes)
 
