@@ -142,12 +142,13 @@ class Verdict:
     refused: WindowState | None
     cost: int
     channel: str | None
+    policy: bytes = b""  # the RateLimit-Policy field of these windows, made once per caller
 
     def fields(self, now: float) -> list[tuple[bytes, bytes]]:
         if not self.states:
             return []
         return [
-            (b"ratelimit-policy", policy_field(self.states).encode()),
+            (b"ratelimit-policy", self.policy or policy_field(self.states).encode()),
             (b"ratelimit", ratelimit_field(self.states, now).encode()),
         ]
 
@@ -215,6 +216,7 @@ class RateLimiter:
     def __init__(self, policies: Policies, counts: WindowCounts) -> None:
         self.policies, self.counts = policies, counts
         self._keys: dict[tuple[str, str, str | None], tuple[tuple[Window, str], ...]] = {}
+        self._policies: dict[int, bytes] = {}  # id of a `windows` tuple -> its policy field
         self._warned = 0.0
 
     def windows(self, principal: Principal, channel: str | None) -> tuple[tuple[Window, str], ...]:
@@ -228,14 +230,21 @@ class RateLimiter:
                 pairs += _keyed(self.policies.channel_limit(channel), channel)
             if len(self._keys) >= KEYS_KEPT:
                 self._keys.clear()
+                self._policies.clear()
             found = self._keys[(principal.subject, principal.role, channel)] = pairs
+            states = [WindowState(window, 0, 0.0) for window, _ in pairs]
+            self._policies[id(found)] = policy_field(states).encode()
         return found
+
+    def policy(self, windows: tuple[tuple[Window, str], ...]) -> bytes:
+        return self._policies.get(id(windows), b"")
 
     async def admit(self, principal: Principal, channel: str | None, cost: int) -> Verdict:
         """Charge `cost` in every window; refused if any then holds more than its amount."""
         states, refused = [], None
+        windows = self.windows(principal, channel)
         try:
-            for window, key in self.windows(principal, channel):
+            for window, key in windows:
                 used, resets_at = await self.counts.charge(key, window.seconds, cost)
                 state = WindowState(window, used, resets_at)
                 states.append(state)
@@ -243,13 +252,14 @@ class RateLimiter:
                     refused = state
         except StorageError as error:
             return self._let_through(error, cost, channel)
-        return Verdict(states, refused, cost, channel)
+        return Verdict(states, refused, cost, channel, self.policy(windows))
 
     async def peek(self, principal: Principal, channel: str | None, cost: int) -> Verdict:
         """Look without charging: refused if `cost` more would overrun a window."""
         states, refused = [], None
+        windows = self.windows(principal, channel)
         try:
-            for window, key in self.windows(principal, channel):
+            for window, key in windows:
                 used, resets_at = await self.counts.peek(key)
                 state = WindowState(window, used, resets_at)
                 states.append(state)
@@ -257,7 +267,7 @@ class RateLimiter:
                     refused = state
         except StorageError as error:
             return self._let_through(error, cost, channel)
-        return Verdict(states, refused, cost, channel)
+        return Verdict(states, refused, cost, channel, self.policy(windows))
 
     async def close(self) -> None:
         await self.counts.close()
