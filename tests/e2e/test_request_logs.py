@@ -158,11 +158,23 @@ def test_a_customer_scenario_logs_one_json_line_per_request_and_no_personal_data
         unmatched = client.get(f"/lookup/{EMAIL}", headers=auth_headers())
         by_email = client.get("/locations", headers=auth_headers("admin", subject=EMAIL))
         garbled = client.get("/health", headers={"X-Request-Id": "bad id with spaces"})
+        metrics = client.get("/metrics", headers=auth_headers("operator")).text
     for answer in answers:
         ok(answer)
     assert unmatched.status_code == 404 and by_email.status_code == 200
     assert registered.headers["X-Request-Id"] == "scenario-42"
     assert re.fullmatch(r"[0-9a-f]{32}", garbled.headers["X-Request-Id"])
+
+    # RED metrics by route template, both paths, unknown paths under one label
+    for sample in (
+        'glow_http_requests_total{method="POST",route="/locations",status="201"} 1.0',
+        'glow_http_requests_total{method="POST",route="/customers",status="201"} 1.0',
+        'glow_http_requests_total{method="GET",route="unmatched",status="404"} 1.0',
+        'glow_http_request_duration_seconds_count{method="GET",'
+        'route="/customers/{customer_id}"} 1.0',
+    ):
+        assert sample in metrics, sample
+    assert EMAIL not in metrics and "/lookup" not in metrics
 
     process.terminate()  # a request's line is written once its answer is sent: all are in
     process.wait(15)
