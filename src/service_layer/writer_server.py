@@ -25,6 +25,7 @@ import time
 
 import psycopg
 
+from configuration.logs import configure_logging
 from configuration.settings import Settings, eventsourcing_env, postgres_conninfo
 from service_layer.command_writer import CommandWriter, Submission
 from service_layer.writer_frames import (
@@ -61,7 +62,7 @@ def serve_writer(settings: Settings, path: str) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    logging.basicConfig(level=logging.WARNING)
+    configure_logging(settings)
     traced = tracing.start(settings, tracing.WRITER)
     ledger = InventoryLedger(env=eventsourcing_env(settings.event_store_url))
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

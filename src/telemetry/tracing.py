@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from configuration.settings import Settings
+from configuration.trace_ids import use_trace_ids
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
@@ -63,6 +64,7 @@ def start(settings: Settings, service_name: str, exporter: SpanExporter | None =
     provider.add_span_processor(BatchSpanProcessor(exporter))
     _provider = provider
     TRACER = provider.get_tracer("glowledger")
+    use_trace_ids(current_trace_id)  # log lines name the active span's trace
     log.info(
         "tracing on as %s, sampling %s of new traces", service_name, settings.trace_sample_ratio
     )
@@ -73,6 +75,7 @@ def stop() -> None:
     """Export what is buffered and stop tracing in this process."""
     global TRACER, _provider
     provider, _provider, TRACER = _provider, None, None
+    use_trace_ids(None)
     if provider is not None:
         provider.shutdown()
 
