@@ -66,10 +66,27 @@ def _jsonable(value: Any) -> str:
     return str(value)
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is when a record is emitted, not to the stream it was
+    when configured: a process (or a test run) that swaps stderr, and closes the old one, never
+    has a background thread's line fail on a closed file."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: Any) -> None:
+        pass
+
+
 def configure_logging(settings: Settings) -> None:
     """Replace the root logger's handlers by one on stderr in the settings' format and level;
     uvicorn's loggers (which `glow serve` leaves unconfigured) go through it too."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _Stderr()
     handler.setFormatter(json_formatter() if settings.log_format == "json" else TextFormatter())
     handler.addFilter(TraceIds())
     root = logging.getLogger()
