@@ -5,10 +5,12 @@ asks `tracing.TRACER is not None` (one attribute look-up) and does nothing more.
 gives the process a TracerProvider named after it (`service.name`: glow-api, glow-writer,
 glow-relay, glow-worker; OTEL_SERVICE_NAME wins when an operator sets it), a parent-based
 ratio sampler (GLOW_TRACE_SAMPLE_RATIO of the traces this ledger starts; a caller's sampled
-`traceparent` is followed) and a BatchSpanProcessor exporting over OTLP/HTTP protobuf to where
+`traceparent` is followed) and spans exported over OTLP/HTTP protobuf to where
 OpenTelemetry's own variables say (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or
-OTEL_EXPORTER_OTLP_ENDPOINT, default http://localhost:4318). Spans are exported in the
-background, in batches; an unreachable collector loses spans, never slows a command.
+OTEL_EXPORTER_OTLP_ENDPOINT, default http://localhost:4318) by an exporter process of its own
+(span_shipping.py, exporter_process.py: the SDK's batch processor and OTLP exporter, so that
+encoding never holds this process's interpreter lock). Spans are exported in the background,
+in batches; an unreachable collector loses spans, never slows a command.
 
 Ids cross process boundaries as W3C Trace Context: a `traceparent` string in the writer's
 frames and the Kafka message headers, and (trace id, span id) in each event's trace.
@@ -52,15 +54,16 @@ def start(settings: Settings, service_name: str, exporter: SpanExporter | None =
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
     from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
-    if exporter is None:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-        exporter = OTLPSpanExporter()
     provider = TracerProvider(
         resource=Resource.create({SERVICE_NAME: service_name}),
         sampler=ParentBased(TraceIdRatioBased(settings.trace_sample_ratio)),
     )
-    provider.add_span_processor(BatchSpanProcessor(exporter))
+    if exporter is None:  # OTLP, encoded and sent by an exporter process of its own
+        from telemetry.span_shipping import ShippingSpanProcessor
+
+        provider.add_span_processor(ShippingSpanProcessor(service_name))
+    else:
+        provider.add_span_processor(BatchSpanProcessor(exporter))
     _provider = provider
     TRACER = provider.get_tracer("glowledger")
     log.info(
