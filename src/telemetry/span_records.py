@@ -34,6 +34,7 @@ Record = tuple[Any, ...]
 def record_of(span: ReadableSpan) -> Record:
     """The record of an ended span."""
     context = span.get_span_context()
+    assert context is not None, "an ended span has its context"
     parent = span.parent
     status = span.status
     links = span.links
@@ -142,8 +143,7 @@ def _plain(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
     if not attributes:
         return {}
     return {
-        key: value if type(value) in _SCALARS else tuple(value)
-        for key, value in attributes.items()
+        key: value if type(value) in _SCALARS else tuple(value) for key, value in attributes.items()
     }
 
 
