@@ -101,14 +101,13 @@ def serve_writer(settings: Settings, path: str) -> None:
         if burst is None:
             return None
         if traced:
+            arrived = time.time_ns()
             return [
                 Submission(
                     command,
                     key,
                     fingerprint,
-                    traced_answer(
-                        Slot(request_id, outbox), command, tracing.from_traceparent(parent)
-                    ),
+                    traced_answer(Slot(request_id, outbox), command, parent, arrived),
                 )
                 for batch in burst
                 for request_id, command, key, fingerprint, parent in batch
