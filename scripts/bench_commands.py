@@ -216,6 +216,9 @@ def command_node_env(url: str, **settings: str) -> dict[str, str]:
         "GLOW_HOT_VIEWS_URL": "",
         "GLOW_ANALYTICS_URL": "",
         "GLOW_WRITER_PROCESS": os.environ.get("GLOW_WRITER_PROCESS", "1"),
+        # a line per request on the terminal would drown the figures (measure it with
+        # bench_commands_ab.py --env-b GLOW_LOG_LEVEL=INFO)
+        "GLOW_LOG_LEVEL": os.environ.get("GLOW_LOG_LEVEL", "WARNING"),
         **settings,
     }
 

@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from starlette.applications import Starlette
@@ -14,6 +15,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Scope
 
 from api.access import AccessControl
 from api.access_rules import ACCESS_RULES, EXPENSIVE_READS
@@ -32,6 +34,7 @@ from api.problems import (
     domain_problem,
     problem_response,
 )
+from api.rate_limits import RateLimitedError, RateLimits, RouteKey, rate_limiter
 from api.route_tables import (
     ACTION_POSTS,
     LEDGER_COMMAND_ROUTES,
@@ -114,6 +117,26 @@ async def _on_http_error(request: Request, error: Exception) -> Response:
     return response
 
 
+async def _on_rate_limited(request: Request, error: Exception) -> Response:
+    assert isinstance(error, RateLimitedError)
+    return error.response(request.url.path)
+
+
+def _skus_named(scope: Scope) -> int:
+    """A page of availability costs the SKUs it names (`sku=A&sku=B` or `skus=A,B`)."""
+    query = parse_qsl(scope.get("query_string", b"").decode("latin-1"))
+    return max(1, sum(len(list(filter(None, v.split(",")))) for k, v in query if k in SKU_NAMES))
+
+
+SKU_NAMES = ("sku", "skus")
+# Batches charged by their size (a till journal pays per line as it is read: api/till_journal.py).
+BATCH_COSTS = {
+    ("GET", "/availability"): _skus_named,
+    ("GET", "/channels/{channel}/availability"): _skus_named,
+}
+METERED: frozenset[RouteKey] = frozenset(("POST", post.path) for post in STREAMING_POSTS)
+
+
 async def _on_unexpected(request: Request, error: Exception) -> Response:
     log.exception("unexpected error on %s", request.url.path, exc_info=error)
     return problem_response(
@@ -126,6 +149,8 @@ async def _on_unexpected(request: Request, error: Exception) -> Response:
 
 
 def create_app(runtime: LedgerRuntime, *, manage_runtime: bool = True) -> GlowApp:
+    limiter = rate_limiter(runtime.settings)
+
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         if manage_runtime:
@@ -133,6 +158,8 @@ def create_app(runtime: LedgerRuntime, *, manage_runtime: bool = True) -> GlowAp
         try:
             yield
         finally:
+            if limiter is not None:
+                await limiter.close()
             if manage_runtime:
                 runtime.close()
 
@@ -148,6 +175,7 @@ def create_app(runtime: LedgerRuntime, *, manage_runtime: bool = True) -> GlowAp
         routes=routes,
         queries=QUERY_PARAMETERS,
     )
+    limited = Middleware(RateLimits, limiter=limiter, costs=BATCH_COSTS, metered=METERED)
     bounded = Middleware(
         ConcurrencyLimit,
         routes=EXPENSIVE_READS,
@@ -161,13 +189,17 @@ def create_app(runtime: LedgerRuntime, *, manage_runtime: bool = True) -> GlowAp
         WriterOverloadedError: _on_busy,
         WriterStoppedError: _on_busy,
         asyncio.TimeoutError: _on_busy,
+        RateLimitedError: _on_rate_limited,
         HTTPException: _on_http_error,
         Exception: _on_unexpected,
     }
     app = GlowApp(
-        routes=routes, middleware=[access, bounded], lifespan=lifespan, exception_handlers=handlers
+        routes=routes,
+        middleware=[access, limited, bounded],
+        lifespan=lifespan,
+        exception_handlers=handlers,
     )
-    app.gateway = CommandGateway(command_routes, tokens, ACCESS_RULES, handlers)
+    app.gateway = CommandGateway(command_routes, tokens, ACCESS_RULES, handlers, limiter)
     app.max_header_count = runtime.settings.max_header_count
     app.max_header_bytes = runtime.settings.max_header_bytes
     app.state.runtime = runtime

@@ -97,7 +97,7 @@ def openapi_document() -> dict[str, Any]:
                     "description": "Done; repeated answers carry Idempotent-Replayed: true",
                     "content": {"application/json": {"schema": {"type": "object"}}},
                 },
-                **_problems(400, 401, 403, 404, 409, 413, 415, 422, 503),
+                **_problems(400, 401, 403, 404, 409, 413, 415, 422, 429, 503),
             },
         }
     for streamed in STREAMING_POSTS:
@@ -154,7 +154,7 @@ def openapi_document() -> dict[str, Any]:
                     "description": "Done",
                     "content": {"application/json": {"schema": {"type": "object"}}},
                 },
-                **_problems(400, 401, 403, 404, 409, 413, 415, 422, 503),
+                **_problems(400, 401, 403, 404, 409, 413, 415, 422, 429, 503),
             },
         }
     for query in QUERY_ROUTES:

@@ -15,7 +15,7 @@ from starlette.routing import Route
 from api.query_parameters import Parameter
 
 Endpoint = Callable[[Request], Awaitable[Response]]
-PROBLEMS = (401, 403, 404, 409, 422)
+PROBLEMS = (401, 403, 404, 409, 422, 429)  # 429: rate limits (GLOW_RATE_LIMITS)
 READ_MODEL_PROBLEMS = (*PROBLEMS, 503)  # 503 read-models-off: this process does not serve them
 
 

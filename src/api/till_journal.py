@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import re
 import tempfile
+import time
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from api.caller_bounds import occurred_at
 from api.journal_reading import LineTooLongError, journal_lines
 from api.models import REFERENCE_PATTERN
 from api.problems import ApiProblem
+from api.rate_limits import BUDGET_KEY, Budget, RateLimitedError, explain
 from api.request_state import runtime_of
 from api.till_models import JournalLineIn
 from api.tracing import traced
@@ -72,6 +74,9 @@ class Upload:
     last_seq: int = 0
     chunk: list[RecordTillLine] = field(default_factory=list)
     lines_referenced: bool = False  # whether `till:T#seq` is a valid source_ref for this till
+    budget: Budget | None = None  # with rate limits on: the lines sent to the writer pay
+    sent: int = 0  # lines sent to the writer
+    stopped: bool = False  # the budget ran out: the rest is not read
 
     def __post_init__(self) -> None:
         self.lines_referenced = _is_ref(f"till:{self.till}#{2**53}")  # the longest seq
@@ -86,6 +91,7 @@ async def upload_journal(request: Request) -> Response:
     require_locations(caller, [found.location])
     journal_id = _code(request.headers.get("journal-id") or uuid4().hex, "Journal-Id header")
     upload = Upload(runtime, code, journal_id, channel, principal, caller)
+    upload.budget = request.scope.get(BUDGET_KEY)
     answers = tempfile.SpooledTemporaryFile(max_size=SPOOLED_IN_MEMORY)  # noqa: SIM115
     try:
         async for line in _answers(upload, request):
@@ -113,6 +119,8 @@ async def _answers(upload: Upload, request: Request) -> AsyncIterator[bytes]:
     tally: dict[str, int] = {}
     try:
         async for raw in journal_lines(request.stream()):
+            if upload.stopped:
+                break
             found = _read(upload, raw)
             if isinstance(found, dict):  # answered at once: what was read before goes first
                 await _flush(upload, pending)
@@ -158,6 +166,9 @@ async def _flush(upload: Upload, pending: deque[Pending]) -> None:
     if not upload.chunk:
         return
     lines, upload.chunk = tuple(upload.chunk), []
+    if upload.budget is not None and not await _paid(upload, lines, pending):
+        return
+    upload.sent += len(lines)
     now = datetime.now(tz=UTC)
     ref = f"till:{upload.till}/{upload.journal_id}"
     trace = traced(
@@ -174,6 +185,28 @@ async def _flush(upload: Upload, pending: deque[Pending]) -> None:
             answers = [_error(x.seq, "ledger-busy", f"{error}; re-upload") for x in lines]
             pending.append(Waiting(None, lines, answers))
             return
+
+
+async def _paid(upload: Upload, lines: tuple[RecordTillLine, ...], pending: deque[Pending]) -> bool:
+    """Whether the rate limits' budget paid for these lines (a line costs 1, waiting for room
+    up to GLOW_COMMAND_TIMEOUT_SECONDS). When it cannot and nothing was sent yet, the upload
+    is a 429 (RateLimitedError); else these lines and the rest are answered `rate-limited`,
+    recorded nowhere, and the rest is not read."""
+    assert upload.budget is not None
+    try:
+        await upload.budget.spend(len(lines), upload.runtime.settings.command_timeout_seconds)
+    except RateLimitedError as error:
+        if upload.sent == 0:
+            raise
+        said, _ = explain(error.verdict, time.time())
+        again = f"re-upload from line {lines[0].seq} (the lines before it answer already_recorded)"
+        detail = f"{said}; not recorded: {again}"
+        pending.append(Waiting(None, lines, [_error(x.seq, "rate-limited", detail) for x in lines]))
+        rest = f"{said}; the journal was not read past line {lines[-1].seq}: {again}"
+        pending.append(_error(None, "rate-limited", rest))
+        upload.stopped = True
+        return False
+    return True
 
 
 def _command(upload: Upload, seq: int, data: dict[str, Any]) -> RecordTillLine:

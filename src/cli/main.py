@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -23,6 +22,7 @@ from cli import retention as retention_cli
 from cli import shared_writer as shared_writer_cli
 from cli import tills as tills_cli
 from cli import webhooks as webhooks_cli
+from configuration.logs import configure_logging
 from configuration.settings import Settings, SettingsError, postgres_conninfo
 from service_layer.bootstrap import SchemaNotReadyError
 from service_layer.customer_store import SealedCustomerLedger
@@ -71,9 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "files; rekey-identities: give customers of an older version keyed identity ids",
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         settings = Settings.from_env(event_store_url=args.store)
+        configure_logging(settings)
         if args.command == "migrate":
             return _migrate(settings)
         if args.command == "serve":

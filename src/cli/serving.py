@@ -167,7 +167,8 @@ def serve(
         host=host,
         port=port,
         log_level=log_level,
-        access_log=False,
+        log_config=None,  # uvicorn's lines go through configure_logging's handler
+        access_log=False,  # one line per request comes from api/request_observation.py
         # h11 (when httptools is absent) refuses a header block larger than this while reading
         # it; every parser's headers are also counted and sized before any rule reads them
         # (api/header_limits.py).

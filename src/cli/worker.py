@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import faust
 
 from cli.lag import dead_letters, log_head
@@ -45,7 +47,18 @@ def run_worker(settings: Settings, web_port: int, data_dir: str) -> int:
         web_port=web_port,
         data_dir=data_dir,
     )
-    worker = faust.Worker(built.app, loglevel="WARNING", quiet=True)
+    # Faust's worker sets logging up again: it keeps the handler configure_logging installed
+    # (JSON lines by default) and the GLOW_LOG_LEVEL, instead of its coloured console.
+    ours = list(logging.getLogger().handlers)
+    quiet = {"level": "WARNING"}  # Faust's own lines, as before: warnings and worse
+    keep = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "root": {"handlers": []},
+        "loggers": {"faust": quiet, "mode": quiet, "aiokafka": quiet},
+    }
+    built.app.conf.loghandlers = ours
+    worker = faust.Worker(built.app, loglevel=settings.log_level, quiet=True, logging_config=keep)
     try:
         worker.execute_from_commandline()
     finally:

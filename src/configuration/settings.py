@@ -163,6 +163,19 @@ class Settings:
     # /health/ready without a broker: this process's read models within this many events of
     # the log's head (service_layer/readiness.py).
     ready_max_behind_events: int = 10_000
+    # Rate limits at the edge (api/rate_limits.py), in the `limits` library's notation
+    # ("200/second", several windows joined by ";"). Off unless GLOW_RATE_LIMITS: the right
+    # figures depend on the business and on how many API processes share them.
+    rate_limits: bool = False
+    rate_limit_per_subject: str = "200/second;6000/minute"  # each token subject
+    rate_limit_per_channel: str = "2000/second"  # every caller of one channel together
+    rate_limit_roles: str = ""  # "store-staff=1000/second,operator=5/second": per role, per subject
+    rate_limit_channels: str = ""  # "pos=5000/second": per channel, instead of the one above
+    # Where the windows are counted: unset, Redis when the hot views are in Redis (every API
+    # process then shares one budget), else in this process ("memory://").
+    rate_limit_storage_url: str | None = None
+    log_format: str = "json"  # json: one JSON object a line; text: for a terminal
+    log_level: str = "INFO"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -204,6 +217,7 @@ class Settings:
         values.update(_serving_settings(env))
         values.update(_writer_lock_settings(env))
         values.update(_shared_writer_settings(env))
+        values.update(_operations_settings(env))
         values.update({k: v for k, v in overrides.items() if v is not None})
         values.setdefault("webhooks", _webhooks_on(env, values))
         values.setdefault("writer_process", _writer_process(env, str(values["event_store_url"])))
@@ -311,7 +325,44 @@ VARIABLES = {  # Settings field -> its environment variable, for Settings.as_env
     "writer_listen": "GLOW_WRITER_LISTEN",
     "writer_url": "GLOW_WRITER_URL",
     "writer_secret": "GLOW_WRITER_SECRET",
+    "rate_limits": "GLOW_RATE_LIMITS",
+    "rate_limit_per_subject": "GLOW_RATE_LIMIT_PER_SUBJECT",
+    "rate_limit_per_channel": "GLOW_RATE_LIMIT_PER_CHANNEL",
+    "rate_limit_roles": "GLOW_RATE_LIMIT_ROLES",
+    "rate_limit_channels": "GLOW_RATE_LIMIT_CHANNELS",
+    "rate_limit_storage_url": "GLOW_RATE_LIMIT_STORAGE_URL",
+    "log_format": "GLOW_LOG_FORMAT",
+    "log_level": "GLOW_LOG_LEVEL",
 }
+
+LOG_FORMATS = ("json", "text")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _operations_settings(env: dict[str, str]) -> dict[str, object]:
+    """Rate limits and logs. The limits' notation is checked where they are built (the API's
+    rate limiter), which names the variable of a figure it cannot read."""
+    log_format = env.get("GLOW_LOG_FORMAT", "json").strip().lower() or "json"
+    if log_format not in LOG_FORMATS:
+        raise SettingsError(f"GLOW_LOG_FORMAT must be json or text, got {log_format!r}")
+    log_level = env.get("GLOW_LOG_LEVEL", "INFO").strip().upper() or "INFO"
+    if log_level not in LOG_LEVELS:
+        raise SettingsError(
+            f"GLOW_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}"
+        )
+    defaults = Settings()
+    return {
+        "rate_limits": env.get("GLOW_RATE_LIMITS", "").lower() in ("1", "true", "yes"),
+        "rate_limit_per_subject": env.get("GLOW_RATE_LIMIT_PER_SUBJECT", "")
+        or defaults.rate_limit_per_subject,
+        "rate_limit_per_channel": env.get("GLOW_RATE_LIMIT_PER_CHANNEL", "")
+        or defaults.rate_limit_per_channel,
+        "rate_limit_roles": env.get("GLOW_RATE_LIMIT_ROLES", ""),
+        "rate_limit_channels": env.get("GLOW_RATE_LIMIT_CHANNELS", ""),
+        "rate_limit_storage_url": env.get("GLOW_RATE_LIMIT_STORAGE_URL") or None,
+        "log_format": log_format,
+        "log_level": log_level,
+    }
 
 
 def _metrics_settings(env: dict[str, str]) -> dict[str, object]:

@@ -36,9 +36,15 @@ class ChainKeeper:
         wait = self._interval
         while not self._stop.wait(wait):
             try:
-                self.chained_total += extend_chain(self._conninfo)
+                chained = extend_chain(self._conninfo)
             except Exception as error:  # a storage fault: one line, then a growing pause
                 wait = backoff.failed(error)
                 continue
+            self.chained_total += chained
+            log.log(  # one line per step; an idle step only at DEBUG (configuration/logs.py)
+                logging.INFO if chained else logging.DEBUG,
+                "chain keeper step",
+                extra={"step": "chain-keeper", "chained": chained},
+            )
             backoff.succeeded()
             wait = self._interval

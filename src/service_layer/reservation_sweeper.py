@@ -186,6 +186,11 @@ class ReservationSweeper:
             if outcome.body.get("status") == "expired":
                 expired += 1
         self.expired_total += expired
+        log.log(  # one line per round; an idle round only at DEBUG (configuration/logs.py)
+            logging.INFO if due else logging.DEBUG,
+            "sweeper round",
+            extra={"step": "sweeper-round", "due": len(due), "expired": expired},
+        )
         return expired
 
     def _run(self) -> None:

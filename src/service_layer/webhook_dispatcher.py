@@ -200,6 +200,11 @@ class Dispatcher:
                     delivery.attempts,
                     error,
                 )
+        failed = sum(1 for _, error in outcomes if error is not None)
+        log.info(  # one line per delivery round (configuration/logs.py)
+            "webhook delivery round",
+            extra={"step": "webhook-round", "delivered": len(outcomes) - failed, "failed": failed},
+        )
 
 
 async def _pause(stop: asyncio.Event, seconds: float) -> None:

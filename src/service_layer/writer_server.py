@@ -27,6 +27,7 @@ from functools import partial
 
 import psycopg
 
+from configuration.logs import configure_logging
 from configuration.settings import Settings, eventsourcing_env, postgres_conninfo
 from service_layer.command_writer import CommandWriter, Submission
 from service_layer.writer_frames import (
@@ -63,7 +64,7 @@ def serve_writer(settings: Settings, path: str) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    logging.basicConfig(level=logging.WARNING)
+    configure_logging(settings)
     traced = tracing.start(settings, tracing.WRITER)
     ledger = InventoryLedger(env=eventsourcing_env(settings.event_store_url))
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -134,14 +135,13 @@ def submissions(
     its outcome in `outbox` (wrapped in its span when traced); `gave_up` says whether that
     API stopped waiting (its connection closed: then a command not decided yet is not)."""
     if traced:
+        arrived = time.time_ns()
         return [
             Submission(
                 command,
                 key,
                 fingerprint,
-                traced_answer(
-                    _slot(request_id, outbox, gave_up), command, tracing.from_traceparent(parent)
-                ),
+                traced_answer(_slot(request_id, outbox, gave_up), command, parent, arrived),
             )
             for batch in burst
             for request_id, command, key, fingerprint, parent in batch

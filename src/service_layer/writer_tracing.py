@@ -12,11 +12,19 @@ A commit group's span (`commit group`, `db.operation.name` append) covers its tr
 from sending it to landing it (writer_loop.py): one transaction serves many requests, so it
 is the child of the first sampled command's span and links to every other one, as
 OpenTelemetry's messaging conventions do for a batch.
-Nothing here runs, or is imported, while tracing is off.
+
+The writer's one thread is the ledger's throughput ceiling, so these spans are not the SDK's
+Span objects (sampler, span limits, processors: tens of microseconds each): every one has a
+remote parent, the request's, so whether it is recorded is that parent's sampled flag (what
+the SDK's parent-based sampler decides), and it is made at its end as a span record
+(telemetry/span_records.py) with an id from the SDK's id generator, which the process's
+exporter ships, encodes and exports as any other span. Nothing here runs, or is imported,
+while tracing is off.
 """
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from domain.errors import DomainError
@@ -25,109 +33,177 @@ from service_layer.writer_slots import Answerable
 from telemetry import tracing
 
 if TYPE_CHECKING:
-    from opentelemetry.context import Context
-    from opentelemetry.trace import Span
-
     from service_layer.command_writer import Flight, Submission
+    from telemetry.span_records import Record
+
+# OpenTelemetry's enumerations, by value (a record holds the values)
+_INTERNAL, _SERVER, _CLIENT = 0, 1, 2
+_UNSET, _ERROR = 0, 2
+_SCOPE = "glowledger"
 
 
 class TracedAnswer:
     """An Answerable that ends its command's span when the command is answered."""
 
-    __slots__ = ("inner", "span")
+    __slots__ = ("flags", "inner", "method", "parent_id", "span_id", "started", "trace_id")
 
-    def __init__(self, inner: Answerable, span: Span) -> None:
+    def __init__(
+        self, inner: Answerable, method: str, parent: tuple[int, int, int], started: int
+    ) -> None:
         self.inner = inner
-        self.span = span
+        self.method = method
+        self.trace_id, self.parent_id, self.flags = parent
+        self.span_id = tracing.new_span_id()
+        self.started = started
 
     def set_running_or_notify_cancel(self) -> bool:
         return self.inner.set_running_or_notify_cancel()
 
     def set_result(self, result: Outcome) -> None:
-        span = self.span
+        attributes: dict[str, Any] = {"rpc.system": "glow-writer", "rpc.method": self.method}
         if result.replayed:
-            span.set_attribute("glow.idempotent_replay", True)
-        span.end()
+            attributes["glow.idempotent_replay"] = True
+        tracing.ship(self._record(attributes, _UNSET, None))
         self.inner.set_result(result)
 
     def set_exception(self, exception: BaseException | None) -> None:
-        if exception is not None:
-            span = self.span
-            if isinstance(exception, DomainError):  # a refusal: the ledger did its job
-                span.set_attribute("glow.refusal", exception.code)
-            else:
-                from opentelemetry.trace import StatusCode
-
-                span.set_status(StatusCode.ERROR, str(exception)[:200])
-                span.set_attribute("error.type", type(exception).__qualname__)
-        self.span.end()
+        attributes: dict[str, Any] = {"rpc.system": "glow-writer", "rpc.method": self.method}
+        status, description = _UNSET, None
+        if isinstance(exception, DomainError):  # a refusal: the ledger did its job
+            attributes["glow.refusal"] = exception.code
+        elif exception is not None:
+            status, description = _ERROR, str(exception)[:200]
+            attributes["error.type"] = type(exception).__qualname__
+        tracing.ship(self._record(attributes, status, description))
         self.inner.set_exception(exception)
 
     def done(self) -> bool:
         return self.inner.done()
 
+    def _record(self, attributes: dict[str, Any], status: int, description: str | None) -> Record:
+        return (
+            f"writer {self.method}",
+            _SERVER,
+            self.trace_id,
+            self.span_id,
+            self.flags,
+            (),
+            self.parent_id,
+            True,  # the request's span, in the API process
+            self.started,
+            time.time_ns(),
+            attributes,
+            status,
+            description,
+            (),
+            (),
+            _SCOPE,
+            None,
+        )
 
-def traced_answer(answer: Answerable, command: object, parent: Context | None) -> Answerable:
-    """`answer`, ending the command's span (a child of `parent`) once set; `answer` itself
-    when tracing is off or the trace is not sampled."""
-    tracer = tracing.TRACER
-    if tracer is None or parent is None:
+
+def traced_answer(
+    answer: Answerable, command: object, traceparent: str | None, arrived: int | None = None
+) -> Answerable:
+    """`answer`, ending the command's span (a child of the request whose `traceparent` it
+    is, arrived at `arrived` ns since the epoch, now if None) once set; `answer` itself when
+    tracing is off, or there is no parent, or its trace is not sampled."""
+    if tracing.TRACER is None or traceparent is None:
         return answer
-    from opentelemetry.trace import SpanKind
-
-    name = type(command).__name__
-    span = tracer.start_span(
-        f"writer {name}",
-        context=parent,
-        kind=SpanKind.SERVER,
-        attributes={"rpc.system": "glow-writer", "rpc.method": name},
-    )
-    if not span.is_recording():
+    parent = _sampled_parent(traceparent)
+    if parent is None:
         return answer
-    return TracedAnswer(answer, span)
+    started = time.time_ns() if arrived is None else arrived
+    return TracedAnswer(answer, type(command).__name__, parent, started)
 
 
-def current_parent() -> Context | None:
-    """The caller's context, when a command is submitted in this process."""
+def current_parent() -> str | None:
+    """The caller's `traceparent`, when a command is submitted in this process."""
+    return tracing.current_traceparent()
+
+
+class CommitSpan:
+    """A commit group's span while its transaction is in flight."""
+
+    __slots__ = ("commands", "events", "started", "traced")
+
+    def __init__(self, traced: list[TracedAnswer], commands: int, events: int) -> None:
+        self.traced = traced
+        self.commands = commands
+        self.events = events
+        self.started = time.time_ns()
+
+
+def start_commit(flight: Flight, events: int) -> CommitSpan | None:
+    """The span of a commit group's transaction, if any of its commands is traced."""
     if tracing.TRACER is None:
         return None
-    from opentelemetry.context import get_current
-
-    return get_current()
-
-
-def start_commit(flight: Flight, events: int) -> Span | None:
-    """The span of a commit group's transaction, if any of its commands is traced."""
-    tracer = tracing.TRACER
-    if tracer is None:
+    submissions = flight.submissions()
+    traced = _traced(submissions)
+    if not traced:
         return None
-    spans = _command_spans(flight.submissions())
-    if not spans:
-        return None
-    from opentelemetry.trace import Link, SpanKind, set_span_in_context
-
-    return tracer.start_span(
-        "commit group",
-        context=set_span_in_context(spans[0]),
-        kind=SpanKind.CLIENT,
-        links=[Link(other.get_span_context()) for other in spans[1:]],
-        attributes={
-            "db.operation.name": "append",
-            "glow.group.commands": len(flight.submissions()),
-            "glow.group.events": events,
-        },
-    )
+    return CommitSpan(traced, len(submissions), events)
 
 
-def end_commit(span: Span | None, committed: bool) -> None:
+def end_commit(span: CommitSpan | None, committed: bool) -> None:
     if span is None:
         return
-    if not committed:
-        from opentelemetry.trace import StatusCode
+    first, others = span.traced[0], span.traced[1:]
+    record: Record = (
+        "commit group",
+        _CLIENT,
+        first.trace_id,
+        tracing.new_span_id(),
+        first.flags,
+        (),
+        first.span_id,
+        False,
+        span.started,
+        time.time_ns(),
+        {
+            "db.operation.name": "append",
+            "glow.group.commands": span.commands,
+            "glow.group.events": span.events,
+        },
+        _UNSET if committed else _ERROR,
+        None if committed else "the group's transaction did not commit",
+        tuple((o.trace_id, o.span_id, o.flags, (), False, {}) for o in others),
+        (),
+        _SCOPE,
+        None,
+    )
+    tracing.ship(record)
 
-        span.set_status(StatusCode.ERROR, "the group's transaction did not commit")
-    span.end()
+
+def _traced(submissions: list[Submission]) -> list[TracedAnswer]:
+    return [s.future for s in submissions if isinstance(s.future, TracedAnswer)]
 
 
-def _command_spans(submissions: list[Submission]) -> list[Any]:
-    return [s.future.span for s in submissions if isinstance(s.future, TracedAnswer)]
+_HEX = frozenset("0123456789abcdef")
+
+
+def _sampled_parent(traceparent: str) -> tuple[int, int, int] | None:
+    """(trace id, span id, flags) of a sampled W3C `traceparent`; None for one that is not
+    sampled or not valid. The writer's frames carry what writer_client made (version 00,
+    lower-case hex); anything else goes through the SDK's propagator."""
+    parts = traceparent.split("-")
+    if (
+        len(parts) == 4
+        and parts[0] == "00"
+        and len(parts[1]) == 32
+        and len(parts[2]) == 16
+        and len(parts[3]) == 2
+        and _HEX.issuperset(parts[1] + parts[2] + parts[3])
+    ):
+        trace_id, span_id, flags = int(parts[1], 16), int(parts[2], 16), int(parts[3], 16)
+        if trace_id == 0 or span_id == 0:
+            return None
+    else:
+        from opentelemetry.trace import get_current_span
+
+        found = get_current_span(tracing.extracted({"traceparent": traceparent}))
+        context = found.get_span_context()
+        if not context.is_valid:
+            return None
+        trace_id, span_id, flags = context.trace_id, context.span_id, int(context.trace_flags)
+    return (trace_id, span_id, flags) if flags & 1 else None

@@ -133,6 +133,10 @@ def create_app(
             )
             if applied is None:  # stopping while a store was unreachable: not acknowledged
                 return
+            log.info(  # one line per batch (configuration/logs.py)
+                "worker batch",
+                extra={"step": "worker-batch", "events": len(delivered), "pending": len(waiting)},
+            )
             yield None
 
     @app.timer(ASK_SECONDS)  # type: ignore[untyped-decorator]

@@ -199,6 +199,15 @@ class Relay:
             await asyncio.to_thread(self.positions.set, self.name, batch.last_position)
             POSITIONS.record(self.name, batch.last_position)
             PUBLISHED.inc(len(batch.envelopes))
+            log.info(  # one line per page published (configuration/logs.py)
+                "relay batch",
+                extra={
+                    "step": "relay-batch",
+                    "events": len(batch.envelopes),
+                    "set_aside": len(batch.unreadable),
+                    "position": batch.last_position,
+                },
+            )
             published += len(batch.envelopes)
             self.published += len(batch.envelopes)
         return published

@@ -5,10 +5,12 @@ asks `tracing.TRACER is not None` (one attribute look-up) and does nothing more.
 gives the process a TracerProvider named after it (`service.name`: glow-api, glow-writer,
 glow-relay, glow-worker; OTEL_SERVICE_NAME wins when an operator sets it), a parent-based
 ratio sampler (GLOW_TRACE_SAMPLE_RATIO of the traces this ledger starts; a caller's sampled
-`traceparent` is followed) and a BatchSpanProcessor exporting over OTLP/HTTP protobuf to where
+`traceparent` is followed) and spans exported over OTLP/HTTP protobuf to where
 OpenTelemetry's own variables say (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or
-OTEL_EXPORTER_OTLP_ENDPOINT, default http://localhost:4318). Spans are exported in the
-background, in batches; an unreachable collector loses spans, never slows a command.
+OTEL_EXPORTER_OTLP_ENDPOINT, default http://localhost:4318) by an exporter process of its own
+(span_shipping.py, exporter_process.py: the SDK's batch processor and OTLP exporter, so that
+encoding never holds this process's interpreter lock). Spans are exported in the background,
+in batches; an unreachable collector loses spans, never slows a command.
 
 Ids cross process boundaries as W3C Trace Context: a `traceparent` string in the writer's
 frames and the Kafka message headers, and (trace id, span id) in each event's trace.
@@ -17,22 +19,26 @@ frames and the Kafka message headers, and (trace id, span id) in each event's tr
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from configuration.settings import Settings
+from configuration.trace_ids import use_trace_ids
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
-    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter
     from opentelemetry.trace import Link, Span, SpanKind, Tracer
+
+    from telemetry.span_records import Record
 
 log = logging.getLogger(__name__)
 
 API, WRITER, RELAY, WORKER = "glow-api", "glow-writer", "glow-relay", "glow-worker"
 TRACER: Tracer | None = None  # None: tracing is off in this process
 _provider: TracerProvider | None = None
+_ship: Callable[[Record], None] | None = None  # exports a span given as its record
 
 AttributeValue = str | bool | int | float
 Attributes = Mapping[str, AttributeValue]
@@ -42,7 +48,7 @@ Parent = tuple[str, str]  # (trace id, span id), 32 and 16 lower-case hex digits
 def start(settings: Settings, service_name: str, exporter: SpanExporter | None = None) -> bool:
     """Trace this process if the settings say so (once; a second call keeps the first
     provider). `exporter` replaces OTLP (tests). True when tracing is on."""
-    global TRACER, _provider
+    global TRACER, _provider, _ship
     if not settings.tracing:
         return False
     if TRACER is not None:
@@ -52,17 +58,26 @@ def start(settings: Settings, service_name: str, exporter: SpanExporter | None =
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
     from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
-    if exporter is None:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-        exporter = OTLPSpanExporter()
     provider = TracerProvider(
         resource=Resource.create({SERVICE_NAME: service_name}),
         sampler=ParentBased(TraceIdRatioBased(settings.trace_sample_ratio)),
     )
-    provider.add_span_processor(BatchSpanProcessor(exporter))
+    processor: SpanProcessor
+    if exporter is None:  # OTLP, encoded and sent by an exporter process of its own
+        from telemetry.span_shipping import ShippingSpanProcessor
+
+        processor = shipping = ShippingSpanProcessor(service_name)
+        _ship = shipping.ship
+    else:
+        from telemetry.span_records import span_of
+
+        processor = BatchSpanProcessor(exporter)
+        resource = provider.resource
+        _ship = lambda record: processor.on_end(span_of(record, resource))  # noqa: E731
+    provider.add_span_processor(processor)
     _provider = provider
     TRACER = provider.get_tracer("glowledger")
+    use_trace_ids(current_trace_id)  # log lines name the active span's trace
     log.info(
         "tracing on as %s, sampling %s of new traces", service_name, settings.trace_sample_ratio
     )
@@ -71,8 +86,9 @@ def start(settings: Settings, service_name: str, exporter: SpanExporter | None =
 
 def stop() -> None:
     """Export what is buffered and stop tracing in this process."""
-    global TRACER, _provider
-    provider, _provider, TRACER = _provider, None, None
+    global TRACER, _provider, _ship
+    provider, _provider, TRACER, _ship = _provider, None, None, None
+    use_trace_ids(None)
     if provider is not None:
         provider.shutdown()
 
@@ -80,6 +96,21 @@ def stop() -> None:
 def flush(timeout_millis: int = 10_000) -> bool:
     """Export every span ended so far (tests, and a process about to exit)."""
     return _provider.force_flush(timeout_millis) if _provider is not None else True
+
+
+# --- spans made as records (span_records.py), without the SDK's Span: the writer's ---------
+
+
+def ship(record: Record) -> None:
+    """Export the span of `record` (nothing when tracing is off)."""
+    if _ship is not None:
+        _ship(record)
+
+
+def new_span_id() -> int:
+    """A span id from the SDK's id generator."""
+    assert _provider is not None, "tracing is off"
+    return _provider.id_generator.generate_span_id()
 
 
 # --- the active span ---------------------------------------------------------------------
@@ -133,27 +164,6 @@ def extracted(carrier: Mapping[str, str]) -> Context:
     from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
     return TraceContextTextMapPropagator().extract(carrier)
-
-
-def from_traceparent(value: str | None) -> Context | None:
-    """The context of a `traceparent` our own process sent (the writer's frames): read by
-    position, without the propagator's regular expressions; anything else goes through it."""
-    if value is None:
-        return None
-    version, trace_id, span_id, flags = value.split("-") if value.count("-") == 3 else ("",) * 4
-    if version != "00" or len(flags) != 2 or not _ids(trace_id, span_id):
-        return extracted({"traceparent": value})
-    from opentelemetry.trace import (
-        NonRecordingSpan,
-        SpanContext,
-        TraceFlags,
-        set_span_in_context,
-    )
-
-    context = SpanContext(
-        int(trace_id, 16), int(span_id, 16), is_remote=True, trace_flags=TraceFlags(int(flags, 16))
-    )
-    return set_span_in_context(NonRecordingSpan(context))
 
 
 def parent_context(parent: Parent) -> Context:

@@ -5,6 +5,7 @@ and the commit group to the read-model write, and each event's trace holding tha
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -117,8 +118,9 @@ def test_one_trace_runs_from_the_request_through_the_writer_process_to_the_read_
 
 
 def test_a_callers_traceparent_is_continued_and_a_refusal_is_recorded(
-    traced_ledger: RunningLedger, receiver: Receiver
+    traced_ledger: RunningLedger, receiver: Receiver, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="glow.requests")
     with httpx.Client(base_url=traced_ledger.base_url, headers=auth_headers()) as client:
         stocked_sku(client, SKU, SHOP, {"B1": 1})
         too_many = client.post(
@@ -136,6 +138,9 @@ def test_a_callers_traceparent_is_continued_and_a_refusal_is_recorded(
         writer = one(spans, "glow-writer", "writer SellDirect")
         assert writer.trace_id == CALLER_TRACE
         assert writer.attributes["glow.refusal"] == "insufficient-stock"
+    # the request's log line names its trace: from a log line to the spans, and back
+    lines = [r for r in caplog.records if getattr(r, "route", None) == "/sales"]
+    assert [(r.status, r.trace_id) for r in lines] == [(409, CALLER_TRACE)]  # type: ignore[attr-defined]
 
 
 def test_a_trace_id_is_recorded_even_when_the_trace_is_not_sampled(

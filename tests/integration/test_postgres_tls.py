@@ -132,9 +132,14 @@ def test_migrate_and_a_command_work_over_verified_tls_only(tls_cluster: TlsClust
                 "JOIN pg_stat_activity a USING (pid) WHERE a.datname = 'glow_tls'"
             ).fetchall()
         # the ledger's pool, the writer process's, the key vault's: all over TLS, named by
-        # the URL's application_name (the writer's append connection names itself)
+        # the URL's application_name (the writer's append and store-lock connections name
+        # themselves)
         assert all(ssl for ssl, _ in sessions), sessions
-        assert {name for _, name in sessions} == {"glow-tls-test", "glow-writer-append"}
+        assert {name for _, name in sessions} == {
+            "glow-tls-test",
+            "glow-writer-append",
+            "glow-writer-lock",
+        }
         assert (runtime.ledger.recorder.max_notification_id() or 0) >= 1  # read over TLS too
     finally:
         runtime.close()

@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 
 from cli.dev_processes import free_port
@@ -61,3 +62,9 @@ def test_commands_through_the_api_reach_redis_and_clickhouse_via_relay_and_worke
     assert len(facts["sales_lines"]) == 2
     assert facts["reservation_events"] and facts["stock_movements"]
     assert len(facts["orders"]) == 1 and len(facts["fulfilments"]) == 1  # the orders topic too
+    steps = [orjson.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    relayed = [s for s in steps if s.get("step") == "relay-batch"]
+    projected = [s for s in steps if s.get("step") == "worker-batch"]
+    assert relayed and sum(s["events"] for s in relayed) > 0, log.read_text()[-3000:]
+    assert relayed[-1]["logger"] == "streams.relay" and relayed[-1]["position"] > 0
+    assert projected and sum(s["events"] for s in projected) > 0, log.read_text()[-3000:]
