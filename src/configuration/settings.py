@@ -154,6 +154,12 @@ class Settings:
     # holds the store's advisory lock; another waits, trying again every interval.
     writer_lock: bool = True
     writer_lock_retry_seconds: float = 2.0
+    # The shared writer (`glow writer`, service_layer/shared_writer.py): where it listens,
+    # where `glow serve` finds it (tcp://host:port[,host:port...], tried in turn; unset: the
+    # writer is `glow serve`'s child as before), and the secret both prove (writer_wire.py).
+    writer_listen: str = "127.0.0.1:7070"
+    writer_url: str = ""
+    writer_secret: str = ""
     # /health/ready without a broker: this process's read models within this many events of
     # the log's head (service_layer/readiness.py).
     ready_max_behind_events: int = 10_000
@@ -210,11 +216,20 @@ class Settings:
         values.update(_retention_settings(env))
         values.update(_serving_settings(env))
         values.update(_writer_lock_settings(env))
+        values.update(_shared_writer_settings(env))
         values.update(_operations_settings(env))
         values.update({k: v for k, v in overrides.items() if v is not None})
         values.setdefault("webhooks", _webhooks_on(env, values))
         values.setdefault("writer_process", _writer_process(env, str(values["event_store_url"])))
-        return cls(**values)  # type: ignore[arg-type]
+        settings = cls(**values)  # type: ignore[arg-type]
+        if settings.writer_url:
+            if not settings.is_postgres():
+                raise SettingsError(
+                    "GLOW_WRITER_URL needs a PostgreSQL event store (`glow writer` serves one); "
+                    "on SQLite the writer is `glow serve`'s own: unset GLOW_WRITER_URL"
+                )
+            settings.writer_secret_bytes()  # required with it
+        return settings
 
     def as_env(self) -> dict[str, str]:
         """The GLOW_* variables from which a child process's from_env gives these settings
@@ -236,6 +251,28 @@ class Settings:
 
     def is_postgres(self) -> bool:
         return self.event_store_url.startswith(("postgresql://", "postgres://"))
+
+    def writer_addresses(self) -> list[tuple[str, int]]:
+        """GLOW_WRITER_URL's addresses, in the order `glow serve` tries them; empty when
+        unset (the writer is then `glow serve`'s own child process)."""
+        return _writer_addresses(self.writer_url) if self.writer_url else []
+
+    def writer_listen_address(self) -> tuple[str, int]:
+        """Where `glow writer` listens (GLOW_WRITER_LISTEN, host:port)."""
+        return _host_port(self.writer_listen, "GLOW_WRITER_LISTEN", "0.0.0.0:7070")
+
+    def writer_secret_bytes(self) -> bytes:
+        """GLOW_WRITER_SECRET, which every connection to `glow writer` proves first: required
+        for `glow writer` and for GLOW_WRITER_URL, on any address (even on loopback, anyone
+        on the machine could otherwise send the writer pickles)."""
+        if len(self.writer_secret) < MIN_WRITER_SECRET_CHARS:
+            raise SettingsError(
+                f"GLOW_WRITER_SECRET must be at least {MIN_WRITER_SECRET_CHARS} characters "
+                f"(got {len(self.writer_secret)}): every connection to `glow writer` proves it "
+                "before a frame is read; make one with `openssl rand -hex 32` and give the "
+                "same value to `glow writer` and to every `glow serve` with GLOW_WRITER_URL"
+            )
+        return self.writer_secret.encode()
 
 
 VARIABLES = {  # Settings field -> its environment variable, for Settings.as_env
@@ -285,6 +322,9 @@ VARIABLES = {  # Settings field -> its environment variable, for Settings.as_env
     "writer_lock": "GLOW_WRITER_LOCK",
     "writer_lock_retry_seconds": "GLOW_WRITER_LOCK_RETRY_SECONDS",
     "ready_max_behind_events": "GLOW_READY_MAX_BEHIND_EVENTS",
+    "writer_listen": "GLOW_WRITER_LISTEN",
+    "writer_url": "GLOW_WRITER_URL",
+    "writer_secret": "GLOW_WRITER_SECRET",
     "rate_limits": "GLOW_RATE_LIMITS",
     "rate_limit_per_subject": "GLOW_RATE_LIMIT_PER_SUBJECT",
     "rate_limit_per_channel": "GLOW_RATE_LIMIT_PER_CHANNEL",
@@ -349,6 +389,43 @@ def _writer_lock_settings(env: dict[str, str]) -> dict[str, object]:
         "writer_lock_retry_seconds": retry,
         "ready_max_behind_events": _int(env, "GLOW_READY_MAX_BEHIND_EVENTS", 10_000),
     }
+
+
+MIN_WRITER_SECRET_CHARS = 32
+
+
+def _shared_writer_settings(env: dict[str, str]) -> dict[str, object]:
+    """GLOW_WRITER_URL is checked here (every `glow serve` reads it); GLOW_WRITER_LISTEN and
+    the secret by the commands that use them (Settings.writer_listen_address, ...)."""
+    url = env.get("GLOW_WRITER_URL", "").strip()
+    if url:
+        _writer_addresses(url)
+    return {
+        "writer_listen": env.get("GLOW_WRITER_LISTEN", "").strip() or "127.0.0.1:7070",
+        "writer_url": url,
+        "writer_secret": env.get("GLOW_WRITER_SECRET", ""),
+    }
+
+
+def _writer_addresses(url: str) -> list[tuple[str, int]]:
+    """`tcp://a:7070,b:7070` (or `tcp://a:7070,tcp://b:7070`) -> [(a, 7070), (b, 7070)]."""
+    if not url.startswith("tcp://"):
+        raise SettingsError(f"GLOW_WRITER_URL must be tcp://host:port[,host:port...], got {url!r}")
+    addresses = []
+    for part in url.split(","):
+        entry = part.strip().removeprefix("tcp://")
+        addresses.append(_host_port(entry, "GLOW_WRITER_URL", "tcp://writer:7070"))
+    return addresses
+
+
+def _host_port(raw: str, name: str, example: str) -> tuple[str, int]:
+    host, _, port = raw.strip().rpartition(":")
+    host = host.strip("[]")  # [::1]:7070
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise SettingsError(
+            f"{name}: {raw!r} is not host:port with a TCP port from 1 to 65535 (e.g. {example})"
+        )
+    return host, int(port)
 
 
 def _webhook_settings(env: dict[str, str]) -> dict[str, object]:

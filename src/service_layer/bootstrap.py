@@ -25,6 +25,7 @@ from service_layer.reservation_sweeper import ReservationSweeper
 from service_layer.webhook_desk import WebhookDesk
 from service_layer.writer import Writer
 from service_layer.writer_client import RemoteWriter
+from service_layer.writer_connection import NetworkWriter
 from service_layer.writer_thread import InProcessWriter
 from storage.migrations import pending_migrations
 
@@ -128,7 +129,9 @@ def bootstrap(settings: Settings) -> LedgerRuntime:
     require_schema(settings)
     ledger = InventoryLedger(env=eventsourcing_env(settings.event_store_url))
     writer: Writer
-    if settings.writer_process and settings.is_postgres():
+    if settings.writer_url and settings.is_postgres():
+        writer = NetworkWriter(settings)  # `glow writer`, shared by every replica
+    elif settings.writer_process and settings.is_postgres():
         writer = RemoteWriter(settings)
     else:
         writer = InProcessWriter(

@@ -34,6 +34,15 @@ class WriterStandbyError(WriterStoppedError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class WriterUnreachableError(WriterStoppedError):
+    """The shared writer (`glow writer`) is not connected: it is failing over to its standby
+    or restarting, and this API is connecting again (writer_connection.py)."""
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
 @dataclass(frozen=True)
 class Outcome:
     """A command's result as its caller hears it: `created` as the handler decided it (the

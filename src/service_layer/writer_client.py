@@ -184,17 +184,9 @@ class RemoteWriter:
         return future
 
     def _register(self, waiter: Future[Outcome] | tuple[asyncio.AbstractEventLoop, Any]) -> int:
-        if self._stopped.is_set():
-            raise WriterStoppedError("the ledger is shutting down; retry on another instance")
-        if self._gone is not None:
-            raise WriterStoppedError(self._gone)
-        if self._state != LEADING:
-            retry = max(1, round(self._settings.writer_lock_retry_seconds))
-            raise WriterStandbyError(
-                "this replica's writer stands by while another writer leads the store; retry "
-                "(the same Idempotency-Key never applies a command twice)",
-                retry,
-            )
+        refusal = self._refusal()
+        if refusal is not None:
+            raise refusal
         if len(self._waiting) >= self._max_in_flight:
             self.overloaded += 1
             raise WriterOverloadedError(
@@ -204,6 +196,21 @@ class RemoteWriter:
         self._waiting[request_id] = waiter
         return request_id
 
+    def _refusal(self) -> WriterStoppedError | None:
+        """Why no command can be taken now (the 503 to answer), or None."""
+        if self._stopped.is_set():
+            return WriterStoppedError("the ledger is shutting down; retry on another instance")
+        if self._gone is not None:
+            return WriterStoppedError(self._gone)
+        if self._state != LEADING:
+            retry = max(1, round(self._settings.writer_lock_retry_seconds))
+            return WriterStandbyError(
+                "this replica's writer stands by while another writer leads the store; retry "
+                "(the same Idempotency-Key never applies a command twice)",
+                retry,
+            )
+        return None
+
     def _flush(self) -> None:
         with self._lock:
             batch, self._outbox = self._outbox, []
@@ -212,41 +219,26 @@ class RemoteWriter:
             self._send(batch)
 
     def _send(self, batch: list[Request]) -> None:
-        assert self._sock is not None, "start the writer first"
         try:
             with self._send_lock:
+                if self._sock is None:
+                    raise ConnectionError("not connected to the writer")
                 send_frame(self._sock, batch)
         except OSError as error:
-            stopped = WriterStoppedError(f"the writer process is gone ({error})")
+            lost = self._lost(error)
             for request_id, *_ in batch:
-                self._settle(request_id, None, stopped)
+                self._settle(request_id, None, lost)
+
+    def _lost(self, error: OSError) -> WriterStoppedError:
+        """What a command hears when it could not be sent."""
+        return WriterStoppedError(f"the writer process is gone ({error})")
 
     def _read(self) -> None:
         assert self._sock is not None
         frames = FrameReader(self._sock)
         try:
             while (burst := frames.burst()) is not None:
-                for message in burst:
-                    if message[0] == STATUS:
-                        if self._state == STANDBY and message[1] == LEADING:
-                            log.warning("this replica's writer took the store over: it leads")
-                        self._state = message[1]
-                        self._state_known.set()
-                        continue
-                    counts, observations, results = message
-                    self.counts = WriterCounts(*counts)
-                    if observations:
-                        observe_all(INVENTORY, observations)
-                    by_loop: dict[asyncio.AbstractEventLoop, list[Any]] = {}
-                    with self._lock:
-                        waiters = [(self._waiting.pop(r, None), o, e) for r, o, e in results]
-                    for waiter, outcome, error in waiters:
-                        if isinstance(waiter, tuple):
-                            by_loop.setdefault(waiter[0], []).append((waiter[1], outcome, error))
-                        elif waiter is not None:
-                            settle([(waiter, outcome, error)])
-                    for loop, settled in by_loop.items():
-                        _call_in(loop, settle, settled)
+                self._take(burst)
         except OSError:
             log.exception("reading the writer process's answers failed")
         finally:
@@ -255,7 +247,35 @@ class RemoteWriter:
             if not self._stopped.is_set():
                 log.error("the writer process stopped: commands are refused until a restart")
             self._state_known.set()  # start() waits for nothing more
-            self._fail_waiting()
+            self._fail_waiting(
+                WriterStoppedError("the writer process stopped; retry with the same key")
+            )
+
+    def _take(self, burst: list[Any]) -> None:
+        """A burst of the writer's frames: its state, or a group's outcomes to settle (with
+        the writer's counts and observations when it reports them here)."""
+        for message in burst:
+            if message[0] == STATUS:
+                if self._state == STANDBY and message[1] == LEADING:
+                    log.warning("this replica's writer took the store over: it leads")
+                self._state = message[1]
+                self._state_known.set()
+                continue
+            counts, observations, results = message
+            if counts is not None:
+                self.counts = WriterCounts(*counts)
+            if observations:
+                observe_all(INVENTORY, observations)
+            by_loop: dict[asyncio.AbstractEventLoop, list[Any]] = {}
+            with self._lock:
+                waiters = [(self._waiting.pop(r, None), o, e) for r, o, e in results]
+            for waiter, outcome, error in waiters:
+                if isinstance(waiter, tuple):
+                    by_loop.setdefault(waiter[0], []).append((waiter[1], outcome, error))
+                elif waiter is not None:
+                    settle([(waiter, outcome, error)])
+            for loop, settled in by_loop.items():
+                _call_in(loop, settle, settled)
 
     def _settle(self, request_id: int, outcome: Outcome | None, error: BaseException) -> None:
         with self._lock:
@@ -265,10 +285,10 @@ class RemoteWriter:
         elif waiter is not None:
             settle([(waiter, outcome, error)])
 
-    def _fail_waiting(self) -> None:
+    def _fail_waiting(self, error: BaseException) -> None:
         with self._lock:
             ids = list(self._waiting)
-        error = WriterStoppedError("the writer process stopped; retry with the same key")
+            self._outbox.clear()  # registered above: failed with the rest
         for request_id in ids:
             self._settle(request_id, None, error)
 

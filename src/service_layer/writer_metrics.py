@@ -76,12 +76,15 @@ class WriterCounts:
 @dataclass(frozen=True)
 class WriterFigures:
     """A writer as a scrape sees it: its counts, the commands refused before they reached it
-    (its queue full: the API's 503 `ledger-busy`), and its queue."""
+    (its queue full: the API's 503 `ledger-busy`), and its queue. `counts` is None where
+    another process reports them (an API of the shared writer: `glow writer`'s /metrics);
+    `queue_capacity` is None where there is no queue to report (`glow writer` itself: each
+    API reports its own)."""
 
-    counts: WriterCounts
+    counts: WriterCounts | None
     overloaded: int
     queue_depth: int
-    queue_capacity: int
+    queue_capacity: int | None
 
 
 class WriterCollector(Collector):
@@ -124,21 +127,23 @@ class WriterCollector(Collector):
         )
         for ledger, figures in sorted(writers.items()):
             counts = figures.counts
-            outcomes = {
-                "committed": counts.committed - counts.replayed,
-                "replayed": counts.replayed,
-                "refused": counts.refused,
-                "failed": counts.failed,
-            }
-            for outcome, value in outcomes.items():
-                commands.add_metric([ledger, outcome], value)
-            groups.add_metric([ledger], counts.groups)
-            overloaded.add_metric([ledger], figures.overloaded)
-            depth.add_metric([ledger], figures.queue_depth)
-            capacity.add_metric([ledger], figures.queue_capacity)
+            if counts is not None:
+                outcomes = {
+                    "committed": counts.committed - counts.replayed,
+                    "replayed": counts.replayed,
+                    "refused": counts.refused,
+                    "failed": counts.failed,
+                }
+                for outcome, value in outcomes.items():
+                    commands.add_metric([ledger, outcome], value)
+                groups.add_metric([ledger], counts.groups)
+            if figures.queue_capacity is not None:
+                overloaded.add_metric([ledger], figures.overloaded)
+                depth.add_metric([ledger], figures.queue_depth)
+                capacity.add_metric([ledger], figures.queue_capacity)
         yield from (commands, groups, overloaded, depth, capacity)
         inventory = writers.get(INVENTORY)
-        if inventory is not None:
+        if inventory is not None and inventory.counts is not None:
             yield CounterMetricFamily(
                 "glow_commands_committed",
                 "Inventory commands answered with their outcome, replays included (older name)",

@@ -22,6 +22,8 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
+from functools import partial
 
 import psycopg
 
@@ -70,12 +72,15 @@ def serve_writer(settings: Settings, path: str) -> None:
     lock, watching = None, threading.Event()
     if settings.writer_lock and settings.is_postgres():
         lock = WriterLock(postgres_conninfo(settings.event_store_url))
-        if not _lead(lock, sock, settings.writer_lock_retry_seconds):
+        standby = partial(send_frame, sock, (STATUS, STANDBY))
+        if not lead(
+            lock, settings.writer_lock_retry_seconds, standby, partial(_closed_within, sock)
+        ):
             lock.close()
             sock.close()
             ledger.close()
             return  # the API process closed while this writer stood by
-        watching = _watch(lock, settings.writer_lock_retry_seconds)
+        watching = watch(lock, settings.writer_lock_retry_seconds)
     send_frame(sock, (STATUS, LEADING))
     outbox: list[Result] = []
     observed: list[Observation] = []  # the groups' sizes and commit times, for the API's metrics
@@ -100,23 +105,7 @@ def serve_writer(settings: Settings, path: str) -> None:
         burst: list[list[Request]] | None = frames.burst(wait)
         if burst is None:
             return None
-        if traced:
-            arrived = time.time_ns()
-            return [
-                Submission(
-                    command,
-                    key,
-                    fingerprint,
-                    traced_answer(Slot(request_id, outbox), command, parent, arrived),
-                )
-                for batch in burst
-                for request_id, command, key, fingerprint, parent in batch
-            ]
-        return [
-            Submission(command, key, fingerprint, Slot(request_id, outbox))
-            for batch in burst
-            for request_id, command, key, fingerprint, _ in batch
-        ]
+        return submissions(burst, outbox, traced)
 
     try:
         WriterLoop(writer, commit_channel(ledger), arrived, _append_to(observed)).run()
@@ -136,9 +125,47 @@ def _append_to(observed: list[Observation]) -> GroupObserver:
     return observe
 
 
-def _lead(lock: WriterLock, sock: socket.socket, retry_seconds: float) -> bool:
-    """Take the store's writer lock, waiting for it as long as it takes; False if the API
-    process closed the socket meanwhile (it stops)."""
+def submissions(
+    burst: list[list[Request]],
+    outbox: list[Result],
+    traced: bool,
+    gave_up: Callable[[], bool] | None = None,
+) -> list[Submission]:
+    """The commands of a burst of frames from one API process, each with a slot that puts
+    its outcome in `outbox` (wrapped in its span when traced); `gave_up` says whether that
+    API stopped waiting (its connection closed: then a command not decided yet is not)."""
+    if traced:
+        arrived = time.time_ns()
+        return [
+            Submission(
+                command,
+                key,
+                fingerprint,
+                traced_answer(_slot(request_id, outbox, gave_up), command, parent, arrived),
+            )
+            for batch in burst
+            for request_id, command, key, fingerprint, parent in batch
+        ]
+    return [
+        Submission(command, key, fingerprint, _slot(request_id, outbox, gave_up))
+        for batch in burst
+        for request_id, command, key, fingerprint, _ in batch
+    ]
+
+
+def _slot(request_id: int, outbox: list[Result], gave_up: Callable[[], bool] | None) -> Slot[int]:
+    return Slot(request_id, outbox) if gave_up is None else Slot(request_id, outbox, gave_up)
+
+
+def lead(
+    lock: WriterLock,
+    retry_seconds: float,
+    standing_by: Callable[[], None],
+    stop_within: Callable[[float], bool],
+) -> bool:
+    """Take the store's writer lock, waiting for it as long as it takes; False if told to
+    stop meanwhile (`stop_within(seconds)` waits up to that long and says whether to stop).
+    `standing_by` is called once, when the lock is first found taken."""
     said_standby = False
     last_logged = -WAITING_LOG_SECONDS
     while True:
@@ -152,12 +179,12 @@ def _lead(lock: WriterLock, sock: socket.socket, retry_seconds: float) -> bool:
             lock.close()
             why = f"cannot reach the store to take its writer lock ({type(error).__name__})"
         if not said_standby:
-            send_frame(sock, (STATUS, STANDBY))
+            standing_by()
             said_standby = True
         if time.monotonic() - last_logged >= WAITING_LOG_SECONDS:
             log.warning("standing by: %s; trying again every %s s", why, retry_seconds)
             last_logged = time.monotonic()
-        if _closed_within(sock, retry_seconds):
+        if stop_within(retry_seconds):
             return False
 
 
@@ -175,7 +202,7 @@ def _closed_within(sock: socket.socket, seconds: float) -> bool:
         return True
 
 
-def _watch(lock: WriterLock, interval: float) -> threading.Event:
+def watch(lock: WriterLock, interval: float) -> threading.Event:
     """While leading, check the lock's session every interval; if it is gone (the store
     restarted, the connection was cut) another writer may take the lock, so this one stops
     at once instead of writing beside it (its API answers 503 until restarted). Set the

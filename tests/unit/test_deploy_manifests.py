@@ -27,7 +27,7 @@ from dockerfile_parse import DockerfileParser
 from api.access import PUBLIC
 from api.access_rules import ACCESS_RULES
 from api.operations_routes import OPERATIONS_ROUTES
-from configuration.settings import VARIABLES
+from configuration.settings import VARIABLES, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -125,7 +125,7 @@ def test_the_compose_cluster_has_every_part_started_in_order_and_checked(
     services = compose["services"]
     assert {"postgres", "broker", "redis", "clickhouse"} <= set(services)
     glow = {name: s for name, s in services.items() if s.get("image", "").startswith("glowledger")}
-    assert set(glow) == {"migrate", "api", "relay", "worker", "webhooks"}
+    assert set(glow) == {"migrate", "writer", "api", "relay", "worker", "webhooks"}
     for name, service in services.items():
         image = service["image"]
         assert ":" in image and not image.endswith(":latest"), f"{name}: {image} is not pinned"
@@ -141,6 +141,13 @@ def test_the_compose_cluster_has_every_part_started_in_order_and_checked(
                 "condition": "service_completed_successfully"
             }
     assert "/health/ready" in " ".join(glow["api"]["healthcheck"]["test"])
+    # The APIs share the writer service, which is ready only while it leads.
+    writer, api = glow["writer"]["environment"], glow["api"]["environment"]
+    assert "9100/health/ready" in " ".join(glow["writer"]["healthcheck"]["test"])
+    assert writer["GLOW_METRICS_PORT"] == "9100"
+    assert api["GLOW_WRITER_URL"] == f"tcp://writer:{writer['GLOW_WRITER_LISTEN'].split(':')[1]}"
+    assert api["GLOW_WRITER_SECRET"] == writer["GLOW_WRITER_SECRET"]
+    assert glow["api"]["depends_on"]["writer"] == {"condition": "service_healthy"}
     for name, service in services.items():
         for variable, value in (service.get("environment") or {}).items():
             secret = SECRET_NAME.search(variable) or re.search(r"://[^/\s]+@", str(value))
@@ -194,6 +201,7 @@ def test_every_workload_runs_glow_non_root_read_only_with_resources_and_settings
     workloads = {**by_kind(objects, "Deployment"), **by_kind(objects, "Job")}
     assert set(workloads) == {
         "glow-api",
+        "glow-writer",
         "glow-relay",
         "glow-worker",
         "glow-webhooks",
@@ -219,6 +227,8 @@ def test_every_workload_runs_glow_non_root_read_only_with_resources_and_settings
             resources = container["resources"]
             assert {"cpu", "memory"} <= set(resources["requests"]), name
             assert "memory" in resources["limits"], name
+            for variable in container.get("env", []):
+                assert variable["name"] in VARIABLES.values(), f"{name}: {variable['name']}"
             sources = container["envFrom"]
             assert {"secretRef": {"name": "glow-secrets"}} in sources
             for source in sources:
@@ -228,7 +238,7 @@ def test_every_workload_runs_glow_non_root_read_only_with_resources_and_settings
                     assert not any(SECRET_NAME.search(key) for key in data)
 
 
-def test_the_api_probes_ask_the_public_health_routes_and_one_writer_leads(
+def test_the_api_scales_out_on_cpu_and_its_probes_ask_the_public_health_routes(
     objects: list[dict[str, Any]],
 ) -> None:
     api = by_kind(objects, "Deployment")["glow-api"]
@@ -245,16 +255,85 @@ def test_the_api_probes_ask_the_public_health_routes_and_one_writer_leads(
     }
     for path in probes.values():
         assert path in routes and ACCESS_RULES[("GET", path)] is PUBLIC  # probes carry no token
-    # A standby is never ready: a rolling update would wait for it forever.
-    assert api["spec"]["strategy"] == {"type": "Recreate"}
-    assert "glow-api" not in {
-        h["spec"]["scaleTargetRef"]["name"]
-        for h in by_kind(objects, "HorizontalPodAutoscaler").values()
+    # Every replica is ready while connected to the shared writer: rolling updates work,
+    # one new replica at a time and none taken out before its successor is ready.
+    assert api["spec"]["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
     }
+    autoscaler = by_kind(objects, "HorizontalPodAutoscaler")["glow-api"]
+    assert autoscaler["spec"]["scaleTargetRef"]["name"] == "glow-api"
+    assert autoscaler["spec"]["minReplicas"] >= 2
+    assert autoscaler["spec"]["maxReplicas"] > autoscaler["spec"]["minReplicas"]
+    [metric] = autoscaler["spec"]["metrics"]
+    assert metric["resource"]["name"] == "cpu"
+    assert "cpu" in container["resources"]["requests"]  # utilisation is of the request
     service = by_kind(objects, "Service")["glow-api"]
     assert service["spec"]["selector"].items() <= container_labels(api).items()
     port_names = {p["name"] for p in container["ports"]}
     assert {p["targetPort"] for p in service["spec"]["ports"]} <= port_names
+
+
+def test_one_writer_leads_behind_its_service_and_only_the_apis_reach_its_port(
+    objects: list[dict[str, Any]],
+) -> None:
+    writer = by_kind(objects, "Deployment")["glow-writer"]
+    spec = writer["spec"]
+    # A leader and a standby; a new pod stands by while an old one leads, never ready, so a
+    # rolling update would wait forever.
+    assert spec["replicas"] == 2 and spec["strategy"] == {"type": "Recreate"}
+    assert "glow-writer" not in {
+        h["spec"]["scaleTargetRef"]["name"]
+        for h in by_kind(objects, "HorizontalPodAutoscaler").values()
+    }
+    [container] = spec["template"]["spec"]["containers"]
+    assert container["args"] == ["writer"]
+    env = {v["name"]: v["value"] for v in container["env"]}
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    config = by_kind(objects, "ConfigMap")["glow-settings"]["data"]
+    settings = Settings.from_env(
+        {
+            **config,
+            **env,
+            "GLOW_EVENT_STORE_URL": "postgresql://glow@db/glow",
+            "GLOW_WRITER_SECRET": "x" * 32,
+        }
+    )
+    host, port = settings.writer_listen_address()
+    assert host == "0.0.0.0" and port == ports["writer"]  # reachable from other pods
+    assert settings.metrics_port == ports["metrics"]
+    probes = {
+        kind: container[kind]["httpGet"]
+        for kind in ("startupProbe", "livenessProbe", "readinessProbe")
+    }
+    assert {kind: (p["path"], p["port"]) for kind, p in probes.items()} == {
+        "startupProbe": ("/health/live", "metrics"),
+        "livenessProbe": ("/health/live", "metrics"),
+        "readinessProbe": ("/health/ready", "metrics"),  # ready = holds the lock, listens
+    }
+    assert "GLOW_WRITER_SECRET" not in config  # the Secret's, never the ConfigMap's
+
+    # The APIs find the leader through a Service of the writer's pods (ready ones only).
+    service = by_kind(objects, "Service")["glow-writer"]
+    assert service["spec"]["selector"].items() <= container_labels(writer).items()
+    assert not service["spec"].get("publishNotReadyAddresses", False)
+    [service_port] = service["spec"]["ports"]
+    assert service_port["targetPort"] == "writer"
+    name = service["metadata"]["name"]
+    assert settings.writer_addresses() == [(name, service_port["port"])]
+
+    [policy] = [
+        p
+        for p in by_kind(objects, "NetworkPolicy").values()
+        if p["spec"]["podSelector"]["matchLabels"].items() <= container_labels(writer).items()
+    ]
+    api = by_kind(objects, "Deployment")["glow-api"]
+    for rule in policy["spec"]["ingress"]:
+        if {"port": "writer"} in rule["ports"]:
+            [peer] = rule["from"]
+            assert peer["podSelector"]["matchLabels"].items() <= container_labels(api).items()
+        else:
+            assert rule["ports"] == [{"port": "metrics"}]
 
 
 def container_labels(workload: dict[str, Any]) -> dict[str, str]:
@@ -267,12 +346,13 @@ def test_autoscalers_and_disruption_budgets_point_at_workloads_that_exist(
 ) -> None:
     deployments = by_kind(objects, "Deployment")
     autoscalers = by_kind(objects, "HorizontalPodAutoscaler")
-    assert {h["spec"]["scaleTargetRef"]["name"] for h in autoscalers.values()} == {"glow-worker"}
+    targets = {h["spec"]["scaleTargetRef"]["name"] for h in autoscalers.values()}
+    assert targets == {"glow-api", "glow-worker"}
+    assert autoscalers["glow-worker"]["spec"]["maxReplicas"] <= 4  # the topics' partitions
     for autoscaler in autoscalers.values():
-        assert autoscaler["spec"]["maxReplicas"] <= 4  # the topics' partitions
         assert autoscaler["spec"]["minReplicas"] >= 2
     budgets = by_kind(objects, "PodDisruptionBudget")
-    assert set(budgets) == {"glow-api", "glow-worker"}
+    assert set(budgets) == {"glow-api", "glow-worker", "glow-writer"}
     for budget in budgets.values():
         selector = budget["spec"]["selector"]["matchLabels"]
         matched = [
