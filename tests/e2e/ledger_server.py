@@ -7,7 +7,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
@@ -192,3 +192,12 @@ def refused(
     assert count_events(running.store_url) == before
     problem: dict[str, Any] = response.json()
     return problem
+
+
+def eventually(read: Callable[[], Any], accept: Callable[[Any], bool], seconds: float = 60) -> Any:
+    """What `read` returns once `accept` takes it, polling every 50 ms for up to `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not accept(found := read()):
+        assert time.monotonic() < deadline, f"still {found}"
+        time.sleep(0.05)
+    return found

@@ -18,7 +18,7 @@ import struct
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -30,7 +30,7 @@ import pytest
 
 from service_layer.writer_wire import MAGIC, NONCE_BYTES, HandshakeRefused, answer
 from tests.e2e.glow_process import GLOW, GlowServe, environment, free_port, glow_serve
-from tests.e2e.ledger_server import auth_headers, count_answers, headers, stocked_sku
+from tests.e2e.ledger_server import auth_headers, count_answers, eventually, headers, stocked_sku
 from tests.e2e.test_writer_leadership import lock_holders
 from tests.integration.metrics_scrape import samples, value
 
@@ -57,14 +57,6 @@ class GlowWriter:
         response = httpx.get(self.health + "/metrics", timeout=10)
         assert response.status_code == 200, response.text
         return samples(response.text)
-
-
-def eventually(read: Callable[[], Any], accept: Callable[[Any], bool], seconds: float = 60) -> Any:
-    deadline = time.monotonic() + seconds
-    while not accept(found := read()):
-        assert time.monotonic() < deadline, f"still {found}"
-        time.sleep(0.05)
-    return found
 
 
 def status_of(url: str) -> int:

@@ -5,12 +5,10 @@ load. Every command retried with its key is applied exactly once."""
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from typing import Any
 
 import httpx
 import psycopg
@@ -24,6 +22,7 @@ from tests.e2e.ledger_server import (
     auth_headers,
     count_answers,
     count_events,
+    eventually,
     headers,
     serve,
     stocked_sku,
@@ -32,14 +31,6 @@ from tests.e2e.ledger_server import (
 SKU, SHOP = "SERUM-LEAD", "NANTES-1"
 SALE = {"lines": [{"sku": SKU, "location": SHOP, "quantity": 1}]}
 SALES = 60
-
-
-def eventually(read: Callable[[], Any], accept: Callable[[Any], bool], seconds: float = 60) -> Any:
-    deadline = time.monotonic() + seconds
-    while not accept(found := read()):
-        assert time.monotonic() < deadline, f"still {found}"
-        time.sleep(0.05)
-    return found
 
 
 @pytest.fixture

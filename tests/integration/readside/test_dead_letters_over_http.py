@@ -5,10 +5,8 @@ hot views and chDB facts) whose log holds a poison event: the read routes catch 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -17,7 +15,7 @@ import shop
 from cli.main import main
 from configuration.settings import Settings
 from tests.e2e.conftest import scratch_database
-from tests.e2e.ledger_server import RunningLedger, auth_headers, serve
+from tests.e2e.ledger_server import RunningLedger, auth_headers, eventually, serve
 from tests.integration.readside.poisoned_log import ANCIENT, facts_fixed, write_poisoned_log
 
 
@@ -37,14 +35,6 @@ def running(
         return
     with scratch_database() as url:
         yield from served(url)
-
-
-def eventually(read: Callable[[], Any], accept: Callable[[Any], bool], seconds: float = 30) -> Any:
-    deadline = time.monotonic() + seconds
-    while not accept(found := read()):
-        assert time.monotonic() < deadline, f"still {found}"
-        time.sleep(0.05)
-    return found
 
 
 def glow(store_url: str, *args: str) -> int:
