@@ -67,20 +67,20 @@ def _jsonable(value: Any) -> str:
 
 
 class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to whatever `sys.stderr` is when a record is emitted, not to the stream it was
-    when configured: a process (or a test run) that swaps stderr, and closes the old one, never
-    has a background thread's line fail on a closed file."""
+    """On the stderr it was made with; if that stream was closed since (a test run swaps and
+    closes stderr around each test), on whatever stderr is now, so a background thread's line
+    never fails on a closed file. Not on `sys.stderr` at every line: Faust's worker replaces it
+    by a proxy that logs what is written to it, which would loop our lines back to us."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(sys.stderr)
 
-    @property
-    def stream(self) -> Any:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, _: Any) -> None:
-        pass
+    def emit(self, record: logging.LogRecord) -> None:
+        if getattr(self.stream, "closed", False):
+            now = sys.stderr if not getattr(sys.stderr, "closed", False) else sys.__stderr__
+            with self.lock:  # type: ignore[union-attr]
+                self.stream = now
+        super().emit(record)
 
 
 def configure_logging(settings: Settings) -> None:
