@@ -207,7 +207,10 @@ async def history_latency(port: int, rounds: int) -> dict[str, float]:
 
 def command_node_env(url: str, **settings: str) -> dict[str, str]:
     """The environment of a benchmarked server: a command node, as in the cluster, whose read
-    models are projected elsewhere (relay + workers), not in the process answering commands."""
+    models are projected elsewhere (relay + workers) and whose webhooks and marketplace feed
+    are delivered by `glow webhooks run`, not in the process answering commands (in one
+    `glow serve` on PostgreSQL they follow the log in a thread of their own: measured at a
+    third of the API process's samples under this load)."""
     return {
         **os.environ,
         "GLOW_EVENT_STORE_URL": url,
@@ -215,6 +218,7 @@ def command_node_env(url: str, **settings: str) -> dict[str, str]:
         "GLOW_JWT_SECRET": JWT_SECRET,
         "GLOW_HOT_VIEWS_URL": "",
         "GLOW_ANALYTICS_URL": "",
+        "GLOW_WEBHOOKS": os.environ.get("GLOW_WEBHOOKS", "0"),
         "GLOW_WRITER_PROCESS": os.environ.get("GLOW_WRITER_PROCESS", "1"),
         # a line per request on the terminal would drown the figures (measure it with
         # bench_commands_ab.py --env-b GLOW_LOG_LEVEL=INFO)
