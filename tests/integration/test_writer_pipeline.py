@@ -129,12 +129,13 @@ def _cut_while_selling(plenty: str, writer: Writer) -> None:
 
 def _cut(admin: psycopg.Connection[Any]) -> bool:
     """Cut the writer's connection, waiting for it while the writer has none (it opens it
-    again with its next group, once it has decided the commands of the cut one again)."""
+    again with its next group, once it has decided the commands of the cut one again). Only
+    in this test's database: other test runs on the same server have writers of their own."""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         row = admin.execute(
             "SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity"
-            " WHERE application_name = %s",
+            " WHERE application_name = %s AND datname = current_database()",
             (APPLICATION_NAME,),
         ).fetchone()
         if row and row[0]:
