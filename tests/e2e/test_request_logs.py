@@ -6,12 +6,8 @@ and street appear nowhere."""
 
 from __future__ import annotations
 
-import os
 import re
-import socket
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +17,8 @@ import httpx
 import orjson
 import pytest
 
-from tests.e2e.ledger_server import TEST_JWT_SECRET, TEST_MASTER_KEY, auth_headers, ok
+from tests.e2e.glow_process import glow_serve
+from tests.e2e.ledger_server import auth_headers, ok
 
 EMAIL, NAME, PHONE, STREET = (
     "Maelys.Quintrec-Abgrall@example.org",
@@ -55,43 +52,10 @@ REQUEST_FIELDS = {
 def served(
     postgres_store: str, tmp_path: Path
 ) -> Iterator[tuple[str, Path, subprocess.Popen[bytes]]]:
-    """`glow serve` on a scratch database, its stderr in a file."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    log = tmp_path / "serve.log"
-    env = {
-        **os.environ,
-        "GLOW_EVENT_STORE_URL": postgres_store,
-        "GLOW_JWT_SECRET": TEST_JWT_SECRET,
-        "GLOW_MASTER_KEY": TEST_MASTER_KEY,
-        "GLOW_ANALYTICS_URL": "",
-        "GLOW_RATE_LIMITS": "1",
-        "GLOW_LOG_LEVEL": "INFO",
-    }
-    env.pop("GLOW_LOG_FORMAT", None)  # JSON is the default
-    glow = Path(sys.executable).parent / "glow"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [glow, "serve", "--port", str(port)], env=env, stdout=output, stderr=output
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(base_url + "/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"glow serve did not come up: {log.read_text()}")
-            time.sleep(0.05)
-        yield base_url, log, process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(15)
+    """`glow serve` on a scratch database, its output in a file; JSON logs are the default."""
+    settings = {"GLOW_RATE_LIMITS": "1", "GLOW_LOG_LEVEL": "INFO"}
+    with glow_serve(postgres_store, tmp_path, log_name="serve.log", settings=settings) as glow:
+        yield glow.base_url, glow.log, glow.process
 
 
 def call(
