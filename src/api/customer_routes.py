@@ -217,6 +217,9 @@ def customer_command_endpoint(route: CustomerRoute) -> Callable[[Request], Await
         if isinstance(command, c.ForgetCustomer):
             forgotten = outcome.body.get("forgotten", [])
             await run_in_threadpool(forget_orders, runtime.read_side, forgotten)
+            if runtime.loyalty is not None:  # its rows name the customer (lots' last days)
+                for customer_id in forgotten:
+                    await run_in_threadpool(runtime.loyalty.follower.rows.erase, UUID(customer_id))
         if route.personal:
             touched = UUID(outcome.body["customer_id"])
             await log_access(request, touched, f"write {route.path}", trace.reason)

@@ -191,6 +191,18 @@ def test_a_forgotten_customer_earns_nothing_and_the_follower_goes_on(
         rows = conn.execute("SELECT order_id, code, event_type FROM loyalty_refusals").fetchall()
     assert rows == [(refused_order, "customer-forgotten", "Order.Delivered")]
     assert loyalty(client, gone)["points"] == 0
+    assert expiry_rows(running.store_url, staying) == 1
+    act(client, f"/customers/{staying}/forget")
+    assert expiry_rows(running.store_url, staying) == 0  # nothing keeps naming them
+
+
+def expiry_rows(store_url: str, customer_id: str) -> int:
+    with psycopg.connect(store_url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM loyalty_expiries WHERE customer_id = %s", (customer_id,)
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 def test_redemptions_racing_for_the_same_points_never_overdraw(
