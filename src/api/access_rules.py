@@ -77,6 +77,8 @@ CUSTOMER_RULES: dict[tuple[str, str], Access] = {
     ("POST", "/customers/{customer_id}/consents/grant"): allow(*PERSONAL_WRITERS, **OWN),
     ("POST", "/customers/{customer_id}/consents/withdraw"): allow(*PERSONAL_WRITERS, **OWN),
     ("POST", "/customers/{customer_id}/loyalty-tier"): allow(*ADMIN),
+    ("POST", "/customers/{customer_id}/loyalty/redeem"): allow(*PERSONAL_WRITERS, **OWN),
+    ("GET", "/customers/{customer_id}/loyalty"): allow(*PERSONAL_WRITERS, "auditor", **OWN),
     ("POST", "/customers/merges"): allow(*ADMIN),
     ("POST", "/customers/{customer_id}/forget"): allow("customer", "admin", **OWN),
     # an auditor without pii:read sees profile and history with personal fields redacted

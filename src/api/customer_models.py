@@ -76,6 +76,15 @@ class LoyaltyTierIn(Body):
     tier: Literal["member", "silver", "gold", "platinum"]
 
 
+class RedeemPointsIn(Body):
+    points: Annotated[int, Field(ge=1, le=10_000_000, strict=True)] = Field(
+        description="Points to redeem: at most the balance (409 insufficient-points beyond)"
+    )
+    reference: Reference = Field(
+        description="What they pay for, e.g. the order or the till receipt (a code)"
+    )
+
+
 class WishlistIn(Body):
     sku: Code
 

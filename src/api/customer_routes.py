@@ -35,6 +35,7 @@ from domain.trace import Trace
 from privacy.contacts import DEFAULT_REGION, normalise_email, normalise_phone
 from privacy.pseudonyms import Pseudonyms, legacy_identity_id
 from service_layer import customer_views as views
+from service_layer import loyalty_statement
 from service_layer.order_history import every_order_of, forget_orders
 from service_layer.read_side import ReadSide
 from storage.command_answers import scoped_key
@@ -143,6 +144,13 @@ CUSTOMER_COMMAND_ROUTES = [
         personal=False,
     ),
     CustomerRoute(
+        "/customers/{customer_id}/loyalty/redeem",
+        m.RedeemPointsIn,
+        lambda b, cid, x: c.RedeemPoints(_id(cid), b.points, b.reference, x.trace),
+        "Redeem loyalty points (the ones that expire first go first); never beyond the balance",
+        personal=False,
+    ),
+    CustomerRoute(
         "/customers/{customer_id}/wishlist",
         m.WishlistIn,
         lambda b, cid, x: c.AddToWishlist(_id(cid), b.sku, x.trace),
@@ -209,6 +217,9 @@ def customer_command_endpoint(route: CustomerRoute) -> Callable[[Request], Await
         if isinstance(command, c.ForgetCustomer):
             forgotten = outcome.body.get("forgotten", [])
             await run_in_threadpool(forget_orders, runtime.read_side, forgotten)
+            if runtime.loyalty is not None:  # its rows name the customer (lots' last days)
+                for customer_id in forgotten:
+                    await run_in_threadpool(runtime.loyalty.follower.rows.erase, UUID(customer_id))
         if route.personal:
             touched = UUID(outcome.body["customer_id"])
             await log_access(request, touched, f"write {route.path}", trace.reason)
@@ -224,6 +235,14 @@ def customer_command_endpoint(route: CustomerRoute) -> Callable[[Request], Await
 async def customer_profile(request: Request) -> Response:
     customer, with_pii = await _load(request, "read profile")
     return json_answer(views.profile(customer, with_pii=with_pii))
+
+
+async def customer_loyalty(request: Request) -> Response:
+    """Balance, tier, lots and their last days, and the points' history, from the ledger."""
+    customer, _ = await _load(request, "read loyalty")
+    desk = runtime_of(request).customers
+    events = await run_in_threadpool(views.history, desk, customer, with_pii=False)
+    return json_answer(loyalty_statement.loyalty(customer, events))
 
 
 async def customer_history(request: Request) -> Response:
@@ -244,6 +263,7 @@ async def customer_export(request: Request) -> Response:
             "customer_id": str(customer.id),
             "exported_at": datetime.now(tz=UTC).isoformat(),
             "profile": views.profile(customer, with_pii=True),
+            "loyalty": loyalty_statement.loyalty(customer, events),
             "consent_history": views.consent_history(events),
             "events": events,
             "purchases_and_returns": await run_in_threadpool(
@@ -291,6 +311,12 @@ MEDIUM = choice("medium", ("email", "sms"), "email", description="the campaign's
 
 CUSTOMER_QUERIES = [
     QueryRoute("/customers/{customer_id}", customer_profile, "A customer's profile", "customers"),
+    QueryRoute(
+        "/customers/{customer_id}/loyalty",
+        customer_loyalty,
+        "Loyalty points: balance, tier, lots with their last day, history (from the ledger)",
+        "customers",
+    ),
     QueryRoute(
         "/customers/{customer_id}/history",
         customer_history,

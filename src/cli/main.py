@@ -16,6 +16,7 @@ from cli import (
     export_commands,
 )
 from cli import dead_letters as dead_letters_cli
+from cli import loyalty as loyalty_cli
 from cli import read_side as readside_cli
 from cli import recommend as recommend_cli
 from cli import retention as retention_cli
@@ -56,6 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     dead_letters_cli.add_parsers(commands)
     recommend_cli.add_parsers(commands)
     webhooks_cli.add_parsers(commands)
+    loyalty_cli.add_parsers(commands)
     tills_cli.add_parsers(commands)
     retention_cli.add_parsers(commands)
     backup_commands.add_parsers(commands)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -128,6 +130,14 @@ class Settings:
     webhook_private_hosts: bool = False  # receivers at loopback/private addresses allowed
     stock_low_units: int = 5  # stock.low when a location's available falls below this
     feed_interval_seconds: float = 5.0  # at most one feed publication per SKU per interval
+    # Loyalty points (PostgreSQL): the follower that earns points on settled orders and loses
+    # them on refunded returns, a thread of `glow serve` without a broker (from the
+    # environment: on by default there), else the `glow loyalty run` process.
+    loyalty: bool = False
+    loyalty_points_per_unit: Decimal = Decimal(1)  # points per unit of the order's currency
+    loyalty_expiry_days: int = 365  # a lot's last day: this many days after the sale settled
+    # Tiers by qualifying points (member from 0): "silver=500,gold=2000,platinum=5000".
+    loyalty_tiers: str = "silver=500,gold=2000,platinum=5000"
     # Metrics of the processes without HTTP (relay, worker, webhooks, rebuild): a Prometheus
     # /metrics port of their own; None: none. The API serves /metrics on its own port.
     metrics_port: int | None = None
@@ -211,6 +221,7 @@ class Settings:
             ),
         }
         values.update(_webhook_settings(env))
+        values.update(_loyalty_settings(env))
         values.update(_metrics_settings(env))
         values.update(_tracing_settings(env))
         values.update(_retention_settings(env))
@@ -220,6 +231,7 @@ class Settings:
         values.update(_operations_settings(env))
         values.update({k: v for k, v in overrides.items() if v is not None})
         values.setdefault("webhooks", _webhooks_on(env, values))
+        values.setdefault("loyalty", _loyalty_on(env, values))
         values.setdefault("writer_process", _writer_process(env, str(values["event_store_url"])))
         settings = cls(**values)  # type: ignore[arg-type]
         if settings.writer_url:
@@ -248,6 +260,10 @@ class Settings:
         if scheme != "kafka" or not hosts.strip("/"):
             raise SettingsError(f"broker URL {self.broker_url!r}: expected kafka://host:port")
         return hosts.strip("/")
+
+    def loyalty_tier_thresholds(self) -> tuple[tuple[str, int], ...]:
+        """GLOW_LOYALTY_TIERS as (tier, points from which it holds), `member` from 0 first."""
+        return _loyalty_tiers(self.loyalty_tiers)
 
     def is_postgres(self) -> bool:
         return self.event_store_url.startswith(("postgresql://", "postgres://"))
@@ -303,6 +319,10 @@ VARIABLES = {  # Settings field -> its environment variable, for Settings.as_env
     "webhook_concurrency": "GLOW_WEBHOOK_CONCURRENCY",
     "webhook_private_hosts": "GLOW_WEBHOOK_PRIVATE_HOSTS",
     "stock_low_units": "GLOW_STOCK_LOW_UNITS",
+    "loyalty": "GLOW_LOYALTY",
+    "loyalty_points_per_unit": "GLOW_LOYALTY_POINTS_PER_UNIT",
+    "loyalty_expiry_days": "GLOW_LOYALTY_EXPIRY_DAYS",
+    "loyalty_tiers": "GLOW_LOYALTY_TIERS",
     "feed_interval_seconds": "GLOW_FEED_INTERVAL_SECONDS",
     "metrics_port": "GLOW_METRICS_PORT",
     "metrics_address": "GLOW_METRICS_ADDRESS",
@@ -440,6 +460,67 @@ def _webhook_settings(env: dict[str, str]) -> dict[str, object]:
         "stock_low_units": _int(env, "GLOW_STOCK_LOW_UNITS", 5),
         "feed_interval_seconds": _float(env, "GLOW_FEED_INTERVAL_SECONDS", 5.0),
     }
+
+
+def _loyalty_settings(env: dict[str, str]) -> dict[str, object]:
+    raw = env.get("GLOW_LOYALTY_POINTS_PER_UNIT", "").strip() or "1"
+    try:
+        per_unit = Decimal(raw)
+    except InvalidOperation:
+        per_unit = Decimal(-1)
+    if not per_unit.is_finite() or not 0 <= per_unit <= 1000:
+        raise SettingsError(
+            f"GLOW_LOYALTY_POINTS_PER_UNIT must be a number from 0 to 1000 (points per unit of "
+            f"currency, e.g. 1 or 0.5), got {raw!r}"
+        )
+    days = _int(env, "GLOW_LOYALTY_EXPIRY_DAYS", 365)
+    if not 1 <= days <= 3650:
+        raise SettingsError(
+            f"GLOW_LOYALTY_EXPIRY_DAYS must be 1 to 3650 days (how long earned points last), "
+            f"got {days}"
+        )
+    tiers = env.get("GLOW_LOYALTY_TIERS", "").strip() or "silver=500,gold=2000,platinum=5000"
+    _loyalty_tiers(tiers)
+    return {
+        "loyalty_points_per_unit": per_unit,
+        "loyalty_expiry_days": days,
+        "loyalty_tiers": tiers,
+    }
+
+
+LOYALTY_TIER_NAMES = ("member", "silver", "gold", "platinum")
+
+
+def _loyalty_tiers(raw: str) -> tuple[tuple[str, int], ...]:
+    """`silver=500,gold=2000`: tiers from the points named, above `member` (from 0)."""
+    tiers: list[tuple[str, int]] = [("member", 0)]
+    for entry in filter(None, (part.strip() for part in raw.split(","))):
+        name, _, points = entry.partition("=")
+        name, points = name.strip(), points.strip()
+        if name not in LOYALTY_TIER_NAMES[1:] or not points.isdigit():
+            raise SettingsError(
+                f"GLOW_LOYALTY_TIERS entry {entry!r}: expected TIER=POINTS with TIER one of "
+                f"{', '.join(LOYALTY_TIER_NAMES[1:])} (member holds from 0)"
+            )
+        tiers.append((name, int(points)))
+    names = [name for name, _ in tiers]
+    thresholds = [points for _, points in tiers]
+    if len(set(names)) != len(names) or any(b <= a for a, b in itertools.pairwise(thresholds)):
+        raise SettingsError(
+            f"GLOW_LOYALTY_TIERS {raw!r}: each tier once, with rising points above 0 "
+            "(e.g. silver=500,gold=2000,platinum=5000)"
+        )
+    return tuple(tiers)
+
+
+def _loyalty_on(env: dict[str, str], values: dict[str, object]) -> bool:
+    """GLOW_LOYALTY if set (1/true/yes, else off); unset: on where the store is PostgreSQL and
+    there is no broker (with a broker, the `glow loyalty run` process follows the log)."""
+    raw = env.get("GLOW_LOYALTY", "")
+    if raw:
+        return raw.lower() in ("1", "true", "yes")
+    store = str(values["event_store_url"])
+    return store.startswith(("postgresql://", "postgres://")) and not values.get("broker_url")
 
 
 def _tracing_settings(env: dict[str, str]) -> dict[str, object]:

@@ -24,6 +24,15 @@ from domain.customer_rules import (
     check_skin_profile,
 )
 from domain.errors import CustomerForgottenError, InvalidCommandError
+from domain.loyalty import (
+    LoyaltyBook,
+    Tiers,
+    plan_earning,
+    plan_expiry,
+    plan_loss,
+    plan_redemption,
+    tier_for,
+)
 from domain.trace import Trace
 
 CONTACT_FIELDS = ("name", "email", "phone", "date_of_birth", "address")
@@ -81,6 +90,39 @@ class Customer(Aggregate):
 
         def apply(self, aggregate: Aggregate) -> None:
             _customer(aggregate).loyalty_tier = self.tier
+
+    class PointsEarned(Aggregate.Event):
+        points: int
+        reference: str  # the sale: order:<id>
+        expires_on: date  # the last day the points may be redeemed
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            _customer(aggregate).loyalty.earn(self.points, self.reference, self.expires_on)
+
+    class PointsLost(Aggregate.Event):
+        points: int
+        reference: str  # the return: order:<id>/<return id>
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            _customer(aggregate).loyalty.lose(self.points, self.reference)
+
+    class PointsRedeemed(Aggregate.Event):
+        points: int
+        reference: str
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            _customer(aggregate).loyalty.redeem(self.points)
+
+    class PointsExpired(Aggregate.Event):
+        points: int
+        expired_on: date  # lots whose last day is before it lost what they had left
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            _customer(aggregate).loyalty.expire(self.expired_on)
 
     class WishlistItemAdded(Aggregate.Event):
         sku: str
@@ -169,6 +211,7 @@ class Customer(Aggregate):
         self.preferences: dict[str, Any] = {}
         self.erased = False
         self.loyalty_tier = LOYALTY_TIERS[0]
+        self.loyalty = LoyaltyBook()
         self.wishlist: list[str] = []
         self.feedback: list[dict[str, Any]] = []
         self.consents: dict[str, dict[str, Any]] = {}
@@ -230,6 +273,52 @@ class Customer(Aggregate):
             raise InvalidCommandError(
                 f"unknown loyalty tier {tier!r}; expected one of {', '.join(LOYALTY_TIERS)}"
             )
+        if tier != self.loyalty_tier:
+            self.trigger_event(self.LoyaltyTierChanged, tier=tier, trace=trace)
+
+    def earn_points(
+        self, points: int, reference: str, expires_on: date, tiers: Tiers, trace: Trace
+    ) -> int:
+        """Points for a sale; a reference that earned already earns nothing (0)."""
+        self._require_active()
+        earned = plan_earning(self.loyalty, points, reference)
+        if earned:
+            self.trigger_event(
+                self.PointsEarned,
+                points=earned,
+                reference=reference,
+                expires_on=expires_on,
+                trace=trace,
+            )
+            self._follow_tier(tiers, trace)
+        return earned
+
+    def lose_points(self, points: int, reference: str, tiers: Tiers, trace: Trace) -> int:
+        """Points a return takes back (at most what its sale earned, and the balance)."""
+        lost = plan_loss(self.loyalty, points, reference)
+        if lost:
+            self.trigger_event(self.PointsLost, points=lost, reference=reference, trace=trace)
+            self._follow_tier(tiers, trace)
+        return lost
+
+    def redeem_points(self, points: int, reference: str, trace: Trace) -> None:
+        self._require_active()
+        redeemed = plan_redemption(self.loyalty, points, str(self.id))
+        self.trigger_event(self.PointsRedeemed, points=redeemed, reference=reference, trace=trace)
+
+    def expire_points(self, today: date, tiers: Tiers, trace: Trace) -> int:
+        """Points left in lots past their last day; a second run the same day expires none."""
+        expired = plan_expiry(self.loyalty, today)
+        passed = self.loyalty.expired_through
+        if expired or any(
+            passed is None or passed <= lot.expires_on < today for lot in self.loyalty.lots
+        ):
+            self.trigger_event(self.PointsExpired, points=expired, expired_on=today, trace=trace)
+            self._follow_tier(tiers, trace)
+        return expired
+
+    def _follow_tier(self, tiers: Tiers, trace: Trace) -> None:
+        tier = tier_for(self.loyalty.qualifying(), tiers)
         if tier != self.loyalty_tier:
             self.trigger_event(self.LoyaltyTierChanged, tier=tier, trace=trace)
 

@@ -8,9 +8,11 @@ a parsing library nor the ledger's secret, and never sees a contact as an identi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from uuid import UUID
 
+from domain.loyalty import DEFAULT_TIERS, Tiers
 from domain.trace import Trace
 
 
@@ -82,6 +84,47 @@ class ChangeLoyaltyTier:
 
 
 @dataclass(frozen=True)
+class EarnPoints:
+    """Points for a settled sale (`reference` order:<id>); a repeat earns nothing."""
+
+    customer_id: UUID
+    points: int
+    reference: str
+    expires_on: date
+    trace: Trace
+    tiers: Tiers = DEFAULT_TIERS
+
+
+@dataclass(frozen=True)
+class LosePoints:
+    """Points a refunded return takes back (`reference` order:<id>/<return id>)."""
+
+    customer_id: UUID
+    points: int
+    reference: str
+    trace: Trace
+    tiers: Tiers = DEFAULT_TIERS
+
+
+@dataclass(frozen=True)
+class RedeemPoints:
+    customer_id: UUID
+    points: int
+    reference: str
+    trace: Trace
+
+
+@dataclass(frozen=True)
+class ExpirePoints:
+    """Expire what is left of the lots whose last day is before `today`."""
+
+    customer_id: UUID
+    today: date
+    trace: Trace
+    tiers: Tiers = DEFAULT_TIERS
+
+
+@dataclass(frozen=True)
 class AddToWishlist:
     customer_id: UUID
     sku: str
@@ -139,6 +182,10 @@ CustomerCommand = (
     | ChangeSkinProfile
     | ChangePreferences
     | ChangeLoyaltyTier
+    | EarnPoints
+    | LosePoints
+    | RedeemPoints
+    | ExpirePoints
     | AddToWishlist
     | RemoveFromWishlist
     | GiveFeedback

@@ -94,6 +94,41 @@ def change_loyalty_tier(cmd: c.ChangeLoyaltyTier, uow: UnitOfWork) -> Result:
     return _done(customer)
 
 
+def earn_points(cmd: c.EarnPoints, uow: UnitOfWork) -> Result:
+    customer = surviving_customer(uow, cmd.customer_id)
+    earned = customer.earn_points(cmd.points, cmd.reference, cmd.expires_on, cmd.tiers, cmd.trace)
+    return _points(customer, earned=earned)
+
+
+def lose_points(cmd: c.LosePoints, uow: UnitOfWork) -> Result:
+    customer = surviving_customer(uow, cmd.customer_id)
+    lost = customer.lose_points(cmd.points, cmd.reference, cmd.tiers, cmd.trace)
+    return _points(customer, lost=lost)
+
+
+def redeem_points(cmd: c.RedeemPoints, uow: UnitOfWork) -> Result:
+    customer = surviving_customer(uow, cmd.customer_id)
+    customer.redeem_points(cmd.points, cmd.reference, cmd.trace)
+    return _points(customer, redeemed=cmd.points)
+
+
+def expire_points(cmd: c.ExpirePoints, uow: UnitOfWork) -> Result:
+    customer = surviving_customer(uow, cmd.customer_id)
+    expired = customer.expire_points(cmd.today, cmd.tiers, cmd.trace)
+    return _points(customer, expired=expired)
+
+
+def _points(customer: Customer, **changed: int) -> Result:
+    return Result(
+        {
+            **_done(customer).body,
+            **changed,
+            "balance": customer.loyalty.balance,
+            "tier": customer.loyalty_tier,
+        }
+    )
+
+
 def add_to_wishlist(cmd: c.AddToWishlist, uow: UnitOfWork) -> Result:
     customer = surviving_customer(uow, cmd.customer_id)
     customer.add_to_wishlist(cmd.sku, cmd.trace)
@@ -154,6 +189,10 @@ CUSTOMER_HANDLERS: dict[type[Any], Callable[[Any, UnitOfWork], Result]] = {
     c.ChangeSkinProfile: change_skin_profile,
     c.ChangePreferences: change_preferences,
     c.ChangeLoyaltyTier: change_loyalty_tier,
+    c.EarnPoints: earn_points,
+    c.LosePoints: lose_points,
+    c.RedeemPoints: redeem_points,
+    c.ExpirePoints: expire_points,
     c.AddToWishlist: add_to_wishlist,
     c.RemoveFromWishlist: remove_from_wishlist,
     c.GiveFeedback: give_feedback,

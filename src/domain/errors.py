@@ -112,6 +112,12 @@ class CustomerForgottenError(ConflictError):
     code = "customer-forgotten"
 
 
+class InsufficientPointsError(ConflictError):
+    """A redemption of more loyalty points than the customer's balance."""
+
+    code = "insufficient-points"
+
+
 class IdentityConflictError(ConflictError):
     """An email or phone already identifies another customer; merge them first."""
 

@@ -19,6 +19,7 @@ from service_layer.customer_store import (
     open_customer_ledger,
     open_purchase_index,
 )
+from service_layer.loyalty_follower import LoyaltyService
 from service_layer.purchase_index import PurchaseIndex
 from service_layer.read_side import ReadSide, build_read_side
 from service_layer.reservation_sweeper import ReservationSweeper
@@ -54,6 +55,7 @@ class LedgerRuntime:
     read_side: ReadSide | None = None
     webhook_desk: WebhookDesk | None = None  # PostgreSQL: subscriptions, dead letters
     webhooks: WebhookService | None = None  # the thread that delivers (no broker)
+    loyalty: LoyaltyService | None = None  # the thread that earns points (no broker)
     # Set once SIGTERM arrived (cli/serving.py): readiness answers "not ready" from then on,
     # and close() stops everything by `stop_by` (time.monotonic()).
     draining: bool = False
@@ -70,6 +72,8 @@ class LedgerRuntime:
         self.writer.start()
         if self.webhooks is not None:
             self.webhooks.start()
+        if self.loyalty is not None:
+            self.loyalty.start()
         self.sweeper.start()
         if self.chain_keeper is not None:
             self.chain_keeper.start()
@@ -91,6 +95,8 @@ class LedgerRuntime:
         self.sweeper.stop(left())  # first: it sends commands
         if self.webhooks is not None:
             self.webhooks.stop(left())
+        if self.loyalty is not None:  # it sends customer commands: before their writer
+            self.loyalty.stop(left())
         if self.webhook_desk is not None:
             self.webhook_desk.close()
         if self.read_side is not None:
@@ -148,6 +154,9 @@ def bootstrap(settings: Settings) -> LedgerRuntime:
     access_log = open_access_log(customer_ledger, settings)
     customers = CustomerDesk(customer_ledger)
     webhook_desk, webhooks = _webhooks(settings, ledger, customers)
+    loyalty = None
+    if settings.is_postgres() and settings.loyalty:  # its rows live in PostgreSQL
+        loyalty = LoyaltyService.build(settings, ledger, customers)
     return LedgerRuntime(
         settings,
         ledger,
@@ -161,6 +170,7 @@ def bootstrap(settings: Settings) -> LedgerRuntime:
         read_side,
         webhook_desk,
         webhooks,
+        loyalty,
     )
 
 

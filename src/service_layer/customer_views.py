@@ -44,6 +44,7 @@ def profile(customer: Customer, *, with_pii: bool) -> dict[str, Any]:
         "registered_on": customer.registered_on,
         **_jsonable(personal),
         "loyalty_tier": customer.loyalty_tier,
+        "loyalty": {"points": customer.loyalty.balance, "tier": customer.loyalty_tier},
         "wishlist": customer.wishlist,
         "feedback": feedback,
         "consents": customer.consents,
