@@ -109,6 +109,26 @@ rfm AS (
                AS monetary_score
     FROM stats
 )"""
+# RFM alone (the segment route and the benchmark): without the gaps churn needs.
+_RFM_ONLY = """
+stats AS (
+    SELECT customer_id, max(placed_at) AS last_at, min(placed_at) AS first_at,
+           count() AS orders, sum(value) AS monetary
+    FROM purchases
+    GROUP BY customer_id
+),
+rfm AS (
+    SELECT customer_id, last_at, first_at, orders, monetary,
+           dateDiff('second', last_at, toDateTime64({as_of:String}, 6, 'UTC')) / 86400
+               AS days_since,
+           toUInt8(1 + intDiv(5 * (rank() OVER (ORDER BY last_at) - 1), count() OVER ()))
+               AS recency_score,
+           toUInt8(1 + intDiv(5 * (rank() OVER (ORDER BY orders) - 1), count() OVER ()))
+               AS frequency_score,
+           toUInt8(1 + intDiv(5 * (rank() OVER (ORDER BY monetary) - 1), count() OVER ()))
+               AS monetary_score
+    FROM stats
+)"""
 
 _FAVOURITE = """
 favourite AS (
@@ -207,7 +227,7 @@ def rfm(client: Client, as_of: AsOf) -> list[dict[str, Any]]:
     """Each buyer's RFM figures and scores, and a summary per RFM cell."""
     sql = (
         "WITH "
-        + ",".join([_MEMBERS, _PURCHASES, _RFM])
+        + ",".join([_MEMBERS, _PURCHASES, _RFM_ONLY])
         + """
 SELECT customer_id, recency_score, frequency_score, monetary_score,
        round(days_since, 3) AS days_since_last_order, orders, round(monetary, 4) AS monetary
