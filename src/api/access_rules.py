@@ -141,6 +141,18 @@ READ_MODEL_RULES: dict[tuple[str, str], Access] = {
     ("GET", "/analytics/orders"): allow(*ANALYSTS),
 }
 
+SEGMENT_RULES: dict[tuple[str, str], Access] = {
+    # segments: analysts read aggregates, pseudonymous ids and audience counts; defining an
+    # audience and exporting its members (to contact them) is the back office's
+    ("GET", "/segments/rfm"): allow(*ANALYSTS),
+    ("GET", "/segments/cohorts"): allow(*ANALYSTS),
+    ("GET", "/segments/churn"): allow(*ANALYSTS),
+    ("GET", "/segments/audiences"): allow(*ANALYSTS),
+    ("GET", "/segments/audiences/{name}"): allow(*ANALYSTS),
+    ("POST", "/segments/audiences"): allow(*ADMIN),
+    ("GET", "/segments/audiences/{name}/members"): allow(*ADMIN),
+}
+
 AUDITORS = ("auditor", "admin")
 
 AUDIT_RULES: dict[tuple[str, str], Access] = {
@@ -181,6 +193,7 @@ ACCESS_RULES: dict[tuple[str, str], Access] = {
     **ORDER_RULES,
     **CUSTOMER_RULES,
     **READ_MODEL_RULES,
+    **SEGMENT_RULES,
     **AUDIT_RULES,
 }
 
@@ -203,6 +216,11 @@ EXPENSIVE_READS: frozenset[tuple[str, str]] = frozenset(
         "/analytics/reservation-conversion",
         "/analytics/sell-through",
         "/analytics/orders",
+        "/segments/rfm",
+        "/segments/cohorts",
+        "/segments/churn",
+        "/segments/audiences/{name}",
+        "/segments/audiences/{name}/members",
         "/orders",
         "/recalls/{sku}/{batch}",
     )

@@ -21,6 +21,7 @@ from api.query_parameters import Declared
 from api.query_route import QueryRoute
 from api.read_model_routes import READ_MODEL_ROUTES
 from api.recommendation_routes import RECOMMENDATION_ROUTES
+from api.segment_routes import SEGMENT_POSTS, SEGMENT_QUERIES
 from api.till_routes import TILL_COMMAND_ROUTES, TILL_QUERIES, TILL_UPLOADS, StreamingPost
 from api.webhook_routes import WEBHOOK_POSTS, WEBHOOK_QUERIES
 
@@ -30,7 +31,7 @@ ALL_COMMAND_ROUTES: list[CommandRoute | CustomerRoute] = [
     *CUSTOMER_COMMAND_ROUTES,
 ]
 READING_POSTS: list[ReadingPost] = [*ORDER_QUOTES]  # POSTs that only read: no writer, no key
-ACTION_POSTS: list[ActionPost] = [*WEBHOOK_POSTS, *MARKETPLACE_POSTS]  # POSTs of their own
+ACTION_POSTS: list[ActionPost] = [*WEBHOOK_POSTS, *MARKETPLACE_POSTS, *SEGMENT_POSTS]
 STREAMING_POSTS: list[StreamingPost] = [*TILL_UPLOADS]  # lines in, lines out
 QUERY_ROUTES: list[QueryRoute] = [
     *ORDER_LISTINGS,
@@ -41,6 +42,7 @@ QUERY_ROUTES: list[QueryRoute] = [
     *RECOMMENDATION_ROUTES,
     *AUDIT_ROUTES,
     *READ_MODEL_ROUTES,
+    *SEGMENT_QUERIES,
     *OPERATIONS_ROUTES,
     *DOCS_ROUTES,
     *WEBHOOK_QUERIES,

@@ -20,6 +20,7 @@ from cli import loyalty as loyalty_cli
 from cli import read_side as readside_cli
 from cli import recommend as recommend_cli
 from cli import retention as retention_cli
+from cli import segments as segments_cli
 from cli import shared_writer as shared_writer_cli
 from cli import tills as tills_cli
 from cli import webhooks as webhooks_cli
@@ -60,6 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     loyalty_cli.add_parsers(commands)
     tills_cli.add_parsers(commands)
     retention_cli.add_parsers(commands)
+    segments_cli.add_parsers(commands)
     backup_commands.add_parsers(commands)
     shared_writer_cli.add_parser(commands)
     dev_cluster.add_parser(commands)

@@ -94,6 +94,9 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     command_timeout_seconds: float = 10.0
     chain_interval_seconds: float = 2.0
+    # Segments: how often the embedded customer-dimension follower reads the customer log
+    # (service_layer/segment_follower.py); 0 leaves it to `glow segments refresh`.
+    segments_refresh_seconds: float = 5.0
     # Read models: None turns one off. "memory://" is the in-process hot-view store.
     hot_views_url: str | None = None
     analytics_url: str | None = None
@@ -199,6 +202,7 @@ class Settings:
             "max_body_bytes": _int(env, "GLOW_MAX_BODY_BYTES", 64 * 1024),
             "command_timeout_seconds": _float(env, "GLOW_COMMAND_TIMEOUT_SECONDS", 10.0),
             "chain_interval_seconds": _float(env, "GLOW_CHAIN_INTERVAL_SECONDS", 2.0),
+            "segments_refresh_seconds": _float(env, "GLOW_SEGMENTS_REFRESH_SECONDS", 5.0),
             "hot_views_url": env.get("GLOW_HOT_VIEWS_URL", "memory://") or None,
             "analytics_url": env.get("GLOW_ANALYTICS_URL", DEFAULT_ANALYTICS_URL) or None,
             "master_key": env.get("GLOW_MASTER_KEY", ""),
@@ -301,6 +305,7 @@ VARIABLES = {  # Settings field -> its environment variable, for Settings.as_env
     "max_body_bytes": "GLOW_MAX_BODY_BYTES",
     "command_timeout_seconds": "GLOW_COMMAND_TIMEOUT_SECONDS",
     "chain_interval_seconds": "GLOW_CHAIN_INTERVAL_SECONDS",
+    "segments_refresh_seconds": "GLOW_SEGMENTS_REFRESH_SECONDS",
     "hot_views_url": "GLOW_HOT_VIEWS_URL",
     "analytics_url": "GLOW_ANALYTICS_URL",
     "master_key": "GLOW_MASTER_KEY",

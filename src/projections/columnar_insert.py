@@ -43,6 +43,7 @@ SIMPLE_TYPES = {
 WRAPPERS = re.compile(r"^(?:LowCardinality|Nullable)\((.*)\)$")
 DATETIME64 = re.compile(r"^DateTime64\((\d)(?:, '([^']+)')?\)$")
 DECIMAL = re.compile(r"^Decimal\((\d+), (\d+)\)$")
+ARRAY = re.compile(r"^Array\((.*)\)$")
 TICKS = {0: "s", 3: "ms", 6: "us", 9: "ns"}
 
 
@@ -56,6 +57,8 @@ def arrow_type(clickhouse_type: str) -> pa.DataType:
         return pa.timestamp(TICKS[int(moment.group(1))], tz=moment.group(2) or "UTC")
     if decimal := DECIMAL.match(clickhouse_type):
         return pa.decimal128(int(decimal.group(1)), int(decimal.group(2)))
+    if array := ARRAY.match(clickhouse_type):
+        return pa.list_(arrow_type(array.group(1)))
     raise ValueError(f"no Arrow type for the ClickHouse type {clickhouse_type!r}")
 
 

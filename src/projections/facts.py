@@ -13,6 +13,11 @@ from decimal import Decimal
 from typing import Any
 
 from events.envelope import Envelope
+from projections.customer_order_facts import (
+    CUSTOMER_ORDER_COLUMNS,
+    CUSTOMER_ORDER_HANDLERS,
+    CUSTOMER_ORDER_KEYS,
+)
 from projections.order_facts import ORDER_COLUMNS, ORDER_HANDLERS, ORDER_KEYS
 
 Row = tuple[Any, ...]  # the values of a table's COLUMNS, in that order; times as ISO-8601 text
@@ -41,6 +46,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "catalog_attributes": ("entity", "code", "attribute", "value", "version", "position"),
     **ORDER_COLUMNS,
+    **CUSTOMER_ORDER_COLUMNS,
 }  # fmt: skip
 # Each table's ReplacingMergeTree key: rows with the same key are one fact (the last version).
 KEYS: dict[str, tuple[str, ...]] = {
@@ -50,6 +56,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "reservation_events": ("event_id",),
     "catalog_attributes": ("entity", "code", "attribute"),
     **ORDER_KEYS,
+    **CUSTOMER_ORDER_KEYS,
 }
 TABLES = tuple(KEYS)
 
@@ -198,6 +205,14 @@ def _attributes(
     return handler
 
 
+def _both(first: Handler, second: Handler) -> Handler:
+    def handler(e: Envelope, rows: Rows) -> None:
+        first(e, rows)
+        second(e, rows)
+
+    return handler
+
+
 def _sku_defined(p: dict[str, Any]) -> dict[str, Any]:
     return {
         "product_code": p["product_code"],
@@ -233,4 +248,6 @@ _HANDLERS: dict[str, Handler] = {
     "Sku.Discontinued": _attributes("sku", "sku", lambda _: {"discontinued": 1}),
     "Location.Registered": _attributes("location", "code", lambda p: {"kind": p["kind"]}),
     **ORDER_HANDLERS,
+    # an order placed for a customer is also their purchase (projections/customer_order_facts.py)
+    "Order.Placed": _both(ORDER_HANDLERS["Order.Placed"], CUSTOMER_ORDER_HANDLERS["Order.Placed"]),
 }

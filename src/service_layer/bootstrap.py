@@ -31,6 +31,8 @@ from service_layer.writer_thread import InProcessWriter
 from storage.migrations import pending_migrations
 
 if TYPE_CHECKING:
+    from service_layer.segment_desk import SegmentDesk  # and ClickHouse's clients: with facts
+    from service_layer.segment_follower import DimensionFollower
     from service_layer.webhook_service import WebhookService  # and aiohttp: only when asked
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,8 @@ class LedgerRuntime:
     webhook_desk: WebhookDesk | None = None  # PostgreSQL: subscriptions, dead letters
     webhooks: WebhookService | None = None  # the thread that delivers (no broker)
     loyalty: LoyaltyService | None = None  # the thread that earns points (no broker)
+    segments: SegmentDesk | None = None  # where this process serves the ClickHouse facts
+    segment_follower: DimensionFollower | None = None  # embedded: keeps the dimension current
     # Set once SIGTERM arrived (cli/serving.py): readiness answers "not ready" from then on,
     # and close() stops everything by `stop_by` (time.monotonic()).
     draining: bool = False
@@ -79,6 +83,8 @@ class LedgerRuntime:
             self.chain_keeper.start()
         if self.read_side is not None:
             self.read_side.start()
+        if self.segment_follower is not None:
+            self.segment_follower.start(self.settings.segments_refresh_seconds)
 
     def close(self) -> None:
         """Stop the threads that follow the log or send commands, each after the step it is
@@ -99,6 +105,10 @@ class LedgerRuntime:
             self.loyalty.stop(left())
         if self.webhook_desk is not None:
             self.webhook_desk.close()
+        if self.segment_follower is not None:
+            self.segment_follower.stop(left())
+        if self.segments is not None and self.segments.book is not None:
+            self.segments.book.close()
         if self.read_side is not None:
             self.read_side.close(left())
         if self.chain_keeper is not None:
@@ -157,6 +167,7 @@ def bootstrap(settings: Settings) -> LedgerRuntime:
     loyalty = None
     if settings.is_postgres() and settings.loyalty:  # its rows live in PostgreSQL
         loyalty = LoyaltyService.build(settings, ledger, customers)
+    segments, follower = _segments(settings, read_side, customers)
     return LedgerRuntime(
         settings,
         ledger,
@@ -171,7 +182,34 @@ def bootstrap(settings: Settings) -> LedgerRuntime:
         webhook_desk,
         webhooks,
         loyalty,
+        segments,
+        follower,
     )
+
+
+def _segments(
+    settings: Settings, read_side: ReadSide | None, customers: CustomerDesk
+) -> tuple[SegmentDesk | None, DimensionFollower | None]:
+    """Segments where this process serves the facts; the dimension's follower only embedded
+    (with a broker, `glow segments refresh` keeps it, from cron or by hand)."""
+    if read_side is None or read_side.sinks.facts is None:
+        return None, None
+    from projections.customer_dimension import CustomerDimension
+    from service_layer.segment_desk import SegmentDesk
+    from service_layer.segment_follower import DimensionFollower
+    from storage.audience_book import AudienceBook
+
+    client = read_side.sinks.facts.client
+    book = (
+        AudienceBook(postgres_conninfo(settings.event_store_url))
+        if settings.is_postgres()
+        else None
+    )
+    desk = SegmentDesk(client, customers, book)
+    follower = None
+    if settings.broker_url is None and settings.segments_refresh_seconds > 0:
+        follower = DimensionFollower(customers.ledger, CustomerDimension(client))
+    return desk, follower
 
 
 def _webhooks(
