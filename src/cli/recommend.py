@@ -43,7 +43,7 @@ def _ledgers(settings: Settings) -> tuple[Any, Any]:
 
 
 def _train(settings: Settings, args: argparse.Namespace) -> int:
-    from recommender.config import model_dir, recommendations_url
+    from recommender.config import behaviour_source, model_dir, recommendations_url
     from recommender.store import RecommendationStore
     from recommender.training import train_from_log
 
@@ -51,22 +51,34 @@ def _train(settings: Settings, args: argparse.Namespace) -> int:
     store = RecommendationStore.from_url(url) if url else None
     inventory, customers = _ledgers(settings)
     report = train_from_log(
-        inventory, customers, model_dir(), datetime.now(UTC), args.since_last, store
+        inventory,
+        customers,
+        model_dir(),
+        datetime.now(UTC),
+        args.since_last,
+        store,
+        behaviour=behaviour_source(settings),
     )
     print(json.dumps({**report.as_dict(), "published": store is not None}, indent=1))
     return 0
 
 
 def _evaluate(settings: Settings, args: argparse.Namespace) -> int:
+    from recommender.config import behaviour_source
     from recommender.evaluation import evaluate_log
     from recommender.rule_audit import audit_suggestions
-    from recommender.training import read_log
+    from recommender.training import read_sources
 
     inventory, customers = _ledgers(settings)
-    signals, _, _, _ = read_log(inventory, customers, None)
     cutoff = datetime.now(UTC) - timedelta(days=args.holdout_days)
+    log = read_sources(inventory, customers, None)
+    signals, implicit = log.signals(behaviour_source(settings), cutoff)  # browsing before the cut
     report, model = evaluate_log(signals, cutoff)
     out: dict[str, Any] = {**report.as_dict(), **audit_suggestions(model, signals).as_dict()}
+    out |= implicit.as_dict()
+    if implicit.interactions:  # the same hold-out without behaviour: what it brings
+        without, _ = evaluate_log(log.signals()[0], cutoff)
+        out |= without.model.as_dict("without_behaviour_model_")
     if args.movielens:
         from recommender import movielens
 

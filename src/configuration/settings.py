@@ -189,6 +189,13 @@ class Settings:
     rate_limit_storage_url: str | None = None
     log_format: str = "json"  # json: one JSON object a line; text: for a terminal
     log_level: str = "INFO"
+    # The recommender's implicit signals (recommender/behaviour_signals.py): where it reads
+    # behaviour (unset: GLOW_ANALYTICS_URL when that is a ClickHouse server; a chDB path only
+    # when named here, as another process may own it), how many recent days (0: none), and the
+    # most customer x SKU x event rows one training reads.
+    recommender_behaviour_url: str | None = None
+    recommender_behaviour_days: int = 30
+    recommender_behaviour_max_rows: int = 200_000
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -233,6 +240,7 @@ class Settings:
         values.update(_writer_lock_settings(env))
         values.update(_shared_writer_settings(env))
         values.update(_operations_settings(env))
+        values.update(_recommender_settings(env))
         values.update({k: v for k, v in overrides.items() if v is not None})
         values.setdefault("webhooks", _webhooks_on(env, values))
         values.setdefault("loyalty", _loyalty_on(env, values))
@@ -358,6 +366,9 @@ VARIABLES = {  # Settings field -> its environment variable, for Settings.as_env
     "rate_limit_storage_url": "GLOW_RATE_LIMIT_STORAGE_URL",
     "log_format": "GLOW_LOG_FORMAT",
     "log_level": "GLOW_LOG_LEVEL",
+    "recommender_behaviour_url": "GLOW_RECOMMENDER_BEHAVIOUR_URL",
+    "recommender_behaviour_days": "GLOW_RECOMMENDER_BEHAVIOUR_DAYS",
+    "recommender_behaviour_max_rows": "GLOW_RECOMMENDER_BEHAVIOUR_MAX_ROWS",
 }
 
 LOG_FORMATS = ("json", "text")
@@ -387,6 +398,36 @@ def _operations_settings(env: dict[str, str]) -> dict[str, object]:
         "rate_limit_storage_url": env.get("GLOW_RATE_LIMIT_STORAGE_URL") or None,
         "log_format": log_format,
         "log_level": log_level,
+    }
+
+
+MAX_BEHAVIOUR_DAYS = 365
+MAX_BEHAVIOUR_ROWS = 10_000_000
+
+
+def _recommender_settings(env: dict[str, str]) -> dict[str, object]:
+    url = env.get("GLOW_RECOMMENDER_BEHAVIOUR_URL", "").strip()
+    if url and not url.startswith(("http://", "https://", "chdb://")):
+        raise SettingsError(
+            f"GLOW_RECOMMENDER_BEHAVIOUR_URL must be a ClickHouse server (http:// or https://) "
+            f"or a chDB path (chdb:///path), got {url!r}"
+        )
+    days = _int(env, "GLOW_RECOMMENDER_BEHAVIOUR_DAYS", 30)
+    if not 0 <= days <= MAX_BEHAVIOUR_DAYS:
+        raise SettingsError(
+            f"GLOW_RECOMMENDER_BEHAVIOUR_DAYS must be 0 (no behaviour) to {MAX_BEHAVIOUR_DAYS} "
+            f"days of recent behaviour, got {days}"
+        )
+    rows = _int(env, "GLOW_RECOMMENDER_BEHAVIOUR_MAX_ROWS", 200_000)
+    if not 1 <= rows <= MAX_BEHAVIOUR_ROWS:
+        raise SettingsError(
+            f"GLOW_RECOMMENDER_BEHAVIOUR_MAX_ROWS must be 1 to {MAX_BEHAVIOUR_ROWS:,} rows "
+            f"(customer x SKU x event) one training reads, got {rows}"
+        )
+    return {
+        "recommender_behaviour_url": url or None,
+        "recommender_behaviour_days": days,
+        "recommender_behaviour_max_rows": rows,
     }
 
 

@@ -1,13 +1,18 @@
 """Where the recommender keeps its artefacts and publishes its answers, from the environment:
 `GLOW_MODEL_DIR` (default var/recommender) and `GLOW_RECOMMENDATIONS_URL` (a redis:// URL with
-an optional ?namespace=; default: the hot views' Redis when that is Redis)."""
+an optional ?namespace=; default: the hot views' Redis when that is Redis), and where recent
+behaviour is read (GLOW_RECOMMENDER_BEHAVIOUR_*)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from configuration.settings import Settings, ensure_folder
+
+if TYPE_CHECKING:
+    from recommender.behaviour_signals import BehaviourSource
 
 
 def configured_model_dir() -> Path:
@@ -26,3 +31,34 @@ def recommendations_url(settings: Settings) -> str | None:
         return url
     hot = settings.hot_views_url or ""
     return hot if hot.startswith(("redis://", "rediss://")) else None
+
+
+def behaviour_url(settings: Settings) -> str | None:
+    """Where recent behaviour is read: GLOW_RECOMMENDER_BEHAVIOUR_URL, else the analytics
+    database when it is a ClickHouse server. An embedded chDB path is read only when named
+    (the process serving it keeps it open); none, or 0 days: training as without behaviour."""
+    if settings.recommender_behaviour_days <= 0:
+        return None
+    if settings.recommender_behaviour_url:
+        return settings.recommender_behaviour_url
+    analytics = settings.analytics_url or ""
+    return analytics if analytics.startswith(("http://", "https://")) else None
+
+
+def behaviour_source(settings: Settings) -> BehaviourSource | None:
+    """The behaviour tables to read, opened (ClickHouse's client only when there are some)."""
+    from clickhouse_connect.driver.httpclient import HttpClient
+
+    from projections.clickhouse_facts import connect
+    from recommender.behaviour_signals import BehaviourSource, BehaviourWindow
+
+    url = behaviour_url(settings)
+    if url is None:
+        return None
+    client = connect(url)
+    if isinstance(client, HttpClient):
+        client.form_encode_query_params = True  # the consenting customers' ids, in the body
+    window = BehaviourWindow(
+        settings.recommender_behaviour_days, settings.recommender_behaviour_max_rows
+    )
+    return BehaviourSource(client, window)

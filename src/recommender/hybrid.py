@@ -14,6 +14,8 @@ from recommender.lightfm_core import Embeddings, Floats, TrainingConfig, train
 from recommender.signals import CustomerFacts, LogSignals
 from recommender.weighting import Weighting, weigh
 
+INTENT_BOOST = 3.0  # standard deviations for a product with recent behaviour weight >= 1
+
 
 @dataclass
 class HybridModel:
@@ -26,6 +28,9 @@ class HybridModel:
     negative: set[tuple[str, str]] = field(default_factory=set)
     item_vectors: Floats = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     item_bias: Floats = field(default_factory=lambda: np.zeros(0, np.float32))
+    # customer -> product index -> recent behaviour's weight; re-ranks their scores. Never
+    # saved with the artefact: behaviour is read afresh for every model.
+    intent: dict[str, dict[int, float]] = field(default_factory=dict)
 
     def with_items(self, signals: LogSignals) -> HybridModel:
         """Item representations from identity and tags (new products: tags alone)."""
@@ -41,7 +46,17 @@ class HybridModel:
         """One score per product in `product_codes` order."""
         row = self.users.rows([(customer.customer_id, user_tags(customer))])
         vector, _ = self.embeddings.users(row)
-        return np.asarray(self.item_vectors @ vector[0] + self.item_bias, dtype=np.float32)
+        scores = np.asarray(self.item_vectors @ vector[0] + self.item_bias, dtype=np.float32)
+        recent = self.intent.get(customer.customer_id)
+        if not recent:
+            return scores
+        # In standard deviations of the customer's own scores: intent moves a product up by
+        # up to INTENT_BOOST of them, whatever the scale the model learned.
+        spread = float(scores.std()) or 1.0
+        at = np.fromiter(recent, dtype=np.int64, count=len(recent))
+        boost = np.fromiter(recent.values(), dtype=np.float32, count=len(recent))
+        scores[at] += spread * INTENT_BOOST * np.minimum(boost, 1.0)
+        return scores
 
     def knows(self, customer_id: str) -> bool:
         return customer_id in self.users.ids
@@ -85,4 +100,7 @@ def fit(
     model = HybridModel(
         users, items, products, embeddings, now, signals.position, set(preferences.negative)
     )
+    for (customer, code), weight in preferences.intent.items():
+        if code in item_at:
+            model.intent.setdefault(customer, {})[item_at[code]] = weight
     return model.with_items(signals)

@@ -10,6 +10,11 @@ PURCHASE = "purchase"
 RETURN = "return"
 RATING = "rating"
 WISHLIST = "wishlist"
+# Implicit signals: recent behaviour read from ClickHouse (recommender/behaviour_signals.py).
+VIEW = "view"
+ADD_TO_CART = "add_to_cart"
+RECOMMENDATION_CLICK = "recommendation_click"
+BEHAVIOUR = (VIEW, ADD_TO_CART, RECOMMENDATION_CLICK)
 
 
 @dataclass(frozen=True)
@@ -64,9 +69,9 @@ class CustomerFacts:
 class Interaction:
     customer_id: str
     product_code: str
-    kind: str  # purchase, return, rating, wishlist
-    at: datetime
-    value: float = 1.0  # units bought or returned; stars for a rating
+    kind: str  # purchase, return, rating, wishlist; view, add_to_cart, recommendation_click
+    at: datetime  # for behaviour: the last time it happened
+    value: float = 1.0  # units bought or returned; stars for a rating; behaviour: decayed count
     location: str | None = None
 
 

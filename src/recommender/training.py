@@ -1,5 +1,6 @@
-"""The batch job: read the event log (never the read models), train, evaluate, save a versioned
-artefact, publish candidates per customer to Redis."""
+"""The batch job: read the event log (never the read models) and, when configured, recent
+behaviour from ClickHouse; train, evaluate, save a versioned artefact, publish candidates per
+customer to Redis."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from uuid import UUID
 from eventsourcing.application import Application
 
 from recommender import artefacts
-from recommender.customer_signals import attributed, read_customers
+from recommender.behaviour_signals import NOTHING, BehaviourRead, BehaviourSource
+from recommender.customer_signals import CustomerFold, attributed, read_customers
 from recommender.evaluation import evaluate_log
 from recommender.hybrid import fit
 from recommender.inventory_signals import InventoryFold, read_inventory
@@ -36,27 +38,71 @@ class TrainingReport:
     personalised_customers: int
     train_seconds: float
     evaluation: dict[str, Any] | None
+    behaviour_interactions: int = 0  # implicit interactions from recent behaviour
+    behaviour_capped: bool = False  # GLOW_RECOMMENDER_BEHAVIOUR_MAX_ROWS left older rows out
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def read_log(
+@dataclass(frozen=True)
+class LogRead:
+    """What the event logs yield, before recent behaviour is added as of some moment."""
+
+    fold: InventoryFold
+    people: CustomerFold
+    new: int  # interactions read from the inventory log in this run
+
+    def signals(
+        self, behaviour: BehaviourSource | None = None, until: datetime | None = None
+    ) -> tuple[LogSignals, BehaviourRead]:
+        """The signals, with the behaviour of the window before `until` when a source is
+        given: only of customers who may be personalised (a merged customer's under the
+        survivor's consent and id, as their purchases)."""
+        implicit = NOTHING
+        if behaviour is not None and until is not None:
+            implicit = behaviour.read(self.personalised(), self.fold.sku_products, until)
+        interactions = [*self.fold.interactions, *self.people.interactions, *implicit.interactions]
+        signals = LogSignals(
+            products=self.fold.product_facts(),
+            customers=self.people.customers,
+            interactions=attributed(interactions, self.people),
+            sku_products=dict(self.fold.sku_products),
+            position=self.fold.position,
+        )
+        return signals, implicit
+
+    def personalised(self) -> list[str]:
+        customers = self.people.customers
+        return [
+            cid
+            for cid, facts in customers.items()
+            if not facts.forgotten
+            and (survivor := customers.get(self.people.survivor(cid))) is not None
+            and survivor.may_personalise
+        ]
+
+
+def read_sources(
     inventory: Application[UUID], customers: Application[Any], previous: InventoryFold | None
-) -> tuple[LogSignals, InventoryFold, int, int]:
+) -> LogRead:
     earlier = previous.interactions if previous else []
     fold = read_inventory(inventory, previous)
     new = len(fold.interactions)
     fold = replace(fold, interactions=[*earlier, *fold.interactions])
-    people = read_customers(customers, fold.sku_products)
-    signals = LogSignals(
-        products=fold.product_facts(),
-        customers=people.customers,
-        interactions=attributed([*fold.interactions, *people.interactions], people),
-        sku_products=dict(fold.sku_products),
-        position=fold.position,
-    )
-    return signals, fold, new, people.position
+    return LogRead(fold, read_customers(customers, fold.sku_products), new)
+
+
+def read_log(
+    inventory: Application[UUID],
+    customers: Application[Any],
+    previous: InventoryFold | None,
+    behaviour: BehaviourSource | None = None,
+    until: datetime | None = None,
+) -> tuple[LogSignals, InventoryFold, int, int]:
+    log = read_sources(inventory, customers, previous)
+    signals, _ = log.signals(behaviour, until)
+    return signals, log.fold, log.new, log.people.position
 
 
 def train_from_log(
@@ -67,11 +113,15 @@ def train_from_log(
     since_last: bool = False,
     store: RecommendationStore | None = None,
     config: TrainingConfig | None = None,
+    behaviour: BehaviourSource | None = None,
 ) -> TrainingReport:
     found = artefacts.versions(root)
     previous = artefacts.load_fold(found[-1]) if since_last and found else None
-    signals, fold, new, customers_position = read_log(inventory, customers, previous)
-    evaluation = _evaluate(signals, now, config)
+    log = read_sources(inventory, customers, previous)
+    fold, customers_position = log.fold, log.people.position
+    signals, implicit = log.signals(behaviour, now)
+    # Behaviour as it was at the hold-out's cut, so the evaluation sees no later browsing.
+    evaluation = _evaluate(log.signals(behaviour, now - HOLD_OUT)[0], now, config)
     started = time.perf_counter()
     model = fit(signals, now, config)
     seconds = time.perf_counter() - started
@@ -81,6 +131,7 @@ def train_from_log(
         "customers_position": customers_position,
         "since_last": since_last,
         "train_seconds": round(seconds, 3),
+        **implicit.as_dict(),  # counts only: behaviour is read afresh, never kept in a model
     }
     artefacts.save(directory, model, fold, meta)
     if store is not None:
@@ -91,10 +142,12 @@ def train_from_log(
         fold.position,
         customers_position,
         len(signals.interactions),
-        new,
+        log.new,
         personalised,
         round(seconds, 3),
         evaluation,
+        len(implicit.interactions),
+        implicit.capped,
     )
 
 
