@@ -16,7 +16,7 @@ from typing import Any
 
 from domain.customer_rules import PREFERENCES, SKIN_CONCERNS
 from domain.dating import require_plausible_occurrence
-from domain.errors import InvalidCommandError
+from domain.errors import BackdatedTooFarError, InvalidCommandError, OccurredInFutureError
 
 ANSWER_KINDS = ("choice", "scale", "text")
 PROFILE_FACTS = ("skin_concerns", "preferences")
@@ -105,7 +105,15 @@ def stated_profile(maps_to: str, kind: str, answer: Answer) -> dict[str, Any]:
 
 
 def require_survey_answer_time(answered_at: datetime, recorded_at: datetime) -> None:
-    require_plausible_occurrence(answered_at, recorded_at, SURVEY_ANSWERED_LATE, CLOCK_SKEW)
+    """As any occurrence, and named as the survey tool names it (`answered_at`)."""
+    try:
+        require_plausible_occurrence(answered_at, recorded_at, SURVEY_ANSWERED_LATE, CLOCK_SKEW)
+    except (BackdatedTooFarError, OccurredInFutureError) as error:
+        details = {
+            ("answered_at" if k == "occurred_at" else k): v for k, v in error.details.items()
+        }
+        message = error.message.replace("occurred_at", "answered_at")
+        raise type(error)(message.replace("date a command", "date an answer"), **details) from None
 
 
 def check_support_contact(

@@ -18,6 +18,7 @@ from service_layer.customer_store import (
     open_access_log,
     open_customer_ledger,
     open_purchase_index,
+    open_survey_tallies,
 )
 from service_layer.purchase_index import PurchaseIndex
 from service_layer.read_side import ReadSide, build_read_side
@@ -28,6 +29,7 @@ from service_layer.writer_client import RemoteWriter
 from service_layer.writer_connection import NetworkWriter
 from service_layer.writer_thread import InProcessWriter
 from storage.migrations import pending_migrations
+from storage.survey_tallies import SurveyTallies
 
 if TYPE_CHECKING:
     from service_layer.webhook_service import WebhookService  # and aiohttp: only when asked
@@ -54,6 +56,7 @@ class LedgerRuntime:
     read_side: ReadSide | None = None
     webhook_desk: WebhookDesk | None = None  # PostgreSQL: subscriptions, dead letters
     webhooks: WebhookService | None = None  # the thread that delivers (no broker)
+    survey_tallies: SurveyTallies | None = None  # counts of anonymous survey answers
     # Set once SIGTERM arrived (cli/serving.py): readiness answers "not ready" from then on,
     # and close() stops everything by `stop_by` (time.monotonic()).
     draining: bool = False
@@ -161,6 +164,7 @@ def bootstrap(settings: Settings) -> LedgerRuntime:
         read_side,
         webhook_desk,
         webhooks,
+        survey_tallies=open_survey_tallies(customer_ledger, settings),
     )
 
 
