@@ -15,6 +15,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -369,3 +370,29 @@ def test_a_bad_support_contact_is_a_422_naming_the_field_and_records_nothing(
     assert refused.status_code == 422, refused.text
     assert named in refused.text
     assert rows(ledger.store_url) == before
+
+
+def test_one_delivery_sent_sixteen_times_at_once_is_recorded_once(
+    ledger: RunningLedger, client: httpx.Client
+) -> None:
+    customer_id = register(client)
+    for_customer = signed(survey_answer(customer_id, question_kind="scale", answer=7))
+    anonymous = signed(survey_answer(None, question_kind="scale", answer=7))
+    before = rows(ledger.store_url)
+
+    def post(delivery: tuple[bytes, dict[str, str]]) -> httpx.Response:
+        with httpx.Client(base_url=ledger.base_url, timeout=30) as own:
+            return deliver(own, *delivery)
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(post, [for_customer, anonymous] * 8))
+
+    assert {a.status_code for a in answers} == {200}, [a.text for a in answers]
+    replayed = [a.headers.get("Idempotent-Replayed") == "true" for a in answers]
+    assert replayed.count(False) == 2  # one first answer per delivery, the rest replays
+    after = rows(ledger.store_url)
+    assert after["customers_events"] == before["customers_events"] + 1
+    assert after["survey_deliveries"] == before["survey_deliveries"] + 1
+    with psycopg.connect(ledger.store_url) as conn:
+        row = conn.execute("SELECT answers FROM survey_answer_counts WHERE answer = '7'").fetchone()
+    assert row == (1,)
