@@ -37,6 +37,11 @@ class Access:
     own_customer: bool = False  # a customer may only name their own customer_id
     own_location: str | None = None  # the path or query parameter staff may only name as theirs
     needs_pii: bool = False  # an auditor needs the pii:read scope
+    # A channel token must act for one of these channels (empty: any channel).
+    channels: frozenset[str] = frozenset()
+    # Authenticated by the request's own signature, checked by the endpoint (a signed
+    # webhook): no bearer token is read, and an unsigned request is a 401 there.
+    signed: bool = False
 
     def refusal(
         self,
@@ -46,6 +51,11 @@ class Access:
     ) -> str | None:
         if principal.role not in self.roles:
             return f"the {principal.role} role may not use this route"
+        if self.channels and principal.role == "channel" and principal.channel not in self.channels:
+            return (
+                f"a channel token of {principal.channel!r} may not use this route; only one of "
+                f"the {', '.join(sorted(self.channels))} channel(s) may"
+            )
         named_customer = str(path_params.get("customer_id"))
         if self.own_customer and principal.role == "customer":
             return _unless(named_customer == str(principal.customer_id), "their own profile")
@@ -62,10 +72,13 @@ def _unless(allowed: bool, what: str) -> str | None:
 
 
 def allow(*roles: str, **options: Any) -> Access:
+    if "channels" in options:
+        options["channels"] = frozenset(options["channels"])
     return Access(roles=frozenset(roles), **options)
 
 
 PUBLIC = Access(public=True)
+SIGNED = Access(signed=True)
 
 
 class AccessControl:
@@ -129,7 +142,7 @@ def refusal(
         return problem_response(
             403, "no-access-rule", "No access rule", f"{path} has no access rule", path
         )
-    if access.public:
+    if access.public or access.signed:
         return None
     try:
         principal = verifier.verify(_bearer(Request(scope)))

@@ -3,7 +3,7 @@ and fail for any route missing here."""
 
 from __future__ import annotations
 
-from api.access import PUBLIC, Access, allow
+from api.access import PUBLIC, SIGNED, Access, allow
 
 ADMIN = ("admin",)
 STOCK_OPS = ("store-staff", "admin")
@@ -100,6 +100,21 @@ CUSTOMER_RULES: dict[tuple[str, str], Access] = {
     ("GET", "/customers/{customer_id}/match-proposals"): allow(*ADMIN),
 }
 
+BACK_OFFICE = ("backoffice",)
+
+FEEDBACK_RULES: dict[tuple[str, str], Access] = {
+    # a survey tool's answers: authenticated by the webhook's signature (api/survey_routes.py)
+    ("POST", "/feedback/surveys"): SIGNED,
+    # the support log: the back office (admins, the backoffice channel's tools) and store
+    # staff for contacts in their store; notes are read by admins and pii:read auditors only
+    ("POST", "/customers/{customer_id}/support-contacts"): allow(
+        "channel", "store-staff", "admin", channels=BACK_OFFICE
+    ),
+    ("GET", "/customers/{customer_id}/support-contacts"): allow(
+        "channel", "store-staff", "auditor", "admin", channels=BACK_OFFICE
+    ),
+}
+
 ORDER_READERS = ("channel", "store-staff", "auditor", "admin")
 
 ORDER_RULES: dict[tuple[str, str], Access] = {
@@ -192,6 +207,7 @@ ACCESS_RULES: dict[tuple[str, str], Access] = {
     **TILL_RULES,
     **ORDER_RULES,
     **CUSTOMER_RULES,
+    **FEEDBACK_RULES,
     **READ_MODEL_RULES,
     **SEGMENT_RULES,
     **AUDIT_RULES,

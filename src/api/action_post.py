@@ -20,3 +20,4 @@ class ActionPost:
     summary: str
     tag: str
     ok: int = 200  # the status of a first success (201 when it creates)
+    signed: bool = False  # a signed webhook: authenticated by its signature, not a token

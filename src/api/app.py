@@ -23,7 +23,7 @@ from api.auth import verifier
 from api.command_gateway import CommandGateway, GlowApp, Handler
 from api.command_routes import command_endpoint
 from api.concurrency_limit import ConcurrencyLimit
-from api.customer_routes import CUSTOMER_COMMAND_ROUTES, customer_command_endpoint
+from api.customer_routes import customer_command_endpoint
 from api.metrics import REFUSALS
 from api.openapi import openapi_document
 from api.operations_routes import OPENAPI_STATE
@@ -37,6 +37,7 @@ from api.problems import (
 from api.rate_limits import RateLimitedError, RateLimits, RouteKey, rate_limiter
 from api.route_tables import (
     ACTION_POSTS,
+    CUSTOMER_WRITES,
     LEDGER_COMMAND_ROUTES,
     QUERY_PARAMETERS,
     QUERY_ROUTES,
@@ -63,7 +64,7 @@ def app_routes(command_routes: list[Route] | None = None) -> list[Route]:
     routes = list(_command_routes() if command_routes is None else command_routes)
     routes += [
         Route(route.path, customer_command_endpoint(route), methods=["POST"])
-        for route in CUSTOMER_COMMAND_ROUTES
+        for route in CUSTOMER_WRITES
     ]
     routes += [Route(post.path, post.endpoint, methods=["POST"]) for post in READING_POSTS]
     routes += [Route(post.path, post.endpoint, methods=["POST"]) for post in ACTION_POSTS]

@@ -35,7 +35,7 @@ from domain.trace import Trace
 from privacy.contacts import DEFAULT_REGION, normalise_email, normalise_phone
 from privacy.pseudonyms import Pseudonyms, legacy_identity_id
 from service_layer import customer_views as views
-from service_layer import loyalty_statement
+from service_layer import feedback_views, loyalty_statement
 from service_layer.order_history import every_order_of, forget_orders
 from service_layer.read_side import ReadSide
 from storage.command_answers import scoped_key
@@ -258,6 +258,7 @@ async def customer_export(request: Request) -> Response:
     runtime = runtime_of(request)
     events = await run_in_threadpool(views.history, runtime.customers, customer, with_pii=True)
     accesses = await run_in_threadpool(runtime.access_log.entries_for, customer.id)
+    people = [customer, *await run_in_threadpool(runtime.customers.merged_from, customer)]
     return json_answer(
         {
             "customer_id": str(customer.id),
@@ -271,6 +272,8 @@ async def customer_export(request: Request) -> Response:
             ),
             "orders": await run_in_threadpool(_orders_of, runtime.read_side, customer),
             "recommendations_shown": [],
+            "survey_answers": feedback_views.survey_answers(people, with_answers=True),
+            "support_contacts": feedback_views.support_contacts(people, with_notes=True),
             "accesses": [
                 {"at": a.at, "principal": a.principal, "role": a.role, "action": a.action}
                 for a in accesses

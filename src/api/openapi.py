@@ -57,6 +57,23 @@ COMMAND_HEADERS = [
 ]
 
 
+SIGNED_WEBHOOK_HEADERS: list[dict[str, Any]] = [
+    {
+        "name": name,
+        "in": "header",
+        "required": True,
+        "description": description,
+        "schema": {"type": "string"},
+    }
+    for name, description in (
+        ("X-Survey-Source", "The sending tool, a source of GLOW_SURVEY_WEBHOOK_SECRETS"),
+        ("webhook-id", "The delivery's id: its idempotency key"),
+        ("webhook-timestamp", "Unix seconds; within 5 minutes of the ledger's clock"),
+        ("webhook-signature", "v1,<base64 HMAC-SHA256 of id.timestamp.body> (Standard Webhooks)"),
+    )
+]
+
+
 def _problems(*statuses: int) -> dict[str, Any]:
     return {
         str(s): {
@@ -140,11 +157,12 @@ def openapi_document() -> dict[str, Any]:
             },
         }
     for action in ACTION_POSTS:
-        paths.setdefault(action.path, {})["post"] = {
+        signed = SIGNED_WEBHOOK_HEADERS if action.signed else []
+        operation: dict[str, Any] = {
             "summary": action.summary,
             "tags": [action.tag],
             "operationId": _operation_id(action.path),
-            "parameters": _path_parameters(action.path),
+            "parameters": _path_parameters(action.path) + signed,
             "requestBody": {
                 "required": True,
                 "content": {"application/json": {"schema": refs[(action.model, "validation")]}},
@@ -157,6 +175,9 @@ def openapi_document() -> dict[str, Any]:
                 **_problems(400, 401, 403, 404, 409, 413, 415, 422, 429, 503),
             },
         }
+        if action.signed:
+            operation["security"] = []  # the signature authenticates it, not a bearer token
+        paths.setdefault(action.path, {})["post"] = operation
     for query in QUERY_ROUTES:
         paths.setdefault(query.path, {})["get"] = _get_operation(query)
     schemas = dict(defs.get("$defs", {}))

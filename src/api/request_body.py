@@ -15,6 +15,12 @@ M = TypeVar("M", bound=BaseModel)
 
 
 async def read_json(request: Request, max_bytes: int) -> tuple[Any, bytes]:
+    raw = await read_bytes(request, max_bytes)
+    return parse_json(request, raw), raw
+
+
+async def read_bytes(request: Request, max_bytes: int) -> bytes:
+    """The body exactly as sent (a signed webhook is verified on these bytes), size-capped."""
     declared = request.headers.get("content-length")
     if (
         declared is not None
@@ -30,7 +36,10 @@ async def read_json(request: Request, max_bytes: int) -> tuple[Any, bytes]:
         if size > max_bytes:
             raise _too_large(size, max_bytes)
         chunks.append(chunk)
-    raw = b"".join(chunks)
+    return b"".join(chunks)
+
+
+def parse_json(request: Request, raw: bytes) -> Any:
     content_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
     if content_type not in ("application/json", "application/*+json") and not content_type.endswith(
         "+json"
@@ -42,7 +51,7 @@ async def read_json(request: Request, max_bytes: int) -> tuple[Any, bytes]:
             f"send the command as application/json, not {content_type!r}",
         )
     try:
-        return orjson.loads(raw or b"{}"), raw
+        return orjson.loads(raw or b"{}")
     except orjson.JSONDecodeError as error:
         raise ApiProblem(
             400,

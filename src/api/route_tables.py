@@ -22,22 +22,31 @@ from api.query_route import QueryRoute
 from api.read_model_routes import READ_MODEL_ROUTES
 from api.recommendation_routes import RECOMMENDATION_ROUTES
 from api.segment_routes import SEGMENT_POSTS, SEGMENT_QUERIES
+from api.support_routes import SUPPORT_COMMAND_ROUTES, SUPPORT_QUERIES
+from api.survey_routes import SURVEY_POSTS
 from api.till_routes import TILL_COMMAND_ROUTES, TILL_QUERIES, TILL_UPLOADS, StreamingPost
 from api.webhook_routes import WEBHOOK_POSTS, WEBHOOK_QUERIES
 
 LEDGER_COMMAND_ROUTES: list[CommandRoute] = [*COMMAND_ROUTES, *ORDER_ROUTES, *TILL_COMMAND_ROUTES]
+CUSTOMER_WRITES: list[CustomerRoute] = [*CUSTOMER_COMMAND_ROUTES, *SUPPORT_COMMAND_ROUTES]
 ALL_COMMAND_ROUTES: list[CommandRoute | CustomerRoute] = [
     *LEDGER_COMMAND_ROUTES,
-    *CUSTOMER_COMMAND_ROUTES,
+    *CUSTOMER_WRITES,
 ]
 READING_POSTS: list[ReadingPost] = [*ORDER_QUOTES]  # POSTs that only read: no writer, no key
-ACTION_POSTS: list[ActionPost] = [*WEBHOOK_POSTS, *MARKETPLACE_POSTS, *SEGMENT_POSTS]
+ACTION_POSTS: list[ActionPost] = [
+    *WEBHOOK_POSTS,
+    *MARKETPLACE_POSTS,
+    *SEGMENT_POSTS,
+    *SURVEY_POSTS,
+]  # POSTs of their own
 STREAMING_POSTS: list[StreamingPost] = [*TILL_UPLOADS]  # lines in, lines out
 QUERY_ROUTES: list[QueryRoute] = [
     *ORDER_LISTINGS,
     *ORDER_QUERIES,
     *CHANNEL_AVAILABILITY_ROUTES,
     *CUSTOMER_QUERIES,
+    *SUPPORT_QUERIES,
     *LEDGER_ROUTES,
     *RECOMMENDATION_ROUTES,
     *AUDIT_ROUTES,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
 import os
 import re
@@ -196,6 +197,13 @@ class Settings:
     recommender_behaviour_url: str | None = None
     recommender_behaviour_days: int = 30
     recommender_behaviour_max_rows: int = 200_000
+    # Survey tools that send answers by signed webhook (POST /feedback/surveys): each source's
+    # Standard Webhooks secret, "source:whsec_...,other:whsec_..." (never logged).
+    survey_webhook_secrets: str = field(default="", repr=False)
+
+    def survey_webhook_secret(self, source: str) -> str | None:
+        """The signing secret of a survey source, None when none is configured."""
+        return survey_sources(self.survey_webhook_secrets).get(source)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -241,6 +249,8 @@ class Settings:
         values.update(_shared_writer_settings(env))
         values.update(_operations_settings(env))
         values.update(_recommender_settings(env))
+        values["survey_webhook_secrets"] = env.get("GLOW_SURVEY_WEBHOOK_SECRETS", "")
+        survey_sources(str(values["survey_webhook_secrets"]))  # refuse a malformed one at start
         values.update({k: v for k, v in overrides.items() if v is not None})
         values.setdefault("webhooks", _webhooks_on(env, values))
         values.setdefault("loyalty", _loyalty_on(env, values))
@@ -369,6 +379,7 @@ VARIABLES = {  # Settings field -> its environment variable, for Settings.as_env
     "recommender_behaviour_url": "GLOW_RECOMMENDER_BEHAVIOUR_URL",
     "recommender_behaviour_days": "GLOW_RECOMMENDER_BEHAVIOUR_DAYS",
     "recommender_behaviour_max_rows": "GLOW_RECOMMENDER_BEHAVIOUR_MAX_ROWS",
+    "survey_webhook_secrets": "GLOW_SURVEY_WEBHOOK_SECRETS",
 }
 
 LOG_FORMATS = ("json", "text")
@@ -718,6 +729,42 @@ def _writer_process(env: dict[str, str], store_url: str) -> bool:
     if raw:
         return raw.lower() in ("1", "true", "yes")
     return store_url.startswith(("postgresql://", "postgres://"))
+
+
+SURVEY_SOURCE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+MIN_SURVEY_SECRET_BYTES = 24
+
+
+def survey_sources(raw: str) -> dict[str, str]:
+    """`typeform:whsec_...,polls:whsec_...` -> {source: secret}; an error names the entry by
+    its position and source, never the secret."""
+    sources: dict[str, str] = {}
+    for number, entry in enumerate(filter(None, (e.strip() for e in raw.split(","))), start=1):
+        name, _, secret = entry.partition(":")
+        problem = _survey_source_problem(name.strip(), secret.strip(), sources)
+        if problem:
+            raise SettingsError(
+                f"GLOW_SURVEY_WEBHOOK_SECRETS entry {number}: {problem}; expected "
+                "SOURCE:whsec_<base64 of at least 24 random bytes>, entries joined by ','"
+            )
+        sources[name.strip()] = secret.strip()
+    return sources
+
+
+def _survey_source_problem(name: str, secret: str, known: dict[str, str]) -> str:
+    if not SURVEY_SOURCE.match(name):
+        return "the source must be 1 to 40 lower-case letters, digits and hyphens"
+    if name in known:
+        return f"source {name!r} is named twice"
+    if not secret.startswith("whsec_"):
+        return f"the secret of {name!r} must start with whsec_"
+    try:
+        decoded = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+    except ValueError:
+        return f"the secret of {name!r} is not base64 after whsec_"
+    if len(decoded) < MIN_SURVEY_SECRET_BYTES:
+        return f"the secret of {name!r} is shorter than {MIN_SURVEY_SECRET_BYTES} bytes"
+    return ""
 
 
 def _backdating(raw: str) -> dict[str, int]:

@@ -8,7 +8,7 @@ rest of the history (consents, wishlist, loyalty) replays unchanged.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -23,7 +23,14 @@ from domain.customer_rules import (
     check_rating,
     check_skin_profile,
 )
-from domain.errors import CustomerForgottenError, InvalidCommandError
+from domain.errors import AlreadyExistsError, CustomerForgottenError, InvalidCommandError
+from domain.feedback_rules import (
+    check_answer,
+    check_support_contact,
+    require_support_contact_time,
+    require_survey_answer_time,
+    stated_profile,
+)
 from domain.loyalty import (
     LoyaltyBook,
     Tiers,
@@ -83,6 +90,52 @@ class Customer(Aggregate):
             customer = _customer(aggregate)
             customer.erased = customer.erased or self.personal is None
             customer.feedback.append({"sku": self.sku, "rating": self.rating, "comment": comment})
+
+    class SurveyAnswered(Aggregate.Event):
+        survey_id: str
+        question_id: str
+        answer_kind: str
+        personal: Personal  # the answer, and the profile fact its question maps to
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            customer = _customer(aggregate)
+            customer.erased = customer.erased or self.personal is None
+            personal = self.personal or {}
+            customer.survey_answers.append(
+                {
+                    "survey_id": self.survey_id,
+                    "question_id": self.question_id,
+                    "answer_kind": self.answer_kind,
+                    "answer": personal.get("answer"),
+                    "maps_to": personal.get("maps_to"),
+                    "answered_at": self.trace.occurred_at.isoformat(),
+                }
+            )
+
+    class SupportContactRecorded(Aggregate.Event):
+        contact_id: str
+        contact_channel: str
+        topic: str
+        outcome: str
+        agent: str
+        personal: Personal  # the notes
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            customer = _customer(aggregate)
+            customer.erased = customer.erased or self.personal is None
+            customer.support_contacts.append(
+                {
+                    "contact_id": self.contact_id,
+                    "channel": self.contact_channel,
+                    "topic": self.topic,
+                    "outcome": self.outcome,
+                    "agent": self.agent,
+                    "occurred_at": self.trace.occurred_at.isoformat(),
+                    "notes": (self.personal or {}).get("notes"),
+                }
+            )
 
     class LoyaltyTierChanged(Aggregate.Event):
         tier: str
@@ -214,6 +267,8 @@ class Customer(Aggregate):
         self.loyalty = LoyaltyBook()
         self.wishlist: list[str] = []
         self.feedback: list[dict[str, Any]] = []
+        self.survey_answers: list[dict[str, Any]] = []
+        self.support_contacts: list[dict[str, Any]] = []
         self.consents: dict[str, dict[str, Any]] = {}
         self.identities: dict[str, str] = {}
         self.absorbed: list[UUID] = []
@@ -232,6 +287,10 @@ class Customer(Aggregate):
     def erase_personal(self) -> None:
         self.contact, self.skin, self.preferences = {}, {}, {}
         self.feedback = [{**item, "comment": None} for item in self.feedback]
+        self.survey_answers = [
+            {**item, "answer": None, "maps_to": None} for item in self.survey_answers
+        ]
+        self.support_contacts = [{**item, "notes": None} for item in self.support_contacts]
         self.erased = True
 
     # --- commands ----------------------------------------------------------------------------
@@ -265,6 +324,74 @@ class Customer(Aggregate):
         personal = {"comment": (comment or "").strip()[:2000] or None}
         self.trigger_event(
             self.FeedbackGiven, sku=sku, rating=rating, personal=personal, trace=trace
+        )
+
+    def answer_survey(
+        self,
+        survey_id: str,
+        question_id: str,
+        answer_kind: str,
+        answer: Any,
+        maps_to: str | None,
+        trace: Trace,
+        received_at: datetime,
+    ) -> str:
+        """Records the answer; a question mapped to a profile fact changes the profile only
+        while the customer's personalisation consent is granted. Says what became of the
+        profile: `updated`, `unchanged-no-consent` or `not-mapped`."""
+        self._require_active()
+        require_survey_answer_time(trace.occurred_at, received_at)
+        stored = check_answer(answer_kind, answer)
+        stated = None if maps_to is None else stated_profile(maps_to, answer_kind, stored)
+        personal = {"answer": stored, "maps_to": maps_to}
+        self.trigger_event(
+            self.SurveyAnswered,
+            survey_id=survey_id,
+            question_id=question_id,
+            answer_kind=answer_kind,
+            personal=personal,
+            trace=trace,
+        )
+        if stated is None:
+            return "not-mapped"
+        if not self.has_consent("personalisation"):
+            return "unchanged-no-consent"
+        if maps_to == "skin_concerns":
+            concerns = sorted(set(self.skin.get("concerns") or ()) | set(stated["concerns"]))
+            self.change_skin_profile({**self.skin, "concerns": concerns}, trace)
+        else:
+            self.change_preferences(stated, trace)
+        return "updated"
+
+    def record_support_contact(
+        self,
+        contact_id: str,
+        contact_channel: str,
+        topic: str,
+        outcome: str,
+        agent: str,
+        notes: str | None,
+        trace: Trace,
+        recorded_at: datetime,
+    ) -> None:
+        self._require_active()
+        require_support_contact_time(trace.occurred_at, recorded_at)
+        stored = check_support_contact(contact_channel, topic, outcome, agent, notes)
+        if any(item["contact_id"] == contact_id for item in self.support_contacts):
+            raise AlreadyExistsError(
+                f"support contact {contact_id} of customer {self.id} is already recorded; "
+                "send a new contact_id for another contact",
+                contact_id=contact_id,
+            )
+        self.trigger_event(
+            self.SupportContactRecorded,
+            contact_id=contact_id,
+            contact_channel=contact_channel,
+            topic=topic,
+            outcome=outcome,
+            agent=agent,
+            personal={"notes": stored},
+            trace=trace,
         )
 
     def change_loyalty_tier(self, tier: str, trace: Trace) -> None:

@@ -8,7 +8,7 @@ a parsing library nor the ledger's secret, and never sees a contact as an identi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -148,6 +148,37 @@ class GiveFeedback:
 
 
 @dataclass(frozen=True)
+class AnswerSurvey:
+    """A survey tool's answer for a customer; `trace.occurred_at` is when it was answered,
+    `received_at` when the ledger received it. `answer` is personal: it is sealed."""
+
+    customer_id: UUID
+    survey_id: str
+    question_id: str
+    answer_kind: str  # choice, scale or text
+    answer: Any
+    maps_to: str | None  # skin_concerns or preferences: the profile fact the question states
+    trace: Trace
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class RecordSupportContact:
+    """A contact with the customer; `trace.occurred_at` is when it happened. The notes are
+    personal: they are sealed."""
+
+    customer_id: UUID
+    contact_id: str
+    contact_channel: str
+    topic: str
+    outcome: str
+    agent: str
+    notes: str | None
+    trace: Trace
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
 class GrantConsent:
     customer_id: UUID
     purpose: str
@@ -189,6 +220,8 @@ CustomerCommand = (
     | AddToWishlist
     | RemoveFromWishlist
     | GiveFeedback
+    | AnswerSurvey
+    | RecordSupportContact
     | GrantConsent
     | WithdrawConsent
     | MergeCustomers

@@ -147,6 +147,39 @@ def give_feedback(cmd: c.GiveFeedback, uow: UnitOfWork) -> Result:
     return _done(customer)
 
 
+def answer_survey(cmd: c.AnswerSurvey, uow: UnitOfWork) -> Result:
+    """The answer is recorded; the profile changes only if the question states a profile fact
+    and the customer's personalisation consent is granted now, decided on the state the
+    writer decides on. The answer (kept for the idempotency key) holds no answer text."""
+    customer = surviving_customer(uow, cmd.customer_id)
+    profile = customer.answer_survey(
+        cmd.survey_id,
+        cmd.question_id,
+        cmd.answer_kind,
+        cmd.answer,
+        cmd.maps_to,
+        cmd.trace,
+        cmd.received_at,
+    )
+    body = {"survey_id": cmd.survey_id, "question_id": cmd.question_id, "profile": profile}
+    return Result({**_done(customer).body, **body})
+
+
+def record_support_contact(cmd: c.RecordSupportContact, uow: UnitOfWork) -> Result:
+    customer = surviving_customer(uow, cmd.customer_id)
+    customer.record_support_contact(
+        cmd.contact_id,
+        cmd.contact_channel,
+        cmd.topic,
+        cmd.outcome,
+        cmd.agent,
+        cmd.notes,
+        cmd.trace,
+        cmd.recorded_at,
+    )
+    return Result({**_done(customer).body, "contact_id": cmd.contact_id}, created=True)
+
+
 def grant_consent(cmd: c.GrantConsent, uow: UnitOfWork) -> Result:
     customer = surviving_customer(uow, cmd.customer_id)
     customer.grant_consent(cmd.purpose, cmd.text_version, cmd.trace)
@@ -196,6 +229,8 @@ CUSTOMER_HANDLERS: dict[type[Any], Callable[[Any, UnitOfWork], Result]] = {
     c.AddToWishlist: add_to_wishlist,
     c.RemoveFromWishlist: remove_from_wishlist,
     c.GiveFeedback: give_feedback,
+    c.AnswerSurvey: answer_survey,
+    c.RecordSupportContact: record_support_contact,
     c.GrantConsent: grant_consent,
     c.WithdrawConsent: withdraw_consent,
     c.MergeCustomers: merge_customers,

@@ -18,6 +18,7 @@ from service_layer.customer_store import (
     open_access_log,
     open_customer_ledger,
     open_purchase_index,
+    open_survey_tallies,
 )
 from service_layer.loyalty_follower import LoyaltyService
 from service_layer.purchase_index import PurchaseIndex
@@ -29,6 +30,7 @@ from service_layer.writer_client import RemoteWriter
 from service_layer.writer_connection import NetworkWriter
 from service_layer.writer_thread import InProcessWriter
 from storage.migrations import pending_migrations
+from storage.survey_tallies import SurveyTallies
 
 if TYPE_CHECKING:
     from service_layer.segment_desk import SegmentDesk  # and ClickHouse's clients: with facts
@@ -60,6 +62,7 @@ class LedgerRuntime:
     loyalty: LoyaltyService | None = None  # the thread that earns points (no broker)
     segments: SegmentDesk | None = None  # where this process serves the ClickHouse facts
     segment_follower: DimensionFollower | None = None  # embedded: keeps the dimension current
+    survey_tallies: SurveyTallies | None = None  # counts of anonymous survey answers
     # Set once SIGTERM arrived (cli/serving.py): readiness answers "not ready" from then on,
     # and close() stops everything by `stop_by` (time.monotonic()).
     draining: bool = False
@@ -184,6 +187,7 @@ def bootstrap(settings: Settings) -> LedgerRuntime:
         loyalty,
         segments,
         follower,
+        survey_tallies=open_survey_tallies(customer_ledger, settings),
     )
 
 

@@ -28,6 +28,7 @@ from privacy.sealing import PersonalDataMapper
 from privacy.vault import KeyVault
 from service_layer.purchase_index import PurchaseIndex
 from storage.purchase_index_stores import PostgresPurchaseIndex, SqlitePurchaseIndex
+from storage.survey_tallies import PostgresSurveyTallies, SqliteSurveyTallies, SurveyTallies
 
 DEV_MASTER_KEY_FILE = "glow-master.key"
 
@@ -85,6 +86,14 @@ def open_access_log(ledger: SealedCustomerLedger, settings: Settings) -> AccessL
     if isinstance(store, PostgresKeyStore):
         return PostgresAccessLog(store.pool)
     return SqliteAccessLog(customer_store_env(settings)["SQLITE_DBNAME"])
+
+
+def open_survey_tallies(ledger: SealedCustomerLedger, settings: Settings) -> SurveyTallies:
+    """Counts of anonymous survey answers, beside the access log."""
+    store = ledger.vault.store
+    if isinstance(store, PostgresKeyStore):
+        return PostgresSurveyTallies(store.pool)
+    return SqliteSurveyTallies(customer_store_env(settings)["SQLITE_DBNAME"])
 
 
 def open_purchase_index(
