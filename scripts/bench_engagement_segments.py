@@ -1,8 +1,13 @@
 """The segment half of the engagement benchmark: an RFM segment over 1,000,000 purchase rows
-of 100,000 customers, computed in chDB (projections/segments.py, the query the API runs) and
+of 100,000 customers, computed in chDB (projections/segments.py, the queries the API runs) and
 the same RFM in SQL on PostgreSQL over the same rows in tables with fitting indexes; best of a
 few runs each, the answers checked equal, and the CPU each side spent (chDB: this process;
 PostgreSQL: its backend, from /proc).
+
+`segment_s` is the segment as `GET /segments/rfm` answers it: every customer scored, then the
+customers and revenue of each RFM cell (nothing per customer leaves the database).
+`segment_scores_s` is `?detail=customers`: every buying customer's scores fetched into Python
+(83,077 rows), which both sides pay for in their client.
 
     .venv/bin/python scripts/bench_engagement_segments.py --quick   # last line is JSON
 
@@ -18,6 +23,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,7 +36,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from bench_services import ensure_postgres, fresh_database  # noqa: E402
 from projections.clickhouse_facts import apply_migrations, open_facts  # noqa: E402
-from projections.segments import AsOf, rfm  # noqa: E402
+from projections.segments import AsOf, rfm, rfm_cells  # noqa: E402
 
 CUSTOMERS, ORDERS = 100_000, 1_000_000
 AS_OF = datetime(2026, 6, 30, tzinfo=UTC)
@@ -100,8 +106,7 @@ placed AS (
 outcomes AS (
     SELECT order_id, bool_or(kind IN ('cancelled', 'payment_failed')) AS cancelled,
            coalesce(sum(amount) FILTER (WHERE kind = 'return_refunded'), 0) AS refunded
-    FROM order_outcomes WHERE occurred_at <= %(m)s
-      AND order_id IN (SELECT order_id FROM placed) GROUP BY order_id
+    FROM order_outcomes WHERE occurred_at <= %(m)s GROUP BY order_id
 ),
 purchases AS (
     SELECT p.customer_id, p.placed_at, p.value - coalesce(o.refunded, 0) AS value
@@ -111,13 +116,22 @@ purchases AS (
 stats AS (
     SELECT customer_id, max(placed_at) AS last_at, count(*) AS orders, sum(value) AS monetary
     FROM purchases GROUP BY customer_id
+),
+scores AS (
+    SELECT customer_id, monetary,
+           1 + 5 * (rank() OVER (ORDER BY last_at) - 1) / count(*) OVER () AS r,
+           1 + 5 * (rank() OVER (ORDER BY orders) - 1) / count(*) OVER () AS f,
+           1 + 5 * (rank() OVER (ORDER BY monetary) - 1) / count(*) OVER () AS m
+    FROM stats
 )
-SELECT customer_id,
-       1 + 5 * (rank() OVER (ORDER BY last_at) - 1) / count(*) OVER () AS r,
-       1 + 5 * (rank() OVER (ORDER BY orders) - 1) / count(*) OVER () AS f,
-       1 + 5 * (rank() OVER (ORDER BY monetary) - 1) / count(*) OVER () AS m
-FROM stats
 """
+PG_SCORES = PG_RFM + "SELECT customer_id, r, f, m FROM scores"
+# The segment as a whole, as GET /segments/rfm answers it: customers and revenue per cell.
+PG_CELLS = (
+    PG_RFM
+    + """SELECT r, f, m, count(*), round(sum(monetary), 4) FROM scores
+GROUP BY r, f, m ORDER BY r, f, m"""
+)
 
 
 def _backend_cpu(pid: int) -> float:
@@ -125,30 +139,60 @@ def _backend_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _clickhouse(rounds: int) -> tuple[float, float, dict[str, tuple[int, int, int]]]:
+Timed = tuple[float, float]  # best wall seconds, and the CPU that run spent
+Cells = list[tuple[int, int, int, int, float]]
+Scores = dict[str, tuple[int, int, int]]
+
+
+def _best(rounds: int, run: Callable[[], object], cpu: Callable[[], float]) -> tuple[Timed, object]:
+    best, spent, answer = float("inf"), 0.0, None
+    for _ in range(rounds):
+        started, cpu_started = time.perf_counter(), cpu()
+        answer = run()
+        took = time.perf_counter() - started
+        if took < best:
+            best, spent = took, cpu() - cpu_started
+    return (best, spent), answer
+
+
+def _clickhouse(rounds: int) -> tuple[Timed, Timed, Cells, Scores]:
     with tempfile.TemporaryDirectory(prefix="glow-segbench-") as folder:
         facts = open_facts(f"chdb://{folder}/analytics")
         try:
             apply_migrations(facts.client)
             facts.client.command(CH_DIMENSION)
             facts.client.command(CH_ORDERS)
-            best, cpu, answer = float("inf"), 0.0, []
-            for _ in range(rounds):
-                started, cpu_started = time.perf_counter(), time.process_time()
-                answer = rfm(facts.client, AsOf(AS_OF))
-                took = time.perf_counter() - started
-                if took < best:
-                    best, cpu = took, time.process_time() - cpu_started
+            as_of = AsOf(AS_OF)
+            cells_timed, cells = _best(
+                rounds, lambda: rfm_cells(facts.client, as_of), time.process_time
+            )
+            scores_timed, scores = _best(
+                rounds, lambda: rfm(facts.client, as_of), time.process_time
+            )
         finally:
             facts.close()
-    scores = {
-        r["customer_id"]: (r["recency_score"], r["frequency_score"], r["monetary_score"])
-        for r in answer
-    }
-    return best, cpu, scores
+    assert isinstance(cells, list) and isinstance(scores, list)
+    return (
+        cells_timed,
+        scores_timed,
+        [
+            (
+                c["recency_score"],
+                c["frequency_score"],
+                c["monetary_score"],
+                c["customers"],
+                float(c["revenue"]),
+            )
+            for c in cells
+        ],
+        {
+            r["customer_id"]: (r["recency_score"], r["frequency_score"], r["monetary_score"])
+            for r in scores
+        },
+    )
 
 
-def _postgres(rounds: int, database: str) -> tuple[float, float, dict[str, tuple[int, int, int]]]:
+def _postgres(rounds: int, database: str) -> tuple[Timed, Timed, Cells, Scores]:
     ensure_postgres(BASE_URL)
     url = fresh_database(BASE_URL, database)
     with psycopg.connect(url, autocommit=True) as conn:
@@ -156,30 +200,44 @@ def _postgres(rounds: int, database: str) -> tuple[float, float, dict[str, tuple
         conn.execute(PG_LOAD)
         conn.execute("SET max_parallel_workers_per_gather = 2")
         pid = int(conn.execute("SELECT pg_backend_pid()").fetchone()[0])  # type: ignore[index]
-        best, cpu, rows = float("inf"), 0.0, []
-        for _ in range(rounds):
-            started, cpu_started = time.perf_counter(), _backend_cpu(pid)
-            rows = conn.execute(PG_RFM, {"m": AS_OF}).fetchall()
-            took = time.perf_counter() - started
-            if took < best:
-                best, cpu = took, _backend_cpu(pid) - cpu_started
-    return best, cpu, {str(c): (int(r), int(f), int(m)) for c, r, f, m in rows}
+
+        def backend_cpu() -> float:
+            return _backend_cpu(pid)
+
+        cells_timed, cells = _best(
+            rounds, lambda: conn.execute(PG_CELLS, {"m": AS_OF}).fetchall(), backend_cpu
+        )
+        scores_timed, scores = _best(
+            rounds, lambda: conn.execute(PG_SCORES, {"m": AS_OF}).fetchall(), backend_cpu
+        )
+    assert isinstance(cells, list) and isinstance(scores, list)
+    return (
+        cells_timed,
+        scores_timed,
+        [(int(r), int(f), int(m), int(n), float(v)) for r, f, m, n, v in cells],
+        {str(c): (int(r), int(f), int(m)) for c, r, f, m in scores},
+    )
 
 
 def measure_segments(quick: bool, database: str | None = None) -> dict[str, float]:
     rounds = 3 if quick else 5
     name = database or os.environ.get("GLOW_BENCH_DB", "glow_bench_segments")
-    ch_s, ch_cpu, ch_scores = _clickhouse(rounds)
-    pg_s, pg_cpu, pg_scores = _postgres(rounds, name)
+    ch_cells, ch_scores_timed, ch_answer, ch_scores = _clickhouse(rounds)
+    pg_cells, pg_scores_timed, pg_answer, pg_scores = _postgres(rounds, name)
     if ch_scores != pg_scores:
         differ = sum(ch_scores.get(c) != s for c, s in pg_scores.items())
         raise SystemExit(f"the RFM answers differ for {differ} of {len(pg_scores)} customers")
+    if ch_answer != pg_answer:
+        raise SystemExit(f"the RFM cells differ: {ch_answer[:3]} ... against {pg_answer[:3]} ...")
     return {
-        "segment_s": round(ch_s, 4),
-        "segment_speedup_vs_pg": round(pg_s / ch_s, 2),
-        "segment_pg_s": round(pg_s, 4),
-        "segment_cpu_s": round(ch_cpu, 4),
-        "segment_pg_cpu_s": round(pg_cpu, 4),
+        "segment_s": round(ch_cells[0], 4),
+        "segment_speedup_vs_pg": round(pg_cells[0] / ch_cells[0], 2),
+        "segment_pg_s": round(pg_cells[0], 4),
+        "segment_cpu_s": round(ch_cells[1], 4),
+        "segment_pg_cpu_s": round(pg_cells[1], 4),
+        "segment_scores_s": round(ch_scores_timed[0], 4),
+        "segment_scores_speedup_vs_pg": round(pg_scores_timed[0] / ch_scores_timed[0], 2),
+        "segment_scores_pg_s": round(pg_scores_timed[0], 4),
         "segment_customers_scored": float(len(ch_scores)),
         "segment_orders": float(ORDERS),
     }

@@ -19,12 +19,12 @@ from api.access import principal_of
 from api.action_post import ActionPost
 from api.json_answers import json_answer
 from api.problems import ApiProblem
-from api.query_parameters import DAY, InvalidValueError, Parameter, instant, whole
+from api.query_parameters import DAY, InvalidValueError, Parameter, choice, instant, whole
 from api.query_route import READ_MODEL_PROBLEMS, QueryRoute
 from api.request_body import read_json, validate
 from api.request_state import runtime_of
 from projections.audience_definitions import DefinitionError
-from projections.segments import DEFAULT_CHURN_FACTOR, DEFAULT_MIN_ORDERS, AsOf
+from projections.segments import DEFAULT_CHURN_FACTOR, DEFAULT_MIN_ORDERS, AsOf, rfm_summary
 from service_layer.segment_desk import (
     AudiencesUnavailableError,
     SegmentDesk,
@@ -61,6 +61,13 @@ CHURN_FACTOR = Parameter(
 )
 MIN_ORDERS = whole(
     "min_orders", 2, 1000, DEFAULT_MIN_ORDERS, description="purchases needed to judge churn"
+)
+RFM_DETAIL = choice(
+    "detail",
+    ("segments", "customers"),
+    "segments",
+    description="segments: the named segments and each RFM cell's customers and revenue; "
+    "customers: every buying customer's scores (pseudonymous ids)",
 )
 VERSION = whole(
     "version", 1, 1_000_000, description="a version of the definition; default the latest"
@@ -121,8 +128,11 @@ def _projected(request: Request, as_of: AsOf, body: dict[str, Any]) -> Response:
 
 async def rfm(request: Request) -> Response:
     as_of, desk = _moment(request), _desk(request)
-    rows = await run_in_threadpool(desk.rfm, as_of)
-    return _projected(request, as_of, {"customers": rows})
+    if RFM_DETAIL.value(request) == "customers":
+        rows = await run_in_threadpool(desk.rfm, as_of)
+        return _projected(request, as_of, {"customers": rows})
+    cells = await run_in_threadpool(desk.rfm_cells, as_of)
+    return _projected(request, as_of, {"segments": rfm_summary(cells), "cells": cells})
 
 
 async def cohorts(request: Request) -> Response:
@@ -226,7 +236,13 @@ def _segment(
 
 
 SEGMENT_QUERIES = [
-    _segment("/segments/rfm", rfm, "RFM scores (1-5 by quintile) of each buying customer"),
+    _segment(
+        "/segments/rfm",
+        rfm,
+        "The RFM segments (recency, frequency, monetary scores 1-5 by quintile): named "
+        "segments and cells, or each buying customer's scores",
+        (RFM_DETAIL,),
+    ),
     _segment(
         "/segments/cohorts", cohorts, "Customers, buyers and revenue per skin type and concern"
     ),

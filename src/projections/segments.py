@@ -76,7 +76,6 @@ outcomes AS (
            sumIf(amount, kind = 'return_refunded') AS refunded
     FROM order_outcomes FINAL
     WHERE occurred_at <= toDateTime64({as_of:String}, 6, 'UTC')
-      AND order_id IN (SELECT order_id FROM placed)
     GROUP BY order_id
 ),
 purchases AS (
@@ -234,6 +233,57 @@ SELECT customer_id, recency_score, frequency_score, monetary_score,
 FROM rfm ORDER BY customer_id"""
     )
     return _rows(client, sql, as_of.parameters())
+
+
+# The usual RFM map on recency x frequency (each 1-5): the named segment of every cell.
+RFM_SEGMENTS: tuple[tuple[str, range, range], ...] = (
+    ("champions", range(5, 6), range(4, 6)),
+    ("loyal", range(3, 5), range(4, 6)),
+    ("potential_loyalists", range(4, 6), range(2, 4)),
+    ("new_customers", range(5, 6), range(1, 2)),
+    ("promising", range(4, 5), range(1, 2)),
+    ("need_attention", range(3, 4), range(3, 4)),
+    ("about_to_sleep", range(3, 4), range(1, 3)),
+    ("cannot_lose", range(1, 3), range(5, 6)),
+    ("at_risk", range(1, 3), range(3, 5)),
+    ("hibernating", range(1, 3), range(1, 3)),
+)
+
+
+def rfm_segment(recency: int, frequency: int) -> str:
+    """The named segment of an RFM cell (every cell of 1-5 x 1-5 has exactly one)."""
+    for name, recencies, frequencies in RFM_SEGMENTS:
+        if recency in recencies and frequency in frequencies:
+            return name
+    raise ValueError(f"no RFM segment for recency {recency}, frequency {frequency}")
+
+
+def rfm_cells(client: Client, as_of: AsOf) -> list[dict[str, Any]]:
+    """The RFM segment as a whole: per (recency, frequency, monetary) cell, its customers and
+    revenue, computed in ClickHouse (what `GET /segments/rfm` answers by default; nothing per
+    customer leaves the database)."""
+    sql = (
+        "WITH "
+        + ",".join([_MEMBERS, _PURCHASES, _RFM_ONLY])
+        + """
+SELECT recency_score, frequency_score, monetary_score, count() AS customers,
+       round(sum(monetary), 4) AS revenue
+FROM rfm GROUP BY recency_score, frequency_score, monetary_score
+ORDER BY recency_score, frequency_score, monetary_score"""
+    )
+    return _rows(client, sql, as_of.parameters())
+
+
+def rfm_summary(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The named segments (champions, at risk, ...) with their customers and revenue."""
+    found: dict[str, dict[str, Any]] = {
+        name: {"segment": name, "customers": 0, "revenue": 0.0} for name, _, _ in RFM_SEGMENTS
+    }
+    for cell in cells:
+        named = found[rfm_segment(cell["recency_score"], cell["frequency_score"])]
+        named["customers"] += cell["customers"]
+        named["revenue"] = round(named["revenue"] + float(cell["revenue"]), 4)
+    return list(found.values())
 
 
 def cohorts(client: Client, as_of: AsOf) -> dict[str, list[dict[str, Any]]]:

@@ -58,6 +58,9 @@ class SegmentDesk:
     def rfm(self, as_of: AsOf) -> list[dict[str, Any]]:
         return segments.rfm(self.client, as_of)
 
+    def rfm_cells(self, as_of: AsOf) -> list[dict[str, Any]]:
+        return segments.rfm_cells(self.client, as_of)
+
     def cohorts(self, as_of: AsOf) -> dict[str, list[dict[str, Any]]]:
         return segments.cohorts(self.client, as_of)
 

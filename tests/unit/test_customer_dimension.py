@@ -117,3 +117,38 @@ def test_values_travel_as_parameters_never_in_the_text(conditions: list[dict[str
     for value in ("DROP", "dry", "oily", "acne", "True"):
         assert value not in compiled.where
     assert len(compiled.parameters) == len(conditions)
+
+
+def test_every_rfm_cell_has_exactly_one_named_segment() -> None:
+    from projections.segments import RFM_SEGMENTS, rfm_segment, rfm_summary
+
+    for recency in range(1, 6):
+        for frequency in range(1, 6):
+            owners = [n for n, rs, fs in RFM_SEGMENTS if recency in rs and frequency in fs]
+            assert owners == [rfm_segment(recency, frequency)]
+    cells = [
+        {
+            "recency_score": 5,
+            "frequency_score": 5,
+            "monetary_score": 1,
+            "customers": 2,
+            "revenue": 10,
+        },
+        {
+            "recency_score": 5,
+            "frequency_score": 4,
+            "monetary_score": 3,
+            "customers": 1,
+            "revenue": 2.5,
+        },
+        {
+            "recency_score": 1,
+            "frequency_score": 1,
+            "monetary_score": 1,
+            "customers": 4,
+            "revenue": 1,
+        },
+    ]
+    named = {s["segment"]: s for s in rfm_summary(cells)}
+    assert named["champions"] == {"segment": "champions", "customers": 3, "revenue": 12.5}
+    assert named["hibernating"]["customers"] == 4 and named["at_risk"]["customers"] == 0

@@ -64,7 +64,7 @@ def buy(client: httpx.Client, customer_id: str, days_ago: int, quantity: int) ->
 
 
 def rfm(client: httpx.Client) -> dict[str, Any]:
-    return ok(client.get("/segments/rfm", headers=ANALYST))
+    return ok(client.get("/segments/rfm", params={"detail": "customers"}, headers=ANALYST))
 
 
 def test_segments_and_audiences_through_the_api(client: httpx.Client) -> None:
@@ -95,6 +95,12 @@ def test_segments_and_audiences_through_the_api(client: httpx.Client) -> None:
         for who, s in stats.items()
     }
     assert got == expected and answer["source"] == "projected"
+    summary = ok(client.get("/segments/rfm", headers=ANALYST))  # the default: no ids
+    assert "customers" not in summary
+    cells = {(c["recency_score"], c["frequency_score"], c["monetary_score"]): c["customers"]
+             for c in summary["cells"]}  # fmt: skip
+    assert cells == {score: list(got.values()).count(score) for score in set(got.values())}
+    assert sum(s["customers"] for s in summary["segments"]) == 3
 
     # an audience: validated, versioned; counts for analysts, members for the back office
     bad = client.post("/segments/audiences", json={"name": "x", "purpose": "marketing_email",
