@@ -22,6 +22,7 @@ from api.query_route import QueryRoute
 from api.read_model_routes import READ_MODEL_ROUTES
 from api.recommendation_routes import RECOMMENDATION_ROUTES
 from api.till_routes import TILL_COMMAND_ROUTES, TILL_QUERIES, TILL_UPLOADS, StreamingPost
+from api.track_routes import TRACK_POSTS, TRACK_QUERIES
 from api.webhook_routes import WEBHOOK_POSTS, WEBHOOK_QUERIES
 
 LEDGER_COMMAND_ROUTES: list[CommandRoute] = [*COMMAND_ROUTES, *ORDER_ROUTES, *TILL_COMMAND_ROUTES]
@@ -30,7 +31,11 @@ ALL_COMMAND_ROUTES: list[CommandRoute | CustomerRoute] = [
     *CUSTOMER_COMMAND_ROUTES,
 ]
 READING_POSTS: list[ReadingPost] = [*ORDER_QUOTES]  # POSTs that only read: no writer, no key
-ACTION_POSTS: list[ActionPost] = [*WEBHOOK_POSTS, *MARKETPLACE_POSTS]  # POSTs of their own
+ACTION_POSTS: list[ActionPost] = [
+    *WEBHOOK_POSTS,
+    *MARKETPLACE_POSTS,
+    *TRACK_POSTS,
+]  # POSTs of their own
 STREAMING_POSTS: list[StreamingPost] = [*TILL_UPLOADS]  # lines in, lines out
 QUERY_ROUTES: list[QueryRoute] = [
     *ORDER_LISTINGS,
@@ -46,5 +51,6 @@ QUERY_ROUTES: list[QueryRoute] = [
     *WEBHOOK_QUERIES,
     *RECALL_QUERIES,
     *TILL_QUERIES,
+    *TRACK_QUERIES,
 ]
 QUERY_PARAMETERS: Declared = {route.path: route.parameters for route in QUERY_ROUTES}

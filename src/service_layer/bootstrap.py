@@ -11,6 +11,7 @@ from configuration.settings import Settings, eventsourcing_env, postgres_conninf
 from domain.ledger import InventoryLedger
 from privacy.access_log import AccessLog
 from privacy.pseudonyms import Pseudonyms
+from service_layer.behaviour_desk import BehaviourIngestion, behaviour_ingestion
 from service_layer.chain_keeper import ChainKeeper
 from service_layer.customer_desk import CustomerDesk
 from service_layer.customer_store import (
@@ -54,6 +55,7 @@ class LedgerRuntime:
     read_side: ReadSide | None = None
     webhook_desk: WebhookDesk | None = None  # PostgreSQL: subscriptions, dead letters
     webhooks: WebhookService | None = None  # the thread that delivers (no broker)
+    behaviour: BehaviourIngestion | None = None  # POST /track: None without ClickHouse/broker
     # Set once SIGTERM arrived (cli/serving.py): readiness answers "not ready" from then on,
     # and close() stops everything by `stop_by` (time.monotonic()).
     draining: bool = False
@@ -75,6 +77,8 @@ class LedgerRuntime:
             self.chain_keeper.start()
         if self.read_side is not None:
             self.read_side.start()
+        if self.behaviour is not None:
+            self.behaviour.start()
 
     def close(self) -> None:
         """Stop the threads that follow the log or send commands, each after the step it is
@@ -93,6 +97,8 @@ class LedgerRuntime:
             self.webhooks.stop(left())
         if self.webhook_desk is not None:
             self.webhook_desk.close()
+        if self.behaviour is not None:  # its buffer writes through the read side's client
+            self.behaviour.stop(left())
         if self.read_side is not None:
             self.read_side.close(left())
         if self.chain_keeper is not None:
@@ -148,6 +154,7 @@ def bootstrap(settings: Settings) -> LedgerRuntime:
     access_log = open_access_log(customer_ledger, settings)
     customers = CustomerDesk(customer_ledger)
     webhook_desk, webhooks = _webhooks(settings, ledger, customers)
+    behaviour = behaviour_ingestion(settings, read_side, customer_ledger)
     return LedgerRuntime(
         settings,
         ledger,
@@ -161,6 +168,7 @@ def bootstrap(settings: Settings) -> LedgerRuntime:
         read_side,
         webhook_desk,
         webhooks,
+        behaviour,
     )
 
 
