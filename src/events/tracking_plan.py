@@ -69,8 +69,8 @@ class PlannedEvent:
                 self.name,
                 MISSING_PROPERTY,
                 name,
-                f"{self.name} needs the properties {sorted(self.schema.get('required', []))}; "
-                f"{name!r} is missing",
+                f"{self.name}.{name} is missing; expected the properties "
+                f"{sorted(self.schema.get('required', []))} at least",
             )
         if error.rule == "additionalProperties":
             extra = sorted(set(given) - set(planned))
@@ -89,14 +89,15 @@ class PlannedEvent:
                 self.name,
                 WRONG_TYPE,
                 name,
-                f"{self.name}.{name or 'properties'} must be of type {expected.get('type')}",
+                f"{self.name}.{name or 'properties'} has the wrong type; expected "
+                f"{expected.get('type')}",
             )
         return Violation(
             self.name,
             INVALID_VALUE,
             name,
-            f"{self.name}.{name or 'properties'} breaks its rule {error.rule!r} "
-            f"({error.rule_definition!r}) in the tracking plan",
+            f"{self.name}.{name or 'properties'} breaks its rule in the tracking plan; "
+            f"expected {error.rule} {error.rule_definition!r}",
         )
 
 
