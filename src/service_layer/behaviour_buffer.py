@@ -42,7 +42,8 @@ class BehaviourBuffer:
         self.tables = tables
         self.flush_seconds = flush_seconds
         self._pending = TrackedBatch()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the pending rows
+        self._writing = threading.Lock()  # one flush at a time
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="behaviour-flusher", daemon=True)
@@ -73,7 +74,12 @@ class BehaviourBuffer:
             self.flush()
 
     def flush(self) -> bool:
-        """Write what waits now; False (the rows kept) if ClickHouse refused them."""
+        """Write what waits now, after any write in progress (so that, once it returns, every
+        row sent before the call is written); False (the rows kept) if ClickHouse refused."""
+        with self._writing:
+            return self._flush()
+
+    def _flush(self) -> bool:
         with self._lock:
             taken, self._pending = self._pending, TrackedBatch()
         if not taken:
