@@ -201,6 +201,14 @@ TILL_RULES: dict[tuple[str, str], Access] = {
     ("GET", "/tills/{till}/journals/{journal_id}/report"): allow(*STOCK_OPS, "auditor"),
 }
 
+BEHAVIOUR_RULES: dict[tuple[str, str], Access] = {
+    # behaviour: sent by channels, staff devices and the back office for anyone, by a customer
+    # only about themselves (checked on each event's customer_id); violations: analysts
+    ("POST", "/track"): allow("channel", "customer", "store-staff", "admin"),
+    ("POST", "/track/batch"): allow("channel", "customer", "store-staff", "admin"),
+    ("GET", "/tracking/violations"): allow(*ANALYSTS),
+}
+
 ACCESS_RULES: dict[tuple[str, str], Access] = {
     **WEBHOOK_RULES,
     **INVENTORY_RULES,
@@ -211,6 +219,7 @@ ACCESS_RULES: dict[tuple[str, str], Access] = {
     **READ_MODEL_RULES,
     **SEGMENT_RULES,
     **AUDIT_RULES,
+    **BEHAVIOUR_RULES,
 }
 
 # Reads that scan or replay much of a log, or query the facts: bounded per principal

@@ -161,6 +161,8 @@ def create_app(runtime: LedgerRuntime, *, manage_runtime: bool = True) -> GlowAp
         finally:
             if limiter is not None:
                 await limiter.close()
+            if runtime.behaviour is not None:  # its producer belongs to this event loop
+                await runtime.behaviour.aclose()
             if manage_runtime:
                 runtime.close()
 

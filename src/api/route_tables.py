@@ -25,6 +25,7 @@ from api.segment_routes import SEGMENT_POSTS, SEGMENT_QUERIES
 from api.support_routes import SUPPORT_COMMAND_ROUTES, SUPPORT_QUERIES
 from api.survey_routes import SURVEY_POSTS
 from api.till_routes import TILL_COMMAND_ROUTES, TILL_QUERIES, TILL_UPLOADS, StreamingPost
+from api.track_routes import TRACK_POSTS, TRACK_QUERIES
 from api.webhook_routes import WEBHOOK_POSTS, WEBHOOK_QUERIES
 
 LEDGER_COMMAND_ROUTES: list[CommandRoute] = [*COMMAND_ROUTES, *ORDER_ROUTES, *TILL_COMMAND_ROUTES]
@@ -39,6 +40,7 @@ ACTION_POSTS: list[ActionPost] = [
     *MARKETPLACE_POSTS,
     *SEGMENT_POSTS,
     *SURVEY_POSTS,
+    *TRACK_POSTS,
 ]  # POSTs of their own
 STREAMING_POSTS: list[StreamingPost] = [*TILL_UPLOADS]  # lines in, lines out
 QUERY_ROUTES: list[QueryRoute] = [
@@ -57,5 +59,6 @@ QUERY_ROUTES: list[QueryRoute] = [
     *WEBHOOK_QUERIES,
     *RECALL_QUERIES,
     *TILL_QUERIES,
+    *TRACK_QUERIES,
 ]
 QUERY_PARAMETERS: Declared = {route.path: route.parameters for route in QUERY_ROUTES}

@@ -23,6 +23,7 @@ from cli import retention as retention_cli
 from cli import segments as segments_cli
 from cli import shared_writer as shared_writer_cli
 from cli import tills as tills_cli
+from cli import tracking as tracking_cli
 from cli import webhooks as webhooks_cli
 from configuration.logs import configure_logging
 from configuration.settings import Settings, SettingsError, postgres_conninfo
@@ -60,6 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     webhooks_cli.add_parsers(commands)
     loyalty_cli.add_parsers(commands)
     tills_cli.add_parsers(commands)
+    tracking_cli.add_parsers(commands)
     retention_cli.add_parsers(commands)
     segments_cli.add_parsers(commands)
     backup_commands.add_parsers(commands)

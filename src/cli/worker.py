@@ -9,6 +9,7 @@ import faust
 from cli.lag import dead_letters, log_head
 from cli.metrics_port import serve_metrics
 from configuration.settings import Settings, postgres_conninfo
+from projections.behaviour_tables import BehaviourTables
 from service_layer.bootstrap import open_ledger
 from service_layer.read_side import open_analytics, open_hot_views
 from streams.dead_letters import PostgresDeadLetters
@@ -40,12 +41,18 @@ def run_worker(settings: Settings, web_port: int, data_dir: str) -> int:
         "worker",
         LagCollector(lambda: log_head(conninfo), dead_letters=lambda: dead_letters(conninfo)),
     )
+    behaviour = None
+    if sinks.facts is not None:  # behaviour rows go to the same ClickHouse as the facts
+        behaviour = BehaviourTables(
+            sinks.facts.client, max_anonymous_ids=settings.track_max_anonymous_ids
+        )
     built = create_app(
         settings.bootstrap_servers(),
         projector,
         prefix=settings.topic_prefix,
         web_port=web_port,
         data_dir=data_dir,
+        behaviour=behaviour,
     )
     # Faust's worker sets logging up again: it keeps the handler configure_logging installed
     # (JSON lines by default) and the GLOW_LOG_LEVEL, instead of its coloured console.

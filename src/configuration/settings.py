@@ -205,6 +205,15 @@ class Settings:
         """The signing secret of a survey source, None when none is configured."""
         return survey_sources(self.survey_webhook_secrets).get(source)
 
+    # Behaviour ingestion (POST /track, service_layer/behaviour_desk.py): events breaking the
+    # tracking plan are blocked or stored flagged; an anonymous id belongs to one person, a
+    # person has at most this many; the embedded buffer's flush interval; batch and body caps.
+    tracking_violations: str = "block"
+    track_max_anonymous_ids: int = 50
+    track_flush_seconds: float = 0.15
+    track_max_batch: int = 500
+    track_max_body_bytes: int = 1024 * 1024
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
         env = dict(os.environ if environ is None else environ)
@@ -251,6 +260,7 @@ class Settings:
         values.update(_recommender_settings(env))
         values["survey_webhook_secrets"] = env.get("GLOW_SURVEY_WEBHOOK_SECRETS", "")
         survey_sources(str(values["survey_webhook_secrets"]))  # refuse a malformed one at start
+        values.update(_tracking_settings(env))
         values.update({k: v for k, v in overrides.items() if v is not None})
         values.setdefault("webhooks", _webhooks_on(env, values))
         values.setdefault("loyalty", _loyalty_on(env, values))
@@ -380,6 +390,11 @@ VARIABLES = {  # Settings field -> its environment variable, for Settings.as_env
     "recommender_behaviour_days": "GLOW_RECOMMENDER_BEHAVIOUR_DAYS",
     "recommender_behaviour_max_rows": "GLOW_RECOMMENDER_BEHAVIOUR_MAX_ROWS",
     "survey_webhook_secrets": "GLOW_SURVEY_WEBHOOK_SECRETS",
+    "tracking_violations": "GLOW_TRACKING_VIOLATIONS",
+    "track_max_anonymous_ids": "GLOW_TRACK_MAX_ANONYMOUS_IDS",
+    "track_flush_seconds": "GLOW_TRACK_FLUSH_SECONDS",
+    "track_max_batch": "GLOW_TRACK_MAX_BATCH",
+    "track_max_body_bytes": "GLOW_TRACK_MAX_BODY_BYTES",
 }
 
 LOG_FORMATS = ("json", "text")
@@ -440,6 +455,31 @@ def _recommender_settings(env: dict[str, str]) -> dict[str, object]:
         "recommender_behaviour_days": days,
         "recommender_behaviour_max_rows": rows,
     }
+
+
+TRACKING_VIOLATION_MODES = ("block", "pass")
+
+
+def _tracking_settings(env: dict[str, str]) -> dict[str, object]:
+    mode = env.get("GLOW_TRACKING_VIOLATIONS", "block").strip().lower() or "block"
+    if mode not in TRACKING_VIOLATION_MODES:
+        raise SettingsError(f"GLOW_TRACKING_VIOLATIONS must be block or pass, got {mode!r}")
+    found: dict[str, object] = {
+        "tracking_violations": mode,
+        "track_max_anonymous_ids": _int(env, "GLOW_TRACK_MAX_ANONYMOUS_IDS", 50),
+        "track_flush_seconds": _float(env, "GLOW_TRACK_FLUSH_SECONDS", 0.15),
+        "track_max_batch": _int(env, "GLOW_TRACK_MAX_BATCH", 500),
+        "track_max_body_bytes": _int(env, "GLOW_TRACK_MAX_BODY_BYTES", 1024 * 1024),
+    }
+    for name in ("track_max_anonymous_ids", "track_max_batch", "track_max_body_bytes"):
+        if int(str(found[name])) < 1:
+            raise SettingsError(f"GLOW_{name.upper()} must be at least 1, got {found[name]}")
+    if not 0.01 <= float(str(found["track_flush_seconds"])) <= 5:
+        raise SettingsError(
+            "GLOW_TRACK_FLUSH_SECONDS must be from 0.01 to 5 (rows are queryable after at "
+            f"most this long), got {found['track_flush_seconds']}"
+        )
+    return found
 
 
 def _metrics_settings(env: dict[str, str]) -> dict[str, object]:

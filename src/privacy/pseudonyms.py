@@ -67,3 +67,12 @@ def legacy_identity_id(kind: str, normalised: str) -> UUID:
 
 def _derive(secret: bytes, purpose: bytes) -> bytes:
     return hmac.digest(secret, purpose, hashlib.sha256)
+
+
+BEHAVIOUR_PERSON_PURPOSE = b"glowledger behaviour person v1"
+
+
+def behaviour_person(data_key: bytes) -> str:
+    """The pseudonym behaviour rows carry for a customer: keyed by the customer's own data key,
+    so shredding the key (forget) leaves the rows linkable to nobody."""
+    return hmac.digest(data_key, BEHAVIOUR_PERSON_PURPOSE, hashlib.sha256).hex()[:32]

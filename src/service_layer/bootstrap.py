@@ -11,6 +11,7 @@ from configuration.settings import Settings, eventsourcing_env, postgres_conninf
 from domain.ledger import InventoryLedger
 from privacy.access_log import AccessLog
 from privacy.pseudonyms import Pseudonyms
+from service_layer.behaviour_desk import BehaviourIngestion, behaviour_ingestion
 from service_layer.chain_keeper import ChainKeeper
 from service_layer.customer_desk import CustomerDesk
 from service_layer.customer_store import (
@@ -63,6 +64,7 @@ class LedgerRuntime:
     segments: SegmentDesk | None = None  # where this process serves the ClickHouse facts
     segment_follower: DimensionFollower | None = None  # embedded: keeps the dimension current
     survey_tallies: SurveyTallies | None = None  # counts of anonymous survey answers
+    behaviour: BehaviourIngestion | None = None  # POST /track: None without ClickHouse/broker
     # Set once SIGTERM arrived (cli/serving.py): readiness answers "not ready" from then on,
     # and close() stops everything by `stop_by` (time.monotonic()).
     draining: bool = False
@@ -88,6 +90,8 @@ class LedgerRuntime:
             self.read_side.start()
         if self.segment_follower is not None:
             self.segment_follower.start(self.settings.segments_refresh_seconds)
+        if self.behaviour is not None:
+            self.behaviour.start()
 
     def close(self) -> None:
         """Stop the threads that follow the log or send commands, each after the step it is
@@ -112,6 +116,8 @@ class LedgerRuntime:
             self.segment_follower.stop(left())
         if self.segments is not None and self.segments.book is not None:
             self.segments.book.close()
+        if self.behaviour is not None:  # its buffer writes through the read side's client
+            self.behaviour.stop(left())
         if self.read_side is not None:
             self.read_side.close(left())
         if self.chain_keeper is not None:
@@ -171,6 +177,7 @@ def bootstrap(settings: Settings) -> LedgerRuntime:
     if settings.is_postgres() and settings.loyalty:  # its rows live in PostgreSQL
         loyalty = LoyaltyService.build(settings, ledger, customers)
     segments, follower = _segments(settings, read_side, customers)
+    behaviour = behaviour_ingestion(settings, read_side, customer_ledger)
     return LedgerRuntime(
         settings,
         ledger,
@@ -188,6 +195,7 @@ def bootstrap(settings: Settings) -> LedgerRuntime:
         segments,
         follower,
         survey_tallies=open_survey_tallies(customer_ledger, settings),
+        behaviour=behaviour,
     )
 
 

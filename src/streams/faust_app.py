@@ -20,6 +20,9 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from events.envelope import Envelope
 from events.published import CATALOG_TOPIC, INVENTORY_TOPIC, ORDER_TOPIC
+from projections.behaviour_rows import TrackedBatch
+from projections.behaviour_tables import BehaviourTables
+from streams.behaviour_topic import BEHAVIOUR_TOPIC
 from streams.embedded_driver import ASK_SECONDS
 from streams.isolation import SET_ASIDE
 from streams.stream_projector import StreamProjector
@@ -31,6 +34,7 @@ log = logging.getLogger(__name__)
 
 PROJECTED_TOPICS = (INVENTORY_TOPIC, CATALOG_TOPIC, ORDER_TOPIC)  # orders: views and facts
 BATCH = 500
+BEHAVIOUR_BATCH = 200  # messages, each one ingestion (up to GLOW_TRACK_MAX_BATCH events)
 WITHIN_SECONDS = 0.02
 # Faust fixes the consumer's fetch wait at 1,500 ms, and Tansu answers a fetch with no new data
 # only after half the wait, so a message could sit ~750 ms before the worker saw it.
@@ -77,6 +81,7 @@ def create_app(
     web_port: int = 6066,
     data_dir: str = "var/faust",
     partitions: int = 4,
+    behaviour: BehaviourTables | None = None,
 ) -> ProjectorApp:
     app = faust.App(
         group_id(prefix),
@@ -139,6 +144,9 @@ def create_app(
             )
             yield None
 
+    if behaviour is not None:
+        _behaviour_agent(app, prefix, behaviour, executor)
+
     @app.timer(ASK_SECONDS)  # type: ignore[untyped-decorator]
     async def retry_requested_letters() -> None:
         try:
@@ -147,6 +155,48 @@ def create_app(
             log.warning("retrying dead letters: %s: %s", type(error).__name__, error)
 
     return ProjectorApp(app, project)
+
+
+def _behaviour_agent(
+    app: faust.App, prefix: str, tables: BehaviourTables, executor: ThreadPoolExecutor
+) -> None:
+    """The `behaviour` topic into ClickHouse: a batch of messages is one write (one insert per
+    table), and its offsets are committed only after the write (at least once: the events'
+    ReplacingMergeTree replaces a row written twice). A write that fails is tried again,
+    with a growing pause, until it passes or the worker stops."""
+    topic = app.topic(prefix + BEHAVIOUR_TOPIC, value_serializer="raw")
+
+    @app.agent(topic, name="behaviour")
+    async def write_behaviour(stream: Any) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        async for values in stream.take(BEHAVIOUR_BATCH, within=WITHIN_SECONDS):
+            batch = TrackedBatch()
+            for value in values:
+                try:
+                    batch.extend(TrackedBatch.from_json(value))
+                except Exception as error:  # not ours: only the API writes this topic
+                    log.warning("worker: skipped a behaviour message (%s)", type(error).__name__)
+                    SET_ASIDE.labels("behaviour").inc()
+            pause = 0.1
+            while batch:
+                try:
+                    await loop.run_in_executor(executor, tables.write, batch)
+                    break
+                except Exception as error:
+                    log.warning(
+                        "behaviour write failed, retrying: %s: %s", type(error).__name__, error
+                    )
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, 5.0)
+            log.info(
+                "worker behaviour batch",
+                extra={
+                    "step": "worker-behaviour",
+                    "messages": len(values),
+                    "rows": len(batch.events),
+                },
+            )
+            yield None
 
 
 def _envelope(value: bytes, tp: Any, offset: int) -> Envelope | None:

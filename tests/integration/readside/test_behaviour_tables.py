@@ -1,0 +1,102 @@
+"""The behaviour tables on chDB: the identity graph's limits, idempotent rows, and the erasure
+of a forgotten customer's behaviour (rows, stitched sessions, links; the counts stay)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from clickhouse_connect.driver.client import Client
+
+from projections.behaviour_queries import (
+    customer_person,
+    erase_behaviour,
+    person_events,
+    stitch_refusals,
+)
+from projections.behaviour_rows import EventRow, TrackedBatch
+from projections.behaviour_tables import BehaviourTables
+from projections.clickhouse_facts import apply_migrations, open_facts
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[Client]:
+    facts = open_facts(f"chdb://{tmp_path / 'chdb'}")
+    apply_migrations(facts.client)
+    yield facts.client
+    facts.close()
+
+
+def row(person: str = "", anonymous_id: str = "", event_id: str | None = None) -> EventRow:
+    now = int(time.time() * 1000)
+    return (
+        event_id or str(uuid.uuid4()),
+        now,
+        now,
+        "product_viewed",
+        "web",
+        person,
+        anonymous_id,
+        "SKU-1",
+        '{"sku":"SKU-1"}',
+        "",
+    )
+
+
+def stitch(anonymous_id: str, person: str) -> tuple[str, str, int]:
+    return (anonymous_id, person, int(time.time() * 1000))
+
+
+def count(client: Client, sql: str) -> int:
+    return int(client.query(sql).result_rows[0][0])
+
+
+def test_an_anonymous_id_belongs_to_its_first_person_and_a_person_has_a_limit(
+    client: Client,
+) -> None:
+    tables = BehaviourTables(client, max_anonymous_ids=2)
+    tables.write(TrackedBatch(stitches=[stitch("kiosk", "ann"), stitch("kiosk", "bob")]))
+    tables.write(TrackedBatch(stitches=[stitch("kiosk", "bob"), stitch("phone", "ann")]))
+    tables.write(TrackedBatch(stitches=[stitch("tablet", "ann"), stitch("kiosk", "ann")]))
+    graph = client.query(
+        "SELECT anonymous_id, person FROM behaviour_identities FINAL ORDER BY anonymous_id"
+    ).result_rows
+    assert graph == [("kiosk", "ann"), ("phone", "ann")]
+    assert stitch_refusals(client) == {"other_person": 2, "person_full": 1}
+
+
+def test_a_row_written_twice_is_one_row(client: Client) -> None:
+    tables = BehaviourTables(client)
+    same = row(anonymous_id="a", event_id=str(uuid.uuid4()))
+    tables.write(TrackedBatch(events=[same]))
+    tables.write(TrackedBatch(events=[same]))
+    assert count(client, "SELECT count() FROM behaviour_events FINAL") == 1
+
+
+def test_erasing_a_customer_takes_their_rows_sessions_and_link_and_no_one_elses(
+    client: Client,
+) -> None:
+    tables = BehaviourTables(client)
+    batch = TrackedBatch(
+        events=[row("ann"), row("", "ann-phone"), row("bob"), row("", "stranger")],
+        people=[("customer-ann", "ann", 0), ("customer-bob", "bob", 0)],
+        stitches=[stitch("ann-phone", "ann"), stitch("bob-phone", "bob")],
+    )
+    batch.aggregates[("2026-12-04", "product_viewed", "web", "SKU-1")] += 4
+    tables.write(batch)
+    assert len(person_events(client, "ann")) == 2  # her own, and her phone's session
+    assert erase_behaviour(client, "customer-ann") == 1
+    assert person_events(client, "ann") == []
+    assert customer_person(client, "customer-ann") is None
+    left = client.query(
+        "SELECT person, anonymous_id FROM behaviour_events ORDER BY person, anonymous_id"
+    ).result_rows
+    assert left == [("", "stranger"), ("bob", "")]
+    assert client.query("SELECT anonymous_id FROM behaviour_identities").result_rows == [
+        ("bob-phone",)
+    ]
+    assert count(client, "SELECT sum(events) FROM behaviour_aggregates") == 4
+    assert erase_behaviour(client, "customer-ann") == 0  # again: nothing left, no error
