@@ -38,6 +38,7 @@ from api.rate_limits import RateLimitedError, RateLimits, RouteKey, rate_limiter
 from api.route_tables import (
     ACTION_POSTS,
     CUSTOMER_WRITES,
+    GATEWAY_POSTS,
     LEDGER_COMMAND_ROUTES,
     QUERY_PARAMETERS,
     QUERY_ROUTES,
@@ -56,6 +57,13 @@ def _command_routes() -> list[Route]:
     return [
         Route(route.path, command_endpoint(route), methods=["POST"])
         for route in LEDGER_COMMAND_ROUTES
+    ]
+
+
+def _gateway_routes(command_routes: list[Route]) -> list[Route]:
+    """What the command gateway serves: the commands and the high-volume POSTs (tracking)."""
+    return command_routes + [
+        Route(post.path, post.endpoint, methods=["POST"]) for post in GATEWAY_POSTS
     ]
 
 
@@ -202,7 +210,9 @@ def create_app(runtime: LedgerRuntime, *, manage_runtime: bool = True) -> GlowAp
         lifespan=lifespan,
         exception_handlers=handlers,
     )
-    app.gateway = CommandGateway(command_routes, tokens, ACCESS_RULES, handlers, limiter)
+    app.gateway = CommandGateway(
+        _gateway_routes(command_routes), tokens, ACCESS_RULES, handlers, limiter
+    )
     app.max_header_count = runtime.settings.max_header_count
     app.max_header_bytes = runtime.settings.max_header_bytes
     app.state.runtime = runtime

@@ -42,6 +42,9 @@ ACTION_POSTS: list[ActionPost] = [
     *SURVEY_POSTS,
     *TRACK_POSTS,
 ]  # POSTs of their own
+# Served by the command gateway ahead of Starlette's middleware, as commands are: behaviour
+# arrives in the thousands of events a second (the same access rule, limits and handlers).
+GATEWAY_POSTS: list[ActionPost] = [*TRACK_POSTS]
 STREAMING_POSTS: list[StreamingPost] = [*TILL_UPLOADS]  # lines in, lines out
 QUERY_ROUTES: list[QueryRoute] = [
     *ORDER_LISTINGS,
