@@ -154,6 +154,67 @@ class Customer(Aggregate):
         def apply(self, aggregate: Aggregate) -> None:
             _customer(aggregate).merged_into = self.target_id
 
+    # --- feedback, support and loyalty points (issue 18's shared contract) -------------------
+
+    class SurveyAnswered(Aggregate.Event):
+        survey_id: str
+        question_id: str
+        answer_kind: str
+        personal: Personal  # the answer's text or choices
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            customer = _customer(aggregate)
+            customer.erased = customer.erased or self.personal is None
+            customer.survey_answers.append((self.survey_id, self.question_id))
+
+    class SupportContactRecorded(Aggregate.Event):
+        contact_id: str
+        contact_channel: str
+        topic: str
+        outcome: str
+        agent: str
+        personal: Personal  # the agent's notes
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            customer = _customer(aggregate)
+            customer.erased = customer.erased or self.personal is None
+            customer.support_contacts.append(self.contact_id)
+
+    class PointsEarned(Aggregate.Event):
+        points: int
+        reference: str
+        expires_on: date
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            _customer(aggregate).loyalty_points += self.points
+
+    class PointsLost(Aggregate.Event):
+        points: int
+        reference: str
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            _customer(aggregate).loyalty_points -= self.points
+
+    class PointsRedeemed(Aggregate.Event):
+        points: int
+        reference: str
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            _customer(aggregate).loyalty_points -= self.points
+
+    class PointsExpired(Aggregate.Event):
+        points: int
+        expired_on: date
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            _customer(aggregate).loyalty_points -= self.points
+
     class Forgotten(Aggregate.Event):
         trace: Trace
 
@@ -169,6 +230,9 @@ class Customer(Aggregate):
         self.preferences: dict[str, Any] = {}
         self.erased = False
         self.loyalty_tier = LOYALTY_TIERS[0]
+        self.loyalty_points = 0
+        self.survey_answers: list[tuple[str, str]] = []  # (survey id, question id)
+        self.support_contacts: list[str] = []  # contact ids
         self.wishlist: list[str] = []
         self.feedback: list[dict[str, Any]] = []
         self.consents: dict[str, dict[str, Any]] = {}
