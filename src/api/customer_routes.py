@@ -36,7 +36,8 @@ from privacy.contacts import DEFAULT_REGION, normalise_email, normalise_phone
 from privacy.pseudonyms import Pseudonyms, legacy_identity_id
 from service_layer import customer_views as views
 from service_layer import feedback_views, loyalty_statement
-from service_layer.order_history import every_order_of, forget_orders
+from service_layer.loyalty_follower import erase_loyalty
+from service_layer.order_history import every_order_of
 from service_layer.read_side import ReadSide
 from storage.command_answers import scoped_key
 
@@ -214,12 +215,9 @@ def customer_command_endpoint(route: CustomerRoute) -> Callable[[Request], Await
         print_ = runtime.pseudonyms.fingerprint(request.method, request.scope["path"], data)
         scoped = scoped_key(subject, channel, key)
         outcome = await run_in_threadpool(runtime.customers.execute, command, scoped, print_)
-        if isinstance(command, c.ForgetCustomer):
-            forgotten = outcome.body.get("forgotten", [])
-            await run_in_threadpool(forget_orders, runtime.read_side, forgotten)
-            if runtime.loyalty is not None:  # its rows name the customer (lots' last days)
-                for customer_id in forgotten:
-                    await run_in_threadpool(runtime.loyalty.follower.rows.erase, UUID(customer_id))
+        if isinstance(command, c.ForgetCustomer):  # the loyalty rows name the customer
+            forgotten = list(outcome.body.get("forgotten", []))
+            await run_in_threadpool(erase_loyalty, runtime.settings, runtime.loyalty, forgotten)
         if route.personal:
             touched = UUID(outcome.body["customer_id"])
             await log_access(request, touched, f"write {route.path}", trace.reason)

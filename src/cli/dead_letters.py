@@ -18,7 +18,15 @@ from service_layer.bootstrap import require_schema
 from service_layer.read_side import open_dead_letters
 from streams.dead_letters import DeadLetter, DeadLetters
 
-SINKS = ("hot_views", "facts", "relay")
+# The customer log's sinks are the same names with `:customer` (their positions are its own).
+SINKS = (
+    "hot_views",
+    "facts",
+    "relay",
+    "hot_views:customer",
+    "facts:customer",
+    "relay:customer",
+)
 OWNERS = "glow serve (embedded), glow worker or glow relay"
 
 

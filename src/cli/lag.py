@@ -1,5 +1,6 @@
 """`glow lag`: how far each consumer of the log is behind. The relay's position and the
-workers' watermarks (PostgreSQL) against the log's head; the worker group's committed offsets
+workers' watermarks (PostgreSQL) against the log's head (those named `...:customer` against
+the customer log's); the worker group's committed offsets
 against the topics' end offsets (the broker); the hot views' position (Redis) against the head;
 the events each sink set aside (dead letters).
 A chDB path is owned by the worker that writes it: its position is the worker's watermark."""
@@ -15,10 +16,11 @@ from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-unt
 from aiokafka.errors import KafkaError  # type: ignore[import-untyped]
 
 from configuration.settings import Settings, postgres_conninfo
+from events.published import CUSTOMER_TOPIC
 from streams.dead_letters import PostgresDeadLetters
 from streams.embedded_driver import CONSUMER, FACTS, HOT_VIEWS
 from streams.faust_app import PROJECTED_TOPICS, group_id
-from streams.positions import RELAY, PositionBook
+from streams.positions import RELAY, PositionBook, in_customer_log
 
 SINKS = (HOT_VIEWS, FACTS, RELAY)
 
@@ -35,9 +37,10 @@ class Lag:
         return max(self.target - self.position, 0)
 
 
-def log_head(conninfo: str) -> int:
+def log_head(conninfo: str, table: str = "inventory_events") -> int:
+    """The head of the inventory log, or of the customer log (`customers_events`)."""
     with psycopg.connect(conninfo) as conn:
-        row = conn.execute("SELECT max(notification_id) FROM inventory_events").fetchone()
+        row = conn.execute(f"SELECT max(notification_id) FROM {table}").fetchone()  # noqa: S608
     return int(row[0] or 0) if row else 0
 
 
@@ -51,7 +54,7 @@ async def group_lag(bootstrap_servers: str, prefix: str) -> list[Lag]:
         await consumer.start()  # a broker that does not answer: stopped all the same
         lags = []
         await consumer.topics()  # fresh metadata
-        for name in PROJECTED_TOPICS:
+        for name in (*PROJECTED_TOPICS, CUSTOMER_TOPIC):
             topic = prefix + name
             partitions = consumer.partitions_for_topic(topic) or set()
             tps = [TopicPartition(topic, p) for p in sorted(partitions)]
@@ -73,10 +76,13 @@ class BrokerUnansweredError(Exception):
 
 def measure(settings: Settings) -> list[Lag]:
     conninfo = postgres_conninfo(settings.event_store_url)
-    head = log_head(conninfo)
+    head, customer_head = log_head(conninfo), log_head(conninfo, "customers_events")
     book = PositionBook(conninfo)
     try:
-        lags = [Lag(name, position, head) for name, position in sorted(book.all().items())]
+        lags = [
+            Lag(name, position, customer_head if in_customer_log(name) else head)
+            for name, position in sorted(book.all().items())
+        ]
     finally:
         book.close()
     if settings.broker_url is not None:

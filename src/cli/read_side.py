@@ -92,6 +92,7 @@ def _rebuild(settings: Settings, model: str, *, show: bool) -> int:
     from configuration.settings import eventsourcing_env
     from domain.ledger import InventoryLedger
     from projections.redis_views import RedisHotViews
+    from service_layer.customer_store import open_customer_log
     from service_layer.read_side import open_analytics, open_dead_letters, open_hot_views
     from streams.log_reader import LogReader
     from streams.rebuild import rebuild_facts, rebuild_hot_views
@@ -112,7 +113,17 @@ def _rebuild(settings: Settings, model: str, *, show: bool) -> int:
                 return 2
             views = open_hot_views(url)
             assert isinstance(views, RedisHotViews)
-            done = rebuild_hot_views(reader, views, show=show, letters=letters)
+            customer_log = open_customer_log(settings, connections=1)
+            try:
+                done = rebuild_hot_views(
+                    reader,
+                    views,
+                    show=show,
+                    letters=letters,
+                    customers=LogReader(customer_log),
+                )
+            finally:
+                customer_log.close()
         else:
             if settings.analytics_url is None:
                 print("glow: rebuild facts needs GLOW_ANALYTICS_URL", file=sys.stderr)

@@ -11,14 +11,15 @@ from cli.metrics_port import serve_metrics
 from configuration.settings import Settings, postgres_conninfo
 from projections.behaviour_tables import BehaviourTables
 from service_layer.bootstrap import open_ledger
-from service_layer.read_side import open_analytics, open_hot_views
+from service_layer.customer_store import open_customer_log
+from service_layer.read_side import open_analytics, open_hot_views, open_recommendations
 from streams.dead_letters import PostgresDeadLetters
 from streams.embedded_driver import Sinks
 from streams.faust_app import create_app
 from streams.log_reader import LogReader
-from streams.positions import PositionBook
+from streams.positions import CUSTOMER_SUFFIX, RELAY_CUSTOMERS, PositionBook
 from streams.stream_metrics import POSITIONS, LagCollector
-from streams.stream_projector import StreamProjector
+from streams.stream_projector import WORKER, StreamProjector
 from telemetry import tracing
 
 
@@ -30,12 +31,22 @@ def run_worker(settings: Settings, web_port: int, data_dir: str) -> int:
         hot_views=open_hot_views(settings.hot_views_url) if settings.hot_views_url else None,
         facts=open_analytics(settings.analytics_url) if settings.analytics_url else None,
         letters=letters,
+        recommendations=open_recommendations(settings),
     )
     book = PositionBook(conninfo)
     ledger = open_ledger(settings, connections=1)  # only to read letters again for a retry
+    customer_log = open_customer_log(settings, connections=1)
     projector = StreamProjector(sinks, book, reader=LogReader(ledger))
-    for sink, position in sinks.positions().items():
-        POSITIONS.record(sink, position)
+    customers = StreamProjector(
+        sinks.for_customers(),
+        book,
+        name=WORKER + CUSTOMER_SUFFIX,
+        reader=LogReader(customer_log),
+        relay=RELAY_CUSTOMERS,
+    )
+    for each in (sinks, customers.sinks):
+        for sink, position in each.positions().items():
+            POSITIONS.record(sink, position)
     serve_metrics(
         settings,
         "worker",
@@ -53,6 +64,7 @@ def run_worker(settings: Settings, web_port: int, data_dir: str) -> int:
         web_port=web_port,
         data_dir=data_dir,
         behaviour=behaviour,
+        customers=customers,
     )
     # Faust's worker sets logging up again: it keeps the handler configure_logging installed
     # (JSON lines by default) and the GLOW_LOG_LEVEL, instead of its coloured console.
@@ -70,10 +82,12 @@ def run_worker(settings: Settings, web_port: int, data_dir: str) -> int:
         worker.execute_from_commandline()
     finally:
         projector.stopping.set()
+        customers.stopping.set()
         if sinks.facts is not None:
             sinks.facts.close()
         book.close()
         letters.close()
         ledger.close()
+        customer_log.close()
         tracing.stop()
     return 0

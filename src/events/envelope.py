@@ -3,7 +3,8 @@
 `event_id` is the aggregate id and version, so a duplicate delivery carries the same id.
 `subject` names the aggregate in business words (the SKU and location of a stock), taken from
 its creation event, so a consumer never has to reverse a uuid5. The payload leaves out the
-trace's principal: it may name a person, and no read model or topic carries plaintext PII.
+trace's principal: it may name a person, and no read model or topic carries plaintext PII; a
+customer event leaves out its `personal` member and contact ids (`UNPUBLISHED_FIELDS`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ TRACE_OPTIONAL = ("trace_id", "span_id")
 # Events whose payload also names the customer the command was for, by their pseudonymous id
 # (a UUID; never a name or contact), so a read model can list a customer's orders.
 CUSTOMER_NAMED = frozenset({"Order.Placed"})
+# Members never published: a customer event's `personal` (sealed in the store; a topic carries
+# not even the ciphertext) and the keyed id of a contact (`identity_id`, derived from an email
+# or a phone). What is left of a customer event is ids, purposes, skus, points and the trace.
+UNPUBLISHED_FIELDS = frozenset({"personal", "identity_id"})
 
 # The creation event of each aggregate and the fields that name it.
 SUBJECT_FIELDS: dict[str, tuple[str, ...]] = {
@@ -116,7 +121,9 @@ def payload_fields(event_class: type[Aggregate.Event]) -> dict[str, Any]:
     return {
         name: hint
         for name, hint in hints.items()
-        if name not in BASE_FIELDS and typing.get_origin(hint) is not typing.ClassVar
+        if name not in BASE_FIELDS
+        and name not in UNPUBLISHED_FIELDS
+        and typing.get_origin(hint) is not typing.ClassVar
     }
 
 

@@ -1,9 +1,11 @@
 """Which domain events are published, under which name, to which Kafka topic.
 
-Every event of these aggregates is a published fact. The LocationDirectory (an index of location
-codes, which Location.Registered already tells) is bookkeeping of the write side: never
-published, never projected. (Idempotency answers are not events at all: see
-storage/recorders.py.)
+Every event of these aggregates is a published fact. Customer events come from the customer
+ledger's own log (`customers_events`) and go to the `customer` topic; the relay and the
+drivers follow that log beside the inventory log, each with a position of its own. The
+LocationDirectory (an index of location codes, which Location.Registered already tells) is
+bookkeeping of the write side: never published, never projected. (Idempotency answers are
+not events at all: see storage/recorders.py.)
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.catalog import Product, Sku
 from domain.channel_rules import SalesChannel
+from domain.customer import Customer
 from domain.kits import Kit
 from domain.location import Location
 from domain.order import Order
@@ -43,6 +46,10 @@ AGGREGATE_TOPICS: dict[type[Aggregate], str] = {
     Kit: CATALOG_TOPIC,
     Till: INVENTORY_TOPIC,
     ReconciliationPolicy: INVENTORY_TOPIC,
+    # The customer ledger's own log (customers_events), relayed with its own position: no
+    # `personal` member, no contact ids, no principal (events/envelope.py). Its identity index
+    # aggregates are bookkeeping of the write side and never published.
+    Customer: CUSTOMER_TOPIC,
 }
 
 # Raise an event type's number when its payload changes shape; the old contract stays committed.

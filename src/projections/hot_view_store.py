@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import Protocol
 
 from events.envelope import Envelope
+from projections.forgotten_guard import drop_forgotten_listings
 from projections.hot_views import Document, ViewWrite, fold, is_viewed, view_key
 
 MAX_RETRIES = 10
@@ -55,6 +56,7 @@ def apply_batch(
     for _ in range(MAX_RETRIES):
         keys = sorted({view_key(e) for e in pending})
         writes = fold(store.read(keys), pending)
+        drop_forgotten_listings(store.read, writes.values())
         conflicts = set(store.apply(list(writes.values()), consumer, position))
         written += len(writes) - len(conflicts)
         if not conflicts:
@@ -73,6 +75,7 @@ def rewrite_document(store: HotViewStore, history: Sequence[Envelope], consumer:
         folded = fold({}, history)[key]
         expected = current["version"] if current else 0
         write = replace(folded, expected_version=expected, rewrites=True)
+        drop_forgotten_listings(store.read, [write])
         if not store.apply([write], consumer, 0):
             return
     raise HotViewConflictError(f"the document {key} kept changing under a rewrite")

@@ -1,6 +1,7 @@
 """Hot views: one JSON document per aggregate (a stock, a reservation, a product, a SKU, a
-location), plus small indexes (a SKU's locations, open reservations by expiry, locations by
-position). Pure: a document and an event in, the next document and index changes out.
+location, a customer without personal data), plus small indexes (a SKU's locations, open
+reservations by expiry, locations by position). Pure: a document and an event in, the next
+document and index changes out.
 
 Each document stores the version of the last event applied to it; an event at or below that
 version was applied already, so a duplicate or a late redelivery changes nothing.
@@ -16,6 +17,7 @@ from typing import Any
 
 from events.envelope import Envelope
 from projections.channel_views import RULE_HANDLERS, RULE_KINDS, rule_view_key
+from projections.customer_views import CUSTOMER_HANDLERS, customer_view_key
 from projections.index_ops import IndexOp as IndexOp  # re-exported: its home was here
 from projections.order_views import ORDER_HANDLERS
 
@@ -57,6 +59,8 @@ def view_key(envelope: Envelope) -> str:
         return f"preorder:{envelope.aggregate_id}"
     if kind == "Order":
         return f"order:{envelope.aggregate_id}"
+    if kind == "Customer":
+        return customer_view_key(envelope.aggregate_id)
     if kind == "PreorderSwitch":
         return f"preorder-switch:{subject['sku']}@{subject['channel']}"
     if kind in RULE_KINDS:
@@ -441,6 +445,7 @@ _HANDLERS: dict[str, Handler] = {
     "Location.Registered": _registered,
     **RULE_HANDLERS,  # sales channels' rules and kits: projections/channel_views.py
     **ORDER_HANDLERS,
+    **CUSTOMER_HANDLERS,  # the customer log's: projections/customer_views.py
 }
 
 # The kinds of aggregate with a hot view are those with a projector above; every other kind's

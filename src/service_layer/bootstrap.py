@@ -168,8 +168,8 @@ def bootstrap(settings: Settings) -> LedgerRuntime:
         keeper = ChainKeeper(
             postgres_conninfo(settings.event_store_url), settings.chain_interval_seconds
         )
-    read_side = build_read_side(settings, ledger)
     customer_ledger = open_customer_ledger(settings)
+    read_side = build_read_side(settings, ledger, customer_ledger)
     access_log = open_access_log(customer_ledger, settings)
     customers = CustomerDesk(customer_ledger)
     webhook_desk, webhooks = _webhooks(settings, ledger, customers)

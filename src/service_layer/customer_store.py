@@ -54,6 +54,16 @@ def customer_store_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def open_customer_log(settings: Settings, connections: int | None = None) -> CustomerLedger:
+    """The customer ledger for reading its log alone (the relay, the worker's retries): its
+    plain mapper leaves `personal` sealed, which no published envelope carries anyway, so no
+    key is needed."""
+    env = customer_store_env(settings)
+    if connections is not None and "POSTGRES_POOL_SIZE" in env:
+        env.update(POSTGRES_POOL_SIZE=str(connections), POSTGRES_MAX_OVERFLOW="0")
+    return CustomerLedger(env=env)
+
+
 def master_keys(settings: Settings) -> MasterKeys:
     """From GLOW_MASTER_KEY; the embedded SQLite mode makes a development key file if unset."""
     text = settings.master_key

@@ -234,3 +234,23 @@ class LoyaltyService:
         if self._thread is not None:
             self._thread.join(timeout)
         self.follower.rows.close()
+
+
+def erase_loyalty(
+    settings: Settings, service: LoyaltyService | None, customer_ids: list[str]
+) -> None:
+    """Forgetting customers deletes their loyalty expiry rows (PostgreSQL), whether the
+    follower runs in this process or as `glow loyalty run` elsewhere."""
+    if not settings.is_postgres() or not customer_ids:
+        return
+    rows = (
+        service.follower.rows
+        if service is not None
+        else LoyaltyRows(postgres_conninfo(settings.event_store_url))
+    )
+    try:
+        for customer_id in customer_ids:
+            rows.erase(UUID(customer_id))
+    finally:
+        if service is None:
+            rows.close()

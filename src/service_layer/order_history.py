@@ -1,6 +1,7 @@
 """Orders read from the order hot view, with how far it is behind the ledger: a listing page,
 a customer's history (newest first, theirs and that of anyone merged into them), the whole of
-it for a data-subject export, and what forgetting a customer does to the view."""
+it for a data-subject export. Forgetting a customer drops their index on the read side, when
+the customer log's `Customer.Forgotten` is projected (projections/erasure.py)."""
 
 from __future__ import annotations
 
@@ -56,9 +57,3 @@ def every_order_of(
         after = page["next_after"]
         if after is None:
             return {"orders": found, "source": "projected", "log": log}
-
-
-def forget_orders(side: ReadSide | None, customer_ids: Sequence[str]) -> None:
-    """Once customers are forgotten, no index lists their orders as their history."""
-    if side is not None and side.sinks.hot_views is not None:
-        order_listing.forget_customers(side.sinks.hot_views, customer_ids)

@@ -19,8 +19,10 @@ from configuration.settings import (
     without_password,
 )
 from configuration.urls import take_query_parameter
+from projections.erasure import Forgetting
 from projections.hot_view_store import HotViewStore
 from projections.memory_views import MemoryHotViews
+from recommender.config import recommendations_url
 from service_layer.served_models import CHDB, MEMORY, chdb_path, served_analytics, served_hot_views
 from streams.dead_letters import (
     DeadLetters,
@@ -28,7 +30,7 @@ from streams.dead_letters import (
     PostgresDeadLetters,
     SqliteDeadLetters,
 )
-from streams.embedded_driver import LogFollower, Sinks
+from streams.embedded_driver import FollowedLog, LogFollower, Sinks
 from streams.log_reader import LogReader
 
 if TYPE_CHECKING:
@@ -46,6 +48,7 @@ class ReadSide:
     reader: LogReader
     sinks: Sinks
     follower: LogFollower | None = field(default=None)
+    customers: FollowedLog | None = None  # the customer log, projected beside the inventory's
 
     def start(self) -> None:
         if self.follower is not None:
@@ -135,10 +138,13 @@ def _unopened(url: str, error: ClickHouseError) -> str:
     return f"cannot reach the ClickHouse server at {server} (GLOW_ANALYTICS_URL): {reason}"
 
 
-def build_read_side(settings: Settings, app: Application[UUID]) -> ReadSide | None:
-    """Embedded: the read models and the follower that keeps them current. With a broker the
-    Faust workers keep them current, and this process only reads them; a chDB path or the
-    in-process store then belongs to the worker, so this process leaves that model off."""
+def build_read_side(
+    settings: Settings, app: Application[UUID], customers: Application[UUID] | None = None
+) -> ReadSide | None:
+    """Embedded: the read models and the follower that keeps them current (the inventory log,
+    and the customer ledger's log `customers` when given). With a broker the Faust workers keep
+    them current, and this process only reads them; a chDB path or the in-process store then
+    belongs to the worker, so this process leaves that model off."""
     hot_views, analytics = served_hot_views(settings), served_analytics(settings)
     if settings.broker_url is not None:
         for off in (hot_views, analytics):
@@ -151,7 +157,21 @@ def build_read_side(settings: Settings, app: Application[UUID]) -> ReadSide | No
         hot_views=open_hot_views(hot_views_url) if hot_views_url else None,
         facts=open_analytics(analytics_url) if analytics_url else None,
         letters=open_dead_letters(settings),
+        recommendations=open_recommendations(settings),
     )
     reader = LogReader(app)
-    follower = LogFollower(reader, sinks) if settings.broker_url is None else None
-    return ReadSide(reader, sinks, follower)
+    followed = FollowedLog(LogReader(customers), sinks.for_customers()) if customers else None
+    follower = None
+    if settings.broker_url is None:
+        follower = LogFollower(reader, sinks, others=[followed] if followed else [])
+    return ReadSide(reader, sinks, follower, followed)
+
+
+def open_recommendations(settings: Settings) -> Forgetting | None:
+    """The published recommendations (Redis), for the erasers; None where none are served."""
+    url = recommendations_url(settings)
+    if url is None:
+        return None
+    from recommender.store import RecommendationStore
+
+    return RecommendationStore.from_url(url)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from audit.bulk_reading import collector_paused
 from events.envelope import Envelope
+from projections.erasure import Forgetting, ReadStores, erase_forgotten
 from projections.facts import batch_rows
 from projections.hot_view_store import HotViewStore, apply_batch, rewrite_document
 from streams.dead_letters import DeadLetters
@@ -37,6 +38,10 @@ if TYPE_CHECKING:  # its clients (ClickHouse, Arrow) load only where facts are c
 log = logging.getLogger(__name__)
 
 CONSUMER = "projector"
+# The customer ledger's log: its own positions in the stores, its sinks' own names (dead
+# letters, metrics), since its positions count another log's notifications.
+CUSTOMER_CONSUMER = "customer-projector"
+CUSTOMER_STREAM = "customer"
 ASK_SECONDS = 1.0  # how often the follower looks for retries an operator asked for
 HOT_VIEWS, FACTS = "hot_views", "facts"
 for _sink in (HOT_VIEWS, FACTS):  # at 0 from the start, so that rates and alerts see the first
@@ -47,30 +52,53 @@ Progress = Callable[[int], None]
 
 @dataclass
 class Sinks:
+    """The stores one log is projected into. The inventory log's (`consumer` CONSUMER) and the
+    customer log's (`for_customers`: CUSTOMER_CONSUMER, sinks named `hot_views:customer`,
+    `facts:customer`) are two of these over the same stores; the customer log's also erase
+    every customer it forgets (projections/erasure.py) from its stores."""
+
     hot_views: HotViewStore | None = None
     facts: ClickHouseFacts | None = None
     letters: DeadLetters | None = None  # where events a sink cannot take are set aside
+    consumer: str = CONSUMER
+    stream: str = ""  # "" for the inventory log, CUSTOMER_STREAM for the customer log's
+    recommendations: Forgetting | None = None  # published candidates, for the erasers
+
+    def for_customers(self) -> Sinks:
+        """The same stores, as the customer log's sinks."""
+        return Sinks(
+            self.hot_views,
+            self.facts,
+            self.letters,
+            CUSTOMER_CONSUMER,
+            CUSTOMER_STREAM,
+            self.recommendations,
+        )
+
+    def sink_name(self, name: str) -> str:
+        return f"{name}:{self.stream}" if self.stream else name
 
     def each(self) -> list[Sink]:
         found = []
+        consumer, erasing = self.consumer, self.stream == CUSTOMER_STREAM
         if (views := self.hot_views) is not None:
+            view_stores = ReadStores(hot_views=views, recommendations=self.recommendations)
             found.append(
                 Sink(
-                    HOT_VIEWS,
-                    lambda: views.position(CONSUMER),
-                    _view_writer(views),
-                    lambda envelope, reader: rewrite_document(
-                        views, reader.history(envelope.aggregate_id), CONSUMER
-                    ),
+                    self.sink_name(HOT_VIEWS),
+                    lambda: views.position(consumer),
+                    _view_writer(views, consumer, view_stores if erasing else None),
+                    lambda envelope, reader: _redo_view(views, envelope, reader, view_stores),
                 )
             )
         if (facts := self.facts) is not None:
+            fact_stores = ReadStores(analytics=facts)
             found.append(
                 Sink(
-                    FACTS,
-                    lambda: facts.position(CONSUMER),
-                    _fact_writer(facts),
-                    lambda envelope, _: facts.write(batch_rows([envelope]), CONSUMER, 0),
+                    self.sink_name(FACTS),
+                    lambda: facts.position(consumer),
+                    _fact_writer(facts, consumer, fact_stores if erasing else None),
+                    lambda envelope, _: _redo_facts(facts, envelope, consumer, fact_stores),
                 )
             )
         return found
@@ -112,18 +140,46 @@ class Sinks:
                 held[sink.name] = error
 
 
-def _view_writer(views: HotViewStore) -> Callable[[Sequence[Envelope], int], None]:
+def _view_writer(
+    views: HotViewStore, consumer: str, erasing: ReadStores | None
+) -> Callable[[Sequence[Envelope], int], None]:
+    """Erasure runs before the page's position is recorded (a crash in between runs it again)
+    and once more after the tombstones are written (an order the inventory log listed for the
+    customer meanwhile is unlisted; from then on the tombstone keeps it off)."""
+
     def write(envelopes: Sequence[Envelope], position: int) -> None:
-        apply_batch(views, envelopes, CONSUMER, position)
+        if erasing is not None:
+            erase_forgotten(envelopes, erasing)
+        apply_batch(views, envelopes, consumer, position)
+        if erasing is not None:
+            erase_forgotten(envelopes, erasing)
 
     return write
 
 
-def _fact_writer(facts: ClickHouseFacts) -> Callable[[Sequence[Envelope], int], None]:
+def _fact_writer(
+    facts: ClickHouseFacts, consumer: str, erasing: ReadStores | None
+) -> Callable[[Sequence[Envelope], int], None]:
     def write(envelopes: Sequence[Envelope], position: int) -> None:
-        facts.write(batch_rows(envelopes), CONSUMER, position)
+        if erasing is not None:  # before the position: a crash in between erases again
+            erase_forgotten(envelopes, erasing)
+        facts.write(batch_rows(envelopes), consumer, position)
 
     return write
+
+
+def _redo_view(
+    views: HotViewStore, envelope: Envelope, reader: LogReader, stores: ReadStores
+) -> None:
+    rewrite_document(views, reader.history(envelope.aggregate_id), CONSUMER)
+    erase_forgotten([envelope], stores)
+
+
+def _redo_facts(
+    facts: ClickHouseFacts, envelope: Envelope, consumer: str, stores: ReadStores
+) -> None:
+    erase_forgotten([envelope], stores)
+    facts.write(batch_rows([envelope]), consumer, 0)
 
 
 def catch_up(
@@ -172,10 +228,25 @@ def _reachable_positions(sinks: Sinks, held: dict[str, Exception]) -> dict[str, 
     return found
 
 
+@dataclass(frozen=True)
+class FollowedLog:
+    """Another log the follower keeps projected beside the inventory's (the customer log)."""
+
+    reader: LogReader
+    sinks: Sinks
+
+
 class LogFollower:
-    def __init__(self, reader: LogReader, sinks: Sinks, poll_seconds: float = 0.02) -> None:
+    def __init__(
+        self,
+        reader: LogReader,
+        sinks: Sinks,
+        poll_seconds: float = 0.02,
+        others: Sequence[FollowedLog] = (),
+    ) -> None:
         self.reader = reader
         self.sinks = sinks
+        self.others = tuple(others)
         self.poll_seconds = poll_seconds
         self.backoff = Backoff("projection", log)
         self._stop = threading.Event()
@@ -193,10 +264,13 @@ class LogFollower:
         asked_at = 0.0  # when the letters were last asked for retries an operator wants
         while not self._stop.is_set():
             try:
-                catch_up(self.reader, self.sinks, traced=True, stopping=self._stop)
+                followed = [FollowedLog(self.reader, self.sinks), *self.others]
+                for log_ in followed:
+                    catch_up(log_.reader, log_.sinks, traced=True, stopping=self._stop)
                 if self.sinks.letters is not None and time.monotonic() - asked_at > ASK_SECONDS:
                     asked_at = time.monotonic()
-                    retry_requested(self.reader, self.sinks.each(), self.sinks.letters)
+                    for log_ in followed:
+                        retry_requested(log_.reader, log_.sinks.each(), self.sinks.letters)
             except Exception as error:  # an outage, or a bug outside any one event
                 self._stop.wait(self.backoff.failed(error))
                 continue

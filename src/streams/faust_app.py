@@ -1,9 +1,11 @@
 """The Faust app of the cluster path (`glow worker`): one agent reads the inventory, catalog and
 orders topics in batches and hands them to the StreamProjector, which runs the same projectors
-and stores as the embedded driver. State lives in Redis and ClickHouse, never in Faust Tables,
-and offsets are committed after a batch is applied: at least once, idempotent stores. An event
-a store cannot take is set aside in `projection_dead_letters`; a store that cannot be reached
-is waited for, and the batch applied again, before its offsets are committed."""
+and stores as the embedded driver; a second agent does the same with the `customer` topic (the
+customer ledger's log, with its own watermark, its projector erasing whom it forgets). State
+lives in Redis and ClickHouse, never in Faust Tables, and offsets are committed after a batch is
+applied: at least once, idempotent stores. An event a store cannot take is set aside in
+`projection_dead_letters`; a store that cannot be reached is waited for, and the batch applied
+again, before its offsets are committed."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from events.envelope import Envelope
-from events.published import CATALOG_TOPIC, INVENTORY_TOPIC, ORDER_TOPIC
+from events.published import CATALOG_TOPIC, CUSTOMER_TOPIC, INVENTORY_TOPIC, ORDER_TOPIC
 from projections.behaviour_rows import TrackedBatch
 from projections.behaviour_tables import BehaviourTables
 from streams.behaviour_topic import BEHAVIOUR_TOPIC
@@ -81,6 +83,7 @@ def create_app(
     web_port: int = 6066,
     data_dir: str = "var/faust",
     partitions: int = 4,
+    customers: StreamProjector | None = None,
     behaviour: BehaviourTables | None = None,
 ) -> ProjectorApp:
     app = faust.App(
@@ -99,10 +102,36 @@ def create_app(
         broker_commit_interval=1,
         producer_acks=1,
     )
-    topic = app.topic(*(prefix + name for name in PROJECTED_TOPICS), value_serializer="raw")
     executor = ThreadPoolExecutor(1, thread_name_prefix="projector")  # one writer, in order
+    agent = _projecting(app, [prefix + name for name in PROJECTED_TOPICS], projector, executor)
+    projectors = [projector]
+    if customers is not None:  # the customer log's topic, with its own watermark
+        _projecting(app, [prefix + CUSTOMER_TOPIC], customers, executor, "project_customers")
+        projectors.append(customers)
+    if behaviour is not None:  # behaviour: ClickHouse rows, not log events
+        _behaviour_agent(app, prefix, behaviour, executor)
 
-    topics = {prefix + name for name in PROJECTED_TOPICS}
+    @app.timer(ASK_SECONDS)  # type: ignore[untyped-decorator]
+    async def retry_requested_letters() -> None:
+        for each in projectors:
+            try:
+                await asyncio.get_running_loop().run_in_executor(executor, each.retry_requested)
+            except Exception as error:  # an outage: the requests stand for the next round
+                log.warning("retrying dead letters: %s: %s", type(error).__name__, error)
+
+    return ProjectorApp(app, agent)
+
+
+def _projecting(
+    app: faust.App,
+    topic_names: list[str],
+    projector: StreamProjector,
+    executor: ThreadPoolExecutor,
+    name: str = "project",
+) -> Any:
+    """An agent that reads `topic_names` in batches into `projector`, on the one executor."""
+    topic = app.topic(*topic_names, value_serializer="raw")
+    topics = set(topic_names)
     offsets: dict[Any, int] = {}  # partition -> the last offset this worker read from it
 
     async def pending() -> list[Hashable]:
@@ -117,7 +146,6 @@ def create_app(
                 found.append(tp)
         return found
 
-    @app.agent(topic)
     async def project(stream: Any) -> AsyncIterator[None]:
         loop = asyncio.get_running_loop()
         async for events in stream.take_events(BATCH, within=WITHIN_SECONDS):
@@ -144,17 +172,7 @@ def create_app(
             )
             yield None
 
-    if behaviour is not None:
-        _behaviour_agent(app, prefix, behaviour, executor)
-
-    @app.timer(ASK_SECONDS)  # type: ignore[untyped-decorator]
-    async def retry_requested_letters() -> None:
-        try:
-            await asyncio.get_running_loop().run_in_executor(executor, projector.retry_requested)
-        except Exception as error:  # an outage: the requests stand for the next round
-            log.warning("retrying dead letters: %s: %s", type(error).__name__, error)
-
-    return ProjectorApp(app, project)
+    return app.agent(topic, name=f"{__name__}.{name}")(project)
 
 
 def _behaviour_agent(

@@ -9,6 +9,15 @@ from typing import Any
 import psycopg
 
 RELAY = "relay"
+# The customer ledger's log has its own notification ids: positions in it are named with this
+# suffix (`relay:customer`, `worker:customer`), never compared with the inventory log's.
+CUSTOMER_SUFFIX = ":customer"
+RELAY_CUSTOMERS = RELAY + CUSTOMER_SUFFIX
+
+
+def in_customer_log(name: str) -> bool:
+    return name.endswith(CUSTOMER_SUFFIX)
+
 
 _UPSERT = """
 INSERT INTO stream_positions (name, position, updated_at) VALUES (%s, %s, now())
@@ -51,9 +60,15 @@ class PositionBook:
         rows = self._connection().execute("SELECT name, position FROM stream_positions")
         return {str(name): int(position) for name, position in rows}
 
-    def consumers(self) -> dict[str, int]:
-        """The workers' positions: everything but the relay's."""
-        return {name: p for name, p in self.all().items() if name != RELAY}
+    def consumers(self, relay: str = RELAY) -> dict[str, int]:
+        """The workers' positions in the log `relay` follows: everything but the relays',
+        in the same log."""
+        customers = in_customer_log(relay)
+        return {
+            name: p
+            for name, p in self.all().items()
+            if name not in (RELAY, RELAY_CUSTOMERS) and in_customer_log(name) == customers
+        }
 
     def close(self) -> None:
         if self._conn is not None:

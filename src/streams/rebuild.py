@@ -38,12 +38,18 @@ def rebuild_hot_views(
     *,
     show: bool = True,
     letters: DeadLetters | None = None,
+    customers: LogReader | None = None,
 ) -> Rebuilt:
+    """`customers`, the customer log, is replayed first: its documents come back, and the
+    tombstones of forgotten customers keep the order view from listing them again while the
+    inventory log is replayed (projections/forgotten_guard.py)."""
     fresh = live.new_generation()
     found = MemoryDeadLetters()  # this build's letters, which replace the live ones at the swap
     sinks = Sinks(hot_views=fresh, letters=found)
 
     def run(progress: Advance) -> tuple[int, int]:
+        if customers is not None:
+            replay(customers, sinks.for_customers(), page=REBUILD_CHUNK)
         # Applied chunk by chunk: a Redis write costs little, and overlaps the next decoding.
         events = replay(reader, sinks, page=REBUILD_CHUNK, progress=progress)
         return events, fresh.position(CONSUMER)

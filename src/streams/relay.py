@@ -50,6 +50,7 @@ from telemetry import tracing
 log = logging.getLogger(__name__)
 
 CHANNEL = "inventory_events"  # eventsourcing NOTIFYs the events table's name
+CUSTOMER_CHANNEL = "customers_events"
 # What one event can do wrong on its way to the broker: no topic for its type, a payload that
 # does not encode, a message the broker refuses as such. Anything else is the broker's fault.
 UNPUBLISHABLE: tuple[type[Exception], ...] = (
@@ -114,10 +115,17 @@ async def ensure_topics(bootstrap_servers: str, partitions: int, prefix: str = "
 
 
 class Relay:
-    def __init__(self, reader: LogReader, config: RelayConfig, name: str = RELAY) -> None:
+    """Follows one log: the inventory ledger's (`name` RELAY, NOTIFY `inventory_events`), or
+    the customer ledger's (`name` RELAY_CUSTOMERS, NOTIFY `customers_events`), each with its
+    own position and its own dead letters (the sink is the relay's name)."""
+
+    def __init__(
+        self, reader: LogReader, config: RelayConfig, name: str = RELAY, channel: str = CHANNEL
+    ) -> None:
         self.reader = reader
         self.config = config
         self.name = name
+        self.channel = channel
         self.positions = PositionBook(config.conninfo)
         self.letters = PostgresDeadLetters(config.conninfo)
         self.backoff = Backoff("relay", log, first=config.retry_seconds, cap=30)
@@ -156,7 +164,7 @@ class Relay:
             async with await psycopg.AsyncConnection.connect(
                 self.config.conninfo, autocommit=True
             ) as listener:
-                await listener.execute(f"LISTEN {CHANNEL}")
+                await listener.execute(f"LISTEN {self.channel}")
                 while not stop.is_set():
                     if await self.publish_pending(producer, keeper, stop) == 0:
                         await self.retry_requested(producer)
@@ -169,7 +177,7 @@ class Relay:
         created = await keeper.ensure()
         position = await asyncio.to_thread(self.positions.get, self.name)
         if created and position > 0:
-            needed = await asyncio.to_thread(self.positions.consumers)
+            needed = await asyncio.to_thread(self.positions.consumers, self.name)
             start = min(min(needed.values(), default=0), position)
             log.warning(
                 "relay: the broker lacked %s; re-publishing from position %d",

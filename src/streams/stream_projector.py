@@ -25,7 +25,7 @@ from streams.isolation import apply_page
 from streams.letter_retry import retry_requested
 from streams.log_reader import LogReader
 from streams.outages import Backoff, SinksHeldError, is_outage
-from streams.positions import PositionBook
+from streams.positions import RELAY, PositionBook
 from streams.stream_tracing import write_spans
 from telemetry import tracing
 from telemetry.tracing import Parent
@@ -62,6 +62,7 @@ class StreamProjector:
     backoff: Backoff = field(default_factory=lambda: Backoff("stream projection", log, cap=10))
     stopping: threading.Event = field(default_factory=threading.Event)
     reader: LogReader | None = None  # where retried letters are read again from
+    relay: str = RELAY  # the relay of the log this projector's topics carry
 
     def apply(
         self,
@@ -78,7 +79,7 @@ class StreamProjector:
         envelopes = [envelope for _, envelope in delivered]
         for partition, envelope in delivered:
             self.watermark.advance(partition, envelope.position)
-        relay = self.checkpoints.get("relay") if self.checkpoints is not None else None
+        relay = self.checkpoints.get(self.relay) if self.checkpoints is not None else None
         position = self.watermark.position(pending, relay)
         done = set() if done is None else done
         held: dict[str, Exception] = {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
@@ -31,7 +31,9 @@ from till_shop import a_till_reconciles, a_till_reconciles_orders
 
 from domain import commands as c
 from domain import order_commands as o
+from domain.customer import Customer
 from domain.sourcing import Delivery, PickUpAt, ShipTo
+from domain.trace import Trace
 
 PICKUP = "ST-PICKUP"
 
@@ -166,7 +168,45 @@ def every_event_with_odd_values() -> list[Any]:
     # made in a sampled trace (both ids), and in one that was not sampled (its trace id alone)
     uow.run(c.SellDirect(uuid4(), (line(1),), trace().traced(TRACE_ID, SPAN_ID)))
     uow.run(c.SellDirect(uuid4(), (line(1),), odd.traced(TRACE_ID, None)))
-    return uow.all_events()
+    return [*uow.all_events(), *a_customer_life(odd)]
+
+
+def a_customer_life(at: Trace) -> list[Any]:
+    """Every event of the Customer aggregate (the customer log's published types), as the
+    aggregate makes them: personal facts in `personal`, as before sealing."""
+    customer = Customer.register(uuid4(), {"name": "Ada Lovelace", "email": "ada@example.com"}, at)
+    other = Customer.register(uuid4(), {"name": "A. Lovelace"}, at)
+    customer.change_contact({"phone": "+33612345678"}, at)
+    customer.change_skin_profile({"skin_type": "dry"}, at)
+    customer.change_preferences({"vegan": True}, at)
+    customer.give_feedback(RED, 5, "lovely texture", at)
+    customer.change_loyalty_tier("silver", at)
+    customer.add_to_wishlist(RED, at)
+    customer.remove_from_wishlist(RED, at)
+    customer.grant_consent("analytics", "v1", at)
+    customer.withdraw_consent("analytics", at)
+    identity = uuid4()
+    customer.link_identity(identity, "email", at, verification="id-document")
+    customer.unlink_identity(identity, at)
+    for event_class, fields in (
+        (Customer.SurveyAnswered, {"survey_id": "S1", "question_id": "Q1", "answer_kind": "text"}),
+        (
+            Customer.SupportContactRecorded,
+            {"contact_id": "C1", "contact_channel": "phone", "topic": "order", "outcome": "solved"},
+        ),
+    ):
+        personal = {"text": "my skin itches"}
+        extra = {"agent": "agent-7"} if event_class is Customer.SupportContactRecorded else {}
+        customer.trigger_event(event_class, **fields, **extra, personal=personal, trace=at)
+    customer.trigger_event(
+        Customer.PointsEarned, points=120, reference="sale-1", expires_on=date(2026, 3, 1), trace=at
+    )
+    customer.trigger_event(Customer.PointsLost, points=20, reference="return-1", trace=at)
+    customer.trigger_event(Customer.PointsRedeemed, points=50, reference="order-9", trace=at)
+    customer.trigger_event(Customer.PointsExpired, points=10, expired_on=date(2026, 3, 1), trace=at)
+    customer.absorb(other, at)
+    customer.forget(at)
+    return [*customer.collect_events(), *other.collect_events()]
 
 
 TRACE_ID, SPAN_ID = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"

@@ -53,7 +53,7 @@ def test_commands_through_the_api_reach_redis_and_clickhouse_via_relay_and_worke
 
         def no_lag() -> bool:  # the worker commits its offsets every second
             lines = glow(cluster, "lag").splitlines()[1:]
-            return len(lines) == 6 and all(line.split()[-2] == "0" for line in lines)
+            return len(lines) == 7 and all(line.split()[-2] == "0" for line in lines)
 
         wait_for(no_lag, 20, "glow lag to show every consumer caught up", interval=0.5)
         stop(worker)  # the worker owns its chDB path: read it once it has stopped

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from clickhouse_connect.driver.client import Client
 
+from projections.behaviour_erasure import erase_behaviour
 from projections.behaviour_queries import (
     customer_person,
-    erase_behaviour,
     person_events,
     stitch_refusals,
 )
@@ -88,7 +88,8 @@ def test_erasing_a_customer_takes_their_rows_sessions_and_link_and_no_one_elses(
     batch.aggregates[("2026-12-04", "product_viewed", "web", "SKU-1")] += 4
     tables.write(batch)
     assert len(person_events(client, "ann")) == 2  # her own, and her phone's session
-    assert erase_behaviour(client, "customer-ann") == 1
+    erased = ["behaviour_events", "behaviour_identities", "behaviour_people"]
+    assert erase_behaviour(client, "customer-ann") == erased
     assert person_events(client, "ann") == []
     assert customer_person(client, "customer-ann") is None
     left = client.query(
@@ -99,4 +100,4 @@ def test_erasing_a_customer_takes_their_rows_sessions_and_link_and_no_one_elses(
         ("bob-phone",)
     ]
     assert count(client, "SELECT sum(events) FROM behaviour_aggregates") == 4
-    assert erase_behaviour(client, "customer-ann") == 0  # again: nothing left, no error
+    assert erase_behaviour(client, "customer-ann") == []  # again: nothing left, no error
