@@ -16,19 +16,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from demo.business import Business, DemoProduct
+from projections.behaviour_rows import EVENT_COLUMNS as BEHAVIOUR_COLUMNS
 from recommender.signals import PURCHASE
 
-EVENT_COLUMNS = (
-    "event_id",
-    "occurred_at",
-    "received_at",
-    "event",
-    "channel",
-    "person",
-    "anonymous_id",
-    "sku",
-    "properties",
-)
+EVENT_COLUMNS = tuple(c for c in BEHAVIOUR_COLUMNS if c != "violation")  # unflagged rows
 LINK_COLUMNS = ("person", "linked_at")
 
 

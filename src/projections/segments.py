@@ -85,6 +85,19 @@ purchases AS (
     WHERE NOT ifNull(o.cancelled, false)
 )"""
 
+_SCORES = """
+rfm AS (
+    SELECT customer_id, last_at, first_at, orders, monetary__GAP__,
+           dateDiff('second', last_at, toDateTime64({as_of:String}, 6, 'UTC')) / 86400
+               AS days_since,
+           toUInt8(1 + intDiv(5 * (rank() OVER (ORDER BY last_at) - 1), count() OVER ()))
+               AS recency_score,
+           toUInt8(1 + intDiv(5 * (rank() OVER (ORDER BY orders) - 1), count() OVER ()))
+               AS frequency_score,
+           toUInt8(1 + intDiv(5 * (rank() OVER (ORDER BY monetary) - 1), count() OVER ()))
+               AS monetary_score
+    FROM stats
+)"""
 _RFM = """
 stats AS (
     SELECT customer_id, max(placed_at) AS last_at, min(placed_at) AS first_at,
@@ -95,19 +108,7 @@ stats AS (
                        arraySort(groupArray(toUnixTimestamp64Micro(placed_at))))))) AS median_gap
     FROM purchases
     GROUP BY customer_id
-),
-rfm AS (
-    SELECT customer_id, last_at, first_at, orders, monetary, median_gap,
-           dateDiff('second', last_at, toDateTime64({as_of:String}, 6, 'UTC')) / 86400
-               AS days_since,
-           toUInt8(1 + intDiv(5 * (rank() OVER (ORDER BY last_at) - 1), count() OVER ()))
-               AS recency_score,
-           toUInt8(1 + intDiv(5 * (rank() OVER (ORDER BY orders) - 1), count() OVER ()))
-               AS frequency_score,
-           toUInt8(1 + intDiv(5 * (rank() OVER (ORDER BY monetary) - 1), count() OVER ()))
-               AS monetary_score
-    FROM stats
-)"""
+),""" + _SCORES.replace("__GAP__", ", median_gap")  # noqa: S608 - this module's text
 # RFM alone (the segment route and the benchmark): without the gaps churn needs.
 _RFM_ONLY = """
 stats AS (
@@ -115,19 +116,7 @@ stats AS (
            count() AS orders, sum(value) AS monetary
     FROM purchases
     GROUP BY customer_id
-),
-rfm AS (
-    SELECT customer_id, last_at, first_at, orders, monetary,
-           dateDiff('second', last_at, toDateTime64({as_of:String}, 6, 'UTC')) / 86400
-               AS days_since,
-           toUInt8(1 + intDiv(5 * (rank() OVER (ORDER BY last_at) - 1), count() OVER ()))
-               AS recency_score,
-           toUInt8(1 + intDiv(5 * (rank() OVER (ORDER BY orders) - 1), count() OVER ()))
-               AS frequency_score,
-           toUInt8(1 + intDiv(5 * (rank() OVER (ORDER BY monetary) - 1), count() OVER ()))
-               AS monetary_score
-    FROM stats
-)"""
+),""" + _SCORES.replace("__GAP__", "")  # noqa: S608 - this module's text
 
 _FAVOURITE = """
 favourite AS (
