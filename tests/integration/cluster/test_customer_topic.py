@@ -7,6 +7,7 @@ No topic, no Redis value and no PostgreSQL row holds the customer's personal dat
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,11 @@ from tests.e2e.ledger_server import caller_headers, eventually, serve
 from tests.erasure_proof import PersonalData, in_postgres, in_redis, in_topics
 from tests.integration.cluster.processes import glow, running, wait_for
 from tests.integration.cluster.test_cluster_end_to_end import worker_args
-from tests.integration.readside.test_forget_propagates import a_customer_life, as_customer
+from tests.integration.readside.test_forget_propagates import (
+    SURVEY_SECRET,
+    a_customer_life,
+    as_customer,
+)
 
 pytestmark = pytest.mark.kafka
 
@@ -37,6 +42,10 @@ BEA = PersonalData(
     address_line="4 impasse des Gentianes",
     skin_allergy="CINNAMAL",
     feedback_comment="the pump broke on day two, sadly",
+    free_text=(
+        "my scalp itches-rb5 after the new shampoo",  # a survey's text answer
+        "chat: asked to swap a damaged-tq2 parcel",  # a support contact's notes
+    ),
 )
 
 
@@ -74,7 +83,7 @@ def test_customer_events_and_forget_travel_through_the_customer_topic(
     views = RedisHotViews.from_url(*cluster.hot_views_url.split("?namespace="))
     recommendations = RecommendationStore.from_url(cluster.hot_views_url)
     with (
-        serve(cluster) as ledger,
+        serve(replace(cluster, survey_webhook_secrets=f"polls:{SURVEY_SECRET}")) as ledger,
         httpx.Client(
             base_url=ledger.base_url, headers=caller_headers("admin", "web"), timeout=30
         ) as client,
