@@ -24,8 +24,10 @@ Another module registers its own with `register` (one name, one eraser).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from events.envelope import Envelope
@@ -78,12 +80,49 @@ def forgotten_in(envelopes: Iterable[Envelope]) -> list[str]:
 
 
 def erase_forgotten(envelopes: Iterable[Envelope], stores: ReadStores) -> list[str]:
-    """Erase every customer the page forgets from `stores`; returns their ids."""
+    """Erase every customer the page forgets from `stores`; returns their ids. A forget just
+    made is erased from the behaviour tables once more a little later (`erase_late`)."""
+    envelopes = list(envelopes)
     customers = forgotten_in(envelopes)
     for customer_id in customers:
         erase_customer(customer_id, stores)
         log.info("erased a forgotten customer from the read models", extra={"step": "erasure"})
+    recent = [e.aggregate_id for e in envelopes if e.type == FORGOTTEN and just_made(e)]
+    if recent and stores.analytics is not None:
+        erase_late(recent, stores)
     return customers
+
+
+# Behaviour decided before a forget committed may reach ClickHouse after the forget is
+# projected: the API's buffer flushes every GLOW_TRACK_FLUSH_SECONDS (0.15), a worker writes a
+# batch of the behaviour topic in well under a second. So the behaviour eraser runs again this
+# long after a forget made within JUST_MADE of it being projected (a rebuild's old forgets
+# are not erased twice). A backlog of the behaviour topic longer than this is not covered.
+LATE_SECONDS = 5.0
+JUST_MADE = timedelta(minutes=1)
+
+
+def erase_late(customers: list[str], stores: ReadStores, after: float = LATE_SECONDS) -> None:
+    def again() -> None:
+        try:
+            for customer_id in customers:
+                _behaviour(customer_id, stores)
+        except Exception as error:  # the next forget's erasure or a rebuild covers it
+            log.warning("erasing behaviour again failed: %s: %s", type(error).__name__, error)
+
+    timer = threading.Timer(after, again)
+    timer.daemon = True
+    timer.start()
+
+
+def just_made(envelope: Envelope) -> bool:
+    try:
+        made = datetime.fromisoformat(envelope.timestamp)
+    except ValueError:
+        return False
+    if made.tzinfo is None:
+        made = made.replace(tzinfo=UTC)
+    return datetime.now(tz=UTC) - made < JUST_MADE
 
 
 def _orders(customer_id: str, stores: ReadStores) -> None:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from clickhouse_connect.driver.client import Client
 
+from events.envelope import Envelope
 from projections.behaviour_erasure import erase_behaviour
 from projections.behaviour_queries import (
     customer_person,
@@ -20,6 +22,7 @@ from projections.behaviour_queries import (
 from projections.behaviour_rows import EventRow, TrackedBatch
 from projections.behaviour_tables import BehaviourTables
 from projections.clickhouse_facts import apply_migrations, open_facts
+from projections.erasure import FORGOTTEN, ReadStores, erase_forgotten, erase_late, just_made
 
 
 @pytest.fixture
@@ -101,3 +104,48 @@ def test_erasing_a_customer_takes_their_rows_sessions_and_link_and_no_one_elses(
     ]
     assert count(client, "SELECT sum(events) FROM behaviour_aggregates") == 4
     assert erase_behaviour(client, "customer-ann") == []  # again: nothing left, no error
+
+
+def test_behaviour_written_just_after_a_forget_is_erased_again(tmp_path: Path) -> None:
+    """A batch decided before the forget committed can land after the forget was projected
+    (the API's buffer, a worker's batch): a forget just made erases the behaviour once more."""
+    facts = open_facts(f"chdb://{tmp_path / 'late'}")
+    try:
+        apply_migrations(facts.client)
+        tables = BehaviourTables(facts.client)
+        tables.write(TrackedBatch(events=[row("ann")], people=[("customer-ann", "ann", 0)]))
+        now = datetime.now(tz=UTC).isoformat()
+        forgotten = Envelope("customer-ann:9", 9, FORGOTTEN, "customer-ann", 9, now, 1, {}, {})
+        old = Envelope(
+            "customer-old:3", 3, FORGOTTEN, "customer-old", 3, "2020-01-01T00:00:00+00:00",
+            1, {}, {},
+        )  # fmt: skip
+        stores = ReadStores(analytics=facts)
+        assert erase_forgotten([forgotten, old], stores) == ["customer-ann", "customer-old"]
+        assert customer_person(facts.client, "customer-ann") is None
+        # the late batch: her link and a row, written after the erasure
+        tables.write(TrackedBatch(events=[row("ann")], people=[("customer-ann", "ann", 0)]))
+        erase_late(["customer-ann"], stores, after=0.1)
+        deadline = time.monotonic() + 20
+        while customer_person(facts.client, "customer-ann") is not None:
+            assert time.monotonic() < deadline, "the late link was never erased"
+            time.sleep(0.1)
+        assert count(facts.client, "SELECT count() FROM behaviour_events WHERE person = 'ann'") == 0
+    finally:
+        facts.close()
+
+
+def test_only_a_forget_just_made_is_erased_again() -> None:
+    fresh = datetime.now(tz=UTC).isoformat()
+    made = {
+        "fresh": Envelope("c:1", 1, FORGOTTEN, "c", 1, fresh, 1, {}, {}),
+        "old": Envelope("c:1", 1, FORGOTTEN, "c", 1, "2020-01-01T00:00:00+00:00", 1, {}, {}),
+        "naive": Envelope("c:1", 1, FORGOTTEN, "c", 1, fresh[:-6], 1, {}, {}),
+        "unreadable": Envelope("c:1", 1, FORGOTTEN, "c", 1, "yesterday", 1, {}, {}),
+    }
+    assert {name: just_made(e) for name, e in made.items()} == {
+        "fresh": True,
+        "old": False,
+        "naive": True,
+        "unreadable": False,
+    }
