@@ -71,6 +71,12 @@ class Outcomes:
     blocked: int = 0
     problems: list[dict[str, Any]] = field(default_factory=list)
 
+    def count(self) -> None:
+        """Add this call's outcomes to `glow_track_events_total`."""
+        for outcome in ("accepted", "aggregated_only", "blocked"):
+            if getattr(self, outcome):
+                EVENTS.labels(outcome).inc(getattr(self, outcome))
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "accepted": self.accepted,
@@ -126,9 +132,9 @@ class BehaviourDesk:
                 ] += 1
                 if self.block_violations:
                     outcomes.blocked += 1
-                    EVENTS.labels("blocked").inc()
                     continue
             self._keep(call, violation, collections, received, subject, batch, outcomes)
+        outcomes.count()  # once per call, not per event
         return batch, outcomes
 
     def _keep(
@@ -158,11 +164,9 @@ class BehaviourDesk:
                 batch.stitches.append((call.anonymous_id, person, received))
             if not person:
                 outcomes.aggregated_only += 1
-                EVENTS.labels("aggregated_only").inc()
                 return
         elif not (call.anonymous_id and call.cookie_consent):
             outcomes.aggregated_only += 1
-            EVENTS.labels("aggregated_only").inc()
             return
         event_id = (
             uuid.uuid5(MESSAGE_IDS, f"{subject}\n{call.message_id}")
@@ -184,7 +188,6 @@ class BehaviourDesk:
             )
         )
         outcomes.accepted += 1
-        EVENTS.labels("accepted").inc()
 
     def _collections(self, calls: Sequence[TrackCall]) -> dict[UUID, Collection]:
         """Each distinct customer's consent, read once per ingestion, fresh."""
