@@ -7,7 +7,7 @@ the facts are behind the ledger."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -19,7 +19,16 @@ from api.access import principal_of
 from api.action_post import ActionPost
 from api.json_answers import json_answer
 from api.problems import ApiProblem
-from api.query_parameters import DAY, InvalidValueError, Parameter, choice, instant, whole
+from api.query_parameters import (
+    DAY,
+    FIRST_DAY,
+    InvalidValueError,
+    Parameter,
+    choice,
+    day,
+    instant,
+    whole,
+)
 from api.query_route import READ_MODEL_PROBLEMS, QueryRoute
 from api.request_body import read_json, validate
 from api.request_state import runtime_of
@@ -32,11 +41,13 @@ from service_layer.segment_desk import (
 )
 from service_layer.served_models import served_analytics
 
+_DAY = day("as_of")
+
 
 def _as_of(raw: str) -> datetime:
     """A day (its end, in UTC; today: now) or an instant with its timezone."""
     if DAY.fullmatch(raw):
-        day = date.fromisoformat(raw)
+        day = _DAY.parse(raw)  # a business day: FIRST_DAY to LAST_DAY
         end = datetime.combine(day, time.max, tzinfo=UTC)
         return min(end, datetime.now(tz=UTC)) if day == datetime.now(tz=UTC).date() else end
     parsed: datetime = instant("as_of").parse(raw)
@@ -46,8 +57,8 @@ def _as_of(raw: str) -> datetime:
 AS_OF = Parameter(
     "as_of",
     _as_of,
-    "a day YYYY-MM-DD (as of its end, UTC) or an ISO 8601 instant with a timezone, not in "
-    "the future",
+    f"a day YYYY-MM-DD (as of its end, UTC) or an ISO 8601 instant with a timezone, from "
+    f"{FIRST_DAY} on and not in the future",
     {"type": "string"},
     description="the moment the segment is computed as of; default now",
 )

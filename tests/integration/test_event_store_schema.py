@@ -46,6 +46,13 @@ OWN_TABLES = frozenset(
         "webhook_deliveries",
         "webhook_positions",
         "marketplace_feed",
+        "survey_deliveries",
+        "survey_answer_counts",
+        "segment_audiences",
+        "segment_audience_computations",
+        "loyalty_positions",
+        "loyalty_refusals",
+        "loyalty_expiries",
     }
 )
 

@@ -32,6 +32,7 @@ PATH_VALUES = {
     "key": "SKU-1@SHOP-1",
     "batch": "B1",
     "channel": "web",
+    "name": "dry-buyers",
 }
 AWKWARD = [
     "²", "١٢", "inf", "-inf", "nan", "1e309", "-1", "0", str(2**63 - 1), "9" * 40,

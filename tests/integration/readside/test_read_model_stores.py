@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import shop
 from busy_day import busy_day
 
+from projections.clickhouse_facts import MIGRATIONS_DIRECTORY as MIGRATIONS
 from projections.clickhouse_facts import ClickHouseFacts, apply_migrations
 from projections.facts import KEYS, TABLES, as_dicts, batch_rows
 from projections.hot_view_store import HotViewStore, apply_batch
@@ -68,7 +69,15 @@ def test_facts_written_twice_are_read_once(facts: ClickHouseFacts) -> None:
 def test_the_clickhouse_migrations_apply_once(facts: ClickHouseFacts) -> None:
     assert apply_migrations(facts.client) == []
     names = facts.rows("SELECT name FROM glow_schema_migrations FINAL ORDER BY name")
-    assert names == [{"name": "0001_facts.sql"}, {"name": "0002_order_facts.sql"}]
+    assert [row["name"] for row in names] == [
+        path.name for path in sorted(MIGRATIONS.glob("*.sql"))
+    ]
+    assert names[:4] == [
+        {"name": "0001_facts.sql"},
+        {"name": "0002_order_facts.sql"},
+        {"name": "0003_behaviour.sql"},
+        {"name": "0004_segments.sql"},
+    ]
 
 
 def test_a_rebuilt_shadow_swaps_in_for_the_live_tables(facts: ClickHouseFacts) -> None:
