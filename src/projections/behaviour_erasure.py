@@ -7,8 +7,11 @@ aggregates (`behaviour_aggregates`) name nobody and stay.
 The deletes are mutations that rewrite the parts (`ALTER TABLE ... DELETE`, waited for with
 `mutations_sync`), not lightweight deletes, which only mask rows that stay in the parts until
 a merge. The parts a mutation replaces stay on disk, inactive, until the table's
-`old_parts_lifetime` has passed and the cleanup comes by; the eraser sets both short on these
-tables (measured on chDB: the bytes are gone from the folder within about 40 s). The ids to
+`old_parts_lifetime` has passed and the cleanup comes by; the tables that can name a customer
+are set short by the eraser (MODIFY SETTING). Measured on chDB inside a `glow serve`: the
+bytes leave the folder within about 40 s (the cleanup's first round at its old period; the
+same settings given at CREATE TABLE were slower there, though a lone process saw about a
+second). The ids to
 delete go through a Memory table, so that the mutation's own record names no one.
 Idempotent: a customer without a link finds no rows. Tables that do not exist (the behaviour
 migration not applied) are passed by."""
@@ -65,7 +68,7 @@ def erase_behaviour(client: Any, customer_id: str) -> list[str]:
 
 
 def delete_rows(client: Any, table: str, where: str) -> str:
-    """A mutation waited for, after setting the table's cleanup short (see above)."""
+    """A mutation waited for (the rows are out of the table's active parts on return)."""
     client.command(f"ALTER TABLE {table} MODIFY SETTING {CLEANUP}")
     client.command(f"ALTER TABLE {table} DELETE WHERE {where}", settings=SYNC)
     return table

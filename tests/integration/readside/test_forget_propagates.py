@@ -52,7 +52,7 @@ ADA = PersonalData(
     ),
 )
 SURVEY_SECRET = "whsec_" + base64.b64encode(os.urandom(32)).decode()
-CHDB_SECONDS = 90  # replaced parts leave the disk at ClickHouse's next cleanup (~40 s on chDB)
+CHDB_SECONDS = 90  # replaced parts leave the disk at the next cleanup (about 40 s here)
 
 
 def as_customer(client: httpx.Client, customer_id: str, path: str, body: dict[str, Any]) -> Any:
