@@ -11,7 +11,7 @@ customers and revenue of each RFM cell (nothing per customer leaves the database
 
     .venv/bin/python scripts/bench_engagement_segments.py --quick   # last line is JSON
 
-`measure_segments(quick)` is what scripts/bench_engagement.py imports. `--quick` runs 3 rounds
+`measure_segments(quick)` is what scripts/bench_engagement.py imports. `--quick` runs 2 rounds
 a side (5 otherwise) on the same sizes. GLOW_BENCH_DB (or --database) names the scratch
 PostgreSQL database, dropped and made again.
 """
@@ -220,7 +220,7 @@ def _postgres(rounds: int, database: str) -> tuple[Timed, Timed, Cells, Scores]:
 
 
 def measure_segments(quick: bool, database: str | None = None) -> dict[str, float]:
-    rounds = 3 if quick else 5
+    rounds = 2 if quick else 5
     name = database or os.environ.get("GLOW_BENCH_DB", "glow_bench_segments")
     ch_cells, ch_scores_timed, ch_answer, ch_scores = _clickhouse(rounds)
     pg_cells, pg_scores_timed, pg_answer, pg_scores = _postgres(rounds, name)
@@ -245,7 +245,7 @@ def measure_segments(quick: bool, database: str | None = None) -> dict[str, floa
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="3 rounds a side (under 60 s)")
+    parser.add_argument("--quick", action="store_true", help="2 rounds a side (under 60 s)")
     parser.add_argument("--database", help="scratch PostgreSQL database (or GLOW_BENCH_DB)")
     args = parser.parse_args()
     started = time.perf_counter()
