@@ -23,6 +23,7 @@ from projections.behaviour_rows import EventRow, TrackedBatch
 from projections.behaviour_tables import BehaviourTables
 from projections.clickhouse_facts import apply_migrations, open_facts
 from projections.erasure import FORGOTTEN, ReadStores, erase_forgotten, erase_late, just_made
+from tests.erasure_proof import eventually_absent, in_folder
 
 
 @pytest.fixture
@@ -149,3 +150,25 @@ def test_only_a_forget_just_made_is_erased_again() -> None:
         "naive": True,
         "unreadable": False,
     }
+
+
+def test_the_erased_rows_leave_the_files_on_disk(tmp_path: Path) -> None:
+    """Deleted by mutations, not masked: once ClickHouse's cleanup has passed, no file of the
+    folder holds the person's pseudonym or the customer's id."""
+    folder = tmp_path / "disk"
+    facts = open_facts(f"chdb://{folder}")
+    try:
+        apply_migrations(facts.client)
+        person, customer = "pseudonym-5f1c9e", "customer-8d2a7b"
+        BehaviourTables(facts.client).write(
+            TrackedBatch(
+                events=[row(person), row("", "phone-3e9")],
+                people=[(customer, person, 0)],
+                stitches=[stitch("phone-3e9", person)],
+            )
+        )
+        assert in_folder(folder, [person, customer]) == [person, customer]
+        erase_behaviour(facts.client, customer)
+        assert eventually_absent(lambda: in_folder(folder, [person, customer]), 60) == []
+    finally:
+        facts.close()
