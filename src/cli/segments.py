@@ -6,7 +6,9 @@ ClickHouse server, or a chDB path no other process holds."""
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,6 +30,13 @@ def add_parsers(commands: Any) -> None:
     refresh = actions.add_parser(
         "refresh", help="read the customer log into the customer dimension (idempotent)"
     )
+    refresh.add_argument(
+        "--every",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="keep refreshing, this many seconds apart, until SIGTERM (a cluster's process)",
+    )
     refresh.set_defaults(run=_refresh)
     for name in READS:
         read = actions.add_parser(name, help=f"print {name} as JSON")
@@ -43,20 +52,32 @@ def _analytics_url(settings: Settings) -> str:
     return settings.analytics_url
 
 
-def _refresh(settings: Settings, _: argparse.Namespace) -> int:
+def _refresh(settings: Settings, args: argparse.Namespace) -> int:
     from projections.customer_dimension import CustomerDimension
     from service_layer.read_side import open_analytics
     from service_layer.segment_follower import DimensionFollower
 
+    every = getattr(args, "every", None)
+    if every is not None and not 0.1 <= every <= 86_400:
+        print(f"glow: --every {every} is out of range; expected 0.1 to 86400 seconds")
+        return 2
     require_schema(settings)
     facts = open_analytics(_analytics_url(settings))
     customers = open_customer_ledger(settings)
+    stop = threading.Event()
+    if every is not None:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
     try:
-        read = DimensionFollower(customers, CustomerDimension(facts.client)).catch_up()
+        follower = DimensionFollower(customers, CustomerDimension(facts.client))
+        while True:
+            read = follower.catch_up()
+            print(f"glow: customer dimension refreshed ({read} customer event(s) read)")
+            if every is None or stop.wait(every):
+                break
     finally:
         close_customer_ledger(customers)
         facts.close()
-    print(f"glow: customer dimension refreshed ({read} customer event(s) read)")
     return 0
 
 

@@ -174,7 +174,8 @@ def bootstrap(settings: Settings) -> LedgerRuntime:
     customers = CustomerDesk(customer_ledger)
     webhook_desk, webhooks = _webhooks(settings, ledger, customers)
     loyalty = None
-    if settings.is_postgres() and settings.loyalty:  # its rows live in PostgreSQL
+    # Its rows live in PostgreSQL; with a broker, `glow loyalty run` is the one follower.
+    if settings.is_postgres() and settings.loyalty and settings.broker_url is None:
         loyalty = LoyaltyService.build(settings, ledger, customers)
     segments, follower = _segments(settings, read_side, customers)
     behaviour = behaviour_ingestion(settings, read_side, customer_ledger)

@@ -125,7 +125,9 @@ def test_the_compose_cluster_has_every_part_started_in_order_and_checked(
     services = compose["services"]
     assert {"postgres", "broker", "redis", "clickhouse"} <= set(services)
     glow = {name: s for name, s in services.items() if s.get("image", "").startswith("glowledger")}
-    assert set(glow) == {"migrate", "writer", "api", "relay", "worker", "webhooks"}
+    assert set(glow) == {
+        "migrate", "writer", "api", "relay", "worker", "webhooks", "loyalty", "segments",
+    }  # fmt: skip
     for name, service in services.items():
         image = service["image"]
         assert ":" in image and not image.endswith(":latest"), f"{name}: {image} is not pinned"
@@ -205,6 +207,8 @@ def test_every_workload_runs_glow_non_root_read_only_with_resources_and_settings
         "glow-relay",
         "glow-worker",
         "glow-webhooks",
+        "glow-loyalty",
+        "glow-segments",
         "glow-migrate",
     }
     config_maps = by_kind(objects, "ConfigMap")
