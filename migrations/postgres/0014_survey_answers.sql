@@ -14,6 +14,10 @@ CREATE TABLE IF NOT EXISTS "public"."survey_deliveries" (
     received_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (source, webhook_id)
 );
+-- `glow retention apply` deletes the old ones oldest first (storage/retention_tables.py).
+CREATE INDEX IF NOT EXISTS survey_deliveries_received_at
+    ON "public"."survey_deliveries" (received_at);
+
 
 CREATE TABLE IF NOT EXISTS "public"."survey_answer_counts" (
     source text NOT NULL,

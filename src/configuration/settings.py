@@ -158,6 +158,9 @@ class Settings:
     retain_webhook_dead_letters_seconds: int = 90 * DAY
     retain_model_artefacts_seconds: int = 90 * DAY
     retain_marketplace_feed_seconds: int = 90 * DAY
+    # A survey delivery's id is kept to answer a resend once: a sender retries for a few days
+    # (Standard Webhooks senders: up to about 5), each time re-signed under the same id.
+    retain_survey_deliveries_seconds: int = 7 * DAY
     # Operations: how long `glow serve` may take from SIGTERM to exit (in-flight commands
     # answered, background threads and the writer stopped), and TLS for its listener.
     shutdown_grace_seconds: float = 25.0
@@ -368,6 +371,7 @@ VARIABLES = {  # Settings field -> its environment variable, for Settings.as_env
     "retain_webhook_dead_letters_seconds": "GLOW_RETAIN_WEBHOOK_DEAD_LETTERS",
     "retain_model_artefacts_seconds": "GLOW_RETAIN_MODEL_ARTEFACTS",
     "retain_marketplace_feed_seconds": "GLOW_RETAIN_MARKETPLACE_FEED",
+    "retain_survey_deliveries_seconds": "GLOW_RETAIN_SURVEY_DELIVERIES",
     "shutdown_grace_seconds": "GLOW_SHUTDOWN_GRACE_SECONDS",
     "tls_certfile": "GLOW_TLS_CERTFILE",
     "tls_keyfile": "GLOW_TLS_KEYFILE",

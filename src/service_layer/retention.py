@@ -38,6 +38,7 @@ POLICY_FIELDS = {  # kind -> the Settings field that holds its retention, in sec
     "webhook_dead_letters": "retain_webhook_dead_letters_seconds",
     "model_artefacts": "retain_model_artefacts_seconds",
     "marketplace_feed": "retain_marketplace_feed_seconds",
+    "survey_deliveries": "retain_survey_deliveries_seconds",
 }
 
 

@@ -69,12 +69,17 @@ MARKETPLACE_FEED = TableRule(
     "changed_position <= flushed_position AND published_at < %(cutoff)s",
     "published_at",
 )
+# The webhook ids of survey deliveries (api/survey_routes.py): kept to answer a resend once.
+SURVEY_DELIVERIES = TableRule(
+    "survey_deliveries", "survey_deliveries", "received_at < %(cutoff)s", "received_at"
+)
 RULES = (
     COMMAND_ANSWERS,
     PII_ACCESS_LOG,
     WEBHOOK_DELIVERIES,
     WEBHOOK_DEAD_LETTERS,
     MARKETPLACE_FEED,
+    SURVEY_DELIVERIES,
 )
 
 

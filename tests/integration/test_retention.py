@@ -81,6 +81,11 @@ def _seed_tables(url: str) -> None:
             "('mp', 'MOVING', 7, 7, 1, %(new)s)",
             {"old": ago(OLD_DAYS), "new": ago(1)},
         )
+        conn.execute(
+            "INSERT INTO survey_deliveries (source, webhook_id, fingerprint, received_at) "
+            "VALUES ('polls', 'msg-old', 'f1', %(old)s), ('polls', 'msg-new', 'f2', %(new)s)",
+            {"old": ago(OLD_DAYS), "new": ago(1)},
+        )
 
 
 def _seed_recommendations(store: RecommendationStore) -> None:
@@ -132,6 +137,7 @@ def _state(seeded: Seeded) -> dict[str, object]:
             "access_log": column("SELECT action FROM pii_access_log"),
             "deliveries": column("SELECT message_id FROM webhook_deliveries"),
             "feed": column("SELECT sku FROM marketplace_feed"),
+            "surveys": column("SELECT webhook_id FROM survey_deliveries"),
             "events": column(
                 "SELECT encode(sha256(state), 'hex') || notification_id FROM inventory_events"
             ),
@@ -168,6 +174,7 @@ def test_a_dry_run_reports_the_old_data_of_each_kind_and_changes_nothing(seeded:
         "webhook_deliveries": (1, 0),
         "webhook_dead_letters": (1, 0),
         "marketplace_feed": (1, 0),
+        "survey_deliveries": (1, 0),
         "behaviour_data": (2, 0),
         "model_artefacts": (2, 0),
     }
@@ -188,6 +195,7 @@ def test_applying_removes_exactly_the_old_data_in_batches_and_leaves_the_log_who
         "webhook_deliveries": 1,
         "webhook_dead_letters": 1,
         "marketplace_feed": 1,
+        "survey_deliveries": 1,
         "behaviour_data": 2,
         "model_artefacts": 2,
     }
@@ -198,6 +206,7 @@ def test_applying_removes_exactly_the_old_data_in_batches_and_leaves_the_log_who
         "access_log": ["recent read"],
         "deliveries": ["dead-new", "delivered-new", "pending-old"],  # pending is never old
         "feed": ["MOVING", "WAITING"],  # a row with a change waiting is kept
+        "surveys": ["msg-new"],
         "entries": ["fresh"],
         "models": ["v0002", "v0004"],  # the one Redis serves and the newest
     }
