@@ -93,7 +93,9 @@ def test_the_writer_process_counts_reach_the_api_metrics(
     inventory = {"ledger": "inventory"}
 
     def grew(name: str, **labels: str) -> float:
-        return value(found, name, **labels) - value(before, name, **labels)
+        """Growth since `before`; a labelled series first exported by these commands (this
+        test run alone, no earlier server in the process) grew from 0."""
+        return value(found, name, **labels) - before.get((name, frozenset(labels.items())), 0.0)
 
     assert grew("glow_writer_commands_total", outcome="committed", **inventory) == 4
     assert grew("glow_writer_commands_total", outcome="replayed", **inventory) == 1
