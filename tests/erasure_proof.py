@@ -9,8 +9,6 @@ Extend `PersonalData.needles` (survey text, support notes) as new personal data 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -131,12 +129,6 @@ def in_topics(bootstrap_servers: str, topics: Sequence[str], needles: Iterable[s
     return found(topic_contents(bootstrap_servers, topics), needles)
 
 
-def behaviour_person(data_key: bytes) -> str:
-    """The behaviour pseudonym of issue 18's shared contract (privacy/pseudonyms.py, owned by
-    the ingestion slice): HMAC-SHA256 of a fixed label under the customer's own data key."""
-    return hmac.new(data_key, b"glowledger behaviour person v1", hashlib.sha256).hexdigest()[:32]
-
-
 def eventually_absent(
     probe: Callable[[], list[str]], seconds: float, interval: float = 1.0
 ) -> list[str]:
@@ -145,49 +137,3 @@ def eventually_absent(
     while (left := probe()) and time.monotonic() < deadline:
         time.sleep(interval)
     return left
-
-
-# The behaviour tables of issue 18's shared contract, for a tree where the ingestion slice's
-# ClickHouse migration (0003_behaviour.sql) is not merged yet: IF NOT EXISTS leaves theirs.
-BEHAVIOUR_TABLES = (
-    """CREATE TABLE IF NOT EXISTS behaviour_events (
-        event_id UUID, occurred_at DateTime64(3, 'UTC'), received_at DateTime64(3, 'UTC'),
-        event LowCardinality(String), channel LowCardinality(String), person String,
-        anonymous_id String, sku String, properties String
-    ) ENGINE = MergeTree ORDER BY (occurred_at, event_id)""",
-    """CREATE TABLE IF NOT EXISTS behaviour_people (
-        customer_id String, person String, linked_at DateTime64(3, 'UTC')
-    ) ENGINE = ReplacingMergeTree ORDER BY customer_id""",
-    """CREATE TABLE IF NOT EXISTS behaviour_identities (
-        anonymous_id String, person String, linked_at DateTime64(3, 'UTC')
-    ) ENGINE = ReplacingMergeTree ORDER BY anonymous_id""",
-    """CREATE TABLE IF NOT EXISTS behaviour_aggregates (
-        day Date, event LowCardinality(String), channel LowCardinality(String), sku String,
-        events UInt64
-    ) ENGINE = SummingMergeTree ORDER BY (day, event, channel, sku)""",
-)
-
-
-def create_behaviour_tables(client: object) -> None:
-    for statement in BEHAVIOUR_TABLES:
-        client.command(statement)  # type: ignore[attr-defined]
-
-
-def record_behaviour(client: object, customer_id: str, person: str, anonymous_id: str) -> None:
-    """A customer's browsing as ingestion records it: their link, an identity stitched at
-    login, views before and after it, and someone else's anonymous view."""
-    command = client.command  # type: ignore[attr-defined]
-    command(
-        "INSERT INTO behaviour_people VALUES ({c:String}, {p:String}, now64(3))",
-        parameters={"c": customer_id, "p": person},
-    )
-    command(
-        "INSERT INTO behaviour_identities VALUES ({a:String}, {p:String}, now64(3))",
-        parameters={"a": anonymous_id, "p": person},
-    )
-    for who, anonymous in ((person, anonymous_id), ("", "anon-someone-else")):
-        command(
-            "INSERT INTO behaviour_events VALUES (generateUUIDv4(), now64(3), now64(3),"
-            " 'product_viewed', 'web', {p:String}, {a:String}, 'SERUM-1', '{}')",
-            parameters={"p": who, "a": anonymous},
-        )

@@ -57,10 +57,6 @@ class ConsentReader:
                 self._people.popitem(last=False)
         return Collection(str(survivor), person, fresh_person=True)
 
-    def forget(self, customer_id: UUID) -> None:
-        with self._lock:
-            self._people.pop(customer_id, None)
-
     def _consents(self, customer_id: UUID) -> tuple[UUID | None, bool]:
         """(the survivor, whether it consents to analytics now); (None, False) for an unknown
         or forgotten customer."""

@@ -23,6 +23,7 @@ import orjson
 from standardwebhooks.webhooks import Webhook
 
 from configuration.settings import Settings
+from privacy.pseudonyms import behaviour_person
 from projections.redis_views import RedisHotViews
 from recommender.store import RecommendationStore
 from streams.log_reader import LogReader
@@ -31,7 +32,6 @@ from tests.e2e.conftest import scratch_database
 from tests.e2e.ledger_server import caller_headers, eventually, ok, post, serve
 from tests.erasure_proof import (
     PersonalData,
-    behaviour_person,
     in_folder,
     in_postgres,
     in_redis,
