@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from recommender.ranking_policies import STANDARD, RankingPolicy
 from recommender.rule_stage import Candidates, ListKind, Recommendation, screen
 from recommender.rules import InStock, RuleBook, Situation
 from recommender.signals import CustomerFacts, ProductFacts
@@ -16,7 +17,6 @@ from recommender.store import RecommendationStore
 
 PERSONAL, FOR_SKIN_TYPE, POPULAR = ListKind.PERSONAL, ListKind.FOR_SKIN_TYPE, ListKind.POPULAR
 
-SESSION_BOOST = 0.3
 SEEN_PENALTY = 0.5
 
 
@@ -74,28 +74,29 @@ def recommend(
     viewed: Sequence[str] = (),
     in_stock: InStock | None = None,
     limit: int = 10,
+    policy: RankingPolicy = STANDARD,
 ) -> Recommendation:
-    candidates, history = _candidates(customer, store)
+    candidates, history = _candidates(customer, store, policy)
     situation = Situation(
         bought=frozenset(history.get("bought", ())),
         returned=frozenset(history.get("returned", ())),
         in_stock=in_stock,
         locations=tuple(history.get("locations", ())),
     )
-    scored, session_reasons = _session(list(candidates.scored), viewed, catalog)
+    scored, session_reasons = _session(list(candidates.scored), viewed, catalog, policy)
     session = replace(candidates, scored=scored, session_reasons=session_reasons)
     return screen(catalog.rules, customer, session, situation, limit)
 
 
 def _candidates(
-    customer: CustomerFacts, store: CandidateSource
+    customer: CustomerFacts, store: CandidateSource, policy: RankingPolicy
 ) -> tuple[Candidates, dict[str, Any]]:
     """The list before any rule, and the history the batch job published with it."""
     if not customer.may_personalise:
         store.forget(customer.customer_id)  # what was computed from their data goes at once
         ranked = _ranked(store.popular(None))
         return Candidates(POPULAR, "popular with our customers", ranked), {}
-    entry = store.customer(customer.customer_id)
+    entry = store.customer(customer.customer_id) if policy.personal else None
     if entry is not None:
         scored = [(str(code), float(score)) for code, score in entry["candidates"]]
         return Candidates(PERSONAL, str(entry["origin"]), scored), entry
@@ -110,7 +111,10 @@ def _ranked(codes: list[str]) -> list[tuple[str, float]]:
 
 
 def _session(
-    pairs: list[tuple[str, float]], viewed: Sequence[str], catalog: Catalog
+    pairs: list[tuple[str, float]],
+    viewed: Sequence[str],
+    catalog: Catalog,
+    policy: RankingPolicy,
 ) -> tuple[list[tuple[str, float]], dict[str, str]]:
     """Products that share ingredient families with what was just viewed move up; the viewed
     products themselves move down (the customer has seen them)."""
@@ -131,5 +135,5 @@ def _session(
         shared = len(tags & seen_tags[best])
         if shared:
             reasons[code] = f"goes with {products[best].name or best}, which you viewed"
-        out.append((code, score + SESSION_BOOST * min(shared, 2)))
+        out.append((code, score + policy.session_boost * min(shared, 2)))
     return out, reasons
