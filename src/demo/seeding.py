@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from demo.business import STORES, WAREHOUSE, Business, DemoCustomer, DemoProduct, Happening
+from domain.promotions import Promotion
 from recommender.signals import PURCHASE, RATING, RETURN
 
 BATCH = "DEMO-B1"
@@ -69,6 +70,8 @@ async def seed(seeder: Seeder, business: Business) -> dict[str, int]:
     await seeder.run_all("locations", [_location(seeder, *place) for place in places])
     products = list(business.products.values())
     await seeder.run_all("products", [_product(seeder, p) for p in products])
+    promoted = [(p, promotion) for p in products for promotion in p.facts.promotions]
+    await seeder.run_all("promotions", [_promotion(seeder, business, *pair) for pair in promoted])
     stock = _stock_needed(business)
     await seeder.run_all("stock", [_receive(seeder, business, *k, n) for k, n in stock.items()])
     people = list(business.customers.values())
@@ -78,6 +81,7 @@ async def seed(seeder: Seeder, business: Business) -> dict[str, int]:
     return {
         "locations": len(places),
         "products": len(products),
+        "promotions": len(promoted),
         "stock_lines": len(stock),
         "customers": len(people),
         "happenings": len(happenings),
@@ -120,6 +124,22 @@ def _product(seeder: Seeder, product: DemoProduct) -> Any:
         "variants": variants,
     }
     return lambda: seeder.post("/products", body)
+
+
+def _promotion(
+    seeder: Seeder, business: Business, product: DemoProduct, promotion: Promotion
+) -> Any:
+    """Scheduled (as an admin may backdate it) before the demo year begins."""
+    body = {
+        "promotion_id": promotion.promotion_id,
+        "discount_percent": promotion.discount_percent,
+        "starts": promotion.starts.isoformat(),
+        "ends": promotion.ends.isoformat(),
+        "channels": list(promotion.channels),
+        "occurred_at": (business.start - timedelta(days=3)).isoformat(),
+    }
+    path = f"/products/{product.facts.product_code}/promotions"
+    return lambda: seeder.post(path, body)
 
 
 def _receive(seeder: Seeder, business: Business, sku: str, location: str, quantity: int) -> Any:
