@@ -110,7 +110,9 @@ class Product(Aggregate):
         (ends before it starts, or already over when scheduled), a discount outside 1-99%,
         or an overlap with a promotion of this product on a shared channel."""
         self._require_current()
-        require_schedulable(self.product_code, promotion, self.live_promotions(), trace)
+        require_schedulable(
+            self.product_code, promotion, self.live_promotions(), self.promotions, trace
+        )
         self.trigger_event(
             self.PromotionScheduled,
             promotion_id=promotion.promotion_id,

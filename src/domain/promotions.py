@@ -4,7 +4,7 @@ promotions as the writer holds them, so two overlapping schedules cannot both be
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -37,10 +37,22 @@ class Promotion:
 
 
 def require_schedulable(
-    product_code: str, promotion: Promotion, live: Iterable[Promotion], trace: Trace
+    product_code: str,
+    promotion: Promotion,
+    live: Iterable[Promotion],
+    taken: Collection[str],
+    trace: Trace,
 ) -> None:
-    """Refuse a promotion that is not one, or that overlaps one of `live` on a channel."""
+    """Refuse a promotion that is not one, whose id is `taken` (by any promotion of the
+    product, withdrawn ones included), or that overlaps one of `live` on a channel."""
     p = promotion
+    if p.promotion_id in taken:
+        raise PromotionOverlapError(
+            f"promotion {p.promotion_id} of {product_code} is already scheduled; "
+            "use a new promotion id",
+            product_code=product_code,
+            promotion_id=p.promotion_id,
+        )
     if not MIN_DISCOUNT <= p.discount_percent <= MAX_DISCOUNT:
         raise InvalidCommandError(
             f"discount_percent must be a whole number from {MIN_DISCOUNT} to {MAX_DISCOUNT}, "
@@ -70,13 +82,6 @@ def require_schedulable(
             channels=unknown,
         )
     for other in live:
-        if other.promotion_id == p.promotion_id:
-            raise PromotionOverlapError(
-                f"promotion {p.promotion_id} of {product_code} is already scheduled; "
-                "use a new promotion id",
-                product_code=product_code,
-                promotion_id=p.promotion_id,
-            )
         if other.overlaps(p):
             where = ", ".join(other.channels) if other.channels else "every channel"
             raise PromotionOverlapError(
