@@ -65,7 +65,11 @@ class Seeder:
         await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
 
 
-async def seed(seeder: Seeder, business: Business) -> dict[str, int]:
+async def seed(
+    seeder: Seeder, business: Business, history: Sequence[Happening] | None = None
+) -> dict[str, int]:
+    """The business: places, catalog, promotions, stock for the whole year, customers, then
+    its history (or only `history`, the first part of it: `seed_history` sends the rest)."""
     places = [*STORES, WAREHOUSE]
     await seeder.run_all("locations", [_location(seeder, *place) for place in places])
     products = list(business.products.values())
@@ -76,8 +80,8 @@ async def seed(seeder: Seeder, business: Business) -> dict[str, int]:
     await seeder.run_all("stock", [_receive(seeder, business, *k, n) for k, n in stock.items()])
     people = list(business.customers.values())
     await seeder.run_all("customers", [_customer(seeder, c) for c in people])
-    happenings = business.happenings
-    await seeder.run_all("history", [_happening(seeder, h) for h in happenings])
+    happenings = business.happenings if history is None else history
+    await seed_history(seeder, happenings)
     return {
         "locations": len(places),
         "products": len(products),
@@ -86,6 +90,11 @@ async def seed(seeder: Seeder, business: Business) -> dict[str, int]:
         "customers": len(people),
         "happenings": len(happenings),
     }
+
+
+async def seed_history(seeder: Seeder, happenings: Sequence[Happening]) -> None:
+    """Purchases, returns and ratings of customers `seed` registered, in the order given."""
+    await seeder.run_all("history", [_happening(seeder, h) for h in happenings])
 
 
 def _stock_needed(business: Business) -> Counter[tuple[str, str]]:
