@@ -18,6 +18,9 @@ INVENTORY_RULES: dict[tuple[str, str], Access] = {
     ("POST", "/products/{product_code}/changes"): allow(*ADMIN),
     ("POST", "/products/{product_code}/variants"): allow(*ADMIN),
     ("POST", "/products/{product_code}/discontinue"): allow(*ADMIN),
+    # promotions: the back office (no merchandising role exists; admins schedule them)
+    ("POST", "/products/{product_code}/promotions"): allow(*ADMIN),
+    ("DELETE", "/products/{product_code}/promotions/{promotion_id}"): allow(*ADMIN),
     ("POST", "/skus/{sku}/price"): allow(*ADMIN),
     ("POST", "/locations"): allow(*ADMIN),
     ("POST", "/batches/recall"): allow(*ADMIN),

@@ -55,16 +55,16 @@ log = logging.getLogger(__name__)
 
 def _command_routes() -> list[Route]:
     return [
-        Route(route.path, command_endpoint(route), methods=["POST"])
+        Route(route.path, command_endpoint(route), methods=[route.method])
         for route in LEDGER_COMMAND_ROUTES
     ]
 
 
 def _gateway_routes(command_routes: list[Route]) -> list[Route]:
-    """What the command gateway serves: the commands and the high-volume POSTs (tracking)."""
-    return command_routes + [
-        Route(post.path, post.endpoint, methods=["POST"]) for post in GATEWAY_POSTS
-    ]
+    """What the command gateway serves: the commands sent by POST (a DELETE goes through
+    Starlette) and the high-volume POSTs (tracking)."""
+    posted = [route for route in command_routes if "POST" in (route.methods or ())]
+    return posted + [Route(post.path, post.endpoint, methods=["POST"]) for post in GATEWAY_POSTS]
 
 
 def app_routes(command_routes: list[Route] | None = None) -> list[Route]:

@@ -63,6 +63,22 @@ def discontinue(b: m.DiscontinueIn, ctx: Context) -> c.Command:
     return c.DiscontinueProduct(ctx.path["product_code"], ctx.trace)
 
 
+def schedule_promotion(b: m.SchedulePromotionIn, ctx: Context) -> c.Command:
+    return c.SchedulePromotion(
+        ctx.path["product_code"],
+        str(b.promotion_id or uuid4()),
+        b.discount_percent,
+        b.starts,
+        b.ends,
+        tuple(dict.fromkeys(b.channels)),
+        ctx.trace,
+    )
+
+
+def withdraw_promotion(b: m.WithdrawPromotionIn, ctx: Context) -> c.Command:
+    return c.WithdrawPromotion(ctx.path["product_code"], str(ctx.path["promotion_id"]), ctx.trace)
+
+
 def register_location(b: m.RegisterLocationIn, ctx: Context) -> c.Command:
     return c.RegisterLocation(b.code, b.name, b.kind, b.latitude, b.longitude, ctx.trace)
 

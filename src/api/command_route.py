@@ -24,6 +24,8 @@ class CommandRoute:
     tag: str
     creates: bool = False
     path_params: dict[str, Callable[[str], Any]] = field(default_factory=dict)
+    method: str = "POST"  # DELETE for a command that takes something away (a promotion)
 
 
 RESERVATION: dict[str, Callable[[str], Any]] = {"reservation_id": UUID}
+PROMOTION: dict[str, Callable[[str], Any]] = {"product_code": str, "promotion_id": UUID}

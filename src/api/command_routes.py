@@ -23,7 +23,7 @@ from api.caller_bounds import (
     require_seller_limits,
 )
 from api.command_responses import command_response
-from api.command_route import RESERVATION, CommandRoute
+from api.command_route import PROMOTION, RESERVATION, CommandRoute
 from api.command_waits import deadlines
 from api.hold_routes import HOLD_ROUTES
 from api.metrics import COMMAND_LATENCY
@@ -68,6 +68,24 @@ COMMAND_ROUTES = [
         "Discontinue a product and all its SKUs",
         "catalog",
         path_params={"product_code": str},
+    ),
+    CommandRoute(
+        "/products/{product_code}/promotions",
+        m.SchedulePromotionIn,
+        b.schedule_promotion,
+        "Schedule a promotion of a product: a discount for a period, on some channels",
+        "catalog",
+        creates=True,
+        path_params={"product_code": str},
+    ),
+    CommandRoute(
+        "/products/{product_code}/promotions/{promotion_id}",
+        m.WithdrawPromotionIn,
+        b.withdraw_promotion,
+        "Withdraw a promotion of a product (the body, optional, may carry a reason)",
+        "catalog",
+        path_params=PROMOTION,
+        method="DELETE",
     ),
     CommandRoute(
         "/skus/{sku}/price",

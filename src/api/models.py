@@ -105,6 +105,26 @@ class DiscontinueIn(Traceable):
     pass
 
 
+class SchedulePromotionIn(Traceable):
+    promotion_id: UUID | None = Field(
+        None, description="Your id for the promotion (default: a new one, in the answer)"
+    )
+    discount_percent: int = Field(
+        ge=1, le=99, strict=True, description="The discount, a whole percent from 1 to 99"
+    )
+    starts: AwareDatetime = Field(description="When it starts (inclusive)")
+    ends: AwareDatetime = Field(description="When it is over (exclusive); after `starts`")
+    channels: list[Literal["web", "app", "pos", "marketplace", "backoffice"]] = Field(
+        default_factory=list,
+        max_length=5,
+        description="The sales channels it applies on; none named: every channel",
+    )
+
+
+class WithdrawPromotionIn(Traceable):
+    pass
+
+
 class RegisterLocationIn(Traceable):
     code: Code
     name: Text

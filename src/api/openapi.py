@@ -100,13 +100,15 @@ def openapi_document() -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for route in ALL_COMMAND_ROUTES:
         ok = "201" if route.creates else "200"
-        paths.setdefault(route.path, {})["post"] = {
+        method = getattr(route, "method", "POST")
+        paths.setdefault(route.path, {})[method.lower()] = {
             "summary": route.summary,
             "tags": [route.tag],
-            "operationId": _operation_id(route.path),
+            "operationId": ("" if method == "POST" else method.lower() + "_")
+            + _operation_id(route.path),
             "parameters": _path_parameters(route.path) + COMMAND_HEADERS,
             "requestBody": {
-                "required": True,
+                "required": method == "POST",
                 "content": {"application/json": {"schema": refs[(route.model, "validation")]}},
             },
             "responses": {

@@ -14,16 +14,19 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from api.access import principal_of
 from api.access_logging import log_access
 from api.problems import ApiProblem
 from api.query_parameters import codes, whole
 from api.query_route import QueryRoute
 from api.request_state import runtime_of, uuid_path_parameter
+from domain.channel_rules import CHANNELS
 from domain.customer import Customer
 from projections import projected_stock
 from projections.hot_view_store import HotViewStore
 from recommender.config import recommendations_url
 from recommender.customer_signals import facts_of
+from recommender.ranking_policies import STANDARD
 from recommender.rules import InStock
 from recommender.serving import CatalogCache, recommend
 from recommender.signals import CustomerFacts, ProductFacts
@@ -45,7 +48,16 @@ async def recommendations(request: Request) -> Response:
     for person in read:
         await log_access(request, person, _purpose(facts), request.headers.get("x-access-reason"))
     result = await run_in_threadpool(
-        recommend, facts, cache.store, cache.current(), viewed, in_stock, limit
+        recommend,
+        facts,
+        cache.store,
+        cache.current(),
+        viewed,
+        in_stock,
+        limit,
+        STANDARD,
+        datetime.now(UTC),
+        _channel(request),
     )
     body: dict[str, Any] = {
         **result.as_dict(),
@@ -61,6 +73,17 @@ async def _facts(request: Request, customer: Customer) -> tuple[CustomerFacts, l
     desk = runtime_of(request).customers
     merged = await run_in_threadpool(desk.merged_from, customer) if customer.absorbed else []
     return facts_of(customer, merged), [customer.id, *(m.id for m in merged)]
+
+
+def _channel(request: Request) -> str | None:
+    """The channel whose promotions apply: the token's; for a token of no channel (a customer,
+    an admin) the X-Channel header when it names one, else none (only promotions on every
+    channel apply)."""
+    channel = principal_of(request).channel
+    if channel is not None:
+        return channel
+    said = request.headers.get("x-channel", "").strip().lower()
+    return said if said in CHANNELS else None
 
 
 def _purpose(facts: CustomerFacts) -> str:

@@ -1,5 +1,5 @@
-"""`glow recommend train|evaluate` (the batch recommender) and `glow demo` (a synthetic business
-seeded through the command API)."""
+"""`glow recommend train|evaluate|replay-eval|uptake` (the batch recommender) and `glow demo`
+(a synthetic business seeded through the command API)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,38 @@ def add_parsers(commands: Any) -> None:
         "--movielens", action="store_true", help="also MovieLens 100k (recbole wheel)"
     )
     evaluate.set_defaults(run=_evaluate)
+    replay = steps.add_parser(
+        "replay-eval",
+        help="replay the log: score a model and a ranking policy on what customers bought next",
+    )
+    replay.add_argument("--since", required=True, help="T1: the state is the log's before it")
+    replay.add_argument("--until", required=True, help="T2: purchases in [T1, T2) are scored")
+    replay.add_argument(
+        "--model",
+        help="a saved version (vNNNN) trained before T1, or `serving`; default: one trained "
+        "as of T1",
+    )
+    replay.add_argument("--policy", default="standard", help="the candidate ranking policy")
+    replay.add_argument(
+        "--baseline",
+        help="the policy beside it (default: standard, or popular-for-skin-type when the "
+        "candidate is standard)",
+    )
+    replay.add_argument(
+        "--channel",
+        default="web",
+        help="the channel the lists are served on (its promotions apply); `none`: only "
+        "promotions on every channel",
+    )
+    replay.add_argument(
+        "--basis",
+        choices=("recorded", "occurred"),
+        default="recorded",
+        help="recorded: the events the ledger had recorded by T1 (default); occurred: the "
+        "events whose trace says they happened by then",
+    )
+    replay.add_argument("--json", action="store_true", help="one JSON document, nothing else")
+    replay.set_defaults(run=_replay)
     sold = steps.add_parser("uptake", help="whether the latest model's suggestions sold since")
     sold.set_defaults(run=_uptake)
     demo = commands.add_parser("demo", help="seed a synthetic business through the command API")
@@ -86,6 +118,47 @@ def _evaluate(settings: Settings, args: argparse.Namespace) -> int:
         out |= result.model.as_dict("ml100k_") | result.popular.as_dict("ml100k_popular_")
     print(json.dumps(out, indent=1))
     return 0
+
+
+def _replay(settings: Settings, args: argparse.Namespace) -> int:
+    from audit.errors import InvalidAuditQueryError
+    from audit.time_travel import parse_instant
+    from domain.channel_rules import CHANNELS
+    from recommender.config import configured_model_dir
+    from recommender.ranking_policies import UnknownPolicyError, policy
+    from recommender.replay_evaluation import (
+        ReplayRefusedError,
+        candidate_model,
+        replay_evaluation,
+        replay_log,
+    )
+
+    channel = None if args.channel == "none" else args.channel
+    try:
+        if channel is not None and channel not in CHANNELS:
+            raise ReplayRefusedError(
+                f"unknown channel {channel!r}; expected one of {', '.join(CHANNELS)} or none"
+            )
+        since, until = parse_instant(args.since), parse_instant(args.until)
+        candidate = policy(args.policy)
+        baseline = policy(args.baseline) if args.baseline else None
+        inventory, customers = _ledgers(settings)
+        log = replay_log(inventory, customers, since, until, args.basis)
+        name, model = candidate_model(log, since, configured_model_dir(), args.model)
+        report = replay_evaluation(
+            log, since, until, name, model, candidate, baseline, channel, args.basis
+        )
+    except (InvalidAuditQueryError, ReplayRefusedError, UnknownPolicyError) as error:
+        print(f"glow: {error}")
+        return 2
+    out = report.as_dict()
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(json.dumps(out, indent=1))
+        if report.rule_violations:
+            print(f"glow: {report.rule_violations} served suggestions broke a rule")
+    return 1 if report.rule_violations else 0
 
 
 def _uptake(settings: Settings, args: argparse.Namespace) -> int:

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from demo import formulas as f
+from domain.promotions import Promotion
 from recommender.signals import (
     PURCHASE,
     RATING,
@@ -41,6 +42,8 @@ STORES = (
     ("STORE-AMS", "Amsterdam Centrum", 52.372, 4.900),
 )
 WAREHOUSE = ("WH-CENTRAL", "Central fulfilment", 50.110, 8.682)
+PROMOTIONS = 6  # a few products on promotion in the year (and one through December)
+PROMOTION_CHANNELS: tuple[tuple[str, ...], ...] = ((), ("web", "app"), ("pos",))
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,32 @@ def generate(products: int = 300, customers: int = 2000, seed: int = 7) -> Busin
     for customer in people.values():
         business.happenings += _year_of(rng, customer, by_category, business.start)
     business.happenings.sort(key=lambda h: h.at)
+    _promote(random.Random(seed * 7919 + 1), business)  # its own draws: the year stays as it was
     return business
+
+
+def _promote(rng: random.Random, business: Business) -> None:
+    """A few promotions of 2-4 weeks in the year, 10-30% off, on every channel, online or in
+    store; the last one runs from the year's end through December."""
+    codes = sorted(business.products)
+    chosen = rng.sample(codes, min(PROMOTIONS, len(codes)))
+    for n, code in enumerate(chosen):
+        if n == len(chosen) - 1:
+            starts = business.end
+            ends = datetime(business.end.year + 1, 1, 1, tzinfo=UTC)
+        else:
+            starts = business.start + timedelta(days=rng.randint(20, 320))
+            ends = starts + timedelta(days=rng.randint(14, 28))
+        promotion = Promotion(
+            f"00000000-0000-4000-9000-{n:012d}",
+            rng.choice((10, 15, 20, 25, 30)),
+            starts,
+            ends,
+            rng.choice(PROMOTION_CHANNELS),
+        )
+        product = business.products[code]
+        facts = replace(product.facts, promotions=(*product.facts.promotions, promotion))
+        business.products[code] = replace(product, facts=facts)
 
 
 def _catalog(rng: random.Random, count: int) -> dict[str, DemoProduct]:

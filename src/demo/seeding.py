@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from demo.business import STORES, WAREHOUSE, Business, DemoCustomer, DemoProduct, Happening
+from domain.promotions import Promotion
 from recommender.signals import PURCHASE, RATING, RETURN
 
 BATCH = "DEMO-B1"
@@ -64,24 +65,36 @@ class Seeder:
         await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
 
 
-async def seed(seeder: Seeder, business: Business) -> dict[str, int]:
+async def seed(
+    seeder: Seeder, business: Business, history: Sequence[Happening] | None = None
+) -> dict[str, int]:
+    """The business: places, catalog, promotions, stock for the whole year, customers, then
+    its history (or only `history`, the first part of it: `seed_history` sends the rest)."""
     places = [*STORES, WAREHOUSE]
     await seeder.run_all("locations", [_location(seeder, *place) for place in places])
     products = list(business.products.values())
     await seeder.run_all("products", [_product(seeder, p) for p in products])
+    promoted = [(p, promotion) for p in products for promotion in p.facts.promotions]
+    await seeder.run_all("promotions", [_promotion(seeder, business, *pair) for pair in promoted])
     stock = _stock_needed(business)
     await seeder.run_all("stock", [_receive(seeder, business, *k, n) for k, n in stock.items()])
     people = list(business.customers.values())
     await seeder.run_all("customers", [_customer(seeder, c) for c in people])
-    happenings = business.happenings
-    await seeder.run_all("history", [_happening(seeder, h) for h in happenings])
+    happenings = business.happenings if history is None else history
+    await seed_history(seeder, happenings)
     return {
         "locations": len(places),
         "products": len(products),
+        "promotions": len(promoted),
         "stock_lines": len(stock),
         "customers": len(people),
         "happenings": len(happenings),
     }
+
+
+async def seed_history(seeder: Seeder, happenings: Sequence[Happening]) -> None:
+    """Purchases, returns and ratings of customers `seed` registered, in the order given."""
+    await seeder.run_all("history", [_happening(seeder, h) for h in happenings])
 
 
 def _stock_needed(business: Business) -> Counter[tuple[str, str]]:
@@ -120,6 +133,22 @@ def _product(seeder: Seeder, product: DemoProduct) -> Any:
         "variants": variants,
     }
     return lambda: seeder.post("/products", body)
+
+
+def _promotion(
+    seeder: Seeder, business: Business, product: DemoProduct, promotion: Promotion
+) -> Any:
+    """Scheduled (as an admin may backdate it) before the demo year begins."""
+    body = {
+        "promotion_id": promotion.promotion_id,
+        "discount_percent": promotion.discount_percent,
+        "starts": promotion.starts.isoformat(),
+        "ends": promotion.ends.isoformat(),
+        "channels": list(promotion.channels),
+        "occurred_at": (business.start - timedelta(days=3)).isoformat(),
+    }
+    path = f"/products/{product.facts.product_code}/promotions"
+    return lambda: seeder.post(path, body)
 
 
 def _receive(seeder: Seeder, business: Business, sku: str, location: str, quantity: int) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -10,6 +11,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.errors import BatchNotSellableError, ProductDiscontinuedError
 from domain.ids import product_id, sku_id
+from domain.promotions import Promotion, require_schedulable, require_withdrawable
 from domain.trace import Trace
 
 SKIN_TYPES = frozenset({"dry", "oily", "combination", "normal", "sensitive"})
@@ -45,11 +47,42 @@ class Product(Aggregate):
             assert isinstance(aggregate, Product)
             aggregate.discontinued = True
 
+    class PromotionScheduled(Aggregate.Event):
+        """A discount on the product for a period, on some channels (none named: all)."""
+
+        promotion_id: str
+        discount_percent: int
+        starts: datetime
+        ends: datetime
+        channels: list[str]
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Product)
+            promotion = Promotion(
+                self.promotion_id,
+                self.discount_percent,
+                self.starts,
+                self.ends,
+                tuple(self.channels),
+            )
+            aggregate.promotions = {**aggregate.promotions, self.promotion_id: promotion}
+
+    class PromotionWithdrawn(Aggregate.Event):
+        promotion_id: str
+        trace: Trace
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Product)
+            aggregate.withdrawn_promotions = [*aggregate.withdrawn_promotions, self.promotion_id]
+
     def __init__(self, product_code: str, details: dict[str, Any], trace: Trace) -> None:
         self.product_code = product_code
         self.details = details
         self.skus: list[str] = []
         self.discontinued = False
+        self.promotions: dict[str, Promotion] = {}  # every one ever scheduled, by id
+        self.withdrawn_promotions: list[str] = []
 
     @classmethod
     def create_id(cls, product_code: str, **_: Any) -> UUID:
@@ -71,6 +104,37 @@ class Product(Aggregate):
     def discontinue(self, trace: Trace) -> None:
         if not self.discontinued:
             self.trigger_event(self.Discontinued, trace=trace)
+
+    def schedule_promotion(self, promotion: Promotion, trace: Trace) -> None:
+        """Refused for a discontinued product, an id already used, a period that is not one
+        (ends before it starts, or already over when scheduled), a discount outside 1-99%,
+        or an overlap with a promotion of this product on a shared channel."""
+        self._require_current()
+        require_schedulable(
+            self.product_code, promotion, self.live_promotions(), self.promotions, trace
+        )
+        self.trigger_event(
+            self.PromotionScheduled,
+            promotion_id=promotion.promotion_id,
+            discount_percent=promotion.discount_percent,
+            starts=promotion.starts,
+            ends=promotion.ends,
+            channels=list(promotion.channels),
+            trace=trace,
+        )
+
+    def withdraw_promotion(self, promotion_id: str, trace: Trace) -> bool:
+        """Withdraw a scheduled promotion; False (and nothing recorded) if it already was."""
+        require_withdrawable(self.product_code, promotion_id, self.promotions)
+        if promotion_id in self.withdrawn_promotions:
+            return False
+        self.trigger_event(self.PromotionWithdrawn, promotion_id=promotion_id, trace=trace)
+        return True
+
+    def live_promotions(self) -> list[Promotion]:
+        """Scheduled and not withdrawn (past ones included: they ended on their own)."""
+        withdrawn = set(self.withdrawn_promotions)
+        return [p for key, p in self.promotions.items() if key not in withdrawn]
 
     def _require_current(self) -> None:
         if self.discontinued:

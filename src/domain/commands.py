@@ -60,6 +60,24 @@ class DiscontinueProduct:
 
 
 @dataclass(frozen=True)
+class SchedulePromotion:
+    product_code: str
+    promotion_id: str
+    discount_percent: int
+    starts: datetime
+    ends: datetime
+    channels: tuple[str, ...]
+    trace: Trace
+
+
+@dataclass(frozen=True)
+class WithdrawPromotion:
+    product_code: str
+    promotion_id: str
+    trace: Trace
+
+
+@dataclass(frozen=True)
 class RegisterLocation:
     code: str
     name: str
@@ -314,6 +332,8 @@ Command = (
     | AddVariant
     | RepriceSku
     | DiscontinueProduct
+    | SchedulePromotion
+    | WithdrawPromotion
     | RegisterLocation
     | ReceiveBatch
     | ExpectShipment

@@ -44,6 +44,10 @@ class UnknownBatchError(NotFoundError):
     code = "unknown-batch"
 
 
+class UnknownPromotionError(NotFoundError):
+    code = "unknown-promotion"
+
+
 class ConflictError(DomainError):
     """The command is well formed but contradicts the ledger's current state."""
 
@@ -76,6 +80,13 @@ class BatchMismatchError(ConflictError):
 
 class ProductDiscontinuedError(ConflictError):
     code = "product-discontinued"
+
+
+class PromotionOverlapError(ConflictError):
+    """A promotion of the same product on a shared channel already covers part of the period
+    (or the promotion id is taken)."""
+
+    code = "promotion-overlap"
 
 
 class ConcurrencyConflictError(ConflictError):

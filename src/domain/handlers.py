@@ -28,6 +28,7 @@ from domain.loading import (
 )
 from domain.location import Location, LocationDirectory
 from domain.order_handlers import ORDER_HANDLERS
+from domain.promotions import Promotion
 from domain.reservation import Reservation
 from domain.results import Result
 from domain.stock import Stock
@@ -73,6 +74,34 @@ def discontinue_product(cmd: c.DiscontinueProduct, uow: UnitOfWork) -> Result:
     for code in product.skus:
         sku_of(uow, code, to_change=True).discontinue(cmd.trace)
     return Result({"product_code": cmd.product_code, "discontinued": True})
+
+
+def schedule_promotion(cmd: c.SchedulePromotion, uow: UnitOfWork) -> Result:
+    product = _product(uow, cmd.product_code)
+    promotion = Promotion(
+        cmd.promotion_id, cmd.discount_percent, cmd.starts, cmd.ends, tuple(sorted(cmd.channels))
+    )
+    product.schedule_promotion(promotion, cmd.trace)
+    return Result(_promotion_answer(cmd.product_code, promotion), created=True)
+
+
+def withdraw_promotion(cmd: c.WithdrawPromotion, uow: UnitOfWork) -> Result:
+    product = _product(uow, cmd.product_code)
+    product.withdraw_promotion(cmd.promotion_id, cmd.trace)
+    answer = _promotion_answer(cmd.product_code, product.promotions[cmd.promotion_id])
+    return Result({**answer, "withdrawn": True})
+
+
+def _promotion_answer(product_code: str, p: Promotion) -> dict[str, Any]:
+    return {
+        "product_code": product_code,
+        "promotion_id": p.promotion_id,
+        "discount_percent": p.discount_percent,
+        "starts": p.starts.isoformat(),
+        "ends": p.ends.isoformat(),
+        "channels": list(p.channels),
+        "withdrawn": False,
+    }
 
 
 def register_location(cmd: c.RegisterLocation, uow: UnitOfWork) -> Result:
@@ -244,6 +273,8 @@ HANDLERS: dict[type[Any], Callable[[Any, UnitOfWork], Result]] = {
     c.AddVariant: add_variant,
     c.RepriceSku: reprice_sku,
     c.DiscontinueProduct: discontinue_product,
+    c.SchedulePromotion: schedule_promotion,
+    c.WithdrawPromotion: withdraw_promotion,
     c.RegisterLocation: register_location,
     c.ReceiveBatch: receive_batch,
     c.ExpectShipment: expect_shipment,

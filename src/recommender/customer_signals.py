@@ -90,13 +90,14 @@ def read_customers(
     """Every customer event from `start` on, folded. Customers' histories are short and are
     always read whole: a withdrawal or a forget must reach every model trained afterwards."""
     fold = CustomerFold()
-    for position, event in _events(ledger, start):
+    for position, event in customer_events(ledger, start):
         fold.take(event, sku_products)
         fold.position = position
     return fold
 
 
-def _events(ledger: Application[Any], start: int) -> Iterator[tuple[int, Any]]:
+def customer_events(ledger: Application[Any], start: int) -> Iterator[tuple[int, Any]]:
+    """Every event of the customer log from `start`, with its position."""
     while True:
         page = ledger.recorder.select_notifications(start, PAGE)
         for notification in page:

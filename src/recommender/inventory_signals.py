@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
 
 from domain.catalog import Product, Sku
+from domain.promotions import Promotion
 from domain.stock import Stock
 from recommender.signals import PURCHASE, RETURN, Interaction, ProductFacts
 
@@ -20,6 +22,8 @@ TOPICS = [
     "domain.catalog:Product.Defined",
     "domain.catalog:Product.Changed",
     "domain.catalog:Product.Discontinued",
+    "domain.catalog:Product.PromotionScheduled",
+    "domain.catalog:Product.PromotionWithdrawn",
     "domain.catalog:Sku.Defined",
     "domain.stock:Stock.Opened",
     "domain.stock:Stock.Reserved",
@@ -66,6 +70,29 @@ def _discontinued(fold: InventoryFold, e: Product.Discontinued) -> None:
         fold.products[code]["discontinued"] = True
 
 
+def _promotion_scheduled(fold: InventoryFold, e: Product.PromotionScheduled) -> None:
+    """Kept as JSON values: the fold is saved with each model (`log_state.json`)."""
+    code = fold.product_of.get(str(e.originator_id))
+    if code is not None:
+        scheduled = dict(fold.products[code].get("promotions") or {})
+        scheduled[e.promotion_id] = {
+            "promotion_id": e.promotion_id,
+            "discount_percent": e.discount_percent,
+            "starts": e.starts.isoformat(),
+            "ends": e.ends.isoformat(),
+            "channels": list(e.channels),
+        }
+        fold.products[code]["promotions"] = scheduled
+
+
+def _promotion_withdrawn(fold: InventoryFold, e: Product.PromotionWithdrawn) -> None:
+    code = fold.product_of.get(str(e.originator_id))
+    if code is not None:
+        scheduled = dict(fold.products[code].get("promotions") or {})
+        scheduled.pop(e.promotion_id, None)
+        fold.products[code]["promotions"] = scheduled
+
+
 def _sku(fold: InventoryFold, e: Sku.Defined) -> None:
     fold.sku_products[e.sku] = e.product_code
     if e.product_code in fold.products:
@@ -105,6 +132,8 @@ _HANDLERS: dict[type, Any] = {
     Product.Defined: _defined,
     Product.Changed: _changed,
     Product.Discontinued: _discontinued,
+    Product.PromotionScheduled: _promotion_scheduled,
+    Product.PromotionWithdrawn: _promotion_withdrawn,
     Sku.Defined: _sku,
     Stock.Opened: _opened,
     Stock.Reserved: _reserved,
@@ -123,20 +152,42 @@ def _facts(code: str, details: dict[str, Any]) -> ProductFacts:
         str(details.get("name") or ""),
         str(details.get("brand") or ""),
         bool(details.get("discontinued")),
+        promotions_of(details.get("promotions") or {}),
     )
+
+
+def promotions_of(raw: dict[str, Any] | list[Any]) -> tuple[Promotion, ...]:
+    """Promotions from their JSON form (the fold's, or the published catalog's), by start."""
+    items = raw.values() if isinstance(raw, dict) else raw
+    found = [
+        Promotion(
+            str(p["promotion_id"]),
+            int(p["discount_percent"]),
+            _instant(p["starts"]),
+            _instant(p["ends"]),
+            tuple(p.get("channels") or ()),
+        )
+        for p in items
+    ]
+    return tuple(sorted(found, key=lambda p: (p.starts, p.promotion_id)))
+
+
+def _instant(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
 def read_inventory(ledger: Application[UUID], fold: InventoryFold | None = None) -> InventoryFold:
     """Continue `fold` (or start afresh) with the log after its position. New interactions
     only are left in `fold.interactions`."""
     fold = replace(fold, interactions=[]) if fold else InventoryFold()
-    for position, event in _events(ledger, fold.position + 1):
+    for position, event in inventory_events(ledger, fold.position + 1):
         fold.take(event)
         fold.position = position
     return fold
 
 
-def _events(ledger: Application[UUID], start: int) -> Iterator[tuple[int, Any]]:
+def inventory_events(ledger: Application[UUID], start: int) -> Iterator[tuple[int, Any]]:
+    """The recommender's topics of the inventory log from `start`, with their positions."""
     while True:
         page = ledger.recorder.select_notifications(start, PAGE, topics=TOPICS)
         for notification in page:

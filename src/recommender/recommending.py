@@ -4,12 +4,15 @@ popularity without consent. Every list passes the rule stage (`rule_stage.screen
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 import numpy as np
 
 from recommender.baselines import Popularity
 from recommender.hybrid import HybridModel
+from recommender.promotion_boost import promoted
+from recommender.ranking_policies import STANDARD, RankingPolicy
 from recommender.rule_stage import Candidates, ListKind, Recommendation, screen
 from recommender.rules import RuleBook, Situation
 from recommender.signals import CustomerFacts
@@ -28,19 +31,30 @@ class Recommender:
     model: HybridModel | None = None
 
     def recommend(
-        self, customer: CustomerFacts, situation: Situation, limit: int = 10
+        self,
+        customer: CustomerFacts,
+        situation: Situation,
+        limit: int = 10,
+        policy: RankingPolicy = STANDARD,
+        at: datetime | None = None,
+        channel: str | None = None,
     ) -> Recommendation:
-        candidates = self.candidates(customer)
+        """As the API would serve it at `at` on `channel` under `policy` (no session)."""
+        candidates = self.candidates(customer, policy)
+        scored, reasons = promoted(candidates.scored, self.rules.products, policy, at, channel)
+        candidates = replace(candidates, scored=scored, promotion_reasons=reasons)
         return screen(self.rules, customer, candidates, situation, limit)
 
-    def candidates(self, customer: CustomerFacts) -> Candidates:
+    def candidates(self, customer: CustomerFacts, policy: RankingPolicy = STANDARD) -> Candidates:
         """The list this customer is served, before the rules; without consent, popularity
-        alone (their profile chooses nothing)."""
+        alone (their profile chooses nothing); a non-personal policy skips the model."""
         if not customer.may_personalise:
             ranked = _by_rank(self.popularity.ranked())
             return Candidates(POPULAR, "popular with our customers", ranked)
-        if self.model is not None and (
-            self.model.knows(customer.customer_id) or customer.skin_type
+        if (
+            self.model is not None
+            and policy.personal
+            and (self.model.knows(customer.customer_id) or customer.skin_type)
         ):
             scores = _standardised(self.model.scores(customer))
             pairs = sorted(zip(self.model.product_codes, scores, strict=True), key=lambda p: -p[1])

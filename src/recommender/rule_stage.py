@@ -36,12 +36,13 @@ class UnscreenedListError(TypeError):
 @dataclass(frozen=True)
 class Candidates:
     """What a source proposes, best first, before any rule: scores, where they come from, and
-    the session's reasons for the products it moved up."""
+    the session's and promotions' reasons for the products they moved up."""
 
     kind: ListKind
     origin: str
     scored: Sequence[tuple[str, float]]
     session_reasons: Mapping[str, str] = field(default_factory=dict)
+    promotion_reasons: Mapping[str, str] = field(default_factory=dict)
 
 
 _SCREENED = object()
@@ -84,11 +85,13 @@ def screen(
     kept, excluded = rules.rank(
         customer.safety, profile, candidates.scored, situation, candidates.origin, limit
     )
-    reasons = candidates.session_reasons
+    added = (candidates.session_reasons, candidates.promotion_reasons)
     kept = [
-        Suggestion(s.product_code, s.score, (*s.reasons, reasons[s.product_code]))
-        if s.product_code in reasons
-        else s
+        Suggestion(
+            s.product_code,
+            s.score,
+            (*s.reasons, *(found[s.product_code] for found in added if s.product_code in found)),
+        )
         for s in kept
     ]
     return Recommendation(customer.customer_id, candidates.kind, kept, excluded, _SCREENED)

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, Protocol
 
+from recommender.inventory_signals import promotions_of
+from recommender.promotion_boost import promoted
 from recommender.ranking_policies import STANDARD, RankingPolicy
 from recommender.rule_stage import Candidates, ListKind, Recommendation, screen
 from recommender.rules import InStock, RuleBook, Situation
@@ -53,6 +56,7 @@ def _product(raw: dict[str, Any]) -> ProductFacts:
         str(raw["name"]),
         str(raw["brand"]),
         bool(raw["discontinued"]),
+        promotions_of(raw.get("promotions") or []),  # absent from catalogs published before
     )
 
 
@@ -75,7 +79,11 @@ def recommend(
     in_stock: InStock | None = None,
     limit: int = 10,
     policy: RankingPolicy = STANDARD,
+    at: datetime | None = None,
+    channel: str | None = None,
 ) -> Recommendation:
+    """`at` is the moment of the request and `channel` its channel: a promotion active then on
+    that channel (or on every channel) moves its product up by `policy.promotion_boost`."""
     candidates, history = _candidates(customer, store, policy)
     situation = Situation(
         bought=frozenset(history.get("bought", ())),
@@ -84,7 +92,13 @@ def recommend(
         locations=tuple(history.get("locations", ())),
     )
     scored, session_reasons = _session(list(candidates.scored), viewed, catalog, policy)
-    session = replace(candidates, scored=scored, session_reasons=session_reasons)
+    scored, promotion_reasons = promoted(scored, catalog.rules.products, policy, at, channel)
+    session = replace(
+        candidates,
+        scored=scored,
+        session_reasons=session_reasons,
+        promotion_reasons=promotion_reasons,
+    )
     return screen(catalog.rules, customer, session, situation, limit)
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from domain.promotions import Promotion
+
 PURCHASE = "purchase"
 RETURN = "return"
 RATING = "rating"
@@ -27,6 +29,7 @@ class ProductFacts:
     name: str = ""
     brand: str = ""
     discontinued: bool = False
+    promotions: tuple[Promotion, ...] = ()  # scheduled and not withdrawn, past ones included
 
 
 FRAGRANCE_FREE = "fragrance_free"

@@ -36,7 +36,7 @@ def test_openapi_lists_every_command_route_with_a_request_body_schema(
     paths = document["paths"]
     schemas = document["components"]["schemas"]
     for route in COMMAND_ROUTES:
-        post = paths[route.path]["post"]
+        post = paths[route.path][route.method.lower()]
         schema = post["requestBody"]["content"]["application/json"]["schema"]
         name = schema["$ref"].removeprefix("#/components/schemas/")
         assert name == route.model.__name__

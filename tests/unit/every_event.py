@@ -66,6 +66,9 @@ def busy_day() -> MemoryUnitOfWork:
     orders_day(uow)
     a_till_reconciles(uow)
     a_till_reconciles_orders(uow)
+    week = (NOW, NOW + timedelta(days=7))
+    uow.run(c.SchedulePromotion("LIP", "PROMO-1", 20, *week, ("web",), trace()))
+    uow.run(c.WithdrawPromotion("LIP", "PROMO-1", trace()))
     uow.run(c.DiscontinueProduct("LIP", trace()))
     return uow
 
