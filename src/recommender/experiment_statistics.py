@@ -184,11 +184,15 @@ def lift(f: VariantFigures, control: VariantFigures, cuped: Cuped) -> dict[str, 
         ),
         "revenue_per_exposed": (
             welch(
-                cuped.mean(f), cuped.variance(f), f.customers,
-                cuped.mean(control), cuped.variance(control), control.customers,
+                cuped.mean(f),
+                cuped.variance(f),
+                f.customers,
+                cuped.mean(control),
+                cuped.variance(control),
+                control.customers,
             ),
             cuped.mean(control),
-        ),  # fmt: skip
+        ),
     }
     out: dict[str, Any] = {}
     for name, (interval, base) in differences.items():
@@ -196,9 +200,7 @@ def lift(f: VariantFigures, control: VariantFigures, cuped: Cuped) -> dict[str, 
         out[name] = {
             "difference": interval.as_dict(),
             "relative": None if relative is None else _r(relative),
-            "significant": bool(
-                math.isfinite(interval.low) and math.isfinite(interval.high)
-            )
+            "significant": bool(math.isfinite(interval.low) and math.isfinite(interval.high))
             and not interval.contains(0.0),
         }
     return out

@@ -41,19 +41,12 @@ from domain.experiment import (
 from domain.experiment_ledger import ExperimentLedger
 from projections.experiment_metrics import VariantFigures, variant_figures
 from recommender.challengers import UnknownModelVersionError, version_directory
-from recommender.experiment_statistics import (
-    CONFIDENCE,
-    Cuped,
-    Guardrails,
-    breaches,
-    variant_report,
-)
 from recommender.ranking_policies import POLICIES
 from service_layer.customer_store import customer_store_env
 
 ASSIGNMENTS_KEPT = 200_000
 STATISTICS = (
-    f"{CONFIDENCE:.0%} intervals: Wilson for conversion and returns rate (Newcombe for their "
+    "95% intervals: Wilson for conversion and returns rate (Newcombe for their "
     "differences), t for revenue per exposed customer adjusted by CUPED with the revenue of "
     "the N days before the first exposure (Welch for its difference), the delta method for "
     "CTR (clicks per list shown)"
@@ -129,7 +122,7 @@ class ExperimentDesk:
                 self.ledger.save(experiment, index)
             except (IntegrityError, RecordConflictError):
                 continue
-            self._forget_running()
+            self.refresh()
             return experiment
         raise ExperimentOverlapError("experiments are being defined concurrently; try again")
 
@@ -182,7 +175,7 @@ class ExperimentDesk:
                 self.ledger.save(experiment)
             except (IntegrityError, RecordConflictError):
                 continue  # stopped meanwhile by another process: decided again on fresh state
-            self._forget_running()
+            self.refresh()
             return experiment
         raise ExperimentOverlapError("the experiment is being changed concurrently; try again")
 
@@ -212,7 +205,7 @@ class ExperimentDesk:
                 self._running = (time.monotonic(), found)
         return found if found is not None and found.running(now) else None
 
-    def _forget_running(self) -> None:
+    def refresh(self) -> None:
         with self._lock:
             self._running = None
 
@@ -252,6 +245,8 @@ class ExperimentDesk:
     def report(self, experiment_id: UUID, now: datetime | None = None) -> dict[str, Any]:
         """The experiment and its table: per variant the exposed customers, conversions, rates
         with intervals, the difference to the control, and the guardrails' status."""
+        from recommender.experiment_statistics import Cuped, Guardrails, variant_report
+
         experiment = self.experiment(experiment_id)
         if self.analytics is None:
             raise ExperimentReportUnavailableError(
@@ -324,8 +319,10 @@ def describe(experiment: Experiment, now: datetime | None = None) -> dict[str, A
 def guard(desk: ExperimentDesk, now: datetime | None = None) -> list[dict[str, Any]]:
     """Evaluate the running experiment's guardrails and stop every variant (not the control)
     that breaches one, with its reason as an event. Returns what was stopped."""
+    from recommender.experiment_statistics import breaches
+
     now = now or datetime.now(UTC)
-    desk._forget_running()  # a guard decides on what the store holds now
+    desk.refresh()  # a guard decides on what the store holds now
     experiment = desk.running(now)
     if experiment is None:
         return []
@@ -341,4 +338,3 @@ def guard(desk: ExperimentDesk, now: datetime | None = None) -> list[dict[str, A
             desk.stop(experiment.id, reason, "glow experiments guard", name, now)
             stopped.append({"experiment": str(experiment.id), "variant": name, "reason": reason})
     return stopped
-
