@@ -70,15 +70,13 @@ clicked AS (
     GROUP BY b.person
 )
 SELECT x.variant AS variant, x.person AS person, toFloat64(x.exposures) AS exposures,
-       toUInt64(x.violations) AS violations, toFloat64(ifNull(c.clicks, 0)) AS clicks,
-       toUInt64(ifNull(o.orders, 0)) AS orders, toFloat64(ifNull(o.revenue, 0)) AS revenue,
-       toFloat64(ifNull(o.pre_revenue, 0)) AS pre_revenue,
-       toUInt64(ifNull(o.returned_orders, 0)) AS returned_orders
+       toUInt64(x.violations) AS violations, toFloat64(c.clicks) AS clicks,
+       toUInt64(o.orders) AS orders, toFloat64(o.revenue) AS revenue,
+       toFloat64(o.pre_revenue) AS pre_revenue, toUInt64(o.returned_orders) AS returned_orders
 FROM exposed AS x
 LEFT JOIN orders AS o ON o.person = x.person
 LEFT JOIN clicked AS c ON c.person = x.person
-SETTINGS join_use_nulls = 1
-"""
+"""  # unmatched LEFT JOIN columns read as 0 (join_use_nulls off, ClickHouse's default)
 
 PER_VARIANT = f"""
 SELECT variant,
