@@ -51,6 +51,7 @@ PATH_VALUES = {
     "till": "TILL-1",
     "journal_id": "J-1",
     "asset": "swagger-ui.css",
+    "experiment_id": str(uuid.uuid4()),
 }
 
 
