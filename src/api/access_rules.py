@@ -171,6 +171,15 @@ SEGMENT_RULES: dict[tuple[str, str], Access] = {
     ("GET", "/segments/audiences/{name}/members"): allow(*ADMIN),
 }
 
+EXPERIMENT_RULES: dict[tuple[str, str], Access] = {
+    # experiments: the back office defines and stops them; analysts read them and their
+    # figures (aggregates per variant, no customer)
+    ("POST", "/experiments"): allow(*ADMIN),
+    ("POST", "/experiments/{experiment_id}/stop"): allow(*ADMIN),
+    ("GET", "/experiments"): allow(*ANALYSTS),
+    ("GET", "/experiments/{experiment_id}"): allow(*ANALYSTS),
+}
+
 AUDITORS = ("auditor", "admin")
 
 AUDIT_RULES: dict[tuple[str, str], Access] = {
@@ -221,6 +230,7 @@ ACCESS_RULES: dict[tuple[str, str], Access] = {
     **FEEDBACK_RULES,
     **READ_MODEL_RULES,
     **SEGMENT_RULES,
+    **EXPERIMENT_RULES,
     **AUDIT_RULES,
     **BEHAVIOUR_RULES,
 }
@@ -249,6 +259,7 @@ EXPENSIVE_READS: frozenset[tuple[str, str]] = frozenset(
         "/segments/churn",
         "/segments/audiences/{name}",
         "/segments/audiences/{name}/members",
+        "/experiments/{experiment_id}",
         "/orders",
         "/recalls/{sku}/{batch}",
     )

@@ -1,7 +1,11 @@
 """GET /customers/{id}/recommendations: served from what the batch job published in Redis,
 re-ranked with the session (`?viewed=SKU1,SKU2`), filtered by the rule stage on the customer's
 safety facts (always), profile (with consent) and stock as they are at this request. The read
-of personal data is logged with its purpose: personalisation, or protection alone."""
+of personal data is logged with its purpose: personalisation, or protection alone.
+
+A consenting customer is served their variant of the running experiment (`experiment`,
+`variant` in the answer), and the list shown is logged as an exposure
+(service_layer/experiment_serving.py)."""
 
 from __future__ import annotations
 
@@ -22,15 +26,18 @@ from api.query_route import QueryRoute
 from api.request_state import runtime_of, uuid_path_parameter
 from domain.channel_rules import CHANNELS
 from domain.customer import Customer
+from domain.experiment import MODEL
 from projections import projected_stock
 from projections.hot_view_store import HotViewStore
 from recommender.config import recommendations_url
 from recommender.customer_signals import facts_of
+from recommender.exposure_audit import rule_violations
 from recommender.ranking_policies import STANDARD
 from recommender.rules import InStock
-from recommender.serving import CatalogCache, recommend
+from recommender.serving import CandidateSource, CatalogCache, recommend
 from recommender.signals import CustomerFacts, ProductFacts
 from recommender.store import RecommendationStore
+from service_layer.experiment_serving import Placement, variant_source
 
 MAX_LIMIT = 50
 VIEWED = codes("viewed", 20, description="SKUs viewed in this session: re-ranks the answer")
@@ -47,24 +54,44 @@ async def recommendations(request: Request) -> Response:
     facts, read = await _facts(request, customer)
     for person in read:
         await log_access(request, person, _purpose(facts), request.headers.get("x-access-reason"))
+    catalog, serving = cache.current(), runtime.experiment_serving
+    placement = None
+    if serving is not None:
+        placement = await run_in_threadpool(serving.place, customer.id, facts, cache.store)
+    source: CandidateSource = cache.store
+    policy = STANDARD
+    if placement is not None:
+        source, policy = variant_source(placement.served, cache.store)
     result = await run_in_threadpool(
         recommend,
         facts,
-        cache.store,
-        cache.current(),
+        source,
+        catalog,
         viewed,
         in_stock,
         limit,
-        STANDARD,
+        policy,
         datetime.now(UTC),
         _channel(request),
     )
     body: dict[str, Any] = {
         **result.as_dict(),
-        "model": cache.current().version or None,
+        "model": _model(placement) or catalog.version or None,
         "stock_checked": in_stock is not None,
+        "experiment": None if placement is None else str(placement.experiment.id),
+        "variant": None if placement is None else placement.served.name,
     }
+    if serving is not None and placement is not None and placement.measured:
+        violations = await run_in_threadpool(rule_violations, result, catalog, facts, source)
+        serving.expose(placement, customer.id, result, violations, datetime.now(UTC))
     return Response(orjson.dumps(body), media_type="application/json")
+
+
+def _model(placement: Placement | None) -> str | None:
+    """The challenger's version when the customer is served one."""
+    if placement is None or placement.served.kind != MODEL:
+        return None
+    return placement.served.target
 
 
 async def _facts(request: Request, customer: Customer) -> tuple[CustomerFacts, list[UUID]]:

@@ -12,6 +12,7 @@ from api.command_route import CommandRoute
 from api.command_routes import COMMAND_ROUTES
 from api.customer_routes import CUSTOMER_COMMAND_ROUTES, CUSTOMER_QUERIES, CustomerRoute
 from api.docs_routes import DOCS_ROUTES
+from api.experiment_routes import EXPERIMENT_POSTS, EXPERIMENT_QUERIES
 from api.ledger_routes import LEDGER_ROUTES
 from api.marketplace_routes import MARKETPLACE_POSTS, RECALL_QUERIES
 from api.operations_routes import OPERATIONS_ROUTES
@@ -39,6 +40,7 @@ ACTION_POSTS: list[ActionPost] = [
     *WEBHOOK_POSTS,
     *MARKETPLACE_POSTS,
     *SEGMENT_POSTS,
+    *EXPERIMENT_POSTS,
     *SURVEY_POSTS,
     *TRACK_POSTS,
 ]  # POSTs of their own
@@ -57,6 +59,7 @@ QUERY_ROUTES: list[QueryRoute] = [
     *AUDIT_ROUTES,
     *READ_MODEL_ROUTES,
     *SEGMENT_QUERIES,
+    *EXPERIMENT_QUERIES,
     *OPERATIONS_ROUTES,
     *DOCS_ROUTES,
     *WEBHOOK_QUERIES,

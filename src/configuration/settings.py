@@ -98,6 +98,9 @@ class Settings:
     # Segments: how often the embedded customer-dimension follower reads the customer log
     # (service_layer/segment_follower.py); 0 leaves it to `glow segments refresh`.
     segments_refresh_seconds: float = 5.0
+    # Experiments: how long an API process serves its copy of the running experiment (and
+    # which variants are stopped) before reading it again (service_layer/experiment_desk.py).
+    experiments_refresh_seconds: float = 1.0
     # Read models: None turns one off. "memory://" is the in-process hot-view store.
     hot_views_url: str | None = None
     analytics_url: str | None = None
@@ -253,6 +256,7 @@ class Settings:
         }
         values.update(_webhook_settings(env))
         values.update(_loyalty_settings(env))
+        values.update(_experiment_settings(env))
         values.update(_metrics_settings(env))
         values.update(_tracing_settings(env))
         values.update(_retention_settings(env))
@@ -337,6 +341,7 @@ VARIABLES = {  # Settings field -> its environment variable, for Settings.as_env
     "command_timeout_seconds": "GLOW_COMMAND_TIMEOUT_SECONDS",
     "chain_interval_seconds": "GLOW_CHAIN_INTERVAL_SECONDS",
     "segments_refresh_seconds": "GLOW_SEGMENTS_REFRESH_SECONDS",
+    "experiments_refresh_seconds": "GLOW_EXPERIMENTS_REFRESH_SECONDS",
     "hot_views_url": "GLOW_HOT_VIEWS_URL",
     "analytics_url": "GLOW_ANALYTICS_URL",
     "master_key": "GLOW_MASTER_KEY",
@@ -484,6 +489,16 @@ def _tracking_settings(env: dict[str, str]) -> dict[str, object]:
             f"most this long), got {found['track_flush_seconds']}"
         )
     return found
+
+
+def _experiment_settings(env: dict[str, str]) -> dict[str, object]:
+    refresh = _float(env, "GLOW_EXPERIMENTS_REFRESH_SECONDS", 1.0)
+    if not 0 <= refresh <= 60:
+        raise SettingsError(
+            "GLOW_EXPERIMENTS_REFRESH_SECONDS must be from 0 to 60 (a stopped variant's "
+            f"customers get the control within this long), got {refresh}"
+        )
+    return {"experiments_refresh_seconds": refresh}
 
 
 def _metrics_settings(env: dict[str, str]) -> dict[str, object]:

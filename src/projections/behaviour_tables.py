@@ -27,6 +27,8 @@ from prometheus_client import Counter as Metric
 from projections.behaviour_rows import (
     AGGREGATE_COLUMNS,
     EVENT_COLUMNS,
+    EXPERIMENT_PEOPLE_COLUMNS,
+    EXPOSURE_COLUMNS,
     IDENTITY_COLUMNS,
     PEOPLE_COLUMNS,
     REFUSAL_COLUMNS,
@@ -81,6 +83,22 @@ SCHEMAS = {
     "behaviour_stitch_refusals": pa.schema(
         [("day", pa.date32()), (REFUSAL_COLUMNS[1], TEXT), ("events", pa.uint64())]
     ),
+    "experiment_exposures": pa.schema(
+        [
+            *((name, TEXT) for name in EXPOSURE_COLUMNS[:4]),
+            (EXPOSURE_COLUMNS[4], pa.list_(TEXT)),
+            (EXPOSURE_COLUMNS[5], TEXT),
+            (EXPOSURE_COLUMNS[6], pa.uint16()),
+            (EXPOSURE_COLUMNS[7], MS),
+        ]
+    ),
+    "experiment_people": pa.schema(
+        [
+            (EXPERIMENT_PEOPLE_COLUMNS[0], TEXT),
+            (EXPERIMENT_PEOPLE_COLUMNS[1], TEXT),
+            (EXPERIMENT_PEOPLE_COLUMNS[2], MS),
+        ]
+    ),
 }
 
 
@@ -128,6 +146,8 @@ class BehaviourTables:
                 "behaviour_stitch_refusals",
                 [(day_of(k[0]), k[1], n) for k, n in stitching.refused.items()],
             )
+            self._insert("experiment_exposures", batch.exposures)
+            self._insert("experiment_people", batch.experiment_people)
         return stitching
 
     def _stitched(self, wanted: list[tuple[str, str, int]]) -> Stitching:

@@ -17,7 +17,9 @@ What each built-in eraser reaches:
 - `recommendations`: their published candidates in Redis (recommender/store.py's keys);
 - `behaviour`: their rows in ClickHouse's behaviour tables (projections/behaviour_erasure.py);
 - `segments`: their purchases and customer-dimension rows (projections/segment_erasure.py), so
-  they are in no audience, as of any moment.
+  they are in no audience, as of any moment;
+- `experiments`: the lists an experiment showed them and the link to their pseudonym
+  (projections/experiment_erasure.py); their challenger candidates go with `recommendations`.
 Another module registers its own with `register` (one name, one eraser).
 """
 
@@ -32,6 +34,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from events.envelope import Envelope
 from projections.behaviour_erasure import erase_behaviour
+from projections.experiment_erasure import erase_experiments
 from projections.hot_view_store import HotViewStore
 from projections.order_listing import forget_customers
 from projections.segment_erasure import erase_segments
@@ -107,6 +110,7 @@ def erase_late(customers: list[str], stores: ReadStores, after: float = LATE_SEC
         try:
             for customer_id in customers:
                 _behaviour(customer_id, stores)
+                _experiments(customer_id, stores)
         except Exception as error:  # the next forget's erasure or a rebuild covers it
             log.warning("erasing behaviour again failed: %s: %s", type(error).__name__, error)
 
@@ -149,5 +153,11 @@ def _segments(customer_id: str, stores: ReadStores) -> None:
         erase_segments(stores.analytics.client, customer_id)
 
 
+def _experiments(customer_id: str, stores: ReadStores) -> None:
+    if stores.analytics is not None:
+        erase_experiments(stores.analytics.client, customer_id)
+
+
 register("behaviour", _behaviour)
 register("segments", _segments)
+register("experiments", _experiments)

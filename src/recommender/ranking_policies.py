@@ -28,6 +28,11 @@ POLICIES: dict[str, RankingPolicy] = {
             promotion_boost=0.0,
         ),
         RankingPolicy(
+            "no-session",
+            "the personal model and promotions; what was just viewed does not move a list",
+            session_boost=0.0,
+        ),
+        RankingPolicy(
             "popular-for-skin-type",
             "what customers with the same skin type buy most, even with consent",
             personal=False,

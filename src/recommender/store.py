@@ -2,7 +2,12 @@
 
 Keys (under a namespace): `recs:customer:<id>` one customer's candidates with their history
 and locations; `recs:popular:<skin type>` and `recs:popular:any` the fallbacks; `recs:catalog`
-the products the rules need; `recs:model` which model version published them."""
+the products the rules need; `recs:model` which model version published them.
+
+Challengers of an experiment (a model version tested against the serving one):
+`recs:challenger:<version>:customer:<id>` each consenting customer's candidates from that
+version, `recs:challenger:<version>` when they were published, `recs:challengers` the versions
+published (so that `forget` finds every challenger entry of a customer)."""
 
 from __future__ import annotations
 
@@ -56,7 +61,46 @@ class RecommendationStore:
         pipe.execute()
 
     def forget(self, customer_id: str) -> None:
-        self.client.delete(self.prefix + f"customer:{customer_id}")
+        """Everything published for the customer: the serving model's entry and every
+        challenger's."""
+        keys = [self.prefix + f"customer:{customer_id}"]
+        for version in self.challengers():
+            keys.append(self.prefix + f"challenger:{version}:customer:{customer_id}")
+        self.client.delete(*keys)
+
+    def publish_challenger(
+        self,
+        version: str,
+        customers: dict[str, dict[str, Any]],
+        withdrawn: list[str],
+        published_at: str,
+    ) -> None:
+        """A challenger version's candidates, beside the serving model's (which stay); the
+        customers without consent lose their entry of this version."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.sadd(self.prefix + "challengers", version)
+        for n, (customer_id, entry) in enumerate(customers.items()):
+            key = self.prefix + f"challenger:{version}:customer:{customer_id}"
+            pipe.set(key, orjson.dumps(entry), ex=TTL_SECONDS)
+            if n % 1000 == 999:
+                pipe.execute()
+        for customer_id in withdrawn:
+            pipe.delete(self.prefix + f"challenger:{version}:customer:{customer_id}")
+        pipe.set(self.prefix + f"challenger:{version}", published_at, ex=TTL_SECONDS)
+        pipe.execute()
+
+    def challenger(self, version: str, customer_id: str) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = self._get(f"challenger:{version}:customer:{customer_id}")
+        return found
+
+    def challenger_published(self, version: str) -> str | None:
+        """When the version's candidates were last published (None: never, or expired)."""
+        raw = self.client.get(self.prefix + f"challenger:{version}")
+        return raw.decode() if isinstance(raw, bytes) else None
+
+    def challengers(self) -> list[str]:
+        members = self.client.smembers(self.prefix + "challengers")
+        return sorted(m.decode() if isinstance(m, bytes) else str(m) for m in members)
 
     def customer(self, customer_id: str) -> dict[str, Any] | None:
         found: dict[str, Any] | None = self._get(f"customer:{customer_id}")

@@ -15,12 +15,15 @@ from service_layer.behaviour_desk import BehaviourIngestion, behaviour_ingestion
 from service_layer.chain_keeper import ChainKeeper
 from service_layer.customer_desk import CustomerDesk
 from service_layer.customer_store import (
+    SealedCustomerLedger,
     close_customer_ledger,
     open_access_log,
     open_customer_ledger,
     open_purchase_index,
     open_survey_tallies,
 )
+from service_layer.experiment_desk import ExperimentDesk, open_experiment_ledger
+from service_layer.experiment_serving import ExperimentServing
 from service_layer.loyalty_follower import LoyaltyService
 from service_layer.purchase_index import PurchaseIndex
 from service_layer.read_side import ReadSide, build_read_side
@@ -65,6 +68,8 @@ class LedgerRuntime:
     segment_follower: DimensionFollower | None = None  # embedded: keeps the dimension current
     survey_tallies: SurveyTallies | None = None  # counts of anonymous survey answers
     behaviour: BehaviourIngestion | None = None  # POST /track: None without ClickHouse/broker
+    experiments: ExperimentDesk | None = None  # definitions, assignments, reports
+    experiment_serving: ExperimentServing | None = None  # None where exposures cannot be logged
     # Set once SIGTERM arrived (cli/serving.py): readiness answers "not ready" from then on,
     # and close() stops everything by `stop_by` (time.monotonic()).
     draining: bool = False
@@ -128,6 +133,8 @@ class LedgerRuntime:
         self.customers.close()
         self.ledger.close()
         close_customer_ledger(self.customers.ledger)
+        if self.experiments is not None:
+            self.experiments.ledger.close()
 
 
 def open_ledger(settings: Settings, connections: int | None = None) -> InventoryLedger:
@@ -179,6 +186,7 @@ def bootstrap(settings: Settings) -> LedgerRuntime:
         loyalty = LoyaltyService.build(settings, ledger, customers)
     segments, follower = _segments(settings, read_side, customers)
     behaviour = behaviour_ingestion(settings, read_side, customer_ledger)
+    experiments, serving = _experiments(settings, read_side, customer_ledger, behaviour)
     return LedgerRuntime(
         settings,
         ledger,
@@ -197,7 +205,31 @@ def bootstrap(settings: Settings) -> LedgerRuntime:
         follower,
         survey_tallies=open_survey_tallies(customer_ledger, settings),
         behaviour=behaviour,
+        experiments=experiments,
+        experiment_serving=serving,
     )
+
+
+def _experiments(
+    settings: Settings,
+    read_side: ReadSide | None,
+    customer_ledger: SealedCustomerLedger,
+    behaviour: BehaviourIngestion | None,
+) -> tuple[ExperimentDesk, ExperimentServing | None]:
+    """The desk everywhere; serving only where exposures reach ClickHouse (the behaviour
+    path), since an experiment that cannot be measured must not change what anyone sees."""
+    from recommender.config import configured_model_dir
+
+    facts = read_side.sinks.facts if read_side is not None else None
+    desk = ExperimentDesk(
+        open_experiment_ledger(settings),
+        configured_model_dir(),
+        facts.client if facts is not None else None,
+        settings.experiments_refresh_seconds,
+    )
+    if behaviour is None:
+        return desk, None
+    return desk, ExperimentServing(desk, customer_ledger.vault, behaviour.outlet)
 
 
 def _segments(

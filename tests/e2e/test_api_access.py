@@ -52,6 +52,7 @@ PATH_VALUES = {
     "journal_id": "J-1",
     "asset": "swagger-ui.css",
     "promotion_id": str(uuid.uuid4()),
+    "experiment_id": str(uuid.uuid4()),
 }
 
 
