@@ -39,6 +39,7 @@ def save(directory: Path, model: HybridModel, fold: InventoryFold, meta: dict[st
         item_biases=e.item_biases,
         item_vectors=model.item_vectors,
         item_bias=model.item_bias,
+        trend=model.trend,
     )
     document = {
         **meta,
@@ -77,6 +78,8 @@ def load(directory: Path) -> tuple[HybridModel, dict[str, Any]]:
         arrays["item_vectors"],
         arrays["item_bias"],
     )
+    if "trend" in arrays.files:  # versions saved before the trend blend have none
+        model.trend = arrays["trend"]
     return model, meta
 
 

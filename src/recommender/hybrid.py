@@ -1,5 +1,8 @@
 """The hybrid model: LightFM WARP over customers x products with profile and product features,
-trained on recency-weighted interactions of customers who consented to personalisation."""
+trained on recency-weighted interactions of customers who consented to personalisation, and
+blended at scoring time with the trend: what is selling now, as recency-decayed popularity (on
+MovieLens held out forward in time the blend is what lifts the model above recent popularity;
+see recommender/movielens_temporal.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +14,36 @@ import scipy.sparse as sp  # type: ignore[import-untyped]
 
 from recommender.features import FeatureSpace, item_tags, user_tags
 from recommender.lightfm_core import Embeddings, Floats, TrainingConfig, train
-from recommender.signals import CustomerFacts, LogSignals
+from recommender.signals import PURCHASE, CustomerFacts, LogSignals
+from recommender.temporal import standardised, trend_scores
 from recommender.weighting import Weighting, weigh
 
 INTENT_BOOST = 3.0  # standard deviations for a product with recent behaviour weight >= 1
+
+
+@dataclass(frozen=True)
+class Trend:
+    """What is selling now: every purchase (of any customer: a count, never a person's)
+    halved every `half_life_days` before training, log-damped and standardised; `weight`
+    standard deviations of it are added to the model's standardised scores (0: none).
+
+    A quarter: on the synthetic business, which has no seasons, a heavier trend only costs
+    precision (P@10 0.040 without, 0.041 at 0.25, 0.039 at 0.5, 0.035 at 1); MovieLens, where
+    what is new drives what is watched, chooses 4 on its validation cut."""
+
+    half_life_days: float = 7.0
+    weight: float = 0.25
+
+    def vector(self, signals: LogSignals, products: list[str], now: datetime) -> Floats:
+        at = {code: n for n, code in enumerate(products)}
+        counts = np.zeros(len(products), np.float64)
+        decay = Weighting(half_life_days=self.half_life_days)
+        for i in signals.interactions:
+            if i.kind == PURCHASE and i.product_code in at and i.at <= now:
+                counts[at[i.product_code]] += decay.decay(i.at, now)
+        if self.weight == 0 or not counts.any():
+            return np.zeros(0, np.float32)
+        return np.asarray(self.weight * trend_scores(counts.astype(np.float32)), np.float32)
 
 
 @dataclass
@@ -31,6 +60,8 @@ class HybridModel:
     # customer -> product index -> recent behaviour's weight; re-ranks their scores. Never
     # saved with the artefact: behaviour is read afresh for every model.
     intent: dict[str, dict[int, float]] = field(default_factory=dict)
+    # The trend, weighted, per product in `product_codes` order; empty: no blend.
+    trend: Floats = field(default_factory=lambda: np.zeros(0, np.float32))
 
     def with_items(self, signals: LogSignals) -> HybridModel:
         """Item representations from identity and tags (new products: tags alone)."""
@@ -47,6 +78,8 @@ class HybridModel:
         row = self.users.rows([(customer.customer_id, user_tags(customer))])
         vector, _ = self.embeddings.users(row)
         scores = np.asarray(self.item_vectors @ vector[0] + self.item_bias, dtype=np.float32)
+        if len(self.trend) == len(scores):
+            scores = standardised(scores) + self.trend
         recent = self.intent.get(customer.customer_id)
         if not recent:
             return scores
@@ -67,6 +100,7 @@ def fit(
     now: datetime,
     config: TrainingConfig | None = None,
     weighting: Weighting | None = None,
+    trend: Trend | None = None,
 ) -> HybridModel:
     consented = signals.consented()
     preferences = weigh(consented.interactions, now, weighting or Weighting())
@@ -100,6 +134,7 @@ def fit(
     model = HybridModel(
         users, items, products, embeddings, now, signals.position, set(preferences.negative)
     )
+    model.trend = (trend or Trend()).vector(signals, products, now)
     for (customer, code), weight in preferences.intent.items():
         if code in item_at:
             model.intent.setdefault(customer, {})[item_at[code]] = weight

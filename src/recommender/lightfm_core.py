@@ -49,14 +49,9 @@ def normalised(features: Matrix) -> Matrix:
     return sp.csr_matrix(sp.diags(1.0 / sums) @ features)
 
 
-def train(
-    interactions: Matrix,
-    config: TrainingConfig,
-    user_features: Matrix | None = None,
-    item_features: Matrix | None = None,
-    sample_weight: Matrix | None = None,
-) -> Embeddings:
-    model = LightFM(
+def learner(config: TrainingConfig) -> Any:
+    """An untrained LightFM WARP learner (its state is what a warm update continues)."""
+    return LightFM(
         loss="warp",
         no_components=config.components,
         learning_rate=config.learning_rate,
@@ -64,6 +59,16 @@ def train(
         user_alpha=config.user_alpha,
         random_state=np.random.RandomState(config.seed),
     )
+
+
+def train(
+    interactions: Matrix,
+    config: TrainingConfig,
+    user_features: Matrix | None = None,
+    item_features: Matrix | None = None,
+    sample_weight: Matrix | None = None,
+) -> Embeddings:
+    model = learner(config)
     model.fit(
         interactions.tocoo(),
         user_features=user_features,
@@ -72,6 +77,28 @@ def train(
         epochs=config.epochs,
         num_threads=config.threads,
     )
+    return embeddings_of(model)
+
+
+def keep_learning(
+    model: Any,
+    interactions: Matrix,
+    config: TrainingConfig,
+    sample_weight: Matrix | None = None,
+    epochs: int | None = None,
+) -> Any:
+    """A warm update: `fit_partial` on new interactions, from the learner's current state
+    (the matrices keep the shape it was first trained with)."""
+    model.fit_partial(
+        interactions.tocoo(),
+        sample_weight=None if sample_weight is None else sample_weight.tocoo(),
+        epochs=config.epochs if epochs is None else epochs,
+        num_threads=config.threads,
+    )
+    return model
+
+
+def embeddings_of(model: Any) -> Embeddings:
     return Embeddings(
         np.asarray(model.user_embeddings, dtype=np.float32),
         np.asarray(model.user_biases, dtype=np.float32),

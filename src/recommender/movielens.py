@@ -13,6 +13,7 @@ import scipy.sparse as sp  # type: ignore[import-untyped]
 
 from recommender.lightfm_core import Matrix, TrainingConfig, identity, score_matrix, train
 from recommender.metrics import Quality, evaluate, popularity_scores
+from recommender.temporal import Interactions
 
 RESOURCE = "dataset_example/ml-100k/ml-100k.inter"
 
@@ -35,6 +36,16 @@ def interactions_text() -> str:
 class Split:
     train: Matrix
     test: Matrix
+
+
+def read_interactions(text: str | None = None) -> Interactions:
+    """Every rating as an interaction (a rating of any value says the user watched it), with
+    its timestamp; users and items by dense index in the order of their ids."""
+    rows = [line.split("\t") for line in (text or interactions_text()).splitlines()[1:] if line]
+    users = np.unique([r[0] for r in rows], return_inverse=True)[1].astype(np.int64)
+    items = np.unique([r[1] for r in rows], return_inverse=True)[1].astype(np.int64)
+    times = np.array([float(r[3]) for r in rows], dtype=np.float64)
+    return Interactions(users, items, times, (int(users.max()) + 1, int(items.max()) + 1))
 
 
 def random_split(text: str, test_share: float = 0.2, seed: int = 42) -> Split:

@@ -16,7 +16,7 @@ from eventsourcing.application import Application
 from recommender import artefacts
 from recommender.behaviour_signals import NOTHING, BehaviourRead, BehaviourSource
 from recommender.customer_signals import CustomerFold, attributed, read_customers
-from recommender.evaluation import evaluate_log, hold_out
+from recommender.evaluation import NothingToEvaluateError, evaluate_log
 from recommender.hybrid import fit
 from recommender.inventory_signals import InventoryFold, read_inventory
 from recommender.lightfm_core import TrainingConfig
@@ -155,13 +155,14 @@ def _evaluate(
     signals: LogSignals, now: datetime, config: TrainingConfig | None
 ) -> dict[str, Any] | None:
     """Time-based hold-out of the last 60 days; None when there is too little history (no
-    consenting customer bought anything new after the cut: ratings alone test nothing)."""
+    consenting customer bought anything new to them after the cut included)."""
     cutoff = now - HOLD_OUT
     if not any(i.at < cutoff for i in signals.interactions) or not any(
         i.at >= cutoff for i in signals.interactions
     ):
         return None
-    if not hold_out(signals, cutoff).test_users:
+    try:
+        report, model = evaluate_log(signals, cutoff, config)
+    except NothingToEvaluateError:
         return None
-    report, model = evaluate_log(signals, cutoff, config)
     return {**report.as_dict(), **audit_suggestions(model, signals).as_dict()}
