@@ -22,11 +22,12 @@ class ListKind(StrEnum):
     PERSONAL = "personal"
     FOR_SKIN_TYPE = "popular_for_skin_type"
     POPULAR = "popular"
+    SIMILAR = "similar"  # products like one product (GET /products/{code}/similar)
 
     @property
     def ranked_with_profile(self) -> bool:
         """Whether the candidates were chosen with the customer's profile (needs consent)."""
-        return self is not ListKind.POPULAR
+        return self not in (ListKind.POPULAR, ListKind.SIMILAR)
 
 
 class UnscreenedListError(TypeError):
@@ -42,6 +43,9 @@ class Candidates:
     origin: str
     scored: Sequence[tuple[str, float]]
     session_reasons: Mapping[str, str] = field(default_factory=dict)
+    # the source's own reasons per product (a similar product's shared ingredient families,
+    # a lower price), said after the rules' and the origin
+    reasons: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 _SCREENED = object()
@@ -84,10 +88,18 @@ def screen(
     kept, excluded = rules.rank(
         customer.safety, profile, candidates.scored, situation, candidates.origin, limit
     )
-    reasons = candidates.session_reasons
+    session, own = candidates.session_reasons, candidates.reasons
     kept = [
-        Suggestion(s.product_code, s.score, (*s.reasons, reasons[s.product_code]))
-        if s.product_code in reasons
+        Suggestion(
+            s.product_code,
+            s.score,
+            (
+                *s.reasons,
+                *own.get(s.product_code, ()),
+                *((session[s.product_code],) if s.product_code in session else ()),
+            ),
+        )
+        if s.product_code in session or s.product_code in own
         else s
         for s in kept
     ]

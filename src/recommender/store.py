@@ -2,7 +2,9 @@
 
 Keys (under a namespace): `recs:customer:<id>` one customer's candidates with their history
 and locations; `recs:popular:<skin type>` and `recs:popular:any` the fallbacks; `recs:catalog`
-the products the rules need; `recs:model` which model version published them."""
+the products the rules need; `recs:model` which model version published them; `recs:index` (a
+hash) the serving model's vector index with its version and the products' prices, written
+before `recs:model` names the version."""
 
 from __future__ import annotations
 
@@ -54,6 +56,20 @@ class RecommendationStore:
             pipe.delete(self.prefix + f"customer:{customer_id}")
         pipe.set(self.prefix + "model", version)
         pipe.execute()
+
+    def publish_index(self, version: str, index: bytes, prices: dict[str, Any]) -> None:
+        """The vector index (`VectorIndex.to_bytes`) of the model about to be published, and
+        the SKU prices similar products compare; one write, so a reader sees all or none."""
+        fields = {"version": version, "index": index, "prices": orjson.dumps(prices)}
+        self.client.hset(self.prefix + "index", mapping=fields)  # type: ignore[arg-type]
+
+    def index(self) -> tuple[str, bytes, dict[str, Any]] | None:
+        """The published vector index: its version, its bytes and the prices; None if none."""
+        found: dict[bytes, bytes] = self.client.hgetall(self.prefix + "index")  # type: ignore[assignment]
+        if not found or b"index" not in found:
+            return None
+        version = found.get(b"version", b"").decode()
+        return version, found[b"index"], dict(orjson.loads(found.get(b"prices", b"{}")))
 
     def forget(self, customer_id: str) -> None:
         self.client.delete(self.prefix + f"customer:{customer_id}")
