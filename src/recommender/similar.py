@@ -18,7 +18,7 @@ from recommender.rules import Situation
 from recommender.serving import Catalog
 from recommender.signals import CustomerFacts
 
-LIKENESS, FAMILIES, CATEGORY = 0.55, 0.30, 0.15  # the blend's weights, summing to 1
+LIKENESS, FAMILIES, CATEGORY = 0.45, 0.30, 0.25  # the blend's weights, summing to 1
 NEIGHBOURS = 100  # products read from the index before blending and the rules
 CLOSE = 0.5  # item-vector cosine from which "the same customers choose it" is said
 MILLILITRES = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*ML", re.IGNORECASE | re.ASCII)
