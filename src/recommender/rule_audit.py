@@ -87,9 +87,7 @@ class WithoutEntries:
 
 def audit_suggestions(model: HybridModel, signals: LogSignals, sample: int = 300) -> RuleAudit:
     source = MemoryCandidates(model, signals)
-    catalog = Catalog(
-        "audit", RuleBook(signals.products), dict(signals.sku_products), source.index
-    )
+    catalog = Catalog("audit", RuleBook(signals.products), dict(signals.sku_products), source.index)
     people = sorted(c for c, f in signals.customers.items() if not f.forgotten)
     rng = random.Random(0)
     chosen = rng.sample(people, min(sample, len(people)))
