@@ -43,6 +43,9 @@ class CatalogCache:
         self._current: Catalog | None = None
 
     def current(self) -> Catalog:
+        """One read of `recs:model` a request; the catalog and index only when it changed."""
+        if self._current is not None and self._current.version == self.store.version():
+            return self._current
         version, raw = self.store.catalog()
         if self._current is None or self._current.version != version:
             products = {code: _product(p) for code, p in raw.items()}

@@ -82,6 +82,11 @@ class RecommendationStore:
         found = self._get(f"popular:{skin_type or 'any'}") if skin_type else None
         return list(found or self._get("popular:any") or [])
 
+    def version(self) -> str:
+        """The published model's version ("" before any)."""
+        found = self.client.get(self.prefix + "model")
+        return found.decode() if isinstance(found, bytes) else ""
+
     def catalog(self) -> tuple[str, dict[str, Any]]:
         version = self.client.get(self.prefix + "model")
         label = version.decode() if isinstance(version, bytes) else ""

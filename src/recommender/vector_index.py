@@ -212,25 +212,39 @@ class VectorIndex:
 def build(model: HybridModel, exact_up_to: int | None = None) -> VectorIndex:
     """The index of a trained model's item vectors (and its user-tag embeddings)."""
     vectors = np.asarray(model.item_vectors, dtype=np.float32)
-    bias = np.asarray(model.item_bias, dtype=np.float32)
     tags = dict(model.users.tags)  # tag -> column in the user feature space
     ordered = sorted(tags, key=tags.__getitem__)
     columns = [tags[t] for t in ordered]
     tag_vectors = np.asarray(model.embeddings.user_embeddings[columns], dtype=np.float32)
     if tag_vectors.ndim != 2 or not len(ordered):
         tag_vectors = np.zeros((0, vectors.shape[1] if vectors.ndim == 2 else 0), np.float32)
+    user_rows = {tag: n for n, tag in enumerate(ordered)}
+    return indexed(
+        list(model.product_codes), vectors, model.item_bias, user_rows, tag_vectors, exact_up_to
+    )
+
+
+def indexed(
+    product_codes: list[str],
+    vectors: Floats,
+    bias: Floats,
+    user_tags: dict[str, int] | None = None,
+    tag_vectors: Floats | None = None,
+    exact_up_to: int | None = None,
+) -> VectorIndex:
+    """An index over any item vectors and biases (`build` gives it a model's)."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    bias = np.asarray(bias, dtype=np.float32)
     limit = ann_exact_up_to() if exact_up_to is None else exact_up_to
     purchase = likeness = None
-    if len(model.product_codes) > limit:
-        keys = np.arange(len(model.product_codes))
+    if len(product_codes) > limit:
+        keys = np.arange(len(product_codes))
         purchase = _graph(vectors.shape[1] + 2)
         purchase.add(keys, augmented_items(vectors, bias), threads=1)
         likeness = _graph(vectors.shape[1])
         likeness.add(keys, _unit(vectors), threads=1)
-    user_rows = {tag: n for n, tag in enumerate(ordered)}
-    return VectorIndex(
-        list(model.product_codes), vectors, bias, user_rows, tag_vectors, purchase, likeness
-    )
+    tags = np.zeros((0, vectors.shape[1]), np.float32) if tag_vectors is None else tag_vectors
+    return VectorIndex(product_codes, vectors, bias, user_tags or {}, tags, purchase, likeness)
 
 
 def augmented_items(vectors: Floats, bias: Floats) -> Floats:
