@@ -28,6 +28,14 @@
 - api_rule_violations(_by_kind): the same audit of what that server answered over HTTP, every
   customer asked once without and once with a session (their allergies, fragrance-free
   preference and Annex II; history rules are left to the offline audit).
+- ann_recall_at_10: the vector index's HNSW graphs (usearch; recommender/vector_index.py)
+  against exact search, pooled over two catalogues: the demo model's 300 products and LightFM's
+  vectors of MovieLens 100k's 1,682 films; each customer's (user's) best 10 by inner product
+  with the item bias, and each item's 10 nearest by cosine. ann_query_us_p99: one such query
+  through `VectorIndex` (best 10 by inner product), in microseconds.
+- similar_api_p99_ms: p99 of GET /products/{code}/similar?customer=... over HTTP (uvicorn),
+  the index loaded from Redis, on a small business seeded through the command API, its
+  HNSW graphs forced (GLOW_RECOMMENDER_ANN_EXACT_UP_TO=0) since it has few products.
 """
 
 from __future__ import annotations
@@ -70,6 +78,7 @@ from recommender.rule_stage import ListKind  # noqa: E402
 from recommender.rules import Situation, Suggestion  # noqa: E402
 from recommender.store import RecommendationStore  # noqa: E402
 from recommender.training import train_from_log  # noqa: E402
+from recommender.vector_index import VectorIndex, build, indexed  # noqa: E402
 from service_layer.bootstrap import LedgerRuntime, bootstrap  # noqa: E402
 
 SECRET = "bench-" + uuid.uuid4().hex
@@ -236,6 +245,98 @@ def _measure(
     return latencies, answers
 
 
+def vector_figures(requests: int) -> dict[str, Any]:
+    found = wanted = 0
+    timings: list[float] = []
+    for index, users in _catalogues():
+        assert not index.exact
+        unit = index.item_vectors / np.linalg.norm(index.item_vectors, axis=1, keepdims=True)
+        for user in users:
+            exact = np.argsort(-(index.item_vectors @ user + index.item_bias))[:10]
+            started = time.perf_counter_ns()
+            best = index.best_for(user, 10)
+            timings.append((time.perf_counter_ns() - started) / 1000)
+            found += len({n.at for n in best} & set(exact.tolist()))
+            wanted += 10
+        for at, code in enumerate(index.product_codes):
+            cosine = unit @ unit[at]
+            cosine[at] = -np.inf
+            exact = np.argsort(-cosine)[:10]
+            found += len({n.at for n in index.like(code, 10)} & set(exact.tolist()))
+            wanted += 10
+    recall, p99 = found / wanted, float(np.percentile(timings, 99))
+    print(f"ANN: recall@10 {recall:.4f}, query p99 {p99:.1f} us", file=sys.stderr)
+    latencies = _similar_latencies(requests)
+    similar_p99 = float(np.percentile(latencies, 99))
+    print(f"similar API: {len(latencies)} requests, p99 {similar_p99:.2f} ms", file=sys.stderr)
+    return {
+        "ann_recall_at_10": round(recall, 4),
+        "ann_query_us_p99": round(p99, 1),
+        "similar_api_p99_ms": round(similar_p99, 2),
+    }
+
+
+def _catalogues() -> Iterator[tuple[VectorIndex, np.ndarray]]:
+    """The demo model's index with its customers' vectors; MovieLens' with its users'."""
+    business = generate(300, 400, seed=7)
+    model = fit(business.signals(), business.end)
+    users, _ = model.embeddings.users(model.users.rows([(c, []) for c in model.users.ids]))
+    yield build(model, exact_up_to=0), np.asarray(users, np.float32)
+    split = movielens.random_split(movielens.interactions_text(), test_share=0.0)
+    films = train(split.train, TrainingConfig(epochs=10))
+    codes = [f"film-{n}" for n in range(len(films.item_biases))]
+    index = indexed(codes, films.item_embeddings, films.item_biases, exact_up_to=0)
+    yield index, np.asarray(films.user_embeddings, np.float32)
+
+
+def _similar_latencies(requests: int) -> list[float]:
+    redis_url = os.environ.get("GLOW_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+    namespace = f"bench-{uuid.uuid4().hex[:8]}"
+    os.environ["GLOW_RECOMMENDATIONS_URL"] = f"{redis_url}?namespace={namespace}"
+    os.environ["GLOW_RECOMMENDER_ANN_EXACT_UP_TO"] = "0"
+    business = generate(60, 40, seed=5)
+    staff = mint_token(SECRET, "bench", "store-staff", location="STORE-PAR")
+    headers = {"Authorization": f"Bearer {staff}"}
+    latencies: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(
+            event_store_url=f"sqlite:///{tmp}/ledger.sqlite",
+            hot_views_url="memory://",
+            jwt_secret=SECRET,
+            chain_interval_seconds=0,
+        )
+        runtime = bootstrap(settings)
+        try:
+            with served(runtime) as base:
+                ids = list(asyncio.run(_seed(base, business)).values())
+                store = RecommendationStore.from_url(os.environ["GLOW_RECOMMENDATIONS_URL"])
+                train_from_log(
+                    runtime.ledger,
+                    runtime.customers.ledger,
+                    Path(tmp) / "models",
+                    datetime.now(UTC),
+                    store=store,
+                )
+                codes = sorted(business.products)
+                with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
+                    for n in range(requests + 20):
+                        path = f"/products/{codes[n % len(codes)]}/similar"
+                        started = time.perf_counter()
+                        response = client.get(path, params={"customer": ids[n % len(ids)]})
+                        elapsed = (time.perf_counter() - started) * 1000
+                        response.raise_for_status()
+                        if n >= 20:  # warm-up first
+                            latencies.append(elapsed)
+        finally:
+            runtime.close()
+            del os.environ["GLOW_RECOMMENDER_ANN_EXACT_UP_TO"]
+            client_ = redis.Redis.from_url(redis_url)
+            keys = list(client_.scan_iter(f"{namespace}:*"))
+            if keys:
+                client_.delete(*keys)
+    return latencies
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, under 60 s")
@@ -246,6 +347,7 @@ def main() -> None:
     figures |= temporal_figures()
     figures |= rule_figures(300, 400 if args.quick else 2000)
     figures |= api_figures(*sizes)
+    figures |= vector_figures(300 if args.quick else 2000)
     print(orjson.dumps(figures).decode())
 
 

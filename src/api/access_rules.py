@@ -53,6 +53,11 @@ INVENTORY_RULES: dict[tuple[str, str], Access] = {
     ("GET", "/reservations/{reservation_id}"): allow(*SELLING, "auditor"),
     ("GET", "/preorders/{preorder_id}"): allow(*SELLING, "auditor"),
     ("GET", "/products/{product_code}"): allow(*SHOPPERS),
+    # similar products: a customer asks as itself, the others may name a customer (checked
+    # by the endpoint, api/similar_routes.py)
+    ("GET", "/products/{product_code}/similar"): allow(
+        "channel", "store-staff", "customer", "admin"
+    ),
     ("GET", "/locations"): allow(*SHOPPERS),
     # operations: liveness and the API's description are public; the figures (log head, queue,
     # open reservations, counters) are for monitoring (operator tokens) and the back office

@@ -23,6 +23,7 @@ from api.query_route import QueryRoute
 from api.read_model_routes import READ_MODEL_ROUTES
 from api.recommendation_routes import RECOMMENDATION_ROUTES
 from api.segment_routes import SEGMENT_POSTS, SEGMENT_QUERIES
+from api.similar_routes import SIMILAR_ROUTES
 from api.support_routes import SUPPORT_COMMAND_ROUTES, SUPPORT_QUERIES
 from api.survey_routes import SURVEY_POSTS
 from api.till_routes import TILL_COMMAND_ROUTES, TILL_QUERIES, TILL_UPLOADS, StreamingPost
@@ -56,6 +57,7 @@ QUERY_ROUTES: list[QueryRoute] = [
     *SUPPORT_QUERIES,
     *LEDGER_ROUTES,
     *RECOMMENDATION_ROUTES,
+    *SIMILAR_ROUTES,
     *AUDIT_ROUTES,
     *READ_MODEL_ROUTES,
     *SEGMENT_QUERIES,

@@ -20,6 +20,7 @@ from recommender.signals import (
     Interaction,
     LogSignals,
     ProductFacts,
+    SkuPrice,
 )
 
 SKIN_TYPES = ("dry", "oily", "combination", "normal", "sensitive")
@@ -96,6 +97,11 @@ class Business:
                 if h.at < cut
             ],
             sku_products={sku: code for code, p in self.products.items() for sku in p.facts.skus},
+            sku_prices={
+                sku: SkuPrice(str(price), "EUR", sku.rsplit("-", 1)[-1])
+                for p in self.products.values()
+                for sku, price in zip(p.facts.skus, p.prices, strict=True)
+            },
         )
 
 

@@ -1,6 +1,7 @@
 """Versioned model artefacts: `<root>/v0001/` holds the embeddings (`embeddings.npz`), the
-feature spaces and training position (`model.json`), its evaluation, and the log state a
-`--since-last` run continues from (`log_state.json`)."""
+feature spaces and training position (`model.json`), its evaluation, the log state a
+`--since-last` run continues from (`log_state.json`), and the vector index over its item
+vectors (`vector_index.npz`, `recommender/vector_index.py`), published with the model."""
 
 from __future__ import annotations
 
@@ -18,8 +19,10 @@ from recommender.hybrid import HybridModel
 from recommender.inventory_signals import InventoryFold
 from recommender.lightfm_core import Embeddings
 from recommender.signals import Interaction
+from recommender.vector_index import VectorIndex, build
 
-__all__ = ["load", "load_fold", "next_version", "save", "versions"]
+__all__ = ["load", "load_fold", "load_index", "next_version", "save", "versions"]
+INDEX_FILE = "vector_index.npz"
 
 
 def next_version(root: Path) -> Path:
@@ -55,7 +58,17 @@ def save(directory: Path, model: HybridModel, fold: InventoryFold, meta: dict[st
     }
     (directory / "model.json").write_text(json.dumps(document, indent=1))
     (directory / "log_state.json").write_text(json.dumps(_fold_json(fold)))
+    (directory / INDEX_FILE).write_bytes(build(model).to_bytes())
     return directory
+
+
+def load_index(directory: Path) -> VectorIndex:
+    """The version's vector index; built from its embeddings if the version predates it."""
+    path = directory / INDEX_FILE
+    if path.exists():
+        return VectorIndex.from_bytes(path.read_bytes())
+    model, _ = load(directory)
+    return build(model)
 
 
 def load(directory: Path) -> tuple[HybridModel, dict[str, Any]]:

@@ -1,7 +1,8 @@
 """Where the recommender keeps its artefacts and publishes its answers, from the environment:
 `GLOW_MODEL_DIR` (default var/recommender) and `GLOW_RECOMMENDATIONS_URL` (a redis:// URL with
 an optional ?namespace=; default: the hot views' Redis when that is Redis), and where recent
-behaviour is read (GLOW_RECOMMENDER_BEHAVIOUR_*)."""
+behaviour is read (GLOW_RECOMMENDER_BEHAVIOUR_*), and up to how many products the vector index
+searches exactly (GLOW_RECOMMENDER_ANN_EXACT_UP_TO)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from configuration.settings import Settings, ensure_folder
+from configuration.settings import Settings, SettingsError, ensure_folder
 
 if TYPE_CHECKING:
     from recommender.behaviour_signals import BehaviourSource
@@ -23,6 +24,24 @@ def configured_model_dir() -> Path:
 def model_dir() -> Path:
     """The artefacts' folder, made with its parents if missing (or refused, naming it)."""
     return ensure_folder(configured_model_dir(), "GLOW_MODEL_DIR")
+
+
+ANN_EXACT_UP_TO = 128  # products: a catalogue this small is scored whole, faster than searched
+MAX_ANN_EXACT_UP_TO = 1_000_000
+
+
+def ann_exact_up_to() -> int:
+    """Catalogues of at most this many products are searched exactly instead of through the
+    HNSW graphs (0: always the graphs). Read when an index is built, i.e. a version saved."""
+    raw = os.environ.get("GLOW_RECOMMENDER_ANN_EXACT_UP_TO", "").strip()
+    if not raw:
+        return ANN_EXACT_UP_TO
+    if not raw.isascii() or not raw.isdigit() or int(raw) > MAX_ANN_EXACT_UP_TO:
+        raise SettingsError(
+            f"GLOW_RECOMMENDER_ANN_EXACT_UP_TO must be a whole number of products from 0 to "
+            f"{MAX_ANN_EXACT_UP_TO:,} (catalogues this small are searched exactly), got {raw!r}"
+        )
+    return int(raw)
 
 
 def recommendations_url(settings: Settings) -> str | None:

@@ -15,7 +15,7 @@ from eventsourcing.application import Application
 from domain.catalog import Product, Sku
 from domain.promotions import Promotion
 from domain.stock import Stock
-from recommender.signals import PURCHASE, RETURN, Interaction, ProductFacts
+from recommender.signals import PURCHASE, RETURN, Interaction, ProductFacts, SkuPrice
 
 PAGE = 1000
 TOPICS = [
@@ -25,6 +25,7 @@ TOPICS = [
     "domain.catalog:Product.PromotionScheduled",
     "domain.catalog:Product.PromotionWithdrawn",
     "domain.catalog:Sku.Defined",
+    "domain.catalog:Sku.Repriced",
     "domain.stock:Stock.Opened",
     "domain.stock:Stock.Reserved",
     "domain.stock:Stock.Sold",
@@ -43,6 +44,8 @@ class InventoryFold:
     reservations: dict[str, str] = field(default_factory=dict)  # reservation id -> customer
     interactions: list[Interaction] = field(default_factory=list)
     position: int = 0
+    sku_prices: dict[str, list[str]] = field(default_factory=dict)  # sku -> price, currency, size
+    sku_of: dict[str, str] = field(default_factory=dict)  # SKU aggregate id -> sku
 
     def take(self, event: Any) -> None:
         handler = _HANDLERS.get(type(event))
@@ -51,6 +54,9 @@ class InventoryFold:
 
     def product_facts(self) -> dict[str, ProductFacts]:
         return {code: _facts(code, d) for code, d in self.products.items()}
+
+    def prices(self) -> dict[str, SkuPrice]:
+        return {sku: SkuPrice(*found) for sku, found in self.sku_prices.items()}
 
 
 def _defined(fold: InventoryFold, e: Product.Defined) -> None:
@@ -97,6 +103,15 @@ def _sku(fold: InventoryFold, e: Sku.Defined) -> None:
     fold.sku_products[e.sku] = e.product_code
     if e.product_code in fold.products:
         fold.products[e.product_code]["skus"].append(e.sku)
+    fold.sku_of[str(e.originator_id)] = e.sku
+    size = str((e.attributes or {}).get("size") or "")
+    fold.sku_prices[e.sku] = [str(e.price), str(e.currency), size]
+
+
+def _repriced(fold: InventoryFold, e: Sku.Repriced) -> None:
+    sku = fold.sku_of.get(str(e.originator_id))
+    if sku is not None and sku in fold.sku_prices:
+        fold.sku_prices[sku] = [str(e.price), str(e.currency), fold.sku_prices[sku][2]]
 
 
 def _opened(fold: InventoryFold, e: Stock.Opened) -> None:
@@ -135,6 +150,7 @@ _HANDLERS: dict[type, Any] = {
     Product.PromotionScheduled: _promotion_scheduled,
     Product.PromotionWithdrawn: _promotion_withdrawn,
     Sku.Defined: _sku,
+    Sku.Repriced: _repriced,
     Stock.Opened: _opened,
     Stock.Reserved: _reserved,
     Stock.Sold: _sold,

@@ -1,6 +1,8 @@
-"""What the batch job publishes: per consenting customer the model's best candidates with the
-history the rules need; popular-for-skin-type fallbacks; the catalog the rules read. The rules
-themselves run when the API answers, on the customer's profile and stock as they are then."""
+"""What the batch job publishes: per consenting customer the model's best candidates (found
+through the vector index, not by scoring every product) with the history the rules need;
+popular-for-skin-type fallbacks; the catalog the rules read; the vector index itself with the
+SKU prices. The rules themselves run when the API answers, on the customer's profile and stock
+as they are then."""
 
 from __future__ import annotations
 
@@ -11,19 +13,28 @@ from typing import Any
 import numpy as np
 
 from recommender.baselines import popularity
-from recommender.hybrid import HybridModel
+from recommender.features import user_tags
+from recommender.hybrid import INTENT_BOOST, HybridModel
 from recommender.signals import PURCHASE, LogSignals
 from recommender.store import RecommendationStore
+from recommender.vector_index import PROFILE_ORIGIN, VectorIndex, build
 
 CANDIDATES = 100
 KNOWN = "bought by customers with a similar routine"
-PROFILE_ONLY = "chosen for customers with your skin profile"
+PROFILE_ONLY = PROFILE_ORIGIN
 
 
 def publish(
-    store: RecommendationStore, version: str, model: HybridModel, signals: LogSignals
+    store: RecommendationStore,
+    version: str,
+    model: HybridModel,
+    signals: LogSignals,
+    index: VectorIndex | None = None,
 ) -> int:
-    memory = MemoryCandidates(model, signals, version)
+    """Everything the API serves from, the vector index first: once `recs:model` names the
+    version, its index is there (`index`: the one saved with the version; else built)."""
+    memory = MemoryCandidates(model, signals, version, index)
+    store.publish_index(version, memory.index.to_bytes(), prices_of(signals))
     entries: dict[str, dict[str, Any]] = {}
     withdrawn = []
     for customer_id, facts in signals.customers.items():
@@ -40,8 +51,15 @@ class MemoryCandidates:
     """What `publish` writes to Redis, computed in memory: the rule audit serves every list
     through the API's own path (`serving.recommend`) from these."""
 
-    def __init__(self, model: HybridModel, signals: LogSignals, version: str = "memory") -> None:
+    def __init__(
+        self,
+        model: HybridModel,
+        signals: LogSignals,
+        version: str = "memory",
+        index: VectorIndex | None = None,
+    ) -> None:
         self.model, self.signals, self.version = model, signals, version
+        self.index = index if index is not None else build(model)
         self._history = _history(signals)
         self._entries: dict[str, dict[str, Any] | None] = {}
         counts = popularity(signals)
@@ -60,7 +78,7 @@ class MemoryCandidates:
             return None
         if not (self.model.knows(customer_id) or facts.skin_type):
             return None
-        return _entry(self.model, customer_id, facts, self._history, self.version)
+        return _entry(self.model, self.index, facts, self._history, self.version)
 
     def popular(self, skin_type: str | None) -> list[str]:
         found = self.popular_lists.get(skin_type) if skin_type else None
@@ -72,26 +90,37 @@ class MemoryCandidates:
 
 def _entry(
     model: HybridModel,
-    customer_id: str,
+    index: VectorIndex,
     facts: Any,
     history: dict[str, dict[str, set[str]]],
     version: str,
 ) -> dict[str, Any]:
-    scores = model.scores(facts)
-    spread = float(scores.std()) or 1.0
-    top = np.argsort(-scores)[:CANDIDATES]
+    """The customer's best candidates through the index: their vector as `HybridModel.scores`
+    makes it (identity and profile tags), their recent behaviour moving products up."""
+    customer_id = facts.customer_id
+    row = model.users.rows([(customer_id, user_tags(facts))])
+    vector, _ = model.embeddings.users(row)
+    user = np.asarray(vector[0], dtype=np.float32)
+    found = index.candidates(user, CANDIDATES, model.intent.get(customer_id), INTENT_BOOST)
     mine = history.get(customer_id, {})
     return {
         "model": version,
         "origin": KNOWN if model.knows(customer_id) else PROFILE_ONLY,
-        "candidates": [
-            [model.product_codes[i], round(float((scores[i] - scores.mean()) / spread), 4)]
-            for i in top
-        ],
+        "candidates": [[code, score] for code, score in found],
         "bought": sorted(mine.get("bought", set())),
         "returned": sorted(p for c, p in model.negative if c == customer_id),
         "locations": sorted(mine.get("locations", set())),
     }
+
+
+def prices_of(signals: LogSignals) -> dict[str, list[list[str]]]:
+    """product -> its SKUs' [price, currency, size], as the catalog events last set them."""
+    prices: dict[str, list[list[str]]] = defaultdict(list)
+    for sku, found in sorted(signals.sku_prices.items()):
+        code = signals.sku_products.get(sku)
+        if code in signals.products:
+            prices[code].append([found.price, found.currency, found.size])
+    return dict(prices)
 
 
 def _history(signals: LogSignals) -> dict[str, dict[str, set[str]]]:

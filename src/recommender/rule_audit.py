@@ -5,8 +5,11 @@ lookup for Annex II.
 
 Every sampled customer, consented or not, is served as the API serves them (`serving.recommend`
 on what the batch job would publish), without and with a session; a consenting one also gets
-the fallback a customer without a published entry gets. The audit only counts: nothing of it
-feeds a model, a published list or a metric other than these counts."""
+what a customer without a published entry gets (candidates from their profile through the
+vector index) and what the popular-for-skin-type policy serves them; each is shown the
+products similar to one they viewed
+(`similar.similar`, as GET /products/{code}/similar serves them). The audit only counts:
+nothing of it feeds a model, a published list or a metric other than these counts."""
 
 from __future__ import annotations
 
@@ -25,12 +28,15 @@ from recommender.dermatology import SINGLE_PURCHASE
 from recommender.eu_lists import eu_lists
 from recommender.hybrid import HybridModel
 from recommender.publishing import MemoryCandidates
+from recommender.ranking_policies import POLICIES
 from recommender.rule_stage import ListKind, Recommendation
 from recommender.rules import RuleBook, Situation, Suggestion
 from recommender.serving import CandidateSource, Catalog, recommend
 from recommender.signals import PURCHASE, CustomerFacts, LogSignals, ProductFacts
+from recommender.similar import similar
 
 SESSION_LENGTH = 2
+FOR_SKIN_TYPE_POLICY = POLICIES["popular-for-skin-type"]
 
 
 @dataclass
@@ -81,7 +87,7 @@ class WithoutEntries:
 
 def audit_suggestions(model: HybridModel, signals: LogSignals, sample: int = 300) -> RuleAudit:
     source = MemoryCandidates(model, signals)
-    catalog = Catalog("audit", RuleBook(signals.products), dict(signals.sku_products))
+    catalog = Catalog("audit", RuleBook(signals.products), dict(signals.sku_products), source.index)
     people = sorted(c for c, f in signals.customers.items() if not f.forgotten)
     rng = random.Random(0)
     chosen = rng.sample(people, min(sample, len(people)))
@@ -111,6 +117,11 @@ def _served(
     yield recommend(facts, source, catalog, session), history
     if facts.may_personalise:  # no entry, so no history known to the list
         yield recommend(facts, WithoutEntries(source), catalog), Situation()
+        # what an experiment's popular-for-skin-type variant serves them
+        yield recommend(facts, source, catalog, policy=FOR_SKIN_TYPE_POLICY), Situation()
+    viewed = catalog.sku_products.get(session[0]) if session else None
+    if viewed is not None:
+        yield similar(viewed, facts, catalog, history), history
 
 
 def _history(model: HybridModel, facts: CustomerFacts, bought: set[str]) -> Situation:

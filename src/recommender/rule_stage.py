@@ -22,11 +22,12 @@ class ListKind(StrEnum):
     PERSONAL = "personal"
     FOR_SKIN_TYPE = "popular_for_skin_type"
     POPULAR = "popular"
+    SIMILAR = "similar"  # products like one product (GET /products/{code}/similar)
 
     @property
     def ranked_with_profile(self) -> bool:
         """Whether the candidates were chosen with the customer's profile (needs consent)."""
-        return self is not ListKind.POPULAR
+        return self not in (ListKind.POPULAR, ListKind.SIMILAR)
 
 
 class UnscreenedListError(TypeError):
@@ -43,6 +44,9 @@ class Candidates:
     scored: Sequence[tuple[str, float]]
     session_reasons: Mapping[str, str] = field(default_factory=dict)
     promotion_reasons: Mapping[str, str] = field(default_factory=dict)
+    # the source's own reasons per product (a similar product's shared ingredient families,
+    # a lower price), said after the rules' and the origin
+    reasons: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 _SCREENED = object()
@@ -85,12 +89,16 @@ def screen(
     kept, excluded = rules.rank(
         customer.safety, profile, candidates.scored, situation, candidates.origin, limit
     )
-    added = (candidates.session_reasons, candidates.promotion_reasons)
+    own, once = candidates.reasons, (candidates.session_reasons, candidates.promotion_reasons)
     kept = [
         Suggestion(
             s.product_code,
             s.score,
-            (*s.reasons, *(found[s.product_code] for found in added if s.product_code in found)),
+            (
+                *s.reasons,
+                *own.get(s.product_code, ()),
+                *(found[s.product_code] for found in once if s.product_code in found),
+            ),
         )
         for s in kept
     ]

@@ -1,15 +1,18 @@
 """Answering one request from what the batch job published: the customer's precomputed
-candidates (or popular-for-their-skin-type, or plain popularity without consent), re-ranked with
-the session (what was viewed), then the rule stage on the customer's safety facts, profile (with
-consent) and stock as they are now."""
+candidates (or, for a consenting customer with a skin profile the last model did not know,
+candidates found through the published vector index from their profile; else
+popular-for-their-skin-type, or plain popularity without consent), re-ranked with the session
+(what was viewed), then the rule stage on the customer's safety facts, profile (with consent)
+and stock as they are now."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
+from recommender.features import user_tags
 from recommender.inventory_signals import promotions_of
 from recommender.promotion_boost import promoted
 from recommender.ranking_policies import STANDARD, RankingPolicy
@@ -17,10 +20,12 @@ from recommender.rule_stage import Candidates, ListKind, Recommendation, screen
 from recommender.rules import InStock, RuleBook, Situation
 from recommender.signals import CustomerFacts, ProductFacts
 from recommender.store import RecommendationStore
+from recommender.vector_index import PROFILE_ORIGIN, VectorIndex
 
 PERSONAL, FOR_SKIN_TYPE, POPULAR = ListKind.PERSONAL, ListKind.FOR_SKIN_TYPE, ListKind.POPULAR
 
 SEEN_PENALTY = 0.5
+CANDIDATES = 100  # as many as the batch job publishes a customer
 
 
 @dataclass
@@ -28,22 +33,37 @@ class Catalog:
     version: str
     rules: RuleBook
     sku_products: dict[str, str]
+    vectors: VectorIndex | None = None  # the model's vector index, when it was published
+    prices: dict[str, list[list[str]]] = field(default_factory=dict)  # [price, currency, size]
 
 
 class CatalogCache:
-    """The rule book for the published model, rebuilt when a new model is published."""
+    """The rule book and the vector index of the published model, loaded again when a new
+    model is published (`recs:model` names another version) and kept in memory."""
 
     def __init__(self, store: RecommendationStore) -> None:
         self.store = store
         self._current: Catalog | None = None
 
     def current(self) -> Catalog:
+        """One read of `recs:model` a request; the catalog and index only when it changed."""
+        if self._current is not None and self._current.version == self.store.version():
+            return self._current
         version, raw = self.store.catalog()
         if self._current is None or self._current.version != version:
             products = {code: _product(p) for code, p in raw.items()}
             skus = {sku: code for code, p in products.items() for sku in p.skus}
-            self._current = Catalog(version, RuleBook(products), skus)
+            vectors, prices = self._index(version)
+            self._current = Catalog(version, RuleBook(products), skus, vectors, prices)
         return self._current
+
+    def _index(self, version: str) -> tuple[VectorIndex | None, dict[str, list[list[str]]]]:
+        """The index published with this version; none if the one in Redis is another's (a
+        newer model is being published: the next request loads both anew)."""
+        found = self.store.index()
+        if found is None or found[0] != version:
+            return None, {}
+        return VectorIndex.from_bytes(found[1]), found[2]
 
 
 def _product(raw: dict[str, Any]) -> ProductFacts:
@@ -84,7 +104,7 @@ def recommend(
 ) -> Recommendation:
     """`at` is the moment of the request and `channel` its channel: a promotion active then on
     that channel (or on every channel) moves its product up by `policy.promotion_boost`."""
-    candidates, history = _candidates(customer, store, policy)
+    candidates, history = _candidates(customer, store, policy, catalog.vectors)
     situation = Situation(
         bought=frozenset(history.get("bought", ())),
         returned=frozenset(history.get("returned", ())),
@@ -103,7 +123,10 @@ def recommend(
 
 
 def _candidates(
-    customer: CustomerFacts, store: CandidateSource, policy: RankingPolicy
+    customer: CustomerFacts,
+    store: CandidateSource,
+    policy: RankingPolicy,
+    vectors: VectorIndex | None = None,
 ) -> tuple[Candidates, dict[str, Any]]:
     """The list before any rule, and the history the batch job published with it."""
     if not customer.may_personalise:
@@ -114,9 +137,23 @@ def _candidates(
     if entry is not None:
         scored = [(str(code), float(score)) for code, score in entry["candidates"]]
         return Candidates(PERSONAL, str(entry["origin"]), scored), entry
+    found = _from_profile(customer, vectors) if policy.personal else None
+    if found:
+        return Candidates(PERSONAL, PROFILE_ORIGIN, found), {}
     skin = customer.skin_type
     origin = f"popular with {skin} skin" if skin else "popular"
     return Candidates(FOR_SKIN_TYPE, origin, _ranked(store.popular(skin))), {}
+
+
+def _from_profile(
+    customer: CustomerFacts, vectors: VectorIndex | None
+) -> list[tuple[str, float]] | None:
+    """A consenting customer with a skin profile and no published entry (registered after the
+    last model): their vector from their profile tags, their candidates from the index."""
+    if vectors is None or not customer.skin_type:
+        return None
+    user = vectors.profile_vector(user_tags(customer))
+    return None if user is None else vectors.candidates(user, CANDIDATES)
 
 
 def _ranked(codes: list[str]) -> list[tuple[str, float]]:

@@ -78,6 +78,15 @@ class Interaction:
     location: str | None = None
 
 
+@dataclass(frozen=True)
+class SkuPrice:
+    """A SKU's price as the catalog events last set it (`Sku.Defined`, `Sku.Repriced`)."""
+
+    price: str  # decimal text, as the event has it
+    currency: str
+    size: str = ""  # the variant's size attribute, e.g. "30ML"
+
+
 @dataclass
 class LogSignals:
     products: dict[str, ProductFacts] = field(default_factory=dict)
@@ -85,6 +94,7 @@ class LogSignals:
     interactions: list[Interaction] = field(default_factory=list)
     sku_products: dict[str, str] = field(default_factory=dict)
     position: int = 0  # the last notification read from the inventory log
+    sku_prices: dict[str, SkuPrice] = field(default_factory=dict)
 
     def extended(self, newer: LogSignals) -> LogSignals:
         """These signals followed by those read since `position` (incremental training)."""
@@ -94,6 +104,7 @@ class LogSignals:
             interactions=[*self.interactions, *newer.interactions],
             sku_products={**self.sku_products, **newer.sku_products},
             position=max(self.position, newer.position),
+            sku_prices={**self.sku_prices, **newer.sku_prices},
         )
 
     def consented(self) -> LogSignals:

@@ -2,7 +2,9 @@
 
 Keys (under a namespace): `recs:customer:<id>` one customer's candidates with their history
 and locations; `recs:popular:<skin type>` and `recs:popular:any` the fallbacks; `recs:catalog`
-the products the rules need; `recs:model` which model version published them.
+the products the rules need; `recs:model` which model version published them; `recs:index` (a
+hash) the serving model's vector index with its version and the products' prices, written
+before `recs:model` names the version.
 
 Challengers of an experiment (a model version tested against the serving one):
 `recs:challenger:<version>:customer:<id>` each consenting customer's candidates from that
@@ -60,6 +62,20 @@ class RecommendationStore:
         pipe.set(self.prefix + "model", version)
         pipe.execute()
 
+    def publish_index(self, version: str, index: bytes, prices: dict[str, Any]) -> None:
+        """The vector index (`VectorIndex.to_bytes`) of the model about to be published, and
+        the SKU prices similar products compare; one write, so a reader sees all or none."""
+        fields = {"version": version, "index": index, "prices": orjson.dumps(prices)}
+        self.client.hset(self.prefix + "index", mapping=fields)  # type: ignore[arg-type]
+
+    def index(self) -> tuple[str, bytes, dict[str, Any]] | None:
+        """The published vector index: its version, its bytes and the prices; None if none."""
+        found: dict[bytes, bytes] = self.client.hgetall(self.prefix + "index")  # type: ignore[assignment]
+        if not found or b"index" not in found:
+            return None
+        version = found.get(b"version", b"").decode()
+        return version, found[b"index"], dict(orjson.loads(found.get(b"prices", b"{}")))
+
     def forget(self, customer_id: str) -> None:
         """Everything published for the customer: the serving model's entry and every
         challenger's."""
@@ -109,6 +125,11 @@ class RecommendationStore:
     def popular(self, skin_type: str | None) -> list[str]:
         found = self._get(f"popular:{skin_type or 'any'}") if skin_type else None
         return list(found or self._get("popular:any") or [])
+
+    def version(self) -> str:
+        """The published model's version ("" before any)."""
+        found = self.client.get(self.prefix + "model")
+        return found.decode() if isinstance(found, bytes) else ""
 
     def catalog(self) -> tuple[str, dict[str, Any]]:
         version = self.client.get(self.prefix + "model")

@@ -69,6 +69,7 @@ class LogRead:
             interactions=attributed(interactions, self.people),
             sku_products=dict(self.fold.sku_products),
             position=self.fold.position,
+            sku_prices=self.fold.prices(),
         )
         return signals, implicit
 
@@ -135,7 +136,7 @@ def train_from_log(
     }
     artefacts.save(directory, model, fold, meta)
     if store is not None:
-        publish(store, directory.name, model, signals)
+        publish(store, directory.name, model, signals, artefacts.load_index(directory))
     personalised = sum(1 for c in signals.customers.values() if c.may_personalise)
     return TrainingReport(
         directory.name,

@@ -22,6 +22,7 @@ from demo.formulas import FRAGRANCE
 from demo.seeding import Seeder, seed
 from recommender.store import RecommendationStore
 from recommender.training import train_from_log
+from recommender.vector_index import VectorIndex
 from tests.e2e.ledger_server import RunningLedger, auth_headers, serve, token
 
 REDIS_URL = os.environ.get("GLOW_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -128,9 +129,13 @@ def test_the_session_reranks_and_withdrawn_consent_stops_personal_suggestions_at
     assert all(s["reasons"] == ["popular with our customers"] for s in after["suggestions"])
 
 
-def test_a_customer_without_a_personal_model_gets_popular_for_their_skin_type(
-    shop: RunningLedger, tmp_path: Path, recs_url: str
+def test_a_new_customer_with_a_skin_profile_gets_a_personal_list_through_the_index_at_once(
+    shop: RunningLedger, tmp_path: Path, recs_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Registered after the last model, so nothing was published for them: their vector
+    comes from their profile tags, their candidates from the published index (its HNSW
+    graphs here: GLOW_RECOMMENDER_ANN_EXACT_UP_TO=0)."""
+    monkeypatch.setenv("GLOW_RECOMMENDER_ANN_EXACT_UP_TO", "0")
     seeded(shop)
     trained(shop, tmp_path, recs_url)
     headers = {**auth_headers(), "Idempotency-Key": str(uuid.uuid4()), "X-Channel": "web"}
@@ -141,16 +146,33 @@ def test_a_customer_without_a_personal_model_gets_popular_for_their_skin_type(
     ).json()
     cid = made["customer_id"]
     post(shop, f"/customers/{cid}/skin-profile", {"skin_type": "oily", "concerns": ["pores"]})
+    without_consent = recommendations(shop, cid)
+    assert without_consent["kind"] == "popular"
     post(
         shop,
         f"/customers/{cid}/consents/grant",
         {"purpose": "personalisation", "text_version": "1"},
     )
+    store = RecommendationStore.from_url(recs_url)
+    assert store.customer(cid) is None
+    published = store.index()
+    assert published is not None and published[0] == "v0001"
+    assert not VectorIndex.from_bytes(published[1]).exact
     body = recommendations(shop, cid)
-    assert body["kind"] == "popular_for_skin_type"
+    assert body["kind"] == "personal" and body["model"] == "v0001"
     assert body["suggestions"] and all(
-        "popular with oily skin" in s["reasons"] for s in body["suggestions"]
+        "chosen for customers with your skin profile" in s["reasons"] for s in body["suggestions"]
     )
+    assert any("suits oily skin" in s["reasons"] for s in body["suggestions"])  # with consent
+    saved = VectorIndex.from_bytes((tmp_path / "v0001" / "vector_index.npz").read_bytes())
+    user = saved.profile_vector(["skin:oily", "concern:pores"])
+    assert user is not None
+    best = [code for code, _ in saved.candidates(user, 10)]
+    served = [s["product_code"] for s in body["suggestions"]]
+    assert len(set(best) & set(served)) >= 5  # the profile's own best, bar rules and boosts
+    no_skin_type = new_customer(shop, {"concerns": ["pores"]}, fragrance_free=False)
+    grant(shop, no_skin_type)
+    assert recommendations(shop, no_skin_type)["kind"] == "popular_for_skin_type"
 
 
 # --- safety on every list, consented or not ------------------------------------------------
@@ -214,9 +236,11 @@ def every_kind(
     shop: RunningLedger, business: Business, ids: dict[str, str], profile: dict[str, Any]
 ) -> dict[str, str]:
     """One customer with this profile per kind of list: popular (no consent), popular for
-    their skin type (consent, no published entry), personal (consent, published entry)."""
+    their skin type (consent, no published entry, no skin type to score them from), personal
+    (consent, published entry)."""
     popular = new_customer(shop, profile, fragrance_free=True)
-    for_skin = new_customer(shop, profile, fragrance_free=True)
+    without_skin_type = {k: v for k, v in profile.items() if k != "skin_type"}
+    for_skin = new_customer(shop, without_skin_type, fragrance_free=True)
     grant(shop, for_skin)
     person = next(
         c for c in business.customers.values() if c.facts.personalisation and c.facts.skin_type
