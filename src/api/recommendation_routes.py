@@ -44,12 +44,13 @@ async def recommendations(request: Request) -> Response:
     facts, read = await _facts(request, customer)
     for person in read:
         await log_access(request, person, _purpose(facts), request.headers.get("x-access-reason"))
+    catalog = cache.current()  # once: a model published meanwhile is the next request's
     result = await run_in_threadpool(
-        recommend, facts, cache.store, cache.current(), viewed, in_stock, limit
+        recommend, facts, cache.store, catalog, viewed, in_stock, limit
     )
     body: dict[str, Any] = {
         **result.as_dict(),
-        "model": cache.current().version or None,
+        "model": catalog.version or None,
         "stock_checked": in_stock is not None,
     }
     return Response(orjson.dumps(body), media_type="application/json")

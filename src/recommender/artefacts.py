@@ -1,6 +1,8 @@
-"""Versioned model artefacts: `<root>/v0001/` holds the embeddings (`embeddings.npz`), the
-feature spaces and training position (`model.json`), its evaluation, and the log state a
-`--since-last` run continues from (`log_state.json`)."""
+"""Versioned model artefacts: `<root>/v0001/` holds the embeddings and LightFM's learner state
+(`embeddings.npz`), the feature spaces, training position and the version's record (`model.json`:
+its kind, log positions, hold-out, both models' figures, promoted or refused and why), and the
+log state the next run continues from (`log_state.json`). Which version serves is a pointer of
+its own (`serving_pointer.py`)."""
 
 from __future__ import annotations
 
@@ -16,10 +18,10 @@ from recommender.artefact_versions import versions
 from recommender.features import FeatureSpace
 from recommender.hybrid import HybridModel
 from recommender.inventory_signals import InventoryFold
-from recommender.lightfm_core import Embeddings
+from recommender.lightfm_core import Embeddings, LearnerState
 from recommender.signals import Interaction
 
-__all__ = ["load", "load_fold", "next_version", "save", "versions"]
+__all__ = ["load", "load_fold", "next_version", "record", "save", "versions"]
 
 
 def next_version(root: Path) -> Path:
@@ -39,6 +41,7 @@ def save(directory: Path, model: HybridModel, fold: InventoryFold, meta: dict[st
         item_biases=e.item_biases,
         item_vectors=model.item_vectors,
         item_bias=model.item_bias,
+        **_state_arrays(e.state),
     )
     document = {
         **meta,
@@ -52,8 +55,11 @@ def save(directory: Path, model: HybridModel, fold: InventoryFold, meta: dict[st
         "product_codes": model.product_codes,
         "negative": sorted([c, p] for c, p in model.negative),
     }
-    (directory / "model.json").write_text(json.dumps(document, indent=1))
     (directory / "log_state.json").write_text(json.dumps(_fold_json(fold)))
+    # model.json last, whole or not at all: a folder without it is not a version (versions()).
+    partial = directory / ".model.json.partial"
+    partial.write_text(json.dumps(document, indent=1))
+    partial.replace(directory / "model.json")
     return directory
 
 
@@ -65,10 +71,11 @@ def load(directory: Path) -> tuple[HybridModel, dict[str, Any]]:
         arrays["user_biases"],
         arrays["item_embeddings"],
         arrays["item_biases"],
+        _state(arrays),
     )
-    model = HybridModel(
-        FeatureSpace(meta["users"], meta["user_tags"]),
-        FeatureSpace(meta["items"], meta["item_tags"]),
+    model = HybridModel(  # the spaces' columns as saved (a grown space's are not sorted)
+        FeatureSpace.laid_out(meta["users"], meta["user_tags"]),
+        FeatureSpace.laid_out(meta["items"], meta["item_tags"]),
         meta["product_codes"],
         embeddings,
         datetime.fromisoformat(meta["trained_until"]),
@@ -78,6 +85,36 @@ def load(directory: Path) -> tuple[HybridModel, dict[str, Any]]:
         arrays["item_bias"],
     )
     return model, meta
+
+
+def record(directory: Path) -> dict[str, Any]:
+    """The version's model.json without the feature spaces (what `glow recommend versions`
+    lists: kind, positions, hold-out, figures, the gate's decision)."""
+    meta: dict[str, Any] = json.loads((directory / "model.json").read_text())
+    for bulky in ("users", "user_tags", "items", "item_tags", "product_codes", "negative"):
+        meta.pop(bulky, None)
+    return meta
+
+
+_STATE = (
+    "user_embedding_gradients",
+    "user_bias_gradients",
+    "item_embedding_gradients",
+    "item_bias_gradients",
+)
+
+
+def _state_arrays(state: LearnerState | None) -> dict[str, Any]:
+    if state is None:
+        return {}
+    return {f"state_{name}": getattr(state, name) for name in _STATE}
+
+
+def _state(arrays: Any) -> LearnerState | None:
+    """The learner state, or None for an artefact saved before it was kept."""
+    if not all(f"state_{name}" in arrays for name in _STATE):
+        return None
+    return LearnerState(*(arrays[f"state_{name}"] for name in _STATE))
 
 
 def load_fold(directory: Path) -> InventoryFold:

@@ -41,19 +41,32 @@ class RecommendationStore:
         customers: dict[str, dict[str, Any]],
         withdrawn: list[str],
     ) -> None:
-        """Replace everything a model publishes; customers without consent lose their entry."""
-        pipe = self.client.pipeline(transaction=False)
-        pipe.set(self.prefix + "catalog", orjson.dumps(catalog))
+        """Replace everything a model publishes; customers without consent lose their entry.
+
+        The catalog, the version and the popular lists change first, together (one MULTI):
+        the catalog is read from the whole log, so it holds every product of this version and
+        of every earlier one, and an answer made while the customers' entries are being
+        replaced, from an old entry or a new one, finds each of its candidates in it (and the
+        API's catalog cache, keyed on the version, reloads at once)."""
+        switch = self.client.pipeline(transaction=True)
+        switch.set(self.prefix + "catalog", orjson.dumps(catalog))
         for skin, codes in popular.items():
-            pipe.set(self.prefix + f"popular:{skin}", orjson.dumps(codes))
+            switch.set(self.prefix + f"popular:{skin}", orjson.dumps(codes))
+        switch.set(self.prefix + "model", version)
+        switch.execute()
+        pipe = self.client.pipeline(transaction=False)
         for n, (customer_id, entry) in enumerate(customers.items()):
             pipe.set(self.prefix + f"customer:{customer_id}", orjson.dumps(entry), ex=TTL_SECONDS)
             if n % 1000 == 999:
                 pipe.execute()
         for customer_id in withdrawn:
             pipe.delete(self.prefix + f"customer:{customer_id}")
-        pipe.set(self.prefix + "model", version)
         pipe.execute()
+
+    def version(self) -> str | None:
+        """The version published (or being published) here, None before any."""
+        found = self.client.get(self.prefix + "model")
+        return found.decode() if isinstance(found, bytes) else None
 
     def forget(self, customer_id: str) -> None:
         self.client.delete(self.prefix + f"customer:{customer_id}")
