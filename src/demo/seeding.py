@@ -64,9 +64,7 @@ class Seeder:
         await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
 
 
-async def seed(
-    seeder: Seeder, business: Business, until: datetime | None = None
-) -> dict[str, int]:
+async def seed(seeder: Seeder, business: Business, until: datetime | None = None) -> dict[str, int]:
     """The business; with `until`, its history before then only (stock is received for all
     of it, so `send_history` can add the rest later: a log that grows)."""
     places = [*STORES, WAREHOUSE]

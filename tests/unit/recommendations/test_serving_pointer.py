@@ -37,7 +37,7 @@ def test_the_pointer_moves_only_to_complete_versions_and_every_move_is_recorded(
     (tmp_path / "v0003").mkdir()  # half written: no model.json
     point(tmp_path, "v0001", GATE, "first", AT)
     assert serving_version(tmp_path) == tmp_path / "v0001"
-    with pytest.raises(UnknownVersionError, match="v0003.*versions: v0001, v0002"):
+    with pytest.raises(UnknownVersionError, match=r"v0003.*versions: v0001, v0002"):
         point(tmp_path, "v0003", ROLLBACK, "no", AT)
     with pytest.raises(UnknownVersionError, match="like v0003"):
         point(tmp_path, "../etc", ROLLBACK, "no", AT)

@@ -90,7 +90,8 @@ def test_continuing_training_moves_the_rows_it_trains_and_leaves_the_input_untou
     assert not np.allclose(continued.user_embeddings[0], learned.user_embeddings[0])
     assert np.array_equal(continued.user_embeddings[7], learned.user_embeddings[7])  # untouched
     assert learned.state is not None and continued.state is not None
-    assert (continued.state.user_embedding_gradients >= learned.state.user_embedding_gradients).all()
+    grew = continued.state.user_embedding_gradients >= learned.state.user_embedding_gradients
+    assert grew.all()
     with pytest.raises(ValueError, match="grow the embeddings first"):
         continue_training(learned, more, config, identity(31), identity(20))
 
