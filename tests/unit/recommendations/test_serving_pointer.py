@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from recommender.retention import old_artefacts
 from recommender.serving_pointer import (
     GATE,
     ROLLBACK,
@@ -66,3 +67,14 @@ def test_a_folder_from_before_the_pointer_serves_its_newest_ungated_version(
     version(tmp_path, "v0002")
     version(tmp_path, "v0003", gate={"promoted": False, "reason": "worse"})
     assert serving_version(tmp_path) == tmp_path / "v0002"
+
+
+def test_retention_never_removes_the_serving_version_even_when_newer_ones_were_refused(
+    tmp_path: Path,
+) -> None:
+    old = "2026-01-01T00:00:00+00:00"
+    for name in ("v0001", "v0002", "v0003", "v0004"):
+        version(tmp_path, name, trained_until=old, gate={"promoted": name == "v0002"})
+    point(tmp_path, "v0002", GATE, "not worse", AT)
+    removable = old_artefacts(tmp_path, AT, frozenset({"v0001"}))
+    assert [p.name for p in removable] == ["v0003"]  # v0001 Redis serves, v0004 the newest
