@@ -179,20 +179,22 @@ class ModelKeeper:
     @property
     def unlearned(self) -> int:
         """Interactions read that the serving model has not learned from."""
-        trained = self._serving.trained_interactions if self._serving else 0
+        serving = self.serving
+        trained = serving.trained_interactions if serving else 0
         return max(0, len(self.fold.interactions) - trained)
 
     def due(self, now: datetime, cadence: Cadence) -> str | None:
         """Which update is due now, if any."""
+        serving = self.serving
         if self.pending == 0:
             return None
-        if self._serving is None:
+        if serving is None:
             return FULL
         if self.full_at is None or now - self.full_at >= timedelta(hours=cadence.retrain_hours):
             return FULL
         if self.pending >= cadence.interactions:
             return WARM
-        waited = now - (self.attempted_at or self._serving.model.trained_until)
+        waited = now - (self.attempted_at or serving.model.trained_until)
         return WARM if waited >= timedelta(seconds=cadence.seconds) else None
 
     # --- a candidate ------------------------------------------------------------------------
