@@ -21,7 +21,16 @@ from recommender.inventory_signals import InventoryFold
 from recommender.lightfm_core import Embeddings, LearnerState
 from recommender.signals import Interaction
 
-__all__ = ["load", "load_fold", "next_version", "record", "save", "versions"]
+__all__ = [
+    "drop_fold",
+    "has_fold",
+    "load",
+    "load_fold",
+    "next_version",
+    "record",
+    "save",
+    "versions",
+]
 
 
 def next_version(root: Path) -> Path:
@@ -115,6 +124,17 @@ def _state(arrays: Any) -> LearnerState | None:
     if not all(f"state_{name}" in arrays for name in _STATE):
         return None
     return LearnerState(*(arrays[f"state_{name}"] for name in _STATE))
+
+
+def has_fold(directory: Path) -> bool:
+    return (directory / "log_state.json").exists()
+
+
+def drop_fold(directory: Path) -> None:
+    """Remove a version's log state (every interaction it read, by customer id) once nothing
+    will continue from it: kept only by the serving version (and the newest), a version
+    served again later reads the log from its start instead (the same interactions)."""
+    (directory / "log_state.json").unlink(missing_ok=True)
 
 
 def load_fold(directory: Path) -> InventoryFold:

@@ -126,7 +126,7 @@ class ModelKeeper:
         self.store, self.behaviour, self.config = store, behaviour, config
         self._serving = self._load_serving()
         start = None
-        if resume and self._serving is not None:
+        if resume and self._serving is not None and artefacts.has_fold(self._serving.directory):
             start = artefacts.load_fold(self._serving.directory)
         self.fold = start or InventoryFold()
         self.attempted_through, self.attempted_at, self.full_at = self._attempts()
@@ -143,7 +143,9 @@ class ModelKeeper:
             return None
         model, meta = artefacts.load(directory)
         if "trained_interactions" not in meta:  # saved before: it learned all it had read
-            meta["trained_interactions"] = len(artefacts.load_fold(directory).interactions)
+            known = artefacts.has_fold(directory)
+            read = len(artefacts.load_fold(directory).interactions) if known else 0
+            meta["trained_interactions"] = read
         return Serving(directory, model, meta)
 
     def _attempts(self) -> tuple[int, datetime | None, datetime | None]:
@@ -161,6 +163,16 @@ class ModelKeeper:
                 full_at = at
                 break
         return through, attempted_at, full_at
+
+    def refresh(self) -> bool:
+        """Serve what the pointer names, if another process moved it (`glow recommend
+        promote`); True if it changed. The log read so far stays: the same log."""
+        found = serving_version(self.root)
+        current = self._serving.directory if self._serving else None
+        if found == current:
+            return False
+        self._serving = self._load_serving()
+        return True
 
     # --- the log ----------------------------------------------------------------------------
 
@@ -248,7 +260,12 @@ class ModelKeeper:
         record |= {**(meta or {}), **implicit, "train_seconds": _since(started)}
         artefacts.save(directory, model, self.fold, record)
         if judgement.promote:
+            previous = self._serving
             self._promote(directory, model, people, judgement, now)
+            if previous is not None:
+                artefacts.drop_fold(previous.directory)
+        else:
+            artefacts.drop_fold(directory)  # never continued from: its record is enough
         outcome = Outcome(
             kind,
             directory.name,

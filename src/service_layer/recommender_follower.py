@@ -92,6 +92,11 @@ class RecommenderFollower:
     def step(self) -> Outcome | None:
         """Read what is new; make the update that is due, if one is. One attempt at most."""
         with self._lock:
+            if self.keeper.refresh():  # an operator's rollback: judge against what serves
+                log.info(
+                    "recommender serving version changed elsewhere",
+                    extra={"step": "recommender-refresh", "version": self._serving_name()},
+                )
             self.keeper.read()
             self._observe()
             now = self.clock()

@@ -356,6 +356,9 @@ def test_a_corrupted_batch_makes_a_worse_candidate_that_is_refused_and_never_pub
     assert serving_version(story.root) == story.root / "v0002"
     assert story.store.version() == "v0002"
     assert [p["version"] for p in promotions(story.root)] == ["v0001", "v0002"]
+    # Only the serving version keeps the log state (every interaction, by customer id).
+    kept = {p.name for p in story.root.glob("v*") if artefacts.has_fold(p)}
+    assert kept == {"v0002"}
     for demo_id in story.corrupted_buyers[:10]:
         entry = story.store.customer(story.ids[demo_id])
         assert entry is None or entry["model"] == "v0002"

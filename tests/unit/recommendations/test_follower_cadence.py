@@ -65,6 +65,9 @@ class Keeper:
     def republish(self) -> bool:
         return False
 
+    def refresh(self) -> bool:
+        return False
+
 
 def follower(keeper: Keeper, now: datetime = NOW) -> RecommenderFollower:
     return RecommenderFollower(keeper, CADENCE, clock=lambda: now)  # type: ignore[arg-type]
