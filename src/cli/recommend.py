@@ -191,19 +191,20 @@ def _versions(settings: Settings, args: argparse.Namespace) -> int:
 def _promote(settings: Settings, args: argparse.Namespace) -> int:
     from recommender.config import model_dir, recommendations_url
     from recommender.continuous import ModelKeeper
-    from recommender.serving_pointer import UnknownVersionError
+    from recommender.serving_pointer import UnknownVersionError, require_version
     from recommender.store import RecommendationStore
 
+    try:
+        require_version(model_dir(), args.version)
+    except UnknownVersionError as error:
+        print(f"glow: {error}", file=sys.stderr)
+        return 2
     url = recommendations_url(settings)
     store = RecommendationStore.from_url(url) if url else None
     inventory, customers = _ledgers(settings)
     keeper = ModelKeeper(model_dir(), inventory, customers, store)
-    try:
-        keeper.read()
-        entry = keeper.promote(args.version, datetime.now(UTC), args.reason)
-    except UnknownVersionError as error:
-        print(f"glow: {error}", file=sys.stderr)
-        return 2
+    keeper.read()
+    entry = keeper.promote(args.version, datetime.now(UTC), args.reason)
     print(json.dumps({**entry, "published": store is not None}, indent=1))
     return 0
 

@@ -56,13 +56,7 @@ def _legacy(root: Path) -> Path | None:
 
 def point(root: Path, version: str, how: str, reason: str, at: datetime) -> dict[str, Any]:
     """Make `version` the serving one and record the promotion; returns the record."""
-    directory = root / version
-    if not directory.match(VERSION_PATTERN) or not (directory / "model.json").exists():
-        known = ", ".join(p.name for p in versions(root)) or "none"
-        raise UnknownVersionError(
-            f"no complete version {version!r} in {root} (versions: {known}); expected a name "
-            "like v0003 that `glow recommend versions` lists"
-        )
+    require_version(root, version)
     previous = serving_version(root)
     entry = {
         "version": version,
@@ -77,6 +71,18 @@ def point(root: Path, version: str, how: str, reason: str, at: datetime) -> dict
         os.fsync(log.fileno())
     _replace(root / POINTER, version + "\n")
     return entry
+
+
+def require_version(root: Path, version: str) -> Path:
+    """The complete version `version` in `root`, or an UnknownVersionError naming those there."""
+    directory = root / version
+    if not directory.match(VERSION_PATTERN) or not (directory / "model.json").exists():
+        known = ", ".join(p.name for p in versions(root)) or "none"
+        raise UnknownVersionError(
+            f"no complete version {version!r} in {root} (versions: {known}); expected a name "
+            "like v0003 that `glow recommend versions` lists"
+        )
+    return directory
 
 
 def promotions(root: Path) -> list[dict[str, Any]]:

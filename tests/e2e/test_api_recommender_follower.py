@@ -64,6 +64,9 @@ class Story:
     answers: list[tuple[int, str | None]] = field(default_factory=list)
     restarted: dict[str, Any] = field(default_factory=dict)
     refused: Outcome | None = None
+    rolled_back: dict[str, Any] = field(default_factory=dict)
+    after_promotion: dict[str, Any] = field(default_factory=dict)
+    after_refusal: dict[str, Any] = field(default_factory=dict)
     corrupted_buyers: list[str] = field(default_factory=list)
 
 
@@ -147,6 +150,7 @@ def tell(shop: RunningLedger, root: Path, store: RecommendationStore) -> Story:
     grow_and_promote(story)
     restart(story)
     corrupt_and_refuse(story)
+    roll_back(story)
     return story
 
 
@@ -208,6 +212,20 @@ def grow_and_promote(story: Story) -> None:
     for _ in range(5):  # after the promotion
         answer = ask(story.shop, customers[0])
         story.answers.append((answer.status_code, answer.json().get("model")))
+    story.after_promotion = snapshot(story)
+
+
+def snapshot(story: Story) -> dict[str, Any]:
+    """What serves, what Redis publishes, the promotions, every published entry: as now."""
+    serving = serving_version(story.root)
+    return {
+        "serving": serving.name if serving else None,
+        "published": story.store.version(),
+        "promotions": [p["version"] for p in promotions(story.root)],
+        "entries": {demo: story.store.customer(real) for demo, real in story.ids.items()},
+        "newcomer": ask(story.shop, story.newcomer, "?limit=20"),
+        "folds": {p.name for p in story.root.glob("v*") if artefacts.has_fold(p)},
+    }
 
 
 def restart(story: Story) -> None:
@@ -264,6 +282,24 @@ def corrupt_and_refuse(story: Story) -> None:
     follower = RecommenderFollower(keeper(story), CADENCE)
     follower.start()
     story.refused = follower.step()
+    story.after_refusal = snapshot(story)
+
+
+def roll_back(story: Story) -> None:
+    """An operator serves v0001 again (`glow recommend promote v0001`) while a follower runs."""
+    running = RecommenderFollower(keeper(story), CADENCE)
+    running.start()
+    entry = keeper(story).promote("v0001", datetime.now(UTC), "checking an old model")
+    answer = ask(story.shop, story.ids[sorted(story.ids)[0]])
+    changed = running.keeper.refresh()
+    story.rolled_back = {
+        "entry": entry,
+        "published": story.store.version(),
+        "answered": answer.json().get("model"),
+        "status": answer.status_code,
+        "follower_saw_it": changed,
+        "follower_serving": running.keeper.serving.version if running.keeper.serving else None,
+    }
 
 
 # --- the chapters ----------------------------------------------------------------------------
@@ -293,9 +329,9 @@ def test_a_warm_update_on_the_grown_log_is_promoted_and_served_without_a_failed_
     assert set(gate["candidate"]) == set(gate["serving"]) == {"p_at_10", "auc"}
     for metric, tolerance in gate["tolerance"].items():
         assert gate["difference"][metric] >= -tolerance
-    assert serving_version(story.root) == story.root / "v0002"
-    assert story.store.version() == "v0002"
-    assert [p["version"] for p in promotions(story.root)] == ["v0001", "v0002"]
+    now = story.after_promotion
+    assert now["serving"] == "v0002" and now["published"] == "v0002"
+    assert now["promotions"] == ["v0001", "v0002"]
 
     statuses = {status for status, _ in story.answers}
     assert statuses == {200}, story.answers  # no request failed while promoting
@@ -307,7 +343,7 @@ def test_a_warm_update_on_the_grown_log_is_promoted_and_served_without_a_failed_
 
 def test_a_new_customer_and_a_new_product_are_served_from_their_features(story: Story) -> None:
     assert story.before_update["kind"] == "popular_for_skin_type"  # no entry published yet
-    answer = ask(story.shop, story.newcomer, "?limit=20")
+    answer = story.after_promotion["newcomer"]
     assert answer.status_code == 200
     body = answer.json()
     assert body["kind"] == "personal" and body["model"] == "v0002"
@@ -319,7 +355,7 @@ def test_a_new_customer_and_a_new_product_are_served_from_their_features(story: 
     ranks: dict[str, list[int]] = {"dry": [], "oily": []}
     for demo_id, customer in story.business.customers.items():
         skin = customer.facts.skin_type
-        entry = story.store.customer(story.ids[demo_id])
+        entry = story.after_promotion["entries"][demo_id]
         if skin in ranks and entry is not None:
             codes = [code for code, _ in entry["candidates"]]
             ranks[skin].append(codes.index(NEW_PRODUCT))
@@ -353,14 +389,27 @@ def test_a_corrupted_batch_makes_a_worse_candidate_that_is_refused_and_never_pub
     assert record["holdout"]["customers_judged"] >= 5
     held_from = datetime.fromisoformat(record["holdout"]["from"])
     assert held_from >= SECOND_CUT  # the hold-out is the real purchases after the batch
-    assert serving_version(story.root) == story.root / "v0002"
-    assert story.store.version() == "v0002"
-    assert [p["version"] for p in promotions(story.root)] == ["v0001", "v0002"]
+    now = story.after_refusal
+    assert now["serving"] == "v0002" and now["published"] == "v0002"
+    assert now["promotions"] == ["v0001", "v0002"]
     # Only the serving version keeps the log state (every interaction, by customer id).
-    kept = {p.name for p in story.root.glob("v*") if artefacts.has_fold(p)}
-    assert kept == {"v0002"}
-    for demo_id in story.corrupted_buyers[:10]:
-        entry = story.store.customer(story.ids[demo_id])
+    assert now["folds"] == {"v0002"}
+    for demo_id in story.corrupted_buyers:
+        entry = now["entries"][demo_id]
         assert entry is None or entry["model"] == "v0002"
     real = [h for h in story.business.happenings if h.at >= SECOND_CUT and h.kind in SALES]
     assert record["holdout"]["interactions"] <= len(real)  # within the real purchases
+
+
+def test_an_operator_rolls_back_to_an_older_version_and_the_follower_follows(
+    story: Story,
+) -> None:
+    rolled = story.rolled_back
+    entry = rolled["entry"]
+    assert entry["version"] == "v0001" and entry["how"] == "rollback"
+    assert entry["previous"] == "v0002" and entry["reason"] == "checking an old model"
+    assert rolled["published"] == "v0001"
+    assert rolled["status"] == 200 and rolled["answered"] == "v0001"
+    assert rolled["follower_saw_it"] and rolled["follower_serving"] == "v0001"
+    assert serving_version(story.root) == story.root / "v0001"
+    assert [p["how"] for p in promotions(story.root)] == ["first", "gate", "rollback"]
