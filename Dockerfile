@@ -37,7 +37,8 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 glow \
  && useradd --system --uid 10001 --gid glow --home-dir /var/lib/glow --create-home \
-      --shell /usr/sbin/nologin glow
+      --shell /usr/sbin/nologin glow \
+ && install --directory --owner=10001 --group=10001 /var/lib/glow-models
 COPY --from=build /opt/glow /opt/glow
 ENV PATH=/opt/glow/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -45,6 +46,8 @@ ENV PATH=/opt/glow/bin:$PATH \
     TMPDIR=/tmp
 # Relative paths (the embedded SQLite store, chDB, Faust's folder) land here, writable by
 # the ledger's user; in Kubernetes this and /tmp are volumes, the root file system read-only.
+# /var/lib/glow-models (made above, the user's) is where the recommender follower keeps its
+# model versions: a volume mounted there starts owned by that user.
 WORKDIR /var/lib/glow
 USER 10001:10001
 EXPOSE 8000

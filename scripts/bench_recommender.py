@@ -36,6 +36,13 @@
 - similar_api_p99_ms: p99 of GET /products/{code}/similar?customer=... over HTTP (uvicorn),
   the index loaded from Redis, on a small business seeded through the command API, its
   HNSW graphs forced (GLOW_RECOMMENDER_ANN_EXACT_UP_TO=0) since it has few products.
+- partial_update_s: continuous training (recommender/continuous.py) on a small demo business
+  seeded through the command API (SQLite store, Redis as above): a first model promoted, then
+  1,000 sales and returns appended through the API; the wall time from the last of them to a
+  warm update judged, promoted and published (the follower's step: read the log, fit_partial,
+  the gate on the fresh hold-out, save, publish). partial_update_cpu_s is the process's CPU
+  seconds over the same span (LightFM's threads included); partial_update_promoted whether the
+  gate promoted it (a refusal is reported, never hidden).
 """
 
 from __future__ import annotations
@@ -68,18 +75,21 @@ from api.app import create_app  # noqa: E402
 from api.auth import mint_token  # noqa: E402
 from configuration.settings import Settings  # noqa: E402
 from demo.business import generate  # noqa: E402
-from demo.seeding import Seeder, seed  # noqa: E402
+from demo.seeding import Seeder, seed, send_history  # noqa: E402
 from recommender import movielens  # noqa: E402
+from recommender.continuous import Cadence, ModelKeeper  # noqa: E402
 from recommender.hybrid import fit  # noqa: E402
 from recommender.lightfm_core import TrainingConfig, train  # noqa: E402
 from recommender.movielens_temporal import run_temporal, run_warm_update  # noqa: E402
 from recommender.rule_audit import RuleAudit, audit_suggestions  # noqa: E402
 from recommender.rule_stage import ListKind  # noqa: E402
 from recommender.rules import Situation, Suggestion  # noqa: E402
+from recommender.signals import PURCHASE, RETURN  # noqa: E402
 from recommender.store import RecommendationStore  # noqa: E402
 from recommender.training import train_from_log  # noqa: E402
 from recommender.vector_index import VectorIndex, build, indexed  # noqa: E402
 from service_layer.bootstrap import LedgerRuntime, bootstrap  # noqa: E402
+from service_layer.recommender_follower import RecommenderFollower  # noqa: E402
 
 SECRET = "bench-" + uuid.uuid4().hex
 
@@ -252,7 +262,7 @@ def vector_figures(requests: int) -> dict[str, Any]:
         assert not index.exact
         unit = index.item_vectors / np.linalg.norm(index.item_vectors, axis=1, keepdims=True)
         for user in users:
-            exact = np.argsort(-(index.item_vectors @ user + index.item_bias))[:10]
+            exact = np.argsort(-index.scores(user))[:10]
             started = time.perf_counter_ns()
             best = index.best_for(user, 10)
             timings.append((time.perf_counter_ns() - started) / 1000)
@@ -337,6 +347,70 @@ def _similar_latencies(requests: int) -> list[float]:
     return latencies
 
 
+def continuous_figures(products: int, customers: int, appended: int = 1000) -> dict[str, Any]:
+    redis_url = os.environ.get("GLOW_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+    namespace = f"bench-{uuid.uuid4().hex[:8]}"
+    business = generate(products, customers, seed=5)
+    sales = [h for h in business.happenings if h.kind in (PURCHASE, RETURN)]
+    if len(sales) < appended + 200:
+        raise SystemExit(f"the demo business has {len(sales)} sales; {appended + 200} needed")
+    cut = sales[-appended].at  # the newest `appended` sales and returns come later
+    newer = [h for h in business.happenings if h.at >= cut and h.kind in (PURCHASE, RETURN)]
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(
+            event_store_url=f"sqlite:///{tmp}/ledger.sqlite",
+            hot_views_url="memory://",
+            jwt_secret=SECRET,
+            chain_interval_seconds=0,
+        )
+        runtime = bootstrap(settings)
+        store = RecommendationStore.from_url(f"{redis_url}?namespace={namespace}")
+        try:
+            with served(runtime) as base:
+                ids = asyncio.run(_seed_until(base, business, cut))
+                keeper = ModelKeeper(
+                    Path(tmp) / "models", runtime.ledger, runtime.customers.ledger, store
+                )
+                follower = RecommenderFollower(keeper, Cadence(interactions=appended))
+                follower.start()
+                follower.step()  # the first model, promoted without a judgement
+                asyncio.run(_append(base, ids, newer))
+                wall, cpu = time.perf_counter(), time.process_time()
+                outcome = follower.step()
+                wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        finally:
+            runtime.close()
+            keys = list(store.client.scan_iter(f"{namespace}:*"))
+            if keys:
+                store.client.delete(*keys)
+    promoted = outcome is not None and outcome.promoted and store is not None
+    reason = outcome.reason if outcome else "no update was due"
+    print(
+        f"continuous: {len(newer)} interactions appended -> {outcome and outcome.version} "
+        f"{'promoted' if promoted else 'NOT promoted'} in {wall:.2f} s wall, {cpu:.2f} s CPU "
+        f"({reason})",
+        file=sys.stderr,
+    )
+    return {
+        "partial_update_s": round(wall, 3),
+        "partial_update_cpu_s": round(cpu, 3),
+        "partial_update_promoted": promoted,
+    }
+
+
+async def _seed_until(base: str, business: Any, until: datetime) -> dict[str, str]:
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        seeder = Seeder(client, mint_token(SECRET, "bench", "admin"))
+        await seed(seeder, business, until=until)
+        return seeder.customer_ids
+
+
+async def _append(base: str, ids: dict[str, str], happenings: list[Any]) -> None:
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        seeder = Seeder(client, mint_token(SECRET, "bench", "admin"), customer_ids=ids)
+        await send_history(seeder, happenings)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, under 60 s")
@@ -348,6 +422,7 @@ def main() -> None:
     figures |= rule_figures(300, 400 if args.quick else 2000)
     figures |= api_figures(*sizes)
     figures |= vector_figures(300 if args.quick else 2000)
+    figures |= continuous_figures(40, 200 if args.quick else 600)
     print(orjson.dumps(figures).decode())
 
 

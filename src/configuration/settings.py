@@ -203,6 +203,13 @@ class Settings:
     recommender_behaviour_url: str | None = None
     recommender_behaviour_days: int = 30
     recommender_behaviour_max_rows: int = 200_000
+    # Continuous training (`glow recommend follow`, recommender/continuous.py): where the model
+    # versions live (a volume in the cluster), a warm update once this many new interactions
+    # arrived or this many seconds passed with at least one, a full retrain this often.
+    model_dir: str = "var/recommender"
+    recommender_update_interactions: int = 1000
+    recommender_update_seconds: float = 900.0
+    recommender_retrain_hours: float = 24.0
     # Survey tools that send answers by signed webhook (POST /feedback/surveys): each source's
     # Standard Webhooks secret, "source:whsec_...,other:whsec_..." (never logged).
     survey_webhook_secrets: str = field(default="", repr=False)
@@ -398,6 +405,10 @@ VARIABLES = {  # Settings field -> its environment variable, for Settings.as_env
     "recommender_behaviour_url": "GLOW_RECOMMENDER_BEHAVIOUR_URL",
     "recommender_behaviour_days": "GLOW_RECOMMENDER_BEHAVIOUR_DAYS",
     "recommender_behaviour_max_rows": "GLOW_RECOMMENDER_BEHAVIOUR_MAX_ROWS",
+    "model_dir": "GLOW_MODEL_DIR",
+    "recommender_update_interactions": "GLOW_RECOMMENDER_UPDATE_INTERACTIONS",
+    "recommender_update_seconds": "GLOW_RECOMMENDER_UPDATE_SECONDS",
+    "recommender_retrain_hours": "GLOW_RECOMMENDER_RETRAIN_HOURS",
     "survey_webhook_secrets": "GLOW_SURVEY_WEBHOOK_SECRETS",
     "tracking_violations": "GLOW_TRACKING_VIOLATIONS",
     "track_max_anonymous_ids": "GLOW_TRACK_MAX_ANONYMOUS_IDS",
@@ -438,6 +449,7 @@ def _operations_settings(env: dict[str, str]) -> dict[str, object]:
 
 MAX_BEHAVIOUR_DAYS = 365
 MAX_BEHAVIOUR_ROWS = 10_000_000
+MAX_UPDATE_INTERACTIONS = 10_000_000
 
 
 def _recommender_settings(env: dict[str, str]) -> dict[str, object]:
@@ -459,10 +471,32 @@ def _recommender_settings(env: dict[str, str]) -> dict[str, object]:
             f"GLOW_RECOMMENDER_BEHAVIOUR_MAX_ROWS must be 1 to {MAX_BEHAVIOUR_ROWS:,} rows "
             f"(customer x SKU x event) one training reads, got {rows}"
         )
+    interactions = _int(env, "GLOW_RECOMMENDER_UPDATE_INTERACTIONS", 1000)
+    if not 1 <= interactions <= MAX_UPDATE_INTERACTIONS:
+        raise SettingsError(
+            f"GLOW_RECOMMENDER_UPDATE_INTERACTIONS must be 1 to {MAX_UPDATE_INTERACTIONS:,} new "
+            f"interactions that make a warm update due, got {interactions}"
+        )
+    seconds = _float(env, "GLOW_RECOMMENDER_UPDATE_SECONDS", 900.0)
+    if not 1.0 <= seconds <= 7 * 86_400:
+        raise SettingsError(
+            "GLOW_RECOMMENDER_UPDATE_SECONDS must be 1 to 604800 seconds after which a warm "
+            f"update is due with at least one new interaction, got {seconds:g}"
+        )
+    hours = _float(env, "GLOW_RECOMMENDER_RETRAIN_HOURS", 24.0)
+    if not 0.01 <= hours <= 24 * 90:
+        raise SettingsError(
+            f"GLOW_RECOMMENDER_RETRAIN_HOURS must be 0.01 to 2160 hours between full retrains, "
+            f"got {hours:g}"
+        )
     return {
         "recommender_behaviour_url": url or None,
         "recommender_behaviour_days": days,
         "recommender_behaviour_max_rows": rows,
+        "model_dir": env.get("GLOW_MODEL_DIR", "").strip() or "var/recommender",
+        "recommender_update_interactions": interactions,
+        "recommender_update_seconds": seconds,
+        "recommender_retrain_hours": hours,
     }
 
 

@@ -9,7 +9,7 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -65,11 +65,10 @@ class Seeder:
         await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
 
 
-async def seed(
-    seeder: Seeder, business: Business, history: Sequence[Happening] | None = None
-) -> dict[str, int]:
-    """The business: places, catalog, promotions, stock for the whole year, customers, then
-    its history (or only `history`, the first part of it: `seed_history` sends the rest)."""
+async def seed(seeder: Seeder, business: Business, until: datetime | None = None) -> dict[str, int]:
+    """The business: places, catalog, promotions, stock for the whole year, customers, then its
+    history; with `until`, its history before then only (stock is received for all of it, so
+    `send_history` can add the rest later: a log that grows)."""
     places = [*STORES, WAREHOUSE]
     await seeder.run_all("locations", [_location(seeder, *place) for place in places])
     products = list(business.products.values())
@@ -80,8 +79,8 @@ async def seed(
     await seeder.run_all("stock", [_receive(seeder, business, *k, n) for k, n in stock.items()])
     people = list(business.customers.values())
     await seeder.run_all("customers", [_customer(seeder, c) for c in people])
-    happenings = business.happenings if history is None else history
-    await seed_history(seeder, happenings)
+    happenings = [h for h in business.happenings if until is None or h.at < until]
+    await send_history(seeder, happenings)
     return {
         "locations": len(places),
         "products": len(products),
@@ -92,8 +91,8 @@ async def seed(
     }
 
 
-async def seed_history(seeder: Seeder, happenings: Sequence[Happening]) -> None:
-    """Purchases, returns and ratings of customers `seed` registered, in the order given."""
+async def send_history(seeder: Seeder, happenings: Sequence[Happening]) -> None:
+    """Purchases, returns and ratings through the API, in the order given."""
     await seeder.run_all("history", [_happening(seeder, h) for h in happenings])
 
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 def configured_model_dir() -> Path:
     """The artefacts' folder as configured, whether or not it exists yet."""
-    return Path(os.environ.get("GLOW_MODEL_DIR") or "var/recommender")
+    return Path(os.environ.get("GLOW_MODEL_DIR") or Settings().model_dir)
 
 
 def model_dir() -> Path:

@@ -112,9 +112,10 @@ def evaluate_log(
         )
     model = fit(split.train, cutoff, config)
     profiles = [split.train.customers[u] for u in split.test_users]
-    scores = np.vstack([model.scores(p) for p in profiles])
-    counts = popularity(split.train)
     codes = model.product_codes
+    empty = np.zeros((0, len(codes)), dtype=np.float32)  # nobody bought after the cut
+    scores = np.vstack([model.scores(p) for p in profiles]) if profiles else empty
+    counts = popularity(split.train)
     overall = np.array([counts.overall[c] for c in codes], dtype=np.float32)
     popular = np.tile(overall, (len(profiles), 1))
     for_skin = np.vstack([_rank_scores(counts.ranked(p.skin_type), codes) for p in profiles])

@@ -10,7 +10,7 @@ import numpy as np
 import scipy.sparse as sp  # type: ignore[import-untyped]
 
 from recommender.ingredient_families import families_of
-from recommender.lightfm_core import Matrix, normalised
+from recommender.lightfm_core import Ints, Matrix, normalised
 from recommender.signals import CustomerFacts, ProductFacts
 
 
@@ -35,6 +35,26 @@ class FeatureSpace:
     def __init__(self, ids: Sequence[str], tags: Iterable[str]) -> None:
         self.ids = {key: n for n, key in enumerate(ids)}
         self.tags = {tag: len(self.ids) + n for n, tag in enumerate(sorted(set(tags)))}
+
+    @classmethod
+    def laid_out(cls, ids: Sequence[str], tags: Sequence[str]) -> FeatureSpace:
+        """The space with its columns in exactly this order (as an artefact saved them: a
+        grown space's new tags come after the old ones, not in sorted order)."""
+        space = cls(ids, ())
+        space.tags = {tag: len(space.ids) + n for n, tag in enumerate(dict.fromkeys(tags))}
+        return space
+
+    def grown(self, ids: Sequence[str], tags: Iterable[str]) -> tuple[FeatureSpace, Ints]:
+        """A space of `ids` (kept ones in their order, then new ones) and these tags plus the
+        new ones after them; with, per column of the new space, its column here or -1."""
+        wanted = set(ids)
+        kept = [key for key in self.ids if key in wanted]
+        ordered = kept + sorted(wanted - set(kept))
+        new_tags = sorted(set(tags) - set(self.tags))
+        space = FeatureSpace.laid_out(ordered, [*self.tags, *new_tags])
+        old = [self.ids.get(key, -1) for key in ordered]
+        old += [self.tags.get(tag, -1) for tag in space.tags]
+        return space, np.asarray(old, dtype=np.int64)
 
     @property
     def width(self) -> int:

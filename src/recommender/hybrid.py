@@ -16,7 +16,7 @@ from recommender.features import FeatureSpace, item_tags, user_tags
 from recommender.lightfm_core import Embeddings, Floats, TrainingConfig, train
 from recommender.signals import PURCHASE, CustomerFacts, LogSignals
 from recommender.temporal import standardised, trend_scores
-from recommender.weighting import Weighting, weigh
+from recommender.weighting import Preferences, Weighting, weigh
 
 INTENT_BOOST = 3.0  # standard deviations for a product with recent behaviour weight >= 1
 
@@ -134,7 +134,20 @@ def fit(
     model = HybridModel(
         users, items, products, embeddings, now, signals.position, set(preferences.negative)
     )
-    model.trend = (trend or Trend()).vector(signals, products, now)
+    return completed(model, signals, preferences, now, trend)
+
+
+def completed(
+    model: HybridModel,
+    signals: LogSignals,
+    preferences: Preferences,
+    now: datetime,
+    trend: Trend | None = None,
+) -> HybridModel:
+    """A freshly trained (or warm-updated) model made ready to score: the trend as of `now`,
+    recent behaviour as intent, the item representations."""
+    model.trend = (trend or Trend()).vector(signals, model.product_codes, now)
+    item_at = {code: n for n, code in enumerate(model.product_codes)}
     for (customer, code), weight in preferences.intent.items():
         if code in item_at:
             model.intent.setdefault(customer, {})[item_at[code]] = weight

@@ -7,6 +7,7 @@ as they are then."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
@@ -15,7 +16,7 @@ import numpy as np
 from recommender.baselines import popularity
 from recommender.features import user_tags
 from recommender.hybrid import INTENT_BOOST, HybridModel
-from recommender.signals import PURCHASE, LogSignals
+from recommender.signals import PURCHASE, LogSignals, ProductFacts
 from recommender.store import RecommendationStore
 from recommender.vector_index import PROFILE_ORIGIN, VectorIndex, build
 
@@ -42,9 +43,14 @@ def publish(
             withdrawn.append(customer_id)
         elif (entry := memory.customer(customer_id)) is not None:
             entries[customer_id] = entry
-    catalog = {code: asdict(p) for code, p in signals.products.items()}
+    catalog = catalog_of(signals.products)
     store.publish(version, catalog, memory.popular_lists, entries, withdrawn)
     return len(entries)
+
+
+def catalog_of(products: Mapping[str, ProductFacts]) -> dict[str, Any]:
+    """The catalog as published: what the rules and the ranking read of every product."""
+    return {code: asdict(p) for code, p in products.items()}
 
 
 class MemoryCandidates:

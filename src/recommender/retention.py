@@ -16,6 +16,7 @@ from itertools import islice
 from pathlib import Path
 
 from recommender.artefact_versions import trained_at, versions
+from recommender.serving_pointer import UnknownVersionError, serving_version
 from recommender.store import TTL_SECONDS, RecommendationStore
 
 SCAN_BATCH = 500
@@ -58,15 +59,17 @@ def published_version(store: RecommendationStore) -> str | None:
 
 
 def old_artefacts(root: Path, cutoff: datetime, keep: frozenset[str]) -> list[Path]:
-    """Versions trained before `cutoff`, except the newest (the next `--since-last` training
-    continues from it) and those named in `keep` (the one Redis serves)."""
+    """Versions trained before `cutoff`, except the newest, the serving one (the follower and
+    `--since-last` continue from it; `serving_pointer.py`) and those named in `keep` (the one
+    Redis serves)."""
     found = versions(root)
     newest = found[-1].name if found else None
-    return [
-        path
-        for path in found
-        if path.name != newest and path.name not in keep and trained_at(path) < cutoff
-    ]
+    try:
+        serving = serving_version(root)
+    except UnknownVersionError:  # a pointer naming a removed version: nothing more to keep
+        serving = None
+    kept = keep | {newest} | ({serving.name} if serving else set())
+    return [path for path in found if path.name not in kept and trained_at(path) < cutoff]
 
 
 def remove_artefacts(paths: list[Path]) -> int:

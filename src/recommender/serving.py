@@ -35,26 +35,34 @@ class Catalog:
     sku_products: dict[str, str]
     vectors: VectorIndex | None = None  # the model's vector index, when it was published
     prices: dict[str, list[list[str]]] = field(default_factory=dict)  # [price, currency, size]
+    revision: int = 0  # the catalog's (`RecommendationStore.publish_catalog`)
 
 
 class CatalogCache:
-    """The rule book and the vector index of the published model, loaded again when a new
-    model is published (`recs:model` names another version) and kept in memory."""
+    """The rule book and the vector index of the published model, kept in memory: the rule
+    book loaded again when a new model or a new catalog is published (promotions, products
+    defined or discontinued between models), the index when a new model is."""
 
     def __init__(self, store: RecommendationStore) -> None:
         self.store = store
         self._current: Catalog | None = None
 
     def current(self) -> Catalog:
-        """One read of `recs:model` a request; the catalog and index only when it changed."""
-        if self._current is not None and self._current.version == self.store.version():
-            return self._current
+        """One read a request (the model's version and the catalog's revision); the catalog
+        again when either changed, the index only when the version did."""
+        version, revision = self.store.state()
+        found = self._current
+        if found is not None and (found.version, found.revision) == (version, revision):
+            return found
         version, raw = self.store.catalog()
-        if self._current is None or self._current.version != version:
-            products = {code: _product(p) for code, p in raw.items()}
-            skus = {sku: code for code, p in products.items() for sku in p.skus}
+        products = {code: _product(p) for code, p in raw.items()}
+        skus = {sku: code for code, p in products.items() for sku in p.skus}
+        vectors: VectorIndex | None = None
+        if found is not None and found.version == version and found.vectors is not None:
+            vectors, prices = found.vectors, found.prices
+        else:
             vectors, prices = self._index(version)
-            self._current = Catalog(version, RuleBook(products), skus, vectors, prices)
+        self._current = Catalog(version, RuleBook(products), skus, vectors, prices, revision)
         return self._current
 
     def _index(self, version: str) -> tuple[VectorIndex | None, dict[str, list[list[str]]]]:

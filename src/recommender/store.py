@@ -48,19 +48,46 @@ class RecommendationStore:
         customers: dict[str, dict[str, Any]],
         withdrawn: list[str],
     ) -> None:
-        """Replace everything a model publishes; customers without consent lose their entry."""
-        pipe = self.client.pipeline(transaction=False)
-        pipe.set(self.prefix + "catalog", orjson.dumps(catalog))
+        """Replace everything a model publishes; customers without consent lose their entry.
+
+        The catalog, the version and the popular lists change first, together (one MULTI):
+        the catalog is read from the whole log, so it holds every product of this version and
+        of every earlier one, and an answer made while the customers' entries are being
+        replaced, from an old entry or a new one, finds each of its candidates in it (and the
+        API's catalog cache, keyed on the version, reloads at once)."""
+        switch = self.client.pipeline(transaction=True)
+        switch.set(self.prefix + "catalog", orjson.dumps(catalog))
+        switch.incr(self.prefix + "catalog:revision")
         for skin, codes in popular.items():
-            pipe.set(self.prefix + f"popular:{skin}", orjson.dumps(codes))
+            switch.set(self.prefix + f"popular:{skin}", orjson.dumps(codes))
+        switch.set(self.prefix + "model", version)
+        switch.execute()
+        pipe = self.client.pipeline(transaction=False)
         for n, (customer_id, entry) in enumerate(customers.items()):
             pipe.set(self.prefix + f"customer:{customer_id}", orjson.dumps(entry), ex=TTL_SECONDS)
             if n % 1000 == 999:
                 pipe.execute()
         for customer_id in withdrawn:
             pipe.delete(self.prefix + f"customer:{customer_id}")
-        pipe.set(self.prefix + "model", version)
         pipe.execute()
+
+    def publish_catalog(self, catalog: dict[str, Any]) -> None:
+        """The catalog alone, between models: a product defined, changed, discontinued or
+        promoted reaches the rules and the ranking at once, not at the next promoted model.
+        The revision tells the API's cache to reload it (one MULTI: both or neither)."""
+        switch = self.client.pipeline(transaction=True)
+        switch.set(self.prefix + "catalog", orjson.dumps(catalog))
+        switch.incr(self.prefix + "catalog:revision")
+        switch.execute()
+
+    def state(self) -> tuple[str, int]:
+        """The published model's version ("" before any) and the catalog's revision, in one
+        round trip: what the API's cache compares at every request."""
+        version, revision = self.client.mget(
+            [self.prefix + "model", self.prefix + "catalog:revision"]
+        )
+        label = version.decode() if isinstance(version, bytes) else ""
+        return label, int(revision) if revision is not None else 0
 
     def publish_index(self, version: str, index: bytes, prices: dict[str, Any]) -> None:
         """The vector index (`VectorIndex.to_bytes`) of the model about to be published, and
@@ -127,7 +154,7 @@ class RecommendationStore:
         return list(found or self._get("popular:any") or [])
 
     def version(self) -> str:
-        """The published model's version ("" before any)."""
+        """The version published (or being published) here ("" before any)."""
         found = self.client.get(self.prefix + "model")
         return found.decode() if isinstance(found, bytes) else ""
 

@@ -1,11 +1,12 @@
-"""The batch job: read the event log (never the read models) and, when configured, recent
-behaviour from ClickHouse; train, evaluate, save a versioned artefact, publish candidates per
-customer to Redis."""
+"""The batch job (`glow recommend train`): read the event log (never the read models) and, when
+configured, recent behaviour from ClickHouse; train from scratch, evaluate on a 60-day
+hold-out, and put the model through the same promotion gate as the follower's candidates
+(`continuous.py`): saved as a version either way, published to Redis and pointed at only when
+it is not worse than the serving model on the fresh hold-out (or with `force`)."""
 
 from __future__ import annotations
 
-import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,24 +14,25 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 
-from recommender import artefacts
-from recommender.behaviour_signals import NOTHING, BehaviourRead, BehaviourSource
-from recommender.customer_signals import CustomerFold, attributed, read_customers
+from recommender.behaviour_signals import BehaviourSource
+from recommender.continuous import FULL, ModelKeeper
+from recommender.customer_signals import read_customers
 from recommender.evaluation import NothingToEvaluateError, evaluate_log
-from recommender.hybrid import fit
-from recommender.inventory_signals import InventoryFold, read_inventory
+from recommender.inventory_signals import InventoryFold
 from recommender.lightfm_core import TrainingConfig
-from recommender.publishing import publish
+from recommender.log_reading import LogRead, read_sources
 from recommender.rule_audit import audit_suggestions
 from recommender.signals import LogSignals
 from recommender.store import RecommendationStore
+
+__all__ = ["LogRead", "TrainingReport", "read_log", "read_sources", "train_from_log"]
 
 HOLD_OUT = timedelta(days=60)
 
 
 @dataclass(frozen=True)
 class TrainingReport:
-    version: str
+    version: str | None  # None: no candidate was built (nothing new to judge one on)
     position: int
     customers_position: int
     interactions: int
@@ -40,58 +42,12 @@ class TrainingReport:
     evaluation: dict[str, Any] | None
     behaviour_interactions: int = 0  # implicit interactions from recent behaviour
     behaviour_capped: bool = False  # GLOW_RECOMMENDER_BEHAVIOUR_MAX_ROWS left older rows out
+    promoted: bool = False
+    reason: str = ""  # the gate's decision, or why no candidate was built
+    serving: str | None = None  # the version serving after this run
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-@dataclass(frozen=True)
-class LogRead:
-    """What the event logs yield, before recent behaviour is added as of some moment."""
-
-    fold: InventoryFold
-    people: CustomerFold
-    new: int  # interactions read from the inventory log in this run
-
-    def signals(
-        self, behaviour: BehaviourSource | None = None, until: datetime | None = None
-    ) -> tuple[LogSignals, BehaviourRead]:
-        """The signals, with the behaviour of the window before `until` when a source is
-        given: only of customers who may be personalised (a merged customer's under the
-        survivor's consent and id, as their purchases)."""
-        implicit = NOTHING
-        if behaviour is not None and until is not None:
-            implicit = behaviour.read(self.personalised(), self.fold.sku_products, until)
-        interactions = [*self.fold.interactions, *self.people.interactions, *implicit.interactions]
-        signals = LogSignals(
-            products=self.fold.product_facts(),
-            customers=self.people.customers,
-            interactions=attributed(interactions, self.people),
-            sku_products=dict(self.fold.sku_products),
-            position=self.fold.position,
-            sku_prices=self.fold.prices(),
-        )
-        return signals, implicit
-
-    def personalised(self) -> list[str]:
-        customers = self.people.customers
-        return [
-            cid
-            for cid, facts in customers.items()
-            if not facts.forgotten
-            and (survivor := customers.get(self.people.survivor(cid))) is not None
-            and survivor.may_personalise
-        ]
-
-
-def read_sources(
-    inventory: Application[UUID], customers: Application[Any], previous: InventoryFold | None
-) -> LogRead:
-    earlier = previous.interactions if previous else []
-    fold = read_inventory(inventory, previous)
-    new = len(fold.interactions)
-    fold = replace(fold, interactions=[*earlier, *fold.interactions])
-    return LogRead(fold, read_customers(customers, fold.sku_products), new)
 
 
 def read_log(
@@ -115,40 +71,33 @@ def train_from_log(
     store: RecommendationStore | None = None,
     config: TrainingConfig | None = None,
     behaviour: BehaviourSource | None = None,
+    force: bool = False,
 ) -> TrainingReport:
-    found = artefacts.versions(root)
-    previous = artefacts.load_fold(found[-1]) if since_last and found else None
-    log = read_sources(inventory, customers, previous)
-    fold, customers_position = log.fold, log.people.position
-    signals, implicit = log.signals(behaviour, now)
+    """A full retrain through the gate. `since_last`: read the log on from the serving
+    version's saved state instead of from its start (the same interactions either way)."""
+    keeper = ModelKeeper(root, inventory, customers, store, behaviour, config, resume=since_last)
+    new = keeper.read()
+    log = LogRead(keeper.fold, read_customers(customers, keeper.fold.sku_products), new)
     # Behaviour as it was at the hold-out's cut, so the evaluation sees no later browsing.
     evaluation = _evaluate(log.signals(behaviour, now - HOLD_OUT)[0], now, config)
-    started = time.perf_counter()
-    model = fit(signals, now, config)
-    seconds = time.perf_counter() - started
-    directory = artefacts.next_version(root)
-    meta = {
-        "evaluation": evaluation,
-        "customers_position": customers_position,
-        "since_last": since_last,
-        "train_seconds": round(seconds, 3),
-        **implicit.as_dict(),  # counts only: behaviour is read afresh, never kept in a model
-    }
-    artefacts.save(directory, model, fold, meta)
-    if store is not None:
-        publish(store, directory.name, model, signals, artefacts.load_index(directory))
+    outcome = keeper.attempt(FULL, now, force=force, meta={"evaluation": evaluation})
+    keeper.publish_catalog()  # a refused model still brings the catalog's changes to the API
+    signals = outcome.signals or log.signals()[0]
     personalised = sum(1 for c in signals.customers.values() if c.may_personalise)
     return TrainingReport(
-        directory.name,
-        fold.position,
-        customers_position,
+        outcome.version,
+        keeper.fold.position,
+        log.people.position,
         len(signals.interactions),
-        log.new,
+        new,
         personalised,
-        round(seconds, 3),
+        float(outcome.record.get("train_seconds", outcome.seconds)),
         evaluation,
-        len(implicit.interactions),
-        implicit.capped,
+        int(outcome.record.get("behaviour_interactions", 0)),
+        bool(outcome.record.get("behaviour_capped", False)),
+        outcome.promoted,
+        outcome.reason,
+        keeper.serving.version if keeper.serving else None,
     )
 
 

@@ -109,14 +109,14 @@ class VectorIndex:
         if count <= 0:
             return []
         if self.purchase is None:
-            rows = _top(self._scores(user), count)
+            rows = _top(self.scores(user), count)
         else:
             spread = self._spread(user)[1] if self.blends_trend else 0.0
             query = np.concatenate([user, [1.0, spread, 0.0]]).astype(np.float32)
             rows = np.asarray(self.purchase.search(query, count).keys, dtype=np.int64)
-        return self._scored(rows, self._scores(user, rows))
+        return self._scored(rows, self.scores(user, rows))
 
-    def _scores(self, user: Floats, rows: NDArray[np.int64] | None = None) -> NDArray[Any]:
+    def scores(self, user: Floats, rows: NDArray[np.int64] | None = None) -> NDArray[Any]:
         """The model's scores of the products at `rows` (all when None)."""
         at = slice(None) if rows is None else rows
         raw = self.item_vectors[at] @ user + self.item_bias[at]
@@ -170,7 +170,7 @@ class VectorIndex:
                 continue
             base = scores.get(at)
             if base is None:
-                base = float(self._scores(user, np.array([at], np.int64))[0])
+                base = float(self.scores(user, np.array([at], np.int64))[0])
             lifted = base + spread * intent_boost * min(weight, 1.0)
             scores[at] = lifted
             boosted_mean += (lifted - base) / size

@@ -17,6 +17,7 @@ import redis
 
 from configuration.settings import Settings
 from demo.business import Business
+from recommender.continuous import ModelKeeper
 from recommender.store import RecommendationStore
 from tests.e2e.ledger_server import RunningLedger, auth_headers, headers, serve
 from tests.e2e.test_api_recommendations import REDIS_URL, recommendations, seeded, trained
@@ -186,6 +187,32 @@ def test_an_active_promotion_moves_a_product_up_within_the_rules_with_its_reason
     served = recommendations(shop, ids[allergic_id], "?limit=50")
     assert code not in [s["product_code"] for s in served["suggestions"]]
     assert any(e["product_code"] == code and e["rule"] == "allergen" for e in served["excluded"])
+
+
+def test_a_promotion_reaches_the_api_without_waiting_for_a_new_model(
+    shop: RunningLedger, tmp_path: Path, recs_url: str
+) -> None:
+    """The catalog is published on its own when it changes (the follower does it at every
+    step): the promotion moves its product up while the same model serves."""
+    business, ids = seeded(shop)
+    first = trained(shop, tmp_path, recs_url)
+    person = next(c for c in business.customers.values() if c.facts.personalisation)
+    cid = ids[person.facts.customer_id]
+    before = recommendations(shop, cid, "?limit=50")
+    code = before["suggestions"][-1]["product_code"]
+    assert schedule(shop, code, window(-1, 10, channels=["web"])).status_code == 201
+    runtime = shop.runtime
+    store = RecommendationStore.from_url(recs_url)
+    keeper = ModelKeeper(tmp_path, runtime.ledger, runtime.customers.ledger, store)
+    keeper.read()
+    assert keeper.publish_catalog()  # the catalog read differs from the one published
+    assert not keeper.publish_catalog()  # and is published once
+    after = recommendations(shop, cid, "?limit=50")
+    assert after["model"] == before["model"] == first["version"]
+    ranked = [s["product_code"] for s in after["suggestions"]]
+    assert ranked.index(code) < len(before["suggestions"]) - 1
+    reasons = next(s["reasons"] for s in after["suggestions"] if s["product_code"] == code)
+    assert reasons[-1].startswith("on promotion: 20% off until ")
 
 
 def _allergen_for_someone(business: Business) -> tuple[str, str, str]:

@@ -81,9 +81,15 @@ class Shop:
     def train(self) -> str:
         runtime = self.running.runtime
         store = RecommendationStore.from_url(self.recs_url)
-        report = train_from_log(
-            runtime.ledger, runtime.customers.ledger, self.models, datetime.now(UTC), store=store
+        report = train_from_log(  # forced: a new product and no new purchases to judge by
+            runtime.ledger,
+            runtime.customers.ledger,
+            self.models,
+            datetime.now(UTC),
+            store=store,
+            force=True,
         )
+        assert report.version is not None
         return report.version
 
     def customer(self, allergies: list[str], consent: bool, fragrance_free: bool) -> str:

@@ -18,7 +18,7 @@ import pytest
 from cli.main import main
 from configuration.settings import Settings
 from demo.business import generate
-from demo.seeding import Seeder, seed, seed_history
+from demo.seeding import Seeder, seed, send_history
 from recommender.replay_evaluation import (
     ReplayRefusedError,
     candidate_model,
@@ -31,18 +31,18 @@ from tests.e2e.ledger_server import TEST_MASTER_KEY, RunningLedger, serve, token
 
 def seed_in_two_parts(shop: RunningLedger, tmp_path: Path) -> tuple[datetime, datetime]:
     business = generate(products=40, customers=80, seed=5)
-    cut = int(len(business.happenings) * 0.7)
+    cut = sorted(h.at for h in business.happenings)[int(len(business.happenings) * 0.7)]
 
     async def run() -> datetime:
         async with httpx.AsyncClient(base_url=shop.base_url, timeout=60) as client:
             seeder = Seeder(client, token("admin"))
-            await seed(seeder, business, business.happenings[:cut])
+            await seed(seeder, business, until=cut)
             time.sleep(0.05)
             since = datetime.now(UTC)
             runtime = shop.runtime
             train_from_log(runtime.ledger, runtime.customers.ledger, tmp_path, since)  # v0001
             time.sleep(0.05)
-            await seed_history(seeder, business.happenings[cut:])
+            await send_history(seeder, [h for h in business.happenings if h.at >= cut])
             return since
 
     since = asyncio.run(run())

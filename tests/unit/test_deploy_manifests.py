@@ -127,6 +127,7 @@ def test_the_compose_cluster_has_every_part_started_in_order_and_checked(
     glow = {name: s for name, s in services.items() if s.get("image", "").startswith("glowledger")}
     assert set(glow) == {
         "migrate", "writer", "api", "relay", "worker", "webhooks", "loyalty", "segments",
+        "recommender",
     }  # fmt: skip
     for name, service in services.items():
         image = service["image"]
@@ -209,6 +210,7 @@ def test_every_workload_runs_glow_non_root_read_only_with_resources_and_settings
         "glow-webhooks",
         "glow-loyalty",
         "glow-segments",
+        "glow-recommender",
         "glow-migrate",
     }
     config_maps = by_kind(objects, "ConfigMap")
@@ -343,6 +345,42 @@ def test_one_writer_leads_behind_its_service_and_only_the_apis_reach_its_port(
 def container_labels(workload: dict[str, Any]) -> dict[str, str]:
     labels: dict[str, str] = workload["spec"]["template"]["metadata"]["labels"]
     return labels
+
+
+def test_the_recommender_follower_keeps_its_model_versions_on_a_volume_of_its_own(
+    objects: list[dict[str, Any]], compose: dict[str, Any]
+) -> None:
+    """One follower (two would race for the serving pointer), its versions on a claim that
+    outlives the pod (a restart continues from them), probed on its metrics port; in compose
+    the same on a named volume, with a broker: the Faust agent's mode."""
+    recommender = by_kind(objects, "Deployment")["glow-recommender"]
+    spec = recommender["spec"]
+    assert spec["replicas"] == 1 and spec["strategy"] == {"type": "Recreate"}
+    pod = spec["template"]["spec"]
+    [container] = pod["containers"]
+    assert container["args"][:2] == ["recommend", "follow"]
+    env = {v["name"]: v["value"] for v in container["env"]}
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    claims = {
+        v["name"]: v["persistentVolumeClaim"]["claimName"]
+        for v in pod["volumes"]
+        if "persistentVolumeClaim" in v
+    }
+    assert claims[mounts[env["GLOW_MODEL_DIR"]]] in by_kind(objects, "PersistentVolumeClaim")
+    assert pod["securityContext"]["fsGroup"] == pod["securityContext"]["runAsGroup"]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert int(env["GLOW_METRICS_PORT"]) == ports["metrics"]
+    assert container["readinessProbe"]["httpGet"] == {"path": "/health/ready", "port": "metrics"}
+    config = by_kind(objects, "ConfigMap")["glow-settings"]["data"]
+    assert config["GLOW_BROKER_URL"].startswith("kafka://")  # the Faust agent's mode
+
+    service = compose["services"]["recommender"]
+    directory = service["environment"]["GLOW_MODEL_DIR"]
+    assert f"recommender-models:{directory}" in service["volumes"]
+    assert "recommender-models" in compose["volumes"]
+    assert "9100/health/ready" in " ".join(service["healthcheck"]["test"])
+    runtime = (ROOT / "Dockerfile").read_text()
+    assert f"--owner=10001 --group=10001 {directory}" in runtime  # the volume starts theirs
 
 
 def test_autoscalers_and_disruption_budgets_point_at_workloads_that_exist(

@@ -21,8 +21,8 @@ from recommender.rule_stage import ListKind
 from recommender.rules import RuleBook, Situation
 from recommender.serving import Catalog
 from recommender.signals import CustomerFacts
-from recommender.temporal import standardised
 from recommender.similar import similar
+from recommender.temporal import standardised
 from recommender.vector_index import VectorIndex, build
 
 
