@@ -16,9 +16,10 @@ Compares usearch, faiss-cpu (IndexHNSWFlat), hnswlib and chDB's `vector_similari
 Every engine searches by cosine (the augmented vectors make cosine order equal inner-product
 order). Per engine and set: recall@10 against exact neighbours (numpy), query p50/p99 in
 microseconds (one query at a time, as a request asks), build seconds, the serialised size in
-bytes, and whether it serialises to bytes an API process can load from Redis. hnswlib and faiss
-are measured only when installed (`pip install hnswlib faiss-cpu`): the project depends on the
-engine chosen, not on the others.
+bytes, and whether it serialises to bytes an API process can load from Redis. usearch and hnswlib
+are measured only when installed (`pip install usearch hnswlib`): the project depends on the
+engine chosen (faiss-cpu), not on the others. pyarrow is imported before usearch here: usearch's
+wheel, imported first, makes pyarrow's IPC reader segfault (why it was not chosen).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from typing import Any
 
 import numpy as np
 import orjson
+import pyarrow  # noqa: F401 - before usearch (see above)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))

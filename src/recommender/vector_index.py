@@ -1,5 +1,5 @@
 """The vector index over a model's item vectors, built when a version is saved and published
-with it: two HNSW graphs (usearch, chosen by `scripts/bench_ann_choice.py`; README
+with it: two HNSW graphs (faiss-cpu, chosen by `scripts/bench_ann_choice.py`; README
 "Similar products and the vector index").
 
 - `purchase`: the order `HybridModel.scores` ranks by: `u . v + b`, or with the model's trend
@@ -25,9 +25,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import faiss
 import numpy as np
 from numpy.typing import NDArray
-from usearch.index import Index
 
 from recommender.config import ann_exact_up_to
 
@@ -39,7 +39,39 @@ PROFILE_ORIGIN = "chosen for customers with your skin profile"
 LINKS = 16  # graph links a node (the same in every engine compared)
 BUILD_CANDIDATES = 128
 SEARCH_CANDIDATES = 128  # at least the 100 candidates the batch job publishes a customer
-FORMAT = 2  # 2: the trend column
+FORMAT = 3  # 2: the trend column; 3: faiss graphs
+
+
+class Graph:
+    """An HNSW graph over rows of norm 1 (faiss `IndexHNSWFlat`, inner product): the rows
+    nearest a query by inner product, which for unit rows is their cosine order."""
+
+    def __init__(self, index: Any) -> None:
+        self.index = index
+
+    @classmethod
+    def over(cls, rows: Floats) -> Graph:
+        index = faiss.IndexHNSWFlat(rows.shape[1], LINKS, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = BUILD_CANDIDATES
+        index.hnsw.efSearch = SEARCH_CANDIDATES
+        index.add(np.ascontiguousarray(rows, dtype=np.float32))
+        return cls(index)
+
+    def search(self, query: Floats, count: int) -> NDArray[np.int64]:
+        """The rows of the `count` best, best first (row numbers are the items' keys)."""
+        wanted = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
+        _, found = self.index.search(wanted, count)
+        keys = np.asarray(found[0], dtype=np.int64)
+        return keys[keys >= 0]  # -1: fewer rows than asked
+
+    def to_bytes(self) -> bytes:
+        return bytes(faiss.serialize_index(self.index).tobytes())
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> Graph:
+        index: Any = faiss.deserialize_index(np.frombuffer(blob, dtype=np.uint8))
+        index.hnsw.efSearch = SEARCH_CANDIDATES
+        return cls(index)
 
 
 @dataclass(frozen=True)
@@ -56,8 +88,8 @@ class VectorIndex:
     item_bias: Floats
     user_tags: dict[str, int]  # tag -> its row in tag_vectors
     tag_vectors: Floats
-    purchase: Index | None = None  # None: exact search (a small catalogue)
-    likeness: Index | None = None
+    purchase: Graph | None = None  # None: exact search (a small catalogue)
+    likeness: Graph | None = None
     # the model's weighted trend per product (`HybridModel.trend`); empty: no blend
     trend: Floats = field(default_factory=lambda: np.zeros(0, np.float32))
     _unit: Floats = field(init=False, repr=False)
@@ -113,7 +145,7 @@ class VectorIndex:
         else:
             spread = self._spread(user)[1] if self.blends_trend else 0.0
             query = np.concatenate([user, [1.0, spread, 0.0]]).astype(np.float32)
-            rows = np.asarray(self.purchase.search(query, count).keys, dtype=np.int64)
+            rows = self.purchase.search(query, count)
         return self._scored(rows, self.scores(user, rows))
 
     def scores(self, user: Floats, rows: NDArray[np.int64] | None = None) -> NDArray[Any]:
@@ -135,7 +167,7 @@ class VectorIndex:
             scores = self._unit @ self._unit[at]
             rows = _top(scores, count + 1)
         else:
-            rows = np.asarray(self.likeness.search(self._unit[at], count + 1).keys, dtype=np.int64)
+            rows = self.likeness.search(self._unit[at], count + 1)
         rows = rows[rows != at][:count]
         return self._scored(rows, self._unit[rows] @ self._unit[at])
 
@@ -223,9 +255,7 @@ class VectorIndex:
         }
         if self.purchase is not None and self.likeness is not None:
             for name, graph in (("purchase", self.purchase), ("likeness", self.likeness)):
-                saved = graph.save()  # with no path: the graph's bytes
-                assert saved is not None
-                arrays[name] = np.frombuffer(bytes(saved), dtype=np.uint8)
+                arrays[name] = np.frombuffer(graph.to_bytes(), dtype=np.uint8)
         out = io.BytesIO()
         np.savez(out, **arrays)
         return out.getvalue()
@@ -237,7 +267,7 @@ class VectorIndex:
             if header.get("format") != FORMAT:
                 raise ValueError(f"vector index format {header.get('format')}, expected {FORMAT}")
             graphs = [
-                Index.restore(arrays[name].tobytes()) if name in arrays else None
+                Graph.from_bytes(arrays[name].tobytes()) if name in arrays else None
                 for name in ("purchase", "likeness")
             ]
             return cls(
@@ -291,11 +321,8 @@ def indexed(
     limit = ann_exact_up_to() if exact_up_to is None else exact_up_to
     purchase = likeness = None
     if len(product_codes) > limit:
-        keys = np.arange(len(product_codes))
-        purchase = _graph(vectors.shape[1] + 3)
-        purchase.add(keys, augmented_items(vectors, bias, blend), threads=1)
-        likeness = _graph(vectors.shape[1])
-        likeness.add(keys, _unit(vectors), threads=1)
+        purchase = Graph.over(augmented_items(vectors, bias, blend))
+        likeness = Graph.over(_unit(vectors))
     tags = np.zeros((0, vectors.shape[1]), np.float32) if tag_vectors is None else tag_vectors
     return VectorIndex(
         product_codes, vectors, bias, user_tags or {}, tags, purchase, likeness, blend
@@ -319,17 +346,6 @@ def augmented_items(vectors: Floats, bias: Floats, trend: Floats | None = None) 
     top = top or 1.0
     rest = np.sqrt(np.maximum(top - squares, 0.0)).reshape(-1, 1)
     return np.asarray(np.hstack([rows, rest]) / math.sqrt(top), dtype=np.float32)
-
-
-def _graph(dimensions: int) -> Index:
-    return Index(
-        ndim=dimensions,
-        metric="cos",
-        dtype="f32",
-        connectivity=LINKS,
-        expansion_add=BUILD_CANDIDATES,
-        expansion_search=SEARCH_CANDIDATES,
-    )
 
 
 def _unit(vectors: Floats) -> Floats:

@@ -1,4 +1,4 @@
-"""The vector index on the demo model: the HNSW graphs (usearch, the real engine) find the exact
+"""The vector index on the demo model: the HNSW graphs (faiss, the real engine) find the exact
 neighbours, the batch job's candidates through it are the exact scorer's, its bytes answer as
 it does, and a small catalogue is searched exactly. Similar products blend likeness with shared
 ingredient families and say why."""
