@@ -48,8 +48,8 @@ def _require_postgres(settings: Settings) -> bool:
 
 @contextmanager
 def _service(settings: Settings) -> Iterator[LoyaltyService]:
-    ledger = open_ledger(settings)
-    customers = open_customer_ledger(settings)
+    ledger = open_ledger(settings, connections=2)  # one thread follows the logs
+    customers = open_customer_ledger(settings, connections=2)
     desk = CustomerDesk(customers)
     service = LoyaltyService.build(settings, ledger, desk)
     try:

@@ -102,7 +102,8 @@ def _ledgers(settings: Settings) -> tuple[Any, Any]:
     from service_layer.bootstrap import open_ledger
     from service_layer.customer_store import open_customer_ledger
 
-    return open_ledger(settings), open_customer_ledger(settings)
+    # One thread reads the logs (the follower's, or a command's): two connections each.
+    return open_ledger(settings, connections=2), open_customer_ledger(settings, connections=2)
 
 
 def _train(settings: Settings, args: argparse.Namespace) -> int:

@@ -63,7 +63,7 @@ def _refresh(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     require_schema(settings)
     facts = open_analytics(_analytics_url(settings))
-    customers = open_customer_ledger(settings)
+    customers = open_customer_ledger(settings, connections=2)  # the refresh reads in one thread
     stop = threading.Event()
     if every is not None:
         for signum in (signal.SIGINT, signal.SIGTERM):

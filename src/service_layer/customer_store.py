@@ -86,9 +86,17 @@ def key_store(settings: Settings) -> KeyStore:
     return SqliteKeyStore(customer_store_env(settings)["SQLITE_DBNAME"])
 
 
-def open_customer_ledger(settings: Settings) -> SealedCustomerLedger:
+def open_customer_ledger(
+    settings: Settings, connections: int | None = None
+) -> SealedCustomerLedger:
+    """The sealed customer ledger; `connections` bounds its PostgreSQL pool for a process that
+    reads the log in one thread (a follower), so that a cluster of such processes stays well
+    inside the server's connection limit."""
     vault = KeyVault(key_store(settings), master_keys(settings))
-    return SealedCustomerLedger(vault, customer_store_env(settings))
+    env = customer_store_env(settings)
+    if connections is not None and "POSTGRES_POOL_SIZE" in env:
+        env.update(POSTGRES_POOL_SIZE=str(connections), POSTGRES_MAX_OVERFLOW="0")
+    return SealedCustomerLedger(vault, env)
 
 
 def open_access_log(ledger: SealedCustomerLedger, settings: Settings) -> AccessLog:
