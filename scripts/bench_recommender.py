@@ -58,6 +58,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,6 @@ from typing import Any
 import httpx
 import numpy as np
 import orjson
-import redis
 import uvicorn
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -159,11 +159,32 @@ def served(runtime: LedgerRuntime) -> Iterator[str]:
         listener.close()
 
 
-def api_figures(products: int, customers: int, requests: int) -> dict[str, Any]:
+@dataclass
+class Shop:
+    """A ledger on SQLite served over HTTP, its recommendations in a Redis namespace of its
+    own (removed afterwards), its models in a scratch folder."""
+
+    runtime: LedgerRuntime
+    base: str
+    store: RecommendationStore
+    models: Path
+
+    def train(self) -> None:
+        train_from_log(
+            self.runtime.ledger,
+            self.runtime.customers.ledger,
+            self.models,
+            datetime.now(UTC),
+            store=self.store,
+        )
+
+
+@contextmanager
+def shop() -> Iterator[Shop]:
     redis_url = os.environ.get("GLOW_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
-    namespace = f"bench-{uuid.uuid4().hex[:8]}"
-    os.environ["GLOW_RECOMMENDATIONS_URL"] = f"{redis_url}?namespace={namespace}"
-    business = generate(products, customers, seed=3)
+    url = f"{redis_url}?namespace=bench-{uuid.uuid4().hex[:8]}"
+    os.environ["GLOW_RECOMMENDATIONS_URL"] = url
+    store = RecommendationStore.from_url(url)
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
             event_store_url=f"sqlite:///{tmp}/ledger.sqlite",
@@ -174,23 +195,21 @@ def api_figures(products: int, customers: int, requests: int) -> dict[str, Any]:
         runtime = bootstrap(settings)
         try:
             with served(runtime) as base:
-                ids = asyncio.run(_seed(base, business))
-                store = RecommendationStore.from_url(os.environ["GLOW_RECOMMENDATIONS_URL"])
-                train_from_log(
-                    runtime.ledger,
-                    runtime.customers.ledger,
-                    Path(tmp) / "models",
-                    datetime.now(UTC),
-                    store=store,
-                )
-                latencies, answers = _measure(base, list(ids.values()), requests)
-                audited = _audit_served(base, business, ids, answers)
+                yield Shop(runtime, base, store, Path(tmp) / "models")
         finally:
             runtime.close()
-            client = redis.Redis.from_url(redis_url)
-            keys = list(client.scan_iter(f"{namespace}:*"))
+            keys = list(store.client.scan_iter(f"{store.prefix.split(':')[0]}:*"))
             if keys:
-                client.delete(*keys)
+                store.client.delete(*keys)
+
+
+def api_figures(products: int, customers: int, requests: int) -> dict[str, Any]:
+    business = generate(products, customers, seed=3)
+    with shop() as running:
+        ids = asyncio.run(_seed(running.base, business))
+        running.train()
+        latencies, answers = _measure(running.base, list(ids.values()), requests)
+        audited = _audit_served(running.base, business, ids, answers)
     p50, p99 = np.percentile(latencies, [50, 99])
     print(f"API: {len(latencies)} requests, p50 {p50:.2f} ms, p99 {p99:.2f} ms", file=sys.stderr)
     by_kind = ", ".join(f"{k} {audited.share(k):.4f}" for k in ListKind)
@@ -202,10 +221,10 @@ def api_figures(products: int, customers: int, requests: int) -> dict[str, Any]:
     }
 
 
-async def _seed(base: str, business: Any) -> dict[str, str]:
+async def _seed(base: str, business: Any, until: datetime | None = None) -> dict[str, str]:
     async with httpx.AsyncClient(base_url=base, timeout=60) as client:
         seeder = Seeder(client, mint_token(SECRET, "bench", "admin"))
-        counts = await seed(seeder, business)
+        counts = await seed(seeder, business, until=until)
         print(f"seeded through the API: {counts}", file=sys.stderr)
         return seeder.customer_ids
 
@@ -300,90 +319,51 @@ def _catalogues() -> Iterator[tuple[VectorIndex, np.ndarray]]:
 
 
 def _similar_latencies(requests: int) -> list[float]:
-    redis_url = os.environ.get("GLOW_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
-    namespace = f"bench-{uuid.uuid4().hex[:8]}"
-    os.environ["GLOW_RECOMMENDATIONS_URL"] = f"{redis_url}?namespace={namespace}"
     os.environ["GLOW_RECOMMENDER_ANN_EXACT_UP_TO"] = "0"
     business = generate(60, 40, seed=5)
     staff = mint_token(SECRET, "bench", "store-staff", location="STORE-PAR")
     headers = {"Authorization": f"Bearer {staff}"}
     latencies: list[float] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            event_store_url=f"sqlite:///{tmp}/ledger.sqlite",
-            hot_views_url="memory://",
-            jwt_secret=SECRET,
-            chain_interval_seconds=0,
-        )
-        runtime = bootstrap(settings)
-        try:
-            with served(runtime) as base:
-                ids = list(asyncio.run(_seed(base, business)).values())
-                store = RecommendationStore.from_url(os.environ["GLOW_RECOMMENDATIONS_URL"])
-                train_from_log(
-                    runtime.ledger,
-                    runtime.customers.ledger,
-                    Path(tmp) / "models",
-                    datetime.now(UTC),
-                    store=store,
-                )
-                codes = sorted(business.products)
-                with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
-                    for n in range(requests + 20):
-                        path = f"/products/{codes[n % len(codes)]}/similar"
-                        started = time.perf_counter()
-                        response = client.get(path, params={"customer": ids[n % len(ids)]})
-                        elapsed = (time.perf_counter() - started) * 1000
-                        response.raise_for_status()
-                        if n >= 20:  # warm-up first
-                            latencies.append(elapsed)
-        finally:
-            runtime.close()
-            del os.environ["GLOW_RECOMMENDER_ANN_EXACT_UP_TO"]
-            client_ = redis.Redis.from_url(redis_url)
-            keys = list(client_.scan_iter(f"{namespace}:*"))
-            if keys:
-                client_.delete(*keys)
+    try:
+        with shop() as running:
+            ids = list(asyncio.run(_seed(running.base, business)).values())
+            running.train()
+            codes = sorted(business.products)
+            with httpx.Client(base_url=running.base, headers=headers, timeout=10) as client:
+                for n in range(requests + 20):
+                    path = f"/products/{codes[n % len(codes)]}/similar"
+                    started = time.perf_counter()
+                    response = client.get(path, params={"customer": ids[n % len(ids)]})
+                    elapsed = (time.perf_counter() - started) * 1000
+                    response.raise_for_status()
+                    if n >= 20:  # warm-up first
+                        latencies.append(elapsed)
+    finally:
+        del os.environ["GLOW_RECOMMENDER_ANN_EXACT_UP_TO"]
     return latencies
 
 
 def continuous_figures(products: int, customers: int, appended: int = 1000) -> dict[str, Any]:
-    redis_url = os.environ.get("GLOW_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
-    namespace = f"bench-{uuid.uuid4().hex[:8]}"
     business = generate(products, customers, seed=5)
     sales = [h for h in business.happenings if h.kind in (PURCHASE, RETURN)]
     if len(sales) < appended + 200:
         raise SystemExit(f"the demo business has {len(sales)} sales; {appended + 200} needed")
     cut = sales[-appended].at  # the newest `appended` sales and returns come later
     newer = [h for h in business.happenings if h.at >= cut and h.kind in (PURCHASE, RETURN)]
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            event_store_url=f"sqlite:///{tmp}/ledger.sqlite",
-            hot_views_url="memory://",
-            jwt_secret=SECRET,
-            chain_interval_seconds=0,
+    with shop() as running:
+        ids = asyncio.run(_seed(running.base, business, until=cut))
+        runtime = running.runtime
+        keeper = ModelKeeper(
+            running.models, runtime.ledger, runtime.customers.ledger, running.store
         )
-        runtime = bootstrap(settings)
-        store = RecommendationStore.from_url(f"{redis_url}?namespace={namespace}")
-        try:
-            with served(runtime) as base:
-                ids = asyncio.run(_seed_until(base, business, cut))
-                keeper = ModelKeeper(
-                    Path(tmp) / "models", runtime.ledger, runtime.customers.ledger, store
-                )
-                follower = RecommenderFollower(keeper, Cadence(interactions=appended))
-                follower.start()
-                follower.step()  # the first model, promoted without a judgement
-                asyncio.run(_append(base, ids, newer))
-                wall, cpu = time.perf_counter(), time.process_time()
-                outcome = follower.step()
-                wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        finally:
-            runtime.close()
-            keys = list(store.client.scan_iter(f"{namespace}:*"))
-            if keys:
-                store.client.delete(*keys)
-    promoted = outcome is not None and outcome.promoted and store is not None
+        follower = RecommenderFollower(keeper, Cadence(interactions=appended))
+        follower.start()
+        follower.step()  # the first model, promoted without a judgement
+        asyncio.run(_append(running.base, ids, newer))
+        wall, cpu = time.perf_counter(), time.process_time()
+        outcome = follower.step()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    promoted = outcome is not None and outcome.promoted
     reason = outcome.reason if outcome else "no update was due"
     print(
         f"continuous: {len(newer)} interactions appended -> {outcome and outcome.version} "
@@ -396,13 +376,6 @@ def continuous_figures(products: int, customers: int, appended: int = 1000) -> d
         "partial_update_cpu_s": round(cpu, 3),
         "partial_update_promoted": promoted,
     }
-
-
-async def _seed_until(base: str, business: Any, until: datetime) -> dict[str, str]:
-    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-        seeder = Seeder(client, mint_token(SECRET, "bench", "admin"))
-        await seed(seeder, business, until=until)
-        return seeder.customer_ids
 
 
 async def _append(base: str, ids: dict[str, str], happenings: list[Any]) -> None:

@@ -19,6 +19,8 @@ migration not applied) are passed by."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 EVENTS, IDENTITIES, PEOPLE = "behaviour_events", "behaviour_identities", "behaviour_people"
@@ -32,22 +34,9 @@ SYNC = {"mutations_sync": 2}  # wait for the mutation on every replica
 
 def erase_behaviour(client: Any, customer_id: str) -> list[str]:
     """Delete the customer's behaviour rows and link; returns the tables mutated."""
-    if not table_exists(client, PEOPLE):
-        return []
-    people = client.query(
-        f"SELECT count() FROM {PEOPLE} WHERE customer_id = {{c:String}}",  # noqa: S608
-        parameters={"c": customer_id},
-    ).result_rows[0][0]
-    if not people:
-        return []
-    erasing = f"glow_erasing_{secrets.token_hex(6)}"
-    client.command(f"CREATE TABLE {erasing} (customer_id String, person String) ENGINE = Memory")
-    try:
-        client.command(
-            f"INSERT INTO {erasing} SELECT customer_id, person FROM {PEOPLE}"  # noqa: S608
-            " WHERE customer_id = {c:String}",
-            parameters={"c": customer_id},
-        )
+    with linked_people(client, PEOPLE, customer_id) as erasing:
+        if erasing is None:
+            return []
         by_person = f"person IN (SELECT person FROM {erasing})"  # noqa: S608 - our own names
         by_customer = f"customer_id IN (SELECT customer_id FROM {erasing})"  # noqa: S608
         mutated = []
@@ -62,9 +51,35 @@ def erase_behaviour(client: Any, customer_id: str) -> list[str]:
         if table_exists(client, IDENTITIES):
             mutated.append(delete_rows(client, IDENTITIES, by_person))
         mutated.append(delete_rows(client, PEOPLE, by_customer))
+        return mutated
+
+
+@contextmanager
+def linked_people(client: Any, people: str, customer_id: str) -> Iterator[str | None]:
+    """The customer's rows of a `people` link table (customer_id -> person) copied into a
+    Memory table, whose name is given (so that no mutation's record names anyone); None when
+    the table does not exist or holds no link of theirs. The copy is dropped afterwards."""
+    if not table_exists(client, people):
+        yield None
+        return
+    linked = client.query(
+        f"SELECT count() FROM {people} WHERE customer_id = {{c:String}}",  # noqa: S608
+        parameters={"c": customer_id},
+    ).result_rows[0][0]
+    if not linked:
+        yield None
+        return
+    erasing = f"glow_erasing_{secrets.token_hex(6)}"
+    client.command(f"CREATE TABLE {erasing} (customer_id String, person String) ENGINE = Memory")
+    try:
+        client.command(
+            f"INSERT INTO {erasing} SELECT customer_id, person FROM {people}"  # noqa: S608
+            " WHERE customer_id = {c:String}",
+            parameters={"c": customer_id},
+        )
+        yield erasing
     finally:
         client.command(f"DROP TABLE IF EXISTS {erasing} SYNC")
-    return mutated
 
 
 def delete_rows(client: Any, table: str, where: str) -> str:

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from recommender import artefacts
 from recommender.challengers import version_directory
-from recommender.publishing import MemoryCandidates
+from recommender.publishing import MemoryCandidates, customer_entries
 from recommender.signals import LogSignals
 from recommender.store import RecommendationStore
 
@@ -20,13 +19,6 @@ def publish_challenger(
 ) -> int:
     """Returns how many customers' candidates were published."""
     model, _meta = artefacts.load(version_directory(root, version))
-    memory = MemoryCandidates(model, signals, version)
-    entries: dict[str, dict[str, Any]] = {}
-    withdrawn = []
-    for customer_id, facts in signals.customers.items():
-        if not facts.may_personalise:
-            withdrawn.append(customer_id)
-        elif (entry := memory.customer(customer_id)) is not None:
-            entries[customer_id] = entry
+    entries, withdrawn = customer_entries(MemoryCandidates(model, signals, version), signals)
     store.publish_challenger(version, entries, withdrawn, now.isoformat())
     return len(entries)

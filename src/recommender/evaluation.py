@@ -87,12 +87,13 @@ def hold_out(signals: LogSignals, cutoff: datetime) -> HoldOut:
     return HoldOut(
         train,
         users,
-        _matrix([bought_after[u] for u in users], at),
-        _matrix([before.get(u, set()) for u in users], at),
+        product_matrix([bought_after[u] for u in users], at),
+        product_matrix([before.get(u, set()) for u in users], at),
     )
 
 
-def _matrix(rows: list[set[str]], at: dict[str, int]) -> Matrix:
+def product_matrix(rows: list[set[str]], at: dict[str, int]) -> Matrix:
+    """Customers x products, 1 where a customer's set names the product (`at`: its column)."""
     cells = [(n, at[code]) for n, codes in enumerate(rows) for code in codes]
     r = np.array([c[0] for c in cells], dtype=np.int32)
     c = np.array([c[1] for c in cells], dtype=np.int32)

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp  # type: ignore[import-untyped]
 
+from recommender.evaluation import product_matrix
 from recommender.hybrid import HybridModel
 from recommender.lightfm_core import Floats, Matrix
 from recommender.metrics import evaluate
@@ -97,20 +98,12 @@ def hold_out(learned: LogSignals, held: Sequence[Interaction]) -> FreshHoldOut:
         customers,
         [learned.customers[c] for c in customers],
         products,
-        _matrix([after[c] for c in customers], at),
-        _matrix([before.get(c, set()) for c in customers], at),
+        product_matrix([after[c] for c in customers], at),
+        product_matrix([before.get(c, set()) for c in customers], at),
         len(held),
         times[0].isoformat() if times else None,
         times[-1].isoformat() if times else None,
     )
-
-
-def _matrix(rows: list[set[str]], at: dict[str, int]) -> Matrix:
-    cells = [(n, at[code]) for n, codes in enumerate(rows) for code in codes]
-    r = np.array([c[0] for c in cells], dtype=np.int32)
-    c = np.array([c[1] for c in cells], dtype=np.int32)
-    data = np.ones(len(cells), dtype=np.float32)
-    return sp.csr_matrix((data, (r, c)), shape=(len(rows), len(at)))
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,17 @@ def publish(
     version, its index is there (`index`: the one saved with the version; else built)."""
     memory = MemoryCandidates(model, signals, version, index)
     store.publish_index(version, memory.index.to_bytes(), prices_of(signals))
+    entries, withdrawn = customer_entries(memory, signals)
+    catalog = catalog_of(signals.products)
+    store.publish(version, catalog, memory.popular_lists, entries, withdrawn)
+    return len(entries)
+
+
+def customer_entries(
+    memory: MemoryCandidates, signals: LogSignals
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Each consenting customer's entry (those the model can score), and the customers
+    without consent, whose entries must go."""
     entries: dict[str, dict[str, Any]] = {}
     withdrawn = []
     for customer_id, facts in signals.customers.items():
@@ -43,9 +54,7 @@ def publish(
             withdrawn.append(customer_id)
         elif (entry := memory.customer(customer_id)) is not None:
             entries[customer_id] = entry
-    catalog = catalog_of(signals.products)
-    store.publish(version, catalog, memory.popular_lists, entries, withdrawn)
-    return len(entries)
+    return entries, withdrawn
 
 
 def catalog_of(products: Mapping[str, ProductFacts]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 import psycopg
 import pytest
+import redis
 from psycopg import sql
 
 from configuration.settings import Settings
@@ -110,3 +112,19 @@ def stocked_shop(sku: str, location: str, batches: dict[str, int]) -> Iterator[R
         with httpx.Client(headers=auth_headers(), base_url=running.base_url) as client:
             stocked_sku(client, sku, location, batches)
         yield running
+
+
+REDIS_URL = os.environ.get("GLOW_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def recs_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Recommendations in a Redis namespace of the test's own, removed afterwards."""
+    namespace = f"test-{uuid.uuid4().hex[:8]}"
+    url = f"{REDIS_URL}?namespace={namespace}"
+    monkeypatch.setenv("GLOW_RECOMMENDATIONS_URL", url)
+    yield url
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(f"{namespace}:*"))
+    if keys:
+        client.delete(*keys)

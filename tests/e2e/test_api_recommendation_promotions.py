@@ -13,28 +13,15 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 
 from configuration.settings import Settings
 from demo.business import Business
 from recommender.continuous import ModelKeeper
 from recommender.store import RecommendationStore
 from tests.e2e.ledger_server import RunningLedger, auth_headers, headers, serve
-from tests.e2e.test_api_recommendations import REDIS_URL, recommendations, seeded, trained
+from tests.e2e.test_api_recommendations import recommendations, seeded, trained
 
 NOW = datetime.now(UTC)
-
-
-@pytest.fixture
-def recs_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    namespace = f"test-{uuid.uuid4().hex[:8]}"
-    url = f"{REDIS_URL}?namespace={namespace}"
-    monkeypatch.setenv("GLOW_RECOMMENDATIONS_URL", url)
-    yield url
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(f"{namespace}:*"))
-    if keys:
-        client.delete(*keys)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from Redis with reasons, session re-ranking, live consent and allergens."""
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -14,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 
 from configuration.settings import Settings
 from demo.business import WAREHOUSE, Business, generate
@@ -24,20 +22,6 @@ from recommender.store import RecommendationStore
 from recommender.training import train_from_log
 from recommender.vector_index import VectorIndex
 from tests.e2e.ledger_server import RunningLedger, auth_headers, serve, token
-
-REDIS_URL = os.environ.get("GLOW_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-@pytest.fixture
-def recs_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    namespace = f"test-{uuid.uuid4().hex[:8]}"
-    url = f"{REDIS_URL}?namespace={namespace}"
-    monkeypatch.setenv("GLOW_RECOMMENDATIONS_URL", url)
-    yield url
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(f"{namespace}:*"))
-    if keys:
-        client.delete(*keys)
 
 
 @pytest.fixture

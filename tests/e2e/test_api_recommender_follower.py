@@ -37,9 +37,8 @@ from recommender.signals import PURCHASE, RETURN
 from recommender.store import RecommendationStore
 from recommender.training import train_from_log
 from service_layer.recommender_follower import RecommenderFollower
-from tests.e2e.conftest import scratch_database
+from tests.e2e.conftest import REDIS_URL, scratch_database
 from tests.e2e.ledger_server import RunningLedger, auth_headers, serve, token
-from tests.e2e.test_api_recommendations import REDIS_URL
 
 SALES = (PURCHASE, RETURN)
 FIRST_CUT = datetime(2026, 6, 1, tzinfo=UTC)

@@ -6,7 +6,6 @@ GLOW_RECOMMENDER_ANN_EXACT_UP_TO=0) and publishes it; the API loads it and answe
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -29,10 +28,9 @@ from recommender.rules import Situation, Suggestion
 from recommender.signals import CustomerFacts, ProductFacts
 from recommender.store import RecommendationStore
 from recommender.training import train_from_log
-from tests.e2e.conftest import scratch_database
+from tests.e2e.conftest import REDIS_URL, scratch_database
 from tests.e2e.ledger_server import RunningLedger, auth_headers, serve, token
 
-REDIS_URL = os.environ.get("GLOW_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 LABELLED = {  # every one a serum, so they are among each other's dupes
     "XA-DIPENTENE": ["AQUA", "GLYCERIN", "NIACINAMIDE", "DIPENTENE"],
     "XA-SALICYLATE": ["AQUA", "GLYCERIN", "NIACINAMIDE", "SODIUM SALICYLATE"],
