@@ -7,7 +7,6 @@ guard stops a variant whose lists broke a rule; bad input gets problem+json."""
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,7 +18,6 @@ from uuid import UUID
 import httpx
 import psycopg
 import pytest
-import redis
 from clickhouse_connect.driver.client import Client
 
 from configuration.settings import Settings
@@ -27,13 +25,15 @@ from domain.experiment import Variant, assignment_id, bucket, variant_for
 from privacy.pseudonyms import behaviour_person
 from projections.behaviour_rows import TrackedBatch
 from projections.behaviour_tables import BehaviourTables
+from recommender.challenger_publishing import publish_challenger
+from recommender.store import RecommendationStore
+from recommender.training import read_log, train_from_log
 from service_layer.experiment_desk import ExperimentDesk, guard, open_experiment_ledger
 from tests.e2e.ledger_server import RunningLedger, auth_headers, serve
 from tests.e2e.test_api_recommendations import post, recommendations, seeded, trained
 
 pytestmark = pytest.mark.postgres
 
-REDIS_URL = os.environ.get("GLOW_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 VARIANTS = [Variant("control", 50, "policy", "standard"), Variant("b", 50, "policy", "no-session")]
 
 
@@ -42,18 +42,6 @@ def models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "models"
     monkeypatch.setenv("GLOW_MODEL_DIR", str(folder))
     return folder
-
-
-@pytest.fixture
-def recs_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    namespace = f"test-{uuid.uuid4().hex[:8]}"
-    url = f"{REDIS_URL}?namespace={namespace}"
-    monkeypatch.setenv("GLOW_RECOMMENDATIONS_URL", url)
-    yield url
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(f"{namespace}:*"))
-    if keys:
-        client.delete(*keys)
 
 
 @pytest.fixture
@@ -303,3 +291,45 @@ def test_other_refusals_are_problems_too(shop: RunningLedger) -> None:
     analyst = auth_headers("analyst")
     refused = httpx.post(f"{shop.base_url}/experiments", json=experiment_body(), headers=analyst)
     assert refused.status_code == 403
+
+
+def test_a_challenger_model_is_served_to_its_variant_only_once_published(
+    shop: RunningLedger, tmp_path: Path, recs_url: str, models: Path
+) -> None:
+    """A model-version variant: nobody is placed while its candidates are unpublished; once
+    published, its customers are served from that version (the answer names it), the
+    control's from the serving one, and forgetting a customer removes their challenger
+    entry too."""
+    customers = consenting(shop, tmp_path, recs_url)  # v0001 serves
+    runtime = shop.runtime
+    store = RecommendationStore.from_url(recs_url)
+    again = train_from_log(
+        runtime.ledger, runtime.customers.ledger, models, datetime.now(UTC), store=store, force=True
+    )
+    assert again.version == "v0002" and again.promoted  # forced: v0002 serves, v0001 is old
+    variants = [
+        {"name": "control", "weight": 50, "policy": "standard"},
+        {"name": "previous", "weight": 50, "model": "v0001"},
+    ]
+    made = define(shop, variants=variants)
+    with admin(shop) as client:
+        waiting = client.get(f"/experiments/{made['id']}").json()
+    assert any("v0001" in reason for reason in waiting["waiting_for"]), waiting
+    assert recommendations(shop, customers[0])["experiment"] is None  # not served yet
+
+    signals, _fold, _new, _position = read_log(runtime.ledger, runtime.customers.ledger, None)
+    published = publish_challenger(store, models, "v0001", signals, datetime.now(UTC))
+    assert published > 0
+    served: dict[str, set[str]] = {"control": set(), "previous": set()}
+    for cid in customers[:40]:
+        body = recommendations(shop, cid)
+        assert body["experiment"] == made["id"]
+        served[body["variant"]].add(body["model"])
+    assert served == {"control": {"v0002"}, "previous": {"v0001"}}
+
+    challenger = next(c for c in customers if store.challenger("v0001", c) is not None)
+    post(shop, f"/customers/{challenger}/forget", {})
+    deadline = time.monotonic() + 15  # the read side's erasure follows the customer log
+    while store.challenger("v0001", challenger) is not None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert store.challenger("v0001", challenger) is None
