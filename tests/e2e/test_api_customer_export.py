@@ -101,6 +101,7 @@ def test_a_lookup_reads_only_what_was_recorded_since_the_last_one(
     assert len(export(client, mine)) == 2
 
 
+@pytest.mark.slow  # over 15 s: CI's second pass (scripts/test -m slow)
 @pytest.mark.parametrize("store", ["postgres"], indirect=True)
 def test_exports_beyond_the_limits_are_429_at_once_while_sales_go_on(
     client: httpx.Client, running: RunningLedger

@@ -48,6 +48,8 @@ CADENCE = Cadence(interactions=100, seconds=900, retrain_hours=10_000)
 CORRUPTED = 900
 NEW_PRODUCT = "P-NEW"
 
+pytestmark = pytest.mark.slow  # a shared story of about 40 s: CI's second pass
+
 
 @dataclass
 class Story:

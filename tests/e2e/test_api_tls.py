@@ -32,6 +32,7 @@ def trusting(authority: ThrowawayAuthority, client_cert: bool = False) -> ssl.SS
     return context
 
 
+@pytest.mark.slow  # over 15 s: CI's second pass (scripts/test -m slow)
 def test_glow_serve_answers_https_with_its_certificate_and_refuses_plain_http(
     authority: ThrowawayAuthority, tmp_path: Path
 ) -> None:
@@ -51,6 +52,7 @@ def test_glow_serve_answers_https_with_its_certificate_and_refuses_plain_http(
             httpx.get(f"http://127.0.0.1:{served.port}/health", timeout=5)
 
 
+@pytest.mark.slow  # over 15 s: CI's second pass (scripts/test -m slow)
 def test_client_certificates_are_required_when_ca_certs_are_given(
     authority: ThrowawayAuthority, tmp_path: Path
 ) -> None:

@@ -9,6 +9,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from domain.customer_ledger import CustomerLedger
+from domain.experiment_ledger import ExperimentLedger
 from domain.ledger import InventoryLedger
 from domain.location import LocationDirectory
 from storage.migrations import MIGRATIONS_DIRECTORY, apply_migrations
@@ -93,6 +94,7 @@ def test_the_migrated_schema_equals_the_one_eventsourcing_creates(
         conn.execute("CREATE SCHEMA library")
     InventoryLedger(env=ledger_env(scratch_database_url, POSTGRES_SCHEMA="library")).close()
     CustomerLedger(env=ledger_env(scratch_database_url, POSTGRES_SCHEMA="library")).close()
+    ExperimentLedger(env=ledger_env(scratch_database_url, POSTGRES_SCHEMA="library")).close()
 
     with psycopg.connect(scratch_database_url) as conn:
         assert describe(conn, "public") == describe(conn, "library")

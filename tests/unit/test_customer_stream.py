@@ -141,7 +141,13 @@ def test_forgetting_runs_every_eraser_and_again_changes_nothing() -> None:
         assert erase_forgotten(envelopes, stores) == [customer_id]
         assert listed(views, customer_id) == []
         assert recommendations.entries == {"someone-else"}
-    assert list(erasure.ERASERS) == ["orders", "recommendations", "behaviour", "segments"]
+    assert list(erasure.ERASERS) == [
+        "orders",
+        "recommendations",
+        "behaviour",
+        "segments",
+        "experiments",
+    ]
 
 
 def test_an_eraser_registered_by_another_module_is_run_with_the_stores() -> None:

@@ -30,7 +30,7 @@ from tests.integration.cluster.processes import (
 )
 from tests.integration.cluster.test_cluster_end_to_end import worker_args
 
-pytestmark = pytest.mark.kafka
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]  # slow: over 20 s, CI's second pass
 
 SALES = 20_000
 CHUNKS = 20

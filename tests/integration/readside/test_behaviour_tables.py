@@ -152,6 +152,7 @@ def test_only_a_forget_just_made_is_erased_again() -> None:
     }
 
 
+@pytest.mark.slow  # over 15 s: CI's second pass (scripts/test -m slow)
 def test_the_erased_rows_leave_the_files_on_disk(tmp_path: Path) -> None:
     """Deleted by mutations, not masked: once ClickHouse's cleanup has passed, no file of the
     folder holds the person's pseudonym or the customer's id."""
