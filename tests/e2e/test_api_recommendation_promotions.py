@@ -143,7 +143,7 @@ def test_an_active_promotion_moves_a_product_up_within_the_rules_with_its_reason
     shop: RunningLedger, tmp_path: Path, recs_url: str
 ) -> None:
     business, ids = seeded(shop)
-    trained(shop, tmp_path, recs_url)
+    first = trained(shop, tmp_path, recs_url)
     person = next(
         c for c in business.customers.values() if c.facts.personalisation and not c.facts.allergies
     )
@@ -160,9 +160,11 @@ def test_an_active_promotion_moves_a_product_up_within_the_rules_with_its_reason
     assert schedule(shop, expired, past).status_code == 201, "scheduled back then"
     allergen = _allergen_for_someone(business)
     assert schedule(shop, allergen[1], window(-1, 10)).status_code == 201
-    trained(shop, tmp_path, recs_url)
+    published_catalog(shop, tmp_path, recs_url)  # the same model: only the promotions move
 
-    after = {s["product_code"]: s for s in recommendations(shop, cid, "?limit=50")["suggestions"]}
+    answer = recommendations(shop, cid, "?limit=50")
+    assert answer["model"] == first["version"]
+    after = {s["product_code"]: s for s in answer["suggestions"]}
     ranks = {s["product_code"]: n for n, s in enumerate(before)}
     order = list(after)
     assert order.index(on_web) < ranks[on_web]
@@ -188,18 +190,24 @@ def test_a_promotion_reaches_the_api_without_waiting_for_a_new_model(
     before = recommendations(shop, cid, "?limit=50")
     code = before["suggestions"][-1]["product_code"]
     assert schedule(shop, code, window(-1, 10, channels=["web"])).status_code == 201
-    runtime = shop.runtime
-    store = RecommendationStore.from_url(recs_url)
-    keeper = ModelKeeper(tmp_path, runtime.ledger, runtime.customers.ledger, store)
-    keeper.read()
-    assert keeper.publish_catalog()  # the catalog read differs from the one published
-    assert not keeper.publish_catalog()  # and is published once
+    keeper = published_catalog(shop, tmp_path, recs_url)
+    assert not keeper.publish_catalog()  # published once
     after = recommendations(shop, cid, "?limit=50")
     assert after["model"] == before["model"] == first["version"]
     ranked = [s["product_code"] for s in after["suggestions"]]
     assert ranked.index(code) < len(before["suggestions"]) - 1
     reasons = next(s["reasons"] for s in after["suggestions"] if s["product_code"] == code)
     assert reasons[-1].startswith("on promotion: 20% off until ")
+
+
+def published_catalog(shop: RunningLedger, models: Path, recs_url: str) -> ModelKeeper:
+    """What the follower does at each step when the catalog changed: publish it, no model."""
+    runtime = shop.runtime
+    store = RecommendationStore.from_url(recs_url)
+    keeper = ModelKeeper(models, runtime.ledger, runtime.customers.ledger, store)
+    keeper.read()
+    assert keeper.publish_catalog()  # the catalog read differs from the one published
+    return keeper
 
 
 def _allergen_for_someone(business: Business) -> tuple[str, str, str]:
