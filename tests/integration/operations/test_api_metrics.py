@@ -191,12 +191,14 @@ def test_failed_webhook_attempts_are_counted_by_reason_and_outcome(postgres_stor
         stocked_sku(client, "LIP-WH", "PARIS-WH", {"B1": 50})
         subscribe(client, receiver.url, "order.status_changed")
         place_and_ship(client)  # five status changes, each failing both attempts: HTTP 500
-        found = eventually(
+        dead = ("glow_webhook_deliveries_total", {"outcome": "dead"})
+        found = eventually(  # the outbox row is dead a moment before its counter is counted
             running,
             lambda f: (
                 f.get(("glow_webhook_outbox_deliveries", frozenset({("status", "dead")}))) == 5
+                and value(f, dead[0], **dead[1]) - value(before, dead[0], **dead[1]) == 5
             ),
-            "five dead webhook deliveries",
+            "five dead webhook deliveries, counted",
         )
 
         def grew(name: str, **labels: str) -> float:
