@@ -9,9 +9,7 @@ process holds)."""
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -21,6 +19,7 @@ from uuid import UUID
 
 import orjson
 
+from cli.repeating import repeat
 from configuration.settings import Settings, SettingsError
 from domain.errors import DomainError
 from service_layer.bootstrap import require_schema
@@ -265,14 +264,10 @@ def _guard(settings: Settings, args: argparse.Namespace) -> int:
     if every is not None and not 1 <= every <= 86_400:
         print(f"glow: --every {every} is out of range; expected 1 to 86400 seconds")
         return 2
-    stop = threading.Event()
-    if every is not None:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stop.set())
     with _desk(settings, analytics=True) as desk:
-        while True:
-            stopped = guard(desk)
-            _print({"checked_at": datetime.now(UTC).isoformat(), "stopped": stopped})
-            if every is None or stop.wait(every):
-                break
+
+        def check() -> None:
+            _print({"checked_at": datetime.now(UTC).isoformat(), "stopped": guard(desk)})
+
+        repeat(every, check)
     return 0

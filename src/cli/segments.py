@@ -6,14 +6,13 @@ ClickHouse server, or a chDB path no other process holds."""
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
+from cli.repeating import repeat
 from configuration.settings import Settings, SettingsError, postgres_conninfo
 from service_layer.bootstrap import require_schema
 from service_layer.customer_desk import CustomerDesk
@@ -64,17 +63,14 @@ def _refresh(settings: Settings, args: argparse.Namespace) -> int:
     require_schema(settings)
     facts = open_analytics(_analytics_url(settings))
     customers = open_customer_ledger(settings, connections=2)  # the refresh reads in one thread
-    stop = threading.Event()
-    if every is not None:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stop.set())
     try:
         follower = DimensionFollower(customers, CustomerDimension(facts.client))
-        while True:
+
+        def refresh() -> None:
             read = follower.catch_up()
             print(f"glow: customer dimension refreshed ({read} customer event(s) read)")
-            if every is None or stop.wait(every):
-                break
+
+        repeat(every, refresh)
     finally:
         close_customer_ledger(customers)
         facts.close()
