@@ -17,6 +17,10 @@ import pytest
 from configuration.settings import Settings
 from demo.business import Business
 from recommender.continuous import ModelKeeper
+from recommender.promotion_boost import promoted
+from recommender.ranking_policies import STANDARD
+from recommender.serving import CatalogCache
+from recommender.signals import CustomerFacts
 from recommender.store import RecommendationStore
 from tests.e2e.ledger_server import RunningLedger, auth_headers, headers, serve
 from tests.e2e.test_api_recommendations import recommendations, seeded, trained
@@ -149,8 +153,14 @@ def test_an_active_promotion_moves_a_product_up_within_the_rules_with_its_reason
     )
     cid = ids[person.facts.customer_id]
     before = recommendations(shop, cid, "?limit=50")["suggestions"]
-    low = [s["product_code"] for s in before[-4:]]
-    on_web, on_pos, expired = low[0], low[1], low[2]
+    order_before = [s["product_code"] for s in before]
+    on_web = _within_reach(order_before, person.facts, cid, recs_url)
+    plain = [
+        s["product_code"]
+        for s in reversed(before)
+        if s["product_code"] != on_web and not any("on promotion" in r for r in s["reasons"])
+    ]
+    on_pos, expired = plain[:2]
     assert schedule(shop, on_web, window(-1, 10, channels=["web"])).status_code == 201
     assert schedule(shop, on_pos, window(-1, 10, channels=["pos"])).status_code == 201
     past = {
@@ -165,9 +175,8 @@ def test_an_active_promotion_moves_a_product_up_within_the_rules_with_its_reason
     answer = recommendations(shop, cid, "?limit=50")
     assert answer["model"] == first["version"]
     after = {s["product_code"]: s for s in answer["suggestions"]}
-    ranks = {s["product_code"]: n for n, s in enumerate(before)}
     order = list(after)
-    assert order.index(on_web) < ranks[on_web]
+    assert order.index(on_web) < order_before.index(on_web)
     assert after[on_web]["reasons"][-1].startswith("on promotion: 20% off until ")
     for code in (on_pos, expired):
         assert not any("on promotion" in r for r in after[code]["reasons"])
@@ -188,14 +197,15 @@ def test_a_promotion_reaches_the_api_without_waiting_for_a_new_model(
     person = next(c for c in business.customers.values() if c.facts.personalisation)
     cid = ids[person.facts.customer_id]
     before = recommendations(shop, cid, "?limit=50")
-    code = before["suggestions"][-1]["product_code"]
+    order_before = [s["product_code"] for s in before["suggestions"]]
+    code = _within_reach(order_before, person.facts, cid, recs_url)
     assert schedule(shop, code, window(-1, 10, channels=["web"])).status_code == 201
     keeper = published_catalog(shop, tmp_path, recs_url)
     assert not keeper.publish_catalog()  # published once
     after = recommendations(shop, cid, "?limit=50")
     assert after["model"] == before["model"] == first["version"]
     ranked = [s["product_code"] for s in after["suggestions"]]
-    assert ranked.index(code) < len(before["suggestions"]) - 1
+    assert ranked.index(code) < order_before.index(code)
     reasons = next(s["reasons"] for s in after["suggestions"] if s["product_code"] == code)
     assert reasons[-1].startswith("on promotion: 20% off until ")
 
@@ -208,6 +218,26 @@ def published_catalog(shop: RunningLedger, models: Path, recs_url: str) -> Model
     keeper.read()
     assert keeper.publish_catalog()  # the catalog read differs from the one published
     return keeper
+
+
+def _within_reach(ranked: list[str], person: CustomerFacts, cid: str, recs_url: str) -> str:
+    """The product of the lower half of `ranked` nearest in score to the one above it: the
+    promotion's boost must lift it past that one. Its score is what serving computes (the
+    published standardised candidate score, the demo's own promotions and the rules' boost for
+    this person), checked against the order the API served before it is trusted."""
+    store = RecommendationStore.from_url(recs_url)
+    entry = store.customer(cid)
+    assert entry is not None, "the batch job published this customer's candidates"
+    rules = CatalogCache(store).current().rules
+    published = [(str(code), float(score)) for code, score in entry["candidates"]]
+    lifted, already = promoted(published, rules.products, STANDARD, datetime.now(UTC), "web")
+    final = {c: score + rules.explain(person, c)[0] for c, score in lifted if c in ranked}
+    assert sorted(ranked, key=lambda c: (-final[c], c)) == ranked, "serving's scores reproduced"
+    lower = [n for n in range(max(1, len(ranked) // 2), len(ranked)) if ranked[n] not in already]
+    nearest = min(lower, key=lambda n: final[ranked[n - 1]] - final[ranked[n]])
+    gap = final[ranked[nearest - 1]] - final[ranked[nearest]]
+    assert gap < STANDARD.promotion_boost, f"no product within reach of the boost ({gap:.3f})"
+    return ranked[nearest]
 
 
 def _allergen_for_someone(business: Business) -> tuple[str, str, str]:
