@@ -1,4 +1,5 @@
-"""The native libraries the ledger loads (the vector index's faiss, LightFM, chDB, pyarrow)
+"""The native libraries the ledger loads (the vector index's faiss, LightFM, chDB, pyarrow,
+statsforecast's C++ models)
 work whichever is imported first: a wheel whose statically linked C++ runtime takes over
 symbols of a library loaded after it crashes that library (usearch did this to pyarrow's IPC
 reader). Each order runs in a fresh interpreter, since a process imports each library once."""
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-LIBRARIES = ("recommender.vector_index", "lightfm", "chdb", "pyarrow.ipc")
+LIBRARIES = ("recommender.vector_index", "lightfm", "chdb", "pyarrow.ipc", "statsforecast.models")
 EXERCISE = """
 import numpy as np
 import pyarrow as pa
@@ -33,6 +34,10 @@ rng = np.random.default_rng(1)
 vectors = rng.standard_normal((300, 16)).astype(np.float32)
 index = indexed([f"P{n}" for n in range(300)], vectors, np.zeros(300, np.float32), exact_up_to=0)
 assert not index.exact and len(index.like("P7", 5)) == 5
+from statsforecast.models import AutoETS, CrostonSBA
+season = np.tile([1.0, 2.0, 3.0, 2.0, 1.0, 5.0, 4.0], 20) + rng.random(140)
+assert AutoETS(season_length=7).forecast(y=season, h=7)["mean"].shape == (7,)
+assert CrostonSBA().forecast(y=np.array([0.0, 2, 0, 0, 1, 0, 3] * 10), h=3)["mean"][0] > 0
 """
 
 
