@@ -41,6 +41,7 @@ KINDS: dict[str, Callable[[str], UUID]] = {
     "preorder-switch": _preorder_switch,
     "channel": ids.sales_channel_id,
     "kit": ids.kit_id,
+    "unmet-demand": _uuid,  # a refusal for lack of stock (domain/unmet_demand.py)
     "aggregate": _uuid,
 }
 

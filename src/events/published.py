@@ -24,6 +24,7 @@ from domain.preorders import Preorder, PreorderSwitch
 from domain.reservation import Reservation
 from domain.stock import Stock
 from domain.tills import ReconciliationPolicy, Till
+from domain.unmet_demand import UnmetDemand
 
 INVENTORY_TOPIC = "inventory"
 CATALOG_TOPIC = "catalog"
@@ -46,6 +47,9 @@ AGGREGATE_TOPICS: dict[type[Aggregate], str] = {
     Kit: CATALOG_TOPIC,
     Till: INVENTORY_TOPIC,
     ReconciliationPolicy: INVENTORY_TOPIC,
+    # Demand refused for lack of stock (domain/unmet_demand.py): a SKU, a location and units;
+    # its trace never names the customer.
+    UnmetDemand: INVENTORY_TOPIC,
     # The customer ledger's own log (customers_events), relayed with its own position: no
     # `personal` member, no contact ids, no principal (events/envelope.py). Its identity index
     # aggregates are bookkeeping of the write side and never published.

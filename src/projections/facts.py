@@ -45,6 +45,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "channel", "expires_at", "units",
     ),
     "catalog_attributes": ("entity", "code", "attribute", "value", "version", "position"),
+    "unmet_demand": (
+        "event_id", "position", "occurred_at", "channel", "sku", "location",
+        "asked", "available", "short", "reason", "command",
+    ),
     **ORDER_COLUMNS,
     **CUSTOMER_ORDER_COLUMNS,
 }  # fmt: skip
@@ -55,6 +59,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "returns": ("event_id",),
     "reservation_events": ("event_id",),
     "catalog_attributes": ("entity", "code", "attribute"),
+    "unmet_demand": ("event_id",),
     **ORDER_KEYS,
     **CUSTOMER_ORDER_KEYS,
 }
@@ -192,6 +197,18 @@ def _reservation(kind: str) -> Handler:
     return handler
 
 
+def _unmet_demand(e: Envelope, rows: Rows) -> None:
+    """A refusal for lack of stock (domain/unmet_demand.py): what was asked, what the ledger
+    had, the units short."""
+    p = e.payload
+    rows["unmet_demand"].append(
+        (
+            e.event_id, e.position, p["trace"]["occurred_at"], p["channel"], p["sku"],
+            p["location"], p["asked"], p["available"], p["short"], p["reason"], p["command"],
+        )
+    )  # fmt: skip
+
+
 def _attributes(
     entity: str, code_field: str, pick: Callable[[dict[str, Any]], dict[str, Any]]
 ) -> Handler:
@@ -247,6 +264,7 @@ _HANDLERS: dict[str, Handler] = {
     ),
     "Sku.Discontinued": _attributes("sku", "sku", lambda _: {"discontinued": 1}),
     "Location.Registered": _attributes("location", "code", lambda p: {"kind": p["kind"]}),
+    "UnmetDemand.Recorded": _unmet_demand,
     **ORDER_HANDLERS,
     # an order placed for a customer is also their purchase (projections/customer_order_facts.py)
     "Order.Placed": _both(ORDER_HANDLERS["Order.Placed"], CUSTOMER_ORDER_HANDLERS["Order.Placed"]),

@@ -31,6 +31,7 @@ from domain.results import Result
 from domain.stock import Stock
 from domain.tills import Till
 from domain.unit_of_work import UnitOfWork
+from domain.unmet_demand import Shortfall, UnmetDemand, unmet_demand
 from service_layer.working_set import AggregateCache, CommitGroup
 from service_layer.writer import Outcome
 from service_layer.writer_metrics import WriterCounts
@@ -99,6 +100,8 @@ class CommandWriter:
         self.commands_replayed = 0
         self.commands_refused = 0  # a DomainError, decided alone on stored state
         self.commands_failed = 0  # any other error
+        self.unmet_recorded: dict[str, int] = {}  # UnmetDemand records saved, per reason
+        self.unmet_unrecorded = 0  # refusals whose unmet demand could not be saved
 
     def counts(self) -> WriterCounts:
         return WriterCounts(
@@ -107,6 +110,8 @@ class CommandWriter:
             self.commands_replayed,
             self.commands_refused,
             self.commands_failed,
+            tuple(sorted(self.unmet_recorded.items())),
+            self.unmet_unrecorded,
         )
 
     def process_claimed(self, submissions: list[Submission]) -> None:
@@ -215,6 +220,8 @@ class CommandWriter:
             try:
                 outcome = self._decide(submission, group)
             except Exception as error:
+                if isinstance(error, DomainError):  # refused on fresh state: final
+                    self._record_unmet_demand(submission, error)
                 self._fail(submission, error)
                 return
             try:
@@ -232,6 +239,43 @@ class CommandWriter:
                 attempts=self.max_attempts,
             ),
         )
+
+    def _record_unmet_demand(self, submission: Submission, error: DomainError) -> None:
+        """A refusal for lack of stock is demand the ledger could not meet: save it
+        (domain/unmet_demand.py) in a transaction of its own, so that forecasts see it. The
+        command is refused all the same, with the same answer: a failure here is logged and
+        counted, never the caller's."""
+        try:
+            shortfalls = unmet_demand(submission.command, error, submission.idempotency_key)
+            if shortfalls:
+                saved = self._save_unmet_demand(shortfalls)
+                self.unmet_recorded[error.code] = self.unmet_recorded.get(error.code, 0) + saved
+        except Exception:
+            self.unmet_unrecorded += 1
+            log.exception(
+                "recording the unmet demand of a refused %s failed; the refusal stands",
+                type(submission.command).__name__,
+            )
+
+    def _save_unmet_demand(self, shortfalls: list[Shortfall]) -> int:
+        """Save the records, each once: a retry under the same idempotency key finds those
+        of its first refusal already saved (their ids come from the key). Returns how many
+        were new."""
+        records = [UnmetDemand.record(s).collect_events() for s in shortfalls]
+        try:
+            self.ledger.events.put([e for events in records for e in events])
+            return len(records)
+        except IntegrityError:
+            if len(records) == 1:
+                return 0  # already recorded
+        saved = 0  # some were recorded before, perhaps not all (stock changed in between)
+        for events in records:
+            try:
+                self.ledger.events.put(list(events))
+                saved += 1
+            except IntegrityError:
+                continue
+        return saved
 
     def _answer(self, submission: Submission, outcome: Outcome) -> None:
         self.commands_committed += 1

@@ -20,6 +20,8 @@ from prometheus_client import Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from domain.unmet_demand import REASONS
+
 INVENTORY, CUSTOMERS = "inventory", "customers"  # the `ledger` label: whose writer
 
 GROUP_SIZE = Histogram(
@@ -68,9 +70,22 @@ class WriterCounts:
     replayed: int = 0
     refused: int = 0  # a domain refusal (409/422/404), decided alone on stored state
     failed: int = 0  # anything else: an error the command could not be decided through
+    # refusals for lack of stock recorded as unmet demand: (reason, records) pairs
+    unmet_recorded: tuple[tuple[str, int], ...] = ()
+    unmet_unrecorded: int = 0  # refusals whose unmet demand could not be saved
 
-    def as_tuple(self) -> tuple[int, int, int, int, int]:
-        return (self.committed, self.groups, self.replayed, self.refused, self.failed)
+    def as_tuple(
+        self,
+    ) -> tuple[int, int, int, int, int, tuple[tuple[str, int], ...], int]:
+        return (
+            self.committed,
+            self.groups,
+            self.replayed,
+            self.refused,
+            self.failed,
+            self.unmet_recorded,
+            self.unmet_unrecorded,
+        )
 
 
 @dataclass(frozen=True)
@@ -154,3 +169,25 @@ class WriterCollector(Collector):
                 "Inventory commit groups committed (older name of glow_writer_groups_total)",
                 value=inventory.counts.groups,
             )
+            yield from unmet_demand_metrics(inventory.counts)
+
+
+def unmet_demand_metrics(counts: WriterCounts) -> Iterator[Metric]:
+    """Refusals for lack of stock the inventory writer recorded as unmet demand (and those
+    it could not record: the refusal was answered all the same)."""
+    recorded = CounterMetricFamily(
+        "glow_unmet_demand_recorded",
+        "UnmetDemand records saved for refusals for lack of stock, by reason "
+        "(insufficient-stock, cannot-source)",
+        labels=["reason"],
+    )
+    per_reason = dict.fromkeys(REASONS, 0) | dict(counts.unmet_recorded)
+    for reason, records in sorted(per_reason.items()):
+        recorded.add_metric([reason], records)
+    yield recorded
+    yield CounterMetricFamily(
+        "glow_unmet_demand_unrecorded",
+        "Refusals for lack of stock whose unmet demand could not be saved (logged; the "
+        "refusal was answered as usual)",
+        value=counts.unmet_unrecorded,
+    )

@@ -1,6 +1,7 @@
 """Orders over HTTP on PostgreSQL: placing sources on the server and holds every line, each
-transition and each refusal (409 naming the state, 4xx for bad input, nothing recorded), the
-quote that holds nothing, channel rules, kits, the reads and who may see and do what."""
+transition and each refusal (409 naming the state, 4xx for bad input, nothing recorded but the
+unmet demand of a refusal for lack of stock), the quote that holds nothing, channel rules, kits,
+the reads and who may see and do what."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from tests.e2e.ledger_server import (
     headers,
     ok,
     receive,
+    unmet_demand,
 )
 
 LIP, SERUM, GIFT = "LIP-1", "SERUM-1", "GIFT-1"
@@ -147,7 +149,8 @@ def test_bad_orders_are_a_clear_4xx_with_nothing_recorded(
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["type"].endswith(code), response.json()
-    assert count_events(ledger.store_url) == before
+    unmet = 1 if code == "cannot-source" else 0  # the demand it could not meet, recorded
+    assert count_events(ledger.store_url) == before + unmet
 
 
 def test_a_shipped_order_walks_every_step_and_refuses_an_illegal_one(shop: httpx.Client) -> None:
@@ -271,7 +274,10 @@ def test_a_kit_takes_every_component_atomically(ledger: RunningLedger, shop: htt
     assert held(shop, SERUM)[SOUTH] == 6 and held(shop, LIP)[SOUTH] == 3
     before = count_events(ledger.store_url)
     assert order(shop, (GIFT, 1)).status_code == 409
-    assert count_events(ledger.store_url) == before
+    # nothing held; the component no location had left is recorded as unmet demand
+    (demand,) = unmet_demand(ledger)
+    assert (demand.sku, demand.asked, demand.available, demand.short) == (SERUM, 2, 0, 2)
+    assert count_events(ledger.store_url) == before + 1
 
 
 def test_reads_and_who_may_act(shop: httpx.Client, ledger: RunningLedger) -> None:

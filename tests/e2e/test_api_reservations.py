@@ -22,6 +22,7 @@ from tests.e2e.ledger_server import (
     register_location,
     serve,
     stocked_sku,
+    unmet_demand,
 )
 
 SKU, SHOP = "BLUSH-TTL", "LILLE-1"
@@ -118,7 +119,9 @@ def test_two_lines_where_the_second_is_short_take_nothing_from_the_first(
     problem = response.json()
     assert problem["type"] == "/problems/insufficient-stock"
     assert (problem["sku"], problem["available"], problem["requested"]) == ("CREAM-B", 1, 2)
-    assert count_events(ledger.store_url) == before
+    (demand,) = unmet_demand(ledger)  # the one event recorded: the demand it could not meet
+    assert (demand.sku, demand.location, demand.asked, demand.short) == ("CREAM-B", "STORE-2", 2, 1)
+    assert count_events(ledger.store_url) == before + 1
     toner = client.get("/skus/TONER-A/stock").json()
     assert (toner["available"], toner["reserved"], toner["on_hand"]) == (5, 0, 5)
     assert client.get("/skus/CREAM-B/stock").json()["available"] == 1

@@ -21,6 +21,7 @@ from tests.e2e.ledger_server import (
     receive,
     register_location,
     serve,
+    unmet_demand,
 )
 
 SKU, SHOP, DEPOT = "CLEANSER-DAY", "SHOP-1", "DEPOT-2"
@@ -103,7 +104,9 @@ def test_receive_reserve_confirm_release_return_adjust_transfer_quarantine_recal
         )
         assert refused.status_code == 409
         assert refused.json()["available"] == 0
-        assert count_events(any_ledger.store_url) == before
+        (demand,) = unmet_demand(any_ledger)  # nothing sold; the demand it refused, recorded
+        assert (demand.sku, demand.location, demand.short) == (SKU, SHOP, 1)
+        assert count_events(any_ledger.store_url) == before + 1
 
         post("/batches/lift-quarantine", {**line, "batch": "B2"})
         assert _at(client, SHOP)["available"] == 4

@@ -1,7 +1,8 @@
 """API replicas that scale out: several `glow serve` processes share one `glow writer` over
 TCP (GLOW_WRITER_URL), all real processes on a real PostgreSQL store.
 
-- Two APIs, one writer: the same keys sent through both APIs at once apply once each.
+- Two APIs, one writer: the same keys sent through both APIs at once apply once each; a sale
+  refused for lack of stock through both under one key records its unmet demand once.
 - A leader and a standby writer: the leader is killed under load; the standby takes the
   lock, the APIs reconnect (GLOW_WRITER_URL lists both addresses), every waiting command was
   answered 200 or 503 `ledger-busy` with Retry-After, and every key retried applies once.
@@ -153,6 +154,16 @@ def test_two_apis_share_one_writer_and_each_key_applies_once(
         assert replayed == len(keys)  # one of each pair is the first answer, replayed
         assert count_answers(postgres_store) - answers_before == len(keys)
         assert on_hand(first) == on_hand(second) == units - len(keys)
+        # A sale refused for lack of stock, sent through both APIs under one key: two 409s,
+        # its unmet demand recorded once by the one writer (and counted on its port).
+        too_many = {"lines": [{"sku": SKU, "location": SHOP, "quantity": 500}]}
+        refused_key = str(uuid.uuid4())
+        for api in (first, second):
+            response = httpx.post(
+                api.base_url + "/sales", json=too_many, headers=headers(refused_key), timeout=60
+            )
+            assert response.status_code == 409, response.text
+            assert response.json()["available"] == units - len(keys)
 
         # The writer's own port: leads, two APIs connected, its groups counted there.
         assert httpx.get(writer.health + "/health/ready").json() == {"status": "ready"}
@@ -164,6 +175,8 @@ def test_two_apis_share_one_writer_and_each_key_applies_once(
         )
         replays = value(found, "glow_writer_commands_total", ledger="inventory", outcome="replayed")
         assert committed + replays >= 2 * len(keys)
+        recorded = value(found, "glow_unmet_demand_recorded_total", reason="insufficient-stock")
+        assert recorded == 1
         groups = value(found, "glow_writer_groups_total", ledger="inventory")
         assert value(found, "glow_writer_group_size_count", ledger="inventory") == groups
         # Each API reports its own queue, never the writer's counts (no double counting).

@@ -32,8 +32,11 @@ from till_shop import a_till_reconciles, a_till_reconciles_orders
 from domain import commands as c
 from domain import order_commands as o
 from domain.customer import Customer
+from domain.errors import DomainError
+from domain.results import Result
 from domain.sourcing import Delivery, PickUpAt, ShipTo
 from domain.trace import Trace
+from domain.unmet_demand import Shortfall, UnmetDemand, unmet_demand
 
 PICKUP = "ST-PICKUP"
 
@@ -64,6 +67,7 @@ def busy_day() -> MemoryUnitOfWork:
     uow.run(c.LiftQuarantine(RED, WAREHOUSE, "LATE", trace()))
     uow.run(c.RecallBatch(RED, "EARLY", trace()))
     orders_day(uow)
+    refused_demand(uow)
     a_till_reconciles(uow)
     a_till_reconciles_orders(uow)
     week = (NOW, NOW + timedelta(days=7))
@@ -137,6 +141,32 @@ def orders_day(uow: MemoryUnitOfWork) -> None:
             act(uow, collected, o.ProgressFulfilment, "F1", step)
     act(uow, order(uow, home, 1), o.CancelOrder)
     act(uow, order(uow, home, 1), o.ReportPayment, "failed", None)
+
+
+def refused_demand(uow: MemoryUnitOfWork) -> None:
+    """A reservation and a click-and-collect order refused for lack of stock, their unmet
+    demand recorded as the writer records it (in a unit of work of its own)."""
+    too_many = (
+        reserve(line(1_000)),
+        o.PlaceOrder(
+            uuid4(), (o.OrderedItem(RED, 1_000),), PickUpAt(PICKUP), trace(idempotency_key="k-9")
+        ),
+    )
+    for command in too_many:
+        try:
+            uow.run(command)
+        except DomainError as error:
+            shortfalls = unmet_demand(command, error)
+            assert shortfalls, f"{type(command).__name__} refused with {error.code}: no demand"
+            uow.run(command, lambda _, u, found=shortfalls: _record(u, found))
+        else:
+            raise AssertionError(f"{type(command).__name__} of 1000 units was not refused")
+
+
+def _record(uow: MemoryUnitOfWork, shortfalls: list[Shortfall]) -> Result:
+    for shortfall in shortfalls:
+        uow.add(UnmetDemand.record(shortfall))
+    return Result({})
 
 
 def order(uow: MemoryUnitOfWork, delivery: Delivery, quantity: int) -> UUID:

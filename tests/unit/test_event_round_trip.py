@@ -9,7 +9,7 @@ from every_event import busy_day
 from memory_uow import MemoryUnitOfWork
 from shop import LATEST, RED, WAREHOUSE, receive
 
-from domain import catalog, location, preorders, reservation, stock
+from domain import catalog, location, preorders, reservation, stock, unmet_demand
 from domain.ids import stock_id
 from domain.ledger import InventoryLedger
 
@@ -25,7 +25,7 @@ def ledger() -> Iterator[InventoryLedger]:
 
 def event_classes() -> set[str]:
     found = set()
-    for module in (catalog, location, preorders, reservation, stock):
+    for module in (catalog, location, preorders, reservation, stock, unmet_demand):
         for value in vars(module).values():
             if not (isinstance(value, type) and value.__module__ == module.__name__):
                 continue

@@ -41,6 +41,8 @@ def test_commands_through_the_api_reach_redis_and_clickhouse_via_relay_and_worke
         pickup = {"method": "pickup", "store": "PARIS"}
         body = {"lines": [{"sku": "SERUM-1", "quantity": 1}], "delivery": pickup}
         placed = ok(post(client, "/orders", {**body, "customer_id": customer}))
+        too_many = {"lines": [{"sku": "SERUM-1", "location": "PARIS", "quantity": 99}]}
+        assert post(client, "/reservations", too_many).status_code == 409  # unmet demand
         view = caught_up(client, "/availability/SERUM-1?location=PARIS")
         truth = client.get("/skus/SERUM-1/stock/PARIS").json()
         assert view["log"]["behind"] == 0, log.read_text()[-3000:]
@@ -62,6 +64,10 @@ def test_commands_through_the_api_reach_redis_and_clickhouse_via_relay_and_worke
     assert len(facts["sales_lines"]) == 2
     assert facts["reservation_events"] and facts["stock_movements"]
     assert len(facts["orders"]) == 1 and len(facts["fulfilments"]) == 1  # the orders topic too
+    (unmet,) = facts["unmet_demand"]  # the refused reservation, from the inventory topic
+    assert (
+        "'SERUM-1', 'PARIS', 99, " in unmet and "'insufficient-stock', 'PlaceReservation'" in unmet
+    )
     steps = [orjson.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
     relayed = [s for s in steps if s.get("step") == "relay-batch"]
     projected = [s for s in steps if s.get("step") == "worker-batch"]

@@ -101,6 +101,9 @@ def test_the_writer_process_counts_reach_the_api_metrics(
     assert grew("glow_writer_commands_total", outcome="replayed", **inventory) == 1
     assert grew("glow_writer_commands_total", outcome="refused", **inventory) == 1
     assert grew("glow_writer_commands_total", outcome="failed", **inventory) == 0
+    # the refused sale's demand, recorded by the writer process, counted in the API's /metrics
+    assert grew("glow_unmet_demand_recorded_total", reason="insufficient-stock") == 1
+    assert grew("glow_unmet_demand_unrecorded_total") == 0
     # one observation per committed group, made in the writer process, observed here
     assert grew("glow_writer_group_size_sum", **inventory) == 4
     groups = grew("glow_writer_groups_total", **inventory)
