@@ -110,11 +110,12 @@ def sell_through(
     lots: Iterable[Lot], demand: DailyDemand, today: date, until: date | None = None
 ) -> SellThrough:
     """Each day from today, the day's mean demand drawn from the lots that have arrived and
-    not expired, earliest expiry first; until every lot is sold or expired (or `until`)."""
+    not expired, earliest expiry first; until every lot has expired, and at least `until`
+    (so that a stock-out after the last expiry is seen)."""
     ordered = sorted(lots, key=lambda lot: (lot.expiry, lot.arrives, lot.name))
     left = [lot.units for lot in ordered]
     sold_out: list[date | None] = [None] * len(ordered)
-    end = until or max((lot.expiry for lot in ordered), default=today)
+    end = max([until or today, *(lot.expiry for lot in ordered)])
     end = min(end, today + timedelta(days=LONGEST_SIMULATION_DAYS))
     stockout: date | None = None
     level: dict[date, float] = {}
@@ -207,6 +208,7 @@ class _State:
     levels: Levels
     through: SellThrough
     usable: float  # units on hand and on their way that sell before expiry
+    through_until: date  # the simulation runs at least to the end of the review period
     transferable: list[Lot] = field(default_factory=list)  # FEFO, what may leave
 
 
@@ -217,8 +219,10 @@ def _plan_sku(
     alerts: list[dict[str, Any]] = []
     for s in sorted(group, key=lambda s: s.position.location):
         demand = DailyDemand(s.forecast)
-        through = sell_through(s.position.lots(), demand, today)
-        state = _State(s, demand, levels(s.forecast, s.terms, today), through, through.sold())
+        lv = levels(s.forecast, s.terms, today)
+        horizon = lv.arrive_by + timedelta(days=s.terms.review_period_days)
+        through = sell_through(s.position.lots(), demand, today, horizon)
+        state = _State(s, demand, lv, through, through.sold(), horizon)
         state.transferable = _transferable(state)
         states.append(state)
         alerts += _alerts(state, today)
@@ -288,7 +292,9 @@ def _transfer(
             receiver.series.position, incoming=(*receiver.series.position.incoming, *taken)
         ),
     )
-    receiver.through = sell_through(receiver.series.position.lots(), receiver.demand, today)
+    receiver.through = sell_through(
+        receiver.series.position.lots(), receiver.demand, today, receiver.through_until
+    )
     receiver.usable = receiver.through.sold()
     source, target = donor.series.position, receiver.series.position
     sl = receiver.series.terms.service_level
@@ -406,7 +412,7 @@ def _alerts(state: _State, today: date) -> list[dict[str, Any]]:
                 "batch": outcome.lot.name,
                 "expiry": outcome.lot.expiry.isoformat(),
                 "units_at_risk": at_risk,
-                "reason": f"about {at_risk} of {_units(outcome.lot.units)} units of batch "
+                "reason": f"about {at_risk} of {_units(outcome.lot.units)} of batch "
                 f"{outcome.lot.name} will not sell before it expires on "
                 f"{outcome.lot.expiry.isoformat()} at the forecast rate: a markdown candidate",
             }

@@ -199,3 +199,9 @@ def test_low_stock_and_expiry_risk_alerts() -> None:
 def test_enough_stock_suggests_nothing() -> None:
     s = Series(position("S", lot("B1", 300, 80)), forecast(1.0, location="S", days=60), TERMS)
     assert plan([s], TODAY).suggestions == ()
+
+
+def test_stock_that_expires_before_the_lead_time_is_low_stock_even_with_nothing_after_it() -> None:
+    s = Series(position("S", lot("F1", 5, 12)), forecast(1.0, location="S", days=60), TERMS)
+    (low,) = [a for a in plan([s], TODAY).alerts if a["kind"] == LOW_STOCK]
+    assert low["runs_out_on"] == (TODAY + timedelta(days=5)).isoformat()
