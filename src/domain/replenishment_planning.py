@@ -231,6 +231,7 @@ def _plan_sku(
         if state.usable > state.levels.reorder_point:
             continue
         need = state.levels.order_up_to - state.usable
+        moved_any = False
         for donor in sorted(states, key=lambda st: -sum(lot.units for lot in st.transferable)):
             if need < 1 or donor is state or not donor.transferable:
                 continue
@@ -238,7 +239,8 @@ def _plan_sku(
             if moved is not None:
                 suggestions.append(moved)
                 need -= moved.quantity
-        if need >= 1 or state.usable <= state.levels.reorder_point:
+                moved_any = True
+        if need >= 1 or (need > EPSILON and not moved_any):  # what transfers left, if any
             bought = _purchase(state, need, today)
             if bought is not None:
                 suggestions.append(bought)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
@@ -93,6 +93,7 @@ class ReplenishmentDesk:
         self.ledger = ledger
         self.forecasts = forecasts
         self.defaults = defaults
+        self._histories: dict[UUID, list[Any]] = {}
 
     def plan(
         self,
@@ -107,6 +108,7 @@ class ReplenishmentDesk:
         if self.forecasts is None:
             raise TypeError("this desk was opened without forecasts: it cannot plan")
         found = self.forecasts.latest_all()
+        self._histories = {}
         series = []
         shelf_lives = self._shelf_lives({f.sku for f in found})
         for forecast in found:
@@ -114,6 +116,7 @@ class ReplenishmentDesk:
             if advance is not None:
                 advance(1)
         planned = plan(series, today, self.defaults.transfer_days)
+        self._histories = {}
         places = sorted({f.location for f in found} | set(self._books()))
         if location is not None:
             places = [location]
@@ -205,7 +208,7 @@ class ReplenishmentDesk:
 
     def _expected_days(self, stock: Stock) -> dict[str, date]:
         days: dict[str, date] = {}
-        for event in self.ledger.events.get(stock.id):
+        for event in self._history(stock.id):
             if isinstance(event, Stock.IncomingShipmentExpected | Stock.IncomingShipmentDelayed):
                 days[event.shipment_ref] = event.expected_on
         return days
@@ -215,21 +218,22 @@ class ReplenishmentDesk:
         codes = self._locations()
         found = {}
         for sku in skus:
-            spans = []
-            for where in codes:
-                try:
-                    events = list(self.ledger.events.get(stock_id(sku, where)))
-                except AggregateNotFoundError:
-                    continue
-                spans += [
-                    (e.expiry - e.trace.occurred_at.date()).days
-                    for e in events
-                    if isinstance(e, Stock.BatchReceived)
-                ]
+            spans = [
+                (e.expiry - e.trace.occurred_at.date()).days
+                for where in codes
+                for e in self._history(stock_id(sku, where))
+                if isinstance(e, Stock.BatchReceived)
+            ]
             spans = [s for s in spans if s > 0]
             if spans:
                 found[sku] = round(statistics.median(spans))
         return found
+
+    def _history(self, aggregate_id: UUID) -> list[Any]:
+        """A stock's events, read once per plan (the shipments' days and the shelf lives)."""
+        if aggregate_id not in self._histories:
+            self._histories[aggregate_id] = list(self.ledger.events.get(aggregate_id))
+        return self._histories[aggregate_id]
 
     def _locations(self) -> list[str]:
         directory = self._get(location_directory_id(), LocationDirectory)

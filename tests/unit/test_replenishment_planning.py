@@ -17,6 +17,7 @@ from domain.replenishment_planning import (
     Lot,
     Position,
     Series,
+    levels,
     plan,
     sell_through,
 )
@@ -122,6 +123,9 @@ def test_no_suggestion_brings_more_than_sells_before_it_expires(shop: list[Serie
     for d in found.suggestions:
         if d.kind == TRANSFER:
             assert d.from_location != d.location and d.quantity >= 1
+        receiver = next(x for x in shop if x.position.location == d.location)
+        before = sell_through(receiver.position.lots(), DailyDemand(receiver.forecast), TODAY)
+        assert before.sold() <= levels(receiver.forecast, receiver.terms, TODAY).reorder_point
 
 
 @settings(max_examples=150, deadline=None)

@@ -202,6 +202,8 @@ def test_glow_replenish_moves_from_the_slow_store_buys_the_rest_and_alerts(
     leaving = client.get(f"/skus/{SERUM}/stock/{SLOW}").json()
     assert (arriving["in_transit"], leaving["on_hand"]) == (9, 31)
     assert open_at(client, FAST) == []
+    third = replenish(capsys)  # the expected shipment and the transfer in transit count
+    assert third["suggestions"] == []
 
     assert main(["history", "suggestion", transfer_id]) == 0
     history = capsys.readouterr().out
