@@ -11,7 +11,7 @@ its expiry that the batches there before it leave (the shelf-life cap)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
@@ -27,6 +27,7 @@ from domain.replenishment import (
 )
 
 EPSILON = 1e-6  # the simulation's units are fractional; below this nothing is left
+PLANNED = "planned"  # the source of a lot this plan suggests (a transfer or a purchase)
 LONGEST_SIMULATION_DAYS = 3 * 365
 
 
@@ -270,23 +271,25 @@ def _transferable(state: _State) -> list[Lot]:
 def _transfer(
     donor: _State, receiver: _State, need: int, today: date, transfer_days: int
 ) -> SuggestionDraft | None:
-    """The longest FEFO prefix of the donor's spare units that the receiver sells before
-    they expire (after its own batches that expire sooner), at most `need`."""
+    """The longest FEFO prefix of the donor's spare units, at most `need`, that the receiver
+    sells before they expire without leaving unsold what was planned for it before."""
     arrives = today + timedelta(days=transfer_days)
-    offered = [replace(lot, arrives=arrives, source="transfer") for lot in donor.transferable]
-    trial = sell_through([*receiver.series.position.lots(), *offered], receiver.demand, today)
-    quantity = 0
-    taken: list[Lot] = []
-    for lot in offered:
-        sold = next(o.sold for o in trial.lots if o.lot == lot)
-        take = min(math.floor(sold + EPSILON), need - quantity)
-        if take >= 1:
-            quantity += take
-            taken.append(replace(lot, units=float(take)))
-        if take < lot.units or quantity >= need:
-            break
+    offered = [replace(lot, arrives=arrives, source=PLANNED) for lot in donor.transferable]
+    most = min(need, math.floor(sum(lot.units for lot in offered) + EPSILON))
+
+    def prefix(quantity: int) -> list[Lot]:
+        left, found = quantity, []
+        for lot in offered:
+            take = min(left, math.floor(lot.units + EPSILON))
+            if take >= 1:
+                found.append(replace(lot, units=float(take)))
+                left -= take
+        return found
+
+    quantity = _most_that_sells(receiver, today, most, prefix)
     if quantity < 1:
         return None
+    taken = prefix(quantity)
     _take_from(donor, quantity)
     receiver.series = replace(
         receiver.series,
@@ -321,6 +324,28 @@ def _transfer(
     )
 
 
+def _most_that_sells(
+    state: _State, today: date, most: int, lots: Callable[[int], list[Lot]]
+) -> int:
+    """The largest n <= `most` such that with `lots(n)` added at this location every planned
+    lot (those and the ones planned here before) sells before it expires: fewer units can
+    only sell as well, so a binary search finds it."""
+
+    def sells(n: int) -> bool:
+        added = [*state.series.position.lots(), *lots(n)]
+        outcome = sell_through(added, state.demand, today, state.through_until)
+        return all(o.unsold <= EPSILON for o in outcome.lots if o.lot.source == PLANNED)
+
+    low, high = 0, max(most, 0)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if sells(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
 def _take_from(donor: _State, quantity: int) -> None:
     """The donor's spare units after `quantity` of them leave (FEFO)."""
     left = quantity
@@ -348,6 +373,14 @@ def _purchase(state: _State, need: float, today: date) -> SuggestionDraft | None
     capped = quantity > cap
     if capped:
         quantity = (max(cap, 0) // multiple) * multiple
+
+    def batch(multiples: int) -> list[Lot]:
+        units = float(multiples * multiple)
+        return [Lot("new", expiry, units, arrive, PLANNED)] if multiples else []
+
+    # A new batch that expires before units planned here earlier must not leave them unsold.
+    sells = _most_that_sells(state, today, quantity // multiple, batch) * multiple
+    capped, quantity = capped or sells < quantity, sells
     if quantity < 1 or quantity < terms.minimum_order:
         return None
     projected = state.through.level_on(arrive)

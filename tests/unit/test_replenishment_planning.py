@@ -209,3 +209,15 @@ def test_stock_that_expires_before_the_lead_time_is_low_stock_even_with_nothing_
     s = Series(position("S", lot("F1", 5, 12)), forecast(1.0, location="S", days=60), TERMS)
     (low,) = [a for a in plan([s], TODAY).alerts if a["kind"] == LOW_STOCK]
     assert low["runs_out_on"] == (TODAY + timedelta(days=5)).isoformat()
+
+
+def test_two_stores_offering_alike_batches_send_only_what_the_receiver_sells_in_time() -> None:
+    """Both idle stores hold 3 units of a batch B1 expiring in 4 days; the busy store sells 3
+    units before then (from tomorrow), so only one of them sends."""
+    idle = [
+        Series(position(where, lot("B1", 4, 3)), forecast(0.0, location=where), TERMS)
+        for where in ("IDLE-A", "IDLE-B")
+    ]
+    busy = Series(position("BUSY"), forecast(1.0, location="BUSY", days=60), TERMS)
+    moved = [d for d in plan([*idle, busy], TODAY).suggestions if d.kind == TRANSFER]
+    assert [(d.from_location, d.quantity) for d in moved] == [("IDLE-A", 3)]
