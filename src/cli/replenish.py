@@ -60,6 +60,12 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         desk = ReplenishmentDesk(ledger, defaults_from(settings), forecasts)
         today = args.on or datetime.now(tz=UTC).date()
         series = len(forecasts.latest_all())
+        if series == 0:
+            print(
+                "glow: no forecasts in GLOW_ANALYTICS_URL (run `glow forecast run` first): "
+                "nothing to plan; open suggestions are superseded",
+                file=sys.stderr,
+            )
         with progress_bar("planning", series) as advance:
             run = desk.plan(today, args.location, advance)
         with progress_bar("recording", len(run.locations)) as advance:
