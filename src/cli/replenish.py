@@ -63,7 +63,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         if series == 0:
             print(
                 "glow: no forecasts in GLOW_ANALYTICS_URL (run `glow forecast run` first): "
-                "nothing to plan; open suggestions are superseded",
+                "nothing planned, the open suggestions left as they are",
                 file=sys.stderr,
             )
         with progress_bar("planning", series) as advance:

@@ -120,6 +120,8 @@ class ReplenishmentDesk:
         places = sorted({f.location for f in found} | set(self._books()))
         if location is not None:
             places = [location]
+        if not found:  # no forecast (yet, or lost): the open suggestions stay as they are
+            places = []
         run_id = f"{today.isoformat()}-{uuid4().hex[:12]}"
         return Run(run_id, today, planned, places)
 
