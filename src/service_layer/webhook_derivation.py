@@ -83,7 +83,7 @@ class MessageDerivation:
             elif kind == "Stock" and STOCK_LOW in wanted:
                 found += self._stock_low(envelope)
             elif envelope.type == "ReplenishmentBook.PlanRecorded":
-                found += _replenishment_alerts(envelope, wanted)
+                found += replenishment_alerts(envelope, wanted)
         return found
 
     def _order_change(self, envelope: Envelope) -> list[Message]:
@@ -129,7 +129,7 @@ class MessageDerivation:
 ALERT_TYPES = {LOW_STOCK: REPLENISHMENT_LOW_STOCK, EXPIRY_RISK: REPLENISHMENT_EXPIRY_RISK}
 
 
-def _replenishment_alerts(envelope: Envelope, wanted: set[str]) -> list[Message]:
+def replenishment_alerts(envelope: Envelope, wanted: set[str]) -> list[Message]:
     """One message per alert of a run at a location (each its own `webhook-id`)."""
     found = []
     for n, alert in enumerate(envelope.payload.get("alerts", [])):
