@@ -93,6 +93,7 @@ def shop(
             webhook_private_hosts=True,
             webhook_backoff_seconds=0.05,
             webhook_backoff_cap_seconds=0.2,
+            writer_process=True,  # as `glow serve` runs on PostgreSQL: commands cross a socket
         )
         with (
             serve(settings) as running,
