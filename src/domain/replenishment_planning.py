@@ -290,6 +290,7 @@ def _transfer(
     if quantity < 1:
         return None
     taken = prefix(quantity)
+    usable_before = receiver.usable
     _take_from(donor, quantity)
     receiver.series = replace(
         receiver.series,
@@ -306,7 +307,7 @@ def _transfer(
     keeps = min(donor.usable, donor.levels.order_up_to)
     batches = ", ".join(f"{lot.name} to {lot.expiry.isoformat()}" for lot in taken)
     reasons = (
-        f"{target.location} has {_units(receiver.usable - quantity)} usable against a reorder "
+        f"{target.location} has {_units(usable_before)} usable against a reorder "
         f"point of {receiver.levels.reorder_point} (lead time "
         f"{receiver.series.terms.lead_time_days} d, {sl:.0%} service)",
         f"{source.location} holds {_units(source.free_units())} free, more than it sells "

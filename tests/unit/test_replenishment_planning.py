@@ -171,6 +171,9 @@ def test_a_slow_store_sends_its_spare_units_to_a_fast_one_instead_of_a_purchase(
     assert (moved.kind, moved.from_location, moved.location) == (TRANSFER, "SLOW", "FAST")
     assert moved.quantity == 14  # FAST's order-up-to over 14 days at 1 a day
     assert moved.inputs["batches"] == {"B1": 14}
+    assert moved.reasons[0] == (
+        "FAST has 0 units usable against a reorder point of 7 (lead time 7 d, 95% service)"
+    )
     assert "SLOW holds 40 units free" in moved.reasons[1]
 
 
