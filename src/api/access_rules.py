@@ -148,6 +148,18 @@ ORDER_RULES: dict[tuple[str, str], Access] = {
     ("GET", "/channels/{channel}/availability"): allow(*READERS),
 }
 
+PLANNERS = ("store-staff", "analyst", "auditor", "admin")
+
+REPLENISHMENT_RULES: dict[tuple[str, str], Access] = {
+    # policies: the back office sets them; planners read them (staff their own location's)
+    ("PUT", "/replenishment/policies/{location}/{sku}"): allow(*ADMIN),
+    ("GET", "/replenishment/policies/{location}/{sku}"): allow(*PLANNERS, own_location="location"),
+    # suggestions: store staff of the location (or of a transfer's source; decided on the
+    # suggestion, in the writer) and the back office accept them
+    ("POST", "/replenishment/suggestions/{suggestion_id}/accept"): allow(*STOCK_OPS),
+    ("GET", "/replenishment/suggestions"): allow(*PLANNERS, own_location="location"),
+}
+
 ANALYSTS = ("analyst", "admin")
 
 READ_MODEL_RULES: dict[tuple[str, str], Access] = {
@@ -231,6 +243,7 @@ ACCESS_RULES: dict[tuple[str, str], Access] = {
     **INVENTORY_RULES,
     **TILL_RULES,
     **ORDER_RULES,
+    **REPLENISHMENT_RULES,
     **CUSTOMER_RULES,
     **FEEDBACK_RULES,
     **READ_MODEL_RULES,

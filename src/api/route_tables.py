@@ -22,6 +22,7 @@ from api.query_parameters import Declared
 from api.query_route import QueryRoute
 from api.read_model_routes import READ_MODEL_ROUTES
 from api.recommendation_routes import RECOMMENDATION_ROUTES
+from api.replenishment_routes import REPLENISHMENT_COMMAND_ROUTES, REPLENISHMENT_QUERIES
 from api.segment_routes import SEGMENT_POSTS, SEGMENT_QUERIES
 from api.similar_routes import SIMILAR_ROUTES
 from api.support_routes import SUPPORT_COMMAND_ROUTES, SUPPORT_QUERIES
@@ -30,7 +31,12 @@ from api.till_routes import TILL_COMMAND_ROUTES, TILL_QUERIES, TILL_UPLOADS, Str
 from api.track_routes import TRACK_POSTS, TRACK_QUERIES
 from api.webhook_routes import WEBHOOK_POSTS, WEBHOOK_QUERIES
 
-LEDGER_COMMAND_ROUTES: list[CommandRoute] = [*COMMAND_ROUTES, *ORDER_ROUTES, *TILL_COMMAND_ROUTES]
+LEDGER_COMMAND_ROUTES: list[CommandRoute] = [
+    *COMMAND_ROUTES,
+    *ORDER_ROUTES,
+    *TILL_COMMAND_ROUTES,
+    *REPLENISHMENT_COMMAND_ROUTES,
+]
 CUSTOMER_WRITES: list[CustomerRoute] = [*CUSTOMER_COMMAND_ROUTES, *SUPPORT_COMMAND_ROUTES]
 ALL_COMMAND_ROUTES: list[CommandRoute | CustomerRoute] = [
     *LEDGER_COMMAND_ROUTES,
@@ -67,6 +73,7 @@ QUERY_ROUTES: list[QueryRoute] = [
     *WEBHOOK_QUERIES,
     *RECALL_QUERIES,
     *TILL_QUERIES,
+    *REPLENISHMENT_QUERIES,
     *TRACK_QUERIES,
 ]
 QUERY_PARAMETERS: Declared = {route.path: route.parameters for route in QUERY_ROUTES}

@@ -22,7 +22,8 @@ class SubscribeIn(Body):
     event_types: list[str] = Field(
         min_length=1,
         max_length=10,
-        description="order.status_changed, stock.low, availability.changed, recall.notice",
+        description="order.status_changed, stock.low, availability.changed, recall.notice, "
+        "replenishment.low_stock, replenishment.expiry_risk",
     )
     channels: list[str] | None = Field(
         None, min_length=1, max_length=10, description="Only events of these channels"

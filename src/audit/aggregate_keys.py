@@ -7,6 +7,7 @@ from uuid import UUID
 
 from audit.errors import InvalidAuditQueryError
 from domain import ids
+from domain import replenishment as r
 
 
 def _stock(key: str) -> UUID:
@@ -21,6 +22,13 @@ def _preorder_switch(key: str) -> UUID:
     if not at or not sku or not channel:
         raise InvalidAuditQueryError(f"a pre-order switch key is SKU@CHANNEL, got {key!r}")
     return ids.preorder_switch_id(sku, channel)
+
+
+def _replenishment_policy(key: str) -> UUID:
+    sku, at, location = key.rpartition("@")
+    if not at or not sku or not location:
+        raise InvalidAuditQueryError(f"a replenishment policy key is SKU@LOCATION, got {key!r}")
+    return r.policy_id(sku, location)
 
 
 def _uuid(key: str) -> UUID:
@@ -42,6 +50,9 @@ KINDS: dict[str, Callable[[str], UUID]] = {
     "channel": ids.sales_channel_id,
     "kit": ids.kit_id,
     "unmet-demand": _uuid,  # a refusal for lack of stock (domain/unmet_demand.py)
+    "suggestion": _uuid,
+    "replenishment-book": r.book_id,
+    "replenishment-policy": _replenishment_policy,
     "aggregate": _uuid,
 }
 

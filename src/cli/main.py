@@ -20,6 +20,7 @@ from cli import experiments as experiments_cli
 from cli import loyalty as loyalty_cli
 from cli import read_side as readside_cli
 from cli import recommend as recommend_cli
+from cli import replenish as replenish_cli
 from cli import retention as retention_cli
 from cli import segments as segments_cli
 from cli import shared_writer as shared_writer_cli
@@ -62,6 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     webhooks_cli.add_parsers(commands)
     loyalty_cli.add_parsers(commands)
     tills_cli.add_parsers(commands)
+    replenish_cli.add_parsers(commands)
     tracking_cli.add_parsers(commands)
     retention_cli.add_parsers(commands)
     segments_cli.add_parsers(commands)

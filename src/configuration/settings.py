@@ -137,6 +137,13 @@ class Settings:
     webhook_private_hosts: bool = False  # receivers at loopback/private addresses allowed
     stock_low_units: int = 5  # stock.low when a location's available falls below this
     feed_interval_seconds: float = 5.0  # at most one feed publication per SKU per interval
+    # Replenishment (`glow replenish`): the policy where a SKU x location has none set, the
+    # shelf life of a SKU no batch was received of, the days a transfer takes.
+    replenishment_service_level: float = 0.95
+    replenishment_lead_time_days: int = 7
+    replenishment_review_days: int = 7
+    replenishment_shelf_life_days: int = 365
+    replenishment_transfer_days: int = 1
     # Loyalty points (PostgreSQL): the follower that earns points on settled orders and loses
     # them on refunded returns, a thread of `glow serve` without a broker (from the
     # environment: on by default there), else the `glow loyalty run` process.
@@ -262,6 +269,7 @@ class Settings:
             ),
         }
         values.update(_webhook_settings(env))
+        values.update(_replenishment_settings(env))
         values.update(_loyalty_settings(env))
         values.update(_experiment_settings(env))
         values.update(_metrics_settings(env))
@@ -367,6 +375,11 @@ VARIABLES = {  # Settings field -> its environment variable, for Settings.as_env
     "webhook_concurrency": "GLOW_WEBHOOK_CONCURRENCY",
     "webhook_private_hosts": "GLOW_WEBHOOK_PRIVATE_HOSTS",
     "stock_low_units": "GLOW_STOCK_LOW_UNITS",
+    "replenishment_service_level": "GLOW_REPLENISHMENT_SERVICE_LEVEL",
+    "replenishment_lead_time_days": "GLOW_REPLENISHMENT_LEAD_TIME_DAYS",
+    "replenishment_review_days": "GLOW_REPLENISHMENT_REVIEW_DAYS",
+    "replenishment_shelf_life_days": "GLOW_REPLENISHMENT_SHELF_LIFE_DAYS",
+    "replenishment_transfer_days": "GLOW_REPLENISHMENT_TRANSFER_DAYS",
     "loyalty": "GLOW_LOYALTY",
     "loyalty_points_per_unit": "GLOW_LOYALTY_POINTS_PER_UNIT",
     "loyalty_expiry_days": "GLOW_LOYALTY_EXPIRY_DAYS",
@@ -610,6 +623,33 @@ def _webhook_settings(env: dict[str, str]) -> dict[str, object]:
         "stock_low_units": _int(env, "GLOW_STOCK_LOW_UNITS", 5),
         "feed_interval_seconds": _float(env, "GLOW_FEED_INTERVAL_SECONDS", 5.0),
     }
+
+
+REPLENISHMENT_RANGES = {  # variable -> (lowest, highest, what it is)
+    "GLOW_REPLENISHMENT_LEAD_TIME_DAYS": (0, 365, "days a supplier takes to deliver"),
+    "GLOW_REPLENISHMENT_REVIEW_DAYS": (1, 365, "days between replenishment runs"),
+    "GLOW_REPLENISHMENT_SHELF_LIFE_DAYS": (1, 3650, "days from receipt to expiry"),
+    "GLOW_REPLENISHMENT_TRANSFER_DAYS": (0, 60, "days a transfer between locations takes"),
+}
+
+
+def _replenishment_settings(env: dict[str, str]) -> dict[str, object]:
+    level = _float(env, "GLOW_REPLENISHMENT_SERVICE_LEVEL", 0.95)
+    if not 0.5 <= level < 1:
+        raise SettingsError(
+            f"GLOW_REPLENISHMENT_SERVICE_LEVEL must be at least 0.5 and below 1 (the share of "
+            f"lead times demand is covered in), got {level}"
+        )
+    values: dict[str, object] = {"replenishment_service_level": level}
+    defaults = {"LEAD_TIME_DAYS": 7, "REVIEW_DAYS": 7, "SHELF_LIFE_DAYS": 365, "TRANSFER_DAYS": 1}
+    for suffix, default in defaults.items():
+        name = f"GLOW_REPLENISHMENT_{suffix}"
+        lowest, highest, what = REPLENISHMENT_RANGES[name]
+        value = _int(env, name, default)
+        if not lowest <= value <= highest:
+            raise SettingsError(f"{name} must be {lowest} to {highest} ({what}), got {value}")
+        values[f"replenishment_{suffix.lower()}"] = value
+    return values
 
 
 def _loyalty_settings(env: dict[str, str]) -> dict[str, object]:

@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.order_commands import OrderCommand
+from domain.replenishment_commands import ReplenishmentCommand
 from domain.sourcing import Delivery
 from domain.till_commands import DeclareReconciliationPolicy, RecordTillLines, RegisterTill
 from domain.trace import Trace
@@ -353,4 +354,5 @@ Command = (
     | RegisterTill
     | DeclareReconciliationPolicy
     | RecordTillLines
+    | ReplenishmentCommand
 )

@@ -244,3 +244,13 @@ class TillSequenceError(ConflictError):
     """A journal line out of its till's order: a gap before it (earlier lines missing)."""
 
     code = "till-sequence"
+
+
+class UnknownSuggestionError(NotFoundError):
+    code = "unknown-suggestion"
+
+
+class SuggestionClosedError(ConflictError):
+    """A replenishment suggestion a later run superseded: it can no longer be accepted."""
+
+    code = "suggestion-closed"

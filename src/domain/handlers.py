@@ -29,6 +29,7 @@ from domain.loading import (
 from domain.location import Location, LocationDirectory
 from domain.order_handlers import ORDER_HANDLERS
 from domain.promotions import Promotion
+from domain.replenishment_handlers import REPLENISHMENT_HANDLERS
 from domain.reservation import Reservation
 from domain.results import Result
 from domain.stock import Stock
@@ -294,6 +295,7 @@ HANDLERS: dict[type[Any], Callable[[Any, UnitOfWork], Result]] = {
 
 
 HANDLERS.update(ORDER_HANDLERS)
+HANDLERS.update(REPLENISHMENT_HANDLERS)
 
 
 def handle(command: c.Command, uow: UnitOfWork) -> Result:

@@ -46,6 +46,9 @@ SUBJECT_FIELDS: dict[str, tuple[str, ...]] = {
     "PreorderSwitch.Opened": ("sku", "channel"),
     "SalesChannel.Opened": ("channel",),
     "Kit.Defined": ("sku",),
+    "ReplenishmentPolicy.Opened": ("sku", "location"),
+    "Suggestion.Made": ("sku", "location"),
+    "ReplenishmentBook.Opened": ("location",),
 }
 
 

@@ -21,6 +21,7 @@ from domain.kits import Kit
 from domain.location import Location
 from domain.order import Order
 from domain.preorders import Preorder, PreorderSwitch
+from domain.replenishment import ReplenishmentBook, ReplenishmentPolicy, Suggestion
 from domain.reservation import Reservation
 from domain.stock import Stock
 from domain.tills import ReconciliationPolicy, Till
@@ -50,6 +51,11 @@ AGGREGATE_TOPICS: dict[type[Aggregate], str] = {
     # Demand refused for lack of stock (domain/unmet_demand.py): a SKU, a location and units;
     # its trace never names the customer.
     UnmetDemand: INVENTORY_TOPIC,
+    # Replenishment: policies, suggestions with their inputs and reasons, and each location's
+    # book (its runs' alerts reach the webhooks: service_layer/webhook_derivation.py).
+    ReplenishmentPolicy: INVENTORY_TOPIC,
+    Suggestion: INVENTORY_TOPIC,
+    ReplenishmentBook: INVENTORY_TOPIC,
     # The customer ledger's own log (customers_events), relayed with its own position: no
     # `personal` member, no contact ids, no principal (events/envelope.py). Its identity index
     # aggregates are bookkeeping of the write side and never published.

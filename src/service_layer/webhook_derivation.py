@@ -1,7 +1,8 @@
 """From published events to webhook messages: an order's state change, a location's stock
-falling low. Each message is a function of the event and of its aggregate just before and
-just after it, which the follower keeps (`AggregateSteps`) so that following the log costs one
-event read per event, not a replay of the aggregate."""
+falling low, a replenishment run's alerts (low stock within the lead time, expiry risk). Each
+message is a function of the event and of its aggregate just before and just after it, which
+the follower keeps (`AggregateSteps`) so that following the log costs one event read per
+event, not a replay of the aggregate."""
 
 from __future__ import annotations
 
@@ -15,9 +16,16 @@ from eventsourcing.domain import Aggregate
 
 from domain.ledger import InventoryLedger
 from domain.order import Order
+from domain.replenishment import EXPIRY_RISK, LOW_STOCK
 from domain.stock import Stock
 from events.envelope import Envelope
-from service_layer.webhook_messages import ORDER_STATUS_CHANGED, STOCK_LOW, Message
+from service_layer.webhook_messages import (
+    ORDER_STATUS_CHANGED,
+    REPLENISHMENT_EXPIRY_RISK,
+    REPLENISHMENT_LOW_STOCK,
+    STOCK_LOW,
+    Message,
+)
 
 T = TypeVar("T")
 MOST_KEPT = 20_000  # aggregates kept at their last followed version
@@ -74,6 +82,8 @@ class MessageDerivation:
                 found += self._order_change(envelope)
             elif kind == "Stock" and STOCK_LOW in wanted:
                 found += self._stock_low(envelope)
+            elif envelope.type == "ReplenishmentBook.PlanRecorded":
+                found += replenishment_alerts(envelope, wanted)
         return found
 
     def _order_change(self, envelope: Envelope) -> list[Message]:
@@ -114,6 +124,35 @@ class MessageDerivation:
             "recorded_at": envelope.timestamp,
         }
         return [_message(STOCK_LOW, envelope, None, data)]
+
+
+ALERT_TYPES = {LOW_STOCK: REPLENISHMENT_LOW_STOCK, EXPIRY_RISK: REPLENISHMENT_EXPIRY_RISK}
+
+
+def replenishment_alerts(envelope: Envelope, wanted: set[str]) -> list[Message]:
+    """One message per alert of a run at a location (each its own `webhook-id`)."""
+    found = []
+    for n, alert in enumerate(envelope.payload.get("alerts", [])):
+        event_type = ALERT_TYPES.get(alert.get("kind"))
+        if event_type is None or event_type not in wanted:
+            continue
+        data = {
+            **alert,
+            "run_id": envelope.payload.get("run_id"),
+            "recorded_at": envelope.timestamp,
+        }
+        found.append(
+            Message(
+                event_type,
+                f"{envelope.event_id}:{n}",
+                envelope.aggregate_id,
+                envelope.position,
+                None,
+                datetime.fromisoformat(envelope.timestamp),
+                data,
+            )
+        )
+    return found
 
 
 def _message(event_type: str, envelope: Envelope, channel: str | None, data: Any) -> Message:

@@ -23,7 +23,16 @@ ORDER_STATUS_CHANGED = "order.status_changed"
 STOCK_LOW = "stock.low"
 AVAILABILITY_CHANGED = "availability.changed"
 RECALL_NOTICE = "recall.notice"
-EVENT_TYPES = (ORDER_STATUS_CHANGED, STOCK_LOW, AVAILABILITY_CHANGED, RECALL_NOTICE)
+REPLENISHMENT_LOW_STOCK = "replenishment.low_stock"  # projected to run out within lead time
+REPLENISHMENT_EXPIRY_RISK = "replenishment.expiry_risk"  # a batch that will not sell in time
+EVENT_TYPES = (
+    ORDER_STATUS_CHANGED,
+    STOCK_LOW,
+    AVAILABILITY_CHANGED,
+    RECALL_NOTICE,
+    REPLENISHMENT_LOW_STOCK,
+    REPLENISHMENT_EXPIRY_RISK,
+)
 
 
 @dataclass(frozen=True)

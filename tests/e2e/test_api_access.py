@@ -53,6 +53,7 @@ PATH_VALUES = {
     "asset": "swagger-ui.css",
     "promotion_id": str(uuid.uuid4()),
     "experiment_id": str(uuid.uuid4()),
+    "suggestion_id": str(uuid.uuid4()),
 }
 
 

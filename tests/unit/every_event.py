@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from memory_uow import MemoryUnitOfWork
+from replenishment_shop import a_replenishment_day
 from shop import (
     LATEST,
     NOW,
@@ -70,6 +71,7 @@ def busy_day() -> MemoryUnitOfWork:
     refused_demand(uow)
     a_till_reconciles(uow)
     a_till_reconciles_orders(uow)
+    a_replenishment_day(uow)
     week = (NOW, NOW + timedelta(days=7))
     uow.run(c.SchedulePromotion("LIP", "PROMO-1", 20, *week, ("web",), trace()))
     uow.run(c.WithdrawPromotion("LIP", "PROMO-1", trace()))

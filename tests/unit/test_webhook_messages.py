@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from events.envelope import Envelope
 from privacy.master_keys import MasterKeyError, MasterKeys
 from service_layer.marketplace_feed import feed_marks
+from service_layer.webhook_derivation import replenishment_alerts
 from service_layer.webhook_dispatcher import DispatchPolicy
 from service_layer.webhook_messages import Message, deliveries, message_id
 from service_layer.webhook_subscribing import SECRET_PREFIX, seal, unseal
@@ -117,3 +118,25 @@ def test_a_sealed_secret_opens_only_for_its_own_subscription() -> None:
     assert unseal(keys, mine, sealed) == secret
     with pytest.raises(MasterKeyError):
         unseal(keys, other, sealed)
+
+
+def test_a_replenishment_plan_gives_one_message_per_alert_of_the_types_wanted() -> None:
+    alerts = [
+        {"kind": "low_stock", "sku": "A", "location": "S", "runs_out_on": "2026-12-05"},
+        {"kind": "expiry_risk", "sku": "A", "location": "S", "batch": "B1", "units_at_risk": 4},
+        {"kind": "expiry_risk", "sku": "B", "location": "S", "batch": "B2", "units_at_risk": 1},
+    ]
+    plan = Envelope(
+        "book:3", 42, "ReplenishmentBook.PlanRecorded", str(uuid4()), 3, NOW.isoformat(), 1,
+        {"location": "S"}, {"run_id": "r1", "alerts": alerts, "made": [], "superseded": []},
+    )  # fmt: skip
+    both = replenishment_alerts(plan, {"replenishment.low_stock", "replenishment.expiry_risk"})
+    assert [m.event_type for m in both] == [
+        "replenishment.low_stock",
+        "replenishment.expiry_risk",
+        "replenishment.expiry_risk",
+    ]
+    assert len({m.reports for m in both}) == 3 and all(m.position == 42 for m in both)
+    assert both[1].data["units_at_risk"] == 4 and both[1].data["run_id"] == "r1"
+    risks = replenishment_alerts(plan, {"replenishment.expiry_risk"})
+    assert [m.data["batch"] for m in risks] == ["B1", "B2"]
