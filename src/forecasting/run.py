@@ -1,6 +1,7 @@
 """A forecasting run: every series' demand target (censored or not), its model chosen by
 backtest, its forecast and quantiles for the horizon, as `DemandForecast`s ready for the
-ForecastStore. Series are forecast in chunks over a process pool, one process a core."""
+ForecastStore. Series are forecast in chunks over a process pool, one process a core, forked
+once the history is read (the children touch no database, only numpy and statsforecast)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ from projections.demand_history import DemandHistory, SeriesHistory
 from projections.forecast_store import ForecastRun
 
 SEASON = 7  # daily store demand: weekly seasonality
-CHUNK = 250  # series a worker forecasts per task
+CHUNK = 250  # the most series a worker forecasts per task
+MIN_CHUNK = 20  # fewer series a task cost more in passing than in forecasting
 
 Floats = NDArray[np.float64]
 
@@ -55,7 +57,8 @@ def forecast_all(
 ) -> list[SeriesForecast]:
     """Every target's forecast, in order; `progress(n)` as each chunk of n series is done."""
     workers = workers or os.cpu_count() or 1
-    chunks = [list(targets[i : i + CHUNK]) for i in range(0, len(targets), CHUNK)]
+    size = min(CHUNK, max(MIN_CHUNK, math.ceil(len(targets) / (4 * workers))))
+    chunks = [list(targets[i : i + size]) for i in range(0, len(targets), size)]
     if workers == 1 or len(chunks) <= 1:
         done: list[SeriesForecast] = []
         for chunk in chunks:

@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # its clients load only where facts are configured
     from clickhouse_connect.driver.client import Client
 
 SOLD, RETURNED, UNMET, STOCK = "sold", "returned", "unmet", "stock"
-KINDS = (SOLD, RETURNED, UNMET, STOCK)
+KINDS = (RETURNED, SOLD, STOCK, UNMET)  # sorted
 SPREAD_DAYS = 28  # unmet demand of no location: spread by the sales of the 28 days before
 
 Floats = NDArray[np.float64]
@@ -174,46 +174,43 @@ def assemble(
 
     keys = np.char.add(np.char.add(skus.astype(str), "\x1f"), locations.astype(str))
     series_keys, series_of = np.unique(keys, return_inverse=True)
-    start = int(ordinals.min())
-    width = to_day.toordinal() - start + 1
-    column = ordinals - start
-    grids = {}
-    for kind in KINDS:
-        grid = np.zeros((len(series_keys), width), dtype=np.float64)
-        rows = kinds == kind
-        np.add.at(grid, (series_of[rows], column[rows]), units[rows])
-        grids[kind] = grid
-    stocked = np.zeros(len(series_keys), dtype=bool)
-    stocked[np.unique(series_of[kinds == STOCK])] = True
-    first = np.full(len(series_keys), width, dtype=np.int64)
-    np.minimum.at(first, series_of, column)
+    kind_of = np.searchsorted(np.asarray(KINDS), kinds.astype(str))  # KINDS is sorted
     mixes = _channel_mix(series_of[kinds == SOLD], channels[kinds == SOLD], units[kinds == SOLD])
-
-    stock_end = np.cumsum(grids[STOCK], axis=1)
+    order = np.argsort(series_of, kind="stable")  # each series' facts together: no dense grid
+    bounds = np.searchsorted(series_of[order], np.arange(len(series_keys) + 1))
+    last = to_day.toordinal()
     series: list[SeriesHistory] = []
     for n, key in enumerate(series_keys):
         sku, location = str(key).split("\x1f", 1)
-        begin = int(first[n])
-        sold = grids[SOLD][n, begin:]
-        unmet = grids[UNMET][n, begin:]
-        if stocked[n]:
-            empty = stock_end[n, begin:] <= 0
+        rows = order[bounds[n] : bounds[n + 1]]
+        begin = int(ordinals[rows].min())
+        column, kind, amount = ordinals[rows] - begin, kind_of[rows], units[rows]
+        days = last - begin + 1
+        daily = {
+            name: np.asarray(
+                np.bincount(column[kind == k], amount[kind == k], minlength=days), np.float64
+            )
+            for k, name in enumerate(KINDS)
+        }
+        sold, unmet = daily[SOLD], daily[UNMET]
+        if (kind == KINDS.index(STOCK)).any():
+            empty = np.cumsum(daily[STOCK]) <= 0  # no stock at the day's end
             empty_before = np.concatenate([[True], empty[:-1]])
             out_all_day = empty & empty_before & (sold <= 0)
-        else:
-            empty = out_all_day = np.zeros(len(sold), dtype=bool)
-        first_day = date.fromordinal(start + begin)
+        else:  # no stock movement known: out only where demand was refused
+            empty = out_all_day = np.zeros(days, dtype=bool)
+        first_day = date.fromordinal(begin)
         series.append(
             SeriesHistory(
                 sku=sku,
                 location=location,
                 first_day=first_day,
                 sold=sold,
-                returned=grids[RETURNED][n, begin:],
+                returned=daily[RETURNED],
                 unmet=unmet,
                 stock_out=empty | (unmet > 0),
                 out_all_day=out_all_day,
-                on_promotion=_promoted(promotions.get(sku, ()), first_day, len(sold)),
+                on_promotion=_promoted(promotions.get(sku, ()), first_day, days),
                 channel_mix=mixes.get(n, {}),
             )
         )
