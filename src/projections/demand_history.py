@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pyarrow as pa  # type: ignore[import-untyped]
 from numpy.typing import NDArray
 
 from domain.promotions import Promotion
@@ -47,14 +48,15 @@ Flags = NDArray[np.bool_]
 @dataclass(frozen=True)
 class DemandFacts:
     """Daily facts, one entry per (kind, sku, location, channel, day): the units of that kind.
-    `kind` is one of KINDS; stock rows carry the day's net stock movement (channel '')."""
+    `kind` is one of KINDS; stock rows carry the day's net stock movement (channel ''). Each
+    column a sequence or, from the query, an Arrow column."""
 
-    kind: Sequence[str]
-    sku: Sequence[str]
-    location: Sequence[str]
-    channel: Sequence[str]
-    day: Sequence[date]
-    units: Sequence[float]
+    kind: Sequence[str] | Any
+    sku: Sequence[str] | Any
+    location: Sequence[str] | Any
+    channel: Sequence[str] | Any
+    day: Sequence[date] | Any
+    units: Sequence[float] | Any
 
 
 @dataclass(frozen=True)
@@ -124,11 +126,10 @@ def last_fact_day(client: Client, database: str | None = None) -> date | None:
 
 
 def demand_facts(client: Client, to_day: date, database: str | None = None) -> DemandFacts:
-    """Every series' daily facts up to `to_day`, in one query."""
+    """Every series' daily facts up to `to_day`, in one query, as Arrow columns."""
     db = f"`{database or client.database or 'default'}`"
-    result = client.query(_QUERY.format(db=db), parameters={"to": to_day})
-    columns: list[Sequence[Any]] = list(result.result_columns) or [[] for _ in range(6)]
-    kind, sku, location, channel, day, units = columns
+    table = client.query_arrow(_QUERY.format(db=db), parameters={"to": to_day})
+    kind, sku, location, channel, day, units = (table.column(n) for n in range(6))
     return DemandFacts(kind, sku, location, channel, day, units)
 
 
@@ -141,50 +142,52 @@ def read_history(
     return assemble(demand_facts(client, to_day, database), to_day, promotions)
 
 
+@dataclass
+class _Rows:
+    """The facts as codes: each text column dictionary-encoded (hashing, not sorting)."""
+
+    kind: NDArray[np.intp]  # index into KINDS
+    sku: NDArray[np.intp]
+    location: NDArray[np.intp]
+    channel: NDArray[np.intp]
+    day: NDArray[np.int64]  # date ordinals
+    units: Floats
+    skus: list[str]
+    locations: list[str]
+    channels: list[str]
+
+    def keep(self, rows: NDArray[Any]) -> None:
+        for name in ("kind", "sku", "location", "channel", "day", "units"):
+            setattr(self, name, getattr(self, name)[rows])
+
+
 def assemble(
     facts: DemandFacts, to_day: date, promotions: Mapping[str, Sequence[Promotion]]
 ) -> DemandHistory:
     """The series of `facts` up to `to_day`; `promotions` by SKU."""
-    kinds = np.asarray(facts.kind, dtype=object)
-    if len(kinds) == 0:
-        return DemandHistory(to_day, [], 0.0)
-    ordinals = np.fromiter((d.toordinal() for d in facts.day), dtype=np.int64, count=len(kinds))
-    units = np.asarray(facts.units, dtype=np.float64)
-    skus = np.asarray(facts.sku, dtype=object)
-    locations = np.asarray(facts.location, dtype=object)
-    channels = np.asarray(facts.channel, dtype=object)
-    keep = ordinals <= to_day.toordinal()
-    kinds, ordinals, units = kinds[keep], ordinals[keep], units[keep]
-    skus, locations, channels = skus[keep], locations[keep], channels[keep]
-
-    placed, unplaced = _place_unmet(kinds, skus, locations, channels, ordinals, units)
-    if placed:
-        extra_sku, extra_location, extra_channel, extra_day, extra_units = zip(*placed, strict=True)
-        kinds = np.concatenate([kinds, np.full(len(placed), UNMET, dtype=object)])
-        skus = np.concatenate([skus, np.asarray(extra_sku, dtype=object)])
-        locations = np.concatenate([locations, np.asarray(extra_location, dtype=object)])
-        channels = np.concatenate([channels, np.asarray(extra_channel, dtype=object)])
-        ordinals = np.concatenate([ordinals, np.asarray(extra_day, dtype=np.int64)])
-        units = np.concatenate([units, np.asarray(extra_units, dtype=np.float64)])
-    named = ~((kinds == UNMET) & (locations == ""))
-    kinds, skus, locations = kinds[named], skus[named], locations[named]
-    channels, ordinals, units = channels[named], ordinals[named], units[named]
-    if len(kinds) == 0:
+    rows = _encoded(facts)
+    rows.keep(rows.day <= to_day.toordinal())
+    unplaced = _place_unmet(rows)
+    if len(rows.kind) == 0:
         return DemandHistory(to_day, [], unplaced)
-
-    keys = np.char.add(np.char.add(skus.astype(str), "\x1f"), locations.astype(str))
-    series_keys, series_of = np.unique(keys, return_inverse=True)
-    kind_of = np.searchsorted(np.asarray(KINDS), kinds.astype(str))  # KINDS is sorted
-    mixes = _channel_mix(series_of[kinds == SOLD], channels[kinds == SOLD], units[kinds == SOLD])
+    # series ordered by SKU then location: codes ranked by their names
+    sku_rank = _ranks(rows.skus)[rows.sku]
+    location_rank = _ranks(rows.locations)[rows.location]
+    combined = sku_rank * len(rows.locations) + location_rank
+    series_keys, series_of = np.unique(combined, return_inverse=True)
+    by_rank_sku = sorted(rows.skus)
+    by_rank_location = sorted(rows.locations)
+    mixes = _channel_mix(series_of, rows, len(series_keys))
     order = np.argsort(series_of, kind="stable")  # each series' facts together: no dense grid
     bounds = np.searchsorted(series_of[order], np.arange(len(series_keys) + 1))
     last = to_day.toordinal()
     series: list[SeriesHistory] = []
-    for n, key in enumerate(series_keys):
-        sku, location = str(key).split("\x1f", 1)
-        rows = order[bounds[n] : bounds[n + 1]]
-        begin = int(ordinals[rows].min())
-        column, kind, amount = ordinals[rows] - begin, kind_of[rows], units[rows]
+    for n, key in enumerate(series_keys.tolist()):
+        sku = by_rank_sku[key // len(rows.locations)]
+        location = by_rank_location[key % len(rows.locations)]
+        mine = order[bounds[n] : bounds[n + 1]]
+        begin = int(rows.day[mine].min())
+        column, kind, amount = rows.day[mine] - begin, rows.kind[mine], rows.units[mine]
         days = last - begin + 1
         daily = {
             name: np.asarray(
@@ -217,54 +220,111 @@ def assemble(
     return DemandHistory(to_day, series, unplaced)
 
 
-def _place_unmet(
-    kinds: NDArray[Any],
-    skus: NDArray[Any],
-    locations: NDArray[Any],
-    channels: NDArray[Any],
-    ordinals: NDArray[np.int64],
-    units: Floats,
-) -> tuple[list[tuple[str, str, str, int, float]], float]:
-    """Unmet demand of no location, spread by the sales of the SKU on its channel in the
-    SPREAD_DAYS before; what no sales can place is returned as a total."""
-    homeless = np.flatnonzero((kinds == UNMET) & (locations == ""))
+def _encoded(facts: DemandFacts) -> _Rows:
+    kinds, kind_names = _codes(facts.kind)
+    known = [KINDS.index(k) if k in KINDS else -1 for k in kind_names]
+    if -1 in known:
+        strange = sorted(set(kind_names) - set(KINDS))
+        raise ValueError(f"unknown demand fact kinds {strange}; expected {KINDS}")
+    sku, skus = _codes(facts.sku)
+    location, locations = _codes(facts.location)
+    channel, channels = _codes(facts.channel)
+    return _Rows(
+        kind=np.asarray(known, dtype=np.intp)[kinds] if len(kinds) else kinds,
+        sku=sku,
+        location=location,
+        channel=channel,
+        day=_ordinals(facts.day),
+        units=np.asarray(_array(facts.units, pa.float64()).to_numpy(zero_copy_only=False)),
+        skus=skus,
+        locations=locations,
+        channels=channels,
+    )
+
+
+def _array(values: Any, kind: Any) -> Any:
+    """An Arrow array of `values` (a query's column already is one)."""
+    if isinstance(values, pa.ChunkedArray):
+        return values.combine_chunks() if values.num_chunks else pa.array([], type=kind)
+    if isinstance(values, pa.Array):
+        return values
+    return pa.array(values, type=kind)
+
+
+def _codes(values: Any) -> tuple[NDArray[np.intp], list[str]]:
+    encoded = _array(values, pa.string()).dictionary_encode()
+    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.intp)
+    return codes, [str(name) for name in encoded.dictionary.to_pylist()]
+
+
+def _ordinals(days: Any) -> NDArray[np.int64]:
+    epoch = date(1970, 1, 1).toordinal()
+    since = _array(days, pa.date32()).cast(pa.int32()).to_numpy(zero_copy_only=False)
+    return np.asarray(since, dtype=np.int64) + epoch
+
+
+def _ranks(names: list[str]) -> NDArray[np.int64]:
+    """Each code's rank among the names sorted."""
+    ranks = np.empty(len(names), dtype=np.int64)
+    ranks[np.argsort(np.asarray(names, dtype=object), kind="stable")] = np.arange(len(names))
+    return ranks
+
+
+def _place_unmet(rows: _Rows) -> float:
+    """Unmet demand of no location, spread (in `rows`) by the sales of the SKU on its channel
+    in the SPREAD_DAYS before; returns the units no sales could place."""
+    if "" not in rows.locations:
+        return 0.0
+    nowhere = rows.locations.index("")
+    unmet, sold = KINDS.index(UNMET), KINDS.index(SOLD)
+    homeless = np.flatnonzero((rows.kind == unmet) & (rows.location == nowhere))
     if len(homeless) == 0:
-        return [], 0.0
-    wanted = {(skus[i], channels[i]) for i in homeless}
-    sales: dict[tuple[str, str], list[tuple[int, str, float]]] = defaultdict(list)
-    for i in np.flatnonzero(kinds == SOLD):
-        if (skus[i], channels[i]) in wanted:
-            sales[(skus[i], channels[i])].append((int(ordinals[i]), locations[i], units[i]))
-    placed: list[tuple[str, str, str, int, float]] = []
+        return 0.0
+    width = len(rows.channels)
+    pair = rows.sku * width + rows.channel
+    selling = np.flatnonzero((rows.kind == sold) & np.isin(pair, pair[homeless]))
+    sales: dict[int, list[int]] = defaultdict(list)
+    for i in selling.tolist():
+        sales[int(pair[i])].append(i)
+    placed: list[tuple[int, int, int, int, float]] = []  # sku, location, channel, day, units
     unplaced = 0.0
-    for i in homeless:
-        day = int(ordinals[i])
-        shares: dict[str, float] = defaultdict(float)
-        for sold_on, location, sold in sales.get((skus[i], channels[i]), ()):
-            if day - SPREAD_DAYS <= sold_on < day:
-                shares[location] += sold
+    for i in homeless.tolist():
+        day = int(rows.day[i])
+        shares: dict[int, float] = defaultdict(float)
+        for j in sales.get(int(pair[i]), ()):
+            if day - SPREAD_DAYS <= rows.day[j] < day:
+                shares[int(rows.location[j])] += float(rows.units[j])
         total = sum(shares.values())
         if total <= 0:
-            unplaced += float(units[i])
+            unplaced += float(rows.units[i])
             continue
-        placed += [
-            (str(skus[i]), loc, str(channels[i]), day, float(units[i]) * part / total)
-            for loc, part in sorted(shares.items())
-        ]
-    return placed, unplaced
+        sku, channel, units = int(rows.sku[i]), int(rows.channel[i]), float(rows.units[i])
+        placed += [(sku, loc, channel, day, units * part / total) for loc, part in shares.items()]
+    rows.keep(np.flatnonzero(~((rows.kind == unmet) & (rows.location == nowhere))))
+    if placed:
+        sku_codes, location_codes, channel_codes, days, units_placed = zip(*placed, strict=True)
+        rows.kind = np.concatenate([rows.kind, np.full(len(placed), unmet, dtype=np.intp)])
+        rows.sku = np.concatenate([rows.sku, np.asarray(sku_codes, dtype=np.intp)])
+        rows.location = np.concatenate([rows.location, np.asarray(location_codes, np.intp)])
+        rows.channel = np.concatenate([rows.channel, np.asarray(channel_codes, np.intp)])
+        rows.day = np.concatenate([rows.day, np.asarray(days, dtype=np.int64)])
+        rows.units = np.concatenate([rows.units, np.asarray(units_placed, dtype=np.float64)])
+    return unplaced
 
 
 def _channel_mix(
-    series_of: NDArray[np.intp], channels: NDArray[Any], units: Floats
+    series_of: NDArray[np.intp], rows: _Rows, count: int
 ) -> dict[int, dict[str, float]]:
-    totals: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for n, channel, sold in zip(series_of.tolist(), channels.tolist(), units.tolist(), strict=True):
-        totals[n][str(channel)] += sold
+    sold = rows.kind == KINDS.index(SOLD)
+    totals = np.zeros((count, len(rows.channels)))
+    np.add.at(totals, (series_of[sold], rows.channel[sold]), rows.units[sold])
+    whole = totals.sum(axis=1)
     mixes: dict[int, dict[str, float]] = {}
-    for n, by_channel in totals.items():
-        whole = sum(by_channel.values())
-        if whole > 0:
-            mixes[n] = {c: round(u / whole, 4) for c, u in sorted(by_channel.items())}
+    for n in np.flatnonzero(whole > 0).tolist():
+        mixes[n] = {
+            rows.channels[c]: round(float(totals[n, c] / whole[n]), 4)
+            for c in sorted(np.flatnonzero(totals[n]).tolist(), key=lambda c: rows.channels[c])
+        }
     return mixes
 
 
