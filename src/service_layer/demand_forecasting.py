@@ -4,7 +4,9 @@ the promotions of each SKU's product, which only the ledger holds), every series
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import date
 
 from clickhouse_connect.driver.client import Client
@@ -74,8 +76,16 @@ def forecast_demand(
     workers: int | None = None,
     started: Callable[[int], Callable[[int], None]] = lambda total: lambda done: None,
 ) -> RunOutcome:
-    """Read, forecast and store one run; `started(series)` gives the progress callback."""
+    """Read, forecast and store one run; `started(series)` gives the progress callback. The
+    run's seconds count the reading too."""
+    began = time.perf_counter()
     history = demand_history(ledger, client, to_day)
+    if not history.series:
+        raise NoDemandHistoryError(
+            f"no SKU has demand history up to {history.to_day}; expected sales, returns, unmet "
+            "demand or stock movements on or before it"
+        )
     outcome = run(history, horizon, censored, workers, started(len(history.series)))
+    outcome = replace(outcome, run=replace(outcome.run, seconds=time.perf_counter() - began))
     store.write(outcome.run, outcome.forecasts)
     return outcome

@@ -214,6 +214,10 @@ def test_glow_forecast_run_forecasts_every_series_with_the_ledgers_promotions(
     assert main(["forecast", "run", "--sales-only", "--horizon", "7"]) == 0  # with its bar
     latest = store.latest_run()
     assert latest is not None and not latest.censored and latest.horizon == 7
+    assert main(["forecast", "run", "--quiet", "--to", "2020-01-01"]) == 1
+    assert "no SKU has demand history up to 2020-01-01" in capsys.readouterr().err
+    assert main(["forecast", "run", "--to", "yesterday"]) == 2
+    assert "--to 'yesterday' is not an ISO day" in capsys.readouterr().err
     assert main(["forecast", "run", "--horizon", "0"]) == 2
     assert "--horizon 0 is out of range" in capsys.readouterr().err
 
