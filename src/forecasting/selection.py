@@ -34,7 +34,7 @@ from forecasting.models import (
 )
 
 WINDOWS = 2  # backtest origins per series
-SWITCH_MARGIN = 0.2  # another model replaces the combination only when this much better
+SWITCH_MARGIN = 0.3  # another model replaces the combination only when this much better
 LEVELS = np.asarray(QUANTILES, dtype=np.float64)
 
 Floats = NDArray[np.float64]
