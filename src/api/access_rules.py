@@ -174,6 +174,7 @@ READ_MODEL_RULES: dict[tuple[str, str], Access] = {
     ("GET", "/analytics/reservation-conversion"): allow(*ANALYSTS),
     ("GET", "/analytics/sell-through"): allow(*ANALYSTS),
     ("GET", "/analytics/orders"): allow(*ANALYSTS),
+    ("GET", "/forecasts/{sku}"): allow(*ANALYSTS),
 }
 
 SEGMENT_RULES: dict[tuple[str, str], Access] = {
@@ -272,6 +273,7 @@ EXPENSIVE_READS: frozenset[tuple[str, str]] = frozenset(
         "/analytics/reservation-conversion",
         "/analytics/sell-through",
         "/analytics/orders",
+        "/forecasts/{sku}",
         "/segments/rfm",
         "/segments/cohorts",
         "/segments/churn",

@@ -74,6 +74,9 @@ def _facts(request: Request) -> tuple[ReadSide, ClickHouseFacts]:
     return side, side.sinks.facts
 
 
+facts_of = _facts  # the forecasts (api/forecast_routes.py) live in the analytics database
+
+
 def _projected(body: dict[str, Any], position: int, head: int) -> Response:
     """A read model's answer, saying it is projected and how far behind the ledger it is."""
     freshness = {"position": position, "head": head, "behind": max(head - position, 0)}

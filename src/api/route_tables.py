@@ -13,6 +13,7 @@ from api.command_routes import COMMAND_ROUTES
 from api.customer_routes import CUSTOMER_COMMAND_ROUTES, CUSTOMER_QUERIES, CustomerRoute
 from api.docs_routes import DOCS_ROUTES
 from api.experiment_routes import EXPERIMENT_POSTS, EXPERIMENT_QUERIES
+from api.forecast_routes import FORECAST_ROUTES
 from api.ledger_routes import LEDGER_ROUTES
 from api.marketplace_routes import MARKETPLACE_POSTS, RECALL_QUERIES
 from api.operations_routes import OPERATIONS_ROUTES
@@ -66,6 +67,7 @@ QUERY_ROUTES: list[QueryRoute] = [
     *SIMILAR_ROUTES,
     *AUDIT_ROUTES,
     *READ_MODEL_ROUTES,
+    *FORECAST_ROUTES,
     *SEGMENT_QUERIES,
     *EXPERIMENT_QUERIES,
     *OPERATIONS_ROUTES,

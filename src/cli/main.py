@@ -17,6 +17,7 @@ from cli import (
 )
 from cli import dead_letters as dead_letters_cli
 from cli import experiments as experiments_cli
+from cli import forecast as forecast_cli
 from cli import loyalty as loyalty_cli
 from cli import read_side as readside_cli
 from cli import recommend as recommend_cli
@@ -67,6 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tracking_cli.add_parsers(commands)
     retention_cli.add_parsers(commands)
     segments_cli.add_parsers(commands)
+    forecast_cli.add_parsers(commands)
     experiments_cli.add_parsers(commands)
     backup_commands.add_parsers(commands)
     shared_writer_cli.add_parser(commands)

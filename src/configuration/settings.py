@@ -101,6 +101,10 @@ class Settings:
     # Experiments: how long an API process serves its copy of the running experiment (and
     # which variants are stopped) before reading it again (service_layer/experiment_desk.py).
     experiments_refresh_seconds: float = 1.0
+    # Demand forecasts (`glow forecast run`): days forecast, and whether refused demand and
+    # out-of-stock days correct the sales it learns from (forecasting/censoring.py).
+    forecast_horizon_days: int = 28
+    forecast_censored: bool = True
     # Read models: None turns one off. "memory://" is the in-process hot-view store.
     hot_views_url: str | None = None
     analytics_url: str | None = None
@@ -272,6 +276,7 @@ class Settings:
         values.update(_replenishment_settings(env))
         values.update(_loyalty_settings(env))
         values.update(_experiment_settings(env))
+        values.update(_forecast_settings(env))
         values.update(_metrics_settings(env))
         values.update(_tracing_settings(env))
         values.update(_retention_settings(env))
@@ -357,6 +362,8 @@ VARIABLES = {  # Settings field -> its environment variable, for Settings.as_env
     "chain_interval_seconds": "GLOW_CHAIN_INTERVAL_SECONDS",
     "segments_refresh_seconds": "GLOW_SEGMENTS_REFRESH_SECONDS",
     "experiments_refresh_seconds": "GLOW_EXPERIMENTS_REFRESH_SECONDS",
+    "forecast_horizon_days": "GLOW_FORECAST_HORIZON_DAYS",
+    "forecast_censored": "GLOW_FORECAST_CENSORED",
     "hot_views_url": "GLOW_HOT_VIEWS_URL",
     "analytics_url": "GLOW_ANALYTICS_URL",
     "master_key": "GLOW_MASTER_KEY",
@@ -546,6 +553,28 @@ def _experiment_settings(env: dict[str, str]) -> dict[str, object]:
             f"customers get the control within this long), got {refresh}"
         )
     return {"experiments_refresh_seconds": refresh}
+
+
+MAX_FORECAST_HORIZON_DAYS = 366
+
+
+def _forecast_settings(env: dict[str, str]) -> dict[str, object]:
+    horizon = _int(env, "GLOW_FORECAST_HORIZON_DAYS", 28)
+    if not 1 <= horizon <= MAX_FORECAST_HORIZON_DAYS:
+        raise SettingsError(
+            f"GLOW_FORECAST_HORIZON_DAYS must be 1 to {MAX_FORECAST_HORIZON_DAYS} days "
+            f"forecast, got {horizon}"
+        )
+    raw = env.get("GLOW_FORECAST_CENSORED", "").strip().lower()
+    if raw not in ("", "0", "false", "no", "off", "1", "true", "yes", "on"):
+        raise SettingsError(
+            f"GLOW_FORECAST_CENSORED must be 1 or 0 (unmet demand corrects the sales a "
+            f"forecast learns from, or not), got {raw!r}"
+        )
+    return {
+        "forecast_horizon_days": horizon,
+        "forecast_censored": raw not in ("0", "false", "no", "off"),
+    }
 
 
 def _metrics_settings(env: dict[str, str]) -> dict[str, object]:

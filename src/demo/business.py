@@ -1,14 +1,24 @@
 """A year of a synthetic cosmetics business, driven by suitability: customers buy products that
 suit their skin type and concerns (and their favourite brand), avoid their allergens, return
-what does not suit them and rate what they bought. Deterministic for a seed."""
+what does not suit them and rate what they bought. Deterministic for a seed.
+
+Demand is seasonal as a retailer's is: stores sell most on Saturdays (and little on Sundays),
+online a little more on Sundays and Mondays; everything peaks in December; sunscreen sells in
+summer. Each purchase's instant is drawn uniformly over the year and carried through the
+inverse of the seasonal intensity's cumulative distribution (no extra draws: the customers,
+products and channels of a seed stay what they were). Promotions lift their product's sales
+during their windows: extra purchases on the promotion's channels, drawn with their own Random
+after the year."""
 
 from __future__ import annotations
 
+import bisect
 import math
 import random
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import cache
 
 from demo import formulas as f
 from domain.promotions import Promotion
@@ -45,6 +55,18 @@ STORES = (
 WAREHOUSE = ("WH-CENTRAL", "Central fulfilment", 50.110, 8.682)
 PROMOTIONS = 6  # a few products on promotion in the year (and one through December)
 PROMOTION_CHANNELS: tuple[tuple[str, ...], ...] = ((), ("web", "app"), ("pos",))
+CHANNELS = ("pos", "web", "app")
+CHANNEL_SHARES = (0.5, 0.35, 0.15)
+YEAR_SECONDS = 365 * 86_400
+# Relative sales by weekday (Monday first): stores on Saturdays, online on Sundays and Mondays.
+WEEKDAY_INTENSITY = {
+    "pos": (0.85, 0.85, 0.9, 0.95, 1.15, 1.9, 0.4),
+    "web": (1.1, 0.95, 0.95, 0.9, 0.9, 0.95, 1.25),
+    "app": (1.1, 0.95, 0.95, 0.9, 0.9, 0.95, 1.25),
+}
+DECEMBER_PEAK = 1.7  # December's sales over an ordinary month's
+SUMMER_SUNSCREEN = 4.0  # sunscreen in mid-July over its winter sales
+PROMOTION_LIFT_PER_PERCENT = 0.05  # 20% off: sales x 2 on the promotion's channels
 
 
 @dataclass(frozen=True)
@@ -115,8 +137,8 @@ def generate(products: int = 300, customers: int = 2000, seed: int = 7) -> Busin
         by_category.setdefault(product.facts.category, []).append(product)
     for customer in people.values():
         business.happenings += _year_of(rng, customer, by_category, business.start)
-    business.happenings.sort(key=lambda h: h.at)
     _promote(random.Random(seed * 7919 + 1), business)  # its own draws: the year stays as it was
+    business.happenings.sort(key=lambda h: h.at)
     return business
 
 
@@ -125,6 +147,7 @@ def _promote(rng: random.Random, business: Business) -> None:
     store; the last one runs from the year's end through December."""
     codes = sorted(business.products)
     chosen = rng.sample(codes, min(PROMOTIONS, len(codes)))
+    scheduled: list[tuple[str, Promotion]] = []
     for n, code in enumerate(chosen):
         if n == len(chosen) - 1:
             starts = business.end
@@ -142,6 +165,71 @@ def _promote(rng: random.Random, business: Business) -> None:
         product = business.products[code]
         facts = replace(product.facts, promotions=(*product.facts.promotions, promotion))
         business.products[code] = replace(product, facts=facts)
+        scheduled.append((code, promotion))
+    lifted = [_promoted_purchases(rng, business, code, p) for code, p in scheduled]
+    business.happenings += [h for extra in lifted for h in extra]
+
+
+def _promoted_purchases(
+    rng: random.Random, business: Business, code: str, promotion: Promotion
+) -> list[Happening]:
+    """Extra purchases of the promoted product in its window (within the year), on its
+    channels: the product's usual sales there times the discount's lift, from customers it
+    suits (the likelier the more it suits them)."""
+    starts, ends = max(promotion.starts, business.start), min(promotion.ends, business.end)
+    if ends <= starts:
+        return []
+    product = business.products[code]
+    bought = [h for h in business.happenings if h.kind == PURCHASE and h.product_code == code]
+    channels = promotion.channels or CHANNELS
+    usual = sum(1 for h in bought if h.channel in channels) / 365
+    days = (ends - starts).total_seconds() / 86_400
+    extra = _poisson(rng, usual * days * PROMOTION_LIFT_PER_PERCENT * promotion.discount_percent)
+    people = sorted(business.customers.values(), key=lambda c: c.facts.customer_id)
+    weights = [math.exp(min(utility(c, product), 8.0)) for c in people]
+    shares = [CHANNEL_SHARES[CHANNELS.index(c)] for c in channels]
+    out: list[Happening] = []
+    for _ in range(extra):
+        customer = rng.choices(people, weights)[0]
+        channel = rng.choices(channels, shares)[0]
+        at = starts + timedelta(seconds=rng.uniform(0, (ends - starts).total_seconds()))
+        location = customer.home if channel == "pos" else WAREHOUSE[0]
+        units = 1 if rng.random() < 0.85 else 2
+        sku = rng.choice(product.facts.skus)
+        cid = customer.facts.customer_id
+        out.append(Happening(PURCHASE, cid, code, sku, location, channel, at, units))
+    return out
+
+
+def seasonal_intensity(day: datetime, category: str, channel: str) -> float:
+    """Relative sales on `day` of a product of `category` on `channel` (1: an ordinary day)."""
+    weekly = WEEKDAY_INTENSITY.get(channel, WEEKDAY_INTENSITY["web"])[day.weekday()]
+    yearly = DECEMBER_PEAK if day.month == 12 else 1.0
+    if category == "sunscreen":
+        summer = math.cos(2 * math.pi * (day.timetuple().tm_yday - 196) / 365.25)
+        yearly *= 1 + (SUMMER_SUNSCREEN - 1) * max(summer, 0.0) ** 2
+    return weekly * yearly
+
+
+@cache
+def _cumulative(start: datetime, category: str, channel: str) -> tuple[float, ...]:
+    """The seasonal intensity's cumulative share at each day's end, over the year from
+    `start`."""
+    running, out = 0.0, []
+    for n in range(365):
+        running += seasonal_intensity(start + timedelta(days=n), category, channel)
+        out.append(running)
+    return tuple(x / running for x in out)
+
+
+def seasonal_instant(start: datetime, fraction: float, category: str, channel: str) -> datetime:
+    """The instant a uniform `fraction` of the year becomes under the seasonal intensity
+    (inverse CDF, linear within a day)."""
+    cumulative = _cumulative(start, category, channel)
+    day = min(bisect.bisect_right(cumulative, fraction), 364)
+    before = cumulative[day - 1] if day else 0.0
+    within = (fraction - before) / (cumulative[day] - before) if cumulative[day] > before else 0.0
+    return start + timedelta(days=day + min(max(within, 0.0), 1.0))
 
 
 def _catalog(rng: random.Random, count: int) -> dict[str, DemoProduct]:
@@ -239,7 +327,7 @@ def _year_of(
     bought: set[str] = set()
     categories, shares = zip(*CATEGORY_SHARES.items(), strict=True)
     for _ in range(_poisson(rng, customer.activity)):
-        at = start + timedelta(seconds=rng.uniform(0, 365 * 86_400))
+        fraction = rng.uniform(0, YEAR_SECONDS) / YEAR_SECONDS
         category = rng.choices(categories, shares)[0]
         owned = kept.get(category, [])
         if owned and category != "tools" and rng.random() < 0.35:
@@ -248,7 +336,7 @@ def _year_of(
             product = _choose(rng, customer, by_category.get(category, []), bought)
         if product is None:
             continue
-        happenings += _purchase(rng, customer, product, at, kept)
+        happenings += _purchase(rng, customer, product, start, fraction, kept)
         bought.add(product.facts.product_code)
     return happenings
 
@@ -269,10 +357,12 @@ def _purchase(
     rng: random.Random,
     customer: DemoCustomer,
     product: DemoProduct,
-    at: datetime,
+    start: datetime,
+    fraction: float,
     kept: dict[str, list[DemoProduct]],
 ) -> list[Happening]:
-    channel = rng.choices(("pos", "web", "app"), (0.5, 0.35, 0.15))[0]
+    channel = rng.choices(CHANNELS, CHANNEL_SHARES)[0]
+    at = seasonal_instant(start, fraction, product.facts.category, channel)
     location = customer.home if channel == "pos" else WAREHOUSE[0]
     sku = rng.choice(product.facts.skus)
     code = product.facts.product_code

@@ -129,6 +129,22 @@ class ForecastStore:
         found = _forecasts(rows)
         return found[0] if found else None
 
+    def latest_for_sku(self, sku: str) -> list[DemandForecast]:
+        """The SKU's forecast at every location in the latest run that forecast it."""
+        runs = self._table("forecast_runs")
+        table = self._table("forecasts")
+        rows = self._query(
+            f"SELECT {_SELECT} FROM {table} FINAL"  # noqa: S608 - known tables
+            " WHERE sku = {s:String} AND run_id = ("
+            f"  SELECT f.run_id FROM {table} AS f FINAL"
+            f"  INNER JOIN {runs} AS r FINAL ON r.run_id = f.run_id"
+            "   WHERE f.sku = {s:String}"
+            "   ORDER BY r.made_at DESC, r.run_id DESC LIMIT 1)"
+            " ORDER BY location, day",
+            {"s": sku},
+        )
+        return _forecasts(rows)
+
     def latest_all(self, location: str | None = None) -> list[DemandForecast]:
         """Every series of the latest run (at one location, when named)."""
         run = self.latest_run()

@@ -30,12 +30,16 @@ from projections.availability import QUANTITIES
 A = TypeVar("A", bound=Aggregate)
 
 
-def _get(ledger: InventoryLedger, aggregate_id: UUID, kind: type[A]) -> A | None:
+def get_aggregate(ledger: InventoryLedger, aggregate_id: UUID, kind: type[A]) -> A | None:
+    """The aggregate of that id if it is one of `kind`, else None."""
     try:
         found: Aggregate = ledger.repository.get(aggregate_id)
     except AggregateNotFoundError:
         return None
     return found if isinstance(found, kind) else None
+
+
+_get = get_aggregate
 
 
 def stock_at_location(
