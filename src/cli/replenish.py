@@ -18,6 +18,7 @@ from cli.audit_commands import print_json
 from cli.progress import progress_bar
 from configuration.settings import Settings, SettingsError
 from domain.errors import DomainError
+from domain.replenishment import suggestion_id
 from service_layer.bootstrap import open_ledger
 from service_layer.replenishment_desk import ReplenishmentDesk, defaults_from
 
@@ -78,7 +79,15 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         ledger.close()
         facts.close()
     made = [
-        {**draft.__dict__, "reasons": list(draft.reasons)}
+        {
+            "suggestion_id": str(
+                suggestion_id(
+                    run.run_id, draft.kind, draft.sku, draft.location, draft.from_location
+                )
+            ),
+            **draft.__dict__,
+            "reasons": list(draft.reasons),
+        }
         for draft in run.plan.suggestions
         if draft.location in run.locations
     ]
