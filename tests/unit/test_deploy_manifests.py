@@ -202,6 +202,9 @@ def test_every_workload_runs_glow_non_root_read_only_with_resources_and_settings
     objects: list[dict[str, Any]],
 ) -> None:
     workloads = {**by_kind(objects, "Deployment"), **by_kind(objects, "Job")}
+    workloads |= {
+        name: cron["spec"]["jobTemplate"] for name, cron in by_kind(objects, "CronJob").items()
+    }
     assert set(workloads) == {
         "glow-api",
         "glow-writer",
@@ -212,6 +215,7 @@ def test_every_workload_runs_glow_non_root_read_only_with_resources_and_settings
         "glow-segments",
         "glow-recommender",
         "glow-migrate",
+        "glow-planning",
     }
     config_maps = by_kind(objects, "ConfigMap")
     assert not by_kind(objects, "Secret")  # secrets are the operator's, never in the repo
@@ -221,7 +225,7 @@ def test_every_workload_runs_glow_non_root_read_only_with_resources_and_settings
         assert pod["securityContext"]["runAsUser"] != 0
         assert pod["automountServiceAccountToken"] is False
         volumes = {v["name"] for v in pod["volumes"] if "emptyDir" in v}
-        for container in pod["containers"]:
+        for container in [*pod.get("initContainers", []), *pod["containers"]]:
             assert container["image"].endswith("glowledger:0.1.0"), container["image"]
             assert glow_accepts(tuple(container["args"])), f"{name}: {container['args']}"
             context = container["securityContext"]
@@ -415,3 +419,13 @@ def test_the_production_overlay_changes_what_it_says() -> None:
     assert settings["GLOW_BROKER_URL"].startswith("kafka://kafka-0.")
     assert settings["GLOW_WEBHOOKS"] == "0"  # kept from the base
     assert by_kind(objects, "HorizontalPodAutoscaler")["glow-worker"]["spec"]["minReplicas"] == 3
+
+
+def test_the_daily_plan_forecasts_before_it_replenishes_and_never_overlaps(
+    objects: list[dict[str, Any]],
+) -> None:
+    cron = by_kind(objects, "CronJob")["glow-planning"]
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+    pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    steps = [c["args"] for c in [*pod["initContainers"], *pod["containers"]]]
+    assert steps == [["forecast", "run", "--quiet"], ["replenish"]]  # init containers run first
