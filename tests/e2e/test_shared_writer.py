@@ -187,6 +187,7 @@ def test_two_apis_share_one_writer_and_each_key_applies_once(
         assert ("glow_writer_groups_total", frozenset({("ledger", "inventory")})) not in api_metrics
 
 
+@pytest.mark.slow  # over 12 s: CI's second pass (scripts/test -m slow)
 def test_the_standby_writer_takes_over_and_the_apis_reconnect_losing_nothing(
     postgres_store: str, tmp_path: Path
 ) -> None:

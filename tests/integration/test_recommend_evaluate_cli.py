@@ -56,6 +56,7 @@ def test_the_log_s_figures_report_warm_and_cold_customers_and_recent_popularity(
     assert "ml100k_temporal_p_at_10" not in figures
 
 
+@pytest.mark.slow  # over 12 s: CI's second pass (scripts/test -m slow)
 def test_movielens_prints_the_figures_forward_in_time_and_the_warm_update(
     seeded_store: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

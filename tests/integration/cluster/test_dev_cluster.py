@@ -131,6 +131,7 @@ def sell_one(api: str, token: str) -> None:
     post("/sales", {"lines": [{"sku": SKU, "location": SHOP, "quantity": 2}]})
 
 
+@pytest.mark.slow  # over 12 s: CI's second pass (scripts/test -m slow)
 def test_the_readme_cluster_command_runs_the_cluster_and_ctrl_c_stops_all_of_it(
     database: str, namespace: str, redis_url: str, tmp_path: Path
 ) -> None:

@@ -54,6 +54,7 @@ def lag_zero(port: int, *consumers: str, published: int = 0) -> Samples | None:
     return found
 
 
+@pytest.mark.slow  # over 12 s: CI's second pass (scripts/test -m slow)
 def test_background_processes_serve_their_metrics_and_the_dashboard_queries_real_names(
     cluster: Settings, redis_url: str, tmp_path: Path
 ) -> None:

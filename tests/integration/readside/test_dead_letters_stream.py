@@ -84,6 +84,7 @@ def test_the_worker_sets_the_poison_aside_and_applies_the_rest(
     assert letters.listed() == [] and batches_received(facts) == [ANCIENT, "B1", "B2"]
 
 
+@pytest.mark.slow  # over 12 s: CI's second pass (scripts/test -m slow)
 def test_the_worker_waits_out_an_unreachable_redis_and_the_facts_go_on(
     ledger: InventoryLedger, facts: ClickHouseFacts, letters: PostgresDeadLetters
 ) -> None:
