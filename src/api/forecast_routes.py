@@ -13,26 +13,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api.problems import ApiProblem
-from api.query_parameters import CODE, code
+from api.query_parameters import code
 from api.query_route import READ_MODEL_PROBLEMS, QueryRoute
 from api.read_model_routes import facts_of
+from api.request_state import code_path_parameter
 from domain.forecasts import QUANTILES, DemandForecast
 from projections.forecast_store import ForecastStore
 
 LOCATION = code("location", description="one location's forecast instead of every location's")
-
-
-def _sku(request: Request) -> str:
-    sku = str(request.path_params["sku"])
-    if CODE.fullmatch(sku) is None:
-        raise ApiProblem(
-            422,
-            "invalid-path-parameter",
-            "Invalid path parameter",
-            f"sku {sku[:60]!r} is not a SKU code: expected 1 to 64 letters, digits and . _ : / -,"
-            " starting with a letter or digit",
-        )
-    return sku
 
 
 def _number(value: float) -> float | None:
@@ -61,7 +49,8 @@ def forecast_body(forecast: DemandForecast) -> dict[str, Any]:
 
 
 async def forecasts_of_sku(request: Request) -> Response:
-    sku, location = _sku(request), LOCATION.read(request)
+    sku = code_path_parameter(request, "sku", "SKU code")
+    location = LOCATION.read(request)
     _, facts = facts_of(request)
     store = ForecastStore(facts.client)
 

@@ -19,7 +19,7 @@ from api.json_answers import json_answer
 from api.models import Traceable
 from api.query_parameters import code
 from api.query_route import QueryRoute
-from api.request_state import runtime_of
+from api.request_state import code_path_parameter, runtime_of
 from domain.replenishment import PolicyTerms
 from domain.replenishment_commands import AcceptSuggestion, SetReplenishmentPolicy
 from service_layer.replenishment_desk import ReplenishmentDesk, defaults_from
@@ -109,7 +109,8 @@ async def open_suggestions(request: Request) -> Response:
 
 
 async def policy(request: Request) -> Response:
-    sku, location = request.path_params["sku"], request.path_params["location"]
+    sku = code_path_parameter(request, "sku", "SKU code")
+    location = code_path_parameter(request, "location", "location code")
     found = await run_in_threadpool(_desk(request).policy, sku, location)
     return json_answer(found)
 

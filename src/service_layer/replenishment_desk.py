@@ -20,9 +20,10 @@ from eventsourcing.domain import Aggregate
 
 from configuration.settings import Settings
 from domain.batch import ACTIVE
-from domain.errors import UnknownLocationError
+from domain.catalog import Sku
+from domain.errors import UnknownLocationError, UnknownSkuError
 from domain.forecasts import DemandForecast, ForecastSource
-from domain.ids import location_directory_id, location_id, stock_id
+from domain.ids import location_directory_id, location_id, sku_id, stock_id
 from domain.ledger import InventoryLedger
 from domain.location import Location, LocationDirectory
 from domain.replenishment import (
@@ -158,6 +159,11 @@ class ReplenishmentDesk:
         return found
 
     def policy(self, sku: str, location: str) -> dict[str, Any]:
+        """The terms in force for `sku` at `location`; a SKU not in the catalog or a location
+        not registered is refused, as setting a policy for them would be."""
+        if self._get(sku_id(sku), Sku) is None:
+            raise UnknownSkuError(f"no SKU {sku!r} in the catalog", sku=sku)
+        self._require_location(location)
         found = self._get(policy_id(sku, location), ReplenishmentPolicy)
         terms = found.terms if found is not None and found.terms else None
         return {

@@ -283,3 +283,13 @@ def test_a_policy_out_of_range_or_an_unknown_suggestion_is_a_clear_problem(
     assert client.get(f"/replenishment/policies/{SLOW}/{SERUM}").json()["from_settings"]
     nowhere = client.get("/replenishment/suggestions", params={"location": "NOWHERE"})
     assert nowhere.status_code == 404, nowhere.text
+    for where, status, says in (
+        (f"/replenishment/policies/NOWHERE/{SERUM}", 404, "no location 'NOWHERE' is registered"),
+        (f"/replenishment/policies/{SLOW}/NOPE", 404, "no SKU 'NOPE' in the catalog"),
+        (f"/replenishment/policies/BAD%20LOC/{SERUM}", 422, "is not a location code"),
+        ("/forecasts/BAD%20SKU", 422, "is not a SKU code"),
+    ):
+        answer = client.get(where)
+        assert answer.status_code == status, (where, answer.text)
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert says in answer.json()["detail"], answer.text
