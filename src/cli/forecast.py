@@ -108,6 +108,10 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     )
     chosen = ", ".join(f"{name} {count}" for name, count in outcome.models.items())
     print(f"glow: models chosen: {chosen or 'none'}")
+    print(
+        f"glow: promotion lift {outcome.promotion_lift:.2f}x (learnt from past promotions; "
+        "applied on the days a scheduled promotion runs)"
+    )
     if not math.isnan(outcome.mean_mase):
         print(
             f"glow: backtest mean MASE {outcome.mean_mase:.3f} "

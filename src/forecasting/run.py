@@ -22,8 +22,9 @@ from numpy.typing import NDArray
 
 from domain.forecasts import DayDemand, DemandForecast
 from forecasting.censoring import demand_target
+from forecasting.promotion_lift import deflated, lifted, pooled_lift
 from forecasting.selection import WINDOWS, SeriesForecast, forecast
-from projections.demand_history import DemandHistory, SeriesHistory
+from projections.demand_history import DemandHistory, SeriesHistory, promoted_days
 from projections.forecast_store import ForecastRun
 
 SEASON = 7  # daily store demand: weekly seasonality
@@ -40,6 +41,7 @@ class RunOutcome:
     models: dict[str, int]  # how many series chose each model
     mean_mase: float  # over the series with a backtest MASE
     mean_mase_naive: float  # seasonal naive's on the same series
+    promotion_lift: float  # demand on promotion days over the baseline (1: none learnt)
 
 
 def forecast_chunk(
@@ -93,10 +95,14 @@ def run(
     made_at = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
     run_id = str(uuid.uuid4())
     targets = [target_of(s, censored) for s in history.series]
-    found = forecast_all(targets, horizon, SEASON, workers, progress)
+    lift = pooled_lift(targets, [s.on_promotion for s in history.series])
+    baselines = [
+        deflated(t, s.on_promotion, lift) for t, s in zip(targets, history.series, strict=True)
+    ]
+    found = forecast_all(baselines, horizon, SEASON, workers, progress)
     first = history.to_day + timedelta(days=1)
     forecasts = [
-        _demand_forecast(series, result, run_id, made_at, first)
+        _demand_forecast(series, result, run_id, made_at, first, lift)
         for series, result in zip(history.series, found, strict=True)
     ]
     measured = [f for f in forecasts if not math.isnan(f.mase) and not math.isnan(f.mase_naive)]
@@ -107,13 +113,22 @@ def run(
         dict(Counter(f.model for f in forecasts).most_common()),
         statistics.fmean(f.mase for f in measured) if measured else math.nan,
         statistics.fmean(f.mase_naive for f in measured) if measured else math.nan,
+        lift,
     )
 
 
 def _demand_forecast(
-    series: SeriesHistory, result: SeriesForecast, run_id: str, made_at: datetime, first: date
+    series: SeriesHistory,
+    result: SeriesForecast,
+    run_id: str,
+    made_at: datetime,
+    first: date,
+    lift: float = 1.0,
 ) -> DemandForecast:
+    """The series' forecast, raised by `lift` on the days its product's promotions run."""
     choice = result.choice
+    promoted = promoted_days(series.promotions, first, len(result.mean))
+    mean, quantiles = lifted(result.mean, promoted, lift), lifted(result.quantiles, promoted, lift)
     return DemandForecast(
         sku=series.sku,
         location=series.location,
@@ -126,9 +141,9 @@ def _demand_forecast(
         days=tuple(
             DayDemand(
                 first + timedelta(days=n),
-                round(float(result.mean[n]), 4),
-                tuple(round(float(q), 4) for q in result.quantiles[n]),
+                round(float(mean[n]), 4),
+                tuple(round(float(q), 4) for q in quantiles[n]),
             )
-            for n in range(len(result.mean))
+            for n in range(len(mean))
         ),
     )

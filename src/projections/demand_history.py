@@ -73,6 +73,7 @@ class SeriesHistory:
     out_all_day: Flags  # no stock at the previous day's end nor this one's, nothing sold
     on_promotion: Flags
     channel_mix: dict[str, float] = field(default_factory=dict)  # share of units sold
+    promotions: tuple[Promotion, ...] = ()  # of the SKU's product, past and scheduled
 
     @property
     def days(self) -> int:
@@ -213,8 +214,9 @@ def assemble(
                 unmet=unmet,
                 stock_out=empty | (unmet > 0),
                 out_all_day=out_all_day,
-                on_promotion=_promoted(promotions.get(sku, ()), first_day, days),
+                on_promotion=promoted_days(promotions.get(sku, ()), first_day, days),
                 channel_mix=mixes.get(n, {}),
+                promotions=tuple(promotions.get(sku, ())),
             )
         )
     return DemandHistory(to_day, series, unplaced)
@@ -328,7 +330,8 @@ def _channel_mix(
     return mixes
 
 
-def _promoted(promotions: Sequence[Promotion], first_day: date, days: int) -> Flags:
+def promoted_days(promotions: Sequence[Promotion], first_day: date, days: int) -> Flags:
+    """For each of `days` days from `first_day`: whether a promotion ran that day (UTC)."""
     flags = np.zeros(days, dtype=bool)
     for promotion in promotions:
         start = _day_index(promotion.starts, first_day)
