@@ -67,6 +67,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
                 "nothing planned, the open suggestions left as they are",
                 file=sys.stderr,
             )
+            return 1
         with progress_bar("planning", series) as advance:
             run = desk.plan(today, args.location, advance)
         with progress_bar("recording", len(run.locations)) as advance:

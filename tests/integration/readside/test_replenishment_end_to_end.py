@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -293,3 +294,23 @@ def test_a_policy_out_of_range_or_an_unknown_suggestion_is_a_clear_problem(
         assert answer.status_code == status, (where, answer.text)
         assert answer.headers["content-type"] == "application/problem+json"
         assert says in answer.json()["detail"], answer.text
+
+
+def test_glow_replenish_without_forecasts_plans_nothing_and_says_so(
+    facts: ClickHouseFacts,
+    analytics_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A cron that runs it before any `glow forecast run` fails loudly, recording nothing."""
+    monkeypatch.setenv("GLOW_EVENT_STORE_URL", f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    monkeypatch.setenv("GLOW_ANALYTICS_URL", analytics_url)
+    assert main(["migrate"]) == 0
+    capsys.readouterr()
+    assert main(["replenish"]) == 1
+    said = capsys.readouterr()
+    assert "no forecasts in GLOW_ANALYTICS_URL (run `glow forecast run` first)" in said.err
+    assert "suggestion(s)" not in said.out
+    assert main(["replenish", "--show", "--json"]) == 0
+    assert orjson.loads(capsys.readouterr().out) == []
