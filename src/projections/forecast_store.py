@@ -114,34 +114,24 @@ class ForecastStore:
 
     def latest(self, sku: str, location: str) -> DemandForecast | None:
         """This series' forecast in the latest run that forecast it."""
-        runs = self._table("forecast_runs")
-        table = self._table("forecasts")
-        rows = self._query(
-            f"SELECT {_SELECT} FROM {table} FINAL"  # noqa: S608 - known tables
-            " WHERE sku = {s:String} AND location = {l:String} AND run_id = ("
-            f"  SELECT f.run_id FROM {table} AS f FINAL"
-            f"  INNER JOIN {runs} AS r FINAL ON r.run_id = f.run_id"
-            "   WHERE f.sku = {s:String} AND f.location = {l:String}"
-            "   ORDER BY r.made_at DESC, r.run_id DESC LIMIT 1)"
-            " ORDER BY day",
-            {"s": sku, "l": location},
-        )
-        found = _forecasts(rows)
+        found = self.latest_for_sku(sku, location)
         return found[0] if found else None
 
-    def latest_for_sku(self, sku: str) -> list[DemandForecast]:
-        """The SKU's forecast at every location in the latest run that forecast it."""
+    def latest_for_sku(self, sku: str, location: str | None = None) -> list[DemandForecast]:
+        """The SKU's forecast at every location (or at `location`) in the latest run that
+        forecast it there."""
         runs = self._table("forecast_runs")
         table = self._table("forecasts")
+        at = "" if location is None else " AND location = {l:String}"
         rows = self._query(
             f"SELECT {_SELECT} FROM {table} FINAL"  # noqa: S608 - known tables
-            " WHERE sku = {s:String} AND run_id = ("
+            f" WHERE sku = {{s:String}}{at} AND run_id = ("
             f"  SELECT f.run_id FROM {table} AS f FINAL"
             f"  INNER JOIN {runs} AS r FINAL ON r.run_id = f.run_id"
-            "   WHERE f.sku = {s:String}"
+            f"   WHERE sku = {{s:String}}{at}"
             "   ORDER BY r.made_at DESC, r.run_id DESC LIMIT 1)"
             " ORDER BY location, day",
-            {"s": sku},
+            {"s": sku, "l": location or ""},
         )
         return _forecasts(rows)
 

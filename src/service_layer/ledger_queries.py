@@ -39,16 +39,12 @@ def get_aggregate(ledger: InventoryLedger, aggregate_id: UUID, kind: type[A]) ->
     return found if isinstance(found, kind) else None
 
 
-_get = get_aggregate
-
-
 def stock_at_location(
     ledger: InventoryLedger, sku: str, location: str, today: date
 ) -> dict[str, Any]:
-    _require_sku(ledger, sku)
-    if _get(ledger, location_id(location), Location) is None:
-        raise UnknownLocationError(f"no location {location!r} is registered", location=location)
-    stock = _get(ledger, stock_id(sku, location), Stock)
+    require_sku(ledger, sku)
+    require_location(ledger, location)
+    stock = get_aggregate(ledger, stock_id(sku, location), Stock)
     if stock is None:
         return {
             "sku": sku,
@@ -62,11 +58,11 @@ def stock_at_location(
 
 
 def stock_across_locations(ledger: InventoryLedger, sku: str, today: date) -> dict[str, Any]:
-    _require_sku(ledger, sku)
-    directory = _get(ledger, location_directory_id(), LocationDirectory)
+    require_sku(ledger, sku)
+    directory = get_aggregate(ledger, location_directory_id(), LocationDirectory)
     locations = []
     for code in directory.codes if directory else []:
-        stock = _get(ledger, stock_id(sku, code), Stock)
+        stock = get_aggregate(ledger, stock_id(sku, code), Stock)
         if stock is not None:
             locations.append(stock.summary(today))
     totals = {q: sum(loc[q] for loc in locations) for q in QUANTITIES}
@@ -74,7 +70,7 @@ def stock_across_locations(ledger: InventoryLedger, sku: str, today: date) -> di
 
 
 def reservation(ledger: InventoryLedger, reservation_id: UUID) -> dict[str, Any]:
-    found = _get(ledger, reservation_id, Reservation)
+    found = get_aggregate(ledger, reservation_id, Reservation)
     if found is None:
         raise UnknownReservationError(
             f"no reservation {reservation_id}", reservation_id=str(reservation_id)
@@ -83,12 +79,12 @@ def reservation(ledger: InventoryLedger, reservation_id: UUID) -> dict[str, Any]
 
 
 def product(ledger: InventoryLedger, product_code: str) -> dict[str, Any]:
-    found = _get(ledger, product_id(product_code), Product)
+    found = get_aggregate(ledger, product_id(product_code), Product)
     if found is None:
         raise UnknownProductError(
             f"no product with code {product_code!r}", product_code=product_code
         )
-    skus = [_get(ledger, sku_id(code), Sku) for code in found.skus]
+    skus = [get_aggregate(ledger, sku_id(code), Sku) for code in found.skus]
     return {
         "product_code": found.product_code,
         **found.details,
@@ -109,9 +105,10 @@ def product(ledger: InventoryLedger, product_code: str) -> dict[str, Any]:
 
 
 def locations(ledger: InventoryLedger) -> list[dict[str, Any]]:
-    directory = _get(ledger, location_directory_id(), LocationDirectory)
+    directory = get_aggregate(ledger, location_directory_id(), LocationDirectory)
     found = [
-        _get(ledger, location_id(code), Location) for code in (directory.codes if directory else [])
+        get_aggregate(ledger, location_id(code), Location)
+        for code in (directory.codes if directory else [])
     ]
     return [
         {
@@ -126,13 +123,21 @@ def locations(ledger: InventoryLedger) -> list[dict[str, Any]]:
     ]
 
 
-def _require_sku(ledger: InventoryLedger, sku: str) -> None:
-    if _get(ledger, sku_id(sku), Sku) is None:
+def require_sku(ledger: InventoryLedger, sku: str) -> None:
+    if get_aggregate(ledger, sku_id(sku), Sku) is None:
         raise UnknownSkuError(f"no SKU {sku!r} in the catalog", sku=sku)
 
 
+def require_location(ledger: InventoryLedger, location: str) -> None:
+    if get_aggregate(ledger, location_id(location), Location) is None:
+        raise UnknownLocationError(
+            f"no location {location!r} is registered; GET /locations lists them",
+            location=location,
+        )
+
+
 def preorder(ledger: InventoryLedger, preorder_id: UUID) -> dict[str, Any]:
-    found = _get(ledger, preorder_id, Preorder)
+    found = get_aggregate(ledger, preorder_id, Preorder)
     if found is None:
         raise UnknownPreorderError(f"no pre-order {preorder_id}", preorder_id=str(preorder_id))
     return found.as_dict()

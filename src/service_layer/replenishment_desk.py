@@ -15,17 +15,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
 from configuration.settings import Settings
 from domain.batch import ACTIVE
-from domain.catalog import Sku
-from domain.errors import UnknownLocationError, UnknownSkuError
 from domain.forecasts import DemandForecast, ForecastSource
-from domain.ids import location_directory_id, location_id, sku_id, stock_id
+from domain.ids import location_directory_id, stock_id
 from domain.ledger import InventoryLedger
-from domain.location import Location, LocationDirectory
+from domain.location import LocationDirectory
 from domain.replenishment import (
     PolicyTerms,
     ReplenishmentBook,
@@ -38,6 +35,7 @@ from domain.replenishment_commands import RecordReplenishmentPlan
 from domain.replenishment_planning import Lot, Plan, Position, Series, plan
 from domain.stock import Stock
 from domain.trace import Trace
+from service_layer.ledger_queries import get_aggregate, require_location, require_sku
 from service_layer.writer import Outcome, Writer
 
 PRINCIPAL = "glow replenish"
@@ -105,7 +103,7 @@ class ReplenishmentDesk:
         """A plan from the latest forecasts of every location (transfers may come from any),
         for `location` only when named."""
         if location is not None:
-            self._require_location(location)
+            require_location(self.ledger, location)
         if self.forecasts is None:
             raise TypeError("this desk was opened without forecasts: it cannot plan")
         found = self.forecasts.latest_all()
@@ -147,7 +145,7 @@ class ReplenishmentDesk:
     def open_suggestions(self, location: str | None = None) -> list[dict[str, Any]]:
         """The open suggestions of one location (every location's when None), oldest first."""
         if location is not None:
-            self._require_location(location)
+            require_location(self.ledger, location)
         places = [location] if location is not None else self._books()
         found = []
         for where in places:
@@ -161,9 +159,8 @@ class ReplenishmentDesk:
     def policy(self, sku: str, location: str) -> dict[str, Any]:
         """The terms in force for `sku` at `location`; a SKU not in the catalog or a location
         not registered is refused, as setting a policy for them would be."""
-        if self._get(sku_id(sku), Sku) is None:
-            raise UnknownSkuError(f"no SKU {sku!r} in the catalog", sku=sku)
-        self._require_location(location)
+        require_sku(self.ledger, sku)
+        require_location(self.ledger, location)
         found = self._get(policy_id(sku, location), ReplenishmentPolicy)
         terms = found.terms if found is not None and found.terms else None
         return {
@@ -250,16 +247,5 @@ class ReplenishmentDesk:
     def _books(self) -> list[str]:
         return [c for c in self._locations() if self._get(book_id(c), ReplenishmentBook)]
 
-    def _require_location(self, location: str) -> None:
-        if self._get(location_id(location), Location) is None:
-            raise UnknownLocationError(
-                f"no location {location!r} is registered; GET /locations lists them",
-                location=location,
-            )
-
-    def _get(self, aggregate_id: Any, kind: type[A]) -> A | None:
-        try:
-            found: Aggregate = self.ledger.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return None
-        return found if isinstance(found, kind) else None
+    def _get(self, aggregate_id: UUID, kind: type[A]) -> A | None:
+        return get_aggregate(self.ledger, aggregate_id, kind)
