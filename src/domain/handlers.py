@@ -19,7 +19,7 @@ from domain.kits import Kit
 from domain.loading import (
     existing_stock,
     line_answer,
-    location_of,
+    move_stock,
     reservation_of,
     sku_of,
     stock_answer,
@@ -225,15 +225,7 @@ def adjust_stock(cmd: c.AdjustStock, uow: UnitOfWork) -> Result:
 
 
 def transfer_stock(cmd: c.TransferStock, uow: UnitOfWork) -> Result:
-    if cmd.from_location == cmd.to_location:
-        raise InvalidCommandError("a transfer needs two different locations")
-    line = c.StockLine(cmd.sku, cmd.from_location, cmd.quantity)
-    source = stock_to_draw_from(uow, line)
-    location_of(uow, cmd.to_location)
-    moved = source.transfer_out(cmd.transfer_id, cmd.to_location, cmd.quantity, cmd.trace)
-    target = stock_or_open(uow, cmd.sku, cmd.to_location)
-    arrive = target.dispatch_in if cmd.in_transit else target.transfer_in
-    arrive(cmd.transfer_id, cmd.from_location, moved, cmd.trace)
+    source, target = move_stock(uow, cmd)
     return Result(
         {
             "transfer_id": str(cmd.transfer_id),

@@ -11,6 +11,7 @@ from domain import commands as c
 from domain.catalog import Sku
 from domain.errors import (
     InsufficientStockError,
+    InvalidCommandError,
     UnknownBatchError,
     UnknownLocationError,
     UnknownReservationError,
@@ -75,6 +76,20 @@ def stock_to_draw_from(uow: UnitOfWork, line: c.StockLine) -> Stock:
             available=0,
         )
     return stock
+
+
+def move_stock(uow: UnitOfWork, cmd: c.TransferStock) -> tuple[Stock, Stock]:
+    """The units drawn from the source's stock (FEFO) and sent to the target's: arrived at
+    once, or in transit until received. Returns both stocks."""
+    if cmd.from_location == cmd.to_location:
+        raise InvalidCommandError("a transfer needs two different locations")
+    source = stock_to_draw_from(uow, c.StockLine(cmd.sku, cmd.from_location, cmd.quantity))
+    location_of(uow, cmd.to_location)
+    moved = source.transfer_out(cmd.transfer_id, cmd.to_location, cmd.quantity, cmd.trace)
+    target = stock_or_open(uow, cmd.sku, cmd.to_location)
+    arrive = target.dispatch_in if cmd.in_transit else target.transfer_in
+    arrive(cmd.transfer_id, cmd.from_location, moved, cmd.trace)
+    return source, target
 
 
 def line_answer(line: c.StockLine, allocations: dict[str, int]) -> dict[str, Any]:

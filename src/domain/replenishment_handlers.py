@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from domain.commands import StockLine
+from domain.commands import TransferStock
 from domain.errors import InvalidCommandError, UnknownSuggestionError
-from domain.loading import location_of, sku_of, stock_or_open, stock_to_draw_from
+from domain.loading import location_of, move_stock, sku_of, stock_or_open
 from domain.replenishment import (
     ACCEPTED,
     PURCHASE,
@@ -93,12 +93,16 @@ def accept_suggestion(cmd: AcceptSuggestion, uow: UnitOfWork) -> Result:
         suggestion.accept(ref, None, trace)
     else:
         assert suggestion.from_location is not None
-        line = StockLine(suggestion.sku, suggestion.from_location, suggestion.quantity)
-        source = stock_to_draw_from(uow, line)
-        location_of(uow, suggestion.location)
-        moved = source.transfer_out(suggestion.id, suggestion.location, suggestion.quantity, trace)
-        target = stock_or_open(uow, suggestion.sku, suggestion.location)
-        target.dispatch_in(suggestion.id, suggestion.from_location, moved, trace)
+        move = TransferStock(
+            suggestion.id,
+            suggestion.sku,
+            suggestion.from_location,
+            suggestion.location,
+            suggestion.quantity,
+            trace,
+            in_transit=True,
+        )
+        move_stock(uow, move)
         suggestion.accept(None, suggestion.id, trace)
     _book(uow, suggestion.location).accepted(suggestion.id, trace)
     return Result(suggestion.as_dict())
