@@ -31,7 +31,7 @@ from domain.results import Result
 from domain.stock import Stock
 from domain.tills import Till
 from domain.unit_of_work import UnitOfWork
-from domain.unmet_demand import Shortfall, UnmetDemand, unmet_demand
+from domain.unmet_demand import UnmetDemand, unmet_demand
 from service_layer.working_set import AggregateCache, CommitGroup
 from service_layer.writer import Outcome
 from service_layer.writer_metrics import WriterCounts
@@ -91,6 +91,7 @@ class CommandWriter:
         self.cache = AggregateCache(cache_size)
         self.answers = RecentAnswers()
         self._pending_answers: dict[str, CommandAnswer] = {}  # a speculated group's
+        self._unmet: list[tuple[str, list[Any]]] = []  # refusals' records: (reason, events)
         self._answer_store = answer_store(ledger)
         self._handle = handler
         self._after_group = after_group
@@ -212,6 +213,7 @@ class CommandWriter:
             for submission, reason in failed:
                 self._fail(submission, reason)
         finally:
+            self._save_unmet_demand()
             self._deliver()
 
     def _process_alone(self, submission: Submission) -> None:
@@ -221,7 +223,7 @@ class CommandWriter:
                 outcome = self._decide(submission, group)
             except Exception as error:
                 if isinstance(error, DomainError):  # refused on fresh state: final
-                    self._record_unmet_demand(submission, error)
+                    self._note_unmet_demand(submission, error)
                 self._fail(submission, error)
                 return
             try:
@@ -240,16 +242,17 @@ class CommandWriter:
             ),
         )
 
-    def _record_unmet_demand(self, submission: Submission, error: DomainError) -> None:
-        """A refusal for lack of stock is demand the ledger could not meet: save it
-        (domain/unmet_demand.py) in a transaction of its own, so that forecasts see it. The
-        command is refused all the same, with the same answer: a failure here is logged and
-        counted, never the caller's."""
+    def _note_unmet_demand(self, submission: Submission, error: DomainError) -> None:
+        """A refusal for lack of stock is demand the ledger could not meet: its records
+        (domain/unmet_demand.py) are kept to be saved once the refusals being redone are
+        answered, all in one transaction (`_save_unmet_demand`). The command is refused all
+        the same, with the same answer: a failure here is logged and counted, never the
+        caller's."""
         try:
             shortfalls = unmet_demand(submission.command, error, submission.idempotency_key)
-            if shortfalls:
-                saved = self._save_unmet_demand(shortfalls)
-                self.unmet_recorded[error.code] = self.unmet_recorded.get(error.code, 0) + saved
+            self._unmet += [
+                (error.code, list(UnmetDemand.record(s).collect_events())) for s in shortfalls
+            ]
         except Exception:
             self.unmet_unrecorded += 1
             log.exception(
@@ -257,25 +260,38 @@ class CommandWriter:
                 type(submission.command).__name__,
             )
 
-    def _save_unmet_demand(self, shortfalls: list[Shortfall]) -> int:
-        """Save the records, each once: a retry under the same idempotency key finds those
-        of its first refusal already saved (their ids come from the key). Returns how many
-        were new."""
-        records = [UnmetDemand.record(s).collect_events() for s in shortfalls]
+    def _save_unmet_demand(self) -> None:
+        """Save the refusals' records, each once: a retry under the same idempotency key
+        finds those of its first refusal already saved (their ids come from the key), and
+        then each record is tried alone."""
+        pending, self._unmet = self._unmet, []
+        if not pending:
+            return
         try:
-            self.ledger.events.put([e for events in records for e in events])
-            return len(records)
+            self.ledger.events.put([e for _, events in pending for e in events])
+            saved = pending
         except IntegrityError:
-            if len(records) == 1:
-                return 0  # already recorded
-        saved = 0  # some were recorded before, perhaps not all (stock changed in between)
-        for events in records:
-            try:
-                self.ledger.events.put(list(events))
-                saved += 1
-            except IntegrityError:
-                continue
-        return saved
+            saved = [record for record in pending if self._saved_alone(record[1])]
+        except Exception:
+            self.unmet_unrecorded += len(pending)
+            log.exception(
+                "saving %d unmet demand record(s) failed; the refusals stand", len(pending)
+            )
+            return
+        for reason, _ in saved:
+            self.unmet_recorded[reason] = self.unmet_recorded.get(reason, 0) + 1
+
+    def _saved_alone(self, events: list[Any]) -> bool:
+        """False when it was recorded before (or cannot be saved: counted and logged)."""
+        try:
+            self.ledger.events.put(events)
+        except IntegrityError:
+            return False
+        except Exception:
+            self.unmet_unrecorded += 1
+            log.exception("saving an unmet demand record failed; the refusal stands")
+            return False
+        return True
 
     def _answer(self, submission: Submission, outcome: Outcome) -> None:
         self.commands_committed += 1

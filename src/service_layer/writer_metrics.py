@@ -187,7 +187,7 @@ def unmet_demand_metrics(counts: WriterCounts) -> Iterator[Metric]:
     yield recorded
     yield CounterMetricFamily(
         "glow_unmet_demand_unrecorded",
-        "Refusals for lack of stock whose unmet demand could not be saved (logged; the "
-        "refusal was answered as usual)",
+        "Unmet demand records of refusals for lack of stock that could not be saved "
+        "(logged; the refusal was answered as usual)",
         value=counts.unmet_unrecorded,
     )
