@@ -66,15 +66,12 @@ def _hot_views(request: Request) -> tuple[ReadSide, HotViewStore]:
 hot_views_of = _hot_views  # the order listings (api/order_routes.py) read the same views
 
 
-def _facts(request: Request) -> tuple[ReadSide, ClickHouseFacts]:
+def facts_of(request: Request) -> tuple[ReadSide, ClickHouseFacts]:
     runtime = runtime_of(request)
     side: ReadSide | None = runtime.read_side
     if side is None or side.sinks.facts is None:
         raise _off("Analytics off", served_analytics(runtime.settings))
     return side, side.sinks.facts
-
-
-facts_of = _facts  # the forecasts (api/forecast_routes.py) live in the analytics database
 
 
 def _projected(body: dict[str, Any], position: int, head: int) -> Response:
@@ -139,7 +136,7 @@ async def nearest_projected_stock(request: Request) -> Response:
 
 def _analytics(question: Callable[[ClickHouseFacts, Request], list[dict[str, Any]]]) -> Endpoint:
     async def endpoint(request: Request) -> Response:
-        side, facts = _facts(request)
+        side, facts = facts_of(request)
 
         def read() -> tuple[int, list[dict[str, Any]], int]:
             return facts.position(CONSUMER), question(facts, request), side.head()

@@ -141,24 +141,18 @@ def replenishment_alerts(envelope: Envelope, wanted: set[str]) -> list[Message]:
             "run_id": envelope.payload.get("run_id"),
             "recorded_at": envelope.timestamp,
         }
-        found.append(
-            Message(
-                event_type,
-                f"{envelope.event_id}:{n}",
-                envelope.aggregate_id,
-                envelope.position,
-                None,
-                datetime.fromisoformat(envelope.timestamp),
-                data,
-            )
-        )
+        found.append(_message(event_type, envelope, None, data, part=n))
     return found
 
 
-def _message(event_type: str, envelope: Envelope, channel: str | None, data: Any) -> Message:
+def _message(
+    event_type: str, envelope: Envelope, channel: str | None, data: Any, part: int | None = None
+) -> Message:
+    """The message of an event (of one `part` of it, when an event makes several: each its
+    own id)."""
     return Message(
         event_type,
-        envelope.event_id,
+        envelope.event_id if part is None else f"{envelope.event_id}:{part}",
         envelope.aggregate_id,
         envelope.position,
         channel,
